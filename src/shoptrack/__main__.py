@@ -1,0 +1,5 @@
+"""``python -m shoptrack`` is the ``shoptrack`` command."""
+
+from shoptrack.cli import main
+
+main()

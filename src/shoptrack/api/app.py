@@ -1,0 +1,144 @@
+"""The application factory: intake routes, the FastAPI app, and the process's background work."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy import text
+from starlette.exceptions import HTTPException
+
+import shoptrack
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
+from shoptrack.api.intake import WebhookIntake
+from shoptrack.errors import ShoptrackError
+from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.workers import Workers
+from shoptrack.pipeline.writer import GroupCommitWriter
+from shoptrack.services import Services
+
+__all__ = ["Runtime", "ShoptrackApp", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The long-lived parts of a serving process."""
+
+    services: Services
+    writer: GroupCommitWriter
+    processor: Processor
+    workers: Workers | None
+
+    def start(self) -> None:
+        self.writer.start()
+        if self.workers is not None:
+            self.workers.start()
+
+    def stop(self) -> None:
+        """Stops accepting, writes what was handed over, then stops the workers."""
+        self.writer.stop()
+        if self.workers is not None:
+            self.workers.stop()
+
+
+class ShoptrackApp:
+    """Routes intake paths to their lean handlers and everything else to FastAPI."""
+
+    def __init__(self, api: FastAPI, intake: WebhookIntake, runtime: Runtime) -> None:
+        self.api = api
+        self.intake = intake
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+            await self.intake(scope, receive, send)
+            return
+        await self.api(scope, receive, send)
+
+
+# Starlette's own errors (unknown path, wrong method) in shoptrack's codes.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def _jsonapi(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type=JSONAPI_CONTENT_TYPE)
+
+
+def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
+    """Builds the ASGI app; its lifespan starts the intake writer and, unless told not to, the
+    workers (an API-only process leaves processing to ``shoptrack worker`` processes)."""
+    processor = Processor(services.database, services.clock)
+    workers = Workers(services.database, services.clock, processor) if run_workers else None
+    writer = GroupCommitWriter(
+        services.database, services.clock, on_commit=workers.wake if workers else None
+    )
+    runtime = Runtime(services, writer, processor, workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    api = FastAPI(
+        title="shoptrack",
+        version=shoptrack.__version__,
+        description="E-commerce event tracking with a Klaviyo-compatible API.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+
+    @api.exception_handler(ShoptrackError)
+    async def _shoptrack_error(_request: Request, error: ShoptrackError) -> Response:
+        return _jsonapi(error.status, error_body(error))
+
+    @api.exception_handler(HTTPException)
+    async def _http_error(_request: Request, error: HTTPException) -> Response:
+        document = error_document(
+            status=error.status_code,
+            code=_HTTP_CODES.get(error.status_code, "invalid"),
+            title=str(error.detail),
+            detail=str(error.detail),
+        )
+        return Response(
+            orjson.dumps(document),
+            status_code=error.status_code,
+            media_type=JSONAPI_CONTENT_TYPE,
+        )
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0]
+        location = "/".join(str(part) for part in first.get("loc", ()))
+        document = error_document(
+            status=400,
+            code="invalid",
+            title="Invalid input.",
+            detail=f"{location}: {first.get('msg', 'invalid')}",
+            pointer="/" + location,
+        )
+        return Response(orjson.dumps(document), status_code=400, media_type=JSONAPI_CONTENT_TYPE)
+
+    def health() -> dict[str, str]:
+        """Whether this process can reach its database."""
+        with services.database.read() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "version": shoptrack.__version__}
+
+    for path in ("/health", "/health/"):
+        api.add_api_route(path, health, methods=["GET"], include_in_schema=path == "/health")
+
+    return ShoptrackApp(api, WebhookIntake(services, writer), runtime)

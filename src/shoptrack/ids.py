@@ -1,0 +1,38 @@
+"""Identifiers: time-ordered string ids and the account's API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+import time
+
+__all__ = ["hash_key", "new_id", "new_private_key", "new_public_key"]
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def new_id() -> str:
+    """A 26-character ULID: 48 bits of milliseconds then 80 random bits, sortable by creation."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars))
+
+
+def new_private_key() -> str:
+    """A private API key in Klaviyo's form: ``pk_`` and 34 alphanumerics."""
+    return "pk_" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(34))
+
+
+def new_public_key() -> str:
+    """A six-character public key (site id), safe to publish in a store's pages."""
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(6))
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a private key; keys are long and random, so one SHA-256 suffices."""
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,238 @@
+"""Processing: pending inbox rows → order states → events → profiles and rollups.
+
+Each batch is one transaction: its rows are locked (``SKIP LOCKED`` on PostgreSQL, so workers
+take disjoint rows), each row is applied inside its own savepoint so one bad row fails alone,
+and the rows' states, events and rollups commit together with their ``processed`` marks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import orjson
+import psycopg
+from sqlalchemy import Connection
+
+from shoptrack.clock import Clock
+from shoptrack.connectors import connector_for
+from shoptrack.domain.events import order_events, order_person
+from shoptrack.domain.order import Order
+from shoptrack.store.database import Database
+from shoptrack.store.inbox import (
+    InboxRow,
+    InboxState,
+    claim_pending,
+    mark_failed,
+    mark_processed,
+)
+from shoptrack.store.integrations import Integration, find_integration
+from shoptrack.store.order_states import apply_sighting, kept_orders
+from shoptrack.store.recording import EventRecorder, RecordedEvent
+
+__all__ = ["BatchResult", "Processor", "RecordedHook", "reevaluate"]
+
+logger = logging.getLogger(__name__)
+
+# A polled order created longer ago than this is history, not something happening now.
+LIVE_WINDOW = timedelta(hours=24)
+
+RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one batch did."""
+
+    claimed: int = 0
+    processed: int = 0
+    retried: int = 0
+    dead: int = 0
+    recorded: list[RecordedEvent] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> None:
+        self.claimed += other.claimed
+        self.processed += other.processed
+        self.retried += other.retried
+        self.dead += other.dead
+        self.recorded.extend(other.recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    row: InboxRow
+    integration: Integration | None
+    orders: tuple[Order, ...] = ()
+    error: str | None = None
+
+    @property
+    def lock_key(self) -> tuple[str, str, int]:
+        first = self.orders[0].platform_order_id if self.orders else ""
+        return (self.row.integration_id or "", first, self.row.id)
+
+
+def _is_conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure between concurrent workers: not the row's fault."""
+    original = getattr(error, "orig", None)
+    return isinstance(
+        original, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+    )
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class Processor:
+    """Processes the inbox in bounded batches."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        on_recorded: RecordedHook | None = None,
+    ) -> None:
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"[:64]
+        self._database = database
+        self._clock = clock
+        self._batch_size = batch_size
+        self._on_recorded = on_recorded
+
+    def run_once(self) -> BatchResult:
+        """Processes one batch of due rows; ``claimed == 0`` means there was nothing to do."""
+        now = self._clock.now()
+        result = BatchResult()
+        with self._database.write() as connection:
+            rows = claim_pending(connection, now, self._batch_size)
+            if not rows:
+                return result
+            result.claimed = len(rows)
+            integrations: dict[str, Integration | None] = {}
+            work = sorted(
+                (self._parse(connection, row, integrations) for row in rows),
+                key=lambda item: item.lock_key,
+            )
+            recorder = EventRecorder(connection, now)
+            recorder.resolve_profiles(
+                (item.integration.account_id, order_person(order))
+                for item in work
+                if item.integration is not None
+                for order in item.orders
+            )
+            done: list[int] = []
+            for item in work:
+                try:
+                    if item.error is not None:
+                        raise ValueError(item.error)
+                    with recorder.savepoint():
+                        self._apply(recorder, item, now)
+                    done.append(item.row.id)
+                except Exception as error:  # noqa: BLE001  # any failure of one row is that row's: it is retried, then dead-lettered
+                    state = mark_failed(
+                        connection,
+                        item.row,
+                        _error_text(error),
+                        now,
+                        transient=_is_conflict(error),
+                    )
+                    logger.warning(
+                        "inbox row %s failed (%s): %s", item.row.id, state, _error_text(error)
+                    )
+                    if state is InboxState.DEAD:
+                        result.dead += 1
+                    else:
+                        result.retried += 1
+            mark_processed(connection, done, now, self.worker_id)
+            recorder.flush()
+            if self._on_recorded is not None and recorder.recorded:
+                self._on_recorded(connection, recorder.recorded)
+            result.processed = len(done)
+            result.recorded = list(recorder.recorded)
+        return result
+
+    def run_until_idle(self, max_batches: int = 1_000_000) -> BatchResult:
+        """Processes batches until none is due (for commands and tests)."""
+        total = BatchResult()
+        for _ in range(max_batches):
+            batch = self.run_once()
+            total.add(batch)
+            if batch.claimed == 0:
+                break
+        return total
+
+    def _parse(
+        self, connection: Connection, row: InboxRow, integrations: dict[str, Integration | None]
+    ) -> _Work:
+        if row.integration_id is None:
+            return _Work(row, None, error=f"no handler for {row.source} rows without integration")
+        if row.integration_id not in integrations:
+            integrations[row.integration_id] = find_integration(connection, row.integration_id)
+        integration = integrations[row.integration_id]
+        if integration is None:
+            return _Work(row, None, error=f"integration {row.integration_id} does not exist")
+        try:
+            connector = connector_for(integration.platform)
+            payload = orjson.loads(row.body)
+            if row.source == "webhook":
+                orders = connector.orders_from_webhook(row.topic, payload)
+            else:
+                orders = [connector.to_order(payload)]
+        except (ValueError, KeyError, TypeError) as error:
+            return _Work(row, integration, error=_error_text(error))
+        return _Work(row, integration, tuple(orders))
+
+    def _apply(self, recorder: EventRecorder, item: _Work, now: datetime) -> None:
+        integration = item.integration
+        if integration is None:
+            raise ValueError("a row without an integration reached _apply")
+        rules = integration.rules
+        for order in item.orders:
+            change = apply_sighting(
+                recorder.connection,
+                account_id=integration.account_id,
+                integration_id=integration.id,
+                rules=rules,
+                order=order,
+                now=now,
+            )
+            if not change.record:
+                continue
+            backfill = item.row.backfill or (
+                item.row.source != "webhook" and order.created_at < now - LIVE_WINDOW
+            )
+            for draft in order_events(order, change.record, backfill=backfill):
+                if draft.person.identified:
+                    recorder.record(
+                        integration.account_id,
+                        draft,
+                        integration_id=integration.id,
+                        inbox_id=item.row.id,
+                    )
+
+
+def reevaluate(database: Database, integration: Integration, now: datetime) -> list[RecordedEvent]:
+    """Applies the integration's current rules to every kept order; what that records is backfill
+    (the orders happened before the rule change)."""
+    rules = integration.rules
+    with database.write() as connection:
+        recorder = EventRecorder(connection, now)
+        for order in list(kept_orders(connection, integration.id)):
+            change = apply_sighting(
+                connection,
+                account_id=integration.account_id,
+                integration_id=integration.id,
+                rules=rules,
+                order=order,
+                now=now,
+            )
+            for draft in order_events(order, change.record, backfill=True):
+                if draft.person.identified:
+                    recorder.record(integration.account_id, draft, integration_id=integration.id)
+        recorder.flush()
+        return list(recorder.recorded)

@@ -1,0 +1,116 @@
+"""The background loops of a process: processing the inbox and keeping the schema maintained.
+
+``serve`` runs them as threads beside the HTTP server; on PostgreSQL ``worker`` processes run
+them too, on any number of machines. Workers sleep until woken: in-process by the intake writer,
+across machines by PostgreSQL ``LISTEN/NOTIFY``, and otherwise after ``idle_wait`` seconds — a
+notification only hurries them, the rows are the record.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import psycopg
+
+from shoptrack.clock import Clock
+from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.writer import INBOX_CHANNEL
+from shoptrack.store.database import Database
+from shoptrack.store.partitions import ensure_event_partitions
+
+__all__ = ["Workers"]
+
+logger = logging.getLogger(__name__)
+
+MAINTENANCE_EVERY = timedelta(hours=6)
+
+
+class Workers:
+    """Starts and stops the worker threads of one process."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        processor: Processor,
+        *,
+        processing_threads: int | None = None,
+        idle_wait: float = 1.0,
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._processor = processor
+        # SQLite has one writer: a second processing thread would only wait for the lock.
+        self._processing_threads = processing_threads or (1 if database.is_sqlite else 2)
+        self._idle_wait = idle_wait
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_maintenance: datetime | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stop.clear()
+        loops: list[tuple[str, Callable[[], None]]] = [
+            (f"shoptrack-processing-{n}", self._processing_loop)
+            for n in range(self._processing_threads)
+        ]
+        loops.append(("shoptrack-maintenance", self._maintenance_loop))
+        if not self._database.is_sqlite:
+            loops.append(("shoptrack-listen", self._listen_loop))
+        for name, target in loops:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+
+    def _processing_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                claimed = self._processor.run_once().claimed
+                failures = 0
+            except Exception:  # the database may be briefly away; the loop must outlive it
+                failures += 1
+                logger.exception("processing batch failed")
+                self._stop.wait(min(2.0**failures, 30.0))
+                continue
+            if claimed == 0:
+                self._wake.wait(self._idle_wait)
+                self._wake.clear()
+
+    def _maintenance_loop(self) -> None:
+        while not self._stop.is_set():
+            now = self._clock.now()
+            if self._last_maintenance is None or now - self._last_maintenance >= MAINTENANCE_EVERY:
+                try:
+                    with self._database.write() as connection:
+                        ensure_event_partitions(connection, now)
+                    self._last_maintenance = now
+                except Exception:  # retried on the next round
+                    logger.exception("maintenance failed")
+            self._stop.wait(60)
+
+    def _listen_loop(self) -> None:
+        url = self._database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {INBOX_CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in connection.notifies(timeout=1.0, stop_after=1):
+                            self._wake.set()
+            except psycopg.Error:
+                logger.warning("LISTEN connection lost; workers fall back on polling for now")
+                self._stop.wait(5)

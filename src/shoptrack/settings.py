@@ -1,0 +1,67 @@
+"""Configuration: one typed settings class, read from the environment or ``.env`` when built."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shoptrack.errors import ConfigurationError
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """shoptrack's settings, from ``SHOPTRACK_*`` variables (DESIGN.md, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPTRACK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".shoptrack"), description="Where SQLite and keys live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; a SQLite file in the data dir when unset."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts stored credentials; several keys separated by commas, newest first.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of absolute webhook and unsubscribe URLs.",
+    )
+    smtp_url: str | None = None
+    email_from: str = "shoptrack <shoptrack@localhost>"
+
+    def resolved_database_url(self) -> str:
+        """The database to use, with the PostgreSQL driver named (psycopg 3)."""
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / 'shoptrack.db').resolve()}"
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")
+
+    def secret_keys(self) -> list[str]:
+        """The credential keys, newest first. On SQLite a key is generated into the data dir when
+        none is set; on PostgreSQL one must be set, since several machines share the database."""
+        if self.secret_key is not None:
+            keys = [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
+            if keys:
+                return keys
+        if not self.is_sqlite:
+            raise ConfigurationError(
+                "SHOPTRACK_SECRET_KEY is required with PostgreSQL: set it to the same long random "
+                "string on every machine (for example the output of `openssl rand -hex 32`)"
+            )
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32) + "\n")
+            key_file.chmod(0o600)
+        return [key_file.read_text().strip()]

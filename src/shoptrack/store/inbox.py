@@ -1,0 +1,221 @@
+"""The inbox: every delivery received, raw, before anything clever happens to it.
+
+A row is written ``pending`` (to be processed), ``rejected`` (bad signature: kept for the
+doctor) or ``ignored`` (a disabled integration: kept to replay). Processing moves pending rows to
+``processed``, or back to pending with a delay after a failure, and after ``MAX_ATTEMPTS`` to
+``dead``, where ``replay`` finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from shoptrack.store.schema import inbox
+from shoptrack.store.sql import for_update, insert_ignore
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "InboxEntry",
+    "InboxRow",
+    "InboxState",
+    "ReplaySelection",
+    "claim_pending",
+    "count_by_state",
+    "mark_failed",
+    "mark_processed",
+    "replay",
+    "retry_delay",
+    "write_entry",
+]
+
+MAX_ATTEMPTS = 5
+
+
+class InboxState(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    DEAD = "dead"  # failed MAX_ATTEMPTS times; `shoptrack replay --dead` retries it
+    REJECTED = "rejected"  # failed verification; never processed
+    IGNORED = "ignored"  # its integration was disabled; replayable
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """A delivery as intake hands it to the writer."""
+
+    account_id: str
+    source: str
+    topic: str
+    body: bytes
+    integration_id: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    state: InboxState = InboxState.PENDING
+    reason: str | None = None
+    dedupe_key: str | None = None
+    backfill: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A stored delivery claimed for processing."""
+
+    id: int
+    account_id: str
+    integration_id: str | None
+    source: str
+    topic: str
+    headers: Mapping[str, str]
+    body: bytes
+    backfill: bool
+    attempts: int
+    received_at: datetime
+
+
+def write_entry(connection: Connection, entry: InboxEntry, now: datetime) -> bool:
+    """Stores a delivery; False when its dedupe key was seen before (nothing is added)."""
+    return insert_ignore(
+        connection,
+        inbox,
+        {
+            "account_id": entry.account_id,
+            "integration_id": entry.integration_id,
+            "source": entry.source,
+            "topic": entry.topic,
+            "dedupe_key": entry.dedupe_key,
+            "received_at": now,
+            "headers": dict(entry.headers),
+            "body": entry.body,
+            "state": entry.state.value,
+            "reason": entry.reason,
+            "backfill": entry.backfill,
+            "available_at": now,
+        },
+        conflict=("account_id", "dedupe_key"),
+    )
+
+
+def claim_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
+    """Pending rows that are due, oldest first, locked for this transaction.
+
+    On PostgreSQL ``SKIP LOCKED`` lets concurrent workers take disjoint rows; the locks end with
+    the transaction, so a worker that dies releases its rows at once.
+    """
+    query = (
+        select(inbox)
+        .where(inbox.c.state == InboxState.PENDING.value, inbox.c.available_at <= now)
+        .order_by(inbox.c.available_at, inbox.c.id)
+        .limit(limit)
+    )
+    rows = connection.execute(for_update(connection, query, skip_locked=True))
+    return [
+        InboxRow(
+            id=row.id,
+            account_id=row.account_id,
+            integration_id=row.integration_id,
+            source=row.source,
+            topic=row.topic,
+            headers=row.headers,
+            body=bytes(row.body),
+            backfill=row.backfill,
+            attempts=row.attempts,
+            received_at=row.received_at,
+        )
+        for row in rows
+    ]
+
+
+def mark_processed(
+    connection: Connection, ids: Sequence[int], now: datetime, processed_by: str
+) -> None:
+    if ids:
+        connection.execute(
+            update(inbox)
+            .where(inbox.c.id.in_(ids))
+            .values(
+                state=InboxState.PROCESSED.value,
+                processed_at=now,
+                processed_by=processed_by,
+                last_error=None,
+            )
+        )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failure: 1, 2, 4, 8 … minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def mark_failed(
+    connection: Connection, row: InboxRow, error: str, now: datetime, *, transient: bool = False
+) -> InboxState:
+    """Records a failed attempt: the row waits and is retried, or goes to dead letter.
+
+    A transient failure (a deadlock or serialization conflict with another worker) says nothing
+    about the row: it is retried at once and does not count towards dead letter.
+    """
+    attempts = row.attempts if transient else row.attempts + 1
+    state = InboxState.DEAD if attempts >= MAX_ATTEMPTS else InboxState.PENDING
+    connection.execute(
+        update(inbox)
+        .where(inbox.c.id == row.id)
+        .values(
+            state=state.value,
+            attempts=attempts,
+            last_error=error[:2000],
+            available_at=now if transient else now + retry_delay(attempts),
+        )
+    )
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySelection:
+    """Which stored deliveries to process again."""
+
+    account_id: str | None = None
+    integration_id: str | None = None
+    ids: Sequence[int] = ()
+    states: Sequence[InboxState] = (InboxState.DEAD,)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def replay(connection: Connection, selection: ReplaySelection, now: datetime) -> int:
+    """Puts the selected rows back to pending, as backfill (replays never trigger flows)."""
+    conditions: list[Any] = [inbox.c.state.in_([s.value for s in selection.states])]
+    if selection.account_id is not None:
+        conditions.append(inbox.c.account_id == selection.account_id)
+    if selection.integration_id is not None:
+        conditions.append(inbox.c.integration_id == selection.integration_id)
+    if selection.ids:
+        conditions.append(inbox.c.id.in_(list(selection.ids)))
+    if selection.since is not None:
+        conditions.append(inbox.c.received_at >= selection.since)
+    if selection.until is not None:
+        conditions.append(inbox.c.received_at < selection.until)
+    result = connection.execute(
+        update(inbox)
+        .where(*conditions)
+        .values(
+            state=InboxState.PENDING.value,
+            backfill=True,
+            attempts=0,
+            last_error=None,
+            available_at=now,
+            processed_at=None,
+        )
+    )
+    return result.rowcount
+
+
+def count_by_state(connection: Connection, account_id: str | None = None) -> dict[str, int]:
+    query = select(inbox.c.state, func.count()).group_by(inbox.c.state)
+    if account_id is not None:
+        query = query.where(inbox.c.account_id == account_id)
+    return {row[0]: row[1] for row in connection.execute(query)}

@@ -1,0 +1,140 @@
+"""Integrations: the connected stores of an account, their settings and their metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from shoptrack.connectors import connector_for, known_platforms
+from shoptrack.domain.events import Metric
+from shoptrack.domain.status import StatusRuleError, StatusRules
+from shoptrack.errors import InputError, NotFoundError
+from shoptrack.ids import new_id
+from shoptrack.store.metrics import ensure_metric
+from shoptrack.store.schema import integrations
+from shoptrack.store.secrets import CredentialCipher
+
+__all__ = ["Integration", "create_integration", "get_integration", "list_integrations"]
+
+# The metrics an integration records; they exist from the moment it is connected.
+INTEGRATION_METRICS = (
+    Metric.PLACED_ORDER,
+    Metric.ORDERED_PRODUCT,
+    Metric.FULFILLED_ORDER,
+    Metric.CANCELLED_ORDER,
+    Metric.REFUNDED_ORDER,
+    Metric.STARTED_CHECKOUT,
+    Metric.ADDED_TO_CART,
+    Metric.VIEWED_PRODUCT,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """One connected store (credentials stay encrypted in ``credentials_token``)."""
+
+    id: str
+    account_id: str
+    platform: str
+    name: str
+    settings: Mapping[str, Any]
+    enabled: bool
+    health: str
+    credentials_token: str
+    created_at: datetime
+    removed_at: datetime | None
+
+    @property
+    def rules(self) -> StatusRules:
+        return connector_for(self.platform).default_rules.with_settings(self.settings)
+
+    def credentials(self, cipher: CredentialCipher) -> dict[str, Any]:
+        return cipher.decrypt(self.credentials_token)
+
+
+def _integration(row: Row[Any]) -> Integration:
+    return Integration(
+        id=row.id,
+        account_id=row.account_id,
+        platform=row.platform,
+        name=row.name,
+        settings=row.settings,
+        enabled=row.enabled,
+        health=row.health,
+        credentials_token=row.credentials,
+        created_at=row.created_at,
+        removed_at=row.removed_at,
+    )
+
+
+def create_integration(
+    connection: Connection,
+    cipher: CredentialCipher,
+    *,
+    account_id: str,
+    platform: str,
+    name: str,
+    credentials: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    now: datetime,
+) -> Integration:
+    """Stores a new integration and creates its metrics."""
+    if platform not in known_platforms():
+        raise InputError(
+            f"unknown platform {platform!r}; choose one of {', '.join(known_platforms())}",
+            pointer="/data/attributes/platform",
+        )
+    try:
+        connector_for(platform).default_rules.with_settings(settings)
+    except StatusRuleError as error:
+        raise InputError(str(error), pointer="/data/attributes/settings") from error
+    integration_id = new_id()
+    connection.execute(
+        integrations.insert().values(
+            id=integration_id,
+            account_id=account_id,
+            platform=platform,
+            name=name.strip(),
+            credentials=cipher.encrypt(credentials),
+            settings=dict(settings),
+            enabled=bool(settings.get("enabled", True)),
+            created_at=now,
+            updated_at=now,
+            next_sync_at=now,
+        )
+    )
+    for metric in INTEGRATION_METRICS:
+        ensure_metric(connection, account_id, metric, now, integration_id=integration_id)
+    return get_integration(connection, account_id, integration_id)
+
+
+def get_integration(connection: Connection, account_id: str, integration_id: str) -> Integration:
+    row = connection.execute(
+        select(integrations).where(
+            integrations.c.id == integration_id, integrations.c.account_id == account_id
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no integration {integration_id}", parameter="integration")
+    return _integration(row)
+
+
+def find_integration(connection: Connection, integration_id: str) -> Integration | None:
+    """An integration by id alone: for webhook intake, where the URL names it."""
+    row = connection.execute(
+        select(integrations).where(integrations.c.id == integration_id)
+    ).first()
+    return None if row is None else _integration(row)
+
+
+def list_integrations(connection: Connection, account_id: str) -> list[Integration]:
+    rows = connection.execute(
+        select(integrations)
+        .where(integrations.c.account_id == account_id, integrations.c.removed_at.is_(None))
+        .order_by(integrations.c.id)
+    )
+    return [_integration(row) for row in rows]

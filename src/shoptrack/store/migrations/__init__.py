@@ -1,0 +1,63 @@
+"""Alembic migrations, run by ``shoptrack db upgrade`` and by ``serve`` on an empty database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from shoptrack.store.database import Database
+
+__all__ = ["current_revision", "head_revision", "upgrade"]
+
+# Any constant works; it only has to be the same in every shoptrack process.
+_ADVISORY_LOCK_ID = 0x5_40_97_2A_C4
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(database: Database) -> bool:
+    """Brings the schema to the newest revision; returns whether anything ran.
+
+    On PostgreSQL an advisory lock makes processes that start together wait for the first one
+    instead of racing it.
+    """
+    if current_revision(database) == head_revision():
+        return False
+    config = _config()
+    with database.engine.connect() as connection:
+        if database.dialect == "postgresql":
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+            connection.commit()
+        try:
+            if MigrationContext.configure(connection).get_current_revision() == head_revision():
+                return False
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            if database.dialect == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID}
+                )
+                connection.commit()
+    return True

@@ -1,0 +1,226 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations in ``migrations/versions`` create them;
+``tests/test_migrations.py`` checks that the two agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
+
+__all__ = [
+    "accounts",
+    "api_keys",
+    "event_keys",
+    "events",
+    "inbox",
+    "integrations",
+    "metadata",
+    "metric_rollups",
+    "metrics",
+    "order_states",
+    "profiles",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("public_key", String(16), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # The first and last characters, so a merchant can tell keys apart without seeing them.
+    Column("hint", String(16), nullable=False),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("platform", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("credentials", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
+    Column("settings", JSONDocument, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("health", String(16), nullable=False, server_default="unknown"),
+    Column("health_detail", JSONDocument),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("removed_at", UTCDateTime()),
+    # Work columns: the next scheduled sync and the lease of the process running one.
+    Column("next_sync_at", UTCDateTime()),
+    Column("sync_lease_owner", String(64)),
+    Column("sync_lease_expires_at", UTCDateTime()),
+    Column("sync_cursor", JSONDocument),
+)
+
+order_states = Table(
+    "order_states",
+    metadata,
+    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    Column("platform_order_id", String(64), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("raw_status", String(64), nullable=False),
+    Column("platform_updated_at", UTCDateTime(), nullable=False),
+    Column("order_created_at", UTCDateTime(), nullable=False),
+    Column("email", String(320)),
+    # One column per event kind: when it was recorded, NULL while it is not.
+    Column("placed_recorded_at", UTCDateTime()),
+    Column("fulfilled_recorded_at", UTCDateTime()),
+    Column("cancelled_recorded_at", UTCDateTime()),
+    Column("refunded_recorded_at", UTCDateTime()),
+    Column("skipped", Boolean, nullable=False, server_default=text("false")),
+    Column("snapshot", JSONDocument, nullable=False),  # the newest sighting, for re-evaluation
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("integration_id", "platform_order_id"),
+    Index(None, "integration_id", "raw_status"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(26), nullable=False),
+    Column("integration_id", String(26)),
+    Column("source", String(16), nullable=False),  # webhook, api, poll, backfill
+    Column("topic", String(64), nullable=False),
+    # Unique per account when set: the platform's delivery id, so repeats add nothing.
+    Column("dedupe_key", String(200)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("headers", JSONDocument, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    # pending → processed | dead; or accepted as rejected / ignored with a reason.
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("backfill", Boolean, nullable=False, server_default=text("false")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("available_at", UTCDateTime(), nullable=False),
+    Column("processed_at", UTCDateTime()),
+    Column("processed_by", String(64)),  # host:pid of the process that processed it
+    UniqueConstraint("account_id", "dedupe_key"),
+    Index(
+        "ix_inbox_pending",
+        "available_at",
+        "id",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
+    Index(None, "integration_id", "received_at"),
+    Index(None, "state", "received_at"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    # "api" for events sent by custom shops, else the integration's id.
+    Column("source", String(26), nullable=False),
+    Column("integration_id", String(26), ForeignKey("integrations.id")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("account_id", "source", "name"),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    Column("email", String(320)),
+    Column("phone_number", String(20)),
+    Column("external_id", String(200)),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("properties", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_event_at", UTCDateTime()),
+    UniqueConstraint("account_id", "email"),
+    UniqueConstraint("account_id", "phone_number"),
+    UniqueConstraint("account_id", "external_id"),
+)
+
+# Partitioned by month on PostgreSQL (see the first migration); the primary key holds the
+# partition key, so uniqueness of (account, metric, unique_id) lives in event_keys.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(26), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("profile_id", String(26), nullable=False),
+    Column("integration_id", String(26)),
+    Column("unique_id", String(255), nullable=False),
+    Column("value", Money()),
+    Column("value_currency", String(3)),
+    Column("properties", JSONDocument, nullable=False),
+    Column("backfill", Boolean, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("inbox_id", RowId),
+    PrimaryKeyConstraint("time", "id"),
+    Index("ix_events_id", "id"),
+)
+# A profile's activity feed and a metric's latest events, newest first.
+Index("ix_events_feed", events.c.account_id, events.c.profile_id, events.c.time.desc())
+Index("ix_events_metric", events.c.account_id, events.c.metric_id, events.c.time.desc())
+
+event_keys = Table(
+    "event_keys",
+    metadata,
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("unique_id", String(255), nullable=False),
+    Column("event_id", String(26), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "metric_id", "unique_id"),
+)
+
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("value_sum", Money(), nullable=False),
+    PrimaryKeyConstraint("account_id", "metric_id", "hour"),
+)

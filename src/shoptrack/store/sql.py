@@ -1,0 +1,53 @@
+"""Statements that differ between SQLite and PostgreSQL only in their dialect's import."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Select
+
+__all__ = ["for_update", "insert_ignore", "upsert_add"]
+
+
+def insert_ignore(
+    connection: Connection, table: Table, values: Mapping[str, Any], conflict: Sequence[str]
+) -> bool:
+    """Inserts a row unless it conflicts on the ``conflict`` columns (on any unique index when
+    empty); returns whether it did."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict) or None)
+    )
+    # RETURNING rather than rowcount: psycopg 3 reports no rowcount for this statement.
+    return connection.execute(statement.returning(literal_column("1"))).first() is not None
+
+
+def upsert_add(
+    connection: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    conflict: Sequence[str],
+    add: Sequence[str],
+) -> None:
+    """Inserts a row, or adds its ``add`` columns to the existing row's (counters, sums)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={name: table.c[name] + statement.excluded[name] for name in add},
+    )
+    connection.execute(statement)
+
+
+def for_update(
+    connection: Connection, query: Select[Any], *, skip_locked: bool = False
+) -> Select[Any]:
+    """Row locks on PostgreSQL; SQLite's single writer already holds the whole database."""
+    if connection.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query

@@ -1,0 +1,124 @@
+"""Fixtures: a fresh, migrated database per test — SQLite always, PostgreSQL when
+SHOPTRACK_TEST_POSTGRES_URL is set (then it must be reachable: an unreachable server fails the
+run instead of skipping it) — and services with a frozen clock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from shoptrack.clock import FrozenClock
+from shoptrack.services import Services
+from shoptrack.settings import Settings
+from shoptrack.store.database import Database
+from shoptrack.store.migrations import upgrade
+from shoptrack.store.secrets import CredentialCipher
+
+POSTGRES_URL = os.environ.get("SHOPTRACK_TEST_POSTGRES_URL")
+START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+TEST_SECRET_KEY = "test-secret-key"
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_URL:
+        return f"PostgreSQL tests: on ({make_url(POSTGRES_URL).render_as_string()})"
+    return "PostgreSQL tests: skipped (set SHOPTRACK_TEST_POSTGRES_URL to run them)"
+
+
+def _admin_url() -> str:
+    assert POSTGRES_URL is not None
+    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _postgres_url(database: str) -> str:
+    assert POSTGRES_URL is not None
+    return (
+        make_url(POSTGRES_URL)
+        .set(drivername="postgresql+psycopg", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "shoptrack.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need SHOPTRACK_TEST_POSTGRES_URL")
+    name = f"shoptrack_tpl_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    database = Database(_postgres_url(name))
+    upgrade(database)
+    database.dispose()
+    yield name
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _fresh_postgres(template: str) -> tuple[str, str]:
+    name = f"shoptrack_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return name, _postgres_url(name)
+
+
+def _drop_postgres(name: str) -> None:
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "shoptrack.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    name, url = _fresh_postgres(request.getfixturevalue("postgres_template"))
+    yield url
+    _drop_postgres(name)
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated PostgreSQL database, for tests of several processes sharing one."""
+    name, url = _fresh_postgres(request.getfixturevalue("postgres_template"))
+    yield url
+    _drop_postgres(name)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def services(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Services]:
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=database_url, secret_key=TEST_SECRET_KEY
+    )
+    built = Services(
+        settings=settings,
+        database=Database(database_url),
+        clock=clock,
+        cipher=CredentialCipher([TEST_SECRET_KEY]),
+    )
+    yield built
+    built.close()

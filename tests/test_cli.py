@@ -1,0 +1,84 @@
+"""The ``shoptrack`` command as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.processes import environment, run_cli
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return environment(database_url, tmp_path / "data")
+
+
+def test_accounts_create_prints_the_documented_json(env: dict[str, str]) -> None:
+    result = run_cli(env, "accounts", "create", "Acme", "--json")
+    assert result.returncode == 0, result.stderr
+    document = orjson.loads(result.stdout)
+    assert set(document) == {"id", "name", "public_key", "private_key"}
+    assert document["name"] == "Acme"
+    assert document["private_key"].startswith("pk_")
+    assert len(document["private_key"]) == 37
+    assert len(document["public_key"]) == 6
+
+
+def test_keys_create_and_revoke(env: dict[str, str]) -> None:
+    account = orjson.loads(run_cli(env, "accounts", "create", "Acme", "--json").stdout)
+    created = run_cli(env, "keys", "create", "--label", "ci", "--json")
+    assert created.returncode == 0, created.stderr
+    key = orjson.loads(created.stdout)
+    assert key["account_id"] == account["id"]
+    revoked = run_cli(env, "keys", "revoke", key["id"])
+    assert revoked.returncode == 0, revoked.stderr
+    again = run_cli(env, "keys", "revoke", key["id"])
+    assert again.returncode == 1
+    assert again.stderr.strip().startswith("error: no active key")
+    assert len(again.stderr.strip().splitlines()) == 1
+
+
+def test_account_must_be_named_when_there_are_several(env: dict[str, str]) -> None:
+    run_cli(env, "accounts", "create", "One")
+    run_cli(env, "accounts", "create", "Two")
+    result = run_cli(env, "keys", "create")
+    assert result.returncode == 2
+    assert "--account" in result.stderr
+
+
+def test_empty_account_name_is_refused_in_one_line(env: dict[str, str]) -> None:
+    result = run_cli(env, "accounts", "create", "  ")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: the account name is empty: give the account a name"
+
+
+def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:
+    first = run_cli(env, "db", "upgrade")
+    second = run_cli(env, "db", "upgrade")
+    assert first.returncode == second.returncode == 0
+    assert "schema at revision" in second.stdout
+
+
+def test_replay_rejects_rejected_rows(env: dict[str, str]) -> None:
+    run_cli(env, "accounts", "create", "Acme")
+    result = run_cli(env, "replay", "--state", "rejected")
+    assert result.returncode == 2
+    assert "rejected rows are never replayed" in result.stderr
+
+
+def test_worker_refuses_sqlite_and_says_why(tmp_path: Path) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "data")
+    result = run_cli(env, "worker")
+    assert result.returncode == 1
+    assert "needs PostgreSQL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_postgres_without_secret_key_is_a_clear_error(tmp_path: Path) -> None:
+    env = environment("postgresql://postgres@127.0.0.1:1/none", tmp_path / "data")
+    del env["SHOPTRACK_SECRET_KEY"]
+    result = run_cli(env, "accounts", "list")
+    assert result.returncode == 1
+    assert "SHOPTRACK_SECRET_KEY is required with PostgreSQL" in result.stderr

@@ -1,0 +1,42 @@
+"""Every error code shoptrack answers with is documented in README.md, and nothing more."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import shoptrack.api.intake
+import shoptrack.errors
+import shoptrack.pipeline.writer
+from shoptrack.errors import ShoptrackError
+
+README = Path(__file__).parent.parent / "README.md"
+
+# Codes given to an error instance rather than its class (``code=`` at the raise).
+INSTANCE_CODES = {"webhook_signature_rejected", "webhook_clock_skew", "worker_needs_postgresql"}
+
+
+def _class_codes() -> set[str]:
+    modules = (shoptrack.errors, shoptrack.api.intake, shoptrack.pipeline.writer)
+    return {
+        value.code
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, ShoptrackError)
+    } - {ShoptrackError.code}
+
+
+def _documented_codes() -> set[str]:
+    text = README.read_text()
+    section = text.split("## Error codes", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+
+
+def test_error_codes_and_docs_agree() -> None:
+    assert _documented_codes() == _class_codes() | INSTANCE_CODES
+
+
+def test_instance_codes_are_raised_somewhere() -> None:
+    source = "".join(p.read_text() for p in Path(shoptrack.errors.__file__).parent.rglob("*.py"))
+    for code in INSTANCE_CODES:
+        assert f'"{code}"' in source, code

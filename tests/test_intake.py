@@ -1,0 +1,183 @@
+"""Webhook intake through the ASGI app: verify, store raw, answer once committed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from shoptrack.api import create_app
+from shoptrack.api.intake import MAX_BODY_BYTES
+from shoptrack.pipeline.processing import Processor
+from shoptrack.services import Services
+from shoptrack.store.schema import inbox, integrations
+from tests.conftest import START
+from tests.helpers import (
+    WEBHOOK_SECRET,
+    AppClient,
+    Shop,
+    event_counts,
+    inbox_states,
+    make_shop,
+)
+from tests.payloads import woo_order, woo_ping, woo_webhook
+
+
+@pytest.fixture
+def shop(services: Services) -> Shop:
+    return make_shop(services)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[AppClient]:
+    # Workers off: each test processes explicitly, so what it asserts is not a race.
+    test_client = AppClient(create_app(services, run_workers=False))
+    yield test_client
+    test_client.close()
+
+
+def _url(shop: Shop) -> str:
+    return f"/webhooks/woocommerce/{shop.integration.id}"
+
+
+def test_signed_delivery_is_acknowledged_stored_and_processed(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    headers, body = woo_webhook(woo_order(1, "processing", START), secret=WEBHOOK_SECRET)
+    response = client.post(_url(shop), content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    assert inbox_states(services) == {"pending": 1}
+    Processor(services.database, services.clock).run_until_idle()
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1
+
+
+def test_repeated_delivery_id_is_200_and_adds_nothing(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    headers, body = woo_webhook(woo_order(1, "processing", START), secret=WEBHOOK_SECRET)
+    assert client.post(_url(shop), content=body, headers=headers).json()["status"] == "accepted"
+    again = client.post(_url(shop), content=body, headers=headers)
+    assert again.status_code == 200
+    assert again.json() == {"status": "duplicate"}
+    assert inbox_states(services) == {"pending": 1}
+
+
+def test_forged_delivery_is_401_and_kept_as_rejected(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    headers, body = woo_webhook(woo_order(1, "processing", START), secret="not-the-secret")
+    response = client.post(_url(shop), content=body, headers=headers)
+    assert response.status_code == 401
+    error = response.json()["errors"][0]
+    assert error["code"] == "webhook_signature_rejected"
+    assert error["status"] == 401
+    assert {"id", "title", "detail", "source"} <= error.keys()
+    with services.database.read() as connection:
+        row = connection.execute(select(inbox.c.state, inbox.c.reason, inbox.c.dedupe_key)).one()
+    assert row.state == "rejected"
+    assert "signature" in row.reason
+    assert row.dedupe_key is None  # a forgery can never block the real delivery of that id
+    real_headers, real_body = woo_webhook(woo_order(1, "processing", START), secret=WEBHOOK_SECRET)
+    assert client.post(_url(shop), content=real_body, headers=real_headers).status_code == 200
+
+
+def test_ping_is_answered_and_not_stored(services: Services, shop: Shop, client: AppClient) -> None:
+    headers, body = woo_ping()
+    assert client.post(_url(shop), content=body, headers=headers).status_code == 200
+    assert inbox_states(services) == {}
+
+
+def test_disabled_integration_is_200_kept_as_ignored_and_replayable(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    with services.database.write() as connection:
+        connection.execute(
+            update(integrations)
+            .where(integrations.c.id == shop.integration.id)
+            .values(enabled=False)
+        )
+    headers, body = woo_webhook(woo_order(3, "processing", START), secret=WEBHOOK_SECRET)
+    response = client.post(_url(shop), content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ignored"}
+    assert inbox_states(services) == {"ignored": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/webhooks/woocommerce/01NOSUCHINTEGRATION0000000", 404),
+        ("/webhooks/nosuchplatform/x", 404),
+        ("/webhooks/woocommerce", 404),
+    ],
+)
+def test_unknown_targets_are_404_json_api(client: AppClient, path: str, status: int) -> None:
+    response = client.post(path, content=b"{}")
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/vnd.api+json"
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_wrong_platform_in_url_is_404(shop: Shop, client: AppClient) -> None:
+    response = client.post(f"/webhooks/shopify/{shop.integration.id}", content=b"{}")
+    assert response.status_code == 404
+
+
+def test_get_is_405(shop: Shop, client: AppClient) -> None:
+    assert client.get(_url(shop)).status_code == 405
+
+
+def test_oversized_body_is_413_and_stores_nothing(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    response = client.post(_url(shop), content=b"x" * (MAX_BODY_BYTES + 1))
+    assert response.status_code == 413
+    assert inbox_states(services) == {}
+
+
+def test_rotated_secret_still_verifies(services: Services, shop: Shop, client: AppClient) -> None:
+    from shoptrack.store.schema import integrations as table
+
+    with services.database.write() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.id == shop.integration.id)
+            .values(
+                credentials=services.cipher.encrypt(
+                    {"webhook_secret": "new-secret", "previous_webhook_secrets": [WEBHOOK_SECRET]}
+                )
+            )
+        )
+    headers, body = woo_webhook(woo_order(4, "processing", START), secret=WEBHOOK_SECRET)
+    assert client.post(_url(shop), content=body, headers=headers).status_code == 200
+
+
+def test_health(client: AppClient) -> None:
+    for path in ("/health", "/health/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+
+
+def test_openapi_is_served(client: AppClient) -> None:
+    assert client.get("/openapi.json").json()["info"]["title"] == "shoptrack"
+
+
+def test_workers_process_deliveries_in_the_background(services: Services, shop: Shop) -> None:
+    headers, body = woo_webhook(woo_order(8, "processing", START), secret=WEBHOOK_SECRET)
+    client = AppClient(create_app(services))
+    try:
+        assert client.post(_url(shop), content=body, headers=headers).status_code == 200
+        # The writer wakes the processing thread; wait for its result, bounded.
+        deadline = time.monotonic() + 20
+        while inbox_states(services) != {"processed": 1} and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        client.close()
+    assert inbox_states(services) == {"processed": 1}
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1
+    assert START - timedelta(seconds=1) < services.clock.now()

@@ -1,0 +1,189 @@
+"""Processing on real SQLite and PostgreSQL: inbox rows → order states → events, exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from shoptrack.clock import FrozenClock
+from shoptrack.connectors.woocommerce import WooCommerce
+from shoptrack.pipeline.processing import Processor, reevaluate
+from shoptrack.services import Services
+from shoptrack.store.inbox import (
+    MAX_ATTEMPTS,
+    InboxEntry,
+    InboxState,
+    ReplaySelection,
+    replay,
+    write_entry,
+)
+from shoptrack.store.integrations import get_integration
+from shoptrack.store.schema import events, integrations, metric_rollups, metrics, order_states
+from tests.conftest import START
+from tests.helpers import deliver, event_counts, inbox_states, make_shop, profile_count
+from tests.payloads import woo_order
+
+
+def _process(services: Services) -> Processor:
+    processor = Processor(services.database, services.clock)
+    processor.run_until_idle()
+    return processor
+
+
+def test_placed_order_only_at_processing_then_fulfilled(services: Services) -> None:
+    shop = make_shop(services)
+    t0 = START - timedelta(minutes=30)
+    deliver(services, shop, woo_order(101, "pending", t0), "d1")
+    _process(services)
+    assert event_counts(services, shop.account_id) == {}
+
+    later = t0 + timedelta(minutes=5)
+    deliver(services, shop, woo_order(101, "processing", later, created=t0), "d2")
+    _process(services)
+    assert event_counts(services, shop.account_id) == {"Placed Order": 1, "Ordered Product": 2}
+
+    done = t0 + timedelta(minutes=9)
+    deliver(services, shop, woo_order(101, "completed", done, created=t0), "d3")
+    _process(services)
+    assert event_counts(services, shop.account_id) == {
+        "Placed Order": 1,
+        "Ordered Product": 2,
+        "Fulfilled Order": 1,
+    }
+    with services.database.read() as connection:
+        placed = connection.execute(
+            select(events.c.value, events.c.time, events.c.backfill, events.c.properties)
+            .where(events.c.unique_id == "101")
+            .order_by(events.c.time)
+        ).first()
+    assert placed is not None
+    assert placed.value == Decimal("59.9000")
+    assert placed.time == t0
+    assert placed.backfill is False
+    assert placed.properties["OrderNumber"] == "101"
+    assert inbox_states(services) == {"processed": 3}
+
+
+def test_duplicated_and_reordered_deliveries_record_each_event_once(services: Services) -> None:
+    shop = make_shop(services)
+    t0 = START - timedelta(hours=1)
+    history = [
+        woo_order(7, "processing", t0),
+        woo_order(7, "completed", t0 + timedelta(minutes=10)),
+        woo_order(7, "refunded", t0 + timedelta(minutes=20)),
+    ]
+    # Newest first, then everything again under new delivery ids (webhook + poll of the same).
+    for n, order in enumerate([history[2], history[0], history[1], *history]):
+        deliver(services, shop, order, f"r{n}")
+    assert deliver(services, shop, history[0], "r1") is False  # same delivery id: nothing new
+    _process(services)
+    counts = event_counts(services, shop.account_id)
+    # The refund was seen first: it implies the order was placed; nothing records twice.
+    assert counts == {"Placed Order": 1, "Ordered Product": 2, "Refunded Order": 1}
+    with services.database.read() as connection:
+        state = connection.execute(select(order_states)).one()
+    assert state.raw_status == "refunded"
+    assert state.platform_updated_at == t0 + timedelta(minutes=20)
+
+
+def test_one_profile_per_email_whatever_its_case_and_spaces(services: Services) -> None:
+    shop = make_shop(services)
+    for n, email in enumerate(["A@x.com", " a@x.com", "a@X.COM "]):
+        deliver(services, shop, woo_order(200 + n, "processing", START, email=email), f"p{n}")
+    _process(services)
+    assert profile_count(services, shop.account_id) == 1
+    assert event_counts(services, shop.account_id)["Placed Order"] == 3
+
+
+def test_rollups_follow_inserted_events(services: Services) -> None:
+    shop = make_shop(services)
+    deliver(services, shop, woo_order(1, "processing", START, total="10.10"), "a")
+    deliver(services, shop, woo_order(2, "processing", START, total="0.20"), "b")
+    deliver(services, shop, woo_order(2, "processing", START, total="0.20"), "c")
+    _process(services)
+    with services.database.read() as connection:
+        rows = connection.execute(
+            select(metrics.c.name, metric_rollups.c.count, metric_rollups.c.value_sum).join(
+                metrics, metrics.c.id == metric_rollups.c.metric_id
+            )
+        ).all()
+    by_metric = {row.name: (row.count, row.value_sum) for row in rows}
+    assert by_metric["Placed Order"] == (2, Decimal("10.3000"))
+    assert by_metric["Ordered Product"][0] == 4
+
+
+def test_polled_order_created_long_ago_is_backfill(services: Services) -> None:
+    shop = make_shop(services)
+    old = woo_order(5, "processing", START - timedelta(days=3))
+    with services.database.write() as connection:
+        write_entry(
+            connection,
+            InboxEntry(
+                account_id=shop.account_id,
+                integration_id=shop.integration.id,
+                source="poll",
+                topic="order",
+                body=orjson.dumps(old),
+            ),
+            START,
+        )
+    _process(services)
+    with services.database.read() as connection:
+        assert set(connection.execute(select(events.c.backfill)).scalars()) == {True}
+
+
+def test_custom_status_is_kept_and_a_rule_change_records_it_as_backfill(
+    services: Services,
+) -> None:
+    shop = make_shop(services)
+    deliver(services, shop, woo_order(9, "awaiting-shipment", START), "c1")
+    _process(services)
+    assert event_counts(services, shop.account_id) == {}
+    with services.database.write() as connection:
+        connection.execute(
+            integrations.update()
+            .where(integrations.c.id == shop.integration.id)
+            .values(settings={"placed_statuses": {"include": ["processing", "awaiting-shipment"]}})
+        )
+        integration = get_integration(connection, shop.account_id, shop.integration.id)
+    recorded = reevaluate(services.database, integration, START)
+    assert {e.metric for e in recorded} == {"Placed Order", "Ordered Product"}
+    assert all(e.backfill for e in recorded)
+    assert reevaluate(services.database, integration, START) == []
+
+
+def test_poison_row_goes_to_dead_letter_and_replay_finishes_it(
+    services: Services, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = make_shop(services)
+    deliver(services, shop, woo_order(1, "processing", START), "ok")
+    deliver(services, shop, woo_order(66, "processing", START), "poison")
+    real_to_order = WooCommerce.to_order
+
+    def broken(self: WooCommerce, raw: dict[str, object]) -> object:
+        if raw["id"] == 66:
+            raise ValueError("line_items[0].price: cannot be read")
+        return real_to_order(self, raw)
+
+    monkeypatch.setattr(WooCommerce, "to_order", broken)
+    processor = Processor(services.database, clock)
+    for _ in range(MAX_ATTEMPTS):
+        processor.run_until_idle()
+        clock.advance(timedelta(hours=2))
+    assert inbox_states(services) == {"processed": 1, "dead": 1}
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1
+
+    monkeypatch.setattr(WooCommerce, "to_order", real_to_order)  # the fix is deployed
+    with services.database.write() as connection:
+        assert replay(connection, ReplaySelection(account_id=shop.account_id), clock.now()) == 1
+    processor.run_until_idle()
+    assert inbox_states(services) == {"processed": 2}
+    assert event_counts(services, shop.account_id)["Placed Order"] == 2
+    # Replaying everything again records nothing new.
+    with services.database.write() as connection:
+        replay(connection, ReplaySelection(states=(InboxState.PROCESSED,)), clock.now())
+    assert processor.run_until_idle().recorded == []
