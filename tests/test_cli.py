@@ -82,3 +82,36 @@ def test_postgres_without_secret_key_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli(env, "accounts", "list")
     assert result.returncode == 1
     assert "SHOPTRACK_SECRET_KEY is required with PostgreSQL" in result.stderr
+
+
+def test_replay_finishes_dead_letters(env: dict[str, str], database_url: str) -> None:
+    """Rows that died under an earlier bug are processed once `replay` runs on the fixed code."""
+    from sqlalchemy import update
+
+    from shoptrack.services import Services
+    from shoptrack.settings import Settings
+    from shoptrack.store.schema import inbox
+    from tests.conftest import START
+    from tests.helpers import deliver, event_counts, inbox_states, make_shop
+    from tests.payloads import woo_order
+
+    services = Services.build(
+        Settings(database_url=database_url, secret_key=env["SHOPTRACK_SECRET_KEY"])
+    )
+    try:
+        shop = make_shop(services)
+        deliver(services, shop, woo_order(1, "processing", START), "a")
+        with services.database.write() as connection:
+            connection.execute(update(inbox).values(state="dead", attempts=5, last_error="bug"))
+        result = run_cli(env, "replay", "--json")
+        assert result.returncode == 0, result.stderr
+        assert orjson.loads(result.stdout) == {
+            "queued": 1,
+            "processed": 1,
+            "failed": 0,
+            "events_recorded": 3,
+        }
+        assert inbox_states(services) == {"processed": 1}
+        assert event_counts(services, shop.account_id)["Placed Order"] == 1
+    finally:
+        services.close()

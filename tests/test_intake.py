@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from shoptrack.api import create_app
-from shoptrack.api.intake import MAX_BODY_BYTES
+from shoptrack.api.asgi import MAX_BODY_BYTES
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox, integrations

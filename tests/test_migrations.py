@@ -55,3 +55,38 @@ def test_events_are_partitioned_by_month_on_postgresql(database_url: str) -> Non
             assert ensure_event_partitions(connection, later) == 0
     finally:
         database.dispose()
+
+
+def test_processes_starting_together_upgrade_once(postgres_url: str) -> None:
+    """Several ``serve`` processes may start on an empty database at once."""
+    import threading
+
+    from sqlalchemy import text as sql
+
+    database = Database(postgres_url)
+    try:
+        with database.write() as connection:
+            connection.execute(sql("DROP SCHEMA public CASCADE"))
+            connection.execute(sql("CREATE SCHEMA public"))
+        results: list[bool] = []
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            starting = Database(postgres_url)
+            try:
+                results.append(upgrade(starting))
+            except BaseException as error:  # noqa: BLE001  # collected for the assert below
+                errors.append(error)
+            finally:
+                starting.dispose()
+
+        threads = [threading.Thread(target=start) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert sorted(results) == [False, False, True]
+        assert current_revision(database) == head_revision()
+    finally:
+        database.dispose()

@@ -15,8 +15,12 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 import shoptrack
+from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
+from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
+from shoptrack.api.routes import events
+from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import ShoptrackError
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.workers import Workers
@@ -52,18 +56,41 @@ class Runtime:
             self.workers.stop()
 
 
-class ShoptrackApp:
-    """Routes intake paths to their lean handlers and everything else to FastAPI."""
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-    def __init__(self, api: FastAPI, intake: WebhookIntake, runtime: Runtime) -> None:
+
+class ShoptrackApp:
+    """Routes the intake paths to their lean handlers and everything else to FastAPI."""
+
+    def __init__(
+        self,
+        api: FastAPI,
+        webhooks: WebhookIntake,
+        events: EventIntake,
+        segment: SegmentIntake,
+        runtime: Runtime,
+    ) -> None:
         self.api = api
-        self.intake = intake
         self.runtime = runtime
+        self._webhooks = webhooks
+        self._fast: dict[tuple[str, str | None], Handler] = {}
+        for path in ("/api/events", "/api/events/"):
+            self._fast[(path, "POST")] = events.api_events
+        for path in ("/client/events", "/client/events/"):
+            self._fast[(path, None)] = events.client_events
+        for path in ("/v1/batch", "/v1/batch/"):
+            self._fast[(path, "POST")] = segment.batch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
-            await self.intake(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path.startswith("/webhooks/"):
+                await self._webhooks(scope, receive, send)
+                return
+            handler = self._fast.get((path, scope["method"])) or self._fast.get((path, None))
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
         await self.api(scope, receive, send)
 
 
@@ -132,6 +159,11 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
         )
         return Response(orjson.dumps(document), status_code=400, media_type=JSONAPI_CONTENT_TYPE)
 
+    keys = KeyCache(services)
+    api.state.services = services
+    api.state.keys = keys
+    api.include_router(events.router)
+
     def health() -> dict[str, str]:
         """Whether this process can reach its database."""
         with services.database.read() as connection:
@@ -141,4 +173,10 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     for path in ("/health", "/health/"):
         api.add_api_route(path, health, methods=["GET"], include_in_schema=path == "/health")
 
-    return ShoptrackApp(api, WebhookIntake(services, writer), runtime)
+    return ShoptrackApp(
+        api,
+        WebhookIntake(services, writer),
+        EventIntake(services, writer, keys),
+        SegmentIntake(services, writer, keys),
+        runtime,
+    )

@@ -10,16 +10,24 @@ gives a 5xx.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 
+from shoptrack.api.asgi import (
+    MAX_BODY_BYTES,
+    MethodNotAllowedError,
+    Receive,
+    Scope,
+    Send,
+    header_map,
+    read_body,
+    respond,
+)
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
 from shoptrack.connectors import Connector, WebhookVerdict, connector_for, known_platforms
-from shoptrack.errors import AuthenticationError, InputError, NotFoundError, ShoptrackError
+from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, InboxState
@@ -27,27 +35,9 @@ from shoptrack.store.integrations import find_integration
 
 __all__ = ["MAX_BODY_BYTES", "WebhookIntake"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-MAX_BODY_BYTES = 5 * 1024 * 1024
 # How long a process trusts its cached copy of an integration's secrets and enabled flag.
 CACHE_SECONDS = 5.0
 _KEPT_HEADERS_PREFIXES = ("x-", "webhook-", "content-type", "user-agent")
-
-
-class MethodNotAllowedError(InputError):
-    code = "method_not_allowed"
-    status = 405
-    title = "Method not allowed."
-
-
-class PayloadTooLargeError(InputError):
-    code = "payload_too_large"
-    status = 413
-    title = "Payload too large."
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +61,9 @@ class WebhookIntake:
         try:
             status, body = await self._handle(scope, receive)
         except ShoptrackError as error:
-            await _respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)
+            await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)
             return
-        await _respond(send, status, orjson.dumps(body), "application/json")
+        await respond(send, status, orjson.dumps(body), "application/json")
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         parts = [p for p in scope["path"].split("/") if p]
@@ -87,11 +77,8 @@ class WebhookIntake:
         target = await self._target(integration_id)
         if target is None or target.platform != platform:
             raise NotFoundError(f"no {platform} integration {integration_id}")
-        body = await _read_body(receive)
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope["headers"]
-        }
+        body = await read_body(receive)
+        headers = header_map(scope)
         connector: Connector = connector_for(platform)
         check = connector.check_webhook(target.secrets, headers, body)
         if check.verdict is WebhookVerdict.PING:
@@ -146,33 +133,3 @@ class WebhookIntake:
             enabled=integration.enabled,
             secrets=tuple(connector_for(integration.platform).webhook_secrets(credentials)),
         )
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise InputError("the client went away before sending the whole body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLargeError(f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

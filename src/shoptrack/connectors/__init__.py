@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from shoptrack.connectors.base import (
     Connector,
     WebhookCheck,
@@ -11,6 +13,7 @@ from shoptrack.connectors.base import (
 __all__ = ["Connector", "WebhookCheck", "WebhookVerdict", "connector_for", "known_platforms"]
 
 
+@functools.cache
 def _registry() -> dict[str, Connector]:
     from shoptrack.connectors.woocommerce import WooCommerce  # noqa: PLC0415  # avoids an import cycle
 

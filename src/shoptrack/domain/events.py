@@ -39,10 +39,17 @@ class Person:
     first_name: str | None = None
     last_name: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    # Standard attributes beside the names: organization, locale, title, image, location.
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    # A profile named by its id (API events may do so instead of giving identifiers).
+    profile_id: str | None = None
+    # Whether the given names and attributes replace stored ones (the API) or only fill gaps
+    # (orders, whose billing names should not undo what a shop set through the API).
+    overwrite: bool = False
 
     @property
     def identified(self) -> bool:
-        return bool(self.email or self.phone_number or self.external_id)
+        return bool(self.profile_id or self.email or self.phone_number or self.external_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,10 @@ from sqlalchemy import Connection
 
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
-from shoptrack.domain.events import order_events, order_person
+from shoptrack.domain.api_events import event_draft, parse_event
+from shoptrack.domain.events import EventDraft, Person, order_events, order_person
 from shoptrack.domain.order import Order
+from shoptrack.domain.segment import segment_drafts
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
     InboxRow,
@@ -34,7 +36,7 @@ from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.order_states import apply_sighting, kept_orders
 from shoptrack.store.recording import EventRecorder, RecordedEvent
 
-__all__ = ["BatchResult", "Processor", "RecordedHook", "reevaluate"]
+__all__ = ["EVENT_SOURCES", "BatchResult", "Processor", "RecordedHook", "reevaluate"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +66,38 @@ class BatchResult:
 
 @dataclass(frozen=True, slots=True)
 class _Work:
+    """One inbox row, parsed: the orders it carries, or the events (API rows), or its error."""
+
     row: InboxRow
     integration: Integration | None
     orders: tuple[Order, ...] = ()
+    drafts: tuple[EventDraft, ...] = ()
     error: str | None = None
+
+    def people(self) -> list[tuple[str, Person]]:
+        account_id = self.row.account_id
+        return [(account_id, order_person(order)) for order in self.orders] + [
+            (account_id, draft.person) for draft in self.drafts
+        ]
 
     @property
     def lock_key(self) -> tuple[str, str, int]:
         first = self.orders[0].platform_order_id if self.orders else ""
         return (self.row.integration_id or "", first, self.row.id)
+
+
+def _api_event(row: InboxRow) -> list[EventDraft]:
+    """A Klaviyo-form event (checked at intake, so this fails only on a changed rule)."""
+    event = parse_event(orjson.loads(row.body), now=row.received_at)
+    return [event_draft(event, received_at=row.received_at)]
+
+
+# Rows that carry events rather than orders, by inbox source.
+EVENT_SOURCES: dict[str, Callable[[InboxRow], list[EventDraft]]] = {
+    "api": _api_event,
+    "client": _api_event,
+    "segment": lambda row: segment_drafts(row.body, row.received_at),
+}
 
 
 def _is_conflict(error: BaseException) -> bool:
@@ -119,12 +144,7 @@ class Processor:
                 key=lambda item: item.lock_key,
             )
             recorder = EventRecorder(connection, now)
-            recorder.resolve_profiles(
-                (item.integration.account_id, order_person(order))
-                for item in work
-                if item.integration is not None
-                for order in item.orders
-            )
+            recorder.resolve_profiles(person for item in work for person in item.people())
             done: list[int] = []
             for item in work:
                 try:
@@ -169,6 +189,11 @@ class Processor:
     def _parse(
         self, connection: Connection, row: InboxRow, integrations: dict[str, Integration | None]
     ) -> _Work:
+        if row.source in EVENT_SOURCES:
+            try:
+                return _Work(row, None, drafts=tuple(EVENT_SOURCES[row.source](row)))
+            except (ValueError, KeyError, TypeError) as error:
+                return _Work(row, None, error=_error_text(error))
         if row.integration_id is None:
             return _Work(row, None, error=f"no handler for {row.source} rows without integration")
         if row.integration_id not in integrations:
@@ -188,9 +213,11 @@ class Processor:
         return _Work(row, integration, tuple(orders))
 
     def _apply(self, recorder: EventRecorder, item: _Work, now: datetime) -> None:
+        for draft in item.drafts:
+            recorder.record(item.row.account_id, draft, inbox_id=item.row.id)
         integration = item.integration
         if integration is None:
-            raise ValueError("a row without an integration reached _apply")
+            return
         rules = integration.rules
         for order in item.orders:
             change = apply_sighting(

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from shoptrack.clock import Clock
 from shoptrack.errors import ShoptrackError
 from shoptrack.store.database import Database
-from shoptrack.store.inbox import InboxEntry, write_entry
+from shoptrack.store.inbox import InboxEntry, write_entries, write_entry
 
 __all__ = ["GroupCommitWriter", "WriterStoppedError"]
 
@@ -62,28 +62,29 @@ class GroupCommitWriter:
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._running = False
+        # Entries handed over before start() wait for it; after stop() they are refused.
+        self._accepting = True
         self.batches_committed = 0
 
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._running = True
+        self._accepting = True
         self._thread = threading.Thread(target=self._run, name="shoptrack-writer", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Writes what has been handed over, then stops."""
+        self._accepting = False
         if self._thread is None:
             return
-        self._running = False
         self._queue.put(None)
         self._thread.join()
         self._thread = None
 
     def submit(self, entry: InboxEntry) -> Future[bool]:
         future: Future[bool] = Future()
-        if not self._running:
+        if not self._accepting:
             future.set_exception(WriterStoppedError("the intake writer is not running"))
             return future
         self._queue.put(_Pending(entry, future))
@@ -118,7 +119,7 @@ class GroupCommitWriter:
         now = self._clock.now()
         try:
             with self._database.write() as connection:
-                results = [write_entry(connection, p.entry, now) for p in batch]
+                results = write_entries(connection, [p.entry for p in batch], now)
                 self._notify(connection)
         except Exception:  # a failed batch is retried entry by entry below
             logger.exception(

@@ -14,6 +14,7 @@ from shoptrack.store.schema import accounts, api_keys
 __all__ = [
     "Account",
     "CreatedKey",
+    "account_by_public_key",
     "authenticate",
     "create_account",
     "create_key",
@@ -99,6 +100,13 @@ def get_account(connection: Connection, account_id: str) -> Account:
 
 def list_accounts(connection: Connection) -> list[Account]:
     return [_account(row) for row in connection.execute(select(accounts).order_by(accounts.c.id))]
+
+
+def account_by_public_key(connection: Connection, public_key: str) -> Account | None:
+    row = connection.execute(
+        select(accounts).where(accounts.c.public_key == public_key.strip())
+    ).first()
+    return None if row is None else _account(row)
 
 
 def authenticate(connection: Connection, private_key: str) -> Account:

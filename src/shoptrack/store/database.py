@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 __all__ = ["Database"]
 
@@ -62,8 +62,11 @@ class Database:
     def _sqlite_engine(self, *, immediate: bool) -> Engine:
         engine = create_engine(
             self.url,
-            # SQLite connections are cheap; a fresh one per checkout avoids sharing across threads.
-            poolclass=NullPool,
+            # Pooled: closing the last connection of a WAL database checkpoints it and deletes
+            # the WAL file, which made every transaction pay for a reconnect and a checkpoint.
+            poolclass=QueuePool,
+            pool_size=5,
+            max_overflow=10,
             connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,

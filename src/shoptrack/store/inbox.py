@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store.schema import inbox
-from shoptrack.store.sql import for_update, insert_ignore
+from shoptrack.store.sql import for_update
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -31,6 +32,7 @@ __all__ = [
     "mark_processed",
     "replay",
     "retry_delay",
+    "write_entries",
     "write_entry",
 ]
 
@@ -77,27 +79,62 @@ class InboxRow:
     received_at: datetime
 
 
+def _row(entry: InboxEntry, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": entry.account_id,
+        "integration_id": entry.integration_id,
+        "source": entry.source,
+        "topic": entry.topic,
+        "dedupe_key": entry.dedupe_key,
+        "received_at": now,
+        "headers": dict(entry.headers),
+        "body": entry.body,
+        "state": entry.state.value,
+        "reason": entry.reason,
+        "backfill": entry.backfill,
+        "available_at": now,
+    }
+
+
 def write_entry(connection: Connection, entry: InboxEntry, now: datetime) -> bool:
     """Stores a delivery; False when its dedupe key was seen before (nothing is added)."""
-    return insert_ignore(
-        connection,
-        inbox,
-        {
-            "account_id": entry.account_id,
-            "integration_id": entry.integration_id,
-            "source": entry.source,
-            "topic": entry.topic,
-            "dedupe_key": entry.dedupe_key,
-            "received_at": now,
-            "headers": dict(entry.headers),
-            "body": entry.body,
-            "state": entry.state.value,
-            "reason": entry.reason,
-            "backfill": entry.backfill,
-            "available_at": now,
-        },
-        conflict=("account_id", "dedupe_key"),
+    return write_entries(connection, [entry], now)[0]
+
+
+def write_entries(
+    connection: Connection, entries: Sequence[InboxEntry], now: datetime
+) -> list[bool]:
+    """Stores deliveries in one multi-row statement; for each, whether it was new.
+
+    A dedupe key repeated within ``entries`` counts as new once, for its first entry.
+    """
+    first_of_key: dict[tuple[str, str], int] = {}
+    to_insert: list[InboxEntry] = []
+    for index, entry in enumerate(entries):
+        if entry.dedupe_key is not None:
+            key = (entry.account_id, entry.dedupe_key)
+            if key in first_of_key:
+                continue
+            first_of_key[key] = index
+        to_insert.append(entry)
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(inbox)
+        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+        .returning(inbox.c.account_id, inbox.c.dedupe_key)
     )
+    inserted_keys = {
+        (row.account_id, row.dedupe_key)
+        for row in connection.execute(statement, [_row(entry, now) for entry in to_insert])
+    }
+    return [
+        entry.dedupe_key is None
+        or (
+            first_of_key[(entry.account_id, entry.dedupe_key)] == index
+            and (entry.account_id, entry.dedupe_key) in inserted_keys
+        )
+        for index, entry in enumerate(entries)
+    ]
 
 
 def claim_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:

@@ -1,4 +1,4 @@
-"""Profiles: one person per account, found by email, else phone, else external id."""
+"""Profiles: one person per account, found by id, else email, else phone, else external id."""
 
 from __future__ import annotations
 
@@ -8,18 +8,23 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from shoptrack.domain.events import Person
+from shoptrack.errors import NotFoundError
 from shoptrack.ids import new_id
 from shoptrack.store.schema import profiles
 from shoptrack.store.sql import insert_ignore
 
-__all__ = ["primary_identifier", "resolve_profile"]
+__all__ = ["PROFILE_ATTRIBUTES", "primary_identifier", "resolve_profile"]
 
 _IDENTIFIERS = ("email", "phone_number", "external_id")
+# Standard attributes stored in their own columns (Person.attributes).
+PROFILE_ATTRIBUTES = ("anonymous_id", "organization", "locale", "title", "image", "location")
 
 
 def primary_identifier(person: Person) -> tuple[str, str]:
-    """The identifier a person is matched by: the first of email, phone, external id they have.
-    Matching by a lesser identifier while a better one is known could join two people."""
+    """The identifier a person is matched by: the first of id, email, phone, external id they
+    have. Matching by a lesser identifier while a better one is known could join two people."""
+    if person.profile_id:
+        return "id", person.profile_id
     for identifier in _IDENTIFIERS:
         value = getattr(person, identifier)
         if value:
@@ -29,20 +34,22 @@ def primary_identifier(person: Person) -> tuple[str, str]:
 
 def _find(connection: Connection, account_id: str, identifier: str, value: str) -> Any:
     return connection.execute(
-        select(profiles.c.id, profiles.c.first_name, profiles.c.last_name).where(
-            profiles.c.account_id == account_id, profiles.c[identifier] == value
-        )
+        select(profiles).where(profiles.c.account_id == account_id, profiles.c[identifier] == value)
     ).first()
 
 
 def resolve_profile(connection: Connection, account_id: str, person: Person, now: datetime) -> str:
-    """The id of the person's profile, created when none matches.
+    """The id of the person's profile, created when none matches, updated with what is new.
 
     Concurrent creators of the same person meet on the unique (account, identifier) index: the
     loser's insert does nothing and it reads the winner's row, so there is never a second profile.
     """
     identifier, value = primary_identifier(person)
     row = _find(connection, account_id, identifier, value)
+    if row is None and identifier == "id":
+        raise NotFoundError(
+            f"no profile {value} in this account", pointer="/data/attributes/profile"
+        )
     if row is None:
         new = {
             "id": new_id(),
@@ -55,7 +62,7 @@ def resolve_profile(connection: Connection, account_id: str, person: Person, now
             "properties": dict(person.properties),
             "created_at": now,
             "updated_at": now,
-        }
+        } | {name: person.attributes.get(name) for name in PROFILE_ATTRIBUTES}
         if not insert_ignore(connection, profiles, new, conflict=()):
             # A secondary identifier may belong to another profile already: leave it off.
             secondary = {name: None for name in _IDENTIFIERS if name != identifier}
@@ -66,13 +73,31 @@ def resolve_profile(connection: Connection, account_id: str, person: Person, now
         if row is None:
             raise LookupError("a profile was created and cannot be read back")
         return str(row.id)
-    names = {
-        column: getattr(person, column)
-        for column in ("first_name", "last_name")
-        if getattr(person, column) and not getattr(row, column)
-    }
-    if names:
+    changes = _changes(row, person)
+    if changes:
         connection.execute(
-            update(profiles).where(profiles.c.id == row.id).values(**names, updated_at=now)
+            update(profiles).where(profiles.c.id == row.id).values(**changes, updated_at=now)
         )
     return str(row.id)
+
+
+def _changes(row: Any, person: Person) -> dict[str, Any]:
+    """What the person adds to the stored profile: new values, or (from the API) changed ones.
+    Identifiers are never changed this way; a profile is re-keyed only by its own update."""
+    given: dict[str, Any] = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        **{name: person.attributes.get(name) for name in PROFILE_ATTRIBUTES},
+    }
+    changes = {
+        name: value
+        for name, value in given.items()
+        if value is not None
+        and value != getattr(row, name)
+        and (person.overwrite or getattr(row, name) is None)
+    }
+    if person.properties:
+        merged = {**row.properties, **person.properties}
+        if merged != row.properties:
+            changes["properties"] = merged
+    return changes

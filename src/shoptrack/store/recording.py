@@ -50,6 +50,8 @@ class EventRecorder:
         self._now = now
         self._rollup_entries: list[tuple[tuple[str, str, datetime], Decimal]] = []
         self._profile_ids: dict[tuple[str, str, str], str] = {}
+        # A metric created inside a savepoint that rolls back is gone again: see savepoint().
+        self._metric_ids: dict[tuple[str, str | None, str], str] = {}
         self._last_events: list[tuple[str, datetime]] = []
         self.recorded: list[RecordedEvent] = []
 
@@ -65,6 +67,7 @@ class EventRecorder:
             with self._connection.begin_nested():
                 yield
         except BaseException:
+            self._metric_ids.clear()
             del self.recorded[marks[0] :]
             del self._rollup_entries[marks[1] :]
             del self._last_events[marks[2] :]
@@ -105,9 +108,12 @@ class EventRecorder:
     ) -> RecordedEvent | None:
         """Inserts the event unless its metric already has one with its ``unique_id``."""
         connection = self._connection
-        metric_id = ensure_metric(
-            connection, account_id, draft.metric, self._now, integration_id=integration_id
-        )
+        metric_key = (account_id, integration_id, draft.metric)
+        if metric_key not in self._metric_ids:
+            self._metric_ids[metric_key] = ensure_metric(
+                connection, account_id, draft.metric, self._now, integration_id=integration_id
+            )
+        metric_id = self._metric_ids[metric_key]
         event_id = new_id()
         fresh = insert_ignore(
             connection,

@@ -1,0 +1,90 @@
+"""Who is calling: a private key (``Authorization: Klaviyo-API-Key pk_…``) or, on the client
+endpoints, a public key (``company_id``). Lookups are cached briefly per process, so the intake
+path does not read the database on every request; a revoked key stops working within
+``CACHE_SECONDS``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+
+from shoptrack.errors import AuthenticationError
+from shoptrack.ids import hash_key
+from shoptrack.services import Services
+from shoptrack.store.accounts import Account, account_by_public_key, authenticate
+
+__all__ = ["CACHE_SECONDS", "KeyCache", "private_key_of"]
+
+CACHE_SECONDS = 5.0
+_SCHEMES = ("klaviyo-api-key", "bearer")
+
+
+def private_key_of(authorization: str | None) -> str:
+    """The key in an ``Authorization`` header, or a 401 saying how to send one."""
+    if not authorization:
+        raise AuthenticationError(
+            "missing Authorization header: send 'Authorization: Klaviyo-API-Key pk_…'"
+        )
+    scheme, _, key = authorization.strip().partition(" ")
+    if scheme.lower() not in _SCHEMES or not key.strip():
+        raise AuthenticationError(
+            "the Authorization header must read 'Klaviyo-API-Key ' followed by a private key"
+        )
+    return key.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    expires: float
+    account: Account | None
+
+
+class KeyCache:
+    """Private and public keys to accounts, each answer kept for ``CACHE_SECONDS``."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._private: dict[str, _Entry] = {}
+        self._public: dict[str, _Entry] = {}
+
+    async def account(self, authorization: str | None) -> Account:
+        key = private_key_of(authorization)
+        digest = hash_key(key)
+        entry = self._private.get(digest)
+        if entry is None or entry.expires < time.monotonic():
+            account = await run_in_threadpool(self._load_private, key)
+            entry = _Entry(time.monotonic() + CACHE_SECONDS, account)
+            self._private[digest] = entry
+        if entry.account is None:
+            raise AuthenticationError("the private API key is unknown or revoked")
+        return entry.account
+
+    async def account_by_public_key(self, public_key: str | None) -> Account:
+        if not public_key:
+            raise AuthenticationError(
+                "missing company_id: send your public API key as ?company_id=…",
+                parameter="company_id",
+            )
+        entry = self._public.get(public_key)
+        if entry is None or entry.expires < time.monotonic():
+            account = await run_in_threadpool(self._load_public, public_key)
+            entry = _Entry(time.monotonic() + CACHE_SECONDS, account)
+            self._public[public_key] = entry
+        if entry.account is None:
+            raise AuthenticationError(
+                "company_id is not a known public API key", parameter="company_id"
+            )
+        return entry.account
+
+    def _load_private(self, key: str) -> Account | None:
+        with self._services.database.read() as connection:
+            try:
+                return authenticate(connection, key)
+            except AuthenticationError:
+                return None
+
+    def _load_public(self, public_key: str) -> Account | None:
+        with self._services.database.read() as connection:
+            return account_by_public_key(connection, public_key)

@@ -1,0 +1,173 @@
+"""Event intake on the fast path: ``POST /api/events`` (private key) and
+``POST /client/events?company_id=`` (public key, CORS, rate-limited).
+
+Both check the event against Klaviyo's rules, hand the raw body to the group-commit writer and
+answer 202 with no body once it is committed; the event is recorded by processing, which is what
+Klaviyo's 202 promises too ("validated and submitted for processing").
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from shoptrack.api.asgi import (
+    MethodNotAllowedError,
+    Receive,
+    Scope,
+    Send,
+    header_map,
+    read_body,
+    respond,
+)
+from shoptrack.api.auth import KeyCache
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
+from shoptrack.clock import Clock
+from shoptrack.domain.api_events import EventPayloadError, parse_event
+from shoptrack.errors import InputError, ShoptrackError
+from shoptrack.pipeline.writer import GroupCommitWriter
+from shoptrack.services import Services
+from shoptrack.store.inbox import InboxEntry
+from shoptrack.store.schema import profiles
+
+__all__ = ["EventIntake", "RateLimitedError", "TokenBucket"]
+
+# Klaviyo's limits for /client/events: 350 a second in bursts, 3,500 a minute steadily.
+CLIENT_BURST = 350
+CLIENT_PER_MINUTE = 3500
+
+_CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"POST, OPTIONS"),
+    (b"access-control-allow-headers", b"content-type, revision, accept"),
+    (b"access-control-max-age", b"86400"),
+]
+
+
+class RateLimitedError(ShoptrackError):
+    """Too many requests for this key; ``retry_after`` says when to try again (seconds)."""
+
+    code = "throttled"
+    status = 429
+    title = "Request was throttled."
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, meta={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBucket:
+    """Per-key token buckets: ``burst`` tokens at most, refilled at ``per_minute`` a minute.
+
+    Limits hold per process; behind a load balancer with N processes a key gets N times them.
+    """
+
+    def __init__(self, burst: int, per_minute: int, clock: Clock) -> None:
+        self._burst = burst
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> None:
+        now = self._clock.now().timestamp()
+        with self._lock:
+            bucket = self._buckets.setdefault(key, _Bucket(float(self._burst), now))
+            bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+            bucket.updated = now
+            if bucket.tokens < 1:
+                wait = max(1, int((1 - bucket.tokens) / self._rate) + 1)
+                raise RateLimitedError(
+                    f"more than {CLIENT_PER_MINUTE} client events a minute for this public key",
+                    retry_after=wait,
+                )
+            bucket.tokens -= 1
+
+
+class EventIntake:
+    """The ASGI handlers of the two event endpoints."""
+
+    def __init__(self, services: Services, writer: GroupCommitWriter, keys: KeyCache) -> None:
+        self._services = services
+        self._writer = writer
+        self._keys = keys
+        self._client_limit = TokenBucket(CLIENT_BURST, CLIENT_PER_MINUTE, services.clock)
+
+    async def api_events(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            if scope["method"] != "POST":
+                raise MethodNotAllowedError("events are sent with POST")
+            account = await self._keys.account(header_map(scope).get("authorization"))
+            await self._accept(account.id, "api", await read_body(receive))
+        except ShoptrackError as error:
+            await _error(send, error)
+            return
+        await respond(send, 202, b"", JSONAPI_CONTENT_TYPE)
+
+    async def client_events(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS":
+            await respond(send, 204, b"", "text/plain", _CORS_HEADERS)
+            return
+        try:
+            if scope["method"] != "POST":
+                raise MethodNotAllowedError("client events are sent with POST")
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            account = await self._keys.account_by_public_key((query.get("company_id") or [None])[0])
+            self._client_limit.take(account.public_key)
+            await self._accept(account.id, "client", await read_body(receive))
+        except RateLimitedError as error:
+            retry = [(b"retry-after", str(error.retry_after).encode())]
+            await respond(send, 429, error_body(error), JSONAPI_CONTENT_TYPE, _CORS_HEADERS + retry)
+            return
+        except ShoptrackError as error:
+            await respond(
+                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, _CORS_HEADERS
+            )
+            return
+        await respond(send, 202, b"", JSONAPI_CONTENT_TYPE, _CORS_HEADERS)
+
+    async def _accept(self, account_id: str, source: str, body: bytes) -> None:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise InputError(f"the body is not JSON: {error}", pointer="/") from error
+        try:
+            event = parse_event(document, now=self._services.clock.now())
+        except EventPayloadError as error:
+            raise InputError(error.detail, pointer=error.pointer) from error
+        profile_id = event.data.attributes.profile.data.id
+        if profile_id is not None and not await run_in_threadpool(
+            self._profile_exists, account_id, profile_id
+        ):
+            raise InputError(
+                f"no profile {profile_id} in this account",
+                pointer="/data/attributes/profile/data/id",
+            )
+        await self._writer.write(
+            InboxEntry(account_id=account_id, source=source, topic="event", body=body)
+        )
+
+    def _profile_exists(self, account_id: str, profile_id: str) -> bool:
+        with self._services.database.read() as connection:
+            return (
+                connection.execute(
+                    profiles.select()
+                    .with_only_columns(profiles.c.id)
+                    .where(profiles.c.account_id == account_id, profiles.c.id == profile_id)
+                ).first()
+                is not None
+            )
+
+
+async def _error(send: Send, error: ShoptrackError) -> None:
+    await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)

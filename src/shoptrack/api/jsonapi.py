@@ -1,0 +1,226 @@
+"""JSON:API in Klaviyo's dialect: filters, sparse fieldsets, includes, keyset cursors, links.
+
+Filters are Klaviyo's expressions — ``equals(metric_id,"X")``, ``greater-or-equal(datetime,
+2026-01-01T00:00:00Z)``, several joined by ``and(…)`` or by commas — checked against the fields
+and operators each endpoint allows, so a wrong filter is a 400 naming it, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from shoptrack.errors import InputError
+
+__all__ = [
+    "Condition",
+    "Page",
+    "add_route",
+    "collection_links",
+    "decode_cursor",
+    "encode_cursor",
+    "iso",
+    "jsonapi_response",
+    "page_size",
+    "parse_fields",
+    "parse_filter",
+    "parse_include",
+    "sparse",
+]
+
+
+JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
+
+
+def jsonapi_response(document: Any, status_code: int = 200) -> Response:
+    """A JSON:API document serialised with orjson."""
+    return Response(orjson.dumps(document), status_code=status_code, media_type=JSONAPI_MEDIA_TYPE)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time as Klaviyo writes it: ISO 8601 with its UTC offset."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def add_route(
+    router: APIRouter, path: str, endpoint: Callable[..., Any], methods: list[str], **options: Any
+) -> None:
+    """Registers ``path`` and ``path/``: every API path answers both, without a redirect."""
+    router.add_api_route(path, endpoint, methods=methods, **options)
+    router.add_api_route(path + "/", endpoint, methods=methods, include_in_schema=False, **options)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One filter condition, e.g. ``greater-than(datetime, <a datetime>)``."""
+
+    operator: str
+    field: str
+    value: Any
+
+
+_CALL = re.compile(r"\s*([a-z-]+)\(")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _split_arguments(text: str) -> list[str]:
+    """Splits on top-level commas, respecting quotes, brackets and parentheses."""
+    parts: list[str] = []
+    depth, quote, start = 0, "", 0
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return [part for part in parts if part]
+
+
+def _value(text: str) -> Any:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    if text.startswith("[") and text.endswith("]"):
+        return [_value(part) for part in _split_arguments(text[1:-1])]
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "null":
+        return None
+    if _DATETIME.match(text):
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        raise InputError(
+            f'{text!r} is not a filter value; quote strings, e.g. "{text}"', parameter="filter"
+        ) from None
+
+
+def parse_filter(text: str | None, allowed: Mapping[str, Iterable[str]]) -> list[Condition]:
+    """The conditions of a ``filter`` parameter, all of which must hold."""
+    if not text:
+        return []
+    conditions: list[Condition] = []
+    for part in _split_arguments(text):
+        match = _CALL.match(part)
+        if match is None or not part.endswith(")"):
+            raise InputError(f"cannot read the filter {part!r}", parameter="filter")
+        operator, inner = match.group(1), part[match.end() : -1]
+        if operator == "and":
+            conditions.extend(parse_filter(inner, allowed))
+            continue
+        arguments = _split_arguments(inner)
+        if len(arguments) != 2:
+            raise InputError(f"{operator}() takes a field and a value", parameter="filter")
+        field, raw_value = arguments
+        if field not in allowed:
+            raise InputError(
+                f"cannot filter on {field!r}; allowed: {', '.join(sorted(allowed))}",
+                parameter="filter",
+            )
+        if operator not in allowed[field]:
+            raise InputError(
+                f"{field} allows {', '.join(sorted(allowed[field]))}, not {operator}",
+                parameter="filter",
+            )
+        conditions.append(Condition(operator, field, _value(raw_value)))
+    return conditions
+
+
+def parse_fields(request: Request, resource_type: str, allowed: Iterable[str]) -> set[str] | None:
+    """The sparse fieldset asked for ``resource_type`` (``fields[event]=…``), or None for all."""
+    value = request.query_params.get(f"fields[{resource_type}]")
+    if value is None:
+        return None
+    fields = {field.strip() for field in value.split(",") if field.strip()}
+    unknown = fields - set(allowed)
+    if unknown:
+        raise InputError(
+            f"unknown fields {', '.join(sorted(unknown))} for {resource_type}",
+            parameter=f"fields[{resource_type}]",
+        )
+    return fields
+
+
+def sparse(attributes: dict[str, Any], fields: set[str] | None) -> dict[str, Any]:
+    if fields is None:
+        return attributes
+    return {name: value for name, value in attributes.items() if name in fields}
+
+
+def parse_include(request: Request, allowed: Iterable[str]) -> set[str]:
+    value = request.query_params.get("include")
+    if not value:
+        return set()
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = names - set(allowed)
+    if unknown:
+        raise InputError(
+            f"cannot include {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
+            parameter="include",
+        )
+    return names
+
+
+def page_size(request: Request, default: int, maximum: int) -> int:
+    value = request.query_params.get("page[size]")
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise InputError(f"page[size] must be 1 to {maximum}", parameter="page[size]")
+    return int(value)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque keyset cursor: the sort key of the last item of a page."""
+    raw = orjson.dumps([iso(v) if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(request: Request) -> list[Any] | None:
+    value = request.query_params.get("page[cursor]")
+    if not value:
+        return None
+    try:
+        decoded = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        if not isinstance(decoded, list):
+            raise TypeError("a cursor is a list")
+    except (ValueError, TypeError) as error:
+        raise InputError(
+            "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
+        ) from error
+    return decoded
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a collection and the cursor of the next, if any."""
+
+    rows: list[Any]
+    next_cursor: str | None
+
+
+def collection_links(request: Request, next_cursor: str | None) -> dict[str, str]:
+    """Absolute ``self`` and ``next`` links that keep the request's other parameters."""
+    base = str(request.url.replace(query=""))
+    params = {k: v for k, v in request.query_params.items() if k != "page[cursor]"}
+    links = {"self": str(request.url)}
+    if next_cursor is not None:
+        links["next"] = f"{base}?{urlencode({**params, 'page[cursor]': next_cursor})}"
+    return links

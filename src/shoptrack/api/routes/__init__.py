@@ -1,0 +1,1 @@
+"""FastAPI routers of the Klaviyo-compatible API, one module per resource type."""

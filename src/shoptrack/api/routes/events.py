@@ -1,0 +1,149 @@
+"""``GET /api/events`` and ``GET /api/events/{id}`` (``POST /api/events`` is on the fast intake
+path, in ``api/events_intake.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from shoptrack.api.deps import AccountDep, ServicesDep, base_url
+from shoptrack.api.jsonapi import (
+    Condition,
+    add_route,
+    collection_links,
+    decode_cursor,
+    encode_cursor,
+    jsonapi_response,
+    page_size,
+    parse_fields,
+    parse_filter,
+    parse_include,
+)
+from shoptrack.api.resources import (
+    EVENT_FIELDS,
+    METRIC_FIELDS,
+    PROFILE_FIELDS,
+    event_resource,
+    metric_resource,
+    profile_resource,
+)
+from shoptrack.errors import InputError, NotFoundError
+from shoptrack.services import Services
+from shoptrack.store.accounts import Account
+from shoptrack.store.events import EventQuery, get_event, list_events, metrics_by_id, profiles_by_id
+
+__all__ = ["router"]
+
+_FILTERS = {
+    "metric_id": ("equals",),
+    "profile_id": ("equals",),
+    "datetime": ("greater-or-equal", "greater-than", "less-or-equal", "less-than"),
+    "timestamp": ("greater-or-equal", "greater-than", "less-or-equal", "less-than"),
+}
+_SORTS = {"datetime": False, "-datetime": True, "timestamp": False, "-timestamp": True}
+_RANGE_FIELDS = {
+    "greater-or-equal": "since",
+    "greater-than": "after",
+    "less-or-equal": "until",
+    "less-than": "before",
+}
+
+
+def _moment(condition: Condition) -> datetime:
+    value = condition.value
+    if condition.field == "timestamp" and isinstance(value, int | float):
+        return datetime.fromtimestamp(value).astimezone()
+    if isinstance(value, datetime):
+        return value
+    raise InputError(
+        f"{condition.field} compares with an ISO 8601 time such as 2026-01-01T00:00:00Z",
+        parameter="filter",
+    )
+
+
+def _query(request: Request, account: Account) -> EventQuery:
+    changes: dict[str, Any] = {}
+    for condition in parse_filter(request.query_params.get("filter"), _FILTERS):
+        if condition.operator == "equals":
+            changes[condition.field] = str(condition.value)
+        else:
+            changes[_RANGE_FIELDS[condition.operator]] = _moment(condition)
+    sort = request.query_params.get("sort", "-datetime")
+    if sort not in _SORTS:
+        raise InputError(f"sort must be one of {', '.join(_SORTS)}", parameter="sort")
+    cursor = decode_cursor(request)
+    after_key = None
+    if cursor is not None:
+        try:
+            after_key = (datetime.fromisoformat(cursor[0]), str(cursor[1]))
+        except (ValueError, IndexError, TypeError) as error:
+            raise InputError(
+                "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
+            ) from error
+    return EventQuery(
+        account_id=account.id,
+        newest_first=_SORTS[sort],
+        after_key=after_key,
+        limit=page_size(request, default=200, maximum=1000),
+        **changes,
+    )
+
+
+def _included(
+    services: Services, request: Request, account: Account, rows: list[Any], include: set[str]
+) -> list[dict[str, Any]]:
+    base = base_url(request)
+    included: list[dict[str, Any]] = []
+    with services.database.read() as connection:
+        if "metric" in include:
+            metric_fields = parse_fields(request, "metric", METRIC_FIELDS)
+            found = metrics_by_id(connection, account.id, sorted({r.metric_id for r in rows}))
+            included += [metric_resource(m, base, metric_fields) for m in found.values()]
+        if "profile" in include:
+            profile_fields = parse_fields(request, "profile", PROFILE_FIELDS)
+            people = profiles_by_id(connection, account.id, sorted({r.profile_id for r in rows}))
+            included += [profile_resource(p, base, profile_fields) for p in people.values()]
+    return included
+
+
+router = APIRouter(tags=["Events"])
+
+
+def get_events(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """Events of the account, newest first by default, a page at a time."""
+    query = _query(request, account)
+    fields = parse_fields(request, "event", EVENT_FIELDS)
+    include = parse_include(request, ("metric", "profile"))
+    with services.database.read() as connection:
+        rows = list_events(connection, query)
+    page, more = rows[: query.limit], len(rows) > query.limit
+    next_cursor = encode_cursor([page[-1].time, page[-1].id]) if more and page else None
+    document: dict[str, Any] = {
+        "data": [event_resource(row, base_url(request), fields) for row in page],
+        "links": collection_links(request, next_cursor),
+    }
+    if include:
+        document["included"] = _included(services, request, account, page, include)
+    return jsonapi_response(document)
+
+
+def get_one_event(
+    event_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """One event of the account."""
+    fields = parse_fields(request, "event", EVENT_FIELDS)
+    include = parse_include(request, ("metric", "profile"))
+    with services.database.read() as connection:
+        row = get_event(connection, account.id, event_id)
+    if row is None:
+        raise NotFoundError(f"no event {event_id}", parameter="id")
+    document: dict[str, Any] = {"data": event_resource(row, base_url(request), fields)}
+    if include:
+        document["included"] = _included(services, request, account, [row], include)
+    return jsonapi_response(document)
+
+
+add_route(router, "/api/events", get_events, ["GET"], operation_id="get_events")
+add_route(router, "/api/events/{event_id}", get_one_event, ["GET"], operation_id="get_event")

@@ -1,0 +1,145 @@
+"""Reading events and their metrics: keyset pages, scoped to one account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, or_, select
+
+from shoptrack.store.metrics import API_SOURCE
+from shoptrack.store.schema import events, integrations, metrics, profiles
+
+__all__ = [
+    "EventQuery",
+    "MetricView",
+    "get_event",
+    "list_events",
+    "metrics_by_id",
+    "profiles_by_id",
+]
+
+# Klaviyo's integration object for events sent through the API.
+API_INTEGRATION = {"id": "api", "name": "API", "category": "API", "platform": "api"}
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Which events, in which order, from where (a keyset cursor: the last row's time and id)."""
+
+    account_id: str
+    metric_id: str | None = None
+    profile_id: str | None = None
+    since: datetime | None = None  # inclusive
+    after: datetime | None = None  # exclusive
+    until: datetime | None = None  # inclusive
+    before: datetime | None = None  # exclusive
+    newest_first: bool = True
+    after_key: tuple[datetime, str] | None = None
+    limit: int = 200
+
+
+def list_events(connection: Connection, query: EventQuery) -> list[Row[Any]]:
+    """Up to ``limit + 1`` events (one more than asked tells the caller a next page exists)."""
+    conditions: list[Any] = [events.c.account_id == query.account_id]
+    if query.metric_id is not None:
+        conditions.append(events.c.metric_id == query.metric_id)
+    if query.profile_id is not None:
+        conditions.append(events.c.profile_id == query.profile_id)
+    if query.since is not None:
+        conditions.append(events.c.time >= query.since)
+    if query.after is not None:
+        conditions.append(events.c.time > query.after)
+    if query.until is not None:
+        conditions.append(events.c.time <= query.until)
+    if query.before is not None:
+        conditions.append(events.c.time < query.before)
+    if query.after_key is not None:
+        time, event_id = query.after_key
+        if query.newest_first:
+            conditions.append(
+                or_(events.c.time < time, and_(events.c.time == time, events.c.id < event_id))
+            )
+        else:
+            conditions.append(
+                or_(events.c.time > time, and_(events.c.time == time, events.c.id > event_id))
+            )
+    order = (
+        (events.c.time.desc(), events.c.id.desc())
+        if query.newest_first
+        else (events.c.time.asc(), events.c.id.asc())
+    )
+    return list(
+        connection.execute(
+            select(events).where(*conditions).order_by(*order).limit(query.limit + 1)
+        )
+    )
+
+
+def get_event(connection: Connection, account_id: str, event_id: str) -> Row[Any] | None:
+    return connection.execute(
+        select(events).where(events.c.account_id == account_id, events.c.id == event_id)
+    ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class MetricView:
+    """A metric with the integration it belongs to, in Klaviyo's ``integration`` shape."""
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    integration: dict[str, str]
+
+
+def _metric_query() -> Any:
+    return select(
+        metrics,
+        integrations.c.name.label("integration_name"),
+        integrations.c.platform.label("integration_platform"),
+    ).outerjoin(integrations, integrations.c.id == metrics.c.integration_id)
+
+
+def metric_view(row: Any) -> MetricView:
+    if row.source == API_SOURCE or row.integration_id is None:
+        integration = dict(API_INTEGRATION)
+    else:
+        integration = {
+            "id": row.integration_id,
+            "name": row.integration_name,
+            "category": "ecommerce",
+            "platform": row.integration_platform,
+        }
+    return MetricView(row.id, row.name, row.created_at, row.updated_at, integration)
+
+
+def metrics_by_id(
+    connection: Connection, account_id: str, ids: Sequence[str]
+) -> dict[str, MetricView]:
+    if not ids:
+        return {}
+    rows = connection.execute(
+        _metric_query().where(metrics.c.account_id == account_id, metrics.c.id.in_(list(ids)))
+    )
+    return {row.id: metric_view(row) for row in rows}
+
+
+def list_metrics(connection: Connection, account_id: str) -> list[MetricView]:
+    rows = connection.execute(
+        _metric_query().where(metrics.c.account_id == account_id).order_by(metrics.c.id)
+    )
+    return [metric_view(row) for row in rows]
+
+
+def profiles_by_id(
+    connection: Connection, account_id: str, ids: Sequence[str]
+) -> dict[str, Row[Any]]:
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(profiles).where(profiles.c.account_id == account_id, profiles.c.id.in_(list(ids)))
+    )
+    return {row.id: row for row in rows}

@@ -1,0 +1,88 @@
+"""The group-commit writer: batches form under load, and one bad row never fails the others."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import pytest
+
+from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.writer import GroupCommitWriter, WriterStoppedError
+from shoptrack.services import Services
+from shoptrack.store.inbox import InboxEntry
+from tests.helpers import inbox_states, make_shop
+
+
+def _entry(account_id: str, n: int, **changes: object) -> InboxEntry:
+    values: dict[str, object] = {
+        "account_id": account_id,
+        "source": "webhook",
+        "topic": "order.updated",
+        "body": b"{}",
+        "dedupe_key": f"k{n}",
+    }
+    values.update(changes)
+    return InboxEntry(**values)  # type: ignore[arg-type]
+
+
+def test_queued_entries_share_one_commit(services: Services) -> None:
+    shop = make_shop(services)
+    writer = GroupCommitWriter(services.database, services.clock)
+    # Handed over before the writer starts, so its first batch holds them all.
+    futures = [writer.submit(_entry(shop.account_id, n)) for n in range(50)]
+    writer.start()
+    try:
+        assert [f.result(timeout=30) for f in futures] == [True] * 50
+        assert writer.batches_committed == 1
+    finally:
+        writer.stop()
+    assert inbox_states(services) == {"pending": 50}
+
+
+def test_a_bad_row_fails_alone_and_duplicates_are_reported(services: Services) -> None:
+    shop = make_shop(services)
+    writer = GroupCommitWriter(services.database, services.clock)
+    futures: list[Future[bool]] = [
+        writer.submit(_entry(shop.account_id, 1)),
+        # A body that is not bytes cannot be stored: this entry alone must fail.
+        writer.submit(_entry(shop.account_id, 2, body=None)),
+        writer.submit(_entry(shop.account_id, 1)),  # the same dedupe key as the first
+        writer.submit(_entry(shop.account_id, 3)),
+    ]
+    writer.start()
+    try:
+        assert futures[0].result(timeout=30) is True
+        with pytest.raises(Exception, match="body"):
+            futures[1].result(timeout=30)
+        assert futures[2].result(timeout=30) is False
+        assert futures[3].result(timeout=30) is True
+    finally:
+        writer.stop()
+    assert inbox_states(services) == {"pending": 2}
+
+
+def test_a_stopped_writer_refuses_with_503(services: Services) -> None:
+    writer = GroupCommitWriter(services.database, services.clock)
+    writer.start()
+    writer.stop()
+    with pytest.raises(WriterStoppedError) as raised:
+        writer.submit(_entry("a", 1)).result(timeout=5)
+    assert raised.value.status == 503
+
+
+def test_only_inserted_events_are_handed_on(services: Services) -> None:
+    from tests.conftest import START
+    from tests.helpers import deliver
+    from tests.payloads import woo_order
+
+    shop = make_shop(services)
+    handed: list[str] = []
+    processor = Processor(
+        services.database,
+        services.clock,
+        on_recorded=lambda _connection, recorded: handed.extend(e.metric for e in recorded),
+    )
+    deliver(services, shop, woo_order(1, "processing", START), "a")
+    deliver(services, shop, woo_order(1, "processing", START), "b")  # same order, new delivery
+    processor.run_until_idle()
+    assert sorted(handed) == ["Ordered Product", "Ordered Product", "Placed Order"]
