@@ -15,12 +15,14 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from shoptrack.api import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.database import Database
 from shoptrack.store.migrations import upgrade
 from shoptrack.store.secrets import CredentialCipher
+from tests.helpers import AppClient, Shop, make_shop
 
 POSTGRES_URL = os.environ.get("SHOPTRACK_TEST_POSTGRES_URL")
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -122,3 +124,18 @@ def services(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[
     )
     yield built
     built.close()
+
+
+@pytest.fixture
+def shop(services: Services) -> Shop:
+    """An account with a key and a WooCommerce integration."""
+    return make_shop(services)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[AppClient]:
+    """The app in-process. Its workers are off: each test processes explicitly, so what it
+    asserts is never a race."""
+    test_client = AppClient(create_app(services, run_workers=False))
+    yield test_client
+    test_client.close()

@@ -3,23 +3,25 @@ and reads of what processing recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from anyio.from_thread import start_blocking_portal
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shoptrack.api.app import ShoptrackApp
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import InboxEntry, write_entry
 from shoptrack.store.integrations import Integration, create_integration
-from shoptrack.store.schema import events, inbox, metrics, profiles
+from shoptrack.store.schema import events, inbox, integrations, metrics, profiles
 from tests.payloads import woo_webhook
 
 WEBHOOK_SECRET = "whsec-test-secret"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,10 @@ class Shop:
     private_key: str
     public_key: str
     integration: Integration
+
+    def headers(self) -> dict[str, str]:
+        """The API headers of this shop's private key, as Klaviyo's SDK sends them."""
+        return {"Authorization": f"Klaviyo-API-Key {self.private_key}", "revision": "2026-07-15"}
 
 
 def make_shop(services: Services, *, settings: dict[str, Any] | None = None) -> Shop:
@@ -42,12 +48,20 @@ def make_shop(services: Services, *, settings: dict[str, Any] | None = None) -> 
             name="Woo",
             credentials={
                 "store_url": "https://shop.example.com",
+                "api_base_url": "http://127.0.0.1:9",
                 "consumer_key": "ck_x",
                 "consumer_secret": "cs_x",
                 "webhook_secret": WEBHOOK_SECRET,
             },
             settings=settings or {},
             now=now,
+        )
+        # The test shop's orders arrive as the test's deliveries: its store is never polled
+        # (and if something tried, the address is a closed local port, never the internet).
+        connection.execute(
+            update(integrations)
+            .where(integrations.c.id == integration.id)
+            .values(next_sync_at=None)
         )
     return Shop(account.id, key.key, account.public_key, integration)
 
@@ -111,6 +125,10 @@ class AppClient:
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return self._portal.call(partial(self._client.request, method, url, **kwargs))
+
+    def call(self, function: Callable[[], Awaitable[T]]) -> T:
+        """Runs a coroutine function on the client's event loop (where the app runs)."""
+        return self._portal.call(function)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from shoptrack.api import create_app
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from tests.conftest import START
 from tests.helpers import AppClient, Shop, event_counts, inbox_states, make_shop, profile_count
-
-
-@pytest.fixture
-def shop(services: Services) -> Shop:
-    return make_shop(services)
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[AppClient]:
-    test_client = AppClient(create_app(services, run_workers=False))
-    yield test_client
-    test_client.close()
 
 
 def event_body(
@@ -48,12 +34,8 @@ def event_body(
     }
 
 
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Klaviyo-API-Key {shop.private_key}", "revision": "2026-07-15"}
-
-
 def _post(client: AppClient, shop: Shop, body: dict[str, Any], path: str = "/api/events") -> Any:
-    return client.post(path, json=body, headers=_auth(shop))
+    return client.post(path, json=body, headers=shop.headers())
 
 
 def test_event_is_accepted_with_202_and_recorded(
@@ -65,7 +47,7 @@ def test_event_is_accepted_with_202_and_recorded(
     assert inbox_states(services) == {"pending": 1}
     Processor(services.database, services.clock).run_until_idle()
     assert event_counts(services, shop.account_id) == {"Placed Order": 1}
-    listed = client.get("/api/events", headers=_auth(shop)).json()
+    listed = client.get("/api/events", headers=shop.headers()).json()
     (event,) = listed["data"]
     assert event["type"] == "event"
     assert event["attributes"]["event_properties"] == {"OrderId": "1"}
@@ -76,7 +58,7 @@ def test_event_is_accepted_with_202_and_recorded(
 
 def test_both_paths_with_and_without_slash(shop: Shop, client: AppClient) -> None:
     assert _post(client, shop, event_body(), "/api/events/").status_code == 202
-    assert client.get("/api/events/", headers=_auth(shop)).status_code == 200
+    assert client.get("/api/events/", headers=shop.headers()).status_code == 200
 
 
 def test_unique_id_dedupes_within_the_metric(
@@ -135,7 +117,7 @@ def test_bad_input_is_400_naming_the_field_and_stores_nothing(
 
 
 def test_body_that_is_not_json_is_400(shop: Shop, client: AppClient) -> None:
-    response = client.post("/api/events", content=b"{nope", headers=_auth(shop))
+    response = client.post("/api/events", content=b"{nope", headers=shop.headers())
     assert response.status_code == 400
 
 
@@ -154,9 +136,9 @@ def test_a_key_never_reaches_another_accounts_events(
     other = make_shop(services)
     _post(client, other, event_body(unique_id="theirs"))
     Processor(services.database, services.clock).run_until_idle()
-    assert client.get("/api/events", headers=_auth(shop)).json()["data"] == []
-    (theirs,) = client.get("/api/events", headers=_auth(other)).json()["data"]
-    assert client.get(f"/api/events/{theirs['id']}", headers=_auth(shop)).status_code == 404
+    assert client.get("/api/events", headers=shop.headers()).json()["data"] == []
+    (theirs,) = client.get("/api/events", headers=other.headers()).json()["data"]
+    assert client.get(f"/api/events/{theirs['id']}", headers=shop.headers()).status_code == 404
 
 
 def test_filters_include_fields_and_keyset_pages(
@@ -167,7 +149,7 @@ def test_filters_include_fields_and_keyset_pages(
         _post(client, shop, event_body(time=moment, unique_id=str(n)))
     _post(client, shop, event_body(metric="Viewed Product", unique_id="v"))
     Processor(services.database, services.clock).run_until_idle()
-    everything = client.get("/api/events?include=metric", headers=_auth(shop)).json()
+    everything = client.get("/api/events?include=metric", headers=shop.headers()).json()
     placed_id = next(
         m["id"] for m in everything["included"] if m["attributes"]["name"] == "Placed Order"
     )
@@ -176,7 +158,7 @@ def test_filters_include_fields_and_keyset_pages(
         f'/api/events?filter=equals(metric_id,"{placed_id}")&page[size]=2&fields[event]=datetime'
     )
     while url is not None:
-        page = client.get(url, headers=_auth(shop)).json()
+        page = client.get(url, headers=shop.headers()).json()
         assert all(set(e["attributes"]) == {"datetime"} for e in page["data"])
         seen += [e["attributes"]["datetime"] for e in page["data"]]
         url = page["links"].get("next")
@@ -186,7 +168,7 @@ def test_filters_include_fields_and_keyset_pages(
     ranged = client.get(
         f'/api/events?filter=and(equals(metric_id,"{placed_id}"),'
         f"greater-or-equal(datetime,{since}))&sort=datetime",
-        headers=_auth(shop),
+        headers=shop.headers(),
     ).json()["data"]
     times = [e["attributes"]["datetime"] for e in ranged]
     assert len(times) == 3
@@ -208,6 +190,14 @@ def test_filters_include_fields_and_keyset_pages(
     ],
 )
 def test_bad_query_parameters_are_400(shop: Shop, client: AppClient, query: str) -> None:
-    response = client.get(f"/api/events?{query}", headers=_auth(shop))
+    response = client.get(f"/api/events?{query}", headers=shop.headers())
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["source"]["parameter"]
+
+
+def test_nul_characters_are_refused_before_acknowledging(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    response = _post(client, shop, event_body(properties={"Note": "a\u0000b"}))
+    assert response.status_code == 400
+    assert inbox_states(services) == {}

@@ -13,7 +13,15 @@ from shoptrack.errors import ShoptrackError
 README = Path(__file__).parent.parent / "README.md"
 
 # Codes given to an error instance rather than its class (``code=`` at the raise).
-INSTANCE_CODES = {"webhook_signature_rejected", "webhook_clock_skew", "worker_needs_postgresql"}
+INSTANCE_CODES = {
+    "webhook_signature_rejected",
+    "webhook_clock_skew",
+    "worker_needs_postgresql",
+    "scope_missing",
+    "firewall_blocked",
+    "store_not_found",
+    "sync_lease_lost",
+}
 
 
 def _class_codes() -> set[str]:

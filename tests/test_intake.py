@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -21,22 +20,8 @@ from tests.helpers import (
     Shop,
     event_counts,
     inbox_states,
-    make_shop,
 )
 from tests.payloads import woo_order, woo_ping, woo_webhook
-
-
-@pytest.fixture
-def shop(services: Services) -> Shop:
-    return make_shop(services)
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[AppClient]:
-    # Workers off: each test processes explicitly, so what it asserts is not a race.
-    test_client = AppClient(create_app(services, run_workers=False))
-    yield test_client
-    test_client.close()
 
 
 def _url(shop: Shop) -> str:
@@ -181,3 +166,18 @@ def test_workers_process_deliveries_in_the_background(services: Services, shop: 
     assert inbox_states(services) == {"processed": 1}
     assert event_counts(services, shop.account_id)["Placed Order"] == 1
     assert START - timedelta(seconds=1) < services.clock.now()
+
+
+def test_two_changes_sharing_a_delivery_id_are_both_kept(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    """WooCommerce derives delivery ids from the webhook id and the second, so two changes of
+    one order within a second arrive under one id: only a repeat of the same body is dropped."""
+    first = woo_order(5, "pending", START)
+    second = woo_order(5, "processing", START)
+    for order in (first, second, second):
+        headers, body = woo_webhook(order, secret=WEBHOOK_SECRET, delivery_id="same-second")
+        assert client.post(_url(shop), content=body, headers=headers).status_code == 200
+    assert inbox_states(services) == {"pending": 2}
+    Processor(services.database, services.clock).run_until_idle()
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1

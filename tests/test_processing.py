@@ -187,3 +187,19 @@ def test_poison_row_goes_to_dead_letter_and_replay_finishes_it(
     with services.database.write() as connection:
         replay(connection, ReplaySelection(states=(InboxState.PROCESSED,)), clock.now())
     assert processor.run_until_idle().recorded == []
+
+
+def test_an_order_that_records_nothing_creates_no_profile(services: Services) -> None:
+    shop = make_shop(services)
+    deliver(services, shop, woo_order(1, "pending", START), "p")
+    deliver(services, shop, woo_order(2, "cancelled", START, email="b@x.com"), "c")
+    _process(services)
+    assert profile_count(services, shop.account_id) == 0
+    deliver(
+        services,
+        shop,
+        woo_order(1, "processing", START + timedelta(minutes=1), created=START),
+        "p2",
+    )
+    _process(services)
+    assert profile_count(services, shop.account_id) == 1

@@ -32,6 +32,8 @@ keys_app = typer.Typer(help="Private API keys of an account.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+integrations_app = typer.Typer(help="Connected stores.", no_args_is_help=True)
+app.add_typer(integrations_app, name="integrations")
 
 console = Console()
 
@@ -107,6 +109,7 @@ def worker() -> None:
     import threading
 
     from shoptrack.pipeline.processing import Processor
+    from shoptrack.pipeline.sync import Syncer
     from shoptrack.pipeline.workers import Workers
 
     services = _services()
@@ -120,7 +123,12 @@ def worker() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    pool = Workers(services.database, services.clock, Processor(services.database, services.clock))
+    pool = Workers(
+        services.database,
+        services.clock,
+        Processor(services.database, services.clock),
+        syncer=Syncer(services),
+    )
     pool.start()
     console.print("shoptrack worker running; Ctrl-C stops it")
     stop.wait()
@@ -284,29 +292,288 @@ def replay(
     )
 
 
+def _pairs(values: list[str] | None, option: str, *, parse_json: bool) -> dict[str, Any]:
+    """``key=value`` options as a dict; with ``parse_json`` a value that reads as JSON (a list,
+    a number, true) is taken as such."""
+    pairs: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r}: write KEY=VALUE", param_hint=option)
+        parsed: Any = value
+        if parse_json:
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                parsed = value
+        pairs[key.strip()] = parsed
+    return pairs
+
+
+CredentialOption = Annotated[
+    list[str] | None,
+    typer.Option("--credential", "-c", help="A credential as KEY=VALUE (repeatable)."),
+]
+SettingOption = Annotated[
+    list[str] | None,
+    typer.Option("--setting", "-s", help="A setting as KEY=VALUE; JSON values allowed."),
+]
+
+
+def _integration_document(services: Services, integration_id: str) -> dict[str, Any]:
+    from shoptrack.api.routes.integrations import integration_document
+
+    return integration_document(services, integration_id, services.settings.public_url.rstrip("/"))
+
+
+def _print_connected(services: Services, result: Any, as_json: bool) -> None:
+    document: dict[str, Any] = {"data": _integration_document(services, result.integration.id)}
+    meta = {
+        key: value
+        for key, value in (("trimmed_fields", result.trimmed_fields), ("warnings", result.warnings))
+        if value
+    }
+    if meta:
+        document["meta"] = meta
+    if as_json:
+        _print_json(document)
+        return
+    attributes = document["data"]["attributes"]
+    console.print(
+        f"integration {result.integration.id}: {attributes['platform']} "
+        f"{attributes['name']!r}, health {attributes['health']}"
+    )
+    console.print(f"webhook URL: {attributes['webhook_url']}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@integrations_app.command("add")
+def integrations_add(
+    platform: str,
+    name: Annotated[str, typer.Option(help="What to call this store.")],
+    credential: CredentialOption = None,
+    setting: SettingOption = None,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Connect a store; its credentials are checked against it first."""
+    from shoptrack.integrations import connect
+
+    services = _services()
+    result = connect(
+        services,
+        account_id=_account_id(services, account),
+        platform=platform,
+        name=name,
+        credentials=_pairs(credential, "--credential", parse_json=False),
+        settings=_pairs(setting, "--setting", parse_json=True),
+    )
+    _print_connected(services, result, as_json)
+
+
+@integrations_app.command("list")
+def integrations_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
+    """List the connected stores."""
+    from shoptrack.store.integrations import list_integrations
+
+    services = _services()
+    with services.database.read() as connection:
+        found = list_integrations(connection, _account_id(services, account))
+    documents = [_integration_document(services, i.id) for i in found]
+    if as_json:
+        _print_json({"data": documents})
+        return
+    for document in documents:
+        attributes = document["attributes"]
+        last = attributes["last_sync"] or {}
+        console.print(
+            f"{document['id']}  {attributes['platform']:<12} {attributes['health']:<9} "
+            f"{'enabled ' if attributes['enabled'] else 'disabled'} {attributes['name']}"
+            f"  last sync: {last.get('state', 'never')}"
+        )
+
+
+@integrations_app.command("show")
+def integrations_show(
+    integration: str, account: AccountOption = None, as_json: JsonOption = False
+) -> None:
+    """Show one integration, its settings and its last sync."""
+    from shoptrack.store.integrations import get_integration
+
+    services = _services()
+    with services.database.read() as connection:
+        get_integration(connection, _account_id(services, account), integration)
+    document = _integration_document(services, integration)
+    if as_json:
+        _print_json({"data": document})
+        return
+    console.print_json(data=document)
+
+
+@integrations_app.command("update")
+def integrations_update(
+    integration: str,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    credential: CredentialOption = None,
+    setting: SettingOption = None,
+    enable: Annotated[
+        bool | None, typer.Option("--enable/--disable", help="Turn the integration on or off.")
+    ] = None,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an integration; credentials and settings are merged key by key."""
+    from shoptrack.integrations import update
+
+    services = _services()
+    settings = _pairs(setting, "--setting", parse_json=True)
+    if enable is not None:
+        settings["enabled"] = enable
+    result = update(
+        services,
+        account_id=_account_id(services, account),
+        integration_id=integration,
+        name=name,
+        credentials=_pairs(credential, "--credential", parse_json=False) or None,
+        settings=settings or None,
+    )
+    _print_connected(services, result, as_json)
+
+
+@integrations_app.command("remove")
+def integrations_remove(integration: str, account: AccountOption = None) -> None:
+    """Remove an integration; its events and metrics stay."""
+    from shoptrack.integrations import remove
+
+    services = _services()
+    remove(services, account_id=_account_id(services, account), integration_id=integration)
+    console.print(f"integration {integration} removed (its events and metrics stay)")
+
+
+@app.command()
+def sync(
+    integration: str,
+    backfill: Annotated[
+        int | None, typer.Option(help="Fetch this many days of history, recorded as backfill.")
+    ] = None,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync an integration to the end (waiting for a running sync first), then process what
+    it fetched."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from shoptrack.api.routes.integrations import sync_run_resource
+    from shoptrack.pipeline.processing import Processor
+    from shoptrack.pipeline.sync import SyncBusyError, Syncer, SyncProgress
+    from shoptrack.store.sync_runs import get_run
+
+    if backfill is not None and backfill < 0:
+        raise typer.BadParameter("the number of days cannot be negative", param_hint="--backfill")
+    services = _services()
+    account_id = _account_id(services, account)
+    syncer = Syncer(services)
+    quiet = as_json or not sys.stdout.isatty()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[pages]} pages"),
+        console=Console(stderr=True),
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("fetching orders", total=None, pages=0)
+
+        def show(progress: SyncProgress) -> None:
+            bar.update(task, completed=progress.orders, total=progress.total, pages=progress.pages)
+
+        while True:
+            try:
+                run_id = syncer.run(account_id, integration, backfill_days=backfill, progress=show)
+                break
+            except SyncBusyError:
+                bar.update(task, description="waiting for the running sync")
+                time.sleep(1)
+        bar.update(task, description="processing")
+        Processor(services.database, services.clock).run_until_idle()
+    with services.database.read() as connection:
+        row = get_run(connection, account_id, run_id)
+    assert row is not None
+    document = sync_run_resource(row, services.settings.public_url.rstrip("/"))
+    attributes = document["attributes"]
+    if as_json:
+        _print_json({"data": document})
+    elif attributes["error"]:
+        console.print(f"sync {run_id} failed: {attributes['error']['detail']}")
+    else:
+        console.print(
+            f"sync {run_id}: {attributes['orders_seen']} orders seen, "
+            f"{attributes['rows_written']} new, {attributes['events_recorded']} events recorded"
+        )
+    if attributes["error"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve with a ready demo account and a WooCommerce integration, printing URL and keys."""
+    """Serve with a demo account and a simulated WooCommerce store connected, its history
+    imported and new orders coming in; prints the URL and keys."""
+    from shoptrack.demo import run_demo
+
+    run_demo(Settings(), host=host, port=port, console=console)
+
+
+@app.command()
+def simulate(
+    platform: Annotated[str, typer.Argument(help="The store's platform: woocommerce.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    orders: Annotated[int, typer.Option(min=0, help="Orders the store starts with.")] = 25,
+    as_json: JsonOption = False,
+) -> None:
+    """Serve a simulated store (its real API, keys, webhooks and faults) until Ctrl-C."""
+    import socket
+    from datetime import timedelta
+
     import uvicorn
 
-    from shoptrack.api import create_app
-    from shoptrack.demo import prepare_demo
+    from shoptrack.simulators import WooCommerceSimulator
 
-    services = _services()
-    setup = prepare_demo(services, base_url=f"http://{host}:{port}")
-    for line in setup.describe():
-        console.print(line)
-    uvicorn.run(
-        create_app(services),
-        host=host,
-        port=port,
-        http="httptools",
-        log_level="warning",
-        access_log=False,
+    if platform != "woocommerce":
+        raise typer.BadParameter(
+            f"{platform!r}: the simulated platforms are: woocommerce", param_hint="PLATFORM"
+        )
+    # Bound before printing, so the port printed is the one served, even when 0 picked it.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(128)  # connections made before uvicorn starts wait in the backlog
+    base_url = f"http://{host}:{listener.getsockname()[1]}"
+    simulator = WooCommerceSimulator(site_url=base_url)
+    # A store's usual mix, one order every 37 minutes up to now.
+    mix = ("processing", "completed", "completed", "on-hold", "processing", "cancelled")
+    simulator.add_orders(orders, statuses=mix, interval=timedelta(minutes=37))
+    document = {"base_url": base_url, "credentials": simulator.credentials(base_url)}
+    if as_json:
+        _print_json(document)
+    else:
+        console.print(f"simulated {platform} store on {base_url} with {orders} orders")
+        credentials = orjson.dumps(document["credentials"]).decode()
+        console.print(f"  credentials  {credentials}", soft_wrap=True, highlight=False)
+        console.print(f"  control      {base_url}/_sim/ (orders, faults, webhook deliveries)")
+        console.print("Ctrl-C stops it")
+    sys.stdout.flush()
+    # No `server: uvicorn` header: the simulated store's edge names itself (nginx, cloudflare).
+    config = uvicorn.Config(
+        simulator.app, log_level="warning", access_log=False, lifespan="off", server_header=False
     )
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 def main() -> None:

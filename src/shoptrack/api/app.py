@@ -15,14 +15,16 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 import shoptrack
+from shoptrack.api.asgi import respond
 from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
-from shoptrack.api.routes import events
+from shoptrack.api.routes import events, integrations, metrics, privacy, profiles
 from shoptrack.api.segment_intake import SegmentIntake
-from shoptrack.errors import ShoptrackError
+from shoptrack.errors import InputError, ShoptrackError
 from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
@@ -84,6 +86,11 @@ class ShoptrackApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
+            if "\x00" in path or b"%00" in scope.get("query_string", b""):
+                # No id, filter or key holds NUL, and PostgreSQL refuses to compare text with it.
+                error = InputError("the URL may not contain the NUL character (%00)")
+                await respond(send, 400, error_body(error), JSONAPI_CONTENT_TYPE)
+                return
             if path.startswith("/webhooks/"):
                 await self._webhooks(scope, receive, send)
                 return
@@ -106,7 +113,11 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     """Builds the ASGI app; its lifespan starts the intake writer and, unless told not to, the
     workers (an API-only process leaves processing to ``shoptrack worker`` processes)."""
     processor = Processor(services.database, services.clock)
-    workers = Workers(services.database, services.clock, processor) if run_workers else None
+    workers = (
+        Workers(services.database, services.clock, processor, syncer=Syncer(services))
+        if run_workers
+        else None
+    )
     writer = GroupCommitWriter(
         services.database, services.clock, on_commit=workers.wake if workers else None
     )
@@ -163,6 +174,10 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     api.state.services = services
     api.state.keys = keys
     api.include_router(events.router)
+    api.include_router(integrations.router)
+    api.include_router(metrics.router)
+    api.include_router(profiles.router)
+    api.include_router(privacy.router)
 
     def health() -> dict[str, str]:
         """Whether this process can reach its database."""

@@ -141,6 +141,9 @@ class EventIntake:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise InputError(f"the body is not JSON: {error}", pointer="/") from error
+        if b"\\u0000" in body:
+            # PostgreSQL's JSON cannot hold NUL: refuse now rather than acknowledge and then fail.
+            raise InputError("text may not contain the NUL character (\\u0000)", pointer="/")
         try:
             event = parse_event(document, now=self._services.clock.now())
         except EventPayloadError as error:

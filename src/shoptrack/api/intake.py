@@ -9,6 +9,7 @@ gives a 5xx.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 
@@ -102,9 +103,7 @@ class WebhookIntake:
                 if check.verdict is WebhookVerdict.CLOCK_SKEW
                 else "webhook_signature_rejected",
             )
-        dedupe = (
-            f"webhook:{target.integration_id}:{check.delivery_id}" if check.delivery_id else None
-        )
+        dedupe = _dedupe_key(target.integration_id, check.delivery_id, body)
         if not target.enabled:
             entry = replace(entry, state=InboxState.IGNORED, reason="integration disabled")
         inserted = await self._writer.write(replace(entry, dedupe_key=dedupe))
@@ -133,3 +132,13 @@ class WebhookIntake:
             enabled=integration.enabled,
             secrets=tuple(connector_for(integration.platform).webhook_secrets(credentials)),
         )
+
+
+def _dedupe_key(integration_id: str, delivery_id: str | None, body: bytes) -> str | None:
+    """What makes a repeat: the platform's delivery id *and* the body. WooCommerce's delivery id
+    is a hash of the webhook id and the second, so two changes of one order within a second
+    share it; a re-sent delivery carries the same bytes, a new change does not."""
+    if not delivery_id:
+        return None
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    return f"webhook:{integration_id}:{delivery_id}:{digest}"

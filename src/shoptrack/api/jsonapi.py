@@ -33,7 +33,10 @@ __all__ = [
     "parse_fields",
     "parse_filter",
     "parse_include",
+    "refuse_unstorable",
     "sparse",
+    "unstorable",
+    "utc_time",
 ]
 
 
@@ -92,6 +95,16 @@ def _split_arguments(text: str) -> list[str]:
     return [part for part in parts if part]
 
 
+def utc_time(text: str) -> datetime:
+    """An ISO 8601 time in UTC; one without an offset is read as UTC. ``ValueError`` for text
+    that is no time, or a time with no UTC equivalent (year 1 east of UTC, 9999 west of it)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"{text} has no UTC equivalent") from error
+
+
 def _value(text: str) -> Any:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
@@ -102,8 +115,12 @@ def _value(text: str) -> Any:
     if text == "null":
         return None
     if _DATETIME.match(text):
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        try:
+            return utc_time(text)
+        except ValueError:
+            raise InputError(
+                f"{text!r} is not a time such as 2026-01-01T00:00:00Z", parameter="filter"
+            ) from None
     try:
         return float(text) if "." in text else int(text)
     except ValueError:
@@ -178,11 +195,15 @@ def parse_include(request: Request, allowed: Iterable[str]) -> set[str]:
     return names
 
 
+# ASCII digits only ("²".isdigit() is true, yet int() refuses it), few enough for int().
+_PAGE_SIZE = re.compile(r"[0-9]{1,9}")
+
+
 def page_size(request: Request, default: int, maximum: int) -> int:
     value = request.query_params.get("page[size]")
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
+    if _PAGE_SIZE.fullmatch(value) is None or not 1 <= int(value) <= maximum:
         raise InputError(f"page[size] must be 1 to {maximum}", parameter="page[size]")
     return int(value)
 
@@ -199,8 +220,8 @@ def decode_cursor(request: Request) -> list[Any] | None:
         return None
     try:
         decoded = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if not isinstance(decoded, list):
-            raise TypeError("a cursor is a list")
+        if not isinstance(decoded, list) or unstorable(decoded) is not None:
+            raise TypeError("a cursor is a list of values the database can hold")
     except (ValueError, TypeError) as error:
         raise InputError(
             "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
@@ -224,3 +245,55 @@ def collection_links(request: Request, next_cursor: str | None) -> dict[str, str
     if next_cursor is not None:
         links["next"] = f"{base}?{urlencode({**params, 'page[cursor]': next_cursor})}"
     return links
+
+
+# What the JSON serializer of the store writes: integers of at most 64 bits.
+_SMALLEST_INTEGER = -(2**63)
+_LARGEST_INTEGER = 2**64 - 1
+
+
+def _unstorable_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "text may not contain the NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "text may not contain a lone UTF-16 surrogate"
+    return None
+
+
+def unstorable(document: Any) -> tuple[str, str] | None:
+    """Where and why a parsed JSON document holds a value the database cannot, or None: text
+    with NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8), or an integer beyond 64
+    bits (``json.loads`` reads one, the store's orjson cannot write it). The walk keeps a stack
+    rather than recursing, so no nesting that a JSON parser allowed can exhaust Python's."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        pointer, value = stack.pop()
+        reason = None
+        if isinstance(value, str):
+            reason = _unstorable_text(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not _SMALLEST_INTEGER <= value <= _LARGEST_INTEGER:
+                reason = "integers are limited to 64 bits"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                here = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                key_reason = _unstorable_text(str(key))
+                if key_reason is not None:
+                    return here, key_reason
+                stack.append((here, item))
+        elif isinstance(value, list):
+            stack.extend((f"{pointer}/{index}", item) for index, item in enumerate(value))
+        if reason is not None:
+            return pointer or "/", reason
+    return None
+
+
+def refuse_unstorable(document: Any) -> None:
+    """A 400 naming the first value of a request body that the database cannot hold."""
+    found = unstorable(document)
+    if found is not None:
+        pointer, reason = found
+        raise InputError(f"{pointer}: {reason}", pointer=pointer)

@@ -10,16 +10,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.paging import Paginator
 from shoptrack.domain.order import Order
 from shoptrack.domain.status import StatusRules, default_rules
+from shoptrack.errors import InputError
 
-__all__ = ["Connector", "WebhookCheck", "WebhookVerdict", "hmac_sha256_base64", "signature_matches"]
+__all__ = [
+    "Connector",
+    "Credentials",
+    "OrderPage",
+    "WebhookCheck",
+    "WebhookVerdict",
+    "Window",
+    "clean_credentials",
+    "hmac_sha256_base64",
+    "replace_origin",
+    "signature_matches",
+]
 
 
 class WebhookVerdict(StrEnum):
@@ -52,10 +73,159 @@ def signature_matches(expected: Sequence[str], given: str) -> bool:
     return any(hmac.compare_digest(candidate.encode(), given_bytes) for candidate in expected)
 
 
+class Credentials(BaseModel):
+    """Fields every platform's credentials share; each connector declares its own subclass."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Replaces the scheme, host and port of the platform's API origin (a proxy, a simulator).
+    api_base_url: str | None = None
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+def clean_credentials(
+    model: type[Credentials], raw: Mapping[str, Any]
+) -> tuple[Credentials, list[str]]:
+    """Checks credentials as entered: white space around values is trimmed (and the trimmed
+    fields listed, since the same space may sit on the store's side); a missing or wrong field
+    is an ``InputError`` naming it."""
+    trimmed: list[str] = []
+    values: dict[str, Any] = {}
+    for name, given in raw.items():
+        value = given
+        if isinstance(value, str) and value != value.strip():
+            trimmed.append(name)
+            value = value.strip()
+        values[name] = value if value != "" else None
+    try:
+        return model.model_validate(values), sorted(trimmed)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        raise InputError(
+            f"credentials.{field}: {message}",
+            pointer=f"/data/attributes/credentials/{field.replace('.', '/')}",
+        ) from error
+
+
+def replace_origin(url: str, api_base_url: str | None) -> str:
+    """``url`` with the scheme, host and port of ``api_base_url`` when one is given."""
+    if not api_base_url:
+        return url.rstrip("/")
+    target, base = urlsplit(url), urlsplit(api_base_url)
+    return urlunsplit((base.scheme, base.netloc, target.path, "", "")).rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The stretch of the platform's updated times a sync asks for: from ``since`` to the
+    run's start ``until`` (the signpost: a cursor never moves past it)."""
+
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """One page of raw orders, with the store's count of all matching orders when it says."""
+
+    records: list[dict[str, Any]]
+    total: int | None = None
+
+
 class Connector(ABC):
     """The code for one platform."""
 
     platform: ClassVar[str]
+    credentials_model: ClassVar[type[Credentials]]
+    page_size: ClassVar[int] = 100
+
+    # -- polling: a few declarations, and the loop every platform shares -----------------
+
+    @abstractmethod
+    def origin(self, credentials: Credentials) -> str:
+        """Where the platform's API lives for these credentials (before its own paths)."""
+
+    def auth(self, credentials: Credentials) -> httpx.Auth | None:
+        """How requests are authenticated (None when headers carry it, see ``headers``)."""
+        return None
+
+    def headers(self, credentials: Credentials) -> dict[str, str]:
+        return {}
+
+    def client(
+        self,
+        credentials: Credentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> StoreClient:
+        return StoreClient(
+            self.origin(credentials),
+            auth=self.auth(credentials),
+            headers=self.headers(credentials),
+            transport=transport,
+            sleep=sleep,
+        )
+
+    @abstractmethod
+    def check_credentials(self, client: StoreClient) -> None:
+        """One cheap request that fails (with a classified error) unless the keys work."""
+
+    @abstractmethod
+    def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
+        """The path and parameters of the orders page ``token`` within ``window``."""
+
+    @abstractmethod
+    def paginator(self) -> Paginator[Any]:
+        """A fresh paginator for one pass over the orders."""
+
+    def records(self, response: httpx.Response) -> list[dict[str, Any]]:
+        """The raw orders in a page (a bare JSON array by default)."""
+        if response.status_code == 204:
+            return []
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise StoreDataError(
+                "the orders page is not JSON", store_answer=response.text
+            ) from error
+        if not isinstance(body, list):
+            raise StoreDataError("the orders page is not a list", store_answer=response.text)
+        return body
+
+    def total(self, response: httpx.Response) -> int | None:
+        """The store's count of all orders matching the request, when it says."""
+        return None
+
+    @abstractmethod
+    def updated_at(self, raw: Mapping[str, Any]) -> datetime:
+        """The platform's own updated time of a raw order (UTC), which cursors follow."""
+
+    def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
+        """Every page of orders updated within ``window``, following the paginator."""
+        paginator = self.paginator()
+        while not paginator.finished:
+            path, params = self.orders_request(window, paginator.current)
+            response = client.get(path, params)
+            records = self.records(response)
+            yield OrderPage(records, self.total(response))
+            paginator.advance(response, len(records))
+
+    # -- webhooks and mapping ------------------------------------------------------------
+
+    def register_webhooks(  # noqa: B027  # optional hook: platforms without a webhook API keep it
+        self, client: StoreClient, delivery_url: str, credentials: Credentials
+    ) -> None:
+        """Asks the store to send its order webhooks to ``delivery_url`` (a no-op where the
+        platform has no API for it or none at all)."""
 
     @property
     def default_rules(self) -> StatusRules:

@@ -162,7 +162,11 @@ class _EventAttributes(_Model):
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)  # Klaviyo reads a time without offset as UTC
-        return value.astimezone(UTC).replace(microsecond=0)
+        try:
+            return value.astimezone(UTC).replace(microsecond=0)
+        except OverflowError:
+            # Year 1 east of UTC (or 9999 west of it) has no UTC time; either is out of range.
+            raise ValueError("time must be after 1990 and at most one year ahead") from None
 
 
 class _EventData(_Model):

@@ -172,19 +172,12 @@ def order_properties(order: Order) -> dict[str, Any]:
 
 
 def _ordered_product_properties(order: Order, line: LineItem) -> dict[str, Any]:
+    item = _item(line)
+    item["ProductBrand"] = item.pop("Brand")  # Klaviyo's Ordered Product spells it so
     properties: dict[str, Any] = {
         "OrderId": order.platform_order_id,
         "OrderNumber": order.number,
-        "ProductID": line.product_id,
-        "SKU": line.sku,
-        "ProductName": line.name,
-        "Quantity": line.quantity,
-        "ItemPrice": _money(line.item_price),
-        "RowTotal": _money(line.row_total),
-        "ProductURL": line.product_url,
-        "ImageURL": line.image_url,
-        "Categories": list(line.categories),
-        "ProductBrand": line.brand,
+        **item,
     }
     if order.is_test:
         properties["IsTest"] = True

@@ -8,7 +8,8 @@ onto Klaviyo's metrics ("Order Completed" is Placed Order) and properties (``pro
 
 ``identify`` is checked (it must name a person) but records nothing yet, because processing
 records profiles only through events; ``page``, ``screen``, ``group`` and ``alias`` are accepted
-and skipped, as Klaviyo's own Segment destination does with them.
+and skipped, as Klaviyo's own Segment destination does with them, and so are events of visitors
+known only by an ``anonymousId``.
 """
 
 from __future__ import annotations
@@ -159,6 +160,10 @@ def _message_draft(
     # Without an id, Klaviyo's rule: one event per profile, metric and second.
     unique_id = order_id or message_id or f"{_identity(person)}@{int(time.timestamp())}"
     value, currency = _value(properties, f"{pointer}/properties")
+    if not person.identified:
+        # A visitor known only by a device id has no profile yet: the message is valid (so the
+        # batch is kept: SDKs drop a batch answered 400, identified events with it) but skipped.
+        return None
     return EventDraft(
         metric=SEGMENT_METRICS.get(event, event),
         person=person,
@@ -187,7 +192,12 @@ def _trait_map(traits: Any, pointer: str) -> _Traits:
         return {}
     if not isinstance(traits, dict):
         raise _fail(pointer, "must be an object")
-    return {name: (value, f"{pointer}/{name}") for name, value in traits.items()}
+    return {name: (value, f"{pointer}/{_escape(name)}") for name, value in traits.items()}
+
+
+def _escape(name: str) -> str:
+    """A property name as a JSON pointer segment (RFC 6901)."""
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _person(message: dict[str, Any], pointer: str, kind: str, batch_traits: _Traits) -> Person:
@@ -203,10 +213,14 @@ def _person(message: dict[str, Any], pointer: str, kind: str, batch_traits: _Tra
     )
     external_id = _identifier(message.get("userId"), f"{pointer}/userId", limit=MAX_EXTERNAL_ID)
     email = _email(traits.get("email"))
-    if external_id is None and email is None:
+    anonymous_id = _identifier(
+        message.get("anonymousId"), f"{pointer}/anonymousId", limit=MAX_EXTERNAL_ID
+    )
+    if external_id is None and email is None and anonymous_id is None:
+        # Segment's spec: every message names a userId or an anonymousId.
         raise _fail(
             f"{pointer}/userId",
-            f"a {kind} message needs a userId or an email in context.traits.email",
+            f"{kind} messages need a userId, an anonymousId or an email in context.traits.email",
         )
     phone = None
     if "phone" in traits and isinstance(traits["phone"][0], str):
@@ -217,9 +231,6 @@ def _person(message: dict[str, Any], pointer: str, kind: str, batch_traits: _Tra
             # no one, so it is left off (as for orders) rather than refusing the batch.
             phone = None
     attributes: dict[str, Any] = {}
-    anonymous_id = _identifier(
-        message.get("anonymousId"), f"{pointer}/anonymousId", limit=MAX_EXTERNAL_ID
-    )
     if anonymous_id is not None:
         attributes["anonymous_id"] = anonymous_id
     return Person(
@@ -309,7 +320,7 @@ def _properties(value: Any, pointer: str) -> dict[str, Any]:
         raise _fail(pointer, f"at most {MAX_PROPERTIES} properties (got {len(value)})")
     for key, item in value.items():
         if isinstance(item, str) and len(item.encode()) > MAX_STRING_BYTES:
-            raise _fail(f"{pointer}/{key}", "longer than 100 KB")
+            raise _fail(f"{pointer}/{_escape(key)}", "longer than 100 KB")
     return value
 
 

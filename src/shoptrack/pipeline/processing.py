@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.domain.api_events import event_draft, parse_event
 from shoptrack.domain.events import EventDraft, Person, order_events, order_person
+from shoptrack.domain.lifecycle import transition
 from shoptrack.domain.order import Order
 from shoptrack.domain.segment import segment_drafts
 from shoptrack.store.database import Database
@@ -33,8 +35,9 @@ from shoptrack.store.inbox import (
     mark_processed,
 )
 from shoptrack.store.integrations import Integration, find_integration
-from shoptrack.store.order_states import apply_sighting, kept_orders
+from shoptrack.store.order_states import apply_sighting, kept_orders, load_state
 from shoptrack.store.recording import EventRecorder, RecordedEvent
+from shoptrack.store.sync_runs import add_events_recorded
 
 __all__ = ["EVENT_SOURCES", "BatchResult", "Processor", "RecordedHook", "reevaluate"]
 
@@ -74,11 +77,20 @@ class _Work:
     drafts: tuple[EventDraft, ...] = ()
     error: str | None = None
 
-    def people(self) -> list[tuple[str, Person]]:
+    def people_to_record(self, connection: Connection) -> list[tuple[str, Person]]:
+        """The people this row will most likely record events for: every API event's, and the
+        customers of orders whose sighting would record a stage now. A person whose order
+        records nothing (a pending order, an erased customer's old order seen again) gets no
+        profile from it."""
         account_id = self.row.account_id
-        return [(account_id, order_person(order)) for order in self.orders] + [
-            (account_id, draft.person) for draft in self.drafts
-        ]
+        people = [(account_id, draft.person) for draft in self.drafts]
+        if self.integration is not None:
+            rules = self.integration.rules
+            for order in self.orders:
+                previous = load_state(connection, self.integration.id, order.platform_order_id)
+                if transition(previous, order, rules).record:
+                    people.append((account_id, order_person(order)))
+        return people
 
     @property
     def lock_key(self) -> tuple[str, str, int]:
@@ -144,7 +156,10 @@ class Processor:
                 key=lambda item: item.lock_key,
             )
             recorder = EventRecorder(connection, now)
-            recorder.resolve_profiles(person for item in work for person in item.people())
+            # Profiles first, sorted, then order states: one lock order for every worker.
+            recorder.resolve_profiles(
+                person for item in work for person in item.people_to_record(connection)
+            )
             done: list[int] = []
             for item in work:
                 try:
@@ -170,6 +185,12 @@ class Processor:
                         result.retried += 1
             mark_processed(connection, done, now, self.worker_id)
             recorder.flush()
+            runs = {item.row.id: item.row.sync_run_id for item in work if item.row.sync_run_id}
+            if runs:
+                by_run = Counter(
+                    runs[event.inbox_id] for event in recorder.recorded if event.inbox_id in runs
+                )
+                add_events_recorded(connection, dict(by_run))
             if self._on_recorded is not None and recorder.recorded:
                 self._on_recorded(connection, recorder.recorded)
             result.processed = len(done)

@@ -1,4 +1,5 @@
-"""The background loops of a process: processing the inbox and keeping the schema maintained.
+"""The background loops of a process: processing the inbox, running due syncs, and keeping the
+schema maintained.
 
 ``serve`` runs them as threads beside the HTTP server; on PostgreSQL ``worker`` processes run
 them too, on any number of machines. Workers sleep until woken: in-process by the intake writer,
@@ -17,9 +18,12 @@ import psycopg
 
 from shoptrack.clock import Clock
 from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.sync import SyncBusyError, Syncer
 from shoptrack.pipeline.writer import INBOX_CHANNEL
 from shoptrack.store.database import Database
+from shoptrack.store.integrations import find_integration
 from shoptrack.store.partitions import ensure_event_partitions
+from shoptrack.store.sync_runs import due_integrations
 
 __all__ = ["Workers"]
 
@@ -37,8 +41,10 @@ class Workers:
         clock: Clock,
         processor: Processor,
         *,
+        syncer: Syncer | None = None,
         processing_threads: int | None = None,
         idle_wait: float = 1.0,
+        sync_check_every: float = 5.0,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -46,6 +52,8 @@ class Workers:
         # SQLite has one writer: a second processing thread would only wait for the lock.
         self._processing_threads = processing_threads or (1 if database.is_sqlite else 2)
         self._idle_wait = idle_wait
+        self._syncer = syncer
+        self._sync_check_every = sync_check_every
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -61,6 +69,8 @@ class Workers:
             for n in range(self._processing_threads)
         ]
         loops.append(("shoptrack-maintenance", self._maintenance_loop))
+        if self._syncer is not None:
+            loops.append(("shoptrack-sync", self._sync_loop))
         if not self._database.is_sqlite:
             loops.append(("shoptrack-listen", self._listen_loop))
         for name, target in loops:
@@ -89,6 +99,34 @@ class Workers:
             if claimed == 0:
                 self._wake.wait(self._idle_wait)
                 self._wake.clear()
+
+    def run_due_syncs(self) -> int:
+        """Runs every sync that is due now, one after another; returns how many ran."""
+        if self._syncer is None:
+            return 0
+        with self._database.read() as connection:
+            due = due_integrations(connection, self._clock.now())
+            targets = [find_integration(connection, integration_id) for integration_id in due]
+        ran = 0
+        for integration in targets:
+            if integration is None:
+                continue
+            try:
+                self._syncer.run(integration.account_id, integration.id)
+                ran += 1
+            except SyncBusyError:
+                continue  # another process took it between the query and the lease
+        if ran:
+            self._wake.set()  # what the syncs stored is waiting to be processed
+        return ran
+
+    def _sync_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_due_syncs()
+            except Exception:  # one failed round must not end the loop
+                logger.exception("scheduled syncs failed")
+            self._stop.wait(self._sync_check_every)
 
     def _maintenance_loop(self) -> None:
         while not self._stop.is_set():

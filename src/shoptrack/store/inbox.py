@@ -61,6 +61,7 @@ class InboxEntry:
     reason: str | None = None
     dedupe_key: str | None = None
     backfill: bool = False
+    sync_run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class InboxRow:
     backfill: bool
     attempts: int
     received_at: datetime
+    sync_run_id: str | None = None
 
 
 def _row(entry: InboxEntry, now: datetime) -> dict[str, Any]:
@@ -93,6 +95,7 @@ def _row(entry: InboxEntry, now: datetime) -> dict[str, Any]:
         "reason": entry.reason,
         "backfill": entry.backfill,
         "available_at": now,
+        "sync_run_id": entry.sync_run_id,
     }
 
 
@@ -162,6 +165,7 @@ def claim_pending(connection: Connection, now: datetime, limit: int) -> list[Inb
             backfill=row.backfill,
             attempts=row.attempts,
             received_at=row.received_at,
+            sync_run_id=row.sync_run_id,
         )
         for row in rows
     ]

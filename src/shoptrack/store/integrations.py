@@ -18,7 +18,18 @@ from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.schema import integrations
 from shoptrack.store.secrets import CredentialCipher
 
-__all__ = ["Integration", "create_integration", "get_integration", "list_integrations"]
+__all__ = [
+    "INTEGRATION_METRICS",
+    "Integration",
+    "create_integration",
+    "find_integration",
+    "get_integration",
+    "integration_row",
+    "list_integrations",
+    "remove_integration",
+    "set_health",
+    "update_integration",
+]
 
 # The metrics an integration records; they exist from the moment it is connected.
 INTEGRATION_METRICS = (
@@ -121,6 +132,55 @@ def get_integration(connection: Connection, account_id: str, integration_id: str
     if row is None:
         raise NotFoundError(f"no integration {integration_id}", parameter="integration")
     return _integration(row)
+
+
+def update_integration(
+    connection: Connection,
+    cipher: CredentialCipher,
+    integration: Integration,
+    *,
+    now: datetime,
+    name: str | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Integration:
+    """Stores changed fields (credentials and settings whole: the caller merges them)."""
+    values: dict[str, Any] = {"updated_at": now}
+    if name is not None:
+        values["name"] = name.strip()
+    if credentials is not None:
+        values["credentials"] = cipher.encrypt(credentials)
+    if settings is not None:
+        values["settings"] = dict(settings)
+        values["enabled"] = bool(settings.get("enabled", True))
+    connection.execute(
+        integrations.update().where(integrations.c.id == integration.id).values(**values)
+    )
+    return get_integration(connection, integration.account_id, integration.id)
+
+
+def remove_integration(connection: Connection, integration: Integration, now: datetime) -> None:
+    """A soft delete: the integration stops, its events and metrics stay."""
+    connection.execute(
+        integrations.update()
+        .where(integrations.c.id == integration.id)
+        .values(removed_at=now, enabled=False, updated_at=now, next_sync_at=None)
+    )
+
+
+def set_health(
+    connection: Connection, integration_id: str, health: str, detail: Mapping[str, Any] | None
+) -> None:
+    connection.execute(
+        integrations.update()
+        .where(integrations.c.id == integration_id)
+        .values(health=health, health_detail=dict(detail) if detail is not None else None)
+    )
+
+
+def integration_row(connection: Connection, integration_id: str) -> Row[Any]:
+    """The whole stored row (work columns included), for the API's view of it."""
+    return connection.execute(select(integrations).where(integrations.c.id == integration_id)).one()
 
 
 def find_integration(connection: Connection, integration_id: str) -> Integration | None:

@@ -15,7 +15,13 @@ from shoptrack.domain.status import Lifecycle, StatusRules
 from shoptrack.store.schema import order_states
 from shoptrack.store.sql import for_update, insert_ignore
 
-__all__ = ["apply_sighting", "kept_orders", "order_from_snapshot", "order_snapshot"]
+__all__ = [
+    "apply_sighting",
+    "kept_orders",
+    "load_state",
+    "order_from_snapshot",
+    "order_snapshot",
+]
 
 _ORDER = TypeAdapter(Order)
 
@@ -44,6 +50,19 @@ def _state(row: Row[Any]) -> OrderState:
         recorded=frozenset(s for s, column in _RECORDED_AT.items() if row._mapping[column]),
         skipped=row.skipped,
     )
+
+
+def load_state(
+    connection: Connection, integration_id: str, platform_order_id: str
+) -> OrderState | None:
+    """The stored state of an order, unlocked (for predictions; ``apply_sighting`` locks)."""
+    row = connection.execute(
+        select(order_states).where(
+            order_states.c.integration_id == integration_id,
+            order_states.c.platform_order_id == platform_order_id,
+        )
+    ).first()
+    return None if row is None else _state(row)
 
 
 def apply_sighting(

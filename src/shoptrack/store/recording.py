@@ -34,6 +34,7 @@ class RecordedEvent:
     integration_id: str | None
     time: datetime
     backfill: bool
+    inbox_id: int | None = None
 
 
 class EventRecorder:
@@ -159,6 +160,7 @@ class EventRecorder:
             integration_id=integration_id,
             time=draft.time,
             backfill=draft.backfill,
+            inbox_id=inbox_id,
         )
         self.recorded.append(recorded)
         return recorded

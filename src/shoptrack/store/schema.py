@@ -33,6 +33,7 @@ __all__ = [
     "metrics",
     "order_states",
     "profiles",
+    "sync_runs",
 ]
 
 metadata = MetaData(
@@ -133,6 +134,7 @@ inbox = Table(
     Column("available_at", UTCDateTime(), nullable=False),
     Column("processed_at", UTCDateTime()),
     Column("processed_by", String(64)),  # host:pid of the process that processed it
+    Column("sync_run_id", String(26)),  # the sync that fetched it (poll and backfill rows)
     UniqueConstraint("account_id", "dedupe_key"),
     Index(
         "ix_inbox_pending",
@@ -143,6 +145,7 @@ inbox = Table(
     ),
     Index(None, "integration_id", "received_at"),
     Index(None, "state", "received_at"),
+    Index(None, "sync_run_id"),
 )
 
 metrics = Table(
@@ -229,4 +232,28 @@ metric_rollups = Table(
     Column("count", Integer, nullable=False),
     Column("value_sum", Money(), nullable=False),
     PrimaryKeyConstraint("account_id", "metric_id", "hour"),
+)
+
+# One row per sync of an integration: its window, what it saw, and how it ended.
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), nullable=False),
+    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # running, succeeded, failed
+    Column("backfill", Boolean, nullable=False),
+    Column("window_since", UTCDateTime(), nullable=False),
+    Column("window_until", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("pages", Integer, nullable=False, server_default=text("0")),
+    Column("orders_seen", Integer, nullable=False, server_default=text("0")),
+    Column("rows_written", Integer, nullable=False, server_default=text("0")),
+    Column("events_recorded", Integer, nullable=False, server_default=text("0")),
+    Column("error_code", String(64)),
+    Column("error_kind", String(16)),
+    Column("error_detail", Text),
+    Column("error_answer", Text),
+    Index(None, "integration_id", "started_at"),
 )

@@ -3,7 +3,7 @@ path, in ``api/events_intake.py``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -20,6 +20,7 @@ from shoptrack.api.jsonapi import (
     parse_fields,
     parse_filter,
     parse_include,
+    utc_time,
 )
 from shoptrack.api.resources import (
     EVENT_FIELDS,
@@ -54,7 +55,12 @@ _RANGE_FIELDS = {
 def _moment(condition: Condition) -> datetime:
     value = condition.value
     if condition.field == "timestamp" and isinstance(value, int | float):
-        return datetime.fromtimestamp(value).astimezone()
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # beyond the calendar, or NaN
+            raise InputError(
+                f"{value} is not a Unix time between the years 1 and 9999", parameter="filter"
+            ) from None
     if isinstance(value, datetime):
         return value
     raise InputError(
@@ -77,7 +83,7 @@ def _query(request: Request, account: Account) -> EventQuery:
     after_key = None
     if cursor is not None:
         try:
-            after_key = (datetime.fromisoformat(cursor[0]), str(cursor[1]))
+            after_key = (utc_time(str(cursor[0])), str(cursor[1]))
         except (ValueError, IndexError, TypeError) as error:
             raise InputError(
                 "page[cursor] is not a cursor this server gave", parameter="page[cursor]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -35,27 +36,41 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(database: Database) -> bool:
-    """Brings the schema to the newest revision; returns whether anything ran.
+def upgrade(database: Database, *, wait_seconds: float = 600.0) -> bool:
+    """Brings the schema to the newest revision; returns whether this process ran anything.
 
-    On PostgreSQL an advisory lock makes processes that start together wait for the first one
-    instead of racing it.
+    On PostgreSQL an advisory lock makes processes that start together wait for the first one.
+    They poll for it (``pg_try_advisory_lock``) rather than block: a blocked statement holds a
+    snapshot, and an index built concurrently waits for every snapshot — a deadlock.
     """
     if current_revision(database) == head_revision():
         return False
     config = _config()
     with database.engine.connect() as connection:
         if database.dialect == "postgresql":
-            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
-            connection.commit()
+            deadline = time.monotonic() + wait_seconds
+            while not connection.execute(
+                text("SELECT pg_try_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID}
+            ).scalar_one():
+                connection.commit()
+                if current_revision(database) == head_revision():
+                    return False
+                if time.monotonic() > deadline:
+                    raise TimeoutError("another process has been migrating the schema too long")
+                time.sleep(0.2)
+        connection.commit()
         try:
             if MigrationContext.configure(connection).get_current_revision() == head_revision():
                 return False
+            # Alembic must own the transactions: some migrations build indexes concurrently,
+            # which PostgreSQL runs only outside a transaction.
+            connection.commit()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
         finally:
             if database.dialect == "postgresql":
+                connection.rollback()
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID}
                 )

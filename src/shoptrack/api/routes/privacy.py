@@ -1,0 +1,131 @@
+"""Klaviyo's profile deletion, ``POST /api/data-privacy-deletion-jobs`` (request_profile_deletion).
+
+Klaviyo queues the job and answers 202; shoptrack does the whole erasure before answering, in one
+transaction, so when the 202 arrives the person is gone and nothing is half-deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shoptrack.api.deps import AccountDep, ServicesDep
+from shoptrack.api.jsonapi import add_route, refuse_unstorable
+from shoptrack.domain.api_events import pointer_of
+from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
+from shoptrack.errors import InputError
+from shoptrack.store.privacy import erase_person
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+_PROFILE_POINTER = "/data/attributes/profile/data"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _ProfileAttributes(_Model):
+    email: str | None = None
+    phone_number: str | None = None
+
+
+class _Profile(_Model):
+    type: Literal["profile"]
+    id: str | None = None
+    attributes: _ProfileAttributes = _ProfileAttributes()
+
+
+class _ProfileRef(_Model):
+    data: _Profile
+
+
+class _JobAttributes(_Model):
+    profile: _ProfileRef
+
+
+class _JobData(_Model):
+    type: Literal["data-privacy-deletion-job"]
+    attributes: _JobAttributes
+
+
+class _JobDocument(_Model):
+    """The body of request_profile_deletion."""
+
+    data: _JobData
+
+
+def _person(body: Any) -> tuple[str, str]:
+    """The one identifier the job names the person by, normalised as profiles store it."""
+    refuse_unstorable(body)
+    try:
+        profile = _JobDocument.model_validate(body).data.attributes.profile.data
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        pointer = pointer_of(tuple(first["loc"]))
+        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    named = {
+        "id": profile.id or None,
+        "email": _normalized(normalize_email, profile.attributes.email, "email"),
+        "phone_number": _normalized(
+            normalize_phone, profile.attributes.phone_number, "phone_number"
+        ),
+    }
+    given = [(name, value) for name, value in named.items() if value is not None]
+    if len(given) != 1:
+        raise InputError(
+            "name the profile by exactly one of id, email or phone_number", pointer=_PROFILE_POINTER
+        )
+    return given[0]
+
+
+def _normalized(
+    normalize: Callable[[str | None], str | None], value: str | None, field: str
+) -> str | None:
+    try:
+        return normalize(value)
+    except InvalidIdentifierError as error:
+        raise InputError(str(error), pointer=f"{_PROFILE_POINTER}/attributes/{field}") from error
+
+
+router = APIRouter(tags=["Data Privacy"])
+
+
+def request_profile_deletion(
+    account: AccountDep,
+    services: ServicesDep,
+    body: Annotated[Any, Body(media_type="application/vnd.api+json")],
+) -> Response:
+    """Erases a profile, its events and the personal data of its orders; 202 once done.
+
+    A person no profile matches is not an error: the request may be a repeat, and the orders of
+    the email are scrubbed all the same.
+    """
+    identifier, value = _person(body)
+    with services.database.write() as connection:
+        erasure = erase_person(connection, account.id, identifier, value)
+    # Ids and counts only: the log must not keep what was just erased.
+    logger.info(
+        "erased profile %s of account %s: %d events, %d order states scrubbed",
+        erasure.profile_id or "(none matched)",
+        account.id,
+        erasure.events,
+        erasure.order_states,
+    )
+    return Response(status_code=202)
+
+
+add_route(
+    router,
+    "/api/data-privacy-deletion-jobs",
+    request_profile_deletion,
+    ["POST"],
+    operation_id="request_profile_deletion",
+    status_code=202,
+)

@@ -1,0 +1,80 @@
+"""Errors of a store's API, typed by what to do about them (the doctor shows their codes).
+
+StoreError                      the store's status and its own answer (an excerpt)
+├── StoreConfigError            fix the integration: keys, permissions, firewall, address
+│   ├── credentials_rejected    the store refuses the keys (401)
+│   ├── scope_missing           the keys lack a permission (403 from the API itself)
+│   ├── firewall_blocked        a block or challenge page in front of the store
+│   └── store_not_found         no store API at that address (404 on the API root)
+├── StoreTransientError         retried with backoff: 429, 5xx, timeouts, refused connections
+└── StoreDataError              the store answered something shoptrack cannot read
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from shoptrack.errors import ShoptrackError
+
+__all__ = [
+    "StoreConfigError",
+    "StoreDataError",
+    "StoreError",
+    "StoreTransientError",
+]
+
+ANSWER_EXCERPT = 500
+
+
+class StoreError(ShoptrackError):
+    """A failed request to a store; ``kind`` is config, transient or system."""
+
+    kind: ClassVar[str] = "system"
+    code = "store_error"
+    status = 502
+    title = "The store's API failed."
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        store_status: int | None = None,
+        store_answer: str = "",
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        answer = store_answer[:ANSWER_EXCERPT]
+        meta: dict[str, Any] = {"kind": self.kind, "store_status": store_status}
+        if answer:
+            meta["store_answer"] = answer
+        super().__init__(detail, meta=meta, code=code)
+        self.store_status = store_status
+        self.store_answer = answer
+        self.retry_after = retry_after
+
+
+class StoreConfigError(StoreError):
+    """The integration's setup is wrong; retrying will not help."""
+
+    kind = "config"
+    code = "credentials_rejected"
+    status = 422
+    title = "The store refused the request."
+
+
+class StoreTransientError(StoreError):
+    """The store is busy or away; the request is retried with backoff."""
+
+    kind = "transient"
+    code = "store_unavailable"
+    status = 503
+    title = "The store is unavailable."
+
+
+class StoreDataError(StoreError):
+    """The store's answer cannot be read (not JSON, or missing fields)."""
+
+    kind = "system"
+    code = "store_answer_unreadable"
+    status = 502
+    title = "The store's answer cannot be read."

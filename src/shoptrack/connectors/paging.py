@@ -1,0 +1,111 @@
+"""Paginators: how each platform says where the next page is, as small generic objects.
+
+Each one refuses a page token it has already followed: a store that answers the same page
+again (older Magento past the end, a looping ``Link`` header) must not make a sync run forever.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from shoptrack.connectors.errors import StoreDataError
+
+__all__ = [
+    "HeaderLinkPaginator",
+    "OffsetPaginator",
+    "PageNumberPaginator",
+    "Paginator",
+    "RepeatedPageError",
+]
+
+Token = TypeVar("Token", bound=Hashable)
+
+
+class RepeatedPageError(StoreDataError):
+    """The store pointed at a page already read."""
+
+    code = "store_paging_loop"
+
+
+class Paginator(ABC, Generic[Token]):
+    """Follows one platform's paging: ``current`` is the token of the page to request next,
+    None once there is none."""
+
+    def __init__(self, first: Token | None) -> None:
+        self.current: Token | None = first
+        self._seen: set[Token] = set() if first is None else {first}
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None
+
+    def advance(self, response: httpx.Response, records: int) -> None:
+        """Moves to the next page after ``response``, which held ``records`` records."""
+        following = self.next_token(response, records)
+        if following is not None:
+            if following in self._seen:
+                raise RepeatedPageError(f"the store sent page {following!r} again")
+            self._seen.add(following)
+        self.current = following
+
+    @abstractmethod
+    def next_token(self, response: httpx.Response, records: int) -> Token | None:
+        """The token of the page after ``response``, or None at the end."""
+
+
+class PageNumberPaginator(Paginator[int]):
+    """Numbered pages (WooCommerce, BigCommerce): the end is an empty or short page, a 204, or
+    the last page a total-pages header announces."""
+
+    def __init__(self, page_size: int, total_pages_header: str | None = None) -> None:
+        super().__init__(1)
+        self._page_size = page_size
+        self._total_pages_header = total_pages_header
+
+    def next_token(self, response: httpx.Response, records: int) -> int | None:
+        page = self.current or 1
+        if response.status_code == 204 or records < self._page_size:
+            return None
+        if self._total_pages_header is not None:
+            total = response.headers.get(self._total_pages_header)
+            if total is not None and total.isdigit() and page >= int(total):
+                return None
+        return page + 1
+
+
+class OffsetPaginator(Paginator[int]):
+    """Record offsets (Shift4Shop: 1-based): the end is a short page."""
+
+    def __init__(self, page_size: int, first_offset: int = 0) -> None:
+        super().__init__(first_offset)
+        self._page_size = page_size
+
+    def next_token(self, response: httpx.Response, records: int) -> int | None:
+        if records < self._page_size:
+            return None
+        return (self.current or 0) + self._page_size
+
+
+class HeaderLinkPaginator(Paginator[str]):
+    """RFC 8288 ``Link`` headers (Shopify): the token is the ``page_info`` of ``rel="next"``."""
+
+    def __init__(self, parameter: str = "page_info") -> None:
+        super().__init__(None)
+        self.current = ""  # the first page has no token
+        self._parameter = parameter
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None
+
+    def next_token(self, response: httpx.Response, records: int) -> str | None:
+        link = response.links.get("next")
+        if not link or "url" not in link:
+            return None
+        values = parse_qs(urlsplit(link["url"]).query).get(self._parameter)
+        return values[0] if values else None

@@ -1,0 +1,300 @@
+"""Connecting stores: what happens when a merchant adds, changes or removes an integration.
+
+Credentials are trimmed (and the trimmed fields said), checked against the store — refused only
+when the store itself refuses them; a firewall page, a timeout or a 5xx still connects, with the
+integration's health at ``error`` and a warning — then stored encrypted. Settings are checked
+here, so a wrong status rule or time zone is a 400 naming it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shoptrack.connectors import Connector, connector_for, known_platforms
+from shoptrack.connectors.base import Credentials, clean_credentials
+from shoptrack.connectors.errors import StoreConfigError, StoreError
+from shoptrack.connectors.http import StoreClient
+from shoptrack.domain.status import StatusRuleError
+from shoptrack.errors import InputError
+from shoptrack.pipeline.processing import reevaluate
+from shoptrack.services import Services
+from shoptrack.store.integrations import (
+    Integration,
+    create_integration,
+    get_integration,
+    remove_integration,
+    set_health,
+    update_integration,
+)
+
+__all__ = [
+    "ConnectResult",
+    "CredentialsRejectedError",
+    "IntegrationSettings",
+    "connect",
+    "remove",
+    "update",
+    "webhook_url",
+]
+
+ClientFactory = Callable[[Connector, Credentials], StoreClient]
+_RULE_SETTINGS = (
+    "placed_statuses",
+    "fulfilled_statuses",
+    "cancelled_statuses",
+    "refunded_statuses",
+)
+
+
+class CredentialsRejectedError(InputError):
+    """The store refused the credentials; ``meta.store_answer`` holds its own words."""
+
+    code = "credentials_rejected"
+    status = 422
+    title = "The store refused the credentials."
+
+
+class IntegrationSettings(BaseModel):
+    """An integration's settings (DESIGN.md); status lists are checked by the status rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    placed_statuses: Any = None
+    fulfilled_statuses: Any = None
+    cancelled_statuses: Any = None
+    refunded_statuses: Any = None
+    timezone: str | None = None
+    sync_interval_minutes: int | None = Field(default=None, ge=1, le=1440)
+    backfill_days: int | None = Field(default=None, ge=0, le=3650)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from error
+        return value
+
+
+def check_settings(platform: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as stored (unset keys left out), or a 400 naming the wrong one."""
+    try:
+        checked = IntegrationSettings.model_validate(dict(settings))
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        name = ".".join(str(part) for part in first["loc"])
+        message = "unknown setting" if first["type"] == "extra_forbidden" else first["msg"]
+        raise InputError(
+            f"settings.{name}: {message}", pointer=f"/data/attributes/settings/{name}"
+        ) from error
+    stored = checked.model_dump(exclude_none=True)
+    try:
+        connector_for(platform).default_rules.with_settings(stored)
+    except StatusRuleError as error:
+        raise InputError(str(error), pointer="/data/attributes/settings") from error
+    return stored
+
+
+def webhook_url(services: Services, integration: Integration) -> str:
+    base = services.settings.public_url.rstrip("/")
+    return f"{base}/webhooks/{integration.platform}/{integration.id}"
+
+
+@dataclass(slots=True)
+class ConnectResult:
+    """The integration, with what the merchant should know about how connecting went."""
+
+    integration: Integration
+    trimmed_fields: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _default_client(connector: Connector, credentials: Credentials) -> StoreClient:
+    return connector.client(credentials)
+
+
+def _check_store(
+    connector: Connector, credentials: Credentials, client_factory: ClientFactory
+) -> StoreError | None:
+    """None when the store accepts the keys; the error when it cannot be asked now. A refusal
+    by the store itself is raised: nothing is stored then."""
+    try:
+        with client_factory(connector, credentials) as client:
+            connector.check_credentials(client)
+    except StoreConfigError as error:
+        if error.code in ("credentials_rejected", "scope_missing", "store_not_found"):
+            raise CredentialsRejectedError(
+                f"{connector.platform} refused the credentials: {error.detail}",
+                pointer="/data/attributes/credentials",
+                meta={"store_status": error.store_status, "store_answer": error.store_answer},
+            ) from error
+        return error
+    except StoreError as error:
+        return error
+    return None
+
+
+def _health(error: StoreError | None) -> tuple[str, dict[str, Any] | None]:
+    if error is None:
+        return "ok", None
+    return "error", {
+        "code": error.code,
+        "kind": error.kind,
+        "detail": error.detail,
+        "store_status": error.store_status,
+        "store_answer": error.store_answer,
+    }
+
+
+def connect(
+    services: Services,
+    *,
+    account_id: str,
+    platform: str,
+    name: str,
+    credentials: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+    client_factory: ClientFactory = _default_client,
+) -> ConnectResult:
+    """Adds an integration: checked, stored, its metrics created, its webhooks registered."""
+    if platform not in known_platforms():
+        raise InputError(
+            f"unknown platform {platform!r}; choose one of {', '.join(known_platforms())}",
+            pointer="/data/attributes/platform",
+        )
+    if not name.strip():
+        raise InputError("the integration needs a name", pointer="/data/attributes/name")
+    connector = connector_for(platform)
+    raw = dict(credentials)
+    if "webhook_secret" in connector.credentials_model.model_fields and not raw.get(
+        "webhook_secret"
+    ):
+        raw["webhook_secret"] = secrets.token_urlsafe(32)
+    checked, trimmed = clean_credentials(connector.credentials_model, raw)
+    stored_settings = check_settings(platform, settings or {})
+    failure = _check_store(connector, checked, client_factory)
+    now = services.clock.now()
+    with services.database.write() as connection:
+        integration = create_integration(
+            connection,
+            services.cipher,
+            account_id=account_id,
+            platform=platform,
+            name=name,
+            credentials=checked.model_dump(exclude_none=True),
+            settings=stored_settings,
+            now=now,
+        )
+        set_health(connection, integration.id, *_health(failure))
+    result = ConnectResult(integration, trimmed)
+    if trimmed:
+        result.warnings.append(
+            f"white space was trimmed from {', '.join(trimmed)}; if the store's copy has it too, "
+            "remove it there"
+        )
+    if failure is not None:
+        result.warnings.append(f"the store could not be checked: {failure.detail}")
+        return result
+    _register_webhooks(
+        services,
+        connector=connector,
+        credentials=checked,
+        integration=integration,
+        result=result,
+        client_factory=client_factory,
+    )
+    return result
+
+
+def _register_webhooks(
+    services: Services,
+    *,
+    connector: Connector,
+    credentials: Credentials,
+    integration: Integration,
+    result: ConnectResult,
+    client_factory: ClientFactory,
+) -> None:
+    """Asks the store to send webhooks here; a failure never fails the connection."""
+    try:
+        with client_factory(connector, credentials) as client:
+            connector.register_webhooks(client, webhook_url(services, integration), credentials)
+    except StoreError as error:
+        result.warnings.append(
+            f"webhooks could not be registered ({error.detail}); orders still arrive by polling"
+        )
+        with services.database.write() as connection:
+            set_health(connection, integration.id, "degraded", _health(error)[1])
+
+
+def update(
+    services: Services,
+    *,
+    account_id: str,
+    integration_id: str,
+    name: str | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    client_factory: ClientFactory = _default_client,
+) -> ConnectResult:
+    """Merges changed credentials and settings key by key; new credentials are checked like on
+    connecting, and a changed status rule re-evaluates the kept orders (as backfill)."""
+    with services.database.read() as connection:
+        integration = get_integration(connection, account_id, integration_id)
+    connector = connector_for(integration.platform)
+    result = ConnectResult(integration)
+    new_credentials = None
+    failure: StoreError | None = None
+    if credentials:
+        merged = integration.credentials(services.cipher) | dict(credentials)
+        checked, result.trimmed_fields = clean_credentials(connector.credentials_model, merged)
+        failure = _check_store(connector, checked, client_factory)
+        new_credentials = checked.model_dump(exclude_none=True)
+    new_settings = None
+    if settings is not None:
+        merged_settings = {**integration.settings, **settings}
+        new_settings = check_settings(
+            integration.platform, {k: v for k, v in merged_settings.items() if v is not None}
+        )
+    if name is not None and not name.strip():
+        raise InputError("the integration needs a name", pointer="/data/attributes/name")
+    with services.database.write() as connection:
+        updated = update_integration(
+            connection,
+            services.cipher,
+            integration,
+            now=services.clock.now(),
+            name=name,
+            credentials=new_credentials,
+            settings=new_settings,
+        )
+        if new_credentials is not None:
+            set_health(connection, integration.id, *_health(failure))
+    result.integration = updated
+    if failure is not None:
+        result.warnings.append(f"the store could not be checked: {failure.detail}")
+    if new_settings is not None and any(
+        integration.settings.get(key) != new_settings.get(key) for key in _RULE_SETTINGS
+    ):
+        recorded = reevaluate(services.database, updated, services.clock.now())
+        if recorded:
+            result.warnings.append(
+                f"the new status rules recorded {len(recorded)} events for kept orders, as backfill"
+            )
+    return result
+
+
+def remove(services: Services, *, account_id: str, integration_id: str) -> None:
+    with services.database.write() as connection:
+        integration = get_integration(connection, account_id, integration_id)
+        remove_integration(connection, integration, services.clock.now())

@@ -1,0 +1,268 @@
+"""Syncs: fetch an integration's orders updated within a window and store them raw in the inbox.
+
+- One sync per integration at a time, across processes: a lease on the integration row, renewed
+  page by page.
+- The window starts at the cursor minus a lookback of at least an hour (or ``backfill_days`` back
+  on the first import and for ``--backfill``) and ends at the run's start: the cursor takes the
+  platform's own newest updated time seen and never moves past that start.
+- Each page is one transaction: its inbox rows, the run's counts, and on the last page the cursor,
+  so the cursor is committed only with what it covers. Rows are deduplicated by order and
+  updated time, so an overlapping window adds nothing.
+- If the store's count of matching orders changed during a pass (an order modified mid-sync
+  leaves a window sorted by modified time and shifts later pages), the window is read again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import update
+
+from shoptrack.clock import Clock
+from shoptrack.connectors import connector_for
+from shoptrack.connectors.base import Connector, Window
+from shoptrack.connectors.errors import StoreConfigError, StoreError
+from shoptrack.connectors.http import StoreClient
+from shoptrack.errors import ConflictError
+from shoptrack.services import Services
+from shoptrack.store.inbox import InboxEntry, write_entries
+from shoptrack.store.integrations import Integration, get_integration
+from shoptrack.store.schema import integrations
+from shoptrack.store.sync_runs import (
+    SyncRunRecord,
+    claim_lease,
+    count_page,
+    finish_run,
+    release_lease,
+    start_run,
+)
+
+__all__ = ["LOOKBACK", "SyncBusyError", "SyncProgress", "Syncer", "sync_interval"]
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(hours=1)
+LEASE = timedelta(minutes=10)
+MAX_PASSES = 3
+DEFAULT_BACKFILL_DAYS = 90
+# Platforms with webhooks are polled as a safety net; the others are polled more often.
+DEFAULT_INTERVAL_MINUTES = {"shopify": 15, "woocommerce": 15, "bigcommerce": 15}
+POLLING_ONLY_INTERVAL_MINUTES = 5
+
+
+def sync_interval(integration: Integration) -> timedelta:
+    minutes = integration.settings.get("sync_interval_minutes") or DEFAULT_INTERVAL_MINUTES.get(
+        integration.platform, POLLING_ONLY_INTERVAL_MINUTES
+    )
+    return timedelta(minutes=int(minutes))
+
+
+class SyncBusyError(ConflictError):
+    """Another process is syncing this integration now."""
+
+    code = "sync_running"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """Where a running sync is: for progress bars."""
+
+    run_id: str
+    pages: int
+    orders: int
+    total: int | None
+
+
+ClientFactory = Callable[[Connector, Integration, Services], StoreClient]
+
+
+def default_client(
+    connector: Connector, integration: Integration, services: Services
+) -> StoreClient:
+    credentials = connector.credentials_model.model_validate(
+        integration.credentials(services.cipher)
+    )
+    return connector.client(credentials)
+
+
+class Syncer:
+    """Runs syncs of integrations for one process."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        client_factory: ClientFactory = default_client,
+        clock: Clock | None = None,
+    ) -> None:
+        self._services = services
+        self._clock = clock or services.clock
+        self._client_factory = client_factory
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+    def run(
+        self,
+        account_id: str,
+        integration_id: str,
+        *,
+        backfill_days: int | None = None,
+        progress: Callable[[SyncProgress], None] | None = None,
+    ) -> str:
+        """Syncs one integration to the end; returns the run's id. ``SyncBusyError`` if another
+        process holds the lease; a store's failure is recorded on the run, not raised."""
+        database = self._services.database
+        start = self._clock.now()
+        with database.write() as connection:
+            integration = get_integration(connection, account_id, integration_id)
+            if not claim_lease(connection, integration.id, self.owner, start, LEASE):
+                raise SyncBusyError(f"integration {integration.id} is being synced right now")
+            row = connection.execute(
+                integrations.select().where(integrations.c.id == integration.id)
+            ).one()
+            window, backfill = _window(integration, row.sync_cursor, start, backfill_days)
+            has_cursor = bool(row.sync_cursor and row.sync_cursor.get("updated_at"))
+            run = start_run(
+                connection,
+                account_id=account_id,
+                integration_id=integration.id,
+                backfill=backfill,
+                since=window.since,
+                until=window.until,
+                now=start,
+            )
+        error: StoreError | None = None
+        try:
+            self._fetch(integration, run, window, progress, has_cursor=has_cursor)
+        except StoreError as failure:
+            error = failure
+            logger.warning("sync of %s failed: %s", integration.id, failure.detail)
+        finally:
+            with database.write() as connection:
+                now = self._clock.now()
+                finish_run(connection, run.id, now, error)
+                _set_health(connection, integration.id, error, now)
+                release_lease(
+                    connection, integration.id, self.owner, now + sync_interval(integration)
+                )
+        return run.id
+
+    def _fetch(
+        self,
+        integration: Integration,
+        run: SyncRunRecord,
+        window: Window,
+        progress: Callable[[SyncProgress], None] | None,
+        *,
+        has_cursor: bool,
+    ) -> None:
+        connector = connector_for(integration.platform)
+        newest: datetime | None = None
+        pages = orders = 0
+        with self._client_factory(connector, integration, self._services) as client:
+            for _ in range(MAX_PASSES):
+                first_total: int | None = None
+                last_total: int | None = None
+                for page in connector.order_pages(client, window):
+                    first_total = page.total if first_total is None else first_total
+                    last_total = page.total
+                    entries = []
+                    for raw in page.records:
+                        updated = connector.updated_at(raw)
+                        newest = updated if newest is None else max(newest, updated)
+                        entries.append(_entry(integration, run, raw, updated))
+                    pages += 1
+                    orders += len(entries)
+                    self._store_page(integration, run, entries)
+                    if progress is not None:
+                        progress(SyncProgress(run.id, pages, orders, page.total))
+                if first_total == last_total:
+                    break
+                logger.info("orders changed during the sync of %s; reading again", integration.id)
+        if newest is not None:
+            # The platform's clock, never past the run's start (the signpost).
+            self._save_cursor(integration.id, min(newest, window.until))
+        elif not has_cursor:
+            # A first import that found no orders is over all the same: without a cursor every
+            # later run would be a backfill, and the first orders it polls would never trigger
+            # flows. The window's start is the one bookmark that hides nothing from the next run
+            # whatever the store's clock says.
+            self._save_cursor(integration.id, window.since)
+
+    def _store_page(
+        self, integration: Integration, run: SyncRunRecord, entries: list[InboxEntry]
+    ) -> None:
+        now = self._clock.now()
+        with self._services.database.write() as connection:
+            written = sum(write_entries(connection, entries, now)) if entries else 0
+            count_page(connection, run.id, len(entries), written)
+            if not claim_lease(connection, integration.id, self.owner, now, LEASE):
+                raise StoreError(
+                    "the sync lease was lost to another process", code="sync_lease_lost"
+                )
+
+    def _save_cursor(self, integration_id: str, cursor: datetime) -> None:
+        with self._services.database.write() as connection:
+            connection.execute(
+                update(integrations)
+                .where(integrations.c.id == integration_id)
+                .values(sync_cursor={"updated_at": cursor.astimezone(UTC).isoformat()})
+            )
+
+
+def _window(
+    integration: Integration, cursor: Any, start: datetime, backfill_days: int | None
+) -> tuple[Window, bool]:
+    """The window of a run and whether what it records is backfill."""
+    if backfill_days is not None:
+        return Window(start - timedelta(days=backfill_days), start), True
+    if cursor and cursor.get("updated_at"):
+        since = datetime.fromisoformat(cursor["updated_at"]) - LOOKBACK
+        return Window(min(since, start - LOOKBACK), start), False
+    days = int(integration.settings.get("backfill_days") or DEFAULT_BACKFILL_DAYS)
+    return Window(start - timedelta(days=days), start), True
+
+
+def _entry(
+    integration: Integration, run: SyncRunRecord, raw: dict[str, Any], updated: datetime
+) -> InboxEntry:
+    order_id = raw.get("id", raw.get("entity_id", raw.get("OrderID", "")))
+    return InboxEntry(
+        account_id=integration.account_id,
+        integration_id=integration.id,
+        source="backfill" if run.backfill else "poll",
+        topic="order",
+        body=orjson.dumps(raw),
+        # The same order at the same updated time is the same sighting: stored once.
+        dedupe_key=f"poll:{integration.id}:{order_id}:{updated.isoformat()}",
+        backfill=run.backfill,
+        sync_run_id=run.id,
+    )
+
+
+def _set_health(
+    connection: Any, integration_id: str, error: StoreError | None, now: datetime
+) -> None:
+    if error is None:
+        health, detail = "ok", None
+    else:
+        health = "error" if isinstance(error, StoreConfigError) else "degraded"
+        detail = {
+            "code": error.code,
+            "kind": error.kind,
+            "detail": error.detail,
+            "store_status": error.store_status,
+            "store_answer": error.store_answer,
+            "at": now.isoformat(),
+        }
+    connection.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id)
+        .values(health=health, health_detail=detail)
+    )

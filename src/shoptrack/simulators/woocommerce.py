@@ -1,0 +1,514 @@
+"""A WooCommerce store on the REST API ``wc/v3``, for tests, ``shoptrack demo`` and benchmarks.
+
+``WooCommerceSimulator(...).app`` is an ASGI app that answers as WordPress with WooCommerce 9
+does (never mounted by ``shoptrack serve``):
+
+- ``GET /wp-json/`` (public: home URL, ``timezone_string``, ``gmt_offset``), ``GET /wp-json/wc/v3``
+  (public route index), ``GET /wp-json/wc/v3/system_status``;
+- ``GET|POST /wp-json/wc/v3/orders``, ``GET|PUT|POST|PATCH /wp-json/wc/v3/orders/{id}``,
+  ``POST /wp-json/wc/v3/orders/{id}/refunds``;
+- ``GET|POST /wp-json/wc/v3/webhooks``, ``GET|PUT|POST|PATCH|DELETE /wp-json/wc/v3/webhooks/{id}``.
+
+Listing follows ``WC_REST_CRUD_Controller``: ``page``, ``per_page`` (1-100), ``offset``, ``order``,
+``orderby`` (``date``/``modified`` tie-broken by id), ``status`` (``any`` by default; ``status[]=``
+or a comma list), ``include``, ``exclude``, ``after``/``before``/``modified_after``/
+``modified_before`` (exclusive) compared with the GMT dates when ``dates_are_gmt=true`` and with
+the site's wall clock otherwise. As in ``WP_Date_Query``, a bound sent *with* an offset is turned
+into the site's wall time before the comparison, even against the GMT dates: send GMT bounds
+without an offset. Authentication is ``WC_REST_Authentication``'s (see ``_woocommerce_auth``):
+OAuth 1.0a on plain http; with ``https_mode=True`` also Basic and query keys, as behind TLS. The
+OAuth timestamp must be within 15 minutes of ``clock``: a client signs with the same clock. As in
+WooCommerce, array arguments are signed as PHP reads them (``status[0]=…``), so a standard OAuth
+client should send a comma list (``status=processing,completed``) instead.
+
+Webhooks (see ``_woocommerce_webhooks``): ``order.created`` when an order is created,
+``order.updated`` when one is changed or refunded, each carrying the order as the API returns it
+when the delivery is made. With ``webhook_delivery="immediate"`` (the default) a change made
+through an HTTP route is delivered before that route answers, so a test that made the change
+can assert on its effect; changes made through Python methods, and everything in ``"manual"``
+mode, wait for ``await deliver_pending()`` or ``POST /_sim/webhooks/deliver``, and a delivery still
+waiting is not queued twice for the same order (Action Scheduler's coalescing). Delivery ids are
+WooCommerce's ``wp_hash(webhook_id . time())``: one webhook's deliveries within the same second of
+``clock`` share an id.
+
+Control endpoints (JSON, no authentication), for tests and demos:
+
+- ``POST /_sim/orders`` ``{count, statuses, email, created, modified, interval_seconds, total,
+  lines}`` creates orders (statuses cycle; times are ISO 8601) → ``{"ids": [...]}``;
+- ``POST /_sim/orders/{id}/status`` ``{status}``, ``POST /_sim/orders/{id}/refunds``
+  ``{amount, reason}`` change one the way the shop admin would;
+- ``GET /_sim/webhooks/deliveries`` lists what was sent; ``POST /_sim/webhooks/deliver`` sends
+  what waits;
+- ``GET|POST|DELETE /_sim/faults``: ``{"rate_limit": {"burst": N, "retry_after": S}}``,
+  ``{"server_error": N}``, ``{"slow_ms": M}``, ``{"firewall_user_agent": "shoptrack"}``,
+  ``{"duplicate_webhooks": true}`` (each delivery sent twice, same id), ``{"reorder_webhooks":
+  true}`` (deliveries held, with the order as it was when it changed, and sent newest first),
+  ``{"custom_statuses": ["awaiting-shipment"]}``, ``{"site_timezone": "America/New_York"}``.
+  ``DELETE`` restores the defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from starlette.applications import Starlette
+from starlette.datastructures import URL
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._woocommerce_auth import ApiKey, Authenticator, Permission
+from shoptrack.simulators._woocommerce_control import control_routes
+from shoptrack.simulators._woocommerce_orders import (
+    CORE_STATUSES,
+    PAID_STATUSES,
+    WC_VERSION,
+    WP_VERSION,
+    Refund,
+    SimulatedOrder,
+    build_order,
+)
+from shoptrack.simulators._woocommerce_rest import RestApi
+from shoptrack.simulators._woocommerce_webhooks import STATUSES as WEBHOOK_STATUSES
+from shoptrack.simulators._woocommerce_webhooks import (
+    Delivery,
+    Outgoing,
+    Webhook,
+    delivery_headers,
+    delivery_id,
+    is_valid_topic,
+    post,
+)
+from shoptrack.simulators._wordpress import QueryArgs, WPError, wp_json
+
+__all__ = [
+    "WC_VERSION",
+    "WP_VERSION",
+    "Delivery",
+    "Refund",
+    "SimulatedOrder",
+    "Webhook",
+    "WooCommerceSimulator",
+    "build_order",
+]
+
+Clock = Callable[[], datetime]
+# Gateways that can refund through their API (`supports('refunds')`); bank transfer cannot.
+_REFUNDING_GATEWAYS = frozenset({"stripe", "woocommerce_payments", "ppcp-gateway"})
+_FAULTS = frozenset(
+    {
+        "rate_limit",
+        "server_error",
+        "slow_ms",
+        "firewall_user_agent",
+        "duplicate_webhooks",
+        "reorder_webhooks",
+        "custom_statuses",
+        "site_timezone",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    webhook_id: int
+    order_id: int
+    body: bytes | None  # the order when it changed (reorder fault), else built when sent
+
+
+class WooCommerceSimulator:
+    """One simulated store: its orders, API key, webhooks and faults, served by ``app``.
+
+    Args:
+        consumer_key: The REST API key (generated ``ck_…`` when not given).
+        consumer_secret: Its secret (generated ``cs_…`` when not given).
+        key_permissions: ``read``, ``write`` or ``read_write``.
+        site_url: The WordPress home URL; by default the scheme and host each request came to.
+        site_timezone: An IANA name or ``UTC±H[:MM]`` (WordPress' own default is UTC).
+        https_mode: Act as if behind TLS: accept Basic and query-string keys too.
+        clock: Returns the current time (aware); defaults to the machine's clock.
+        webhook_delivery: ``immediate`` or ``manual`` (see the module's docstring).
+        webhook_transport: How deliveries reach their URLs (e.g. ``httpx.ASGITransport``).
+        webhook_timeout: Seconds to wait for a webhook's answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        key_permissions: Permission = "read_write",
+        site_url: str | None = None,
+        site_timezone: str = "UTC",
+        https_mode: bool = False,
+        clock: Clock | None = None,
+        webhook_delivery: Literal["immediate", "manual"] = "immediate",
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+        webhook_timeout: float = 10.0,
+    ) -> None:
+        self.consumer_key = consumer_key or "ck_" + secrets.token_hex(20)
+        self.consumer_secret = consumer_secret or "cs_" + secrets.token_hex(20)
+        self.site_url = site_url.rstrip("/") if site_url else None
+        self.https_mode = https_mode
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.webhook_delivery = webhook_delivery
+        self._default_timezone = site_timezone
+        _zone(site_timezone)  # fail early on a name nobody knows
+        self._auth = Authenticator(
+            [ApiKey(self.consumer_key, self.consumer_secret, key_permissions)], https_mode
+        )
+        self._transport = webhook_transport
+        self._timeout = webhook_timeout
+        self._lock = threading.RLock()  # tests change the store from their own thread
+        self._salt = secrets.token_bytes(16)
+        self._ids = 99  # orders and refunds share WordPress' post ids
+        self._orders: dict[int, SimulatedOrder] = {}
+        self._webhooks: dict[int, Webhook] = {}
+        self._pending: list[_Pending] = []
+        self._pending_keys: set[tuple[int, int]] = set()  # (webhook, order) waiting unbuilt
+        self._log: deque[Delivery] = deque(maxlen=10_000)
+        self._seen_home = "http://localhost/"
+        # The faults; clear_faults() puts these back.
+        self.edge = EdgeFaults()
+        self.duplicate_webhooks = False
+        self.reorder_webhooks = False
+        self.custom_statuses: tuple[str, ...] = ()
+        self.site_timezone = site_timezone
+        self.app = Starlette(
+            routes=[*RestApi(self).routes(), *control_routes(self)],
+            middleware=[Middleware(_LearnHome, simulator=self)],
+        )
+
+    # -- the store, from Python ------------------------------------------------------------
+
+    def credentials(self, base_url: str) -> dict[str, str]:
+        """Credentials for ``shoptrack integrations add`` with the store at ``base_url``."""
+        return {
+            "store_url": base_url.rstrip("/"),
+            "consumer_key": self.consumer_key,
+            "consumer_secret": self.consumer_secret,
+        }
+
+    def add_orders(
+        self,
+        count: int = 1,
+        *,
+        statuses: Sequence[str] = ("processing",),
+        email: str | None = None,
+        created: datetime | None = None,
+        modified: datetime | None = None,
+        interval: timedelta = timedelta(0),
+        total: str | None = None,
+        lines: int | None = None,
+    ) -> list[int]:
+        """Creates orders as checkouts would; each next one ``interval`` later. Refunded ones
+        carry a full refund. Their ``order.created`` deliveries wait for ``deliver_pending``."""
+        if count < 0 or not statuses:
+            raise ValueError("count must be >= 0 and statuses not empty")
+        for status in statuses:
+            self._check_status(status)
+        first = created or self._now() - interval * max(count - 1, 0)
+        ids = []
+        with self._lock:
+            for index in range(count):
+                order_id, status = self._next_id(), statuses[index % len(statuses)]
+                born = _second(first + interval * index)
+                changed = _second(modified + interval * index) if modified else born
+                size = lines or 1 + order_id % 3
+                order = SimulatedOrder(
+                    id=order_id,
+                    status=status,
+                    created=born,
+                    modified=changed,
+                    email=email or f"customer{order_id}@example.com",
+                    lines=size,
+                    total=total or f"{Decimal('24.95') * size + order_id % 7:.2f}",
+                    paid=born if status in (*PAID_STATUSES, "refunded") else None,
+                    completed=changed if status == "completed" else None,
+                )
+                if status == "refunded":
+                    amount = Decimal(order.total)
+                    order.refunds.append(Refund(self._next_id(), amount, "", changed))
+                self._orders[order_id] = order
+                self._queue("order.created", order)
+                ids.append(order_id)
+        return ids
+
+    def set_status(self, order_id: int, status: str) -> None:
+        """Changes an order's status as the shop admin would (``order.updated`` waits)."""
+        self._check_status(status)
+        with self._lock:
+            order = self._order(order_id)
+            self._transition(order, status)
+            self._queue("order.updated", order)
+
+    def refund(
+        self, order_id: int, amount: Decimal, reason: str = "", *, api_refund: bool = False
+    ) -> Refund:
+        """Refunds part or all of an order; in full, the order becomes ``refunded``."""
+        with self._lock:
+            return self._refund(self._order(order_id), amount, reason, api_refund=api_refund)
+
+    def order(self, order_id: int) -> dict[str, Any]:
+        """The order as ``GET /wp-json/wc/v3/orders/{id}`` returns it."""
+        with self._lock:
+            return build_order(self._order(order_id), **self._rendering())
+
+    def statuses(self) -> dict[int, str]:
+        """Every order's id and current status."""
+        with self._lock:
+            return {order_id: order.status for order_id, order in self._orders.items()}
+
+    def add_webhook(
+        self, topic: str, delivery_url: str, *, secret: str, name: str = "", status: str = "active"
+    ) -> Webhook:
+        """Registers a webhook as the shop admin would (no ping)."""
+        if not is_valid_topic(topic) or status not in WEBHOOK_STATUSES:
+            raise ValueError(f"invalid webhook topic {topic!r} or status {status!r}")
+        with self._lock:
+            now = self._now()
+            webhook = Webhook(self._next_id(), name, topic, delivery_url, secret, status, now, now)
+            webhook.name = name or f"Webhook created on {now:%B %d, %Y @ %I:%M %p}"
+            self._webhooks[webhook.id] = webhook
+            return webhook
+
+    @property
+    def webhooks(self) -> list[Webhook]:
+        """The registered webhooks, oldest first."""
+        with self._lock:
+            return list(self._webhooks.values())
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every request sent to a webhook URL (pings included), oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    async def deliver_pending(self) -> list[Delivery]:
+        """Sends the deliveries waiting (newest first under the reorder fault)."""
+        with self._lock:
+            batch = self._pending[::-1] if self.reorder_webhooks else list(self._pending)
+            self._pending.clear()
+            self._pending_keys.clear()
+            outgoing = [sent for item in batch if (sent := self._prepare(item)) is not None]
+            copies = 2 if self.duplicate_webhooks else 1
+        made = []
+        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
+            for sent in outgoing:
+                for _ in range(copies):
+                    delivery = await post(client, sent, self._now)
+                    with self._lock:
+                        self._log.append(delivery)
+                        if (webhook := self._webhooks.get(sent.webhook_id)) is not None:
+                            webhook.record(delivery.succeeded)
+                    made.append(delivery)
+        return made
+
+    def set_faults(self, faults: Mapping[str, Any]) -> None:
+        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
+        unknown = sorted(set(faults) - _FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
+        with self._lock:
+            edge = self.edge
+            if "rate_limit" in faults:
+                limit = faults["rate_limit"]
+                if not isinstance(limit, Mapping):
+                    raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
+                edge.rate_limit_burst = _count(limit.get("burst"), "rate_limit.burst")
+                edge.retry_after_seconds = _count(limit.get("retry_after", 1), "retry_after")
+            if "server_error" in faults:
+                edge.server_errors = _count(faults["server_error"], "server_error")
+            if "slow_ms" in faults:
+                edge.slow_ms = _count(faults["slow_ms"], "slow_ms")
+            if "firewall_user_agent" in faults:
+                edge.firewall_user_agent = str(faults["firewall_user_agent"] or "") or None
+            self.duplicate_webhooks = bool(
+                faults.get("duplicate_webhooks", self.duplicate_webhooks)
+            )
+            self.reorder_webhooks = bool(faults.get("reorder_webhooks", self.reorder_webhooks))
+            if "custom_statuses" in faults:
+                custom = faults["custom_statuses"]
+                if not isinstance(custom, list) or not all(
+                    isinstance(s, str) and re.fullmatch(r"[a-z0-9-]{1,17}", s) for s in custom
+                ):
+                    raise ValueError(
+                        "custom_statuses: expected a list of slugs like 'awaiting-shipment'"
+                    )
+                self.custom_statuses = tuple(custom)
+            if "site_timezone" in faults:
+                _zone(str(faults["site_timezone"]))
+                self.site_timezone = str(faults["site_timezone"])
+
+    def clear_faults(self) -> None:
+        """Back to a well-behaved store in its constructor's timezone."""
+        with self._lock:
+            self.edge = EdgeFaults()
+            self.duplicate_webhooks = False
+            self.reorder_webhooks = False
+            self.custom_statuses = ()
+            self.site_timezone = self._default_timezone
+
+    def faults(self) -> dict[str, Any]:
+        """The faults in force, as ``GET /_sim/faults`` shows them."""
+        with self._lock:
+            edge = self.edge
+            return {
+                "rate_limit": {
+                    "burst": edge.rate_limit_burst,
+                    "retry_after": edge.retry_after_seconds,
+                },
+                "server_error": edge.server_errors,
+                "slow_ms": edge.slow_ms,
+                "firewall_user_agent": edge.firewall_user_agent,
+                "duplicate_webhooks": self.duplicate_webhooks,
+                "reorder_webhooks": self.reorder_webhooks,
+                "custom_statuses": list(self.custom_statuses),
+                "site_timezone": self.site_timezone,
+            }
+
+    # -- state, always under the lock ------------------------------------------------------
+
+    def _now(self) -> datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the simulator's clock must return aware datetimes")
+        return _second(moment)
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _statuses(self) -> tuple[str, ...]:
+        return CORE_STATUSES + self.custom_statuses
+
+    def _check_status(self, status: str, name: str = "status") -> None:
+        args = QueryArgs({name: status})
+        args.choice(name, "", self._statuses())
+        args.check()
+
+    def _order(self, order_id: int) -> SimulatedOrder:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise WPError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+        return order
+
+    def _home(self) -> str:
+        return self.site_url + "/" if self.site_url else self._seen_home
+
+    def _timezone(self) -> tzinfo:
+        return _zone(self.site_timezone)
+
+    def _rendering(self) -> dict[str, Any]:
+        return {"site_url": self._home(), "site_timezone": self._timezone()}
+
+    async def _deliver_if_immediate(self) -> None:
+        # Held under the reorder fault until deliver_pending() is called.
+        if self.webhook_delivery == "immediate" and not self.reorder_webhooks:
+            await self.deliver_pending()
+
+    def _transition(self, order: SimulatedOrder, status: str) -> None:
+        now = self._now()
+        if status in PAID_STATUSES and order.paid is None:
+            order.paid = now  # WC_Order::maybe_set_date_paid()
+        if status == "completed" and order.status != "completed":
+            order.completed = now  # WC_Order::maybe_set_date_completed()
+        order.status = status
+        order.modified = now
+
+    def _refund(
+        self, order: SimulatedOrder, amount: Decimal, reason: str, *, api_refund: bool
+    ) -> Refund:
+        # WC_REST_Order_Refunds_Controller and wc_create_refund(), in their order.
+        if amount < 0:
+            raise WPError(
+                "woocommerce_rest_invalid_order_refund",
+                "Refund amount must be greater than zero.",
+                400,
+            )
+        if amount > Decimal(order.total) - order.refunded():
+            raise WPError(
+                "woocommerce_rest_cannot_create_order_refund", "Invalid refund amount.", 500
+            )
+        if api_refund and order.payment_method not in _REFUNDING_GATEWAYS:
+            raise WPError(
+                "woocommerce_rest_cannot_create_order_refund",
+                "The payment gateway for this order does not support automatic refunds.",
+                500,
+            )
+        refund = Refund(self._next_id(), amount, reason, self._now(), refunded_payment=api_refund)
+        order.refunds.insert(0, refund)
+        order.modified = refund.created
+        if order.refunded() >= Decimal(order.total):
+            self._transition(order, "refunded")  # wc_order_fully_refunded()
+        self._queue("order.updated", order)
+        return refund
+
+    def _queue(self, topic: str, order: SimulatedOrder) -> None:
+        for webhook in self._webhooks.values():
+            if webhook.status != "active" or webhook.topic != topic:
+                continue
+            if self.reorder_webhooks:
+                body = wp_json(build_order(order, **self._rendering()))
+                self._pending.append(_Pending(webhook.id, order.id, body))
+            elif (webhook.id, order.id) not in self._pending_keys:
+                self._pending_keys.add((webhook.id, order.id))
+                self._pending.append(_Pending(webhook.id, order.id, None))
+
+    def _prepare(self, item: _Pending) -> Outgoing | None:
+        webhook, order = self._webhooks.get(item.webhook_id), self._orders.get(item.order_id)
+        if webhook is None or order is None:
+            return None
+        body = item.body or wp_json(build_order(order, **self._rendering()))
+        sent_id = delivery_id(self._salt, webhook.id, self._now())
+        headers = delivery_headers(webhook, body, source=self._home(), delivery_id=sent_id)
+        return Outgoing(
+            webhook.id, webhook.delivery_url, headers, body, webhook.topic, order.id, sent_id
+        )
+
+
+class _LearnHome:
+    """Without a configured ``site_url``, the site is where requests come to: remembered for
+    what is written outside a request (webhook sources, orders built by Python callers)."""
+
+    def __init__(self, app: ASGIApp, simulator: WooCommerceSimulator) -> None:
+        self.app = app
+        self.simulator = simulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.simulator.site_url:
+            url = URL(scope=scope)
+            with self.simulator._lock:
+                self.simulator._seen_home = f"{url.scheme}://{url.netloc}/"
+        await self.app(scope, receive, send)
+
+
+def _zone(name: str) -> tzinfo:
+    offset = re.fullmatch(r"UTC([+-])(\d{1,2})(?::?(\d{2}))?", name)
+    if offset:
+        sign = -1 if offset[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3] or 0)))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}") from None
+
+
+def _second(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+    return value

@@ -1,0 +1,227 @@
+"""Erasing a person (GDPR/CCPA deletion): their profile, their events, and the personal data
+kept on their orders, in the caller's one transaction.
+
+Locks are taken in the order event recording takes them (profile, order states, event keys and
+events, then rollups sorted by key), so an erasure and a processing batch on PostgreSQL wait for
+each other instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+
+from shoptrack.domain.events import Metric
+from shoptrack.store.schema import (
+    event_keys,
+    events,
+    metric_rollups,
+    metrics,
+    order_states,
+    profiles,
+)
+from shoptrack.store.sql import for_update
+
+__all__ = ["ERASABLE_IDENTIFIERS", "Erasure", "erase_person", "scrubbed_snapshot"]
+
+# What a deletion request may name the person by (Klaviyo's data-privacy-deletion-job).
+ERASABLE_IDENTIFIERS = ("id", "email", "phone_number")
+
+# The order events whose unique_id is the platform's order id (Ordered Product adds the line).
+_ORDER_METRICS = (
+    Metric.PLACED_ORDER,
+    Metric.FULFILLED_ORDER,
+    Metric.CANCELLED_ORDER,
+    Metric.REFUNDED_ORDER,
+)
+# The fields of an order snapshot that describe the customer rather than the sale.
+_PERSONAL_ORDER_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "billing_address",
+    "shipping_address",
+    "customer_id",
+)
+_T = TypeVar("_T")
+# Rows per IN list: well under SQLite's and psycopg's parameter limits.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What an erasure removed: the profile (None when no profile matched), its events, and the
+    order states whose personal data it blanked."""
+
+    profile_id: str | None
+    events: int
+    order_states: int
+
+
+def scrubbed_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """An order snapshot without the customer: still a valid order, identifying no one."""
+    return {**snapshot, **dict.fromkeys(_PERSONAL_ORDER_FIELDS), "extra": {}}
+
+
+def erase_person(connection: Connection, account_id: str, identifier: str, value: str) -> Erasure:
+    """Erases the person named by ``identifier`` (``id``, ``email`` or ``phone_number``, already
+    normalised): their profile, all its events and their exactly-once keys, their share of the
+    metric rollups, and the personal fields of their order states.
+
+    Order states are kept, with ``email`` and the snapshot's personal fields blanked, rather than
+    deleted: each holds which events of its order were already recorded, so a redelivered webhook
+    or the next poll of an old order records none of them again. (Such a sighting is new data
+    about the person, though: processing makes a profile for whoever an order names, as Klaviyo
+    re-creates a deleted profile when data about it arrives.) Orders are found by the profile's
+    order events and by email, also when no profile matches, so an order first seen cancelled,
+    which recorded nothing, is scrubbed too.
+    """
+    if identifier not in ERASABLE_IDENTIFIERS:
+        raise ValueError(f"a person is erased by one of {ERASABLE_IDENTIFIERS}")
+    profile = connection.execute(
+        for_update(
+            connection,
+            select(profiles).where(
+                profiles.c.account_id == account_id,
+                profiles.c[identifier] == value,
+            ),
+        )
+    ).first()
+    emails = {value} if identifier == "email" else set()
+    if profile is None:
+        scrubbed = _scrub_orders(connection, account_id, emails, {})
+        return Erasure(None, 0, scrubbed)
+    if profile.email:
+        emails.add(profile.email)
+    scrubbed = _scrub_orders(connection, account_id, emails, _orders_of(connection, profile))
+    erased = connection.execute(
+        delete(events)
+        .where(events.c.account_id == account_id, events.c.profile_id == profile.id)
+        .returning(
+            events.c.id, events.c.metric_id, events.c.unique_id, events.c.time, events.c.value
+        )
+    ).all()
+    _delete_keys(connection, account_id, erased)
+    _subtract_rollups(connection, account_id, erased)
+    connection.execute(delete(profiles).where(profiles.c.id == profile.id))
+    return Erasure(profile.id, len(erased), scrubbed)
+
+
+def _orders_of(connection: Connection, profile: Any) -> dict[str, set[str]]:
+    """The platform order ids of the profile's order events, by integration."""
+    rows = connection.execute(
+        select(events.c.integration_id, events.c.unique_id)
+        .join(metrics, metrics.c.id == events.c.metric_id)
+        .where(
+            events.c.account_id == profile.account_id,
+            events.c.profile_id == profile.id,
+            events.c.integration_id.is_not(None),
+            metrics.c.name.in_([str(metric) for metric in _ORDER_METRICS]),
+        )
+    )
+    orders: dict[str, set[str]] = defaultdict(set)
+    for integration_id, unique_id in rows:
+        orders[integration_id].add(unique_id)
+    return orders
+
+
+def _scrub_orders(
+    connection: Connection,
+    account_id: str,
+    emails: set[str],
+    orders: Mapping[str, set[str]],
+) -> int:
+    """Blanks the personal data of the order states of ``emails`` and of ``orders``."""
+    matches: list[ColumnElement[bool]] = []
+    if emails:
+        # Order states keep the address as the store sent it; identifiers are compared
+        # normalised (trimmed, lower-cased).
+        matches.append(func.lower(func.trim(order_states.c.email)).in_(sorted(emails)))
+    for integration_id, order_ids in sorted(orders.items()):
+        for chunk in _chunks(sorted(order_ids)):
+            matches.append(
+                and_(
+                    order_states.c.integration_id == integration_id,
+                    order_states.c.platform_order_id.in_(chunk),
+                )
+            )
+    if not matches:
+        return 0
+    rows = connection.execute(
+        for_update(
+            connection,
+            select(
+                order_states.c.integration_id,
+                order_states.c.platform_order_id,
+                order_states.c.snapshot,
+            )
+            .where(order_states.c.account_id == account_id, or_(*matches))
+            .order_by(order_states.c.integration_id, order_states.c.platform_order_id),
+        )
+    ).all()
+    for row in rows:
+        connection.execute(
+            update(order_states)
+            .where(
+                order_states.c.integration_id == row.integration_id,
+                order_states.c.platform_order_id == row.platform_order_id,
+            )
+            .values(email=None, snapshot=scrubbed_snapshot(row.snapshot))
+        )
+    return len(rows)
+
+
+def _delete_keys(connection: Connection, account_id: str, erased: Sequence[Any]) -> None:
+    """Deletes the exactly-once keys of the erased events (their unique ids may hold an email:
+    an API event without one is keyed by the person and the second)."""
+    by_metric: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in erased:
+        by_metric[row.metric_id].append((row.unique_id, row.id))
+    for metric_id, keys in sorted(by_metric.items()):
+        for chunk in _chunks(sorted(keys)):
+            connection.execute(
+                delete(event_keys).where(
+                    event_keys.c.account_id == account_id,
+                    event_keys.c.metric_id == metric_id,
+                    event_keys.c.unique_id.in_([unique_id for unique_id, _ in chunk]),
+                    event_keys.c.event_id.in_([event_id for _, event_id in chunk]),
+                )
+            )
+
+
+def _subtract_rollups(connection: Connection, account_id: str, erased: Sequence[Any]) -> None:
+    """Takes the erased events out of their metric-hours, as recording added them in."""
+    counts: dict[tuple[str, datetime], int] = defaultdict(int)
+    sums: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
+    for row in erased:
+        key = (row.metric_id, row.time.replace(minute=0, second=0, microsecond=0))
+        counts[key] += 1
+        sums[key] += row.value or Decimal(0)
+    for metric_id, hour in sorted(counts):
+        where = (
+            metric_rollups.c.account_id == account_id,
+            metric_rollups.c.metric_id == metric_id,
+            metric_rollups.c.hour == hour,
+        )
+        connection.execute(
+            update(metric_rollups)
+            .where(*where)
+            .values(
+                count=metric_rollups.c.count - counts[metric_id, hour],
+                value_sum=metric_rollups.c.value_sum - sums[metric_id, hour],
+            )
+        )
+        # An hour with no events left is no row, as if none had been recorded.
+        connection.execute(delete(metric_rollups).where(*where, metric_rollups.c.count <= 0))
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,173 @@
+"""Sync runs and the integration's sync lease, cursor and schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, or_, select, update
+
+from shoptrack.connectors.errors import StoreError
+from shoptrack.ids import new_id
+from shoptrack.store.schema import integrations, sync_runs
+
+__all__ = [
+    "SyncRunRecord",
+    "add_events_recorded",
+    "claim_lease",
+    "due_integrations",
+    "finish_run",
+    "get_run",
+    "list_runs",
+    "release_lease",
+    "start_run",
+]
+
+
+def claim_lease(
+    connection: Connection, integration_id: str, owner: str, now: datetime, duration: timedelta
+) -> bool:
+    """Takes (or renews) the integration's sync lease; False while another process holds it.
+
+    One UPDATE decides, so two processes can never both hold it.
+    """
+    result = connection.execute(
+        update(integrations)
+        .where(
+            integrations.c.id == integration_id,
+            or_(
+                integrations.c.sync_lease_owner.is_(None),
+                integrations.c.sync_lease_owner == owner,
+                integrations.c.sync_lease_expires_at < now,
+            ),
+        )
+        .values(sync_lease_owner=owner, sync_lease_expires_at=now + duration)
+        .returning(integrations.c.id)
+    )
+    return result.first() is not None
+
+
+def release_lease(
+    connection: Connection, integration_id: str, owner: str, next_sync_at: datetime | None
+) -> None:
+    values: dict[str, Any] = {"sync_lease_owner": None, "sync_lease_expires_at": None}
+    if next_sync_at is not None:
+        values["next_sync_at"] = next_sync_at
+    connection.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id, integrations.c.sync_lease_owner == owner)
+        .values(**values)
+    )
+
+
+def due_integrations(connection: Connection, now: datetime, limit: int = 10) -> list[str]:
+    """Enabled integrations whose next sync is due and that no process is syncing."""
+    rows = connection.execute(
+        select(integrations.c.id)
+        .where(
+            integrations.c.enabled.is_(True),
+            integrations.c.removed_at.is_(None),
+            integrations.c.next_sync_at <= now,
+            or_(
+                integrations.c.sync_lease_owner.is_(None),
+                integrations.c.sync_lease_expires_at < now,
+            ),
+        )
+        .order_by(integrations.c.next_sync_at)
+        .limit(limit)
+    )
+    return [str(row.id) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRunRecord:
+    id: str
+    account_id: str
+    integration_id: str
+    backfill: bool
+    since: datetime
+    until: datetime
+
+
+def start_run(
+    connection: Connection,
+    *,
+    account_id: str,
+    integration_id: str,
+    backfill: bool,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> SyncRunRecord:
+    run = SyncRunRecord(new_id(), account_id, integration_id, backfill, since, until)
+    connection.execute(
+        sync_runs.insert().values(
+            id=run.id,
+            account_id=account_id,
+            integration_id=integration_id,
+            state="running",
+            backfill=backfill,
+            window_since=since,
+            window_until=until,
+            started_at=now,
+        )
+    )
+    return run
+
+
+def count_page(connection: Connection, run_id: str, orders: int, written: int) -> None:
+    connection.execute(
+        update(sync_runs)
+        .where(sync_runs.c.id == run_id)
+        .values(
+            pages=sync_runs.c.pages + 1,
+            orders_seen=sync_runs.c.orders_seen + orders,
+            rows_written=sync_runs.c.rows_written + written,
+        )
+    )
+
+
+def finish_run(
+    connection: Connection, run_id: str, now: datetime, error: StoreError | None = None
+) -> None:
+    values: dict[str, Any] = {"finished_at": now, "state": "failed" if error else "succeeded"}
+    if error is not None:
+        values |= {
+            "error_code": error.code,
+            "error_kind": error.kind,
+            "error_detail": error.detail,
+            "error_answer": error.store_answer or None,
+        }
+    connection.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
+
+
+def get_run(connection: Connection, account_id: str, run_id: str) -> Row[Any] | None:
+    return connection.execute(
+        select(sync_runs).where(sync_runs.c.account_id == account_id, sync_runs.c.id == run_id)
+    ).first()
+
+
+def list_runs(
+    connection: Connection, account_id: str, integration_id: str, limit: int = 50
+) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            select(sync_runs)
+            .where(
+                sync_runs.c.account_id == account_id, sync_runs.c.integration_id == integration_id
+            )
+            .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def add_events_recorded(connection: Connection, counts: dict[str, int]) -> None:
+    """Counts events recorded from rows that syncs fetched, by run (sorted: lock order)."""
+    for run_id in sorted(counts):
+        connection.execute(
+            update(sync_runs)
+            .where(sync_runs.c.id == run_id)
+            .values(events_recorded=sync_runs.c.events_recorded + counts[run_id])
+        )

@@ -1,0 +1,120 @@
+"""``shoptrack integrations …`` and ``shoptrack sync`` as a merchant runs them, against a
+simulated WooCommerce store on a real socket."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from shoptrack.simulators import WooCommerceSimulator
+from shoptrack.simulators.serving import serving
+from tests.processes import environment, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def store() -> Iterator[tuple[WooCommerceSimulator, str]]:
+    simulator = WooCommerceSimulator()
+    simulator.add_orders(
+        30, statuses=("processing", "completed", "pending"), interval=timedelta(hours=5)
+    )
+    with serving(simulator.app) as base_url:
+        yield simulator, base_url
+
+
+def _add(
+    env: dict[str, str], credentials: dict[str, str], name: str = "Woo"
+) -> subprocess.CompletedProcess[str]:
+    options = [f"--credential={key}={value}" for key, value in credentials.items()]
+    return run_cli(env, "integrations", "add", "woocommerce", "--name", name, *options, "--json")
+
+
+def test_add_sync_update_and_remove(
+    database_url: str, tmp_path: Path, store: tuple[WooCommerceSimulator, str]
+) -> None:
+    simulator, base_url = store
+    env = environment(database_url, tmp_path / "data")
+    assert run_cli(env, "accounts", "create", "Acme").returncode == 0
+
+    credentials = simulator.credentials(base_url)
+    credentials["consumer_key"] = f" {credentials['consumer_key']}  "
+    added = _add(env, credentials)
+    assert added.returncode == 0, added.stderr
+    document = orjson.loads(added.stdout)
+    integration_id = document["data"]["id"]
+    assert document["data"]["attributes"]["health"] == "ok"
+    assert document["meta"]["trimmed_fields"] == ["consumer_key"]
+    assert simulator.consumer_secret not in added.stdout
+
+    synced = run_cli(env, "sync", integration_id, "--json")
+    assert synced.returncode == 0, synced.stderr
+    run = orjson.loads(synced.stdout)["data"]["attributes"]
+    assert run["state"] == "succeeded"
+    assert run["orders_seen"] == 30
+    assert run["backfill"] is True
+    assert run["events_recorded"] >= 20 * 2  # 20 placed orders, each with its products
+
+    again = orjson.loads(run_cli(env, "sync", integration_id, "--json").stdout)
+    assert again["data"]["attributes"]["rows_written"] == 0
+
+    rule = 'placed_statuses={"include": ["processing", "pending"]}'
+    updated = run_cli(env, "integrations", "update", integration_id, "-s", rule, "--json")
+    assert updated.returncode == 0, updated.stderr
+    assert any("backfill" in w for w in orjson.loads(updated.stdout)["meta"]["warnings"])
+
+    disabled = run_cli(env, "integrations", "update", integration_id, "--disable", "--json")
+    assert orjson.loads(disabled.stdout)["data"]["attributes"]["enabled"] is False
+
+    listed = orjson.loads(run_cli(env, "integrations", "list", "--json").stdout)["data"]
+    assert [i["id"] for i in listed] == [integration_id]
+    removed = run_cli(env, "integrations", "remove", integration_id)
+    assert removed.returncode == 0
+    assert orjson.loads(run_cli(env, "integrations", "list", "--json").stdout)["data"] == []
+
+
+def test_refused_keys_are_one_readable_line_and_nothing_is_stored(
+    database_url: str, tmp_path: Path, store: tuple[WooCommerceSimulator, str]
+) -> None:
+    simulator, base_url = store
+    env = environment(database_url, tmp_path / "data")
+    run_cli(env, "accounts", "create", "Acme")
+    refused = _add(env, simulator.credentials(base_url) | {"consumer_secret": "cs_wrong"})
+    assert refused.returncode == 1
+    line = refused.stderr.strip()
+    assert line.startswith("error: woocommerce refused the credentials")
+    assert "\n" not in line
+    assert orjson.loads(run_cli(env, "integrations", "list", "--json").stdout)["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["-c", "store_url=not a url"], "credentials.store_url"),
+        (["-c", "colour=blue"], "credentials.colour: unknown field"),
+        (["-s", "timezone=Mars/Olympus"], "settings.timezone"),
+        (["-s", "placed_statuses=7"], "placed_statuses"),
+        (["-c", "novalue"], "KEY=VALUE"),
+    ],
+)
+def test_bad_fields_are_named(
+    database_url: str,
+    tmp_path: Path,
+    store: tuple[WooCommerceSimulator, str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    simulator, base_url = store
+    env = environment(database_url, tmp_path / "data")
+    run_cli(env, "accounts", "create", "Acme")
+    options = [f"--credential={k}={v}" for k, v in simulator.credentials(base_url).items()]
+    result = run_cli(
+        env, "integrations", "add", "woocommerce", "--name", "Woo", *options, *arguments
+    )
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
