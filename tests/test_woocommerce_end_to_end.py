@@ -327,3 +327,26 @@ def test_money_is_exact(world: World) -> None:
     with world.services.database.read() as connection:
         values = connection.execute(select(events.c.value)).scalars().all()
     assert Decimal("0.3000") in values
+
+
+def test_deliveries_are_replayed_by_range_and_record_nothing_twice(world: World) -> None:
+    document = world.connect()
+    integration_id = document["data"]["id"]
+    world.store.add_orders(2, statuses=["processing"])
+    world.deliver()
+    placed = world.counts()["Placed Order"]
+    since = (world.clock.now() - timedelta(minutes=1)).isoformat()
+
+    def replay(attributes: dict[str, Any]) -> Any:
+        return world.client.post(
+            f"/api/integrations/{integration_id}/deliveries/replay",
+            headers=world.headers(),
+            json={"data": {"type": "delivery-replay", "attributes": attributes}},
+        )
+
+    answer = replay({"states": ["processed"], "since": since})
+    assert answer.status_code == 202
+    assert answer.json()["meta"]["queued"] == 2
+    assert world.counts()["Placed Order"] == placed
+    assert replay({"states": ["processed"], "since": "yesterday"}).status_code == 400
+    assert replay({"states": ["rejected"]}).status_code == 400

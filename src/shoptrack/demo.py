@@ -179,7 +179,7 @@ class DemoShop:
                     f"  store          simulated WooCommerce at {self._store_url}",
                     f"  API docs       {base}/docs",
                     (
-                        "  try            curl -H 'Authorization: Klaviyo-API-Key "
+                        "  try            curl -g -H 'Authorization: Klaviyo-API-Key "
                         f"{state.private_key}' '{base}/api/events?include=metric&page[size]=5'"
                     ),
                     "new orders arrive every few seconds and move through their statuses\n",

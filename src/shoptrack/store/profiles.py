@@ -82,12 +82,15 @@ def resolve_profile(connection: Connection, account_id: str, person: Person, now
             "created_at": now,
             "updated_at": now,
         } | {name: person.attributes.get(name) for name in PROFILE_ATTRIBUTES}
-        if not insert_ignore(connection, profiles, new, conflict=()):
-            # A secondary identifier may belong to another profile already: leave it off.
-            secondary = {name: None for name in _IDENTIFIERS if name != identifier}
-            insert_ignore(
-                connection, profiles, new | secondary, conflict=("account_id", identifier)
-            )
+        if insert_ignore(connection, profiles, new, conflict=()):
+            return str(new["id"])
+        # A secondary identifier may belong to another profile already: leave it off.
+        secondary = dict.fromkeys(name for name in _IDENTIFIERS if name != identifier)
+        if insert_ignore(
+            connection, profiles, new | secondary, conflict=("account_id", identifier)
+        ):
+            return str(new["id"])
+        # Another worker created this person first: theirs is the profile.
         row = _find(connection, account_id, identifier, value)
         if row is None:
             raise LookupError("a profile was created and cannot be read back")

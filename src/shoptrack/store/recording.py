@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from shoptrack.store.sql import insert_ignore, upsert_add
 from shoptrack.store.types import UTCDateTime
 
 __all__ = ["EventRecorder", "RecordedEvent"]
+
+logger = logging.getLogger(__name__)
+
+# Built once: constructing a statement per event cost more than executing it.
+_INSERT_EVENT = events.insert()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +91,17 @@ class EventRecorder:
             for account_id, person in people
             if person.identified
         }
-        for key in sorted(keys):
+        resolved: dict[tuple[str, str, str], str] = {}
+        try:
+            # One savepoint for all: if any fails, none is kept and each row resolves its own
+            # people inside its own savepoint instead (the lock order is then only likely).
             with self._connection.begin_nested():
-                self._profile_ids[key] = resolve_profile(
-                    self._connection, key[0], keys[key], self._now
-                )
+                for key in sorted(keys):
+                    resolved[key] = resolve_profile(self._connection, key[0], keys[key], self._now)
+        except Exception:  # noqa: BLE001  # rows meet the same error alone, where it is recorded
+            logger.warning("resolving a batch's profiles failed; rows will resolve their own")
+            return
+        self._profile_ids.update(resolved)
 
     def _profile_id(self, account_id: str, person: Person) -> str:
         key = (account_id, *primary_identifier(person))
@@ -132,21 +144,22 @@ class EventRecorder:
             return None
         profile_id = self._profile_id(account_id, draft.person)
         connection.execute(
-            events.insert().values(
-                id=event_id,
-                time=draft.time,
-                account_id=account_id,
-                metric_id=metric_id,
-                profile_id=profile_id,
-                integration_id=integration_id,
-                unique_id=draft.unique_id,
-                value=draft.value,
-                value_currency=draft.value_currency,
-                properties=dict(draft.properties),
-                backfill=draft.backfill,
-                received_at=self._now,
-                inbox_id=inbox_id,
-            )
+            _INSERT_EVENT,
+            {
+                "id": event_id,
+                "time": draft.time,
+                "account_id": account_id,
+                "metric_id": metric_id,
+                "profile_id": profile_id,
+                "integration_id": integration_id,
+                "unique_id": draft.unique_id,
+                "value": draft.value,
+                "value_currency": draft.value_currency,
+                "properties": dict(draft.properties),
+                "backfill": draft.backfill,
+                "received_at": self._now,
+                "inbox_id": inbox_id,
+            },
         )
         self._last_events.append((profile_id, draft.time))
         hour = draft.time.replace(minute=0, second=0, microsecond=0)

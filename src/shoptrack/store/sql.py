@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,19 +13,29 @@ from sqlalchemy.sql.expression import Select
 __all__ = ["for_update", "insert_ignore", "upsert_add"]
 
 
+@functools.cache
+def _insert_ignore_statement(
+    dialect_name: str, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]
+) -> Any:
+    # Built once per shape and reused: building a statement costs more than running it.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict) or None)
+        # RETURNING rather than rowcount: psycopg 3 reports no rowcount for this statement.
+        .returning(literal_column("1"))
+    )
+
+
 def insert_ignore(
     connection: Connection, table: Table, values: Mapping[str, Any], conflict: Sequence[str]
 ) -> bool:
     """Inserts a row unless it conflicts on the ``conflict`` columns (on any unique index when
     empty); returns whether it did."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(conflict) or None)
+    statement = _insert_ignore_statement(
+        connection.dialect.name, table, tuple(sorted(values)), tuple(conflict)
     )
-    # RETURNING rather than rowcount: psycopg 3 reports no rowcount for this statement.
-    return connection.execute(statement.returning(literal_column("1"))).first() is not None
+    return connection.execute(statement, dict(values)).first() is not None
 
 
 def upsert_add(

@@ -4,6 +4,7 @@ deliveries; queue a sync; replay deliveries. JSON:API in shoptrack's own types (
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -261,10 +262,28 @@ def deliveries(
     )
 
 
+def _moment(attributes: dict[str, Any], name: str) -> datetime | None:
+    value = attributes.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InputError(
+            f"{name} must be an ISO 8601 time", pointer=f"/data/attributes/{name}"
+        ) from error
+    if moment.tzinfo is None:
+        raise InputError(
+            f"{name} needs its time zone, e.g. a trailing Z", pointer=f"/data/attributes/{name}"
+        )
+    return moment
+
+
 async def replay_deliveries(
     integration_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
-    """Process stored deliveries again, as backfill: ``ids``, or ``states`` since/until."""
+    """Process stored deliveries again, as backfill: ``ids``, or ``states`` (dead by default)
+    received from ``since`` to ``until``."""
     _own(services, account.id, integration_id)
     attributes = await _body(request, "delivery-replay")
     try:
@@ -275,11 +294,17 @@ async def replay_deliveries(
         raise InputError(
             "rejected and pending deliveries are not replayed", pointer="/data/attributes/states"
         )
+    try:
+        ids = [int(i) for i in attributes.get("ids", [])]
+    except (TypeError, ValueError) as error:
+        raise InputError("ids must be delivery ids", pointer="/data/attributes/ids") from error
     selection = ReplaySelection(
         account_id=account.id,
         integration_id=integration_id,
-        ids=[int(i) for i in attributes.get("ids", [])],
+        ids=ids,
         states=states,
+        since=_moment(attributes, "since"),
+        until=_moment(attributes, "until"),
     )
     with services.database.write() as connection:
         queued = replay(connection, selection, services.clock.now())
