@@ -350,3 +350,30 @@ def test_deliveries_are_replayed_by_range_and_record_nothing_twice(world: World)
     assert world.counts()["Placed Order"] == placed
     assert replay({"states": ["processed"], "since": "yesterday"}).status_code == 400
     assert replay({"states": ["rejected"]}).status_code == 400
+
+
+def test_another_accounts_key_never_reaches_the_integration(world: World) -> None:
+    from shoptrack.store.accounts import create_account
+
+    integration_id = world.connect()["data"]["id"]
+    with world.services.database.write() as connection:
+        _account, key = create_account(connection, "Someone else", world.clock.now())
+    theirs = {"Authorization": f"Klaviyo-API-Key {key.key}"}
+    base = f"/api/integrations/{integration_id}"
+    patch = {"data": {"type": "integration", "attributes": {"name": "mine now"}}}
+    replay = {"data": {"type": "delivery-replay", "attributes": {"states": ["processed"]}}}
+    answers = [
+        world.client.get(base, headers=theirs),
+        world.client.request("PATCH", base, headers=theirs, json=patch),
+        world.client.post(f"{base}/sync", headers=theirs),
+        world.client.get(f"{base}/sync-runs", headers=theirs),
+        world.client.get(f"{base}/deliveries", headers=theirs),
+        world.client.post(f"{base}/deliveries/replay", headers=theirs, json=replay),
+        world.client.request("DELETE", base, headers=theirs),
+    ]
+    assert [a.status_code for a in answers] == [404] * len(answers)
+    assert world.client.get("/api/integrations", headers=theirs).json()["data"] == []
+    assert (
+        world.client.get(base, headers=world.headers()).json()["data"]["attributes"]["name"]
+        == "My Woo shop"
+    )
