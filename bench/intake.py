@@ -60,10 +60,13 @@ from sqlalchemy.engine import make_url
 from shoptrack.pipeline.processing import BatchResult, Processor
 from shoptrack.services import Services
 from shoptrack.settings import Settings
-from shoptrack.store.accounts import create_account
-from shoptrack.store.integrations import create_integration
 
 REPO = Path(__file__).resolve().parent.parent
+# The bench reuses the tests' shop and payloads, so what it measures is what the tests check.
+sys.path.insert(0, str(REPO))
+from tests.helpers import WEBHOOK_SECRET, make_shop  # noqa: E402  # needs the line above
+from tests.payloads import woo_order, woo_webhook  # noqa: E402
+
 # libpq's form of the URL (psycopg.connect takes no SQLAlchemy "+driver" suffix)
 POSTGRES_URL = (
     make_url(
@@ -72,7 +75,6 @@ POSTGRES_URL = (
     .set(drivername="postgresql")
     .render_as_string(hide_password=False)
 )
-WEBHOOK_SECRET = "whsec-bench-secret"  # noqa: S105  # the bench's own throwaway shop
 ACCEPTED = b'{"status":"accepted"}'
 WARMUP_REQUESTS = 500
 SERVER_START_SECONDS = 30.0
@@ -135,9 +137,6 @@ def serve_bare(port: int) -> None:
 def build_deliveries(count: int) -> list[bytes]:
     """Signed ``order.created`` deliveries of ``count`` different orders, as header block + body
     (everything after the request line)."""
-    sys.path.insert(0, str(REPO))
-    from tests.payloads import woo_order, woo_webhook
-
     start = datetime.now(UTC) - timedelta(hours=1)
     deliveries = []
     for n in range(count):
@@ -331,32 +330,14 @@ def shop(label: str, url: str, data_dir: Path) -> Iterator[Shop]:
     services = Services.build(Settings(data_dir=data_dir, database_url=url, secret_key=secret_key))
     try:
         services.upgrade()
-        now = services.clock.now()
-        with services.database.write() as connection:
-            account, key = create_account(connection, "Bench shop", now)
-            integration = create_integration(
-                connection,
-                services.cipher,
-                account_id=account.id,
-                platform="woocommerce",
-                name="Woo",
-                credentials={
-                    "store_url": "https://shop.example.com",
-                    # The bench runs no syncs; should one start, it meets a closed local port.
-                    "api_base_url": "http://127.0.0.1:9",
-                    "consumer_key": "ck_bench",
-                    "consumer_secret": "cs_bench",
-                    "webhook_secret": WEBHOOK_SECRET,
-                },
-                settings={},
-                now=now,
-            )
+        # The tests' shop: a WooCommerce integration signed with WEBHOOK_SECRET, never polled.
+        test_shop = make_shop(services)
         env = os.environ | {
             "SHOPTRACK_DATA_DIR": str(data_dir),
             "SHOPTRACK_DATABASE_URL": url,
             "SHOPTRACK_SECRET_KEY": secret_key,
         }
-        yield Shop(label, services, integration.id, key.key, env)
+        yield Shop(label, services, test_shop.integration.id, test_shop.private_key, env)
     finally:
         services.close()
 

@@ -39,8 +39,10 @@ class World:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Klaviyo-API-Key {self.key}"}
 
-    def connect(self, **settings: Any) -> dict[str, Any]:
-        response = self.client.post(
+    def post_integration(
+        self, credentials: dict[str, str], name: str = "My Woo shop", **settings: Any
+    ) -> httpx.Response:
+        return self.client.post(
             "/api/integrations",
             headers=self.headers(),
             json={
@@ -48,13 +50,16 @@ class World:
                     "type": "integration",
                     "attributes": {
                         "platform": "woocommerce",
-                        "name": "My Woo shop",
-                        "credentials": self.store.credentials(self.store_url),
+                        "name": name,
+                        "credentials": credentials,
                         "settings": settings,
                     },
                 }
             },
         )
+
+    def connect(self, **settings: Any) -> dict[str, Any]:
+        response = self.post_integration(self.store.credentials(self.store_url), **settings)
         assert response.status_code == 201, response.text
         document: dict[str, Any] = response.json()
         return document
@@ -124,16 +129,7 @@ def test_connecting_checks_keys_registers_webhooks_and_creates_metrics(world: Wo
 
 def test_wrong_secret_is_422_with_the_stores_answer(world: World) -> None:
     credentials = world.store.credentials(world.store_url) | {"consumer_secret": "cs_wrong"}
-    response = world.client.post(
-        "/api/integrations",
-        headers=world.headers(),
-        json={
-            "data": {
-                "type": "integration",
-                "attributes": {"platform": "woocommerce", "name": "x", "credentials": credentials},
-            }
-        },
-    )
+    response = world.post_integration(credentials, name="x")
     assert response.status_code == 422
     (error,) = response.json()["errors"]
     assert error["code"] == "credentials_rejected"
@@ -143,16 +139,7 @@ def test_wrong_secret_is_422_with_the_stores_answer(world: World) -> None:
 def test_padded_keys_are_trimmed_and_said(world: World) -> None:
     credentials = world.store.credentials(world.store_url)
     credentials["consumer_key"] = f"  {credentials['consumer_key']} "
-    response = world.client.post(
-        "/api/integrations",
-        headers=world.headers(),
-        json={
-            "data": {
-                "type": "integration",
-                "attributes": {"platform": "woocommerce", "name": "x", "credentials": credentials},
-            }
-        },
-    )
+    response = world.post_integration(credentials, name="x")
     assert response.status_code == 201
     assert response.json()["meta"]["trimmed_fields"] == ["consumer_key"]
 
