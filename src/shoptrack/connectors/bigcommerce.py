@@ -1,0 +1,407 @@
+"""BigCommerce: orders as the v2 Orders API returns them, and Standard Webhooks deliveries.
+
+Order webhooks carry only the order's id (``{"scope": "store/order/updated", "data": {"type":
+"order", "id": 250}, "hash": ..., ...}``): intake verifies them, ``order_ids_from_webhook`` names
+the orders to fetch, and the order is read through the API like a polled one. Deliveries are
+signed the Standard Webhooks way (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)
+with the app's client secret. ``webhook-id`` is the delivery id; the payload's ``hash`` (SHA-1 of
+the event data) is the same for a re-sent duplicate event and can dedupe events across deliveries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, ClassVar
+
+from pydantic import field_validator
+
+from shoptrack.connectors.base import (
+    Connector,
+    Credentials,
+    WebhookCheck,
+    WebhookVerdict,
+    Window,
+    replace_origin,
+    signature_matches,
+)
+from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.paging import PageNumberPaginator
+from shoptrack.domain.order import Address, LineItem, Order
+
+__all__ = ["WEBHOOK_TOLERANCE", "BigCommerce", "BigCommerceCredentials"]
+
+_API_ORIGIN = "https://api.bigcommerce.com"
+_ORDERS_PATH = "/v2/orders"
+_STORE_PATH = "/v2/store"
+# Scopes after which the order is fetched again; `store/order/archived` (a deletion) is not one.
+_ORDER_SCOPES = frozenset(
+    {
+        "store/order/created",
+        "store/order/updated",
+        "store/order/statusUpdated",
+        "store/order/refund/created",
+    }
+)
+# The Standard Webhooks spec's tolerance for `webhook-timestamp`, both ways (replays, clocks).
+WEBHOOK_TOLERANCE = timedelta(minutes=5)
+# A Standard Webhooks secret may be written `whsec_<base64 key>`.
+_WHSEC_PREFIX = "whsec_"
+_STORE_HASH = re.compile(r"[a-z0-9]+")
+
+
+class BigCommerceCredentials(Credentials):
+    """A store-level API account or an app's token (Settings > API > Store-level API accounts).
+
+    ``client_secret`` is the app's client secret, the key BigCommerce signs webhooks with;
+    ``previous_client_secrets`` stay valid while the secret is being rotated.
+    """
+
+    store_hash: str
+    access_token: str
+    client_secret: str | None = None
+    previous_client_secrets: tuple[str, ...] = ()
+
+    @field_validator("store_hash")
+    @classmethod
+    def _store_hash(cls, value: str) -> str:
+        # The hash goes into every path: letters and digits only (`abc123` in `stores/abc123`).
+        if not _STORE_HASH.fullmatch(value):
+            raise ValueError("must be the store hash, the letters and digits after /stores/")
+        return value
+
+
+def _rfc2822(moment: datetime) -> str:
+    # As the API writes dates ("Wed, 05 Dec 2018 20:16:55 +0000"); it keeps whole seconds, so
+    # the start is rounded down rather than skipping an order modified in its first second.
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
+
+
+class BigCommerce(Connector):
+    """The BigCommerce connector (Orders API v2, system order statuses 0-14)."""
+
+    platform: ClassVar[str] = "bigcommerce"
+    credentials_model: ClassVar[type[Credentials]] = BigCommerceCredentials
+    page_size: ClassVar[int] = 250  # the v2 maximum `limit`; more is a 413
+
+    def origin(self, credentials: Credentials) -> str:
+        """The store's API root, ``https://api.bigcommerce.com/stores/{store_hash}``."""
+        assert isinstance(credentials, BigCommerceCredentials)
+        return replace_origin(
+            f"{_API_ORIGIN}/stores/{credentials.store_hash}", credentials.api_base_url
+        )
+
+    def headers(self, credentials: Credentials) -> dict[str, str]:
+        assert isinstance(credentials, BigCommerceCredentials)
+        # The v2 spec marks `Accept` required; without it some paths answer 406.
+        return {"X-Auth-Token": credentials.access_token, "Accept": "application/json"}
+
+    def check_credentials(self, client: StoreClient) -> None:
+        client.get(_STORE_PATH)
+
+    def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
+        return _ORDERS_PATH, {
+            "min_date_modified": _rfc2822(window.since),
+            "max_date_modified": _rfc2822(window.until),
+            "sort": "date_modified:asc",
+            "page": token,
+            "limit": self.page_size,
+        }
+
+    def paginator(self) -> PageNumberPaginator:
+        # v2 sends no page count: the end is a short page or a 204 (the base reads it as empty).
+        return PageNumberPaginator(self.page_size)
+
+    def updated_at(self, raw: Mapping[str, Any]) -> datetime:
+        return _utc(raw, "date_modified")
+
+    def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
+        """The client secret, then those kept during a rotation."""
+        current = credentials.get("client_secret")
+        previous = credentials.get("previous_client_secrets") or []
+        return [s for s in [current, *previous] if isinstance(s, str) and s]
+
+    def check_webhook(
+        self,
+        secrets: Sequence[str],
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime | None = None,
+    ) -> WebhookCheck:
+        """Verifies a Standard Webhooks delivery against every current secret.
+
+        ``now`` is the time the timestamp is compared with (the system clock when omitted). A
+        delivery whose signature matches but whose timestamp is more than five minutes away is
+        ``CLOCK_SKEW``; the topic is the payload's ``scope``.
+        """
+        delivery_id = headers.get("webhook-id", "").strip()
+        timestamp = headers.get("webhook-timestamp", "").strip()
+        signatures = headers.get("webhook-signature", "").split()
+        if not (delivery_id and timestamp and signatures):
+            missing = [
+                name
+                for name, value in (
+                    ("webhook-id", delivery_id),
+                    ("webhook-timestamp", timestamp),
+                    ("webhook-signature", signatures),
+                )
+                if not value
+            ]
+            reason = f"missing {', '.join(missing)} header"
+        elif not secrets:
+            reason = "no client secret is configured for this integration"
+        elif not timestamp.isdigit():
+            reason = "webhook-timestamp is not a Unix time"
+        elif not _signed(secrets, delivery_id, timestamp, body, signatures):
+            reason = "signature does not match the client secret"
+        else:
+            sent = datetime.fromtimestamp(int(timestamp), UTC)
+            if abs((now or datetime.now(UTC)) - sent) > WEBHOOK_TOLERANCE:
+                return WebhookCheck(
+                    WebhookVerdict.CLOCK_SKEW,
+                    topic=_scope(body),
+                    delivery_id=delivery_id,
+                    reason=f"webhook-timestamp {sent.isoformat()} is more than 5 minutes away",
+                )
+            return WebhookCheck(
+                WebhookVerdict.ACCEPTED, topic=_scope(body), delivery_id=delivery_id
+            )
+        return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+
+    def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
+        """None: BigCommerce webhooks carry ids only (see ``order_ids_from_webhook``)."""
+        return []
+
+    def order_ids_from_webhook(self, topic: str, payload: Any) -> list[str]:
+        """The ids of the orders to fetch after an order webhook; none for other scopes and for
+        ``store/order/archived``. ``ValueError`` names a field that cannot be read."""
+        if topic not in _ORDER_SCOPES:
+            return []
+        if not isinstance(payload, Mapping):
+            raise ValueError("payload: expected a BigCommerce webhook object")
+        data = _mapping(payload, "data")
+        # Order scopes write `data.id`; transaction-style payloads write `data.order_id`.
+        key = "order_id" if data.get("id") is None and "order_id" in data else "id"
+        value = _present(data, key, "data.")
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"data.{key}: expected an order id, got {value!r}")
+        return [str(value)]
+
+    def to_order(self, raw: Mapping[str, Any]) -> Order:
+        """Maps one v2 order; ``ValueError`` names the first field that cannot be read.
+
+        The v2 order links its sub-resources (``"products": {"url": ..., "resource": ...}``).
+        Whoever fetched ``/orders/{id}/products``, ``/orders/{id}/coupons`` or
+        ``/orders/{id}/shipping_addresses`` may put the list in place of the link (``products``,
+        ``coupons``, ``shipping_addresses``): lines, discount codes and the shipping address
+        are mapped from those lists when present and left empty when the link is still there.
+        """
+        order_id = _integer(raw, "id")
+        billing = _mapping(raw, "billing_address")
+        customer_id = _integer(raw, "customer_id") if raw.get("customer_id") is not None else 0
+        tax_inclusive = raw.get("is_tax_inclusive_pricing") is True
+        opt_in = raw.get("is_email_opt_in")
+        shipping = _embedded(raw, "shipping_addresses")
+        return Order(
+            # v2 has no separate order number: the id is what the merchant and shopper see.
+            platform_order_id=str(order_id),
+            number=str(order_id),
+            created_at=_utc(raw, "date_created"),
+            updated_at=_utc(raw, "date_modified"),
+            raw_status=str(_integer(raw, "status_id")),
+            total=_money(raw, "total_inc_tax"),
+            currency=_currency(raw),
+            email=_optional_text(billing, "email"),
+            phone=_optional_text(billing, "phone"),
+            first_name=_optional_text(billing, "first_name"),
+            last_name=_optional_text(billing, "last_name"),
+            line_items=tuple(
+                _line_item(item, f"products[{index}].", tax_inclusive=tax_inclusive)
+                for index, item in enumerate(_embedded(raw, "products"))
+            ),
+            discount_codes=tuple(
+                _text(coupon, "code", f"coupons[{index}].")
+                for index, coupon in enumerate(_embedded(raw, "coupons"))
+            ),
+            # `discount_amount` is the manual discount, `coupon_discount` what coupons took off.
+            discount_total=_money(raw, "discount_amount", default=Decimal(0))
+            + _money(raw, "coupon_discount", default=Decimal(0)),
+            refunded_total=_money(raw, "refunded_amount", default=Decimal(0)),
+            billing_address=_address(billing),
+            shipping_address=_address(shipping[0]) if shipping else None,
+            accepts_marketing=opt_in if isinstance(opt_in, bool) else None,
+            # No test flag exists; a test gateway only shows in `payment_method`.
+            is_test=False,
+            customer_id=str(customer_id) if customer_id else None,  # 0 is a guest
+        )
+
+
+def _signing_key(secret: str) -> bytes | None:
+    # BigCommerce signs with the client secret's own bytes (its docs hand the library
+    # base64(client_secret), which the library decodes again); a `whsec_` secret is base64.
+    if not secret.startswith(_WHSEC_PREFIX):
+        return secret.encode()
+    try:
+        return base64.b64decode(secret.removeprefix(_WHSEC_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _signed(
+    secrets: Sequence[str], delivery_id: str, timestamp: str, body: bytes, given: list[str]
+) -> bool:
+    """Whether any `v1,<signature>` entry matches an HMAC-SHA256 of
+    ``{webhook-id}.{webhook-timestamp}.{body}`` under any of the secrets."""
+    message = f"{delivery_id}.{timestamp}.".encode() + body
+    expected = [
+        base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+        for key in map(_signing_key, secrets)
+        if key
+    ]
+    for entry in given:
+        version, _, signature = entry.partition(",")
+        if version == "v1" and signature and signature_matches(expected, signature):
+            return True
+    return False
+
+
+def _scope(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    scope = payload.get("scope") if isinstance(payload, Mapping) else None
+    return scope.strip() if isinstance(scope, str) else ""
+
+
+def _currency(raw: Mapping[str, Any]) -> str:
+    # `default_currency_code` is the transactional currency the totals are in; `currency_code`
+    # the display currency. Older orders leave the former empty.
+    for key in ("default_currency_code", "currency_code"):
+        value = _optional_text(raw, key)
+        if value:
+            return value
+    raise ValueError("default_currency_code: missing")
+
+
+def _line_item(item: Mapping[str, Any], path: str, *, tax_inclusive: bool) -> LineItem:
+    # Prices as the storefront showed them: with tax on tax-inclusive stores, without otherwise.
+    suffix = "inc_tax" if tax_inclusive else "ex_tax"
+    product_id = _integer(item, "product_id", path) if item.get("product_id") is not None else 0
+    parent = item.get("parent_order_product_id")
+    return LineItem(
+        line_id=str(_integer(item, "id", path)),
+        name=_text(item, "name", path),
+        quantity=_integer(item, "quantity", path),
+        item_price=_money(item, f"price_{suffix}", path),
+        row_total=_money(item, f"total_{suffix}", path),
+        product_id=str(product_id) if product_id else None,  # 0: a custom product
+        sku=_optional_text(item, "sku"),
+        brand=_optional_text(item, "brand"),
+        # A bundled product (pick list) comes as a zero-priced line under the ordered one.
+        parent_line_id=str(_integer(item, "parent_order_product_id", path)) if parent else None,
+    )
+
+
+def _address(fields: Mapping[str, Any]) -> Address | None:
+    address = Address(
+        first_name=_optional_text(fields, "first_name"),
+        last_name=_optional_text(fields, "last_name"),
+        company=_optional_text(fields, "company"),
+        address1=_optional_text(fields, "street_1"),
+        address2=_optional_text(fields, "street_2"),
+        city=_optional_text(fields, "city"),
+        # BigCommerce writes the state's and country's names, and the country's ISO code.
+        region=_optional_text(fields, "state"),
+        country=_optional_text(fields, "country"),
+        country_code=_optional_text(fields, "country_iso2"),
+        zip=_optional_text(fields, "zip"),
+        phone=_optional_text(fields, "phone"),
+    )
+    return None if address == Address() else address
+
+
+def _present(raw: Mapping[str, Any], key: str, path: str) -> Any:
+    value = raw.get(key)
+    if value is None:
+        raise ValueError(f"{path}{key}: missing")
+    return value
+
+
+def _text(raw: Mapping[str, Any], key: str, path: str = "") -> str:
+    value = _present(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{path}{key}: expected a string, got {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"{path}{key}: empty")
+    return text
+
+
+def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
+
+
+def _integer(raw: Mapping[str, Any], key: str, path: str = "") -> int:
+    value = _present(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{path}{key}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _money(
+    raw: Mapping[str, Any], key: str, path: str = "", *, default: Decimal | None = None
+) -> Decimal:
+    if default is not None and raw.get(key) in (None, ""):
+        return default
+    value = _present(raw, key, path)
+    try:
+        # Amounts are 4-decimal strings ("361.9500"); str() keeps a stray JSON number exact.
+        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
+    return amount
+
+
+def _utc(raw: Mapping[str, Any], key: str) -> datetime:
+    value = _present(raw, key, "")
+    try:
+        moment = parsedate_to_datetime(value) if isinstance(value, str) else None
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None:
+        raise ValueError(f"{key}: not an RFC 2822 date-time: {value!r}")
+    # "-0000" (RFC 2822's "UTC, origin unknown") parses without a timezone.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key) or {}  # PHP encodes an empty array as [], even for an object
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key}: expected an object, got {value!r}")
+    return value
+
+
+def _embedded(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = raw.get(key)
+    if value is None or isinstance(value, Mapping):
+        return []  # absent, or still the link to the sub-resource
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ValueError(f"{key}: expected a list of objects or a sub-resource link")
+    return value

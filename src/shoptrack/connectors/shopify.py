@@ -1,0 +1,408 @@
+"""Shopify: orders as the REST Admin API ``2025-01`` returns them, and signed webhook deliveries.
+
+Order webhooks carry the same JSON as ``GET /admin/api/2025-01/orders/{id}.json`` in the
+subscription's API version, signed base64(HMAC-SHA256(app client secret, raw body)). The raw
+status is ``financial_status``; cancellation and fulfilment live beside it (``cancelled_at``,
+``fulfillment_status``) and are reported as the order's markers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import field_validator
+
+from shoptrack.connectors.base import (
+    Connector,
+    Credentials,
+    WebhookCheck,
+    WebhookVerdict,
+    Window,
+    hmac_sha256_base64,
+    replace_origin,
+    signature_matches,
+)
+from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.paging import HeaderLinkPaginator
+from shoptrack.domain.order import Address, LineItem, Order
+
+__all__ = ["Shopify", "ShopifyCredentials"]
+
+API_VERSION = "2025-01"
+_API = f"/admin/api/{API_VERSION}"
+_ORDERS_PATH = f"{_API}/orders.json"
+_SHOP_PATH = f"{_API}/shop.json"
+_WEBHOOKS_PATH = f"{_API}/webhooks.json"
+# Every change to an order (payment, fulfilment, cancellation, refund, edit) also fires
+# orders/updated, so these two are enough; the narrower topics are still read when they arrive.
+_REGISTERED_TOPICS = ("orders/create", "orders/updated")
+# Topics whose payload is the whole order.
+_ORDER_TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "orders/edited",
+    }
+)
+# A fulfilment in one of these states shipped nothing.
+_FAILED_FULFILLMENTS = frozenset({"cancelled", "error", "failure"})
+# The Admin API answers only on the shop's permanent myshopify.com host (custom domains redirect).
+_SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
+
+
+class ShopifyCredentials(Credentials):
+    """A custom app's Admin API access token (Settings > Apps > Develop apps), for one shop."""
+
+    shop_domain: str
+    access_token: str
+    # The app's client secret ("API secret key"), which signs its webhook deliveries.
+    webhook_secret: str | None = None
+    previous_webhook_secrets: tuple[str, ...] = ()
+
+    @field_validator("shop_domain")
+    @classmethod
+    def _shop_domain(cls, value: str) -> str:
+        given = value.strip().lower()
+        # Accept what merchants paste: the admin URL, a trailing slash, or the bare shop handle.
+        host = urlsplit(given if "//" in given else f"//{given}").hostname or ""
+        if host and "." not in host:
+            host = f"{host}.myshopify.com"
+        if not _SHOP_DOMAIN.fullmatch(host):
+            raise ValueError("must be the shop's myshopify.com domain, e.g. example.myshopify.com")
+        return host
+
+
+def _iso(moment: datetime) -> str:
+    # Shopify compares ISO 8601 times with an offset; UTC keeps the request readable in logs.
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class Shopify(Connector):
+    """The Shopify connector (REST Admin API ``2025-01``, ``financial_status`` as the status)."""
+
+    platform: ClassVar[str] = "shopify"
+    credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
+    page_size: ClassVar[int] = 250  # the API's maximum limit
+
+    def origin(self, credentials: Credentials) -> str:
+        assert isinstance(credentials, ShopifyCredentials)
+        return replace_origin(f"https://{credentials.shop_domain}", credentials.api_base_url)
+
+    def headers(self, credentials: Credentials) -> dict[str, str]:
+        assert isinstance(credentials, ShopifyCredentials)
+        return {"X-Shopify-Access-Token": credentials.access_token}
+
+    def check_credentials(self, client: StoreClient) -> None:
+        client.get(_SHOP_PATH)
+
+    def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
+        if token:
+            # With page_info only limit (and fields) may be sent: the cursor carries the filters,
+            # and any other parameter is answered 400.
+            return _ORDERS_PATH, {"limit": self.page_size, "page_info": token}
+        return _ORDERS_PATH, {
+            "status": "any",  # the default, open, would miss closed and cancelled orders
+            "updated_at_min": _iso(window.since),
+            "updated_at_max": _iso(window.until),
+            "limit": self.page_size,
+        }
+
+    def paginator(self) -> HeaderLinkPaginator:
+        return HeaderLinkPaginator("page_info")
+
+    def records(self, response: httpx.Response) -> list[dict[str, Any]]:
+        """The orders of a page: the ``orders`` member of the body."""
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise StoreDataError(
+                "the orders page is not JSON", store_answer=response.text
+            ) from error
+        orders = body.get("orders") if isinstance(body, Mapping) else None
+        if not isinstance(orders, list):
+            raise StoreDataError('the orders page has no "orders" list', store_answer=response.text)
+        return orders
+
+    def updated_at(self, raw: Mapping[str, Any]) -> datetime:
+        return _utc(raw, "updated_at")
+
+    def register_webhooks(
+        self, client: StoreClient, delivery_url: str, credentials: Credentials
+    ) -> None:
+        """Subscribes the order topics that do not point here yet (signed with the app's
+        client secret, which ``webhook_secret`` holds)."""
+        existing = client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}).json()
+        hooks = existing.get("webhooks") if isinstance(existing, Mapping) else None
+        present = {
+            hook.get("topic")
+            for hook in hooks or []
+            if isinstance(hook, Mapping) and hook.get("address") == delivery_url
+        }
+        for topic in _REGISTERED_TOPICS:
+            if topic not in present:
+                client.request(
+                    "POST",
+                    _WEBHOOKS_PATH,
+                    json={"webhook": {"topic": topic, "address": delivery_url, "format": "json"}},
+                )
+
+    def check_webhook(
+        self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes
+    ) -> WebhookCheck:
+        """Verifies a delivery against every current secret."""
+        signature = _header(headers, "hmac-sha256")
+        if not signature:
+            reason = "missing X-Shopify-Hmac-Sha256 header"
+        elif not secrets:
+            reason = "no webhook secret is configured for this integration"
+        elif not signature_matches([hmac_sha256_base64(s, body) for s in secrets], signature):
+            reason = "signature does not match the webhook secret"
+        else:
+            return WebhookCheck(
+                WebhookVerdict.ACCEPTED,
+                topic=_header(headers, "topic"),
+                # The event id is shared by every delivery of one event (retries, several
+                # subscriptions); older deliveries carry only the webhook id.
+                delivery_id=_header(headers, "event-id") or _header(headers, "webhook-id") or None,
+            )
+        return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+
+    def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
+        """The order an order webhook carries.
+
+        ``refunds/create`` carries a refund, not its order: the order (with the refund in its
+        ``refunds``) arrives through ``orders/updated`` and the sync, so it yields none here.
+        Other topics (``orders/delete``, customers...) carry no order either.
+        """
+        if topic not in _ORDER_TOPICS:
+            return []
+        if not isinstance(payload, Mapping):
+            raise ValueError("payload: expected a Shopify order object")
+        return [self.to_order(payload)]
+
+    def to_order(self, raw: Mapping[str, Any]) -> Order:
+        """Maps one REST order; ``ValueError`` names the first field that cannot be read."""
+        customer = _mapping(raw, "customer")
+        billing = _mapping(raw, "billing_address")
+        updated_at = _utc(raw, "updated_at")
+        customer_id = _optional_id(customer, "id", "customer.")
+        return Order(
+            platform_order_id=str(_integer(raw, "id")),
+            number=_optional_text(raw, "name") or _text(raw, "order_number"),
+            created_at=_utc(raw, "created_at"),
+            updated_at=updated_at,
+            raw_status=_text(raw, "financial_status"),
+            total=_money(raw, "total_price"),
+            currency=_text(raw, "currency"),
+            email=(
+                _optional_text(raw, "email")
+                or _optional_text(raw, "contact_email")
+                or _optional_text(customer, "email")
+            ),
+            phone=_optional_text(raw, "phone"),
+            first_name=_optional_text(customer, "first_name")
+            or _optional_text(billing, "first_name"),
+            last_name=_optional_text(customer, "last_name") or _optional_text(billing, "last_name"),
+            line_items=tuple(
+                _line_item(item, f"line_items[{index}].")
+                for index, item in enumerate(_list(raw, "line_items", required=True))
+            ),
+            discount_codes=tuple(
+                _text(code, "code", f"discount_codes[{index}].")
+                for index, code in enumerate(_list(raw, "discount_codes"))
+            ),
+            discount_total=_money(raw, "total_discounts", default=Decimal(0)),
+            refunded_total=_refunded_total(raw),
+            billing_address=_address(billing),
+            shipping_address=_address(_mapping(raw, "shipping_address")),
+            accepts_marketing=_accepts_marketing(raw, customer),
+            # Test orders (Bogus Gateway, test mode) are kept, and marked for the metrics to skip.
+            is_test=raw.get("test") is True,
+            cancelled_at=_optional_utc(raw, "cancelled_at"),
+            fulfilled_at=_fulfilled_at(raw, updated_at),
+            customer_id=str(customer_id) if customer_id is not None else None,
+        )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    # Event-style deliveries drop the X-Shopify- prefix (`shopify-hmac-sha256`).
+    value = headers.get(f"x-shopify-{name}") or headers.get(f"shopify-{name}") or ""
+    return value.strip()
+
+
+def _accepts_marketing(raw: Mapping[str, Any], customer: Mapping[str, Any]) -> bool | None:
+    # The checkout box, or the customer's standing email consent (which the box may predate).
+    buyer = raw.get("buyer_accepts_marketing")
+    consent = customer.get("email_marketing_consent")
+    state = consent.get("state") if isinstance(consent, Mapping) else None
+    if buyer is True or state == "subscribed":
+        return True
+    if isinstance(buyer, bool) or isinstance(state, str):
+        return False
+    return None
+
+
+def _refunded_total(raw: Mapping[str, Any]) -> Decimal:
+    # What went back to the buyer: successful refund transactions (a refund that only restocks
+    # has none; a failed or pending transaction moved no money).
+    total = Decimal(0)
+    for index, refund in enumerate(_list(raw, "refunds")):
+        path = f"refunds[{index}]."
+        for number, transaction in enumerate(_list(refund, "transactions", path=path)):
+            if transaction.get("kind") == "refund" and transaction.get("status") == "success":
+                total += _money(transaction, "amount", f"{path}transactions[{number}].")
+    return total
+
+
+def _fulfilled_at(raw: Mapping[str, Any], updated_at: datetime) -> datetime | None:
+    if raw.get("fulfillment_status") != "fulfilled":
+        return None
+    shipped = [
+        _utc(fulfillment, "created_at", f"fulfillments[{index}].")
+        for index, fulfillment in enumerate(_list(raw, "fulfillments"))
+        if fulfillment.get("status") not in _FAILED_FULFILLMENTS
+        and fulfillment.get("created_at") is not None
+    ]
+    # Without its fulfilments (trimmed by include_fields) the order's change is the best time.
+    return max(shipped, default=updated_at)
+
+
+def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
+    price = _money(item, "price", path)
+    quantity = _integer(item, "quantity", path)
+    allocations = _list(item, "discount_allocations", path=path)
+    if allocations:
+        discount = sum(
+            (
+                _money(allocation, "amount", f"{path}discount_allocations[{index}].")
+                for index, allocation in enumerate(allocations)
+            ),
+            Decimal(0),
+        )
+    else:
+        # Payloads without allocations (older versions) carry the line's discount in one sum.
+        discount = _money(item, "total_discount", path, default=Decimal(0))
+    product_id = _optional_id(item, "product_id", path)
+    return LineItem(
+        line_id=str(_integer(item, "id", path)),
+        # `name` is the title with the variant's ("IPod Nano - 8gb - green"), as shown at checkout.
+        name=_optional_text(item, "name") or _text(item, "title", path),
+        quantity=quantity,
+        item_price=price,
+        row_total=price * quantity - discount,
+        # Custom (non-catalogue) lines have no product, variant or SKU.
+        product_id=str(product_id) if product_id is not None else None,
+        sku=_optional_text(item, "sku"),
+    )
+
+
+def _address(fields: Mapping[str, Any]) -> Address | None:
+    address = Address(
+        first_name=_optional_text(fields, "first_name"),
+        last_name=_optional_text(fields, "last_name"),
+        company=_optional_text(fields, "company"),
+        address1=_optional_text(fields, "address1"),
+        address2=_optional_text(fields, "address2"),
+        city=_optional_text(fields, "city"),
+        region=_optional_text(fields, "province"),
+        region_code=_optional_text(fields, "province_code"),
+        country=_optional_text(fields, "country"),
+        country_code=_optional_text(fields, "country_code"),
+        zip=_optional_text(fields, "zip"),
+        phone=_optional_text(fields, "phone"),
+    )
+    return None if address == Address() else address
+
+
+def _present(raw: Mapping[str, Any], key: str, path: str) -> Any:
+    value = raw.get(key)
+    if value is None:
+        raise ValueError(f"{path}{key}: missing")
+    return value
+
+
+def _text(raw: Mapping[str, Any], key: str, path: str = "") -> str:
+    value = _present(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{path}{key}: expected a string, got {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"{path}{key}: empty")
+    return text
+
+
+def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
+
+
+def _integer(raw: Mapping[str, Any], key: str, path: str = "") -> int:
+    value = _present(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{path}{key}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _optional_id(raw: Mapping[str, Any], key: str, path: str = "") -> int | None:
+    return None if raw.get(key) is None else _integer(raw, key, path)
+
+
+def _money(
+    raw: Mapping[str, Any], key: str, path: str = "", *, default: Decimal | None = None
+) -> Decimal:
+    if default is not None and raw.get(key) is None:
+        return default
+    value = _present(raw, key, path)
+    try:
+        # Amounts are decimal strings ("199.00"); str() keeps a stray JSON number exact enough.
+        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
+    return amount
+
+
+def _utc(raw: Mapping[str, Any], key: str, path: str = "") -> datetime:
+    value = _present(raw, key, path)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    # Shopify writes the shop's offset ("2008-01-10T11:00:00-05:00"); a time without one names
+    # no instant.
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"{path}{key}: not an ISO 8601 date-time with an offset: {value!r}")
+    return moment.astimezone(UTC)
+
+
+def _optional_utc(raw: Mapping[str, Any], key: str) -> datetime | None:
+    return None if raw.get(key) is None else _utc(raw, key)
+
+
+def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key}: expected an object, got {value!r}")
+    return value
+
+
+def _list(
+    raw: Mapping[str, Any], key: str, *, required: bool = False, path: str = ""
+) -> list[Mapping[str, Any]]:
+    value = _present(raw, key, path) if required else raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ValueError(f"{path}{key}: expected a list of objects")
+    return value

@@ -1,0 +1,743 @@
+"""The Shopify connector: order mapping from REST Admin ``2025-01`` JSON, paging and webhooks.
+
+The fixtures are Shopify's own examples: ``shopify_orders_2025-01.json`` is the documented
+``GET /admin/api/2025-01/orders.json`` response (from ``Shopify/shopify-app-js``), and
+``shopify_order_legacy.json`` / ``shopify_refund.json`` come from the Python ``ShopifyAPI``
+client's test fixtures (an older field set).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shoptrack.connectors.base import WebhookVerdict, Window, clean_credentials
+from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.paging import RepeatedPageError
+from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
+from shoptrack.domain.lifecycle import stages_of
+from shoptrack.domain.order import Address, LineItem
+from shoptrack.domain.status import Lifecycle
+from shoptrack.errors import InputError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "shpss_client_secret_1"
+SHOP = "jsmith.myshopify.com"
+WINDOW = Window(
+    since=datetime(2025, 3, 9, 14, 0, tzinfo=UTC), until=datetime(2025, 3, 9, 15, 0, tzinfo=UTC)
+)
+
+connector = Shopify()
+
+
+def _fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def official_order() -> dict[str, Any]:
+    """Order #1001 of the 2025-01 documentation example, a fresh copy per call."""
+    orders: list[dict[str, Any]] = _fixture("shopify_orders_2025-01.json")["orders"]
+    return copy.deepcopy(orders[0])
+
+
+def _credentials(**fields: Any) -> ShopifyCredentials:
+    credentials, _ = clean_credentials(
+        ShopifyCredentials, {"shop_domain": SHOP, "access_token": "shpat_123", **fields}
+    )
+    assert isinstance(credentials, ShopifyCredentials)
+    return credentials
+
+
+def _signed(
+    payload: Any, secret: str, topic: str = "orders/updated"
+) -> tuple[dict[str, str], bytes]:
+    """A delivery as Shopify sends it, signed here independently of shoptrack's code."""
+    body = json.dumps(payload).encode()
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    headers = {
+        "x-shopify-topic": topic,
+        "x-shopify-hmac-sha256": base64.b64encode(digest).decode(),
+        "x-shopify-shop-domain": SHOP,
+        "x-shopify-api-version": "2025-01",
+        "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+        "x-shopify-triggered-at": "2025-03-09T14:30:05.000Z",
+    }
+    return headers, body
+
+
+# -- mapping ---------------------------------------------------------------------------------
+
+
+def test_declares_platform_and_default_rules() -> None:
+    assert connector.platform == "shopify"
+    assert connector.page_size == 250
+    assert connector.default_rules.stages("pending") == {Lifecycle.PLACED}
+    assert Lifecycle.REFUNDED in connector.default_rules.stages("refunded")
+
+
+def test_maps_the_official_example_order_field_by_field() -> None:
+    order = connector.to_order(official_order())
+
+    assert order.platform_order_id == "450789469"
+    assert order.number == "#1001"
+    # The example writes the shop's offset, five hours west of UTC.
+    assert order.created_at == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
+    assert order.created_at.tzinfo is UTC
+    assert order.updated_at == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
+    assert order.raw_status == "partially_refunded"
+    assert order.total == Decimal("598.94")
+    assert order.currency == "USD"
+    assert order.email == "bob.norman@mail.example.com"
+    assert order.phone == "+557734881234"
+    assert (order.first_name, order.last_name) == ("Bob", "Norman")
+    assert order.discount_codes == ("TENOFF",)
+    assert order.discount_total == Decimal("10.00")
+    # One refund, one successful refund transaction of 209.00.
+    assert order.refunded_total == Decimal("209.00")
+    assert order.accepts_marketing is False
+    assert order.is_test is False
+    assert order.status_fallback is None
+    assert order.cancelled_at is None
+    assert order.fulfilled_at is None
+    assert order.customer_id == "207119551"
+    expected_address = Address(
+        first_name="Bob",
+        last_name="Norman",
+        address1="Chestnut Street 92",
+        city="Louisville",
+        region="Kentucky",
+        region_code="KY",
+        country="United States",
+        country_code="US",
+        zip="40202",
+        phone="+1(502)-459-2181",
+    )
+    assert order.billing_address == expected_address
+    assert order.shipping_address == expected_address
+    assert order.line_items == (
+        LineItem(
+            line_id="466157049",
+            name="IPod Nano - 8gb - green",
+            quantity=1,
+            item_price=Decimal("199.00"),
+            row_total=Decimal("195.66"),
+            product_id="632910392",
+            sku="IPOD2008GREEN",
+        ),
+        LineItem(
+            line_id="518995019",
+            name="IPod Nano - 8gb - red",
+            quantity=1,
+            item_price=Decimal("199.00"),
+            row_total=Decimal("195.67"),
+            product_id="632910392",
+            sku="IPOD2008RED",
+        ),
+        LineItem(
+            line_id="703073504",
+            name="IPod Nano - 8gb - black",
+            quantity=1,
+            item_price=Decimal("199.00"),
+            row_total=Decimal("195.67"),
+            product_id="632910392",
+            sku="IPOD2008BLACK",
+        ),
+    )
+
+
+def test_money_is_exact_decimal() -> None:
+    order = connector.to_order(official_order())
+    raw = official_order()
+
+    # The discount allocations share the 10.00 code across the lines to the cent.
+    rows = sum(line.row_total for line in order.line_items)
+    assert rows == Decimal(raw["total_line_items_price"]) - order.discount_total
+    assert rows + Decimal(raw["total_tax"]) == order.total
+    money = [order.total, order.discount_total, order.refunded_total]
+    money += [line.item_price for line in order.line_items]
+    money += [line.row_total for line in order.line_items]
+    assert all(type(amount) is Decimal for amount in money)
+
+
+def test_row_total_multiplies_the_price_and_subtracts_every_allocation() -> None:
+    raw = official_order()
+    line = raw["line_items"][0]
+    line["quantity"] = 3
+    line["price"] = "0.10"
+    line["discount_allocations"] = [{"amount": "0.01"}, {"amount": "0.02"}]
+
+    mapped = connector.to_order(raw).line_items[0]
+
+    assert (mapped.item_price, mapped.row_total) == (Decimal("0.10"), Decimal("0.27"))
+
+
+def test_maps_the_older_client_fixture() -> None:
+    # ShopifyAPI's fixture: no contact_email, no refunds, no discount allocations.
+    order = connector.to_order(_fixture("shopify_order_legacy.json")["order"])
+
+    assert order.raw_status == "authorized"
+    assert order.email == "bob.norman@hostmail.com"
+    assert order.total == Decimal("409.94")
+    assert order.refunded_total == Decimal(0)
+    assert order.discount_total == Decimal("0.00")
+    assert [line.row_total for line in order.line_items] == [Decimal("199.00")] * 3
+    assert order.customer_id == "207119551"
+    assert order.phone is None
+
+
+def test_email_falls_back_on_contact_email_then_the_customer() -> None:
+    raw = official_order()
+    raw["email"] = ""
+    raw["contact_email"] = "contact@example.com"
+    assert connector.to_order(raw).email == "contact@example.com"
+
+    raw["contact_email"] = None
+    raw["customer"]["email"] = "customer@example.com"
+    assert connector.to_order(raw).email == "customer@example.com"
+
+
+def test_guest_order_takes_its_names_from_the_billing_address() -> None:
+    raw = official_order()
+    raw["customer"] = None
+    raw["billing_address"]["first_name"] = "Ada"
+    raw["shipping_address"] = None
+
+    order = connector.to_order(raw)
+
+    assert (order.first_name, order.last_name) == ("Ada", "Norman")
+    assert order.customer_id is None
+    assert order.shipping_address is None
+    assert order.email == "bob.norman@mail.example.com"
+
+
+def test_custom_line_without_product() -> None:
+    raw = official_order()
+    raw["line_items"][0].update(product_id=None, variant_id=None, sku=None, name=None)
+
+    line = connector.to_order(raw).line_items[0]
+
+    assert (line.product_id, line.sku, line.name) == (None, None, "IPod Nano - 8gb")
+
+
+def test_number_falls_back_on_the_order_number() -> None:
+    raw = official_order()
+    del raw["name"]
+
+    assert connector.to_order(raw).number == "1001"
+
+
+@pytest.mark.parametrize(
+    ("buyer", "consent", "expected"),
+    [
+        (True, "not_subscribed", True),
+        (False, "subscribed", True),
+        (False, "unsubscribed", False),
+        (None, "not_subscribed", False),
+        (False, None, False),
+        (None, None, None),
+    ],
+)
+def test_accepts_marketing(buyer: bool | None, consent: str | None, expected: bool | None) -> None:
+    raw = official_order()
+    raw["buyer_accepts_marketing"] = buyer
+    if consent is None:
+        del raw["customer"]["email_marketing_consent"]
+    else:
+        raw["customer"]["email_marketing_consent"]["state"] = consent
+
+    assert connector.to_order(raw).accepts_marketing is expected
+
+
+def test_refunded_total_counts_only_successful_refund_transactions() -> None:
+    raw = official_order()
+    transactions = raw["refunds"][0]["transactions"]
+    first = transactions[0]
+    transactions += [
+        {**first, "id": 2, "amount": "5.50", "status": "success"},
+        {**first, "id": 3, "amount": "100.00", "status": "failure"},
+        {**first, "id": 4, "amount": "100.00", "status": "pending"},
+        {**first, "id": 5, "amount": "100.00", "kind": "capture"},
+    ]
+    raw["refunds"].append({"id": 2, "transactions": [{**first, "id": 6, "amount": "0.05"}]})
+    raw["refunds"].append({"id": 3, "transactions": []})  # a restock without money
+
+    assert connector.to_order(raw).refunded_total == Decimal("214.55")
+
+
+# -- statuses and markers through the DESIGN lifecycle ----------------------------------------
+
+
+def _stages(raw: dict[str, Any]) -> frozenset[Lifecycle]:
+    return stages_of(connector.to_order(raw), connector.default_rules)
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["pending", "authorized", "partially_paid", "paid", "partially_refunded", "voided", "expired"],
+)
+def test_any_financial_status_places_the_order(status: str) -> None:
+    raw = official_order()
+    raw["financial_status"] = status
+
+    assert _stages(raw) == {Lifecycle.PLACED}
+
+
+def test_refunded_status_refunds() -> None:
+    raw = official_order()
+    raw["financial_status"] = "refunded"
+
+    assert _stages(raw) == {Lifecycle.PLACED, Lifecycle.REFUNDED}
+
+
+def test_cancelled_at_cancels() -> None:
+    raw = official_order()
+    raw.update(financial_status="voided", cancelled_at="2025-03-09T10:15:00-04:00")
+
+    order = connector.to_order(raw)
+
+    assert order.cancelled_at == datetime(2025, 3, 9, 14, 15, tzinfo=UTC)
+    assert order.raw_status == "voided"
+    # First seen cancelled: nothing is placed (DESIGN: the doctor reports it).
+    assert stages_of(order, connector.default_rules) == {Lifecycle.CANCELLED}
+
+
+def test_cancelled_and_refunded() -> None:
+    raw = official_order()
+    raw.update(financial_status="refunded", cancelled_at="2025-03-09T10:15:00-04:00")
+
+    assert _stages(raw) == {Lifecycle.PLACED, Lifecycle.CANCELLED, Lifecycle.REFUNDED}
+
+
+def test_fulfilled_uses_the_latest_shipped_fulfilment() -> None:
+    raw = official_order()
+    failed = raw["fulfillments"][0]
+    assert failed["status"] == "failure"
+    raw["fulfillment_status"] = "fulfilled"
+    raw["fulfillments"] += [
+        {**failed, "id": 2, "status": "success", "created_at": "2025-03-09T09:00:00-05:00"},
+        {**failed, "id": 3, "status": "success", "created_at": "2025-03-10T09:00:00+01:00"},
+        {**failed, "id": 4, "status": "cancelled", "created_at": "2025-03-11T09:00:00Z"},
+    ]
+
+    order = connector.to_order(raw)
+
+    assert order.fulfilled_at == datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    assert stages_of(order, connector.default_rules) == {Lifecycle.PLACED, Lifecycle.FULFILLED}
+
+
+def test_fulfilled_without_fulfilments_uses_the_updated_time() -> None:
+    raw = official_order()
+    raw.update(fulfillment_status="fulfilled", fulfillments=[])
+
+    assert connector.to_order(raw).fulfilled_at == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("fulfillment_status", [None, "partial", "restocked"])
+def test_not_fully_fulfilled_is_not_fulfilled(fulfillment_status: str | None) -> None:
+    raw = official_order()
+    raw["fulfillment_status"] = fulfillment_status
+
+    assert connector.to_order(raw).fulfilled_at is None
+    assert Lifecycle.FULFILLED not in _stages(raw)
+
+
+def test_test_orders_are_kept_and_marked() -> None:
+    raw = official_order()
+    raw["test"] = True
+
+    order = connector.to_order(raw)
+
+    assert order.is_test is True
+    assert stages_of(order, connector.default_rules) == {Lifecycle.PLACED}
+
+
+# -- unreadable input -------------------------------------------------------------------------
+
+
+def _without(key: str) -> Any:
+    def change(raw: dict[str, Any]) -> None:
+        del raw[key]
+
+    return change
+
+
+def _set(key: str, value: Any) -> Any:
+    def change(raw: dict[str, Any]) -> None:
+        raw[key] = value
+
+    return change
+
+
+def _set_line(key: str, value: Any) -> Any:
+    def change(raw: dict[str, Any]) -> None:
+        raw["line_items"][0][key] = value
+
+    return change
+
+
+def _no_number(raw: dict[str, Any]) -> None:
+    del raw["name"], raw["order_number"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_without("id"), "id: missing"),
+        (_set("id", "450789469"), "id: expected a non-negative integer"),
+        (_no_number, "order_number: missing"),
+        (_without("financial_status"), "financial_status: missing"),
+        (_set("financial_status", " "), "financial_status: empty"),
+        (_without("currency"), "currency: missing"),
+        (_without("total_price"), "total_price: missing"),
+        (_set("total_price", "598,94"), "total_price: not a decimal amount"),
+        (_set("total_price", "Infinity"), "total_price: not a decimal amount"),
+        (_set("total_discounts", "ten"), "total_discounts: not a decimal amount"),
+        (_without("updated_at"), "updated_at: missing"),
+        (_set("created_at", "yesterday"), "created_at: not an ISO 8601"),
+        (_set("created_at", "2008-01-10T11:00:00"), "created_at: not an ISO 8601"),
+        (_set("cancelled_at", "soon"), "cancelled_at: not an ISO 8601"),
+        (_without("line_items"), "line_items: missing"),
+        (_set("line_items", {"1": {}}), "line_items: expected a list of objects"),
+        (_set("customer", "Bob"), "customer: expected an object"),
+        (_set("billing_address", ["Bob"]), "billing_address: expected an object"),
+        (_set_line("price", None), r"line_items\[0\].price: missing"),
+        (_set_line("quantity", 1.5), r"line_items\[0\].quantity: expected"),
+        (_set_line("id", None), r"line_items\[0\].id: missing"),
+        (_set_line("product_id", "x"), r"line_items\[0\].product_id: expected"),
+        (
+            _set_line("discount_allocations", [{"amount": True}]),
+            r"line_items\[0\].discount_allocations\[0\].amount: not a decimal amount",
+        ),
+        (_set("discount_codes", [{"code": ""}]), r"discount_codes\[0\].code: empty"),
+        (_set("discount_codes", ["TENOFF"]), "discount_codes: expected a list of objects"),
+        (
+            _set("refunds", [{"transactions": [{"kind": "refund", "status": "success"}]}]),
+            r"refunds\[0\].transactions\[0\].amount: missing",
+        ),
+        (_set("refunds", [{"transactions": "none"}]), r"refunds\[0\].transactions: expected"),
+    ],
+)
+def test_unreadable_fields_are_named(change: Any, message: str) -> None:
+    raw = official_order()
+    change(raw)
+
+    with pytest.raises(ValueError, match=f"^{message}"):
+        connector.to_order(raw)
+
+
+def test_unreadable_fulfilment_time_is_named() -> None:
+    raw = official_order()
+    raw["fulfillment_status"] = "fulfilled"
+    raw["fulfillments"][0].update(status="success", created_at="today")
+
+    with pytest.raises(ValueError, match=r"^fulfillments\[0\].created_at: not an ISO 8601"):
+        connector.to_order(raw)
+
+
+# -- credentials and requests -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "jsmith.myshopify.com",
+        "  JSmith.MyShopify.com ",
+        "https://jsmith.myshopify.com/",
+        "https://jsmith.myshopify.com/admin",
+        "jsmith",
+    ],
+)
+def test_shop_domain_is_normalised(given: str) -> None:
+    assert _credentials(shop_domain=given).shop_domain == SHOP
+
+
+def test_padded_credentials_are_trimmed_and_listed() -> None:
+    credentials, trimmed = clean_credentials(
+        ShopifyCredentials,
+        {"shop_domain": f" {SHOP}", "access_token": "shpat_123\n", "webhook_secret": SECRET},
+    )
+
+    assert isinstance(credentials, ShopifyCredentials)
+    assert (credentials.shop_domain, credentials.access_token) == (SHOP, "shpat_123")
+    assert trimmed == ["access_token", "shop_domain"]
+
+
+@pytest.mark.parametrize(
+    "given", ["shop.example.com", "https://jsmith.myshopify.com.evil.com", "-x.myshopify.com"]
+)
+def test_bad_shop_domain_is_named(given: str) -> None:
+    with pytest.raises(InputError, match=r"credentials\.shop_domain: .*myshopify\.com"):
+        _credentials(shop_domain=given)
+
+
+def test_missing_access_token_is_named() -> None:
+    with pytest.raises(InputError, match=r"credentials\.access_token"):
+        clean_credentials(ShopifyCredentials, {"shop_domain": SHOP})
+
+
+def test_origin_and_the_token_header() -> None:
+    assert connector.origin(_credentials()) == f"https://{SHOP}"
+    simulated = _credentials(api_base_url="http://127.0.0.1:8123/")
+    assert connector.origin(simulated) == "http://127.0.0.1:8123"
+    assert connector.headers(simulated) == {"X-Shopify-Access-Token": "shpat_123"}
+    assert connector.auth(simulated) is None
+
+
+def test_check_credentials_reads_the_shop_with_the_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"shop": {"id": 1, "myshopify_domain": SHOP}})
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+        connector.check_credentials(client)
+
+    assert [str(request.url) for request in seen] == [f"https://{SHOP}/admin/api/2025-01/shop.json"]
+    assert seen[0].headers["x-shopify-access-token"] == "shpat_123"
+
+
+def test_first_page_filters_and_a_page_info_page_sends_only_limit() -> None:
+    path, first = connector.orders_request(WINDOW, "")
+    assert path == "/admin/api/2025-01/orders.json"
+    assert first == {
+        "status": "any",
+        "updated_at_min": "2025-03-09T14:00:00+00:00",
+        "updated_at_max": "2025-03-09T15:00:00+00:00",
+        "limit": 250,
+    }
+
+    path, following = connector.orders_request(WINDOW, "eyJsYXN0X2lkIjo0NTA3ODk0Njl9")
+    assert path == "/admin/api/2025-01/orders.json"
+    assert following == {"limit": 250, "page_info": "eyJsYXN0X2lkIjo0NTA3ODk0Njl9"}
+
+
+def _orders_store(pages: dict[str, tuple[list[dict[str, Any]], str | None]]) -> Any:
+    """A store answering orders.json from ``pages``: page_info -> (orders, next page_info)."""
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        orders, following = pages[request.url.params.get("page_info", "")]
+        headers = {}
+        if following is not None:
+            url = f"https://{SHOP}/admin/api/2025-01/orders.json?limit=250&page_info={following}"
+            # Shopify has been seen sending the header lower-case.
+            headers["link"] = f'<{url}>; rel="next"'
+        return httpx.Response(200, json={"orders": orders}, headers=headers)
+
+    return handler, requests
+
+
+def test_order_pages_follow_the_link_header() -> None:
+    first, second = official_order(), official_order()
+    second["id"] = 450789470
+    handler, requests = _orders_store({"": ([first], "abc"), "abc": ([second], None)})
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+        pages = list(connector.order_pages(client, WINDOW))
+
+    assert [[raw["id"] for raw in page.records] for page in pages] == [[450789469], [450789470]]
+    assert dict(requests[1].url.params) == {"limit": "250", "page_info": "abc"}
+    assert requests[0].url.params["status"] == "any"
+    assert connector.updated_at(pages[0].records[0]) == datetime(2008, 1, 10, 16, tzinfo=UTC)
+
+
+def test_a_looping_link_header_stops() -> None:
+    handler, _ = _orders_store({"": ([official_order()], "abc"), "abc": ([], "abc")})
+
+    with (
+        connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(RepeatedPageError),
+    ):
+        list(connector.order_pages(client, WINDOW))
+
+
+def test_records_are_the_orders_member() -> None:
+    body = _fixture("shopify_orders_2025-01.json")
+    response = httpx.Response(200, json=body)
+
+    records = connector.records(response)
+
+    assert [raw["id"] for raw in records] == [450789469]
+    assert connector.updated_at(records[0]) == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, json=[{"id": 1}]),
+        httpx.Response(200, json={"order": {"id": 1}}),
+        httpx.Response(200, text="<html>maintenance</html>"),
+    ],
+)
+def test_records_of_an_unreadable_page(response: httpx.Response) -> None:
+    with pytest.raises(StoreDataError):
+        connector.records(response)
+
+
+def test_updated_at_needs_an_offset() -> None:
+    with pytest.raises(ValueError, match=r"^updated_at: not an ISO 8601"):
+        connector.updated_at({"updated_at": "2008-01-10T11:00:00"})
+
+
+def test_register_webhooks_adds_only_the_missing_topics() -> None:
+    delivery_url = "https://track.example.com/webhooks/shopify/7"
+    posted: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posted.append(json.loads(request.content))
+            return httpx.Response(201, json={"webhook": {"id": 9}})
+        assert request.url.params["address"] == delivery_url
+        hook = {"id": 1, "topic": "orders/create", "address": delivery_url, "format": "json"}
+        return httpx.Response(200, json={"webhooks": [hook]})
+
+    credentials = _credentials(webhook_secret=SECRET)
+    with connector.client(credentials, transport=httpx.MockTransport(handler)) as client:
+        connector.register_webhooks(client, delivery_url, credentials)
+
+    assert posted == [
+        {"webhook": {"topic": "orders/updated", "address": delivery_url, "format": "json"}}
+    ]
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def test_accepts_a_delivery_signed_with_the_secret() -> None:
+    headers, body = _signed(official_order(), SECRET)
+
+    check = connector.check_webhook([SECRET], headers, body)
+
+    assert check.verdict is WebhookVerdict.ACCEPTED
+    assert (check.topic, check.delivery_id, check.reason) == (
+        "orders/updated",
+        "98880550-7158-44d4-b7cd-2c97c8a091b5",
+        None,
+    )
+
+
+def test_delivery_id_falls_back_on_the_webhook_id() -> None:
+    headers, body = _signed(official_order(), SECRET)
+    del headers["x-shopify-event-id"]
+
+    check = connector.check_webhook([SECRET], headers, body)
+
+    assert check.delivery_id == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
+
+
+def test_accepts_the_rotated_secret_too() -> None:
+    headers, body = _signed(official_order(), "shpss_new")
+
+    assert connector.check_webhook([SECRET, "shpss_new"], headers, body).verdict is (
+        WebhookVerdict.ACCEPTED
+    )
+
+
+def test_rejects_a_wrong_secret() -> None:
+    headers, body = _signed(official_order(), "someone-else")
+
+    check = connector.check_webhook([SECRET, "shpss_new"], headers, body)
+
+    assert check.verdict is WebhookVerdict.REJECTED
+    assert check.reason == "signature does not match the webhook secret"
+
+
+def test_rejects_a_body_changed_after_signing() -> None:
+    headers, body = _signed(official_order(), SECRET)
+    reencoded = json.dumps(json.loads(body), separators=(",", ":")).encode()
+    assert reencoded != body
+
+    assert connector.check_webhook([SECRET], headers, reencoded).verdict is WebhookVerdict.REJECTED
+
+
+def test_rejects_a_missing_signature() -> None:
+    headers, body = _signed(official_order(), SECRET)
+    del headers["x-shopify-hmac-sha256"]
+
+    check = connector.check_webhook([SECRET], headers, body)
+
+    assert check.verdict is WebhookVerdict.REJECTED
+    assert check.reason == "missing X-Shopify-Hmac-Sha256 header"
+
+
+def test_rejects_when_no_secret_is_configured() -> None:
+    headers, body = _signed(official_order(), SECRET)
+
+    check = connector.check_webhook([], headers, body)
+
+    assert check.verdict is WebhookVerdict.REJECTED
+    assert check.reason == "no webhook secret is configured for this integration"
+
+
+def test_webhook_secrets_include_the_previous_ones() -> None:
+    secrets = connector.webhook_secrets(
+        _credentials(webhook_secret=SECRET, previous_webhook_secrets=["old"]).model_dump()
+    )
+
+    assert secrets == [SECRET, "old"]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "orders/edited",
+    ],
+)
+def test_order_topics_carry_the_order(topic: str) -> None:
+    headers, body = _signed(official_order(), SECRET, topic=topic)
+    check = connector.check_webhook([SECRET], headers, body)
+
+    orders = connector.orders_from_webhook(check.topic, json.loads(body))
+
+    assert [order.platform_order_id for order in orders] == ["450789469"]
+    assert orders[0].total == Decimal("598.94")
+
+
+def test_refunds_create_carries_a_refund_not_an_order() -> None:
+    refund = _fixture("shopify_refund.json")["refund"]
+    headers, body = _signed(refund, SECRET, topic="refunds/create")
+    check = connector.check_webhook([SECRET], headers, body)
+
+    assert check.verdict is WebhookVerdict.ACCEPTED
+    assert connector.orders_from_webhook(check.topic, json.loads(body)) == []
+
+
+@pytest.mark.parametrize("topic", ["orders/delete", "customers/update", "checkouts/create", ""])
+def test_other_topics_carry_no_orders(topic: str) -> None:
+    assert connector.orders_from_webhook(topic, official_order()) == []
+
+
+def test_an_order_topic_without_an_order_object_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^payload: expected a Shopify order object"):
+        connector.orders_from_webhook("orders/create", [official_order()])
+
+
+def test_event_style_headers_without_the_prefix() -> None:
+    headers, body = _signed(official_order(), SECRET, topic="orders/paid")
+    unprefixed = {name.removeprefix("x-"): value for name, value in headers.items()}
+
+    check = connector.check_webhook([SECRET], unprefixed, body)
+
+    assert check.verdict is WebhookVerdict.ACCEPTED
+    assert (check.topic, check.delivery_id) == (
+        "orders/paid",
+        "98880550-7158-44d4-b7cd-2c97c8a091b5",
+    )
