@@ -22,7 +22,6 @@ from shoptrack.errors import InputError
 
 __all__ = [
     "Condition",
-    "Page",
     "add_route",
     "collection_links",
     "decode_cursor",
@@ -227,14 +226,6 @@ def decode_cursor(request: Request) -> list[Any] | None:
             "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
         ) from error
     return decoded
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a collection and the cursor of the next, if any."""
-
-    rows: list[Any]
-    next_cursor: str | None
 
 
 def collection_links(request: Request, next_cursor: str | None) -> dict[str, str]:

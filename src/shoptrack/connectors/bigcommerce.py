@@ -18,12 +18,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, ClassVar
 
 from pydantic import field_validator
 
+from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
@@ -188,10 +189,10 @@ class BigCommerce(Connector):
             return []
         if not isinstance(payload, Mapping):
             raise ValueError("payload: expected a BigCommerce webhook object")
-        data = _mapping(payload, "data")
+        data = fields.mapping(payload, "data")
         # Order scopes write `data.id`; transaction-style payloads write `data.order_id`.
         key = "order_id" if data.get("id") is None and "order_id" in data else "id"
-        value = _present(data, key, "data.")
+        value = fields.present(data, key, "data.")
         if isinstance(value, str) and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -207,9 +208,9 @@ class BigCommerce(Connector):
         ``coupons``, ``shipping_addresses``): lines, discount codes and the shipping address
         are mapped from those lists when present and left empty when the link is still there.
         """
-        order_id = _integer(raw, "id")
-        billing = _mapping(raw, "billing_address")
-        customer_id = _integer(raw, "customer_id") if raw.get("customer_id") is not None else 0
+        order_id = fields.integer(raw, "id")
+        billing = fields.mapping(raw, "billing_address")
+        customer_id = fields.optional_integer(raw, "customer_id") or 0
         tax_inclusive = raw.get("is_tax_inclusive_pricing") is True
         opt_in = raw.get("is_email_opt_in")
         shipping = _embedded(raw, "shipping_addresses")
@@ -219,25 +220,25 @@ class BigCommerce(Connector):
             number=str(order_id),
             created_at=_utc(raw, "date_created"),
             updated_at=_utc(raw, "date_modified"),
-            raw_status=str(_integer(raw, "status_id")),
-            total=_money(raw, "total_inc_tax"),
+            raw_status=str(fields.integer(raw, "status_id")),
+            total=fields.money(raw, "total_inc_tax"),
             currency=_currency(raw),
-            email=_optional_text(billing, "email"),
-            phone=_optional_text(billing, "phone"),
-            first_name=_optional_text(billing, "first_name"),
-            last_name=_optional_text(billing, "last_name"),
+            email=fields.optional_text(billing, "email"),
+            phone=fields.optional_text(billing, "phone"),
+            first_name=fields.optional_text(billing, "first_name"),
+            last_name=fields.optional_text(billing, "last_name"),
             line_items=tuple(
                 _line_item(item, f"products[{index}].", tax_inclusive=tax_inclusive)
                 for index, item in enumerate(_embedded(raw, "products"))
             ),
             discount_codes=tuple(
-                _text(coupon, "code", f"coupons[{index}].")
+                fields.text(coupon, "code", f"coupons[{index}].")
                 for index, coupon in enumerate(_embedded(raw, "coupons"))
             ),
             # `discount_amount` is the manual discount, `coupon_discount` what coupons took off.
-            discount_total=_money(raw, "discount_amount", default=Decimal(0))
-            + _money(raw, "coupon_discount", default=Decimal(0)),
-            refunded_total=_money(raw, "refunded_amount", default=Decimal(0)),
+            discount_total=fields.money(raw, "discount_amount", default=Decimal(0))
+            + fields.money(raw, "coupon_discount", default=Decimal(0)),
+            refunded_total=fields.money(raw, "refunded_amount", default=Decimal(0)),
             billing_address=_address(billing),
             shipping_address=_address(shipping[0]) if shipping else None,
             accepts_marketing=opt_in if isinstance(opt_in, bool) else None,
@@ -289,7 +290,7 @@ def _currency(raw: Mapping[str, Any]) -> str:
     # `default_currency_code` is the transactional currency the totals are in; `currency_code`
     # the display currency. Older orders leave the former empty.
     for key in ("default_currency_code", "currency_code"):
-        value = _optional_text(raw, key)
+        value = fields.optional_text(raw, key)
         if value:
             return value
     raise ValueError("default_currency_code: missing")
@@ -298,89 +299,44 @@ def _currency(raw: Mapping[str, Any]) -> str:
 def _line_item(item: Mapping[str, Any], path: str, *, tax_inclusive: bool) -> LineItem:
     # Prices as the storefront showed them: with tax on tax-inclusive stores, without otherwise.
     suffix = "inc_tax" if tax_inclusive else "ex_tax"
-    product_id = _integer(item, "product_id", path) if item.get("product_id") is not None else 0
+    product_id = fields.optional_integer(item, "product_id", path) or 0
     parent = item.get("parent_order_product_id")
     return LineItem(
-        line_id=str(_integer(item, "id", path)),
-        name=_text(item, "name", path),
-        quantity=_integer(item, "quantity", path),
-        item_price=_money(item, f"price_{suffix}", path),
-        row_total=_money(item, f"total_{suffix}", path),
+        line_id=str(fields.integer(item, "id", path)),
+        name=fields.text(item, "name", path),
+        quantity=fields.integer(item, "quantity", path),
+        item_price=fields.money(item, f"price_{suffix}", path),
+        row_total=fields.money(item, f"total_{suffix}", path),
         product_id=str(product_id) if product_id else None,  # 0: a custom product
-        sku=_optional_text(item, "sku"),
-        brand=_optional_text(item, "brand"),
+        sku=fields.optional_text(item, "sku"),
+        brand=fields.optional_text(item, "brand"),
         # A bundled product (pick list) comes as a zero-priced line under the ordered one.
-        parent_line_id=str(_integer(item, "parent_order_product_id", path)) if parent else None,
+        parent_line_id=str(fields.integer(item, "parent_order_product_id", path))
+        if parent
+        else None,
     )
 
 
-def _address(fields: Mapping[str, Any]) -> Address | None:
+def _address(raw: Mapping[str, Any]) -> Address | None:
     address = Address(
-        first_name=_optional_text(fields, "first_name"),
-        last_name=_optional_text(fields, "last_name"),
-        company=_optional_text(fields, "company"),
-        address1=_optional_text(fields, "street_1"),
-        address2=_optional_text(fields, "street_2"),
-        city=_optional_text(fields, "city"),
+        first_name=fields.optional_text(raw, "first_name"),
+        last_name=fields.optional_text(raw, "last_name"),
+        company=fields.optional_text(raw, "company"),
+        address1=fields.optional_text(raw, "street_1"),
+        address2=fields.optional_text(raw, "street_2"),
+        city=fields.optional_text(raw, "city"),
         # BigCommerce writes the state's and country's names, and the country's ISO code.
-        region=_optional_text(fields, "state"),
-        country=_optional_text(fields, "country"),
-        country_code=_optional_text(fields, "country_iso2"),
-        zip=_optional_text(fields, "zip"),
-        phone=_optional_text(fields, "phone"),
+        region=fields.optional_text(raw, "state"),
+        country=fields.optional_text(raw, "country"),
+        country_code=fields.optional_text(raw, "country_iso2"),
+        zip=fields.optional_text(raw, "zip"),
+        phone=fields.optional_text(raw, "phone"),
     )
     return None if address == Address() else address
 
 
-def _present(raw: Mapping[str, Any], key: str, path: str) -> Any:
-    value = raw.get(key)
-    if value is None:
-        raise ValueError(f"{path}{key}: missing")
-    return value
-
-
-def _text(raw: Mapping[str, Any], key: str, path: str = "") -> str:
-    value = _present(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"{path}{key}: expected a string, got {value!r}")
-    text = str(value).strip()
-    if not text:
-        raise ValueError(f"{path}{key}: empty")
-    return text
-
-
-def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value).strip() or None
-    return None
-
-
-def _integer(raw: Mapping[str, Any], key: str, path: str = "") -> int:
-    value = _present(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{path}{key}: expected a non-negative integer, got {value!r}")
-    return value
-
-
-def _money(
-    raw: Mapping[str, Any], key: str, path: str = "", *, default: Decimal | None = None
-) -> Decimal:
-    if default is not None and raw.get(key) in (None, ""):
-        return default
-    value = _present(raw, key, path)
-    try:
-        # Amounts are 4-decimal strings ("361.9500"); str() keeps a stray JSON number exact.
-        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
-    return amount
-
-
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:
-    value = _present(raw, key, "")
+    value = fields.present(raw, key, "")
     try:
         moment = parsedate_to_datetime(value) if isinstance(value, str) else None
     except (TypeError, ValueError):
@@ -389,13 +345,6 @@ def _utc(raw: Mapping[str, Any], key: str) -> datetime:
         raise ValueError(f"{key}: not an RFC 2822 date-time: {value!r}")
     # "-0000" (RFC 2822's "UTC, origin unknown") parses without a timezone.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key) or {}  # PHP encodes an empty array as [], even for an object
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{key}: expected an object, got {value!r}")
-    return value
 
 
 def _embedded(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

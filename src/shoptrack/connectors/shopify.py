@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import field_validator
 
+from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
@@ -192,39 +193,40 @@ class Shopify(Connector):
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one REST order; ``ValueError`` names the first field that cannot be read."""
-        customer = _mapping(raw, "customer")
-        billing = _mapping(raw, "billing_address")
+        customer = fields.mapping(raw, "customer")
+        billing = fields.mapping(raw, "billing_address")
         updated_at = _utc(raw, "updated_at")
-        customer_id = _optional_id(customer, "id", "customer.")
+        customer_id = fields.optional_integer(customer, "id", "customer.")
         return Order(
-            platform_order_id=str(_integer(raw, "id")),
-            number=_optional_text(raw, "name") or _text(raw, "order_number"),
+            platform_order_id=str(fields.integer(raw, "id")),
+            number=fields.optional_text(raw, "name") or fields.text(raw, "order_number"),
             created_at=_utc(raw, "created_at"),
             updated_at=updated_at,
-            raw_status=_text(raw, "financial_status"),
-            total=_money(raw, "total_price"),
-            currency=_text(raw, "currency"),
+            raw_status=fields.text(raw, "financial_status"),
+            total=fields.money(raw, "total_price"),
+            currency=fields.text(raw, "currency"),
             email=(
-                _optional_text(raw, "email")
-                or _optional_text(raw, "contact_email")
-                or _optional_text(customer, "email")
+                fields.optional_text(raw, "email")
+                or fields.optional_text(raw, "contact_email")
+                or fields.optional_text(customer, "email")
             ),
-            phone=_optional_text(raw, "phone"),
-            first_name=_optional_text(customer, "first_name")
-            or _optional_text(billing, "first_name"),
-            last_name=_optional_text(customer, "last_name") or _optional_text(billing, "last_name"),
+            phone=fields.optional_text(raw, "phone"),
+            first_name=fields.optional_text(customer, "first_name")
+            or fields.optional_text(billing, "first_name"),
+            last_name=fields.optional_text(customer, "last_name")
+            or fields.optional_text(billing, "last_name"),
             line_items=tuple(
                 _line_item(item, f"line_items[{index}].")
-                for index, item in enumerate(_list(raw, "line_items", required=True))
+                for index, item in enumerate(fields.object_list(raw, "line_items", required=True))
             ),
             discount_codes=tuple(
-                _text(code, "code", f"discount_codes[{index}].")
-                for index, code in enumerate(_list(raw, "discount_codes"))
+                fields.text(code, "code", f"discount_codes[{index}].")
+                for index, code in enumerate(fields.object_list(raw, "discount_codes"))
             ),
-            discount_total=_money(raw, "total_discounts", default=Decimal(0)),
+            discount_total=fields.money(raw, "total_discounts", default=Decimal(0)),
             refunded_total=_refunded_total(raw),
             billing_address=_address(billing),
-            shipping_address=_address(_mapping(raw, "shipping_address")),
+            shipping_address=_address(fields.mapping(raw, "shipping_address")),
             accepts_marketing=_accepts_marketing(raw, customer),
             # Test orders (Bogus Gateway, test mode) are kept, and marked for the metrics to skip.
             is_test=raw.get("test") is True,
@@ -256,11 +258,11 @@ def _refunded_total(raw: Mapping[str, Any]) -> Decimal:
     # What went back to the buyer: successful refund transactions (a refund that only restocks
     # has none; a failed or pending transaction moved no money).
     total = Decimal(0)
-    for index, refund in enumerate(_list(raw, "refunds")):
+    for index, refund in enumerate(fields.object_list(raw, "refunds")):
         path = f"refunds[{index}]."
-        for number, transaction in enumerate(_list(refund, "transactions", path=path)):
+        for number, transaction in enumerate(fields.object_list(refund, "transactions", path=path)):
             if transaction.get("kind") == "refund" and transaction.get("status") == "success":
-                total += _money(transaction, "amount", f"{path}transactions[{number}].")
+                total += fields.money(transaction, "amount", f"{path}transactions[{number}].")
     return total
 
 
@@ -269,7 +271,7 @@ def _fulfilled_at(raw: Mapping[str, Any], updated_at: datetime) -> datetime | No
         return None
     shipped = [
         _utc(fulfillment, "created_at", f"fulfillments[{index}].")
-        for index, fulfillment in enumerate(_list(raw, "fulfillments"))
+        for index, fulfillment in enumerate(fields.object_list(raw, "fulfillments"))
         if fulfillment.get("status") not in _FAILED_FULFILLMENTS
         and fulfillment.get("created_at") is not None
     ]
@@ -278,105 +280,54 @@ def _fulfilled_at(raw: Mapping[str, Any], updated_at: datetime) -> datetime | No
 
 
 def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
-    price = _money(item, "price", path)
-    quantity = _integer(item, "quantity", path)
-    allocations = _list(item, "discount_allocations", path=path)
+    price = fields.money(item, "price", path)
+    quantity = fields.integer(item, "quantity", path)
+    allocations = fields.object_list(item, "discount_allocations", path=path)
     if allocations:
         discount = sum(
             (
-                _money(allocation, "amount", f"{path}discount_allocations[{index}].")
+                fields.money(allocation, "amount", f"{path}discount_allocations[{index}].")
                 for index, allocation in enumerate(allocations)
             ),
             Decimal(0),
         )
     else:
         # Payloads without allocations (older versions) carry the line's discount in one sum.
-        discount = _money(item, "total_discount", path, default=Decimal(0))
-    product_id = _optional_id(item, "product_id", path)
+        discount = fields.money(item, "total_discount", path, default=Decimal(0))
+    product_id = fields.optional_integer(item, "product_id", path)
     return LineItem(
-        line_id=str(_integer(item, "id", path)),
+        line_id=str(fields.integer(item, "id", path)),
         # `name` is the title with the variant's ("IPod Nano - 8gb - green"), as shown at checkout.
-        name=_optional_text(item, "name") or _text(item, "title", path),
+        name=fields.optional_text(item, "name") or fields.text(item, "title", path),
         quantity=quantity,
         item_price=price,
         row_total=price * quantity - discount,
         # Custom (non-catalogue) lines have no product, variant or SKU.
         product_id=str(product_id) if product_id is not None else None,
-        sku=_optional_text(item, "sku"),
+        sku=fields.optional_text(item, "sku"),
     )
 
 
-def _address(fields: Mapping[str, Any]) -> Address | None:
+def _address(raw: Mapping[str, Any]) -> Address | None:
     address = Address(
-        first_name=_optional_text(fields, "first_name"),
-        last_name=_optional_text(fields, "last_name"),
-        company=_optional_text(fields, "company"),
-        address1=_optional_text(fields, "address1"),
-        address2=_optional_text(fields, "address2"),
-        city=_optional_text(fields, "city"),
-        region=_optional_text(fields, "province"),
-        region_code=_optional_text(fields, "province_code"),
-        country=_optional_text(fields, "country"),
-        country_code=_optional_text(fields, "country_code"),
-        zip=_optional_text(fields, "zip"),
-        phone=_optional_text(fields, "phone"),
+        first_name=fields.optional_text(raw, "first_name"),
+        last_name=fields.optional_text(raw, "last_name"),
+        company=fields.optional_text(raw, "company"),
+        address1=fields.optional_text(raw, "address1"),
+        address2=fields.optional_text(raw, "address2"),
+        city=fields.optional_text(raw, "city"),
+        region=fields.optional_text(raw, "province"),
+        region_code=fields.optional_text(raw, "province_code"),
+        country=fields.optional_text(raw, "country"),
+        country_code=fields.optional_text(raw, "country_code"),
+        zip=fields.optional_text(raw, "zip"),
+        phone=fields.optional_text(raw, "phone"),
     )
     return None if address == Address() else address
 
 
-def _present(raw: Mapping[str, Any], key: str, path: str) -> Any:
-    value = raw.get(key)
-    if value is None:
-        raise ValueError(f"{path}{key}: missing")
-    return value
-
-
-def _text(raw: Mapping[str, Any], key: str, path: str = "") -> str:
-    value = _present(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"{path}{key}: expected a string, got {value!r}")
-    text = str(value).strip()
-    if not text:
-        raise ValueError(f"{path}{key}: empty")
-    return text
-
-
-def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value).strip() or None
-    return None
-
-
-def _integer(raw: Mapping[str, Any], key: str, path: str = "") -> int:
-    value = _present(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{path}{key}: expected a non-negative integer, got {value!r}")
-    return value
-
-
-def _optional_id(raw: Mapping[str, Any], key: str, path: str = "") -> int | None:
-    return None if raw.get(key) is None else _integer(raw, key, path)
-
-
-def _money(
-    raw: Mapping[str, Any], key: str, path: str = "", *, default: Decimal | None = None
-) -> Decimal:
-    if default is not None and raw.get(key) is None:
-        return default
-    value = _present(raw, key, path)
-    try:
-        # Amounts are decimal strings ("199.00"); str() keeps a stray JSON number exact enough.
-        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
-    return amount
-
-
 def _utc(raw: Mapping[str, Any], key: str, path: str = "") -> datetime:
-    value = _present(raw, key, path)
+    value = fields.present(raw, key, path)
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
@@ -390,19 +341,3 @@ def _utc(raw: Mapping[str, Any], key: str, path: str = "") -> datetime:
 
 def _optional_utc(raw: Mapping[str, Any], key: str) -> datetime | None:
     return None if raw.get(key) is None else _utc(raw, key)
-
-
-def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key) or {}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{key}: expected an object, got {value!r}")
-    return value
-
-
-def _list(
-    raw: Mapping[str, Any], key: str, *, required: bool = False, path: str = ""
-) -> list[Mapping[str, Any]]:
-    value = _present(raw, key, path) if required else raw.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ValueError(f"{path}{key}: expected a list of objects")
-    return value

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import field_validator
 
+from shoptrack.connectors import fields
 from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
     Connector,
@@ -173,33 +174,33 @@ class WooCommerce(Connector):
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one ``wc/v3`` order; ``ValueError`` names the first field that cannot be read."""
-        order_id = _integer(raw, "id")
-        billing = _mapping(raw, "billing")
-        customer_id = _integer(raw, "customer_id") if raw.get("customer_id") is not None else 0
+        order_id = fields.integer(raw, "id")
+        billing = fields.mapping(raw, "billing")
+        customer_id = fields.optional_integer(raw, "customer_id") or 0
         return Order(
             platform_order_id=str(order_id),
-            number=_text(raw, "number"),
+            number=fields.text(raw, "number"),
             created_at=_utc(raw, "date_created_gmt"),
             updated_at=_utc(raw, "date_modified_gmt"),
-            raw_status=_text(raw, "status"),
-            total=_money(raw, "total"),
-            currency=_text(raw, "currency"),
-            email=_optional_text(billing, "email"),
-            phone=_optional_text(billing, "phone"),
-            first_name=_optional_text(billing, "first_name"),
-            last_name=_optional_text(billing, "last_name"),
+            raw_status=fields.text(raw, "status"),
+            total=fields.money(raw, "total"),
+            currency=fields.text(raw, "currency"),
+            email=fields.optional_text(billing, "email"),
+            phone=fields.optional_text(billing, "phone"),
+            first_name=fields.optional_text(billing, "first_name"),
+            last_name=fields.optional_text(billing, "last_name"),
             line_items=tuple(
                 _line_item(item, f"line_items[{index}].")
-                for index, item in enumerate(_list(raw, "line_items", required=True))
+                for index, item in enumerate(fields.object_list(raw, "line_items", required=True))
             ),
             discount_codes=tuple(
-                _text(coupon, "code", f"coupon_lines[{index}].")
-                for index, coupon in enumerate(_list(raw, "coupon_lines"))
+                fields.text(coupon, "code", f"coupon_lines[{index}].")
+                for index, coupon in enumerate(fields.object_list(raw, "coupon_lines"))
             ),
-            discount_total=_money(raw, "discount_total", default=Decimal(0)),
+            discount_total=fields.money(raw, "discount_total", default=Decimal(0)),
             refunded_total=_refunded_total(raw),
             billing_address=_address(billing),
-            shipping_address=_address(_mapping(raw, "shipping")),
+            shipping_address=_address(fields.mapping(raw, "shipping")),
             # Core WooCommerce records no marketing consent and has no test orders.
             accepts_marketing=None,
             is_test=False,
@@ -209,10 +210,10 @@ class WooCommerce(Connector):
 
 def _refunded_total(raw: Mapping[str, Any]) -> Decimal:
     # The API writes each refund's total as a negative amount ("-5.00").
-    refunds = _list(raw, "refunds")
+    refunds = fields.object_list(raw, "refunds")
     return sum(
         (
-            abs(_money(refund, "total", f"refunds[{index}]."))
+            abs(fields.money(refund, "total", f"refunds[{index}]."))
             for index, refund in enumerate(refunds)
         ),
         Decimal(0),
@@ -220,100 +221,53 @@ def _refunded_total(raw: Mapping[str, Any]) -> Decimal:
 
 
 def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
-    row_total = _money(item, "total", path)
+    row_total = fields.money(item, "total", path)
     # `price` is PHP's float total / quantity (0.30 / 3 -> 0.09999999999999999): read it through
     # str(), never Decimal(float), and round it to the decimals the store writes totals with.
     try:
-        price = _money(item, "price", path).quantize(row_total, rounding=ROUND_HALF_UP)
+        price = fields.money(item, "price", path).quantize(row_total, rounding=ROUND_HALF_UP)
     except InvalidOperation:
         raise ValueError(f"{path}price: out of range: {item['price']!r}") from None
     # A variation's line names the parent product (what catalogues and Viewed Product use) and
     # the variation's own SKU; product_id 0 means the product was deleted since.
-    product_id = _integer(item, "product_id", path) if item.get("product_id") is not None else 0
+    product_id = fields.optional_integer(item, "product_id", path) or 0
     image = item.get("image")
-    image_url = _optional_text(image, "src") if isinstance(image, Mapping) else None
+    image_url = fields.optional_text(image, "src") if isinstance(image, Mapping) else None
     return LineItem(
-        line_id=str(_integer(item, "id", path)),
+        line_id=str(fields.integer(item, "id", path)),
         # Names come as WordPress stores them, with entities (`Hoodie &ndash; Blue`).
-        name=html.unescape(_text(item, "name", path)),
-        quantity=_integer(item, "quantity", path),
+        name=html.unescape(fields.text(item, "name", path)),
+        quantity=fields.integer(item, "quantity", path),
         item_price=price,
         row_total=row_total,
         product_id=str(product_id) if product_id else None,
-        sku=_optional_text(item, "sku"),
+        sku=fields.optional_text(item, "sku"),
         image_url=image_url,
     )
 
 
-def _address(fields: Mapping[str, Any]) -> Address | None:
+def _address(raw: Mapping[str, Any]) -> Address | None:
     address = Address(
-        first_name=_optional_text(fields, "first_name"),
-        last_name=_optional_text(fields, "last_name"),
-        company=_optional_text(fields, "company"),
-        address1=_optional_text(fields, "address_1"),
-        address2=_optional_text(fields, "address_2"),
-        city=_optional_text(fields, "city"),
+        first_name=fields.optional_text(raw, "first_name"),
+        last_name=fields.optional_text(raw, "last_name"),
+        company=fields.optional_text(raw, "company"),
+        address1=fields.optional_text(raw, "address_1"),
+        address2=fields.optional_text(raw, "address_2"),
+        city=fields.optional_text(raw, "city"),
         # WooCommerce writes the state's code (or a free-text name where the country has no list)
         # and the ISO 3166-1 alpha-2 country code, never their display names.
-        region_code=_optional_text(fields, "state"),
-        country_code=_optional_text(fields, "country"),
-        zip=_optional_text(fields, "postcode"),
-        phone=_optional_text(fields, "phone"),
+        region_code=fields.optional_text(raw, "state"),
+        country_code=fields.optional_text(raw, "country"),
+        zip=fields.optional_text(raw, "postcode"),
+        phone=fields.optional_text(raw, "phone"),
     )
     return None if address == Address() else address
-
-
-def _present(raw: Mapping[str, Any], key: str, path: str) -> Any:
-    value = raw.get(key)
-    if value is None:
-        raise ValueError(f"{path}{key}: missing")
-    return value
-
-
-def _text(raw: Mapping[str, Any], key: str, path: str = "") -> str:
-    value = _present(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"{path}{key}: expected a string, got {value!r}")
-    text = str(value).strip()
-    if not text:
-        raise ValueError(f"{path}{key}: empty")
-    return text
-
-
-def _optional_text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value).strip() or None
-    return None
-
-
-def _integer(raw: Mapping[str, Any], key: str, path: str = "") -> int:
-    value = _present(raw, key, path)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{path}{key}: expected a non-negative integer, got {value!r}")
-    return value
-
-
-def _money(
-    raw: Mapping[str, Any], key: str, path: str = "", *, default: Decimal | None = None
-) -> Decimal:
-    if default is not None and raw.get(key) is None:
-        return default
-    value = _present(raw, key, path)
-    try:
-        # str() first: amounts are decimal strings, but `price` is a JSON number.
-        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
-    return amount
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:
     # Only the `_gmt` fields are used: the API writes their twins (`date_created`...) from the same
     # moment in the site's timezone without an offset, which nothing in the order reveals.
-    value = _present(raw, key, "")
+    value = fields.present(raw, key, "")
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
@@ -322,17 +276,3 @@ def _utc(raw: Mapping[str, Any], key: str) -> datetime:
         raise ValueError(f"{key}: not an ISO 8601 date-time: {value!r}")
     # The API writes GMT without an offset ("2017-03-22T19:28:02").
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key) or {}  # PHP encodes an empty array as [], even for an object
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{key}: expected an object, got {value!r}")
-    return value
-
-
-def _list(raw: Mapping[str, Any], key: str, *, required: bool = False) -> list[Mapping[str, Any]]:
-    value = _present(raw, key, "") if required else raw.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ValueError(f"{key}: expected a list of objects")
-    return value

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store.schema import inbox
@@ -27,7 +27,6 @@ __all__ = [
     "InboxState",
     "ReplaySelection",
     "claim_pending",
-    "count_by_state",
     "mark_failed",
     "mark_processed",
     "replay",
@@ -253,10 +252,3 @@ def replay(connection: Connection, selection: ReplaySelection, now: datetime) ->
         )
     )
     return result.rowcount
-
-
-def count_by_state(connection: Connection, account_id: str | None = None) -> dict[str, int]:
-    query = select(inbox.c.state, func.count()).group_by(inbox.c.state)
-    if account_id is not None:
-        query = query.where(inbox.c.account_id == account_id)
-    return {row[0]: row[1] for row in connection.execute(query)}

@@ -41,7 +41,3 @@ class CredentialCipher:
                 "old key after the new one (comma-separated) to rotate"
             ) from error
         return document
-
-    def rotate(self, token: str) -> str:
-        """The same credentials, re-encrypted with the newest key."""
-        return self._fernet.rotate(token.encode()).decode()

@@ -1,0 +1,93 @@
+"""Reading fields of a store's raw JSON: each reader returns the value in shoptrack's type or
+raises ``ValueError`` naming the field (``path`` is the prefix of nested fields, such as
+``"line_items[0]."``), which processing records on the failed inbox row.
+
+Time readers stay with each connector: every platform writes its times its own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = [
+    "integer",
+    "mapping",
+    "money",
+    "object_list",
+    "optional_integer",
+    "optional_text",
+    "present",
+    "text",
+]
+
+
+def present(raw: Mapping[str, Any], key: str, path: str = "") -> Any:
+    value = raw.get(key)
+    if value is None:
+        raise ValueError(f"{path}{key}: missing")
+    return value
+
+
+def text(raw: Mapping[str, Any], key: str, path: str = "") -> str:
+    value = present(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{path}{key}: expected a string, got {value!r}")
+    stripped = str(value).strip()
+    if not stripped:
+        raise ValueError(f"{path}{key}: empty")
+    return stripped
+
+
+def optional_text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
+
+
+def integer(raw: Mapping[str, Any], key: str, path: str = "") -> int:
+    value = present(raw, key, path)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{path}{key}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def optional_integer(raw: Mapping[str, Any], key: str, path: str = "") -> int | None:
+    return None if raw.get(key) is None else integer(raw, key, path)
+
+
+def money(
+    raw: Mapping[str, Any], key: str, path: str = "", *, default: Decimal | None = None
+) -> Decimal:
+    """An exact amount. Stores write decimal strings ("199.00"); ``str()`` first keeps a stray
+    JSON number (WooCommerce's line ``price``) as exact as its JSON text. With a ``default``, a
+    missing or empty amount is that default."""
+    if default is not None and raw.get(key) in (None, ""):
+        return default
+    value = present(raw, key, path)
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
+    return amount
+
+
+def mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    # PHP stores (WooCommerce, BigCommerce) encode an empty array as [], even for an object.
+    value = raw.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key}: expected an object, got {value!r}")
+    return value
+
+
+def object_list(
+    raw: Mapping[str, Any], key: str, *, required: bool = False, path: str = ""
+) -> list[Mapping[str, Any]]:
+    value = present(raw, key, path) if required else raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ValueError(f"{path}{key}: expected a list of objects")
+    return value
