@@ -108,6 +108,7 @@ def worker() -> None:
     import signal
     import threading
 
+    from shoptrack.pipeline.fetch import OrderFetcher
     from shoptrack.pipeline.processing import Processor
     from shoptrack.pipeline.sync import Syncer
     from shoptrack.pipeline.workers import Workers
@@ -128,6 +129,7 @@ def worker() -> None:
         services.clock,
         Processor(services.database, services.clock),
         syncer=Syncer(services),
+        fetcher=OrderFetcher(services),
     )
     pool.start()
     console.print("shoptrack worker running; Ctrl-C stops it")

@@ -23,6 +23,7 @@ from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.routes import events, integrations, metrics, privacy, profiles
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, ShoptrackError
+from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
@@ -114,7 +115,13 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     workers (an API-only process leaves processing to ``shoptrack worker`` processes)."""
     processor = Processor(services.database, services.clock)
     workers = (
-        Workers(services.database, services.clock, processor, syncer=Syncer(services))
+        Workers(
+            services.database,
+            services.clock,
+            processor,
+            syncer=Syncer(services),
+            fetcher=OrderFetcher(services),
+        )
         if run_workers
         else None
     )

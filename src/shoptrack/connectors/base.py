@@ -22,9 +22,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import Paginator
+from shoptrack.domain.events import EventDraft
 from shoptrack.domain.order import Order
 from shoptrack.domain.status import StatusRules, default_rules
 from shoptrack.errors import InputError
@@ -209,6 +210,14 @@ class Connector(ABC):
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         """The platform's own updated time of a raw order (UTC), which cursors follow."""
 
+    def readable_window(
+        self, client: StoreClient, window: Window
+    ) -> tuple[Window, StoreConfigError | None]:
+        """The part of ``window`` these keys may read, and the config error that explains a cut
+        (Shopify serves orders older than 60 days only with ``read_all_orders``). The sync
+        reads the part, keeps its cursor, then reports the error. The whole window by default."""
+        return window, None
+
     def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
         """Every page of orders updated within ``window``, following the paginator."""
         paginator = self.paginator()
@@ -247,6 +256,22 @@ class Connector(ABC):
     @abstractmethod
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
         """The orders a verified webhook body (already JSON-decoded) carries, mapped."""
+
+    def order_ids_from_webhook(self, topic: str, payload: Any) -> list[str]:
+        """The ids of orders a verified webhook names without carrying them (BigCommerce's
+        id-only payloads): processing queues one fetch per order, however many webhooks name
+        it. None by default: the other platforms' webhooks carry the order."""
+        return []
+
+    def fetch_order(self, client: StoreClient, order_id: str) -> dict[str, Any] | None:
+        """One raw order read through the API, as ``to_order`` maps it; None when the store no
+        longer has it. Needed where ``order_ids_from_webhook`` names orders."""
+        raise NotImplementedError(f"{self.platform} webhooks carry their orders")
+
+    def drafts_from_webhook(self, topic: str, payload: Any) -> list[EventDraft]:
+        """Events a verified webhook carries besides orders (Shopify's checkouts become Started
+        Checkout); none by default. ``ValueError`` names a field that cannot be read."""
+        return []
 
     @abstractmethod
     def to_order(self, raw: Mapping[str, Any]) -> Order:

@@ -35,6 +35,7 @@ from shoptrack.store.inbox import (
     mark_processed,
 )
 from shoptrack.store.integrations import Integration, find_integration
+from shoptrack.store.order_fetches import request_fetches
 from shoptrack.store.order_states import apply_sighting, kept_orders, load_state
 from shoptrack.store.recording import EventRecorder, RecordedEvent
 from shoptrack.store.sync_runs import add_events_recorded
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 # A polled order created longer ago than this is history, not something happening now.
 LIVE_WINDOW = timedelta(hours=24)
+# Rows a store sent because something happened now: a webhook, or the fetch a webhook asked for.
+LIVE_SOURCES = frozenset({"webhook", "fetch"})
 
 RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
 
@@ -69,12 +72,14 @@ class BatchResult:
 
 @dataclass(frozen=True, slots=True)
 class _Work:
-    """One inbox row, parsed: the orders it carries, or the events (API rows), or its error."""
+    """One inbox row, parsed: the orders it carries, the orders it names for fetching, its
+    events (API rows, checkouts), or its error."""
 
     row: InboxRow
     integration: Integration | None
     orders: tuple[Order, ...] = ()
     drafts: tuple[EventDraft, ...] = ()
+    fetch_ids: tuple[str, ...] = ()
     error: str | None = None
 
     def people_to_record(self, connection: Connection) -> list[tuple[str, Person]]:
@@ -110,6 +115,22 @@ EVENT_SOURCES: dict[str, Callable[[InboxRow], list[EventDraft]]] = {
     "client": _api_event,
     "segment": lambda row: segment_drafts(row.body, row.received_at),
 }
+
+
+def _store_work(row: InboxRow, integration: Integration) -> _Work:
+    """What a row a store sent carries: a polled or fetched order, or a webhook's orders, the
+    ids of orders it names, and its other events."""
+    connector = connector_for(integration.platform)
+    payload = orjson.loads(row.body)
+    if row.source != "webhook":
+        return _Work(row, integration, (connector.to_order(payload),))
+    return _Work(
+        row,
+        integration,
+        tuple(connector.orders_from_webhook(row.topic, payload)),
+        drafts=tuple(connector.drafts_from_webhook(row.topic, payload)),
+        fetch_ids=tuple(connector.order_ids_from_webhook(row.topic, payload)),
+    )
 
 
 def _is_conflict(error: BaseException) -> bool:
@@ -223,22 +244,29 @@ class Processor:
         if integration is None:
             return _Work(row, None, error=f"integration {row.integration_id} does not exist")
         try:
-            connector = connector_for(integration.platform)
-            payload = orjson.loads(row.body)
-            if row.source == "webhook":
-                orders = connector.orders_from_webhook(row.topic, payload)
-            else:
-                orders = [connector.to_order(payload)]
+            return _store_work(row, integration)
         except (ValueError, KeyError, TypeError) as error:
             return _Work(row, integration, error=_error_text(error))
-        return _Work(row, integration, tuple(orders))
 
     def _apply(self, recorder: EventRecorder, item: _Work, now: datetime) -> None:
-        for draft in item.drafts:
-            recorder.record(item.row.account_id, draft, inbox_id=item.row.id)
         integration = item.integration
+        for draft in item.drafts:
+            recorder.record(
+                item.row.account_id,
+                draft,
+                integration_id=integration.id if integration is not None else None,
+                inbox_id=item.row.id,
+            )
         if integration is None:
             return
+        if item.fetch_ids:
+            request_fetches(
+                recorder.connection,
+                account_id=integration.account_id,
+                integration_id=integration.id,
+                order_ids=item.fetch_ids,
+                now=now,
+            )
         rules = integration.rules
         for order in item.orders:
             change = apply_sighting(
@@ -252,7 +280,7 @@ class Processor:
             if not change.record:
                 continue
             backfill = item.row.backfill or (
-                item.row.source != "webhook" and order.created_at < now - LIVE_WINDOW
+                item.row.source not in LIVE_SOURCES and order.created_at < now - LIVE_WINDOW
             )
             for draft in order_events(order, change.record, backfill=backfill):
                 if draft.person.identified:

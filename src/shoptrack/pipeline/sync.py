@@ -44,7 +44,16 @@ from shoptrack.store.sync_runs import (
     start_run,
 )
 
-__all__ = ["LOOKBACK", "SyncBusyError", "SyncProgress", "Syncer", "sync_interval"]
+__all__ = [
+    "LOOKBACK",
+    "ClientFactory",
+    "SyncBusyError",
+    "SyncProgress",
+    "Syncer",
+    "default_client",
+    "poll_dedupe_key",
+    "sync_interval",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +175,9 @@ class Syncer:
         newest: datetime | None = None
         pages = orders = 0
         with self._client_factory(connector, integration, self._services) as client:
+            # Keys that may not read the whole window read what they may; the cut is reported
+            # once the cursor is saved, so later syncs go on while the merchant fixes the keys.
+            window, cut = connector.readable_window(client, window)
             for _ in range(MAX_PASSES):
                 first_total: int | None = None
                 last_total: int | None = None
@@ -194,6 +206,8 @@ class Syncer:
             # flows. The window's start is the one bookmark that hides nothing from the next run
             # whatever the store's clock says.
             self._save_cursor(integration.id, window.since)
+        if cut is not None:
+            raise cut
 
     def _store_page(
         self, integration: Integration, run: SyncRunRecord, entries: list[InboxEntry]
@@ -229,6 +243,12 @@ def _window(
     return Window(start - timedelta(days=days), start), True
 
 
+def poll_dedupe_key(integration_id: str, order_id: str, updated: datetime) -> str:
+    """The same order at the same updated time is the same sighting, however it was read
+    (a poll, a backfill, a webhook's fetch): stored once."""
+    return f"poll:{integration_id}:{order_id}:{updated.isoformat()}"
+
+
 def _entry(
     integration: Integration, run: SyncRunRecord, raw: dict[str, Any], updated: datetime
 ) -> InboxEntry:
@@ -239,8 +259,7 @@ def _entry(
         source="backfill" if run.backfill else "poll",
         topic="order",
         body=orjson.dumps(raw),
-        # The same order at the same updated time is the same sighting: stored once.
-        dedupe_key=f"poll:{integration.id}:{order_id}:{updated.isoformat()}",
+        dedupe_key=poll_dedupe_key(integration.id, str(order_id), updated),
         backfill=run.backfill,
         sync_run_id=run.id,
     )

@@ -1,5 +1,5 @@
-"""The background loops of a process: processing the inbox, running due syncs, and keeping the
-schema maintained.
+"""The background loops of a process: processing the inbox, running due syncs and order
+fetches, and keeping the schema maintained.
 
 ``serve`` runs them as threads beside the HTTP server; on PostgreSQL ``worker`` processes run
 them too, on any number of machines. Workers sleep until woken: in-process by the intake writer,
@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from shoptrack.clock import Clock
+from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import SyncBusyError, Syncer
 from shoptrack.pipeline.writer import INBOX_CHANNEL
@@ -42,6 +43,7 @@ class Workers:
         processor: Processor,
         *,
         syncer: Syncer | None = None,
+        fetcher: OrderFetcher | None = None,
         processing_threads: int | None = None,
         idle_wait: float = 1.0,
         sync_check_every: float = 5.0,
@@ -53,6 +55,7 @@ class Workers:
         self._processing_threads = processing_threads or (1 if database.is_sqlite else 2)
         self._idle_wait = idle_wait
         self._syncer = syncer
+        self._fetcher = fetcher
         self._sync_check_every = sync_check_every
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -71,6 +74,8 @@ class Workers:
         loops.append(("shoptrack-maintenance", self._maintenance_loop))
         if self._syncer is not None:
             loops.append(("shoptrack-sync", self._sync_loop))
+        if self._fetcher is not None:
+            loops.append(("shoptrack-fetch", self._fetch_loop))
         if not self._database.is_sqlite:
             loops.append(("shoptrack-listen", self._listen_loop))
         for name, target in loops:
@@ -119,6 +124,26 @@ class Workers:
         if ran:
             self._wake.set()  # what the syncs stored is waiting to be processed
         return ran
+
+    def run_due_fetches(self) -> int:
+        """Fetches every order that webhooks named and that is due now; returns how many new
+        inbox rows that stored."""
+        if self._fetcher is None:
+            return 0
+        stored = 0
+        while batch := self._fetcher.run_due():
+            stored += batch
+        if stored:
+            self._wake.set()
+        return stored
+
+    def _fetch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_due_fetches()
+            except Exception:  # one failed round must not end the loop
+                logger.exception("order fetches failed")
+            self._stop.wait(self._idle_wait)
 
     def _sync_loop(self) -> None:
         while not self._stop.is_set():

@@ -31,6 +31,7 @@ __all__ = [
     "metadata",
     "metric_rollups",
     "metrics",
+    "order_fetches",
     "order_states",
     "profiles",
     "sync_runs",
@@ -256,4 +257,22 @@ sync_runs = Table(
     Column("error_detail", Text),
     Column("error_answer", Text),
     Index(None, "integration_id", "started_at"),
+)
+
+# Orders a webhook named without carrying them (BigCommerce sends ids only): one row per order
+# however many webhooks name it, fetched from the store once due, then deleted.
+order_fetches = Table(
+    "order_fetches",
+    metadata,
+    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    Column("platform_order_id", String(64), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime()),
+    PrimaryKeyConstraint("integration_id", "platform_order_id"),
+    Index(None, "due_at"),
 )

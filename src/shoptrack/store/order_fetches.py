@@ -1,0 +1,153 @@
+"""Order fetches: orders a webhook named by id only, waiting to be read from the store.
+
+One row per order however many webhooks name it (a BigCommerce order that is created, paid and
+moved to Awaiting Fulfillment sends three deliveries within a second: the store is asked once).
+A request made while the order is being fetched moves ``requested_at``, so the fetch that was
+already under way does not take the newer change with it: the row stays and is fetched again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shoptrack.store.schema import order_fetches
+from shoptrack.store.sql import for_update
+
+__all__ = [
+    "COALESCE_DELAY",
+    "OrderFetch",
+    "claim_fetches",
+    "fail_fetch",
+    "finish_fetch",
+    "request_fetches",
+]
+
+# How long a request waits for more webhooks about the same order before it is fetched.
+COALESCE_DELAY = timedelta(seconds=2)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFetch:
+    """A claimed fetch: which order, and the request it answers."""
+
+    account_id: str
+    integration_id: str
+    platform_order_id: str
+    requested_at: datetime
+    attempts: int
+
+
+def request_fetches(
+    connection: Connection,
+    *,
+    account_id: str,
+    integration_id: str,
+    order_ids: Iterable[str],
+    now: datetime,
+) -> None:
+    """Asks for each order to be fetched; an order already waiting keeps its due time."""
+    values = [
+        {
+            "integration_id": integration_id,
+            "platform_order_id": order_id,
+            "account_id": account_id,
+            "requested_at": now,
+            "due_at": now + COALESCE_DELAY,
+        }
+        for order_id in sorted(set(order_ids))
+    ]
+    if not values:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(order_fetches)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["integration_id", "platform_order_id"],
+            set_={"requested_at": statement.excluded.requested_at},
+        ),
+        values,
+    )
+
+
+def claim_fetches(
+    connection: Connection, owner: str, now: datetime, lease: timedelta, limit: int = 50
+) -> list[OrderFetch]:
+    """Due fetches no other process holds, leased to ``owner`` (the fetch itself happens outside
+    any transaction, so a lease, not a row lock, keeps two processes from doing it twice)."""
+    query = (
+        select(order_fetches)
+        .where(
+            order_fetches.c.due_at <= now,
+            or_(
+                order_fetches.c.lease_expires_at.is_(None),
+                order_fetches.c.lease_expires_at < now,
+            ),
+        )
+        .order_by(order_fetches.c.due_at)
+        .limit(limit)
+    )
+    rows = connection.execute(for_update(connection, query, skip_locked=True)).all()
+    claimed = [
+        OrderFetch(
+            account_id=row.account_id,
+            integration_id=row.integration_id,
+            platform_order_id=row.platform_order_id,
+            requested_at=row.requested_at,
+            attempts=row.attempts,
+        )
+        for row in rows
+    ]
+    for fetch in claimed:
+        connection.execute(
+            update(order_fetches)
+            .where(*_key(fetch))
+            .values(lease_owner=owner, lease_expires_at=now + lease)
+        )
+    return claimed
+
+
+def finish_fetch(connection: Connection, fetch: OrderFetch, owner: str) -> None:
+    """Done with a fetch: the row goes, unless a newer request came in while it ran (then it
+    is released, to be fetched again)."""
+    gone = connection.execute(
+        delete(order_fetches).where(
+            *_key(fetch),
+            order_fetches.c.requested_at == fetch.requested_at,
+            order_fetches.c.lease_owner == owner,
+        )
+    ).rowcount
+    if not gone:
+        connection.execute(
+            update(order_fetches)
+            .where(*_key(fetch), order_fetches.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None, attempts=0, last_error=None)
+        )
+
+
+def fail_fetch(
+    connection: Connection, fetch: OrderFetch, owner: str, error: str, retry_at: datetime
+) -> None:
+    """A fetch that failed: released, to be tried again at ``retry_at``."""
+    connection.execute(
+        update(order_fetches)
+        .where(*_key(fetch), order_fetches.c.lease_owner == owner)
+        .values(
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=order_fetches.c.attempts + 1,
+            last_error=error[:2000],
+            due_at=retry_at,
+        )
+    )
+
+
+def _key(fetch: OrderFetch) -> tuple[ColumnElement[bool], ...]:
+    return (
+        order_fetches.c.integration_id == fetch.integration_id,
+        order_fetches.c.platform_order_id == fetch.platform_order_id,
+    )
