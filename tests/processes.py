@@ -65,6 +65,14 @@ class Process:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    def output(self) -> str:
+        """What the process printed so far."""
+        self._output.flush()
+        self._output.seek(0)
+        text = self._output.read()
+        self._output.seek(0, os.SEEK_END)
+        return text
+
     def stop(self) -> str:
         """Stops the process (if it still runs) and returns what it printed."""
         if self.process.poll() is None:

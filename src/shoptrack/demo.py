@@ -1,26 +1,24 @@
-"""The demo: ``serve`` with an account and a simulated WooCommerce store connected, its history
-imported and new orders moving through their statuses every few seconds.
+"""The demo: ``serve`` with an account and six simulated stores connected — one per platform —
+their history imported and new orders moving through their statuses every few seconds.
 
-The account, its keys and the store's API keys are kept in the data dir (``demo.json``), so a
-second ``make demo`` finds the same account; the simulated store itself starts afresh each time.
+The account and its keys are kept in the data dir (``demo.json``), so a second ``make demo`` finds
+the same account and integrations; the simulated stores themselves start afresh each time, and
+their integrations are pointed at the new stores' addresses and keys.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-import secrets
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 import orjson
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from shoptrack.api import create_app
 from shoptrack.errors import NotFoundError
@@ -28,35 +26,44 @@ from shoptrack.integrations import connect, update
 from shoptrack.pipeline.sync import Syncer, SyncProgress
 from shoptrack.services import Services
 from shoptrack.settings import Settings
-from shoptrack.simulators import WooCommerceSimulator
+from shoptrack.simulators.catalog import CATALOG, SimulatedShop, StoreLife
 from shoptrack.simulators.serving import serving
 from shoptrack.store.accounts import create_account, get_account
 from shoptrack.store.integrations import get_integration
+from shoptrack.store.users import user_by_email
+from shoptrack.users import create_user
 
 __all__ = ["DemoState", "run_demo"]
 
-# How often the demo shop takes a new order or moves one along (seconds).
-ACTIVITY_EVERY = 4.0
-HISTORY_ORDERS = 80
-HISTORY_MIX = ("completed", "completed", "processing", "cancelled", "completed", "refunded")
+# How often one of the demo stores takes a new order or moves one along (seconds).
+ACTIVITY_EVERY = 2.0
+HISTORY_ORDERS = 40
+HISTORY_INTERVAL = timedelta(hours=31)
+HISTORY_DAYS = 60
+# Stores without webhooks are polled; in the demo every minute rather than every five.
+DEMO_SYNC_MINUTES = 1
 
 
 @dataclass(slots=True)
 class DemoState:
-    """What a later ``make demo`` reuses."""
+    """What a later ``make demo`` reuses: the account, its keys, one integration per platform."""
 
     account_id: str
     public_key: str
     private_key: str
-    consumer_key: str
-    consumer_secret: str
-    integration_id: str | None = None
+    integrations: dict[str, str] = field(default_factory=dict)
 
 
 def _state(services: Services) -> DemoState:
     path = services.settings.data_dir / "demo.json"
     if path.exists():
-        state = DemoState(**orjson.loads(path.read_bytes()))
+        saved = orjson.loads(path.read_bytes())
+        state = DemoState(
+            account_id=saved["account_id"],
+            public_key=saved["public_key"],
+            private_key=saved["private_key"],
+            integrations=dict(saved.get("integrations") or {}),
+        )
         try:
             with services.database.read() as connection:
                 get_account(connection, state.account_id)
@@ -66,15 +73,26 @@ def _state(services: Services) -> DemoState:
             return state
     with services.database.write() as connection:
         account, key = create_account(connection, "Demo shop", services.clock.now())
-    state = DemoState(
-        account_id=account.id,
-        public_key=account.public_key,
-        private_key=key.key,
-        consumer_key="ck_" + secrets.token_hex(20),
-        consumer_secret="cs_" + secrets.token_hex(20),
-    )
+    state = DemoState(account_id=account.id, public_key=account.public_key, private_key=key.key)
     _save(services, state)
     return state
+
+
+# Who signs in to the demo's web UI: a local demo's password, printed when it starts.
+DEMO_USER_EMAIL = "demo@shoptrack.local"
+DEMO_USER_PASSWORD = "shoptrack-demo"  # noqa: S105  # printed for the person running the demo
+
+
+def _ensure_demo_user(services: Services, state: DemoState) -> None:
+    with services.database.read() as connection:
+        existing = user_by_email(connection, DEMO_USER_EMAIL)
+    if existing is None:
+        create_user(
+            services,
+            account_id=state.account_id,
+            email=DEMO_USER_EMAIL,
+            password=DEMO_USER_PASSWORD,
+        )
 
 
 def _save(services: Services, state: DemoState) -> None:
@@ -84,20 +102,27 @@ def _save(services: Services, state: DemoState) -> None:
     path.chmod(0o600)
 
 
+@dataclass(frozen=True, slots=True)
+class DemoStore:
+    """One simulated store of the demo, serving at ``url``."""
+
+    life: StoreLife
+    shop: SimulatedShop
+    url: str
+
+
 class DemoShop:
-    """Connects the simulated store once ``serve`` listens, then keeps it busy."""
+    """Connects the simulated stores once ``serve`` listens, then keeps them busy."""
 
     def __init__(
         self,
         services: Services,
-        store: WooCommerceSimulator,
-        store_url: str,
+        stores: list[DemoStore],
         state: DemoState,
         console: Console,
     ) -> None:
         self._services = services
-        self._store = store
-        self._store_url = store_url
+        self._stores = stores
         self._state = state
         self._console = console
         self._random = random.Random()  # noqa: S311  # demo activity, not security
@@ -108,24 +133,30 @@ class DemoShop:
                 return
             time.sleep(0.05)
         try:
-            integration_id = self._connect()
-            self._import_history(integration_id)
-            self._describe(integration_id)
+            connected = {store.life.platform: self._connect(store) for store in self._stores}
+            self._import_history(connected)
+            self._describe(connected)
         except Exception as error:  # noqa: BLE001  # shown to the user; the server keeps serving
             self._console.print(f"[red]demo set-up failed:[/red] {error}")
             return
         while not server.should_exit:
-            self._activity()
+            store = self._random.choice(self._stores)
+            try:
+                store.life.step(store.shop, self._random)
+            except Exception as error:  # noqa: BLE001  # one store's hiccup must not end the demo
+                self._console.print(f"[yellow]{store.life.label} store:[/yellow] {error}")
             time.sleep(ACTIVITY_EVERY)
 
-    def _connect(self) -> str:
-        self._console.print("connecting the simulated WooCommerce store…")
-        credentials = self._store.credentials(self._store_url)
+    def _connect(self, store: DemoStore) -> str:
+        label, platform = store.life.label, store.life.platform
+        self._console.print(f"connecting the simulated {label} store…")
+        credentials = store.shop.credentials(store.url)
         state, services = self._state, self._services
-        if state.integration_id is not None:
+        known = state.integrations.get(platform)
+        if known is not None:
             try:
                 with services.database.read() as connection:
-                    existing = get_integration(connection, state.account_id, state.integration_id)
+                    existing = get_integration(connection, state.account_id, known)
             except NotFoundError:
                 existing = None
             if existing is not None and existing.removed_at is None:
@@ -136,79 +167,68 @@ class DemoShop:
                     credentials=credentials,
                 )
                 return existing.id
+        settings: dict[str, object] = {"backfill_days": HISTORY_DAYS}
+        if platform not in ("woocommerce", "shopify", "bigcommerce"):
+            settings["sync_interval_minutes"] = DEMO_SYNC_MINUTES
         result = connect(
             services,
             account_id=state.account_id,
-            platform="woocommerce",
-            name="Demo WooCommerce store",
+            platform=platform,
+            name=f"Demo {label} store",
             credentials=credentials,
-            settings={"backfill_days": 60},
+            settings=settings,
         )
-        state.integration_id = result.integration.id
+        state.integrations[platform] = result.integration.id
         _save(services, state)
         return result.integration.id
 
-    def _import_history(self, integration_id: str) -> None:
+    def _import_history(self, connected: dict[str, str]) -> None:
+        labels = {store.life.platform: store.life.label for store in self._stores}
         with Progress(
-            TextColumn("importing order history"),
+            TextColumn("importing order history: {task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             console=self._console,
             transient=True,
         ) as bar:
-            task = bar.add_task("import", total=None)
+            for platform, integration_id in connected.items():
+                task = bar.add_task(labels[platform], total=None)
 
-            def show(progress: SyncProgress) -> None:
-                bar.update(task, completed=progress.orders, total=progress.total)
+                def show(progress: SyncProgress, task: TaskID = task) -> None:
+                    bar.update(task, completed=progress.orders, total=progress.total)
 
-            Syncer(self._services).run(
-                self._state.account_id, integration_id, backfill_days=60, progress=show
-            )
+                Syncer(self._services).run(
+                    self._state.account_id,
+                    integration_id,
+                    backfill_days=HISTORY_DAYS,
+                    progress=show,
+                )
+                bar.update(task, visible=False)
 
-    def _describe(self, integration_id: str) -> None:
+    def _describe(self, connected: dict[str, str]) -> None:
         base = self._services.settings.public_url
         state = self._state
         self._console.print(f"\n[bold]shoptrack demo[/bold] on {base}  (Ctrl-C stops it)")
-        self._console.print(
-            "\n".join(
-                [
-                    f"  account        {state.account_id}",
-                    f"  public key     {state.public_key}",
-                    f"  private key    {state.private_key}",
-                    f"  integration    {integration_id}",
-                    f"  store          simulated WooCommerce at {self._store_url}",
-                    f"  API docs       {base}/docs",
-                    (
-                        "  try            curl -g -H 'Authorization: Klaviyo-API-Key "
-                        f"{state.private_key}' '{base}/api/events?include=metric&page[size]=5'"
-                    ),
-                    "new orders arrive every few seconds and move through their statuses\n",
-                ]
-            ),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-
-    def _activity(self) -> None:
-        """One step of shop life: a checkout, and one order moving along."""
-        store = self._store
-        store.add_orders(1, statuses=[self._random.choice(("pending", "processing"))])
-        candidates = [
-            (order_id, status)
-            for order_id, status in store.statuses().items()
-            if status in ("pending", "processing")
+        lines = [
+            f"  web UI         {base}/  (sign in as {DEMO_USER_EMAIL}, {DEMO_USER_PASSWORD})",
+            f"  account        {state.account_id}",
+            f"  public key     {state.public_key}",
+            f"  private key    {state.private_key}",
         ]
-        if candidates:
-            order_id, status = self._random.choice(candidates)
-            if status == "pending":
-                store.set_status(order_id, self._random.choice(("processing", "cancelled")))
-            elif self._random.random() < 0.1:
-                order = store.order(order_id)
-                store.refund(order_id, Decimal(order["total"]), "changed their mind")
-            else:
-                store.set_status(order_id, "completed")
-        asyncio.run(store.deliver_pending())
+        for store in self._stores:
+            platform = store.life.platform
+            lines.append(
+                f"  {store.life.label:<14} integration {connected[platform]}, store {store.url}"
+            )
+        lines += [
+            f"  API docs       {base}/docs",
+            (
+                "  try            curl -g -H 'Authorization: Klaviyo-API-Key "
+                f"{state.private_key}' '{base}/api/events?include=metric&page[size]=5'"
+            ),
+            "new orders arrive every few seconds and move through their statuses\n",
+        ]
+        self._console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 
 def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> None:
@@ -218,14 +238,13 @@ def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> N
     console.print(f"preparing the demo database ({services.database.dialect})…")
     services.upgrade()
     state = _state(services)
-    store = WooCommerceSimulator(
-        consumer_key=state.consumer_key,
-        consumer_secret=state.consumer_secret,
-        webhook_delivery="manual",
-    )
-    store.add_orders(HISTORY_ORDERS, statuses=HISTORY_MIX, interval=timedelta(hours=17), email=None)
+    _ensure_demo_user(services, state)
     with ExitStack() as stack:
-        store_url = stack.enter_context(serving(store.app, host))
+        stores = []
+        for life in CATALOG:
+            shop = life.build(None, True)  # a store learns its address from its requests
+            life.seed(shop, HISTORY_ORDERS, HISTORY_INTERVAL)
+            stores.append(DemoStore(life, shop, stack.enter_context(serving(shop.app, host))))
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(services),
@@ -236,7 +255,9 @@ def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> N
                 access_log=False,
             )
         )
-        shop = DemoShop(services, store, store_url, state, console)
-        threading.Thread(target=shop.run, args=(server,), name="demo-shop", daemon=True).start()
+        shop_thread = DemoShop(services, stores, state, console)
+        threading.Thread(
+            target=shop_thread.run, args=(server,), name="demo-shop", daemon=True
+        ).start()
         server.run()
     services.close()

@@ -164,14 +164,18 @@ def test_a_204_after_a_full_page_ends_paging() -> None:
     order = _fixture("order")
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/products"):
+            return httpx.Response(204)  # no lines (a custom order emptied), as simple as it gets
         if request.url.params["page"] == "1":
-            return httpx.Response(200, json=[{**order, "id": n} for n in range(250)])
+            return httpx.Response(200, json=[{**order, "id": n} for n in range(1, 251)])
         return httpx.Response(204)
 
     pages, requests = _pages(handler)
 
     assert [len(page) for page in pages] == [250, 0]
-    assert [r.url.params["page"] for r in requests] == ["1", "2"]
+    listing = [r for r in requests if r.url.path.endswith("/v2/orders")]
+    assert [r.url.params["page"] for r in listing] == ["1", "2"]
+    assert len(requests) == 2 + 250  # one request for each order's lines
 
 
 def test_check_credentials_reads_the_store() -> None:
@@ -547,3 +551,185 @@ def test_other_scopes_name_no_orders(topic: str) -> None:
 def test_unreadable_webhook_payloads_are_named(payload: Any, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{message}"):
         connector.order_ids_from_webhook("store/order/created", payload)
+
+
+# -- sub-resources, fetching and subscriptions --------------------------------------------------
+
+
+class FakeStore:
+    """A MockTransport handler answering as the v2 API does for a few orders: ``products`` and
+    ``coupons`` by order id (absent: 404), everything it was asked in ``requests``."""
+
+    def __init__(self, orders: list[dict[str, Any]], products: dict[int, list[Any]]) -> None:
+        self.orders = orders
+        self.products = products
+        self.coupons: dict[int, list[Any]] = {}
+        self.hooks: list[dict[str, Any]] = []
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:  # noqa: PLR0911  # a branch per route
+        self.requests.append(request)
+        path = request.url.path.removeprefix("/stores/abc123")
+        parts = path.strip("/").split("/")
+        if path == "/v2/orders":
+            page = int(request.url.params["page"])
+            listed = self.orders if page == 1 else []
+            return httpx.Response(200, json=listed) if listed else httpx.Response(204)
+        if path == "/v3/hooks":
+            if request.method == "GET":
+                return httpx.Response(
+                    200, json={"data": self.hooks, "meta": {"pagination": {"total_pages": 1}}}
+                )
+            return httpx.Response(200, json={"data": json.loads(request.content), "meta": {}})
+        if parts[:2] == ["v3", "hooks"]:
+            return httpx.Response(200, json={"data": json.loads(request.content), "meta": {}})
+        order_id = int(parts[2])
+        if len(parts) == 3:
+            found = [o for o in self.orders if o["id"] == order_id]
+            return httpx.Response(200, json=found[0]) if found else _not_found()
+        lists = {"products": self.products, "coupons": self.coupons}[parts[3]]
+        if order_id not in lists:
+            return _not_found()
+        page, limit = int(request.url.params["page"]), int(request.url.params["limit"])
+        shown = lists[order_id][(page - 1) * limit : page * limit]
+        return httpx.Response(200, json=shown) if shown else httpx.Response(204)
+
+    def paths(self) -> list[str]:
+        return [r.url.path.removeprefix("/stores/abc123") for r in self.requests]
+
+
+def _not_found() -> httpx.Response:
+    return httpx.Response(
+        404, json=[{"status": 404, "message": "The requested resource was not found."}]
+    )
+
+
+def test_known_statuses_are_the_fifteen_system_ids() -> None:
+    assert connector.known_statuses == {str(n) for n in range(15)}
+
+
+def test_polled_orders_carry_their_products_and_coupons() -> None:
+    plain, couponed, vanished = (_fixture("order") | {"id": n} for n in (100, 101, 102))
+    couponed["coupon_discount"] = "5.0000"
+    store = FakeStore([plain, couponed, vanished], {100: _fixture("order_products"), 101: []})
+    store.coupons[101] = [{"id": 1, "coupon_id": 3, "order_id": 101, "code": "SPRING10"}]
+    window = Window(since=SENT, until=SENT + timedelta(hours=1))
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+        pages = list(connector.order_pages(client, window))
+
+    records = [raw for page in pages for raw in page.records]
+    # The order archived between the listing and its lines (404) is left for the next sync.
+    assert [raw["id"] for raw in records] == [100, 101]
+    assert [len(raw["products"]) for raw in records] == [2, 0]
+    # No coupon took anything off the first: its coupons were not asked for, still a link.
+    assert records[0]["coupons"]["resource"] == "/orders/100/coupons"
+    assert connector.to_order(records[1]).discount_codes == ("SPRING10",)
+    assert store.paths() == [
+        "/v2/orders",
+        "/v2/orders/100/products",
+        "/v2/orders/101/products",
+        "/v2/orders/101/coupons",
+        "/v2/orders/102/products",
+    ]
+    assert store.requests[1].url.params["limit"] == "250"
+
+
+def test_an_order_with_more_than_250_lines_is_read_page_by_page() -> None:
+    line = _fixture("order_products")[0]
+    store = FakeStore([_fixture("order")], {100: [line | {"id": n} for n in range(251)]})
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+        raw = connector.fetch_order(client, "100")
+
+    assert raw is not None
+    assert len(raw["products"]) == 251
+    assert [r.url.params.get("page") for r in store.requests[1:]] == ["1", "2"]
+
+
+def test_fetch_order_reads_the_order_with_its_lines_and_none_when_gone() -> None:
+    store = FakeStore([_fixture("order")], {100: _fixture("order_products")})
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+        fetched = connector.fetch_order(client, "100")
+        gone = connector.fetch_order(client, "250")
+        with pytest.raises(ValueError, match="expected a BigCommerce order id"):
+            connector.fetch_order(client, "../store")
+
+    assert fetched is not None
+    assert connector.to_order(fetched) == connector.to_order(_order())
+    assert gone is None
+
+
+def test_register_webhooks_adds_missing_scopes_and_reactivates_deactivated_ones() -> None:
+    url = "https://shoptrack.example/webhooks/bigcommerce/int_1"
+    store = FakeStore([], {})
+    store.hooks = [
+        {"id": 1, "scope": "store/order/created", "destination": url, "is_active": True},
+        {"id": 2, "scope": "store/order/updated", "destination": url, "is_active": False},
+        {
+            "id": 3,
+            "scope": "store/order/statusUpdated",
+            "destination": "https://elsewhere/",
+            "is_active": True,
+        },
+    ]
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+        health = connector.webhook_health(client, url)
+        connector.register_webhooks(client, url, _credentials())
+
+    assert health.missing_topics == ("store/order/statusUpdated", "store/order/refund/created")
+    assert health.disabled == ({"id": 2, "topic": "store/order/updated", "status": "inactive"},)
+    writes = [
+        (r.method, r.url.path.removeprefix("/stores/abc123"), json.loads(r.content))
+        for r in store.requests
+        if r.method != "GET"
+    ]
+    assert writes == [
+        ("PUT", "/v3/hooks/2", {"is_active": True}),
+        (
+            "POST",
+            "/v3/hooks",
+            {"scope": "store/order/statusUpdated", "destination": url, "is_active": True},
+        ),
+        (
+            "POST",
+            "/v3/hooks",
+            {"scope": "store/order/refund/created", "destination": url, "is_active": True},
+        ),
+    ]
+    assert store.requests[0].url.params["destination"] == url
+
+
+def test_a_wildcard_hook_covers_every_order_scope() -> None:
+    url = "https://shoptrack.example/webhooks/bigcommerce/int_1"
+    store = FakeStore([], {})
+    store.hooks = [{"id": 9, "scope": "store/order/*", "destination": url, "is_active": True}]
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+        connector.register_webhooks(client, url, _credentials())
+        health = connector.webhook_health(client, url)
+
+    assert [r.method for r in store.requests] == ["GET", "GET"]
+    assert (health.missing_topics, health.disabled) == ((), ())
+
+
+def test_a_429_waits_until_the_quota_window_resets() -> None:
+    answers = iter(
+        [
+            httpx.Response(429, headers={"X-Rate-Limit-Time-Reset-Ms": "1500"}, json={}),
+            httpx.Response(500, headers={"X-Rate-Limit-Time-Reset-Ms": "15000"}, json=[]),
+            httpx.Response(204, headers={"X-Rate-Limit-Time-Reset-Ms": "14000"}),
+        ]
+    )
+    sleeps: list[float] = []
+    client = connector.client(
+        _credentials(), transport=httpx.MockTransport(lambda _: next(answers)), sleep=sleeps.append
+    )
+
+    with client:
+        assert client.get("/v2/orders").status_code == 204
+
+    # The reset on the 429; ordinary backoff after the 500, whose reset header means nothing.
+    assert sleeps == [1.5, 1.0]

@@ -1,8 +1,9 @@
 """The Shopify connector: order mapping from REST Admin ``2025-01`` JSON, paging and webhooks.
 
 The fixtures are Shopify's own examples: ``shopify_orders_2025-01.json`` is the documented
-``GET /admin/api/2025-01/orders.json`` response (from ``Shopify/shopify-app-js``), and
-``shopify_order_legacy.json`` / ``shopify_refund.json`` come from the Python ``ShopifyAPI``
+``GET /admin/api/2025-01/orders.json`` response and ``shopify_checkout_2025-01.json`` the
+documented ``GET /admin/api/2025-01/checkouts.json`` one (both from ``Shopify/shopify-app-js``),
+and ``shopify_order_legacy.json`` / ``shopify_refund.json`` come from the Python ``ShopifyAPI``
 client's test fixtures (an older field set).
 """
 
@@ -13,7 +14,7 @@ import copy
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ import httpx
 import pytest
 
 from shoptrack.connectors.base import WebhookVerdict, Window, clean_credentials
-from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.paging import RepeatedPageError
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
+from shoptrack.domain.events import Metric, Person
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
@@ -352,6 +354,13 @@ def test_not_fully_fulfilled_is_not_fulfilled(fulfillment_status: str | None) ->
     assert Lifecycle.FULFILLED not in _stages(raw)
 
 
+def test_the_vendor_is_the_lines_brand() -> None:
+    raw = official_order()
+    raw["line_items"][0]["vendor"] = "Apple"
+
+    assert [line.brand for line in connector.to_order(raw).line_items] == ["Apple", None, None]
+
+
 def test_test_orders_are_kept_and_marked() -> None:
     raw = official_order()
     raw["test"] = True
@@ -609,8 +618,89 @@ def test_register_webhooks_adds_only_the_missing_topics() -> None:
         connector.register_webhooks(client, delivery_url, credentials)
 
     assert posted == [
-        {"webhook": {"topic": "orders/updated", "address": delivery_url, "format": "json"}}
+        {"webhook": {"topic": topic, "address": delivery_url, "format": "json"}}
+        for topic in ("orders/updated", "checkouts/create", "checkouts/update")
     ]
+
+
+def test_without_the_client_secret_nothing_is_subscribed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"webhooks": []})
+
+    credentials = _credentials()  # no webhook_secret: no delivery could be verified
+    with connector.client(credentials, transport=httpx.MockTransport(handler)) as client:
+        connector.register_webhooks(
+            client, "https://track.example.com/webhooks/shopify/7", credentials
+        )
+
+    assert seen == []
+
+
+# -- the 60-day window without read_all_orders ---------------------------------------------------
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _scopes_store(*handles: str) -> tuple[Any, list[httpx.Request]]:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(
+            200, json={"access_scopes": [{"handle": handle} for handle in handles]}
+        )
+
+    return handler, requests
+
+
+def test_a_window_within_60_days_is_read_whole_without_asking() -> None:
+    handler, requests = _scopes_store("read_orders")
+    window = Window(NOW - timedelta(days=60), NOW)
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+        assert connector.readable_window(client, window) == (window, None)
+
+    assert requests == []
+
+
+def test_a_longer_window_is_read_whole_with_read_all_orders() -> None:
+    handler, requests = _scopes_store("read_orders", "read_all_orders")
+    window = Window(NOW - timedelta(days=90), NOW)
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+        assert connector.readable_window(client, window) == (window, None)
+
+    # Outside the versioned API, with the token.
+    assert [request.url.path for request in requests] == ["/admin/oauth/access_scopes.json"]
+    assert requests[0].headers["x-shopify-access-token"] == "shpat_123"
+
+
+def test_without_read_all_orders_the_window_is_cut_to_60_days_and_the_cut_explained() -> None:
+    handler, _ = _scopes_store("read_orders", "write_orders")
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+        window, cut = connector.readable_window(client, Window(NOW - timedelta(days=90), NOW))
+
+    assert window == Window(NOW - timedelta(days=60), NOW)
+    assert isinstance(cut, StoreConfigError)
+    assert (cut.code, cut.kind) == ("scope_missing", "config")
+    assert "read_all_orders" in cut.detail
+    assert "60 days" in cut.detail
+    assert "write_orders" in cut.store_answer  # what the token has, for the doctor
+
+
+def test_unreadable_access_scopes_are_a_data_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"scopes": "read_orders"})
+
+    with (
+        connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(StoreDataError, match="access_scopes"),
+    ):
+        connector.readable_window(client, Window(NOW - timedelta(days=61), NOW))
 
 
 # -- webhooks ---------------------------------------------------------------------------------
@@ -711,13 +801,198 @@ def test_order_topics_carry_the_order(topic: str) -> None:
     assert orders[0].total == Decimal("598.94")
 
 
-def test_refunds_create_carries_a_refund_not_an_order() -> None:
+def test_refunds_create_carries_a_refund_and_names_its_order_for_fetching() -> None:
     refund = _fixture("shopify_refund.json")["refund"]
     headers, body = _signed(refund, SECRET, topic="refunds/create")
     check = connector.check_webhook([SECRET], headers, body)
 
     assert check.verdict is WebhookVerdict.ACCEPTED
     assert connector.orders_from_webhook(check.topic, json.loads(body)) == []
+    assert connector.order_ids_from_webhook(check.topic, json.loads(body)) == ["450789469"]
+
+
+@pytest.mark.parametrize("topic", ["orders/updated", "checkouts/create", "orders/delete"])
+def test_other_topics_name_no_order_to_fetch(topic: str) -> None:
+    assert connector.order_ids_from_webhook(topic, official_order()) == []
+
+
+def test_a_refund_without_its_order_id_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^order_id: missing"):
+        connector.order_ids_from_webhook("refunds/create", {"id": 509562969})
+
+
+def test_fetch_order_reads_one_order_and_none_when_gone() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/450789469.json"):
+            return httpx.Response(200, json={"order": official_order()})
+        return httpx.Response(404, json={"errors": "Not Found"})
+
+    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+        fetched = connector.fetch_order(client, "450789469")
+        gone = connector.fetch_order(client, "1")
+
+    assert fetched == official_order()
+    assert gone is None
+    assert seen == [
+        "/admin/api/2025-01/orders/450789469.json",
+        "/admin/api/2025-01/orders/1.json",
+    ]
+
+
+# -- checkouts: Started Checkout ----------------------------------------------------------------
+
+
+def official_checkout() -> dict[str, Any]:
+    """The 2025-01 documentation's abandoned checkout, a fresh copy per call."""
+    checkouts: list[dict[str, Any]] = _fixture("shopify_checkout_2025-01.json")["checkouts"]
+    return copy.deepcopy(checkouts[0])
+
+
+@pytest.mark.parametrize("topic", ["checkouts/create", "checkouts/update"])
+def test_a_checkout_webhook_records_started_checkout(topic: str) -> None:
+    headers, body = _signed(official_checkout(), SECRET, topic=topic)
+    check = connector.check_webhook([SECRET], headers, body)
+    assert check.verdict is WebhookVerdict.ACCEPTED
+
+    (draft,) = connector.drafts_from_webhook(check.topic, json.loads(body))
+
+    assert connector.orders_from_webhook(check.topic, json.loads(body)) == []
+    assert draft.metric == Metric.STARTED_CHECKOUT
+    assert draft.person == Person(
+        email="bob.norman@mail.example.com",
+        phone_number="+16136120707",
+        first_name="Bob",
+        last_name="Norman",
+    )
+    assert draft.time == datetime(2012, 10, 12, 11, 5, 27, tzinfo=UTC)
+    assert draft.unique_id.startswith("2a1ace52255252df566af0faaedfbfa7-")
+    assert (draft.value, draft.value_currency) == (Decimal("379.69"), "USD")
+    assert draft.backfill is False
+    assert draft.properties == {
+        "CheckoutURL": (
+            "https://checkout.local/548380009/checkouts/2a1ace52255252df566af0faaedfbfa7/recover"
+        ),
+        "ItemNames": ["IPod Nano - 8GB - Red", "IPod Nano - 8GB - Pink"],
+        "Categories": [],
+        "Brands": ["Apple"],
+        "DiscountCode": "TENOFF",
+        "DiscountValue": 39.8,
+        "Items": [
+            {
+                "ProductID": "632910392",
+                "SKU": sku,
+                "ProductName": f"IPod Nano - 8GB - {colour}",
+                "Quantity": 1,
+                "ItemPrice": 199.0,
+                "RowTotal": 179.1,  # less its share of the TENOFF code
+                "ProductURL": None,
+                "ImageURL": None,
+                "Categories": [],
+                "Brand": "Apple",
+            }
+            for sku, colour in (("IPOD2008RED", "Red"), ("IPOD2008PINK", "Pink"))
+        ],
+    }
+
+
+def _started(raw: dict[str, Any], topic: str = "checkouts/update") -> list[Any]:
+    return connector.drafts_from_webhook(topic, raw)
+
+
+def test_the_same_cart_is_one_started_checkout_a_changed_cart_another() -> None:
+    (first,) = _started(official_checkout(), "checkouts/create")
+    # A later step of the same checkout: an address and a shipping rate, a new updated_at.
+    step = official_checkout()
+    step.update(updated_at="2012-10-12T07:09:00-04:00", total_price="389.69")
+    (stepped,) = _started(step)
+    (repeated,) = _started(official_checkout())
+    grown = official_checkout()
+    grown["line_items"][0]["quantity"] = 2
+    (changed,) = _started(grown)
+    reordered = official_checkout()
+    reordered["line_items"].reverse()
+    (same_items,) = _started(reordered)
+
+    assert first.unique_id == stepped.unique_id == repeated.unique_id == same_items.unique_id
+    assert changed.unique_id != first.unique_id
+    assert changed.unique_id.startswith("2a1ace52255252df566af0faaedfbfa7-")
+
+
+def test_no_started_checkout_before_the_buyer_gives_a_contact() -> None:
+    raw = official_checkout()
+    raw.update(email=None, phone=None, customer=None)
+
+    assert _started(raw) == []
+
+
+def test_a_contact_that_identifies_no_one_is_no_contact() -> None:
+    raw = official_checkout()
+    raw.update(email="bob at example", phone=None, customer=None)
+    assert _started(raw) == []
+
+    raw["phone"] = "+44 20 7946 0958"
+    (draft,) = _started(raw)
+    assert (draft.person.email, draft.person.phone_number) == (None, "+442079460958")
+    # Without a customer the names come from the billing address.
+    assert (draft.person.first_name, draft.person.last_name) == ("Bob", "Norman")
+
+
+def test_the_customer_names_the_buyer_when_the_checkout_does_not() -> None:
+    raw = official_checkout()
+    raw["email"] = None
+
+    (draft,) = _started(raw)
+
+    assert draft.person.email == "bob.norman@mail.example.com"
+
+
+def test_a_completed_checkout_records_no_started_checkout() -> None:
+    raw = official_checkout()
+    raw["completed_at"] = "2012-10-12T07:15:00-04:00"
+
+    assert _started(raw) == []
+
+
+def test_numeric_ids_of_older_payloads_are_read_too() -> None:
+    raw = official_checkout()
+    for line in raw["line_items"]:
+        line["product_id"], line["variant_id"] = 632910392, 49148385
+
+    (draft,) = _started(raw)
+
+    assert [item["ProductID"] for item in draft.properties["Items"]] == ["632910392"] * 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_without("token"), "token: missing"),
+        (_without("total_price"), "total_price: missing"),
+        (_set("updated_at", "2012-10-12T07:05:27"), "updated_at: not an ISO 8601"),
+        (_set("line_items", "none"), "line_items: expected a list of objects"),
+        (_set_line("price", "free"), r"line_items\[0\].price: not a decimal amount"),
+        (_set_line("title", None), r"line_items\[0\].title: missing"),
+    ],
+)
+def test_unreadable_checkout_fields_are_named(change: Any, message: str) -> None:
+    raw = official_checkout()
+    change(raw)
+
+    with pytest.raises(ValueError, match=f"^{message}"):
+        _started(raw)
+
+
+def test_a_checkout_topic_without_a_checkout_object_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^payload: expected a Shopify checkout object"):
+        connector.drafts_from_webhook("checkouts/create", [official_checkout()])
+
+
+@pytest.mark.parametrize("topic", ["orders/create", "orders/updated", "refunds/create", ""])
+def test_other_topics_record_no_started_checkout(topic: str) -> None:
+    assert connector.drafts_from_webhook(topic, official_checkout()) == []
 
 
 @pytest.mark.parametrize("topic", ["orders/delete", "customers/update", "checkouts/create", ""])

@@ -81,7 +81,9 @@ class WebhookIntake:
         body = await read_body(receive)
         headers = header_map(scope)
         connector: Connector = connector_for(platform)
-        check = connector.check_webhook(target.secrets, headers, body)
+        check = connector.check_webhook(
+            target.secrets, headers, body, now=self._services.clock.now()
+        )
         if check.verdict is WebhookVerdict.PING:
             return 200, {"status": "ok"}
         kept = {k: v for k, v in headers.items() if k.startswith(_KEPT_HEADERS_PREFIXES)}

@@ -35,6 +35,7 @@ __all__ = [
     "Credentials",
     "OrderPage",
     "WebhookCheck",
+    "WebhookHealth",
     "WebhookVerdict",
     "Window",
     "clean_credentials",
@@ -141,12 +142,33 @@ class OrderPage:
     total: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookHealth:
+    """What a store says about the webhooks that should deliver to shoptrack, for the doctor.
+
+    ``missing_topics``: topics no active webhook of the store delivers to shoptrack's URL.
+    ``disabled``: the store's own entries (``id``, ``topic``, ``status``) for shoptrack's URL
+    that are not active, of topics with no active webhook beside them (WooCommerce disables a
+    webhook after repeated failed deliveries).
+    """
+
+    expected_topics: tuple[str, ...]
+    missing_topics: tuple[str, ...] = ()
+    disabled: tuple[Mapping[str, Any], ...] = ()
+
+
 class Connector(ABC):
     """The code for one platform."""
 
     platform: ClassVar[str]
     credentials_model: ClassVar[type[Credentials]]
     page_size: ClassVar[int] = 100
+    # Whether shoptrack picks the webhook secret and hands it to the store when it subscribes
+    # (WooCommerce); elsewhere the platform signs with a secret of its own (an app's secret).
+    chooses_webhook_secret: ClassVar[bool] = False
+    # The platform's own order statuses: ones the status rules leave out on purpose (pending,
+    # on-hold) are known, and only the others are reported by the doctor as custom statuses.
+    known_statuses: ClassVar[frozenset[str]] = frozenset()
 
     # -- polling: a few declarations, and the loop every platform shares -----------------
 
@@ -236,6 +258,11 @@ class Connector(ABC):
         """Asks the store to send its order webhooks to ``delivery_url`` (a no-op where the
         platform has no API for it or none at all)."""
 
+    def webhook_health(self, client: StoreClient, delivery_url: str) -> WebhookHealth | None:
+        """What the store says about its webhooks to ``delivery_url`` (the doctor's
+        webhooks_missing and webhooks_disabled_on_store); None where the platform cannot say."""
+        return None
+
     @property
     def default_rules(self) -> StatusRules:
         return default_rules(self.platform)
@@ -248,10 +275,16 @@ class Connector(ABC):
 
     @abstractmethod
     def check_webhook(
-        self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes
+        self,
+        secrets: Sequence[str],
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime | None = None,
     ) -> WebhookCheck:
         """Verifies a webhook request. ``headers`` have lower-case names; ``secrets`` are every
-        webhook secret valid now."""
+        webhook secret valid now; ``now`` is the receiver's clock, which signatures that carry
+        a timestamp are compared with (the system clock when omitted)."""
 
     @abstractmethod
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:

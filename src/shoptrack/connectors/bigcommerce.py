@@ -5,7 +5,14 @@ Order webhooks carry only the order's id (``{"scope": "store/order/updated", "da
 the orders to fetch, and the order is read through the API like a polled one. Deliveries are
 signed the Standard Webhooks way (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)
 with the app's client secret. ``webhook-id`` is the delivery id; the payload's ``hash`` (SHA-1 of
-the event data) is the same for a re-sent duplicate event and can dedupe events across deliveries.
+the event data) is the same for every event with the same data: a re-sent duplicate, but also
+two ``store/order/updated`` events of one order, so it cannot tell a repeat from a new change.
+
+Orders list without their lines: ``GET /v2/orders/{id}/products`` holds them (and
+``/coupons`` the discount codes). ``order_pages`` and ``fetch_order`` put ``products`` into every
+raw order they return, and ``coupons`` where a coupon took something off, so that an order
+polled and the same order fetched after a webhook map to the same ``Order``. Shipping addresses
+stay a link (one more request per order for an address the billing one usually repeats).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
@@ -28,12 +35,15 @@ from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
+    OrderPage,
     WebhookCheck,
+    WebhookHealth,
     WebhookVerdict,
     Window,
     replace_origin,
     signature_matches,
 )
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import PageNumberPaginator
 from shoptrack.domain.order import Address, LineItem, Order
@@ -43,6 +53,18 @@ __all__ = ["WEBHOOK_TOLERANCE", "BigCommerce", "BigCommerceCredentials"]
 _API_ORIGIN = "https://api.bigcommerce.com"
 _ORDERS_PATH = "/v2/orders"
 _STORE_PATH = "/v2/store"
+_HOOKS_PATH = "/v3/hooks"
+# Sub-resource lists page like the orders: 50 by default, at most 250, a 204 past the end.
+_SUB_PAGE = 250
+# What register_webhooks subscribes. `updated` follows every change; the other three say which
+# change it was, and cost nothing more: processing fetches an order once however many name it.
+_REGISTERED_SCOPES = (
+    "store/order/created",
+    "store/order/updated",
+    "store/order/statusUpdated",
+    "store/order/refund/created",
+)
+_ALL_ORDER_SCOPES = "store/order/*"
 # Scopes after which the order is fetched again; `store/order/archived` (a deletion) is not one.
 _ORDER_SCOPES = frozenset(
     {
@@ -92,6 +114,8 @@ class BigCommerce(Connector):
     platform: ClassVar[str] = "bigcommerce"
     credentials_model: ClassVar[type[Credentials]] = BigCommerceCredentials
     page_size: ClassVar[int] = 250  # the v2 maximum `limit`; more is a 413
+    # The system status ids; merchants may relabel them, never add any.
+    known_statuses: ClassVar[frozenset[str]] = frozenset(str(status) for status in range(15))
 
     def origin(self, credentials: Credentials) -> str:
         """The store's API root, ``https://api.bigcommerce.com/stores/{store_hash}``."""
@@ -123,6 +147,89 @@ class BigCommerce(Connector):
 
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         return _utc(raw, "date_modified")
+
+    def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
+        """The pages of orders, each order with its ``products`` (and ``coupons``) in place.
+
+        One request per order for its lines (two when a coupon was used), on top of one per
+        page of 250: an order that disappears in between (archived: 404) is left out, and the
+        next sync lists it again if it comes back.
+        """
+        for page in super().order_pages(client, window):
+            records = [
+                complete
+                for raw in page.records
+                if (complete := self._with_lines(client, raw)) is not None
+            ]
+            yield OrderPage(records, page.total)
+
+    def fetch_order(self, client: StoreClient, order_id: str) -> dict[str, Any] | None:
+        """``GET /v2/orders/{id}`` with its ``products`` (and ``coupons``), as polled; None when
+        the store answers 404."""
+        if not order_id.isdigit():
+            raise ValueError(f"order id {order_id!r}: expected a BigCommerce order id")
+        try:
+            response = client.get(f"{_ORDERS_PATH}/{order_id}")
+        except StoreConfigError as error:
+            if error.store_status == 404:
+                return None
+            raise
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise StoreDataError("the order is not JSON", store_answer=response.text) from error
+        if not isinstance(body, dict):
+            raise StoreDataError("the order is not an object", store_answer=response.text)
+        return self._with_lines(client, body)
+
+    def register_webhooks(
+        self, client: StoreClient, delivery_url: str, credentials: Credentials
+    ) -> None:
+        """Subscribes the order scopes that no active hook sends to ``delivery_url`` yet, and
+        switches back on the ones BigCommerce deactivated (after two days of failed deliveries,
+        or 90 days without events). BigCommerce accepts only ``https`` URLs on port 443: it
+        answers any other with a 422, which says so."""
+        hooks = self._hooks(client, delivery_url)
+        active = {hook.get("scope") for hook in hooks if hook.get("is_active") is True}
+        for scope in _REGISTERED_SCOPES:
+            if scope in active or _ALL_ORDER_SCOPES in active:
+                continue
+            inactive = [hook for hook in hooks if hook.get("scope") == scope]
+            if inactive:
+                client.request(
+                    "PUT", f"{_HOOKS_PATH}/{inactive[0].get('id')}", json={"is_active": True}
+                )
+            else:
+                client.request(
+                    "POST",
+                    _HOOKS_PATH,
+                    json={"scope": scope, "destination": delivery_url, "is_active": True},
+                )
+
+    def webhook_health(self, client: StoreClient, delivery_url: str) -> WebhookHealth:
+        """The order hooks sending to ``delivery_url``, as ``GET /v3/hooks`` lists them: scopes
+        with none, and the ones BigCommerce deactivated."""
+        hooks = self._hooks(client, delivery_url)
+        active = {hook.get("scope") for hook in hooks if hook.get("is_active") is True}
+
+        def covered(scope: Any) -> bool:
+            return scope in active or _ALL_ORDER_SCOPES in active
+
+        return WebhookHealth(
+            expected_topics=_REGISTERED_SCOPES,
+            missing_topics=tuple(
+                scope
+                for scope in _REGISTERED_SCOPES
+                if not covered(scope) and not any(hook.get("scope") == scope for hook in hooks)
+            ),
+            disabled=tuple(
+                {"id": hook.get("id"), "topic": hook.get("scope"), "status": "inactive"}
+                for hook in hooks
+                if hook.get("is_active") is not True
+                and hook.get("scope") in _REGISTERED_SCOPES
+                and not covered(hook.get("scope"))
+            ),
+        )
 
     def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
         """The client secret, then those kept during a rotation."""
@@ -246,6 +353,76 @@ class BigCommerce(Connector):
             is_test=False,
             customer_id=str(customer_id) if customer_id else None,  # 0 is a guest
         )
+
+    def _with_lines(self, client: StoreClient, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``raw`` with its ``products`` list (and ``coupons`` when a coupon took something
+        off), read through the API; None when the order is gone (404). An order whose id
+        cannot be read is passed on as it is, for the mapping to name the field."""
+        order_id = raw.get("id")
+        if isinstance(order_id, bool) or not isinstance(order_id, int):
+            return dict(raw)
+        path = f"{_ORDERS_PATH}/{order_id}"
+        try:
+            complete = {**raw, "products": _sub_list(client, f"{path}/products")}
+            if _coupon_used(raw):
+                complete["coupons"] = _sub_list(client, f"{path}/coupons")
+        except StoreConfigError as error:
+            if error.store_status == 404:
+                return None
+            raise
+        return complete
+
+    def _hooks(self, client: StoreClient, destination: str) -> list[Mapping[str, Any]]:
+        """The store's hooks (of these credentials' API account) sending to ``destination``."""
+        hooks: list[Mapping[str, Any]] = []
+        page, pages = 1, 1
+        while page <= pages:
+            response = client.get(
+                _HOOKS_PATH, {"destination": destination, "page": page, "limit": _SUB_PAGE}
+            )
+            try:
+                body = response.json()
+            except ValueError as error:
+                raise StoreDataError(
+                    "the webhooks list is not JSON", store_answer=response.text
+                ) from error
+            data = body.get("data") if isinstance(body, Mapping) else None
+            if not isinstance(data, list):
+                raise StoreDataError('the webhooks list has no "data"', store_answer=response.text)
+            hooks += [
+                h for h in data if isinstance(h, Mapping) and h.get("destination") == destination
+            ]
+            pagination = fields.mapping(fields.mapping(body, "meta"), "pagination")
+            total_pages = pagination.get("total_pages")
+            pages = total_pages if isinstance(total_pages, int) and total_pages < 100 else 1
+            page += 1
+        return hooks
+
+
+def _sub_list(client: StoreClient, path: str) -> list[dict[str, Any]]:
+    """Every item of a v2 sub-resource list (``/orders/{id}/products``), page after page."""
+    paginator = PageNumberPaginator(_SUB_PAGE)
+    items: list[dict[str, Any]] = []
+    while not paginator.finished:
+        response = client.get(path, {"page": paginator.current, "limit": _SUB_PAGE})
+        page: Any = []
+        if response.status_code != 204:
+            try:
+                page = response.json()
+            except ValueError as error:
+                raise StoreDataError(f"{path} is not JSON", store_answer=response.text) from error
+        if not isinstance(page, list):
+            raise StoreDataError(f"{path} is not a list", store_answer=response.text)
+        items += page
+        paginator.advance(response, len(page))
+    return items
+
+
+def _coupon_used(raw: Mapping[str, Any]) -> bool:
+    try:
+        return fields.money(raw, "coupon_discount", default=Decimal(0)) != 0
+    except ValueError:
+        return False  # the mapping names the field
 
 
 def _signing_key(secret: str) -> bytes | None:

@@ -69,6 +69,11 @@ def looks_like_firewall(response: httpx.Response) -> bool:
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
+        # BigCommerce says when its quota window resets instead, in milliseconds, on its 429s
+        # (and on every other answer, where it is no reason to wait).
+        reset_ms = response.headers.get("x-rate-limit-time-reset-ms", "").strip()
+        if response.status_code == 429 and reset_ms.isdigit():
+            return int(reset_ms) / 1000
         return None
     try:
         seconds = float(value)

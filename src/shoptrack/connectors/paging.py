@@ -7,7 +7,7 @@ again (older Magento past the end, a looping ``Link`` header) must not make a sy
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +21,7 @@ __all__ = [
     "PageNumberPaginator",
     "Paginator",
     "RepeatedPageError",
+    "TotalCountPaginator",
 ]
 
 Token = TypeVar("Token", bound=Hashable)
@@ -76,6 +77,24 @@ class PageNumberPaginator(Paginator[int]):
             if total is not None and total.isdigit() and page >= int(total):
                 return None
         return page + 1
+
+
+class TotalCountPaginator(Paginator[int]):
+    """Numbered pages whose answers count every match (Magento 2's ``total_count``): the end is
+    when the pages read hold that many records, or an empty page. A short page is no proof (a
+    store may cap the page size below the one asked for), and a page past the end may be the
+    last one again (Magento before 2.4), so only the count tells."""
+
+    def __init__(self, total: Callable[[httpx.Response], int]) -> None:
+        super().__init__(1)
+        self._total = total
+        self._received = 0
+
+    def next_token(self, response: httpx.Response, records: int) -> int | None:
+        self._received += records
+        if records == 0 or self._received >= self._total(response):
+            return None
+        return (self.current or 1) + 1
 
 
 class OffsetPaginator(Paginator[int]):

@@ -3,14 +3,20 @@
 Order webhooks carry the same JSON as ``GET /admin/api/2025-01/orders/{id}.json`` in the
 subscription's API version, signed base64(HMAC-SHA256(app client secret, raw body)). The raw
 status is ``financial_status``; cancellation and fulfilment live beside it (``cancelled_at``,
-``fulfillment_status``) and are reported as the order's markers.
+``fulfillment_status``) and are reported as the order's markers. Checkout webhooks
+(``checkouts/create``, ``checkouts/update``) carry an abandoned checkout and become Started
+Checkout; ``refunds/create`` carries a refund, whose order is fetched.
+
+Without the ``read_all_orders`` scope the Order resource silently serves only the last 60 days
+(shopify.dev, Order resource): ``readable_window`` cuts a longer window and says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,9 +35,11 @@ from shoptrack.connectors.base import (
     replace_origin,
     signature_matches,
 )
-from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import HeaderLinkPaginator
+from shoptrack.domain.events import EventDraft, Metric, Person
+from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.order import Address, LineItem, Order
 
 __all__ = ["Shopify", "ShopifyCredentials"]
@@ -41,9 +49,13 @@ _API = f"/admin/api/{API_VERSION}"
 _ORDERS_PATH = f"{_API}/orders.json"
 _SHOP_PATH = f"{_API}/shop.json"
 _WEBHOOKS_PATH = f"{_API}/webhooks.json"
+# Outside the versioned API: the scopes the token was granted (`{"access_scopes": [{"handle"}]}`).
+_ACCESS_SCOPES_PATH = "/admin/oauth/access_scopes.json"
 # Every change to an order (payment, fulfilment, cancellation, refund, edit) also fires
-# orders/updated, so these two are enough; the narrower topics are still read when they arrive.
-_REGISTERED_TOPICS = ("orders/create", "orders/updated")
+# orders/updated, so the two order topics are enough; the narrower ones (orders/paid,
+# refunds/create...) are still read when a merchant subscribes them. Checkouts have topics of
+# their own, which Started Checkout needs.
+_REGISTERED_TOPICS = ("orders/create", "orders/updated", "checkouts/create", "checkouts/update")
 # Topics whose payload is the whole order.
 _ORDER_TOPICS = frozenset(
     {
@@ -55,6 +67,10 @@ _ORDER_TOPICS = frozenset(
         "orders/edited",
     }
 )
+_CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
+# Orders older than this (by creation) are served only with the read_all_orders scope.
+_RECENT_ORDERS = timedelta(days=60)
+_ALL_ORDERS_SCOPE = "read_all_orders"
 # A fulfilment in one of these states shipped nothing.
 _FAILED_FULFILLMENTS = frozenset({"cancelled", "error", "failure"})
 # The Admin API answers only on the shop's permanent myshopify.com host (custom domains redirect).
@@ -94,6 +110,18 @@ class Shopify(Connector):
     platform: ClassVar[str] = "shopify"
     credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
     page_size: ClassVar[int] = 250  # the API's maximum limit
+    # The REST `financial_status` values; Shopify has no custom ones.
+    known_statuses: ClassVar[frozenset[str]] = frozenset(
+        {
+            "pending",
+            "authorized",
+            "partially_paid",
+            "paid",
+            "partially_refunded",
+            "refunded",
+            "voided",
+        }
+    )
 
     def origin(self, credentials: Credentials) -> str:
         assert isinstance(credentials, ShopifyCredentials)
@@ -137,11 +165,43 @@ class Shopify(Connector):
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         return _utc(raw, "updated_at")
 
+    def readable_window(
+        self, client: StoreClient, window: Window
+    ) -> tuple[Window, StoreConfigError | None]:
+        """The last 60 days of ``window`` unless the token has ``read_all_orders``.
+
+        Shopify answers a request for older orders without an error, leaving them out; so the
+        token's scopes are asked (only when the window reaches that far back) and a cut is
+        reported as ``scope_missing`` for the merchant to fix.
+        """
+        recent = window.until - _RECENT_ORDERS
+        if window.since >= recent:
+            return window, None
+        response = client.get(_ACCESS_SCOPES_PATH)
+        if _ALL_ORDERS_SCOPE in _scope_handles(response):
+            return window, None
+        return Window(recent, window.until), StoreConfigError(
+            "the access token lacks the read_all_orders scope, so Shopify serves only the last"
+            " 60 days of orders: older ones were not imported. Grant read_all_orders to the app"
+            " (Settings > Apps and sales channels > Develop apps > the app > Configuration >"
+            " Admin API access scopes; then install the app again, which issues a new token"
+            " to enter here) and sync again.",
+            store_answer=response.text,
+            code="scope_missing",
+        )
+
     def register_webhooks(
         self, client: StoreClient, delivery_url: str, credentials: Credentials
     ) -> None:
-        """Subscribes the order topics that do not point here yet (signed with the app's
-        client secret, which ``webhook_secret`` holds)."""
+        """Subscribes the order and checkout topics that do not point here yet.
+
+        Shopify signs every delivery with the app's client secret, which ``webhook_secret``
+        holds; without it no delivery could be verified, so nothing is subscribed (polling
+        still imports every order).
+        """
+        assert isinstance(credentials, ShopifyCredentials)
+        if not credentials.webhook_secret:
+            return
         existing = client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}).json()
         hooks = existing.get("webhooks") if isinstance(existing, Mapping) else None
         present = {
@@ -158,7 +218,12 @@ class Shopify(Connector):
                 )
 
     def check_webhook(
-        self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes
+        self,
+        secrets: Sequence[str],
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime | None = None,
     ) -> WebhookCheck:
         """Verifies a delivery against every current secret."""
         signature = _header(headers, "hmac-sha256")
@@ -181,15 +246,50 @@ class Shopify(Connector):
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
         """The order an order webhook carries.
 
-        ``refunds/create`` carries a refund, not its order: the order (with the refund in its
-        ``refunds``) arrives through ``orders/updated`` and the sync, so it yields none here.
-        Other topics (``orders/delete``, customers...) carry no order either.
+        ``refunds/create`` carries a refund, not its order: ``order_ids_from_webhook`` names
+        the order for fetching (``orders/updated`` brings it too, where subscribed). Other topics
+        (``orders/delete``, checkouts, customers...) carry no order.
         """
         if topic not in _ORDER_TOPICS:
             return []
         if not isinstance(payload, Mapping):
             raise ValueError("payload: expected a Shopify order object")
         return [self.to_order(payload)]
+
+    def order_ids_from_webhook(self, topic: str, payload: Any) -> list[str]:
+        """The order a ``refunds/create`` refund belongs to (its ``order_id``)."""
+        if topic != "refunds/create":
+            return []
+        if not isinstance(payload, Mapping):
+            raise ValueError("payload: expected a Shopify refund object")
+        return [str(fields.integer(payload, "order_id"))]
+
+    def fetch_order(self, client: StoreClient, order_id: str) -> dict[str, Any] | None:
+        """``GET orders/{id}.json``; None when the store answers 404 (deleted, or older than 60
+        days for a token without ``read_all_orders``)."""
+        try:
+            response = client.get(f"{_API}/orders/{order_id}.json")
+        except StoreConfigError as error:
+            if error.store_status == 404:
+                return None
+            raise
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise StoreDataError("the order is not JSON", store_answer=response.text) from error
+        order = body.get("order") if isinstance(body, Mapping) else None
+        if not isinstance(order, dict):
+            raise StoreDataError('the answer has no "order" object', store_answer=response.text)
+        return order
+
+    def drafts_from_webhook(self, topic: str, payload: Any) -> list[EventDraft]:
+        """Started Checkout for a checkout webhook of someone shoptrack can name."""
+        if topic not in _CHECKOUT_TOPICS:
+            return []
+        if not isinstance(payload, Mapping):
+            raise ValueError("payload: expected a Shopify checkout object")
+        draft = _started_checkout(payload)
+        return [] if draft is None else [draft]
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one REST order; ``ValueError`` names the first field that cannot be read."""
@@ -240,6 +340,143 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     # Event-style deliveries drop the X-Shopify- prefix (`shopify-hmac-sha256`).
     value = headers.get(f"x-shopify-{name}") or headers.get(f"shopify-{name}") or ""
     return value.strip()
+
+
+def _scope_handles(response: httpx.Response) -> set[str]:
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise StoreDataError(
+            "the access scopes are not JSON", store_answer=response.text
+        ) from error
+    scopes = body.get("access_scopes") if isinstance(body, Mapping) else None
+    if not isinstance(scopes, list):
+        raise StoreDataError('the answer has no "access_scopes" list', store_answer=response.text)
+    return {str(scope.get("handle")) for scope in scopes if isinstance(scope, Mapping)}
+
+
+def _started_checkout(raw: Mapping[str, Any]) -> EventDraft | None:
+    """Started Checkout for one abandoned-checkout payload, or None when there is no one to
+    record it for or nothing left to recover."""
+    if raw.get("completed_at") is not None:
+        # The checkout became an order, which Placed Order records; a Started Checkout now would
+        # start an abandoned-checkout flow for a buyer who has just bought.
+        return None
+    customer = fields.mapping(raw, "customer")
+    billing = fields.mapping(raw, "billing_address")
+    person = Person(
+        email=_identifier(
+            normalize_email,
+            fields.optional_text(raw, "email") or fields.optional_text(customer, "email"),
+        ),
+        phone_number=_identifier(
+            normalize_phone,
+            fields.optional_text(raw, "phone")
+            or fields.optional_text(raw, "sms_marketing_phone")
+            or fields.optional_text(customer, "phone"),
+        ),
+        first_name=fields.optional_text(customer, "first_name")
+        or fields.optional_text(billing, "first_name"),
+        last_name=fields.optional_text(customer, "last_name")
+        or fields.optional_text(billing, "last_name"),
+    )
+    if not person.identified:
+        # Checkouts exist from the first step, before the buyer has typed an email or phone
+        # (Klaviyo's Shopify integration too waits for the contact): no profile to name yet.
+        return None
+    items = fields.object_list(raw, "line_items")
+    lines = [_checkout_line(item, f"line_items[{index}].") for index, item in enumerate(items)]
+    token = fields.text(raw, "token")
+    return EventDraft(
+        metric=Metric.STARTED_CHECKOUT,
+        person=person,
+        time=_optional_utc(raw, "updated_at") or _utc(raw, "created_at"),
+        # Klaviyo's guide makes Started Checkout's $event_id the cart id plus a time, so that it
+        # can fire again for the same cart. Shopify sends checkouts/update at every step of one
+        # checkout (contact, address, shipping rate...), where a time would start the abandoned
+        # checkout flow once per step; the cart's contents instead keep one event per cart the
+        # buyer built: repeated and step-only deliveries dedupe, a changed cart records anew.
+        unique_id=f"{token}-{_cart_digest(items)}",
+        properties={
+            "CheckoutURL": fields.optional_text(raw, "abandoned_checkout_url"),
+            "ItemNames": [line.name for line in lines],
+            # Checkout lines carry neither product types nor collections.
+            "Categories": [],
+            "Brands": list(dict.fromkeys(line.brand for line in lines if line.brand)),
+            "DiscountCode": ", ".join(
+                fields.text(code, "code", f"discount_codes[{index}].")
+                for index, code in enumerate(fields.object_list(raw, "discount_codes"))
+            )
+            or None,
+            "DiscountValue": float(fields.money(raw, "total_discounts", default=Decimal(0))),
+            "Items": [_checkout_item(line) for line in lines],
+        },
+        value=fields.money(raw, "total_price"),
+        value_currency=fields.optional_text(raw, "currency"),
+    )
+
+
+def _checkout_line(item: Mapping[str, Any], path: str) -> LineItem:
+    price = fields.money(item, "price", path)
+    quantity = fields.integer(item, "quantity", path)
+    discount = sum(
+        (
+            fields.money(allocation, "amount", f"{path}discount_allocations[{index}].")
+            for index, allocation in enumerate(
+                fields.object_list(item, "discount_allocations", path=path)
+            )
+        ),
+        Decimal(0),
+    )
+    title = fields.text(item, "title", path)
+    variant = fields.optional_text(item, "variant_title")
+    return LineItem(
+        line_id=fields.optional_text(item, "key") or str(fields.present(item, "variant_id", path)),
+        # As an order line's `name` writes it: "IPod Nano - 8GB - Red".
+        name=f"{title} - {variant}" if variant else title,
+        quantity=quantity,
+        item_price=price,
+        row_total=price * quantity - discount,
+        # The 2025-01 checkout writes its ids as strings, webhooks of older versions as numbers.
+        product_id=fields.optional_text(item, "product_id"),
+        sku=fields.optional_text(item, "sku"),
+        brand=fields.optional_text(item, "vendor"),
+    )
+
+
+def _checkout_item(line: LineItem) -> dict[str, Any]:
+    # Klaviyo's Started Checkout item, spelt as Placed Order's `Items` (money as JSON numbers).
+    return {
+        "ProductID": line.product_id,
+        "SKU": line.sku,
+        "ProductName": line.name,
+        "Quantity": line.quantity,
+        "ItemPrice": float(line.item_price),
+        "RowTotal": float(line.row_total),
+        # Checkout lines carry no product handle or image.
+        "ProductURL": None,
+        "ImageURL": None,
+        "Categories": [],
+        "Brand": line.brand,
+    }
+
+
+def _cart_digest(items: Sequence[Mapping[str, Any]]) -> str:
+    """A short fingerprint of what is in a cart: its variants, quantities and prices."""
+    parts = sorted(
+        "/".join(str(item.get(key)) for key in ("variant_id", "product_id", "sku", "title"))
+        + f"*{item.get('quantity')}@{item.get('price')}"
+        for item in items
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _identifier(normalize: Callable[[str | None], str | None], value: str | None) -> str | None:
+    # Checkout forms accept what identifies no one (a phone without its country code).
+    try:
+        return normalize(value)
+    except InvalidIdentifierError:
+        return None
 
 
 def _accepts_marketing(raw: Mapping[str, Any], customer: Mapping[str, Any]) -> bool | None:
@@ -305,6 +542,8 @@ def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
         # Custom (non-catalogue) lines have no product, variant or SKU.
         product_id=str(product_id) if product_id is not None else None,
         sku=fields.optional_text(item, "sku"),
+        # The product's vendor is the brand Klaviyo's `Brands` lists.
+        brand=fields.optional_text(item, "vendor"),
     )
 
 

@@ -23,6 +23,7 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     WebhookCheck,
+    WebhookHealth,
     WebhookVerdict,
     Window,
     hmac_sha256_base64,
@@ -74,6 +75,20 @@ class WooCommerce(Connector):
     platform: ClassVar[str] = "woocommerce"
     credentials_model: ClassVar[type[Credentials]] = WooCommerceCredentials
     page_size: ClassVar[int] = 100  # the API's maximum per_page
+    chooses_webhook_secret: ClassVar[bool] = True  # sent as the webhook's `secret` on creation
+    # wc_get_order_statuses() without the "wc-" prefix, and the block checkout's draft.
+    known_statuses: ClassVar[frozenset[str]] = frozenset(
+        {
+            "pending",
+            "processing",
+            "on-hold",
+            "completed",
+            "cancelled",
+            "refunded",
+            "failed",
+            "checkout-draft",
+        }
+    )
 
     def origin(self, credentials: Credentials) -> str:
         assert isinstance(credentials, WooCommerceCredentials)
@@ -137,8 +152,39 @@ class WooCommerce(Connector):
                     },
                 )
 
+    def webhook_health(self, client: StoreClient, delivery_url: str) -> WebhookHealth:
+        """The order webhooks delivering to ``delivery_url``, as ``GET /wc/v3/webhooks`` lists
+        them (every status): topics with no active one, and the ones WooCommerce disabled."""
+        listed = client.get(_WEBHOOKS_PATH, {"per_page": 100, "status": "all"}).json()
+        ours = [
+            hook
+            for hook in listed
+            if isinstance(hook, Mapping) and hook.get("delivery_url") == delivery_url
+        ]
+        active = {hook.get("topic") for hook in ours if hook.get("status") == "active"}
+        return WebhookHealth(
+            expected_topics=_REGISTERED_TOPICS,
+            missing_topics=tuple(
+                topic
+                for topic in _REGISTERED_TOPICS
+                if topic not in active and not any(hook.get("topic") == topic for hook in ours)
+            ),
+            disabled=tuple(
+                {"id": hook.get("id"), "topic": hook.get("topic"), "status": hook.get("status")}
+                for hook in ours
+                if hook.get("status") != "active"
+                and hook.get("topic") in _REGISTERED_TOPICS
+                and hook.get("topic") not in active
+            ),
+        )
+
     def check_webhook(
-        self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes
+        self,
+        secrets: Sequence[str],
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime | None = None,
     ) -> WebhookCheck:
         """Verifies a delivery against every current secret; recognises the creation ping."""
         signature = headers.get("x-wc-webhook-signature", "").strip()

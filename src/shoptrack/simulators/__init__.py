@@ -5,6 +5,18 @@ Used by the test suite, ``shoptrack simulate`` and ``shoptrack demo`` and the be
 mounted by ``shoptrack serve``. One module per platform: ``shoptrack.simulators.woocommerce``.
 """
 
+from shoptrack.simulators.bigcommerce import BigCommerceSimulator
+from shoptrack.simulators.magento2 import Magento2Simulator
+from shoptrack.simulators.prestashop import PrestaShopSimulator
+from shoptrack.simulators.shift4shop import Shift4ShopSimulator
+from shoptrack.simulators.shopify import ShopifySimulator
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
 
-__all__ = ["WooCommerceSimulator"]
+__all__ = [
+    "BigCommerceSimulator",
+    "Magento2Simulator",
+    "PrestaShopSimulator",
+    "Shift4ShopSimulator",
+    "ShopifySimulator",
+    "WooCommerceSimulator",
+]

@@ -199,6 +199,15 @@ class WooCommerceSimulator:
             "consumer_secret": self.consumer_secret,
         }
 
+    def regenerate_key(self, permissions: Permission = "read_write") -> dict[str, str]:
+        """Revokes the REST API key and adds a new one, as the shop admin would after a leak;
+        requests signed with the old key are refused from now on. Returns the new pair."""
+        with self._lock:
+            self.consumer_key = "ck_" + secrets.token_hex(20)
+            self.consumer_secret = "cs_" + secrets.token_hex(20)
+            self._auth.keys[:] = [ApiKey(self.consumer_key, self.consumer_secret, permissions)]
+        return {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret}
+
     def add_orders(
         self,
         count: int = 1,

@@ -1,0 +1,178 @@
+"""Shopify webhooks: subscriptions made through ``webhooks.json``, and deliveries as Shopify sends
+them.
+
+A delivery is a ``POST`` of the resource's JSON as it was when the event happened, signed
+``X-Shopify-Hmac-Sha256`` = base64(HMAC-SHA256(the app's client secret, raw body)), with the
+headers of ``WEBHOOK_HEADER_NAMES`` in ``Shopify/shopify-app-js``. ``X-Shopify-Event-Id`` names
+the event (the same for every delivery of it: retries, duplicates); ``X-Shopify-Webhook-Id``
+names one subscription's delivery of it, kept by its retries. Any 2xx is a success. A failed
+delivery is retried with its original payload (Shopify: 8 retries over 4 hours, since the
+2024-09-10 changelog); after the last one fails, a subscription made through the API is deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import httpx
+
+from shoptrack.simulators._shopify_orders import API_VERSION
+
+__all__ = [
+    "MAX_RETRIES",
+    "ORDER_TOPICS",
+    "TOPICS",
+    "USER_AGENT",
+    "Delivery",
+    "Event",
+    "Outgoing",
+    "Subscription",
+    "delivery_headers",
+    "post",
+]
+
+USER_AGENT = "Shopify-Captain-Hook"
+MAX_RETRIES = 8
+# Topics whose subscriptions need the read_orders scope: those this simulator sends, and the
+# other order topics a merchant may subscribe (accepted, never sent).
+ORDER_TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "orders/partially_fulfilled",
+        "orders/edited",
+        "orders/delete",
+        "refunds/create",
+        "order_transactions/create",
+        "checkouts/create",
+        "checkouts/update",
+        "checkouts/delete",
+    }
+)
+# Every topic a subscription may name here; others are refused as Shopify refuses them.
+TOPICS = ORDER_TOPICS | {"app/uninstalled", "shop/update"}
+
+
+@dataclass(slots=True)
+class Subscription:
+    """One webhook subscription of the app (all signed with the app's client secret)."""
+
+    id: int
+    address: str
+    topic: str
+    created: datetime
+    updated: datetime
+    format: str = "json"
+
+    def as_json(self, zone: tzinfo) -> dict[str, Any]:
+        """The subscription as ``GET /admin/api/2025-01/webhooks/{id}.json`` writes it."""
+        return {
+            "id": self.id,
+            "address": self.address,
+            "topic": self.topic,
+            "created_at": self.created.astimezone(zone).isoformat(timespec="seconds"),
+            "updated_at": self.updated.astimezone(zone).isoformat(timespec="seconds"),
+            "format": self.format,
+            "fields": [],
+            "metafield_namespaces": [],
+            "api_version": API_VERSION,
+            "private_metafield_namespaces": [],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened to a resource, with its payload as it was then."""
+
+    id: str
+    topic: str
+    resource_id: int
+    triggered: datetime
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One subscription's delivery of one event, as it is sent (and sent again on retries)."""
+
+    subscription_id: int
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    topic: str
+    resource_id: int
+    event_id: str
+    webhook_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One request the store sent, and how it went."""
+
+    outgoing: Outgoing
+    at: datetime
+    status: int | None  # None when no response came back
+    error: str | None = None
+    attempt: int = 1
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def as_json(self) -> dict[str, Any]:
+        """The log entry ``GET /_sim/webhooks/deliveries`` lists."""
+        sent = self.outgoing
+        return {
+            "subscription_id": sent.subscription_id,
+            "topic": sent.topic,
+            "resource_id": sent.resource_id,
+            "event_id": sent.event_id,
+            "webhook_id": sent.webhook_id,
+            "url": sent.url,
+            "at": self.at.isoformat(),
+            "attempt": self.attempt,
+            "status": self.status,
+            "error": self.error,
+            "headers": sent.headers,
+            "body": sent.body.decode(),
+        }
+
+
+def delivery_headers(
+    event: Event, *, secret: str, shop_domain: str, webhook_id: str
+) -> dict[str, str]:
+    """The headers of one delivery of ``event``, signed with the app's client secret."""
+    signature = hmac.new(secret.encode(), event.body, hashlib.sha256).digest()
+    triggered = event.triggered.astimezone(UTC)
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "x-shopify-topic": event.topic,
+        "x-shopify-hmac-sha256": base64.b64encode(signature).decode(),
+        "x-shopify-shop-domain": shop_domain,
+        "x-shopify-api-version": API_VERSION,
+        "x-shopify-webhook-id": webhook_id,
+        "x-shopify-event-id": event.id,
+        "x-shopify-triggered-at": triggered.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{triggered.microsecond // 1000:03d}Z",
+    }
+
+
+async def post(
+    client: httpx.AsyncClient, outgoing: Outgoing, clock: Callable[[], datetime], attempt: int
+) -> Delivery:
+    """Sends one request; a network failure is a delivery without a status code."""
+    try:
+        response = await client.post(outgoing.url, content=outgoing.body, headers=outgoing.headers)
+    except httpx.HTTPError as error:
+        return Delivery(outgoing, clock(), None, f"{type(error).__name__}: {error}", attempt)
+    return Delivery(outgoing, clock(), response.status_code, attempt=attempt)

@@ -1,0 +1,65 @@
+"""The catalogue of simulated platforms: every platform shoptrack knows has a simulator whose
+shop life (history, checkouts, status moves) speaks the platform's real statuses, and
+``shoptrack simulate`` serves each one with keys that work."""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from shoptrack.connectors import connector_for, known_platforms
+from shoptrack.connectors.base import Window
+from shoptrack.domain.lifecycle import stages_of
+from shoptrack.domain.status import Lifecycle
+from shoptrack.simulators.catalog import CATALOG, StoreLife
+from tests.processes import Process, wait_until
+from tests.stores import serving
+
+
+def test_every_known_platform_has_a_simulator() -> None:
+    assert sorted(life.platform for life in CATALOG) == sorted(known_platforms())
+
+
+@pytest.mark.parametrize("life", CATALOG, ids=lambda life: life.platform)
+def test_a_simulated_shop_lives_through_every_kind_of_event(life: StoreLife) -> None:
+    shop = life.build(None, True)
+    life.seed(shop, 12, timedelta(hours=5))
+    rng = random.Random(7)
+    for _ in range(60):
+        life.step(shop, rng)
+    connector = connector_for(life.platform)
+    rules = connector.default_rules
+    # Read as a sync reads them (some platforms' orders carry their store's settings).
+    now = datetime.now(UTC)
+    with serving(shop.app) as url:
+        credentials = connector.credentials_model.model_validate(shop.credentials(url))
+        with connector.client(credentials) as client:
+            window = Window(now - timedelta(days=365), now + timedelta(days=1))
+            raws = [raw for page in connector.order_pages(client, window) for raw in page.records]
+    orders = [connector.to_order(raw) for raw in raws]
+    assert len(orders) == len(shop.statuses())
+    stages = {stage for order in orders for stage in stages_of(order, rules)}
+    # The demo shows each event kind: the statuses the shop's orders reach record them all.
+    expected = {Lifecycle.PLACED, Lifecycle.FULFILLED, Lifecycle.CANCELLED}
+    if rules.refunded.statuses:  # Shift4Shop has no refunded status
+        expected.add(Lifecycle.REFUNDED)
+    assert expected <= stages, sorted({order.raw_status for order in orders})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("life", CATALOG, ids=lambda life: life.platform)
+def test_simulate_serves_a_store_whose_keys_work(life: StoreLife) -> None:
+    process = Process(dict(os.environ), "simulate", life.platform, "--orders", "3", "--json")
+    try:
+        wait_until(lambda: process.output().rstrip().endswith("}"), timeout=30)
+        document = orjson.loads(process.output())
+        connector = connector_for(life.platform)
+        credentials = connector.credentials_model.model_validate(document["credentials"])
+        with connector.client(credentials) as client:
+            connector.check_credentials(client)
+    finally:
+        process.stop()

@@ -1,0 +1,76 @@
+"""``shoptrack demo`` as ``make demo`` runs it: six simulated stores connected, their history
+imported, events recorded for each, and the same account found again on a second start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from shoptrack.simulators.catalog import CATALOG
+from tests.processes import Process, environment, free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _placed_by_integration(url: str, key: str) -> dict[str, int]:
+    """Placed Order events per integration, as the API's aggregates count them."""
+    headers = {"Authorization": f"Klaviyo-API-Key {key}"}
+    metrics = httpx.get(f"{url}/api/metrics", headers=headers, timeout=10).json()["data"]
+    counts: dict[str, int] = {}
+    for metric in metrics:
+        integration = metric["attributes"]["integration"]
+        if metric["attributes"]["name"] != "Placed Order" or integration["category"] == "API":
+            continue
+        events = httpx.get(
+            f"{url}/api/events",
+            params={"filter": f'equals(metric_id,"{metric["id"]}")', "page[size]": "5"},
+            headers=headers,
+            timeout=10,
+        ).json()["data"]
+        counts[integration["id"]] = len(events)
+    return counts
+
+
+def _start(tmp_path: Path) -> tuple[Process, str]:
+    port = free_port()
+    env = environment(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "data")
+    return Process(env, "demo", "--port", str(port)), f"http://127.0.0.1:{port}"
+
+
+def test_the_demo_connects_every_platform_and_records_their_orders(tmp_path: Path) -> None:
+    demo, url = _start(tmp_path)
+    state_file = tmp_path / "data" / "demo.json"
+    try:
+        state: dict[str, Any] = {}
+
+        def connected() -> bool:
+            if not state_file.exists():
+                return False
+            state.update(orjson.loads(state_file.read_bytes()))
+            return len(state.get("integrations", {})) == len(CATALOG)
+
+        wait_until(connected, timeout=120)
+        assert set(state["integrations"]) == {life.platform for life in CATALOG}
+
+        def recorded() -> bool:
+            counts = _placed_by_integration(url, state["private_key"])
+            return set(counts) == set(state["integrations"].values()) and all(counts.values())
+
+        wait_until(recorded, timeout=120)
+        assert "new orders arrive every few seconds" in demo.output()
+    finally:
+        output = demo.stop()
+    assert "failed" not in output, output
+
+    again, url = _start(tmp_path)
+    try:
+        wait_until(lambda: "new orders arrive" in again.output(), timeout=120)
+        saved = orjson.loads(state_file.read_bytes())
+        assert saved["account_id"] == state["account_id"]
+        assert saved["integrations"] == state["integrations"]
+    finally:
+        again.stop()
