@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from shoptrack.clock import Clock
+from shoptrack.flows.engine import FlowEngine
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import SyncBusyError, Syncer
@@ -44,6 +45,7 @@ class Workers:
         *,
         syncer: Syncer | None = None,
         fetcher: OrderFetcher | None = None,
+        flows: FlowEngine | None = None,
         processing_threads: int | None = None,
         idle_wait: float = 1.0,
         sync_check_every: float = 5.0,
@@ -56,6 +58,9 @@ class Workers:
         self._idle_wait = idle_wait
         self._syncer = syncer
         self._fetcher = fetcher
+        self._flows = flows
+        # Set when processing recorded events (flows may have been entered), and idle rounds.
+        self._flows_wake = threading.Event()
         self._sync_check_every = sync_check_every
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -76,6 +81,8 @@ class Workers:
             loops.append(("shoptrack-sync", self._sync_loop))
         if self._fetcher is not None:
             loops.append(("shoptrack-fetch", self._fetch_loop))
+        if self._flows is not None:
+            loops.append(("shoptrack-flows", self._flows_loop))
         if not self._database.is_sqlite:
             loops.append(("shoptrack-listen", self._listen_loop))
         for name, target in loops:
@@ -86,6 +93,7 @@ class Workers:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._flows_wake.set()
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
@@ -94,8 +102,11 @@ class Workers:
         failures = 0
         while not self._stop.is_set():
             try:
-                claimed = self._processor.run_once().claimed
+                batch = self._processor.run_once()
+                claimed = batch.claimed
                 failures = 0
+                if batch.recorded:
+                    self._flows_wake.set()  # committed: runs it started are due now
             except Exception:  # the database may be briefly away; the loop must outlive it
                 failures += 1
                 logger.exception("processing batch failed")
@@ -104,6 +115,26 @@ class Workers:
             if claimed == 0:
                 self._wake.wait(self._idle_wait)
                 self._wake.clear()
+
+    def _flows_loop(self) -> None:
+        """Takes due flow steps; sleeps until processing records events or ``idle_wait`` passes
+        (a delay's end is found by the next idle round)."""
+        engine = self._flows
+        if engine is None:
+            return
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                claimed = engine.run_once().claimed
+                failures = 0
+            except Exception:  # the database may be briefly away; the loop must outlive it
+                failures += 1
+                logger.exception("flow steps failed")
+                self._stop.wait(min(2.0**failures, 30.0))
+                continue
+            if claimed == 0:
+                self._flows_wake.wait(self._idle_wait)
+                self._flows_wake.clear()
 
     def run_due_syncs(self) -> int:
         """Runs every sync that is due now, one after another; returns how many ran."""

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
 
 from shoptrack.domain.events import Metric
+from shoptrack.store.flows import erase_profile_flows
 from shoptrack.store.schema import (
     event_keys,
     events,
@@ -110,6 +111,7 @@ def erase_person(connection: Connection, account_id: str, identifier: str, value
     ).all()
     _delete_keys(connection, account_id, erased)
     _subtract_rollups(connection, account_id, erased)
+    erase_profile_flows(connection, account_id, profile.id)
     connection.execute(delete(profiles).where(profiles.c.id == profile.id))
     return Erasure(profile.id, len(erased), scrubbed)
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import add_route, iso, jsonapi_response, page_size
 from shoptrack.errors import InputError, NotFoundError
+from shoptrack.flows.entry import FlowEntry
 from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
 from shoptrack.integrations import update as update_integration
 from shoptrack.pipeline.processing import Processor
@@ -308,7 +309,9 @@ async def replay_deliveries(
     )
     with services.database.write() as connection:
         queued = replay(connection, selection, services.clock.now())
-    result = Processor(services.database, services.clock).run_until_idle()
+    # Replayed rows are backfill and start no flow; live rows pending beside them still do.
+    entry = FlowEntry(services.clock)
+    result = Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
     return jsonapi_response(
         {
             "meta": {

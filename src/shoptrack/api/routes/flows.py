@@ -1,0 +1,528 @@
+"""Flows over HTTP: ``GET /api/flows`` and ``/api/flows/{id}`` in Klaviyo's ``flow`` shape;
+creation from the library (``POST /api/flows``, extension attribute ``template``), status
+changes, message edits, statistics, retargeting after a platform switch, a profile's flow
+activity, the suppression list — and the public, token-signed unsubscribe page."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from shoptrack.api.deps import AccountDep, ServicesDep, base_url
+from shoptrack.api.jsonapi import (
+    add_route,
+    collection_links,
+    decode_cursor,
+    encode_cursor,
+    iso,
+    jsonapi_response,
+    page_size,
+    parse_fields,
+    parse_filter,
+    refuse_unstorable,
+    sparse,
+)
+from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
+from shoptrack.errors import InputError, NotFoundError
+from shoptrack.flows.model import SendEmail, SendWebhook
+from shoptrack.flows.service import (
+    FlowRequest,
+    create_flow,
+    edit_message,
+    retarget,
+    set_status,
+)
+from shoptrack.flows.unsubscribe import UnsubscribeLinkError, verify_token
+from shoptrack.services import Services
+from shoptrack.store.flows import (
+    FlowRecord,
+    activity_of_profile,
+    flow_statistics,
+    get_flow,
+    list_flows,
+    list_suppressions,
+    suppress,
+)
+from shoptrack.store.profiles import get_profile
+from shoptrack.store.schema import accounts
+
+__all__ = [
+    "FLOW_FIELDS",
+    "flow_resource",
+    "message_resource",
+    "router",
+    "statistics_resource",
+    "unsubscribe_router",
+]
+
+router = APIRouter(tags=["Flows"])
+# Public: reached from emails, without an API key; the signed token is the authority.
+unsubscribe_router = APIRouter(include_in_schema=False)
+
+FLOW_FIELDS = (
+    "name",
+    "status",
+    "archived",
+    "created",
+    "updated",
+    "trigger_type",
+    "template",
+    "trigger_metric_id",
+)
+# Klaviyo pages flows 50 at a time at most.
+MAX_PAGE_SIZE = 50
+# More flows than an account has in practice: listing reads them all after the cursor.
+MAX_ACCOUNT_FLOWS = 10_000
+_FILTERS = {
+    "status": ("equals",),
+    "archived": ("equals",),
+    "name": ("equals", "contains"),
+    "trigger_metric_id": ("equals",),
+}
+
+
+def flow_resource(
+    flow: FlowRecord, base: str, fields: set[str] | None = None, *, definition: bool = False
+) -> dict[str, Any]:
+    """The ``flow`` resource: Klaviyo's attributes, plus shoptrack's ``template`` and
+    ``trigger_metric_id`` (and ``definition`` when asked for)."""
+    attributes: dict[str, Any] = {
+        "name": flow.name,
+        "status": flow.status.value,
+        "archived": flow.archived,
+        "created": iso(flow.created_at),
+        "updated": iso(flow.updated_at),
+        "trigger_type": "Metric",
+        "template": flow.template,
+        "trigger_metric_id": flow.trigger_metric_id,
+    }
+    attributes = sparse(attributes, fields)
+    if definition:
+        attributes["definition"] = flow.definition.model_dump(mode="json")
+    self_link = f"{base}/api/flows/{flow.id}/"
+    return {
+        "type": "flow",
+        "id": flow.id,
+        "attributes": attributes,
+        "relationships": {
+            "flow-actions": {
+                "data": [{"type": "flow-action", "id": a.id} for a in flow.definition.actions],
+                "links": {
+                    "self": f"{self_link}relationships/flow-actions/",
+                    "related": f"{self_link}flow-actions/",
+                },
+            },
+            "tags": {
+                "data": [],
+                "links": {
+                    "self": f"{self_link}relationships/tags/",
+                    "related": f"{self_link}tags/",
+                },
+            },
+        },
+        "links": {"self": self_link},
+    }
+
+
+def message_resource(flow: FlowRecord, step: SendEmail | SendWebhook, base: str) -> dict[str, Any]:
+    """One message of a flow (an email or a webhook step) and what may be edited in it."""
+    attributes = step.model_dump(mode="json", exclude={"type", "id", "next"})
+    attributes["channel"] = "email" if isinstance(step, SendEmail) else "webhook"
+    return {
+        "type": "flow-message",
+        "id": step.id,
+        "attributes": attributes,
+        "links": {"self": f"{base}/api/flows/{flow.id}/flow-messages/{step.id}/"},
+    }
+
+
+def statistics_resource(flow: FlowRecord, statistics: dict[str, Any], base: str) -> dict[str, Any]:
+    return {
+        "type": "flow-statistics",
+        "id": flow.id,
+        "attributes": statistics,
+        "links": {"self": f"{base}/api/flows/{flow.id}/statistics/"},
+    }
+
+
+async def _attributes(request: Request, resource_type: str) -> dict[str, Any]:
+    """``data.attributes`` of a JSON:API body of ``resource_type``."""
+    try:
+        document = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as error:
+        raise InputError(f"the body is not JSON: {error}", pointer="/") from error
+    refuse_unstorable(document)
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, dict) or data.get("type") != resource_type:
+        raise InputError(
+            f'the body must be {{"data": {{"type": "{resource_type}", …}}}}', pointer="/data/type"
+        )
+    attributes = data.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise InputError("attributes must be an object", pointer="/data/attributes")
+    return attributes
+
+
+def _text(attributes: dict[str, Any], name: str) -> str | None:
+    value = attributes.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"{name} must be a string", pointer=f"/data/attributes/{name}")
+    return value
+
+
+def _diagnostics_url(base: str) -> str:
+    return f"{base}/api/diagnostics"
+
+
+def created_document(services: Services, request: FlowRequest, base: str) -> dict[str, Any]:
+    """Creates a flow; the 201 document, its creation warnings in ``meta.warnings``."""
+    with services.database.write() as connection:
+        created = create_flow(
+            connection, request, services.clock.now(), diagnostics_url=_diagnostics_url(base)
+        )
+    return {
+        "data": flow_resource(created.flow, base, definition=True),
+        "meta": {"warnings": created.warnings},
+    }
+
+
+def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """The account's flows in id order, at most 50 a page."""
+    fields = parse_fields(request, "flow", FLOW_FIELDS)
+    conditions = parse_filter(request.query_params.get("filter"), _FILTERS)
+    size = page_size(request, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+    cursor = decode_cursor(request)
+    if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], str)):
+        raise InputError("page[cursor] is not a cursor this server gave", parameter="page[cursor]")
+    after = cursor[0] if cursor else None
+    with services.database.read() as connection:
+        # An account has tens of flows, so they are filtered here rather than in SQL.
+        found = list_flows(connection, account.id, after=after, limit=MAX_ACCOUNT_FLOWS)
+    matching = [flow for flow in found if _matches(flow, conditions)]
+    shown = matching[:size]
+    next_cursor = encode_cursor([shown[-1].id]) if len(matching) > size else None
+    base = base_url(request)
+    return jsonapi_response(
+        {
+            "data": [flow_resource(flow, base, fields) for flow in shown],
+            "links": collection_links(request, next_cursor),
+        }
+    )
+
+
+def _matches(flow: FlowRecord, conditions: list[Any]) -> bool:
+    for condition in conditions:
+        value = {
+            "status": flow.status.value,
+            "archived": flow.archived,
+            "name": flow.name,
+            "trigger_metric_id": flow.trigger_metric_id,
+        }[condition.field]
+        if condition.operator == "contains":
+            if str(condition.value).lower() not in str(value).lower():
+                return False
+        elif value != condition.value:
+            return False
+    return True
+
+
+def get_one(flow_id: str, request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """One flow; ``additional-fields[flow]=definition`` adds its filters and steps."""
+    fields = parse_fields(request, "flow", FLOW_FIELDS)
+    extra = request.query_params.get("additional-fields[flow]")
+    if extra not in (None, "definition"):
+        raise InputError(
+            "additional-fields[flow] allows definition", parameter="additional-fields[flow]"
+        )
+    with services.database.read() as connection:
+        flow = get_flow(connection, account.id, flow_id)
+    return jsonapi_response(
+        {
+            "data": flow_resource(flow, base_url(request), fields, definition=extra is not None),
+            "links": {"self": str(request.url)},
+        }
+    )
+
+
+async def post_flow(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """Creates a flow from the library (``template``) or from a ``definition``; answers 201
+    with warnings (a trigger metric without recent events) in ``meta.warnings``."""
+    attributes = await _attributes(request, "flow")
+    flow_request = FlowRequest(
+        account_id=account.id,
+        template=_text(attributes, "template"),
+        definition=attributes.get("definition"),
+        trigger_metric_id=_text(attributes, "trigger_metric_id"),
+        status=_text(attributes, "status"),
+        name=_text(attributes, "name"),
+    )
+    return jsonapi_response(created_document(services, flow_request, base_url(request)), 201)
+
+
+async def patch_flow(
+    flow_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """Changes a flow's status (draft, manual, live), name or archived flag."""
+    attributes = await _attributes(request, "flow")
+    archived = attributes.get("archived")
+    if archived is not None and not isinstance(archived, bool):
+        raise InputError("archived must be true or false", pointer="/data/attributes/archived")
+    with services.database.write() as connection:
+        flow = set_status(
+            connection,
+            account.id,
+            flow_id,
+            services.clock.now(),
+            status=_text(attributes, "status"),
+            name=_text(attributes, "name"),
+            archived=archived,
+        )
+    return jsonapi_response({"data": flow_resource(flow, base_url(request))})
+
+
+def get_messages(
+    flow_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """The flow's messages (its email and webhook steps)."""
+    with services.database.read() as connection:
+        flow = get_flow(connection, account.id, flow_id)
+    base = base_url(request)
+    return jsonapi_response(
+        {
+            "data": [message_resource(flow, step, base) for step in flow.definition.messages()],
+            "links": {"self": str(request.url)},
+        }
+    )
+
+
+async def patch_message(
+    flow_id: str, step_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """Edits a message: templates, sender, status and smart sending of an email; URL and
+    status of a webhook. Templates are compiled before anything is stored."""
+    attributes = await _attributes(request, "flow-message")
+    with services.database.write() as connection:
+        flow, step = edit_message(
+            connection, account.id, flow_id, step_id, changes=attributes, now=services.clock.now()
+        )
+    return jsonapi_response({"data": message_resource(flow, step, base_url(request))})
+
+
+def get_statistics(
+    flow_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """What profiles did in the flow: entered, waiting, emailed, skipped and exited by reason."""
+    with services.database.read() as connection:
+        flow = get_flow(connection, account.id, flow_id)
+        statistics = flow_statistics(connection, flow, services.clock.now())
+    return jsonapi_response({"data": statistics_resource(flow, statistics, base_url(request))})
+
+
+async def post_retarget(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """Moves the flows of one metric to another of the same name (after a platform switch)."""
+    attributes = await _attributes(request, "flow-retarget")
+    names = ("from_metric_id", "to_metric_id")
+    ids = {name: _text(attributes, name) for name in names}
+    for name in names:
+        if not ids[name]:
+            raise InputError(f"{name} is required", pointer=f"/data/attributes/{name}")
+    with services.database.write() as connection:
+        moved = retarget(
+            connection,
+            account.id,
+            str(ids["from_metric_id"]),
+            str(ids["to_metric_id"]),
+            services.clock.now(),
+        )
+    return jsonapi_response(
+        {
+            "data": {
+                "type": "flow-retarget",
+                "id": f"{ids['from_metric_id']}-{ids['to_metric_id']}",
+                "attributes": {**ids, "flow_ids": moved},
+            }
+        }
+    )
+
+
+def get_profile_activity(
+    profile_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """The profile's steps through flows, newest first (its flow activity feed)."""
+    with services.database.read() as connection:
+        if get_profile(connection, account.id, profile_id) is None:
+            raise NotFoundError(f"no profile {profile_id}", parameter="id")
+        rows = activity_of_profile(connection, account.id, profile_id)
+    return jsonapi_response(
+        {
+            "data": [
+                {
+                    "type": "flow-activity",
+                    "id": str(row.id),
+                    "attributes": {
+                        "flow_id": row.flow_id,
+                        "flow_run_id": row.flow_run_id,
+                        "step_id": row.step_id,
+                        "kind": row.kind,
+                        "reason": row.reason,
+                        "detail": row.detail,
+                        "datetime": iso(row.at),
+                    },
+                }
+                for row in rows
+            ],
+            "links": {"self": str(request.url)},
+        }
+    )
+
+
+def _suppression_resource(row: Any) -> dict[str, Any]:
+    return {
+        "type": "email-suppression",
+        "id": row.email,
+        "attributes": {"email": row.email, "reason": row.reason, "created": iso(row.created_at)},
+    }
+
+
+def get_suppressions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """The addresses no flow email goes to."""
+    with services.database.read() as connection:
+        rows = list_suppressions(connection, account.id)
+    return jsonapi_response(
+        {"data": [_suppression_resource(row) for row in rows], "links": {"self": str(request.url)}}
+    )
+
+
+async def post_suppression(
+    request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """Suppresses an address (reason ``manual`` unless given): no flow emails it again."""
+    attributes = await _attributes(request, "email-suppression")
+    try:
+        email = normalize_email(_text(attributes, "email"))
+    except InvalidIdentifierError as error:
+        raise InputError(str(error), pointer="/data/attributes/email") from error
+    if email is None:
+        raise InputError("email is required", pointer="/data/attributes/email")
+    reason = _text(attributes, "reason") or "manual"
+    if reason not in ("manual", "unsubscribed", "bounced", "complained"):
+        raise InputError(
+            "reason must be manual, unsubscribed, bounced or complained",
+            pointer="/data/attributes/reason",
+        )
+    now = services.clock.now()
+    with services.database.write() as connection:
+        created = suppress(connection, account.id, email, reason, now)
+    return jsonapi_response(
+        {
+            "data": {
+                "type": "email-suppression",
+                "id": email,
+                "attributes": {"email": email, "reason": reason, "created": iso(now)},
+            }
+        },
+        201 if created else 200,
+    )
+
+
+add_route(router, "/api/flows", get_flows, ["GET"], operation_id="get_flows")
+add_route(router, "/api/flows", post_flow, ["POST"], operation_id="create_flow")
+add_route(router, "/api/flows/{flow_id}", get_one, ["GET"], operation_id="get_flow")
+add_route(router, "/api/flows/{flow_id}", patch_flow, ["PATCH"], operation_id="update_flow")
+add_route(
+    router,
+    "/api/flows/{flow_id}/flow-messages",
+    get_messages,
+    ["GET"],
+    operation_id="get_flow_messages",
+)
+add_route(
+    router,
+    "/api/flows/{flow_id}/flow-messages/{step_id}",
+    patch_message,
+    ["PATCH"],
+    operation_id="update_flow_message",
+)
+add_route(
+    router,
+    "/api/flows/{flow_id}/statistics",
+    get_statistics,
+    ["GET"],
+    operation_id="get_flow_statistics",
+)
+add_route(router, "/api/flow-retargets", post_retarget, ["POST"], operation_id="retarget_flows")
+add_route(
+    router,
+    "/api/profiles/{profile_id}/flow-activity",
+    get_profile_activity,
+    ["GET"],
+    operation_id="get_profile_flow_activity",
+)
+add_route(
+    router, "/api/email-suppressions", get_suppressions, ["GET"], operation_id="get_suppressions"
+)
+add_route(
+    router,
+    "/api/email-suppressions",
+    post_suppression,
+    ["POST"],
+    operation_id="create_suppression",
+)
+
+
+# --- the public unsubscribe page ------------------------------------------------------------
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport"
+content="width=device-width, initial-scale=1"><title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<h1>{title}</h1>{body}</body></html>
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
+
+
+def _token(services: Services, token: str) -> tuple[str, str] | HTMLResponse:
+    try:
+        found = verify_token(services.settings.secret_keys(), token)
+    except UnsubscribeLinkError as error:
+        return _page("Link not valid", f"<p>{html.escape(error.detail)}.</p>", error.status)
+    return found.account_id, found.email
+
+
+def unsubscribe_page(token: str, services: ServicesDep) -> Response:
+    """Asks to confirm (a link scanner's GET must not unsubscribe anyone)."""
+    found = _token(services, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    address = html.escape(found[1])
+    return _page(
+        "Unsubscribe",
+        f"<p>Stop all emails to <strong>{address}</strong>?</p>"
+        f'<form method="post"><button type="submit">Unsubscribe</button></form>',
+    )
+
+
+def unsubscribe(token: str, services: ServicesDep) -> Response:
+    """Unsubscribes the address: the confirmation form, and RFC 8058 one-click POSTs."""
+    found = _token(services, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    account_id, address = found
+    now: datetime = services.clock.now()
+    with services.database.write() as connection:
+        if connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first():
+            suppress(connection, account_id, address, "unsubscribed", now)
+    return _page("Unsubscribed", f"<p>{html.escape(address)} will get no more emails.</p>")
+
+
+unsubscribe_router.add_api_route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"])
+unsubscribe_router.add_api_route("/unsubscribe/{token}", unsubscribe, methods=["POST"])

@@ -1,0 +1,231 @@
+"""``shoptrack flows …``: list, create from the library, show, change status, retarget after a
+platform switch, run due steps, and the account's From address. ``--json`` prints the document
+the HTTP API returns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["flows_app"]
+
+flows_app = typer.Typer(help="Flows: automations started by live events.", no_args_is_help=True)
+
+# Imported inside the commands, as cli.py does: the CLI starts fast, and shoptrack.cli (which
+# mounts this module) is not imported back while it is still being imported.
+
+AccountOption = Annotated[
+    str | None, typer.Option("--account", help="Account id; optional when there is exactly one.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
+
+
+def _base(services: Any) -> str:
+    return str(services.settings.public_url).rstrip("/")
+
+
+def _line(document: dict[str, Any]) -> str:
+    attributes = document["attributes"]
+    return (
+        f"{document['id']}  {attributes['status']:<6} "
+        f"{'archived ' if attributes['archived'] else ''}{attributes['name']}"
+        f"  ({attributes['template'] or 'custom'}, metric {attributes['trigger_metric_id']})"
+    )
+
+
+@flows_app.command("list")
+def flows_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
+    """List the account's flows."""
+    from shoptrack.api.routes.flows import flow_resource  # noqa: PLC0415
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.store.flows import list_flows  # noqa: PLC0415
+
+    services = _services()
+    account_id = _account_id(services, account)
+    with services.database.read() as connection:
+        found = list_flows(connection, account_id, limit=10_000)
+    documents = [flow_resource(flow, _base(services)) for flow in found]
+    if as_json:
+        _print_json({"data": documents})
+        return
+    for document in documents:
+        console.print(_line(document), highlight=False)
+
+
+@flows_app.command("create")
+def flows_create(  # noqa: PLR0917  # Typer maps each option to a parameter
+    template: Annotated[
+        str,
+        typer.Argument(
+            help="A library flow: post-purchase, abandoned-checkout, browse-abandonment, "
+            "win-back, order-fulfilled, order-cancelled, order-refunded."
+        ),
+    ],
+    metric: Annotated[
+        str | None,
+        typer.Option(help="The trigger metric's id; optional when the account has only one."),
+    ] = None,
+    status: Annotated[str, typer.Option(help="draft, manual or live.")] = "draft",
+    name: Annotated[str | None, typer.Option(help="A name instead of the template's.")] = None,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a flow from the library; warns when its trigger metric has been quiet."""
+    from shoptrack.api.routes.flows import created_document  # noqa: PLC0415
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.flows.service import FlowRequest  # noqa: PLC0415
+
+    services = _services()
+    request = FlowRequest(
+        account_id=_account_id(services, account),
+        template=template,
+        trigger_metric_id=metric,
+        status=status,
+        name=name,
+    )
+    document = created_document(services, request, _base(services))
+    if as_json:
+        _print_json(document)
+        return
+    console.print(f"flow {_line(document['data'])}", highlight=False)
+    for warning in document["meta"]["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning['detail']}", highlight=False)
+
+
+@flows_app.command("show")
+def flows_show(flow: str, account: AccountOption = None, as_json: JsonOption = False) -> None:
+    """Show a flow, its definition and its statistics."""
+    from shoptrack.api.routes.flows import flow_resource, statistics_resource  # noqa: PLC0415
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.store.flows import flow_statistics, get_flow  # noqa: PLC0415
+
+    services = _services()
+    account_id = _account_id(services, account)
+    with services.database.read() as connection:
+        found = get_flow(connection, account_id, flow)
+        statistics = flow_statistics(connection, found, services.clock.now())
+    base = _base(services)
+    document = {
+        "data": flow_resource(found, base, definition=True),
+        "included": [statistics_resource(found, statistics, base)],
+    }
+    if as_json:
+        _print_json(document)
+        return
+    console.print_json(data=document)
+
+
+@flows_app.command("set-status")
+def flows_set_status(
+    flow: str,
+    status: Annotated[str, typer.Argument(help="draft, manual or live.")],
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a flow's status: draft (nobody enters), manual (nothing sent) or live."""
+    from shoptrack.api.routes.flows import flow_resource  # noqa: PLC0415
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.flows.service import set_status  # noqa: PLC0415
+
+    services = _services()
+    account_id = _account_id(services, account)
+    with services.database.write() as connection:
+        changed = set_status(connection, account_id, flow, services.clock.now(), status=status)
+    document = flow_resource(changed, _base(services))
+    if as_json:
+        _print_json({"data": document})
+        return
+    console.print(f"flow {_line(document)}", highlight=False)
+
+
+@flows_app.command("retarget")
+def flows_retarget(
+    from_metric: Annotated[str, typer.Option("--from-metric", help="The old metric's id.")],
+    to_metric: Annotated[str, typer.Option("--to-metric", help="The new metric's id.")],
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move the flows of one metric to another of the same name (after a platform switch)."""
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.flows.service import retarget  # noqa: PLC0415
+
+    services = _services()
+    account_id = _account_id(services, account)
+    with services.database.write() as connection:
+        moved = retarget(connection, account_id, from_metric, to_metric, services.clock.now())
+    document = {
+        "data": {
+            "type": "flow-retarget",
+            "id": f"{from_metric}-{to_metric}",
+            "attributes": {
+                "from_metric_id": from_metric,
+                "to_metric_id": to_metric,
+                "flow_ids": moved,
+            },
+        }
+    }
+    if as_json:
+        _print_json(document)
+        return
+    console.print(f"moved {len(moved)} flows to metric {to_metric}: {' '.join(moved)}")
+
+
+@flows_app.command("run")
+def flows_run(as_json: JsonOption = False) -> None:
+    """Take every flow step that is due now and send its messages (serve and worker do this
+    continuously)."""
+    from shoptrack.cli import _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.flows.engine import FlowEngine  # noqa: PLC0415
+
+    services = _services()
+    engine = FlowEngine.from_services(services)
+    try:
+        report = engine.run_until_idle()
+    finally:
+        engine.close()
+    document = {name: getattr(report, name) for name in report.__slots__}
+    if as_json:
+        _print_json(document)
+        return
+    console.print(
+        f"{report.emailed} emailed, {report.webhooks_sent} webhooks, {report.skipped} skipped, "
+        f"{report.exited} exited, {report.completed} completed"
+    )
+
+
+@flows_app.command("sender")
+def flows_sender(
+    address: Annotated[
+        str | None,
+        typer.Argument(help='The From of this account\'s flow emails, e.g. "Shop <hi@shop.com>".'),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Go back to SHOPTRACK_EMAIL_FROM.")
+    ] = False,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show or set the account's From address (a message's own From still comes first)."""
+    import email.utils  # noqa: PLC0415
+
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.store.flows import (  # noqa: PLC0415
+        account_email_from,
+        set_account_email_from,
+    )
+
+    if address is not None and "@" not in email.utils.parseaddr(address)[1]:
+        raise typer.BadParameter(f"{address!r} is not an email address", param_hint="ADDRESS")
+    services = _services()
+    account_id = _account_id(services, account)
+    with services.database.write() as connection:
+        if address is not None or clear:
+            set_account_email_from(connection, account_id, None if clear else address)
+        own = account_email_from(connection, account_id)
+    document = {"account_id": account_id, "email_from": own or services.settings.email_from}
+    if as_json:
+        _print_json(document)
+        return
+    source = "account" if own else "SHOPTRACK_EMAIL_FROM"
+    console.print(f"From: {document['email_from']} ({source})", highlight=False)

@@ -1,0 +1,320 @@
+"""Creating and changing flows — from the library or a definition, their status, their messages,
+and moving them to another integration's metric — with the checks the API and the CLI share.
+
+Every function works inside the caller's transaction and raises :class:`InputError` (a 4xx
+naming the field, under ``/data/attributes``) for what the caller got wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from shoptrack.errors import InputError, NotFoundError
+from shoptrack.flows.email import check_templates
+from shoptrack.flows.library import LIBRARY, template_named
+from shoptrack.flows.model import FlowDefinition, FlowStatus, SendEmail, SendWebhook
+from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
+from shoptrack.store.flows import (
+    FlowRecord,
+    get_flow,
+    insert_flow,
+    recent_event_count,
+    retarget_flows,
+    update_flow,
+)
+
+__all__ = [
+    "QUIET_WINDOW",
+    "CreatedFlow",
+    "FlowRequest",
+    "TriggerMetricMismatchError",
+    "create_flow",
+    "edit_message",
+    "new_webhook_secret",
+    "retarget",
+    "set_status",
+]
+
+ATTRIBUTES = "/data/attributes"
+# A trigger metric without events for this long gets the "haven't received" warning.
+QUIET_WINDOW = timedelta(days=30)
+# Fields of a message that may be edited, by step type.
+EDITABLE = {
+    "send-email": (
+        "name",
+        "status",
+        "subject",
+        "preview_text",
+        "html",
+        "text",
+        "from_email",
+        "from_label",
+        "smart_sending",
+    ),
+    "send-webhook": ("name", "status", "url"),
+}
+_STEP_TYPES = {"time-delay", "conditional-split", "send-email", "send-webhook", "exit"}
+_CONDITION_TYPES = {"event-property", "profile-property", "profile-metric"}
+
+
+class TriggerMetricMismatchError(InputError):
+    """The metric named does not fit: a library flow's trigger is another metric, or a flow is
+    moved to a metric of another name."""
+
+    code = "trigger_metric_mismatch"
+    title = "The metric does not fit this flow."
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRequest:
+    """What a caller asks to create: a library ``template`` or a ``definition``."""
+
+    account_id: str
+    template: str | None = None
+    definition: Any = None
+    trigger_metric_id: str | None = None
+    status: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedFlow:
+    """A new flow and the warnings its creation raised (it is created all the same)."""
+
+    flow: FlowRecord
+    metric: MetricView
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _pointer(location: tuple[int | str, ...], base: str) -> str:
+    # Pydantic puts a discriminated union's tag into the location; a pointer has no such part.
+    parts = [str(p) for p in location if p not in _STEP_TYPES and p not in _CONDITION_TYPES]
+    return "/".join([base, *parts])
+
+
+def _invalid(error: ValidationError, base: str) -> InputError:
+    first = error.errors(include_url=False)[0]
+    pointer = _pointer(tuple(first["loc"]), base)
+    return InputError(f"{pointer}: {first['msg']}", pointer=pointer)
+
+
+def _status(value: str | None, pointer: str) -> FlowStatus:
+    try:
+        return FlowStatus(value or FlowStatus.DRAFT.value)
+    except ValueError:
+        allowed = ", ".join(status.value for status in FlowStatus)
+        raise InputError(f"status must be one of {allowed}", pointer=pointer) from None
+
+
+def _metric(connection: Connection, account_id: str, metric_id: str, pointer: str) -> MetricView:
+    metric = metrics_by_id(connection, account_id, [metric_id]).get(metric_id)
+    if metric is None:
+        raise NotFoundError(f"no metric {metric_id} in this account", pointer=pointer)
+    return metric
+
+
+def _only_metric_named(connection: Connection, account_id: str, name: str) -> MetricView:
+    pointer = f"{ATTRIBUTES}/trigger_metric_id"
+    found = [metric for metric in list_metrics(connection, account_id) if metric.name == name]
+    if not found:
+        raise InputError(
+            f"the account has no {name} metric yet: connect a store or send {name} events "
+            "through the API first",
+            pointer=pointer,
+        )
+    if len(found) > 1:
+        choices = ", ".join(f"{m.id} ({m.integration.get('name')})" for m in found)
+        raise InputError(
+            f"several {name} metrics; choose one with trigger_metric_id: {choices}",
+            pointer=pointer,
+        )
+    return found[0]
+
+
+def _with_webhook_secrets(document: Any) -> Any:
+    """A definition whose webhook steps without a secret get a new one."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("actions"), list):
+        return document
+    actions = [
+        {**action, "secret": new_webhook_secret()}
+        if isinstance(action, Mapping)
+        and action.get("type") == "send-webhook"
+        and not action.get("secret")
+        else action
+        for action in document["actions"]
+    ]
+    return {**document, "actions": actions}
+
+
+def _check_messages(definition: FlowDefinition, base: str) -> None:
+    for index, action in enumerate(definition.actions):
+        if isinstance(action, SendEmail):
+            check_templates(action, f"{base}/actions/{index}")
+
+
+def _quiet_warning(
+    connection: Connection, account_id: str, metric: MetricView, now: datetime, diagnostics: str
+) -> dict[str, Any] | None:
+    """Klaviyo's warning for a trigger metric that has had no events for 30 days."""
+    if recent_event_count(connection, account_id, metric.id, now - QUIET_WINDOW) > 0:
+        return None
+    source = metric.integration.get("name") or "the API"
+    return {
+        "code": "trigger_metric_quiet",
+        "title": f"We haven't received {metric.name} events recently",
+        "detail": (
+            f"We haven't received {metric.name} events recently (none from {source} in the last "
+            f"{QUIET_WINDOW.days} days), so this flow may not start. If you think this is an "
+            f"error, see the doctor's findings: {diagnostics}"
+        ),
+        "metric_id": metric.id,
+        "integration": metric.integration,
+        "links": {"diagnostics": diagnostics},
+    }
+
+
+def create_flow(
+    connection: Connection, request: FlowRequest, now: datetime, *, diagnostics_url: str
+) -> CreatedFlow:
+    """Creates a flow from the library (``template``) or from a ``definition``; warns when its
+    trigger metric has been quiet (and creates it anyway)."""
+    status = _status(request.status, f"{ATTRIBUTES}/status")
+    if (request.template is None) == (request.definition is None):
+        raise InputError("give either template or definition", pointer=f"{ATTRIBUTES}/template")
+    metric_pointer = f"{ATTRIBUTES}/trigger_metric_id"
+    if request.template is not None:
+        template = template_named(request.template)
+        if template is None:
+            raise InputError(
+                f"no template {request.template!r}; the library has {', '.join(LIBRARY)}",
+                pointer=f"{ATTRIBUTES}/template",
+            )
+        if request.trigger_metric_id is None:
+            metric = _only_metric_named(connection, request.account_id, template.metric)
+        else:
+            metric = _metric(
+                connection, request.account_id, request.trigger_metric_id, metric_pointer
+            )
+        if metric.name != template.metric:
+            raise TriggerMetricMismatchError(
+                f"{template.key} is triggered by {template.metric}; metric {metric.id} is "
+                f"{metric.name}",
+                pointer=metric_pointer,
+            )
+        definition = template.build()
+        name = request.name or template.name
+    else:
+        if request.trigger_metric_id is None:
+            raise InputError(
+                "trigger_metric_id is required with a definition", pointer=metric_pointer
+            )
+        metric = _metric(connection, request.account_id, request.trigger_metric_id, metric_pointer)
+        base = f"{ATTRIBUTES}/definition"
+        try:
+            definition = FlowDefinition.model_validate(_with_webhook_secrets(request.definition))
+        except ValidationError as error:
+            raise _invalid(error, base) from error
+        _check_messages(definition, base)
+        name = request.name or f"{metric.name} flow"
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InputError("name must be 1 to 200 characters", pointer=f"{ATTRIBUTES}/name")
+    flow = insert_flow(
+        connection,
+        account_id=request.account_id,
+        name=name,
+        template=request.template,
+        status=status,
+        trigger_metric_id=metric.id,
+        definition=definition,
+        now=now,
+    )
+    warning = _quiet_warning(connection, request.account_id, metric, now, diagnostics_url)
+    return CreatedFlow(flow, metric, [warning] if warning else [])
+
+
+def set_status(
+    connection: Connection,
+    account_id: str,
+    flow_id: str,
+    now: datetime,
+    *,
+    status: str | None = None,
+    name: str | None = None,
+    archived: bool | None = None,
+) -> FlowRecord:
+    """Changes a flow's status (draft, manual, live), name or archived flag."""
+    flow = get_flow(connection, account_id, flow_id)
+    new_status = None if status is None else _status(status, f"{ATTRIBUTES}/status")
+    if name is not None and not 1 <= len(name.strip()) <= 200:
+        raise InputError("name must be 1 to 200 characters", pointer=f"{ATTRIBUTES}/name")
+    return update_flow(
+        connection,
+        flow,
+        now,
+        status=new_status,
+        name=None if name is None else name.strip(),
+        archived=archived,
+    )
+
+
+def edit_message(
+    connection: Connection,
+    account_id: str,
+    flow_id: str,
+    step_id: str,
+    *,
+    changes: Mapping[str, Any],
+    now: datetime,
+) -> tuple[FlowRecord, SendEmail | SendWebhook]:
+    """Changes a message step's templates, sender, status or smart sending (emails), or its
+    URL and status (webhooks); templates are compiled first."""
+    flow = get_flow(connection, account_id, flow_id)
+    step = flow.definition.step(step_id)
+    if not isinstance(step, SendEmail | SendWebhook):
+        raise NotFoundError(f"flow {flow_id} has no message {step_id}", parameter="step_id")
+    allowed = EDITABLE[step.type]
+    for name in changes:
+        if name not in allowed:
+            raise InputError(
+                f"{name} cannot be changed here; a {step.type} message allows {', '.join(allowed)}",
+                pointer=f"{ATTRIBUTES}/{name}",
+            )
+    try:
+        changed = type(step).model_validate({**step.model_dump(), **changes})
+    except ValidationError as error:
+        raise _invalid(error, ATTRIBUTES) from error
+    if isinstance(changed, SendEmail):
+        check_templates(changed, ATTRIBUTES)
+    updated = update_flow(connection, flow, now, definition=flow.definition.replace_step(changed))
+    return updated, changed
+
+
+def retarget(
+    connection: Connection, account_id: str, from_metric_id: str, to_metric_id: str, now: datetime
+) -> list[str]:
+    """Moves the flows triggered by one metric to another of the same name (after a platform
+    switch: the old store's Placed Order to the new store's); the ids of the flows moved."""
+    old = _metric(connection, account_id, from_metric_id, f"{ATTRIBUTES}/from_metric_id")
+    new = _metric(connection, account_id, to_metric_id, f"{ATTRIBUTES}/to_metric_id")
+    if old.id == new.id:
+        raise InputError("the two metrics are the same", pointer=f"{ATTRIBUTES}/to_metric_id")
+    if old.name != new.name:
+        raise TriggerMetricMismatchError(
+            f"flows triggered by {old.name} cannot move to {new.name}",
+            pointer=f"{ATTRIBUTES}/to_metric_id",
+        )
+    return retarget_flows(connection, account_id, old.id, new.id, now)

@@ -1,0 +1,159 @@
+"""Shared steps of the flow tests: a real SMTP server (aiosmtpd) on a free port, the engine
+delivering to it, events sent through the API, and flows created through the API."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from shoptrack.flows.delivery import SmtpMailer, WebhookSender
+from shoptrack.flows.engine import FlowEngine
+from shoptrack.flows.entry import FlowEntry
+from shoptrack.pipeline.processing import Processor
+from shoptrack.services import Services
+from shoptrack.store.metrics import ensure_metric
+from tests.helpers import AppClient, Shop
+from tests.processes import free_port
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server accepted, parsed."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:  # noqa: N802  # aiosmtpd's hook name
+        content = envelope.original_content or b""
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        assert part is not None
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+    @staticmethod
+    def html(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("html",))
+        assert part is not None
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+
+@dataclass
+class SmtpServer:
+    url: str
+    mailbox: Mailbox
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free local port."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer(f"smtp://127.0.0.1:{port}", mailbox)
+    finally:
+        controller.stop()
+
+
+def flow_engine(
+    services: Services, smtp: SmtpServer, webhooks: WebhookSender | None = None
+) -> FlowEngine:
+    return FlowEngine.from_services(services, mailer=SmtpMailer(smtp.url), webhooks=webhooks)
+
+
+def process(services: Services) -> None:
+    """Processes the inbox as serve does: live inserted events start flows."""
+    Processor(
+        services.database, services.clock, on_recorded=FlowEntry(services.clock)
+    ).run_until_idle()
+
+
+def send_event(
+    client: AppClient,
+    shop: Shop,
+    metric: str,
+    email_address: str,
+    *,
+    unique_id: str,
+    properties: dict[str, Any] | None = None,
+    value: float | None = None,
+    backfill: bool = False,
+    first_name: str | None = None,
+) -> None:
+    """An event through ``POST /api/events``, as a custom shop sends it."""
+    profile: dict[str, Any] = {"email": email_address}
+    if first_name:
+        profile["first_name"] = first_name
+    attributes: dict[str, Any] = {
+        "properties": properties or {},
+        "unique_id": unique_id,
+        "time": client.app.runtime.services.clock.now().isoformat(),
+        "metric": {"data": {"type": "metric", "attributes": {"name": metric}}},
+        "profile": {"data": {"type": "profile", "attributes": profile}},
+    }
+    if value is not None:
+        attributes["value"] = value
+    if backfill:
+        attributes["backfill"] = True
+    response = client.post(
+        "/api/events",
+        json={"data": {"type": "event", "attributes": attributes}},
+        headers=shop.headers(),
+    )
+    assert response.status_code == 202, response.text
+
+
+def api_metric(services: Services, shop: Shop, name: str) -> str:
+    """The id of the API metric ``name`` (created now if no event made it yet)."""
+    with services.database.write() as connection:
+        return ensure_metric(connection, shop.account_id, name, services.clock.now())
+
+
+class _Keyed(Protocol):
+    def headers(self) -> dict[str, str]: ...
+
+
+def create_flow(
+    client: AppClient, shop: _Keyed, template: str, metric: str, status: str = "live"
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/flows",
+        headers=shop.headers(),
+        json={
+            "data": {
+                "type": "flow",
+                "attributes": {"template": template, "trigger_metric_id": metric, "status": status},
+            }
+        },
+    )
+    assert response.status_code == 201, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def statistics(client: AppClient, shop: Shop, flow_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/flows/{flow_id}/statistics", headers=shop.headers())
+    assert response.status_code == 200, response.text
+    attributes: dict[str, Any] = response.json()["data"]["attributes"]
+    return attributes
