@@ -73,6 +73,9 @@ class IntegrationSettings(BaseModel):
     timezone: str | None = None
     sync_interval_minutes: int | None = Field(default=None, ge=1, le=1440)
     backfill_days: int | None = Field(default=None, ge=0, le=3650)
+    # Kept by shoptrack, not chosen: the credential fields that had white space trimmed on
+    # entry (the same space may sit on the store's side; the doctor's credentials_whitespace).
+    trimmed_credentials: list[str] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -176,12 +179,12 @@ def connect(
         raise InputError("the integration needs a name", pointer="/data/attributes/name")
     connector = connector_for(platform)
     raw = dict(credentials)
-    if "webhook_secret" in connector.credentials_model.model_fields and not raw.get(
-        "webhook_secret"
-    ):
+    if connector.chooses_webhook_secret and not raw.get("webhook_secret"):
         raw["webhook_secret"] = secrets.token_urlsafe(32)
     checked, trimmed = clean_credentials(connector.credentials_model, raw)
     stored_settings = check_settings(platform, settings or {})
+    if trimmed:
+        stored_settings["trimmed_credentials"] = trimmed
     failure = _check_store(connector, checked, client_factory)
     now = services.clock.now()
     with services.database.write() as connection:
@@ -261,6 +264,11 @@ def update(
         failure = _check_store(connector, checked, client_factory)
         new_credentials = checked.model_dump(exclude_none=True)
     new_settings = None
+    if credentials:
+        # Fields entered again lose their old mark; what this entry trimmed is marked.
+        kept = set(integration.settings.get("trimmed_credentials") or []) - set(credentials)
+        marked = sorted(kept | set(result.trimmed_fields))
+        settings = {**(settings or {}), "trimmed_credentials": marked or None}
     if settings is not None:
         merged_settings = {**integration.settings, **settings}
         new_settings = check_settings(

@@ -1,0 +1,99 @@
+"""``/api/diagnostics`` and ``/api/integrations/{id}/diagnostics``: the doctor's findings as
+JSON:API resources of type ``finding``, and applying a finding's fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from shoptrack.api.deps import AccountDep, ServicesDep, base_url
+from shoptrack.api.jsonapi import add_route, jsonapi_response
+from shoptrack.doctor import Finding, Report, apply_fix, diagnose_account, diagnose_integration
+
+__all__ = ["finding_resource", "report_document", "router"]
+
+router = APIRouter(tags=["Diagnostics"])
+
+
+def finding_resource(finding: Finding, base: str) -> dict[str, Any]:
+    """One finding: its code, severity, summary, evidence and fix."""
+    resource: dict[str, Any] = {
+        "type": "finding",
+        "id": finding.id,
+        "attributes": finding.as_json(),
+    }
+    if finding.integration_id is not None:
+        resource["links"] = {
+            "integration": f"{base}/api/integrations/{finding.integration_id}/",
+        }
+    return resource
+
+
+def report_document(report: Report, base: str, self_link: str) -> dict[str, Any]:
+    """The document both endpoints (and ``shoptrack doctor --json``) answer with."""
+    meta: dict[str, Any] = {"worst": report.worst.value, "counts": report.counts()}
+    if report.order is not None:
+        meta["order"] = dict(report.order)
+    return {
+        "data": [finding_resource(finding, base) for finding in report.findings],
+        "meta": meta,
+        "links": {"self": self_link},
+    }
+
+
+def account_diagnostics(
+    request: Request, account: AccountDep, services: ServicesDep, metric: str | None = None
+) -> Response:
+    """Every check of the account and of each of its integrations (ok ones included); stores
+    are asked live where a check says so."""
+    report = diagnose_account(services, account.id, metric=metric)
+    return jsonapi_response(report_document(report, base_url(request), str(request.url)))
+
+
+def integration_diagnostics(
+    integration_id: str,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    *,
+    metric: str | None = None,
+    order: str | None = None,
+) -> Response:
+    """Every check of one integration (ok ones included); an integration that is not connected
+    gives the finding ``integration_missing``. ``order`` (the platform's order id) adds that
+    order's trace as ``meta.order``."""
+    report = diagnose_integration(services, account.id, integration_id, metric=metric, order=order)
+    return jsonapi_response(report_document(report, base_url(request), str(request.url)))
+
+
+def fix_finding(
+    integration_id: str, code: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """Applies the finding's fix when shoptrack can (409 ``fix_not_applicable`` when not), then
+    answers with the finding as the doctor sees it afterwards."""
+    result = apply_fix(services, account.id, integration_id, code)
+    base = base_url(request)
+    return jsonapi_response(
+        {
+            "data": finding_resource(result.finding, base),
+            "meta": {"done": result.done, "worst": result.report.worst.value},
+        }
+    )
+
+
+add_route(router, "/api/diagnostics", account_diagnostics, ["GET"], operation_id="get_diagnostics")
+add_route(
+    router,
+    "/api/integrations/{integration_id}/diagnostics",
+    integration_diagnostics,
+    ["GET"],
+    operation_id="get_integration_diagnostics",
+)
+add_route(
+    router,
+    "/api/integrations/{integration_id}/diagnostics/{code}/fix",
+    fix_finding,
+    ["POST"],
+    operation_id="fix_integration_finding",
+)

@@ -1,0 +1,142 @@
+"""``shoptrack doctor``: the doctor's findings as a readable report (or, with ``--json``, the
+document ``GET /api/diagnostics`` answers with), and applying a finding's fix. Exits 1 when any
+finding is an error, so scripts and monitoring can run it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from shoptrack.doctor import Finding, Report, Severity
+
+__all__ = ["doctor", "render_report"]
+
+_MARKS = {
+    Severity.ERROR: "[red]error  [/red]",
+    Severity.WARNING: "[yellow]warning[/yellow]",
+    Severity.INFO: "[cyan]info   [/cyan]",
+    Severity.OK: "[green]ok     [/green]",
+}
+_EVIDENCE_WIDTH = 400
+
+
+def _evidence(finding: Finding) -> str:
+    text = orjson.dumps(dict(finding.evidence)).decode()
+    return text if len(text) <= _EVIDENCE_WIDTH else text[: _EVIDENCE_WIDTH - 1] + "…"
+
+
+def _render_finding(console: Console, finding: Finding) -> None:
+    console.print(f"  {_MARKS[finding.severity]}  [bold]{finding.code}[/bold]")
+    console.print(f"           {escape(finding.summary)}", soft_wrap=True)
+    if finding.evidence:
+        console.print(
+            f"           [dim]evidence: {escape(_evidence(finding))}[/dim]", soft_wrap=True
+        )
+    if finding.fix is not None:
+        how = "shoptrack can apply it" if finding.fix.applicable else "only you can"
+        console.print(f"           fix ({how}): {escape(finding.fix.text)}", soft_wrap=True)
+        if finding.fix.command:
+            console.print(f"           $ {escape(finding.fix.command)}", soft_wrap=True)
+
+
+def render_report(console: Console, report: Report) -> None:
+    """The findings that are not ok, grouped by integration, then the ok checks in one line
+    per integration."""
+    groups: dict[str | None, list[Finding]] = {}
+    for finding in report.findings:
+        groups.setdefault(finding.integration_id, []).append(finding)
+    for integration_id, findings in groups.items():
+        console.print(
+            f"[bold]{'integration ' + integration_id if integration_id else 'account'}[/bold]"
+        )
+        problems = sorted(
+            (f for f in findings if f.severity is not Severity.OK),
+            key=lambda f: -f.severity.rank,
+        )
+        for finding in problems:
+            _render_finding(console, finding)
+        passed = [f.code for f in findings if f.severity is Severity.OK]
+        if passed:
+            console.print(
+                f"  {_MARKS[Severity.OK]}  [dim]{', '.join(passed)}[/dim]", soft_wrap=True
+            )
+    if report.order is not None:
+        console.print(f"[bold]order {escape(str(report.order['order_id']))}[/bold]")
+        console.print(f"  {escape(str(report.order['explanation']))}", soft_wrap=True)
+        details = {k: v for k, v in report.order.items() if k not in ("order_id", "explanation")}
+        if details:
+            console.print(f"  [dim]{escape(orjson.dumps(details).decode())}[/dim]", soft_wrap=True)
+    counts = report.counts()
+    console.print(
+        f"worst: {_MARKS[report.worst].replace(' ', '')} ({counts['error']} errors, "
+        f"{counts['warning']} warnings, {counts['info']} info, {counts['ok']} ok)"
+    )
+
+
+def doctor(
+    integration: Annotated[
+        str | None, typer.Argument(help="An integration id; without one, the whole account.")
+    ] = None,
+    *,
+    fix: Annotated[
+        str | None,
+        typer.Option("--fix", help="Apply the fix of this finding code (needs INTEGRATION)."),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="Only the checks that explain a missing metric, e.g. 'Placed Order'."),
+    ] = None,
+    order: Annotated[
+        str | None,
+        typer.Option(help="Also follow this order (the platform's id) through shoptrack."),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Account id; optional when there is exactly one."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+) -> None:
+    """Explain missing events: one finding per check (credentials, firewall, webhooks, dead
+    letters, statuses no rule knows, syncs...), with evidence and a fix. Exits 1 on any error."""
+    from shoptrack.api.routes.diagnostics import finding_resource, report_document  # noqa: PLC0415  # the CLI imports lazily, for a fast start
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415  # cli imports this module: a top-level import would be circular
+    from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration  # noqa: PLC0415  # the CLI imports lazily, for a fast start
+
+    services = _services()
+    account_id = _account_id(services, account)
+    base = services.settings.public_url.rstrip("/")
+    if fix is not None:
+        if integration is None:
+            raise typer.BadParameter("name the integration to fix", param_hint="INTEGRATION")
+        result = apply_fix(services, account_id, integration, fix)
+        if as_json:
+            _print_json(
+                {
+                    "data": finding_resource(result.finding, base),
+                    "meta": {"done": result.done, "worst": result.report.worst.value},
+                }
+            )
+        else:
+            console.print(f"applied {fix}: {escape(result.done)}", soft_wrap=True)
+            _render_finding(console, result.finding)
+        if result.finding.severity is Severity.ERROR:
+            raise typer.Exit(1)
+        return
+    if integration is None:
+        if order is not None:
+            raise typer.BadParameter("name the order's integration", param_hint="INTEGRATION")
+        report = diagnose_account(services, account_id, metric=metric)
+        link = f"{base}/api/diagnostics"
+    else:
+        report = diagnose_integration(services, account_id, integration, metric=metric, order=order)
+        link = f"{base}/api/integrations/{integration}/diagnostics"
+    if as_json:
+        _print_json(report_document(report, base, link))
+    else:
+        render_report(console, report)
+    if report.has_errors:
+        raise typer.Exit(1)

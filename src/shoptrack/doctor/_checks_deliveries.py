@@ -1,0 +1,194 @@
+"""Checks of webhook deliveries: refused at intake (bad signature, clock skew), missing or
+disabled on the store (asked live), and stored ones that keep failing (dead letters)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from shoptrack.connectors.base import WebhookHealth
+from shoptrack.connectors.errors import StoreError
+from shoptrack.doctor._checks_access import error_evidence, fix_command, iso
+from shoptrack.doctor._examination import REJECTED_WINDOW_DAYS, Examination
+from shoptrack.doctor._findings import Finding, Fix, Severity
+from shoptrack.store.diagnostics import StoredDelivery, delivery_summary
+from shoptrack.store.inbox import MAX_ATTEMPTS
+
+__all__ = [
+    "check_deliveries_dead_lettered",
+    "check_webhook_clock_skew",
+    "check_webhook_signature_rejected",
+    "check_webhooks_disabled_on_store",
+    "check_webhooks_missing",
+]
+
+
+def _refusals(exam: Examination, rows: tuple[StoredDelivery, ...]) -> dict[str, object]:
+    with exam.read() as connection:
+        accepted = delivery_summary(connection, exam.integration.id, "processed", source="webhook")
+    reasons = Counter((row.reason or "").partition(": ")[2] or row.reason for row in rows)
+    return {
+        "refused": len(rows),
+        "window_days": REJECTED_WINDOW_DAYS,
+        "first_refused": iso(rows[-1].received_at),
+        "last_refused": iso(rows[0].received_at),
+        "reasons": dict(reasons.most_common()),
+        "delivery_ids": [row.id for row in rows[:10]],
+        "user_agent": rows[0].headers.get("user-agent"),
+        "last_accepted": iso(accepted.newest),
+    }
+
+
+def check_webhook_signature_rejected(exam: Examination) -> Finding:
+    code = "webhook_signature_rejected"
+    rows = exam.rejected.signature
+    if not rows:
+        return Finding(
+            code,
+            Severity.OK,
+            f"No webhook delivery was refused for its signature in {REJECTED_WINDOW_DAYS} days.",
+            {"refused": 0, "window_days": REJECTED_WINDOW_DAYS},
+        )
+    return Finding(
+        code,
+        Severity.WARNING,
+        f"{len(rows)} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days: their "
+        "signature verifies with no webhook secret shoptrack holds. Their orders arrive only "
+        "by polling, late.",
+        _refusals(exam, rows),
+        Fix(
+            "If the deliveries come from your store, give its webhooks the integration's "
+            "webhook_secret, or enter the store's secret in shoptrack; if they do not, someone "
+            "else is posting to the webhook URL and is rightly refused.",
+            f"shoptrack integrations update {exam.integration.id} -c webhook_secret=…",
+        ),
+    )
+
+
+def check_webhook_clock_skew(exam: Examination) -> Finding:
+    code = "webhook_clock_skew"
+    rows = exam.rejected.clock_skew
+    if not rows:
+        return Finding(
+            code,
+            Severity.OK,
+            f"No webhook delivery was refused for its timestamp in {REJECTED_WINDOW_DAYS} days.",
+            {"refused": 0, "window_days": REJECTED_WINDOW_DAYS},
+        )
+    return Finding(
+        code,
+        Severity.WARNING,
+        f"{len(rows)} signed webhook deliveries were refused because their timestamp is too "
+        "far from shoptrack's clock: one of the two clocks is wrong.",
+        {**_refusals(exam, rows), "server_time": iso(exam.now)},
+        Fix(
+            "Synchronise the clocks (NTP) of the store's server and of shoptrack's; the "
+            "reasons show how far apart they are.",
+        ),
+    )
+
+
+def _store_webhooks(exam: Examination, code: str) -> WebhookHealth | Finding:
+    """What the store says about its webhooks, or the finding when it cannot be asked."""
+    health = exam.webhook_health
+    if not exam.has_webhooks:
+        return Finding(
+            code,
+            Severity.OK,
+            f"{exam.integration.platform} has no webhooks: orders arrive by polling.",
+            {"checked": False, "platform_has_webhooks": False},
+        )
+    if isinstance(health, StoreError):
+        return Finding(
+            code,
+            Severity.INFO,
+            f"The store's webhooks could not be listed: {health.detail}.",
+            {"checked": False, **error_evidence(health)},
+        )
+    if health is None:
+        reason = (
+            "the store cannot be asked now (see the checks above)"
+            if not exam.store_check.ok
+            else f"shoptrack cannot list {exam.integration.platform} webhooks yet"
+        )
+        return Finding(code, Severity.OK, f"Not checked: {reason}.", {"checked": False})
+    return health
+
+
+def check_webhooks_missing(exam: Examination) -> Finding:
+    code = "webhooks_missing"
+    health = _store_webhooks(exam, code)
+    if isinstance(health, Finding):
+        return health
+    evidence = {
+        "delivery_url": exam.delivery_url,
+        "expected_topics": list(health.expected_topics),
+        "missing_topics": list(health.missing_topics),
+    }
+    if not health.missing_topics:
+        return Finding(
+            code, Severity.OK, "The store has a webhook to shoptrack for every topic.", evidence
+        )
+    return Finding(
+        code,
+        Severity.WARNING,
+        f"The store has no webhook to shoptrack for {', '.join(health.missing_topics)}: those "
+        "changes arrive only by polling, late.",
+        evidence,
+        Fix(
+            "Register the missing webhooks in the store.",
+            fix_command(exam, code),
+            applicable=True,
+        ),
+    )
+
+
+def check_webhooks_disabled_on_store(exam: Examination) -> Finding:
+    code = "webhooks_disabled_on_store"
+    health = _store_webhooks(exam, code)
+    if isinstance(health, Finding):
+        return health
+    evidence = {"delivery_url": exam.delivery_url, "disabled": [dict(d) for d in health.disabled]}
+    if not health.disabled:
+        return Finding(code, Severity.OK, "The store's webhooks to shoptrack are active.", evidence)
+    topics = sorted({str(hook.get("topic")) for hook in health.disabled})
+    return Finding(
+        code,
+        Severity.WARNING,
+        f"The store disabled its webhooks to shoptrack for {', '.join(topics)} (WooCommerce "
+        "does so after repeated failed deliveries, and never retries them): those changes "
+        "arrive only by polling, late.",
+        evidence,
+        Fix(
+            "Register active webhooks again (the disabled ones stay, for the store's log).",
+            fix_command(exam, code),
+            applicable=True,
+        ),
+    )
+
+
+def check_deliveries_dead_lettered(exam: Examination) -> Finding:
+    code = "deliveries_dead_lettered"
+    with exam.read() as connection:
+        dead = delivery_summary(connection, exam.integration.id, "dead")
+    if not dead.count:
+        return Finding(
+            code, Severity.OK, "No stored delivery failed processing for good.", {"dead": 0}
+        )
+    return Finding(
+        code,
+        Severity.ERROR,
+        f"{dead.count} stored deliveries failed processing {MAX_ATTEMPTS} times and wait as "
+        "dead letters: their events are missing.",
+        {
+            "dead": dead.count,
+            "first_received": iso(dead.oldest),
+            "last_received": iso(dead.newest),
+            "delivery_ids": list(dead.ids),
+            "last_error": dead.last_error,
+        },
+        Fix(
+            "Process them again, as backfill (once the cause in last_error is fixed).",
+            fix_command(exam, code),
+            applicable=True,
+        ),
+    )

@@ -1,0 +1,201 @@
+"""What the checks of one integration share: its stored data, and the store's live answers, each
+asked once however many checks read them."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from shoptrack.connectors import Connector, WebhookVerdict, connector_for
+from shoptrack.connectors.base import Credentials, WebhookHealth
+from shoptrack.connectors.errors import StoreError
+from shoptrack.connectors.http import StoreClient
+from shoptrack.doctor._findings import Finding
+from shoptrack.integrations import webhook_url
+from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES
+from shoptrack.services import Services
+from shoptrack.store.diagnostics import StoredDelivery, rejected_deliveries
+from shoptrack.store.integrations import Integration, integration_row
+
+__all__ = [
+    "REJECTED_WINDOW_DAYS",
+    "ClientFactory",
+    "Examination",
+    "LiveAnswer",
+    "RejectedDeliveries",
+    "default_client",
+]
+
+ClientFactory = Callable[[Connector, Credentials], StoreClient]
+# Refused webhook deliveries older than this no longer say anything about the setup now.
+REJECTED_WINDOW_DAYS = 7
+
+
+def default_client(connector: Connector, credentials: Credentials) -> StoreClient:
+    """The client the doctor asks stores with: the connector's own, as syncs use it."""
+    return connector.client(credentials)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAnswer:
+    """What asking the store gave: ``asked`` is False when it could not be asked at all
+    (credentials that cannot be read), ``error`` the classified failure when it failed."""
+
+    asked: bool
+    error: StoreError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.asked and self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedDeliveries:
+    """The integration's recently refused webhook deliveries, sorted by why."""
+
+    signature: tuple[StoredDelivery, ...]  # signed with no secret shoptrack holds
+    clock_skew: tuple[StoredDelivery, ...]  # signed, but timestamped out of tolerance
+    # Deliveries that verify once white space is added to or removed from a secret: each with
+    # the secret that verifies it, and how that secret differs from the stored one.
+    whitespace: tuple[tuple[StoredDelivery, str, str], ...]
+
+
+# White space a secret may have gained or lost between the store and shoptrack, described for
+# the merchant (the secret itself is never shown).
+_VARIANTS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("white space around it removed", str.strip),
+    ("a trailing space added", lambda s: s + " "),
+    ("a leading space added", lambda s: " " + s),
+    ("spaces added around it", lambda s: f" {s} "),
+    ("a trailing line break added", lambda s: s + "\n"),
+    ("a trailing CR LF added", lambda s: s + "\r\n"),
+    ("a trailing tab added", lambda s: s + "\t"),
+)
+
+
+class Examination:
+    """One integration under examination at ``now``; live answers are asked lazily, once."""
+
+    def __init__(
+        self,
+        services: Services,
+        integration: Integration,
+        now: datetime,
+        client_factory: ClientFactory = default_client,
+    ) -> None:
+        self.services = services
+        self.integration = integration
+        self.now = now
+        self.client_factory = client_factory
+        self.connector = connector_for(integration.platform)
+        # The findings of the checks run so far, by code (later checks may point to them).
+        self.findings: dict[str, Finding] = {}
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.services.database.read() as connection:
+            yield connection
+
+    @property
+    def has_webhooks(self) -> bool:
+        """Whether the platform delivers webhooks (the platforms polled only as a safety net)."""
+        return self.integration.platform in DEFAULT_INTERVAL_MINUTES
+
+    @property
+    def delivery_url(self) -> str:
+        return webhook_url(self.services, self.integration)
+
+    @functools.cached_property
+    def row(self) -> Any:
+        """The integration's stored row, work columns included (health, cursor, schedule)."""
+        with self.read() as connection:
+            return integration_row(connection, self.integration.id)
+
+    @functools.cached_property
+    def stored_credentials(self) -> dict[str, Any]:
+        return self.integration.credentials(self.services.cipher)
+
+    @functools.cached_property
+    def credential_errors(self) -> list[tuple[str, str]]:
+        """The stored credentials' problems as (field, message): empty when they read."""
+        try:
+            self.connector.credentials_model.model_validate(self.stored_credentials)
+        except ValidationError as error:
+            return [
+                (".".join(str(part) for part in item["loc"]), item["msg"])
+                for item in error.errors(include_url=False)
+            ]
+        return []
+
+    @functools.cached_property
+    def credentials(self) -> Credentials | None:
+        if self.credential_errors:
+            return None
+        return self.connector.credentials_model.model_validate(self.stored_credentials)
+
+    def client(self) -> StoreClient:
+        """A client of the store; only called once ``credentials`` read."""
+        if self.credentials is None:
+            raise RuntimeError("the stored credentials cannot be read")
+        return self.client_factory(self.connector, self.credentials)
+
+    @functools.cached_property
+    def store_check(self) -> LiveAnswer:
+        """The connector's credential check, asked of the store now."""
+        if self.credentials is None:
+            return LiveAnswer(asked=False)
+        try:
+            with self.client() as client:
+                self.connector.check_credentials(client)
+        except StoreError as error:
+            return LiveAnswer(asked=True, error=error)
+        return LiveAnswer(asked=True)
+
+    @functools.cached_property
+    def webhook_health(self) -> WebhookHealth | StoreError | None:
+        """What the store says about its webhooks to shoptrack; None where it cannot say (a
+        platform without the hook, or a store that refuses the keys already)."""
+        if not self.has_webhooks or not self.store_check.ok:
+            return None
+        try:
+            with self.client() as client:
+                return self.connector.webhook_health(client, self.delivery_url)
+        except StoreError as error:
+            return error
+
+    @functools.cached_property
+    def rejected(self) -> RejectedDeliveries:
+        with self.read() as connection:
+            rows = rejected_deliveries(
+                connection, self.integration.id, self.now - timedelta(days=REJECTED_WINDOW_DAYS)
+            )
+        secrets = self.connector.webhook_secrets(self.stored_credentials)
+        signature, skew, whitespace = [], [], []
+        for row in rows:
+            if (row.reason or "").startswith(f"{WebhookVerdict.CLOCK_SKEW}:"):
+                skew.append(row)
+                continue
+            variant = self._verifying_variant(secrets, row)
+            if variant is None:
+                signature.append(row)
+            else:
+                whitespace.append((row, *variant))
+        return RejectedDeliveries(tuple(signature), tuple(skew), tuple(whitespace))
+
+    def _verifying_variant(self, secrets: list[str], row: StoredDelivery) -> tuple[str, str] | None:
+        for secret in secrets:
+            for description, change in _VARIANTS:
+                candidate = change(secret)
+                if candidate == secret or not candidate:
+                    continue
+                check = self.connector.check_webhook([candidate], row.headers, row.body)
+                if check.verdict is WebhookVerdict.ACCEPTED:
+                    return candidate, description
+        return None

@@ -1,0 +1,319 @@
+"""Read-only queries the doctor's checks ask of the stored data: deliveries by state, order
+states by raw status, event counts by metric, sync runs. Each answers one question with numbers,
+times and ids, scoped to one account or integration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from shoptrack.store.metrics import API_SOURCE
+from shoptrack.store.schema import events, flows, inbox, integrations, metrics, order_states
+
+__all__ = [
+    "DeliverySummary",
+    "IdleTrigger",
+    "OrderExample",
+    "StatusGroup",
+    "StoredDelivery",
+    "client_event_bodies",
+    "delivery_summary",
+    "event_counts",
+    "flows_on_idle_integrations",
+    "known_order_updates",
+    "newest_order",
+    "order_state",
+    "orders_created_since",
+    "rejected_deliveries",
+    "skipped_orders",
+    "status_groups",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySummary:
+    """How many stored deliveries of an integration are in one state, and when they came."""
+
+    count: int
+    oldest: datetime | None
+    newest: datetime | None
+    ids: tuple[int, ...]  # the newest few
+    last_error: str | None  # of the newest one
+
+
+def delivery_summary(
+    connection: Connection,
+    integration_id: str,
+    state: str,
+    *,
+    since: datetime | None = None,
+    source: str | None = None,
+    sample: int = 10,
+) -> DeliverySummary:
+    """The deliveries of ``integration_id`` in ``state`` (received from ``since``, of
+    ``source``)."""
+    conditions: list[Any] = [inbox.c.integration_id == integration_id, inbox.c.state == state]
+    if since is not None:
+        conditions.append(inbox.c.received_at >= since)
+    if source is not None:
+        conditions.append(inbox.c.source == source)
+    count, oldest, newest = connection.execute(
+        select(func.count(), func.min(inbox.c.received_at), func.max(inbox.c.received_at)).where(
+            *conditions
+        )
+    ).one()
+    rows = connection.execute(
+        select(inbox.c.id, inbox.c.last_error)
+        .where(*conditions)
+        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
+        .limit(sample)
+    ).all()
+    return DeliverySummary(
+        count=int(count),
+        oldest=oldest,
+        newest=newest,
+        ids=tuple(int(row.id) for row in rows),
+        last_error=rows[0].last_error if rows else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    """A stored delivery with what a signature check needs."""
+
+    id: int
+    received_at: datetime
+    reason: str | None
+    headers: dict[str, str]
+    body: bytes
+
+
+def rejected_deliveries(
+    connection: Connection, integration_id: str, since: datetime, limit: int = 500
+) -> list[StoredDelivery]:
+    """Webhook deliveries of ``integration_id`` refused at intake since ``since``, newest first."""
+    rows = connection.execute(
+        select(inbox.c.id, inbox.c.received_at, inbox.c.reason, inbox.c.headers, inbox.c.body)
+        .where(
+            inbox.c.integration_id == integration_id,
+            inbox.c.state == "rejected",
+            inbox.c.received_at >= since,
+        )
+        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        StoredDelivery(int(r.id), r.received_at, r.reason, dict(r.headers), bytes(r.body))
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusGroup:
+    """The kept orders of one raw status."""
+
+    raw_status: str
+    orders: int
+    never_placed: int  # of those, how many recorded no Placed Order
+    newest_created: datetime | None
+
+
+def status_groups(connection: Connection, integration_id: str) -> list[StatusGroup]:
+    """The integration's kept orders grouped by their current raw status."""
+    rows = connection.execute(
+        select(
+            order_states.c.raw_status,
+            func.count(),
+            func.sum(case((order_states.c.placed_recorded_at.is_(None), 1), else_=0)),
+            func.max(order_states.c.order_created_at),
+        )
+        .where(order_states.c.integration_id == integration_id)
+        .group_by(order_states.c.raw_status)
+        .order_by(order_states.c.raw_status)
+    )
+    return [StatusGroup(row[0], int(row[1]), int(row[2] or 0), row[3]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExample:
+    """One kept order, as an example of a group of them."""
+
+    platform_order_id: str
+    raw_status: str
+    order_created_at: datetime
+    first_seen_at: datetime
+    snapshot: Any  # the newest sighting (``order_states.order_from_snapshot`` reads it)
+
+
+def newest_order(
+    connection: Connection, integration_id: str, *, raw_status: str | None = None, skipped: bool
+) -> OrderExample | None:
+    """The newest kept order (by creation) of a raw status, or of the skipped ones."""
+    conditions: list[Any] = [order_states.c.integration_id == integration_id]
+    if raw_status is not None:
+        conditions.append(order_states.c.raw_status == raw_status)
+    if skipped:
+        conditions.append(order_states.c.skipped.is_(True))
+    row = connection.execute(
+        select(
+            order_states.c.platform_order_id,
+            order_states.c.raw_status,
+            order_states.c.order_created_at,
+            order_states.c.first_seen_at,
+            order_states.c.snapshot,
+        )
+        .where(*conditions)
+        .order_by(order_states.c.order_created_at.desc(), order_states.c.platform_order_id)
+        .limit(1)
+    ).first()
+    return None if row is None else OrderExample(*row)
+
+
+def skipped_orders(connection: Connection, integration_id: str) -> dict[str, int]:
+    """How many kept orders were first seen cancelled or declined, by their current status."""
+    rows = connection.execute(
+        select(order_states.c.raw_status, func.count())
+        .where(order_states.c.integration_id == integration_id, order_states.c.skipped.is_(True))
+        .group_by(order_states.c.raw_status)
+        .order_by(order_states.c.raw_status)
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+def orders_created_since(connection: Connection, integration_id: str, since: datetime) -> int:
+    """How many kept orders of the integration were created from ``since`` on."""
+    return int(
+        connection.execute(
+            select(func.count()).where(
+                order_states.c.integration_id == integration_id,
+                order_states.c.order_created_at >= since,
+            )
+        ).scalar_one()
+    )
+
+
+def known_order_updates(
+    connection: Connection, integration_id: str, order_ids: Iterable[str]
+) -> dict[str, datetime]:
+    """The platform's updated time of each kept order among ``order_ids``."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(order_states.c.platform_order_id, order_states.c.platform_updated_at).where(
+            order_states.c.integration_id == integration_id,
+            order_states.c.platform_order_id.in_(ids),
+        )
+    )
+    return {str(row[0]): row[1] for row in rows}
+
+
+def event_counts(
+    connection: Connection,
+    account_id: str,
+    names: Sequence[str],
+    since: datetime,
+    *,
+    integration_id: str | None,
+) -> dict[str, int]:
+    """Events of each metric in ``names`` since ``since``: the integration's metrics, or the
+    account's API metrics when ``integration_id`` is None. Every name is in the answer."""
+    source = integration_id or API_SOURCE
+    rows = connection.execute(
+        select(metrics.c.name, func.count(events.c.id))
+        .select_from(metrics)
+        .join(
+            events,
+            and_(
+                events.c.metric_id == metrics.c.id,
+                events.c.account_id == account_id,
+                events.c.time >= since,
+            ),
+        )
+        .where(
+            metrics.c.account_id == account_id,
+            metrics.c.source == source,
+            metrics.c.name.in_(list(names)),
+        )
+        .group_by(metrics.c.name)
+    )
+    counts = dict.fromkeys((str(name) for name in names), 0)
+    counts.update({str(row[0]): int(row[1]) for row in rows})
+    return counts
+
+
+def client_event_bodies(
+    connection: Connection, account_id: str, since: datetime, limit: int = 1000
+) -> list[tuple[datetime, bytes]]:
+    """The raw bodies of events sent to ``/client/events`` since ``since``, newest first."""
+    rows = connection.execute(
+        select(inbox.c.received_at, inbox.c.body)
+        .where(
+            inbox.c.account_id == account_id,
+            inbox.c.source == "client",
+            inbox.c.received_at >= since,
+        )
+        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
+        .limit(limit)
+    )
+    return [(row.received_at, bytes(row.body)) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class IdleTrigger:
+    """A flow triggered by a metric of an integration that records nothing now."""
+
+    flow_id: str
+    flow_name: str
+    flow_status: str
+    metric_id: str
+    integration_id: str
+    integration_name: str
+    integration_removed_at: datetime | None
+
+
+def flows_on_idle_integrations(
+    connection: Connection, account_id: str, metric_name: str, except_integration_id: str
+) -> list[IdleTrigger]:
+    """The account's flows (archived ones left out) triggered by ``metric_name`` of another
+    integration that is disabled or removed."""
+    rows = connection.execute(
+        select(
+            flows.c.id,
+            flows.c.name,
+            flows.c.status,
+            metrics.c.id,
+            integrations.c.id,
+            integrations.c.name,
+            integrations.c.removed_at,
+        )
+        .select_from(flows)
+        .join(metrics, metrics.c.id == flows.c.trigger_metric_id)
+        .join(integrations, integrations.c.id == metrics.c.integration_id)
+        .where(
+            flows.c.account_id == account_id,
+            flows.c.archived.is_(False),
+            metrics.c.name == metric_name,
+            integrations.c.id != except_integration_id,
+            (integrations.c.enabled.is_(False)) | (integrations.c.removed_at.is_not(None)),
+        )
+        .order_by(flows.c.id)
+    )
+    return [IdleTrigger(*row) for row in rows]
+
+
+def order_state(
+    connection: Connection, integration_id: str, platform_order_id: str
+) -> dict[str, Any] | None:
+    """Everything stored about one kept order: status, times, what it recorded and when."""
+    row = connection.execute(
+        select(order_states).where(
+            order_states.c.integration_id == integration_id,
+            order_states.c.platform_order_id == platform_order_id,
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
