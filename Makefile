@@ -31,6 +31,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) .shoptrack .pytest_cache .mypy_cache .ruff_cache

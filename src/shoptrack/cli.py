@@ -14,6 +14,9 @@ import typer
 from rich.console import Console
 
 import shoptrack
+from shoptrack.cli_doctor import doctor
+from shoptrack.cli_flows import flows_app
+from shoptrack.cli_users import users_app
 from shoptrack.errors import ShoptrackError
 from shoptrack.services import Services
 from shoptrack.settings import Settings
@@ -34,6 +37,9 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 integrations_app = typer.Typer(help="Connected stores.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
+app.command()(doctor)
+app.add_typer(users_app, name="users")
+app.add_typer(flows_app, name="flows")
 
 console = Console()
 
@@ -108,6 +114,8 @@ def worker() -> None:
     import signal
     import threading
 
+    from shoptrack.flows.engine import FlowEngine
+    from shoptrack.flows.entry import FlowEntry
     from shoptrack.pipeline.fetch import OrderFetcher
     from shoptrack.pipeline.processing import Processor
     from shoptrack.pipeline.sync import Syncer
@@ -127,9 +135,10 @@ def worker() -> None:
     pool = Workers(
         services.database,
         services.clock,
-        Processor(services.database, services.clock),
+        Processor(services.database, services.clock, on_recorded=FlowEntry(services.clock)),
         syncer=Syncer(services),
         fetcher=OrderFetcher(services),
+        flows=FlowEngine.from_services(services),
     )
     pool.start()
     console.print("shoptrack worker running; Ctrl-C stops it")
@@ -250,6 +259,7 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Process stored deliveries again (dead letters by default), as backfill, then report."""
+    from shoptrack.flows.entry import FlowEntry
     from shoptrack.pipeline.processing import Processor
     from shoptrack.store.inbox import InboxState, ReplaySelection
     from shoptrack.store.inbox import replay as replay_rows
@@ -278,7 +288,9 @@ def replay(
     )
     with services.database.write() as connection:
         queued = replay_rows(connection, selection, services.clock.now())
-    result = Processor(services.database, services.clock).run_until_idle()
+    # Replayed rows are backfill and start no flow; live rows pending beside them still do.
+    entry = FlowEntry(services.clock)
+    result = Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
     document = {
         "queued": queued,
         "processed": result.processed,
@@ -469,6 +481,7 @@ def sync(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from shoptrack.api.routes.integrations import sync_run_resource
+    from shoptrack.flows.entry import FlowEntry
     from shoptrack.pipeline.processing import Processor
     from shoptrack.pipeline.sync import SyncBusyError, Syncer, SyncProgress
     from shoptrack.store.sync_runs import get_run
@@ -500,7 +513,9 @@ def sync(
                 bar.update(task, description="waiting for the running sync")
                 time.sleep(1)
         bar.update(task, description="processing")
-        Processor(services.database, services.clock).run_until_idle()
+        # Recent polled orders are live: they start flows (their steps run in serve/worker).
+        entry = FlowEntry(services.clock)
+        Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
     with services.database.read() as connection:
         row = get_run(connection, account_id, run_id)
     assert row is not None
@@ -524,8 +539,8 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve with a demo account and a simulated WooCommerce store connected, its history
-    imported and new orders coming in; prints the URL and keys."""
+    """Serve with a demo account and six simulated stores connected (one per platform), their
+    history imported and new orders coming in; prints the URL and keys."""
     from shoptrack.demo import run_demo
 
     run_demo(Settings(), host=host, port=port, console=console)
@@ -533,7 +548,13 @@ def demo(
 
 @app.command()
 def simulate(
-    platform: Annotated[str, typer.Argument(help="The store's platform: woocommerce.")],
+    platform: Annotated[
+        str,
+        typer.Argument(
+            help="The store's platform: woocommerce, shopify, bigcommerce, magento2, "
+            "prestashop or shift4shop."
+        ),
+    ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
     orders: Annotated[int, typer.Option(min=0, help="Orders the store starts with.")] = 25,
@@ -545,27 +566,33 @@ def simulate(
 
     import uvicorn
 
-    from shoptrack.simulators import WooCommerceSimulator
+    from shoptrack.simulators.catalog import CATALOG, store_life
 
-    if platform != "woocommerce":
+    try:
+        life = store_life(platform)
+    except KeyError:
+        names = ", ".join(entry.platform for entry in CATALOG)
         raise typer.BadParameter(
-            f"{platform!r}: the simulated platforms are: woocommerce", param_hint="PLATFORM"
-        )
+            f"{platform!r}: the simulated platforms are: {names}", param_hint="PLATFORM"
+        ) from None
     # Bound before printing, so the port printed is the one served, even when 0 picked it.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     listener.listen(128)  # connections made before uvicorn starts wait in the backlog
     base_url = f"http://{host}:{listener.getsockname()[1]}"
-    simulator = WooCommerceSimulator(site_url=base_url)
+    simulator = life.build(base_url, False)
     # A store's usual mix, one order every 37 minutes up to now.
-    mix = ("processing", "completed", "completed", "on-hold", "processing", "cancelled")
-    simulator.add_orders(orders, statuses=mix, interval=timedelta(minutes=37))
-    document = {"base_url": base_url, "credentials": simulator.credentials(base_url)}
+    life.seed(simulator, orders, timedelta(minutes=37))
+    document = {
+        "platform": life.platform,
+        "base_url": base_url,
+        "credentials": simulator.credentials(base_url),
+    }
     if as_json:
         _print_json(document)
     else:
-        console.print(f"simulated {platform} store on {base_url} with {orders} orders")
+        console.print(f"simulated {life.label} store on {base_url} with {orders} orders")
         credentials = orjson.dumps(document["credentials"]).decode()
         console.print(f"  credentials  {credentials}", soft_wrap=True, highlight=False)
         console.print(f"  control      {base_url}/_sim/ (orders, faults, webhook deliveries)")

@@ -20,15 +20,26 @@ from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
-from shoptrack.api.routes import events, integrations, metrics, privacy, profiles
+from shoptrack.api.routes import (
+    diagnostics,
+    events,
+    flows,
+    integrations,
+    metrics,
+    privacy,
+    profiles,
+)
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, ShoptrackError
+from shoptrack.flows.engine import FlowEngine
+from shoptrack.flows.entry import FlowEntry
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
+from shoptrack.web import WebUI, create_web
 
 __all__ = ["Runtime", "ShoptrackApp", "create_app"]
 
@@ -72,9 +83,12 @@ class ShoptrackApp:
         events: EventIntake,
         segment: SegmentIntake,
         runtime: Runtime,
+        *,
+        web: WebUI | None = None,
     ) -> None:
         self.api = api
         self.runtime = runtime
+        self.web = web
         self._webhooks = webhooks
         self._fast: dict[tuple[str, str | None], Handler] = {}
         for path in ("/api/events", "/api/events/"):
@@ -99,6 +113,9 @@ class ShoptrackApp:
             if handler is not None:
                 await handler(scope, receive, send)
                 return
+            if self.web is not None and self.web.handles(path):
+                await self.web(scope, receive, send)
+                return
         await self.api(scope, receive, send)
 
 
@@ -113,7 +130,7 @@ def _jsonapi(status: int, body: bytes) -> Response:
 def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     """Builds the ASGI app; its lifespan starts the intake writer and, unless told not to, the
     workers (an API-only process leaves processing to ``shoptrack worker`` processes)."""
-    processor = Processor(services.database, services.clock)
+    processor = Processor(services.database, services.clock, on_recorded=FlowEntry(services.clock))
     workers = (
         Workers(
             services.database,
@@ -121,6 +138,7 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
             processor,
             syncer=Syncer(services),
             fetcher=OrderFetcher(services),
+            flows=FlowEngine.from_services(services),
         )
         if run_workers
         else None
@@ -185,6 +203,9 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     api.include_router(metrics.router)
     api.include_router(profiles.router)
     api.include_router(privacy.router)
+    api.include_router(diagnostics.router)
+    api.include_router(flows.router)
+    api.include_router(flows.unsubscribe_router)
 
     def health() -> dict[str, str]:
         """Whether this process can reach its database."""
@@ -201,4 +222,5 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
         EventIntake(services, writer, keys),
         SegmentIntake(services, writer, keys),
         runtime,
+        web=create_web(services),
     )

@@ -124,9 +124,7 @@ class OrderFetcher:
         now = self._clock.now()
         with self._services.database.write() as connection:
             for fetch in fetches:
-                fail_fetch(
-                    connection, fetch, self.owner, error, now + retry_delay(fetch.attempts)
-                )
+                fail_fetch(connection, fetch, self.owner, error, now + retry_delay(fetch.attempts))
 
     def _end(self, fetches: list[OrderFetch]) -> None:
         with self._services.database.write() as connection:

@@ -24,8 +24,13 @@ from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 __all__ = [
     "accounts",
     "api_keys",
+    "email_suppressions",
     "event_keys",
     "events",
+    "flow_activity",
+    "flow_deliveries",
+    "flow_runs",
+    "flows",
     "inbox",
     "integrations",
     "metadata",
@@ -35,6 +40,8 @@ __all__ = [
     "order_states",
     "profiles",
     "sync_runs",
+    "users",
+    "web_sessions",
 ]
 
 metadata = MetaData(
@@ -53,6 +60,8 @@ accounts = Table(
     Column("name", String(200), nullable=False),
     Column("public_key", String(16), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The From of the account's flow emails; SHOPTRACK_EMAIL_FROM while it is NULL.
+    Column("email_from", String(320)),
 )
 
 api_keys = Table(
@@ -275,4 +284,132 @@ order_fetches = Table(
     Column("lease_expires_at", UTCDateTime()),
     PrimaryKeyConstraint("integration_id", "platform_order_id"),
     Index(None, "due_at"),
+)
+
+# A flow: its trigger metric (of one integration, or the API) and its definition (filters,
+# steps, re-entry, smart sending: shoptrack.flows.model.FlowDefinition as JSON).
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("template", String(64)),  # the library template it was made from, if any
+    Column("status", String(16), nullable=False),  # draft, manual, live
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    Column("trigger_metric_id", String(26), ForeignKey("metrics.id"), nullable=False),
+    Column("definition", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "account_id", "trigger_metric_id"),
+)
+
+# One profile's pass through a flow, started by one event, and the durable work row of its next
+# step: ``step_id`` runs at ``due_at``; a process sending its message holds the lease.
+flow_runs = Table(
+    "flow_runs",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), nullable=False),
+    Column("flow_id", String(26), ForeignKey("flows.id"), nullable=False),
+    Column("profile_id", String(26), nullable=False),
+    Column("trigger_event_id", String(26), nullable=False),
+    Column("trigger_time", UTCDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),  # active, completed, exited
+    Column("step_id", String(64)),  # NULL once the run has finished
+    Column("due_at", UTCDateTime()),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("entered_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("exit_reason", String(64)),
+    UniqueConstraint("flow_id", "trigger_event_id"),
+    Index(
+        "ix_flow_runs_due",
+        "due_at",
+        postgresql_where=text("state = 'active'"),
+        sqlite_where=text("state = 'active'"),
+    ),
+    Index(None, "flow_id", "profile_id", "entered_at"),
+    Index(None, "account_id", "profile_id"),
+)
+
+# A message a run sends (email or webhook): written before it goes out, so a process that dies
+# mid-send leaves its intent and its Message-ID behind (shoptrack.flows.engine explains).
+flow_deliveries = Table(
+    "flow_deliveries",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), nullable=False),
+    Column("flow_id", String(26), nullable=False),
+    Column("flow_run_id", String(26), ForeignKey("flow_runs.id"), nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("profile_id", String(26), nullable=False),
+    Column("channel", String(16), nullable=False),  # email, webhook
+    Column("recipient", String(2000), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("subject", Text),
+    Column("state", String(16), nullable=False),  # sending, retry, sent, failed, cancelled
+    Column("attempts", Integer, nullable=False, server_default=text("0")),  # attempts started
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("flow_run_id", "step_id"),
+    Index(None, "account_id", "profile_id", "created_at"),
+)
+
+# Every step a profile takes in a flow: its activity feed and the flow's statistics.
+flow_activity = Table(
+    "flow_activity",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(26), nullable=False),
+    Column("flow_id", String(26), nullable=False),
+    Column("flow_run_id", String(26)),
+    Column("profile_id", String(26), nullable=False),
+    Column("step_id", String(64)),
+    # entered, not_entered, waiting, split, emailed, webhook_sent, skipped, exited, completed
+    Column("kind", String(16), nullable=False),
+    Column("reason", String(64)),
+    Column("detail", Text),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "flow_id", "kind"),
+    Index(None, "account_id", "profile_id", "at"),
+)
+
+# Addresses no flow email may go to: unsubscribed through a link, or suppressed by the merchant.
+email_suppressions = Table(
+    "email_suppressions",
+    metadata,
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("reason", String(32), nullable=False),  # unsubscribed, manual, bounced, complained
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "email"),
+)
+
+# People who sign in to the web UI: each belongs to one account and sees only it.
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("email", String(320), nullable=False, unique=True),  # trimmed, lower-cased
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_sign_in_at", UTCDateTime()),
+)
+
+# Signed-in browsers: the cookie holds a random token, the table only its SHA-256, so signing
+# out (deleting the row) ends the session everywhere and a leaked table signs nobody in.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(26), ForeignKey("users.id"), nullable=False, index=True),
+    Column("account_id", String(26), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )

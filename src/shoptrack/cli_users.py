@@ -1,0 +1,73 @@
+"""``shoptrack users …``: the people who sign in to the web UI, each seeing one account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = ["users_app"]
+
+users_app = typer.Typer(
+    help="Users of the web UI (each belongs to one account).", no_args_is_help=True
+)
+
+# Imported inside the commands, as cli.py does: the CLI starts fast, and shoptrack.cli (which
+# mounts this module) is not imported back while it is still being imported.
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The user's email; they sign in with it.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters; asked for (hidden) when not given.",
+        ),
+    ],
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Account id; optional when there is exactly one."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+) -> None:
+    """Create a user who signs in to the web UI and sees this account only."""
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.users import create_user  # noqa: PLC0415
+
+    services = _services()
+    user = create_user(
+        services, account_id=_account_id(services, account), email=email, password=password
+    )
+    document = {"id": user.id, "account_id": user.account_id, "email": user.email}
+    if as_json:
+        _print_json(document)
+        return
+    console.print(f"user {user.email} ({user.id}) created in account {user.account_id}")
+
+
+@users_app.command("list")
+def users_list(
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Account id; optional when there is exactly one."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+) -> None:
+    """List the users of an account."""
+    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.store.users import list_users  # noqa: PLC0415
+
+    services = _services()
+    account_id = _account_id(services, account)
+    with services.database.read() as connection:
+        found = list_users(connection, account_id)
+    documents = [{"id": u.id, "account_id": u.account_id, "email": u.email} for u in found]
+    if as_json:
+        _print_json(documents)
+        return
+    for document in documents:
+        console.print(f"{document['id']}  {document['email']}")

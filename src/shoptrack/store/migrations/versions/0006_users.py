@@ -1,0 +1,56 @@
+"""Web UI users (email and argon2 password hash, one account each) and their sign-in sessions.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from shoptrack.store.types import UTCDateTime
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "users",
+        sa.Column("id", sa.String(26), primary_key=True),
+        sa.Column(
+            "account_id",
+            sa.String(26),
+            sa.ForeignKey("accounts.id", name="fk_users_account_id_accounts"),
+            nullable=False,
+        ),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("last_sign_in_at", UTCDateTime()),
+        sa.UniqueConstraint("email", name="uq_users_email"),
+    )
+    op.create_index("ix_users_account_id", "users", ["account_id"])
+    op.create_table(
+        "web_sessions",
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "user_id",
+            sa.String(26),
+            sa.ForeignKey("users.id", name="fk_web_sessions_user_id_users"),
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(26), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("web_sessions")
+    op.drop_table("users")

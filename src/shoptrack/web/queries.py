@@ -1,0 +1,400 @@
+"""What the pages read, each query scoped to the signed-in user's account.
+
+Every function takes ``account_id`` and filters on it (or on an integration already checked to
+be the account's): a page can only ever show its own account's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, or_, select
+
+from shoptrack.domain.buckets import Buckets
+from shoptrack.domain.events import Metric
+from shoptrack.store.aggregates import AggregateQuery, Series, aggregate
+from shoptrack.store.metrics import API_SOURCE
+from shoptrack.store.schema import (
+    events,
+    inbox,
+    integrations,
+    metric_rollups,
+    metrics,
+    order_states,
+    profiles,
+    sync_runs,
+)
+
+__all__ = [
+    "IntegrationSummary",
+    "MetricSummary",
+    "NamedSeries",
+    "SyncStatus",
+    "event_page",
+    "integration_summaries",
+    "metric_series",
+    "metric_summaries",
+    "metrics_named",
+    "recent_deliveries",
+    "search_profiles",
+    "seen_statuses",
+    "sync_status",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationSummary:
+    """One integration as the lists show it."""
+
+    id: str
+    name: str
+    platform: str
+    enabled: bool
+    health: str
+    health_detail: dict[str, Any] | None
+    next_sync_at: datetime | None
+    last_run: Row[Any] | None
+
+
+def integration_summaries(connection: Connection, account_id: str) -> list[IntegrationSummary]:
+    """The account's integrations (removed ones left out), each with its latest sync run."""
+    rows = connection.execute(
+        select(integrations)
+        .where(integrations.c.account_id == account_id, integrations.c.removed_at.is_(None))
+        .order_by(integrations.c.name, integrations.c.id)
+    ).all()
+    summaries = []
+    for row in rows:
+        last = connection.execute(
+            select(sync_runs)
+            .where(sync_runs.c.integration_id == row.id)
+            .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
+            .limit(1)
+        ).first()
+        summaries.append(
+            IntegrationSummary(
+                id=row.id,
+                name=row.name,
+                platform=row.platform,
+                enabled=row.enabled,
+                health=row.health,
+                health_detail=row.health_detail,
+                next_sync_at=row.next_sync_at,
+                last_run=last,
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class NamedSeries:
+    """A metric's measurements over buckets, labelled with where its events come from."""
+
+    metric_id: str
+    label: str
+    series: Series
+
+
+def _source_label(row: Any) -> str:
+    if row.source == API_SOURCE or row.integration_id is None:
+        return "API"
+    return str(row.integration_name)
+
+
+def _metric_rows(connection: Connection, account_id: str, *conditions: Any) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            select(
+                metrics,
+                integrations.c.name.label("integration_name"),
+                integrations.c.platform.label("integration_platform"),
+                integrations.c.removed_at.label("integration_removed_at"),
+            )
+            .outerjoin(integrations, integrations.c.id == metrics.c.integration_id)
+            .where(metrics.c.account_id == account_id, *conditions)
+            .order_by(integrations.c.name, metrics.c.source, metrics.c.id)
+        )
+    )
+
+
+def metric_series(
+    connection: Connection,
+    account_id: str,
+    metric_rows: list[Row[Any]],
+    buckets: Buckets,
+    measurements: tuple[str, ...],
+) -> list[NamedSeries]:
+    """Each metric's measurements in ``buckets``, from the hourly rollups where they answer."""
+    start, end = buckets.boundaries[0], buckets.boundaries[-1]
+    return [
+        NamedSeries(
+            row.id,
+            _source_label(row),
+            aggregate(
+                connection,
+                AggregateQuery(
+                    account_id=account_id,
+                    metric_id=row.id,
+                    start=start,
+                    end=end,
+                    buckets=buckets,
+                    measurements=measurements,
+                ),
+            )[()],
+        )
+        for row in metric_rows
+    ]
+
+
+def metrics_named(connection: Connection, account_id: str, name: str) -> list[Row[Any]]:
+    """The account's metrics called ``name``, one per source (its integrations, the API),
+    leaving out those of removed integrations that never had an event."""
+    rows = _metric_rows(connection, account_id, metrics.c.name == name)
+    return [
+        row
+        for row in rows
+        if row.integration_removed_at is None
+        or connection.execute(
+            select(events.c.id)
+            .where(events.c.account_id == account_id, events.c.metric_id == row.id)
+            .limit(1)
+        ).first()
+        is not None
+    ]
+
+
+def placed_order_metrics(connection: Connection, account_id: str) -> list[Row[Any]]:
+    return metrics_named(connection, account_id, Metric.PLACED_ORDER)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """A metric as the Metrics list shows it."""
+
+    id: str
+    name: str
+    source: str
+    platform: str
+    recent_count: int
+
+
+def metric_summaries(
+    connection: Connection, account_id: str, search: str, since: datetime
+) -> list[MetricSummary]:
+    """Metrics whose name contains ``search`` (any case), with their event count since
+    ``since`` (to the hour, from the rollups)."""
+    conditions = []
+    if search.strip():
+        pattern = "%" + _escape_like(search.strip().lower()) + "%"
+        conditions.append(func.lower(metrics.c.name).like(pattern, escape="\\"))
+    rows = _metric_rows(connection, account_id, *conditions)
+    counts = dict(
+        connection.execute(
+            select(metric_rollups.c.metric_id, func.sum(metric_rollups.c.count))
+            .where(metric_rollups.c.account_id == account_id, metric_rollups.c.hour >= since)
+            .group_by(metric_rollups.c.metric_id)
+        ).all()
+    )
+    summaries = [
+        MetricSummary(
+            id=row.id,
+            name=row.name,
+            source=_source_label(row),
+            platform=row.integration_platform or "api",
+            recent_count=int(counts.get(row.id) or 0),
+        )
+        for row in rows
+        if row.integration_removed_at is None or counts.get(row.id)
+    ]
+    return sorted(summaries, key=lambda summary: (summary.name.lower(), summary.source.lower()))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """One event in a list: with its metric's name and source, and its profile's email."""
+
+    id: str
+    time: datetime
+    metric_id: str
+    metric: str
+    source: str
+    profile_id: str
+    email: str | None
+    value: Decimal | None
+    currency: str | None
+    backfill: bool
+    properties: dict[str, Any]
+
+
+def event_page(
+    connection: Connection,
+    account_id: str,
+    *,
+    metric_id: str | None = None,
+    profile_id: str | None = None,
+    before: tuple[datetime, str] | None = None,
+    limit: int = 25,
+) -> tuple[list[FeedEvent], tuple[datetime, str] | None]:
+    """A page of events, newest first, of one metric or one profile (an index serves each);
+    returns them and the key of the next page, if there is one."""
+    conditions: list[Any] = [events.c.account_id == account_id]
+    if metric_id is not None:
+        conditions.append(events.c.metric_id == metric_id)
+    if profile_id is not None:
+        conditions.append(events.c.profile_id == profile_id)
+    if before is not None:
+        time, event_id = before
+        conditions.append(
+            or_(events.c.time < time, and_(events.c.time == time, events.c.id < event_id))
+        )
+    page = (
+        select(events)
+        .where(*conditions)
+        .order_by(events.c.time.desc(), events.c.id.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(
+            page,
+            metrics.c.name.label("metric_name"),
+            metrics.c.source.label("metric_source"),
+            integrations.c.name.label("integration_name"),
+            profiles.c.email.label("profile_email"),
+        )
+        .join(metrics, metrics.c.id == page.c.metric_id)
+        .outerjoin(integrations, integrations.c.id == metrics.c.integration_id)
+        .outerjoin(profiles, profiles.c.id == page.c.profile_id)
+        .order_by(page.c.time.desc(), page.c.id.desc())
+    ).all()
+    found = [
+        FeedEvent(
+            id=row.id,
+            time=row.time,
+            metric_id=row.metric_id,
+            metric=row.metric_name,
+            source="API" if row.metric_source == API_SOURCE else str(row.integration_name),
+            profile_id=row.profile_id,
+            email=row.profile_email,
+            value=row.value,
+            currency=row.value_currency,
+            backfill=row.backfill,
+            properties=row.properties,
+        )
+        for row in rows[:limit]
+    ]
+    following = (found[-1].time, found[-1].id) if len(rows) > limit else None
+    return found, following
+
+
+def search_profiles(
+    connection: Connection, account_id: str, search: str, limit: int = 50
+) -> list[Row[Any]]:
+    """Profiles whose email starts with ``search`` (emails are stored lower-cased), in email
+    order: the (account, email) index serves both the order and, mostly, the filter."""
+    query = select(profiles).where(profiles.c.account_id == account_id)
+    text = search.strip().lower()
+    if text:
+        query = query.where(profiles.c.email.like(_escape_like(text) + "%", escape="\\"))
+    else:
+        query = query.where(profiles.c.email.is_not(None))
+    return list(connection.execute(query.order_by(profiles.c.email).limit(limit)))
+
+
+def recent_deliveries(
+    connection: Connection, integration_id: str, limit: int = 20
+) -> list[Row[Any]]:
+    """What the store sent or a sync fetched lately, newest first (bodies left out)."""
+    return list(
+        connection.execute(
+            select(
+                inbox.c.id,
+                inbox.c.source,
+                inbox.c.topic,
+                inbox.c.state,
+                inbox.c.reason,
+                inbox.c.last_error,
+                inbox.c.attempts,
+                inbox.c.received_at,
+            )
+            .where(inbox.c.integration_id == integration_id)
+            .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def delivery_counts(connection: Connection, integration_id: str, since: datetime) -> dict[str, int]:
+    """How many deliveries arrived since ``since``, by state."""
+    rows = connection.execute(
+        select(inbox.c.state, func.count())
+        .where(inbox.c.integration_id == integration_id, inbox.c.received_at >= since)
+        .group_by(inbox.c.state)
+    )
+    return {str(state): int(count) for state, count in rows}
+
+
+def seen_statuses(connection: Connection, integration_id: str) -> list[str]:
+    """The raw statuses of the integration's kept orders (custom ones included)."""
+    return sorted(
+        str(status)
+        for status in connection.execute(
+            select(order_states.c.raw_status)
+            .where(order_states.c.integration_id == integration_id)
+            .distinct()
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """Where the integration's syncing is, for the progress panel."""
+
+    state: str  # idle, queued, running, processing
+    run: Row[Any] | None
+    pending_rows: int
+
+    @property
+    def active(self) -> bool:
+        return self.state != "idle"
+
+
+def sync_status(
+    connection: Connection, integration: Row[Any], now: datetime, *, stale: timedelta
+) -> SyncStatus:
+    """The latest run of the integration and whether a sync is queued, running, or its rows are
+    still being processed. ``integration`` is the account's integration row."""
+    run = connection.execute(
+        select(sync_runs)
+        .where(sync_runs.c.integration_id == integration.id)
+        .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
+        .limit(1)
+    ).first()
+    pending = 0
+    if run is not None and run.finished_at is not None and now - run.finished_at < stale:
+        pending = connection.execute(
+            select(func.count())
+            .select_from(inbox)
+            .where(inbox.c.sync_run_id == run.id, inbox.c.state == "pending")
+        ).scalar_one()
+    if run is not None and run.state == "running":
+        state = "running"
+    elif (
+        integration.enabled
+        and integration.removed_at is None
+        and integration.next_sync_at is not None
+        and integration.next_sync_at <= now
+    ):
+        state = "queued"
+    elif pending:
+        state = "processing"
+    else:
+        state = "idle"
+    return SyncStatus(state, run, int(pending))

@@ -1,0 +1,56 @@
+"""Home: Placed Order count and revenue over the last 30 days per integration, and the health of
+each integration at a glance."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from shoptrack.domain.buckets import make_buckets
+from shoptrack.web.charts import bucket_labels, chart, range_for
+from shoptrack.web.queries import integration_summaries, metric_series, placed_order_metrics
+from shoptrack.web.routes._common import pages
+from shoptrack.web.security import VisitorDep, services_of
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(request: Request, visitor: VisitorDep) -> Response:
+    services = services_of(request)
+    start, end = range_for("day", services.clock.now())
+    buckets = make_buckets(start, end, "day", ZoneInfo("UTC"))
+    with services.database.read() as connection:
+        summaries = integration_summaries(connection, visitor.account_id)
+        placed = metric_series(
+            connection,
+            visitor.account_id,
+            placed_order_metrics(connection, visitor.account_id),
+            buckets,
+            ("count", "sum_value"),
+        )
+    labels = bucket_labels(buckets, "day")
+    totals = [
+        (named.label, sum(named.series.count), sum(named.series.sum_value, Decimal(0)))
+        for named in placed
+    ]
+    return pages(request).render(
+        request,
+        "home.html",
+        {
+            "integrations": summaries,
+            "totals": totals,
+            "orders_chart": chart(labels, [(n.label, n.series.count) for n in placed]),
+            "revenue_chart": chart(
+                labels, [(n.label, n.series.sum_value) for n in placed], money=True
+            ),
+            "has_orders": any(count for _, count, _ in totals),
+            "since": start,
+        },
+        visitor=visitor,
+    )

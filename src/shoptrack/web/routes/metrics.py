@@ -1,0 +1,108 @@
+"""Analytics, Metrics: find a metric by name; a metric's chart over time (count, value or unique
+profiles by day, week or month, per integration) and its latest events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from shoptrack.domain.buckets import Interval, make_buckets
+from shoptrack.errors import NotFoundError
+from shoptrack.store.events import metrics_by_id
+from shoptrack.web.charts import bucket_labels, chart, range_for
+from shoptrack.web.queries import (
+    NamedSeries,
+    event_page,
+    metric_series,
+    metric_summaries,
+    metrics_named,
+)
+from shoptrack.web.routes._common import pages
+from shoptrack.web.security import VisitorDep, services_of
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+Measure = Literal["count", "value", "unique"]
+MEASURES: dict[Measure, str] = {
+    "count": "Events",
+    "value": "Value (sum)",
+    "unique": "Unique profiles",
+}
+INTERVALS: dict[Interval, str] = {"day": "Day", "week": "Week", "month": "Month"}
+_Choice = TypeVar("_Choice", bound=str)
+_MEASUREMENTS = {"count": ("count",), "value": ("sum_value",), "unique": ("unique",)}
+
+
+@router.get("/metrics")
+def metric_list(request: Request, visitor: VisitorDep) -> Response:
+    search = request.query_params.get("q", "")[:200]
+    services = services_of(request)
+    since = services.clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=30)
+    with services.database.read() as connection:
+        found = metric_summaries(connection, visitor.account_id, search, since)
+    return pages(request).render(
+        request, "metrics/list.html", {"metrics": found, "search": search}, visitor=visitor
+    )
+
+
+def _choice(value: str | None, choices: tuple[_Choice, ...], default: _Choice) -> _Choice:
+    for choice in choices:
+        if value == choice:
+            return choice
+    return default
+
+
+@router.get("/metrics/{metric_id}")
+def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Response:
+    params = request.query_params
+    measure = _choice(params.get("measure"), get_args(Measure), "count")
+    interval = _choice(params.get("interval"), tuple(INTERVALS), "day")
+    compare = params.get("compare") == "1"
+    services = services_of(request)
+    start, end = range_for(interval, services.clock.now())
+    buckets = make_buckets(start, end, interval, ZoneInfo("UTC"))
+    with services.database.read() as connection:
+        metric = metrics_by_id(connection, visitor.account_id, [metric_id]).get(metric_id)
+        if metric is None:
+            raise NotFoundError(f"no metric {metric_id} in this account", parameter="metric")
+        siblings = metrics_named(connection, visitor.account_id, metric.name)
+        shown = siblings if compare else [row for row in siblings if row.id == metric_id]
+        measured = metric_series(
+            connection, visitor.account_id, shown, buckets, _MEASUREMENTS[measure]
+        )
+        latest, _ = event_page(connection, visitor.account_id, metric_id=metric_id, limit=20)
+
+    def values(named: NamedSeries) -> list[int] | list[Decimal]:
+        if measure == "value":
+            return named.series.sum_value
+        return named.series.unique if measure == "unique" else named.series.count
+
+    figures = chart(
+        bucket_labels(buckets, interval),
+        [(named.label, values(named)) for named in measured],
+        money=measure == "value",
+    )
+    return pages(request).render(
+        request,
+        "metrics/show.html",
+        {
+            "metric": metric,
+            "measure": measure,
+            "measures": MEASURES,
+            "interval": interval,
+            "intervals": INTERVALS,
+            "compare": compare,
+            "can_compare": len(siblings) > 1,
+            "figures": figures,
+            "since": start,
+            "events": latest,
+        },
+        visitor=visitor,
+    )
