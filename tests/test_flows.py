@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shoptrack.clock import FrozenClock
+from shoptrack.doctor._fixes import _process as fix_processing
 from shoptrack.flows.delivery import SmtpMailer, WebhookSender
 from shoptrack.flows.engine import LEASE, FlowEngine
 from shoptrack.services import Services
@@ -812,3 +814,79 @@ def test_erasing_a_person_forgets_their_flows_but_keeps_their_unsubscribe(
     assert statistics(client, shop, flow["data"]["id"])["entered"] == 0
     listed = client.get("/api/email-suppressions", headers=shop.headers()).json()["data"]
     assert [s["id"] for s in listed] == ["oli@example.com"]
+
+
+class _SlowMailer:
+    """An SMTP relay that takes minutes per message; on its second message another engine
+    runs first, as a second worker would while this one's batch drags on."""
+
+    def __init__(self, inner: SmtpMailer, clock: FrozenClock, other: FlowEngine) -> None:
+        self._inner, self._clock, self._other = inner, clock, other
+        self.calls = 0
+
+    def send(self, message: EmailMessage, delivery_id: str) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            self._clock.advance(LEASE - timedelta(minutes=1))
+        else:
+            self._clock.advance(timedelta(minutes=2))  # past the lease taken at the claim
+            self._other.run_once()
+        self._inner.send(message, delivery_id)
+
+
+def test_a_slow_batch_never_sends_a_message_another_engine_took_over(
+    services: Services, shop: Shop, client: AppClient, smtp: SmtpServer, clock: FrozenClock
+) -> None:
+    metric = api_metric(services, shop, "Placed Order")
+    definition = {
+        "entry": "thanks",
+        "actions": [
+            {
+                "type": "send-email",
+                "id": "thanks",
+                "subject": "Thank you",
+                "html": "<p>Thank you</p>",
+                "text": "Thank you",
+                "smart_sending": False,
+                "status": "live",
+            }
+        ],
+    }
+    response = client.post(
+        "/api/flows",
+        headers=shop.headers(),
+        json={
+            "data": {
+                "type": "flow",
+                "attributes": {
+                    "definition": definition,
+                    "trigger_metric_id": metric,
+                    "status": "live",
+                },
+            }
+        },
+    )
+    assert response.status_code == 201, response.text
+    for n in range(2):
+        send_event(client, shop, "Placed Order", f"p{n}@example.com", unique_id=f"o-{n}", value=1)
+    process(services)
+    other = FlowEngine.from_services(services, mailer=SmtpMailer(smtp.url))
+    slow = FlowEngine.from_services(
+        services, mailer=_SlowMailer(SmtpMailer(smtp.url), clock, other)
+    )
+    slow.run_once()
+    other.run_until_idle()
+    recipients = sorted(str(message["To"]) for message in smtp.mailbox.messages)
+    assert recipients == ["p0@example.com", "p1@example.com"]
+
+
+def test_live_events_processed_by_a_doctor_fix_still_start_their_flows(
+    services: Services, shop: Shop, client: AppClient, smtp: SmtpServer
+) -> None:
+    flow = create_flow(
+        client, shop, "abandoned-checkout", api_metric(services, shop, "Started Checkout")
+    )
+    send_event(client, shop, "Started Checkout", "ada@example.com", unique_id="c-1", value=10)
+    # A fix replays its rows and processes what is pending, live rows of others included.
+    fix_processing(services)
+    assert statistics(client, shop, flow["data"]["id"])["entered"] == 1

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from shoptrack.clock import FrozenClock
+from shoptrack.pipeline.fetch import MAX_ATTEMPTS, retry_delay
 from shoptrack.services import Services
 from shoptrack.store.order_fetches import (
     COALESCE_DELAY,
@@ -94,4 +95,34 @@ def test_a_failed_fetch_waits_and_an_expired_lease_is_taken_over(
         [taken] = claim_fetches(connection, "c", clock.now(), LEASE)
         finish_fetch(connection, retried, "b")  # the dead process's late finish changes nothing
         finish_fetch(connection, taken, "c")
+    assert _waiting(services) == 0
+
+
+def test_a_webhook_brings_a_backed_off_fetch_forward(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    _request(services, shop, "250")
+    clock.advance(COALESCE_DELAY)
+    with services.database.write() as connection:
+        [fetch] = claim_fetches(connection, "a", clock.now(), LEASE)
+        fail_fetch(connection, fetch, "a", "store_unavailable: 503", clock.now() + LEASE * 12)
+    _request(services, shop, "250")  # the store is back: it sends a webhook
+    clock.advance(COALESCE_DELAY)
+    with services.database.write() as connection:
+        assert [
+            f.platform_order_id for f in claim_fetches(connection, "b", clock.now(), LEASE)
+        ] == ["250"]
+
+
+def test_a_fetch_that_keeps_failing_is_given_up(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    assert retry_delay(0) == timedelta(seconds=30)
+    assert retry_delay(MAX_ATTEMPTS - 2) == timedelta(hours=1)
+    assert retry_delay(MAX_ATTEMPTS - 1) is None
+    _request(services, shop, "250")
+    clock.advance(COALESCE_DELAY)
+    with services.database.write() as connection:
+        [fetch] = claim_fetches(connection, "a", clock.now(), LEASE)
+        fail_fetch(connection, fetch, "a", "credentials_rejected: 401", None)
     assert _waiting(services) == 0

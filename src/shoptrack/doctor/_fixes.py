@@ -12,6 +12,7 @@ from shoptrack.doctor._checks_flows import retarget_switched_flows
 from shoptrack.doctor._checks_orders import unmapped_statuses
 from shoptrack.doctor._examination import Examination
 from shoptrack.doctor._findings import Finding
+from shoptrack.flows.entry import FlowEntry
 from shoptrack.integrations import update
 from shoptrack.pipeline.processing import BatchResult, Processor
 from shoptrack.pipeline.sync import Syncer
@@ -26,7 +27,10 @@ Fixer = Callable[[Examination, Finding], str]
 
 
 def _process(services: Services) -> BatchResult:
-    return Processor(services.database, services.clock).run_until_idle()
+    """Processes what is pending now: the fix's replayed rows (backfill, which starts no flow)
+    and any live rows beside them, which start their flows as the workers would."""
+    entry = FlowEntry(services.clock)
+    return Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
 
 
 def _replay(exam: Examination, states: tuple[InboxState, ...], ids: tuple[int, ...] = ()) -> str:

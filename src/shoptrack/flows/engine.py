@@ -81,6 +81,7 @@ from shoptrack.store.flows import (
     move_run,
     prepare_delivery,
     record_activity,
+    renew_send_lease,
     restart_delivery,
     retry_run,
     suppression_of,
@@ -504,24 +505,11 @@ class FlowEngine:
     def _deliver(self, send: _Send, report: EngineReport) -> None:
         """Sends outside any transaction, then records the outcome — only while this engine
         still holds the run's lease there (else another one took the run over)."""
-        error: DeliveryError | None = None
+        if not self._still_ours(send):
+            logger.warning("flow run %s was taken over before sending", send.run.id)
+            return
+        error = self._send(send)
         step = send.step
-        try:
-            if send.message is not None:
-                self._mailer.send(send.message, send.delivery.id)
-            elif isinstance(step, SendWebhook):
-                self._webhooks.send(
-                    step.url,
-                    step.secret,
-                    send.delivery.message_id,
-                    send.document,
-                    self._clock.now(),
-                )
-        except DeliveryError as failure:
-            error = failure
-        except Exception as failure:  # a transport's unexpected fault is retried like a refusal
-            logger.exception("delivery %s failed unexpectedly", send.delivery.id)
-            error = DeliveryError(f"{type(failure).__name__}: {failure}")
         now = self._clock.now()
         run, delivery = send.run, send.delivery
         with self._database.write() as connection:
@@ -570,10 +558,48 @@ class FlowEngine:
                     )
                     report.skipped += 1
             else:
-                mark_delivery(connection, delivery.id, "retry", now, str(error))
                 due = now + _retry_delay(delivery.attempts)
-                retry_run(connection, run.id, run.attempts, str(error), due)
+                if not retry_run(
+                    connection, run.id, run.attempts, str(error), due, owner=self.owner
+                ):
+                    logger.warning("flow run %s was taken over while sending", run.id)
+                    return
+                mark_delivery(connection, delivery.id, "retry", now, str(error))
                 report.retried += 1
+
+    def _still_ours(self, send: _Send) -> bool:
+        """Renews the lease on a message about to go out: earlier sends of the batch may have
+        outlasted the lease taken when it was claimed, and another engine taken the run."""
+        with self._database.write() as connection:
+            return renew_send_lease(
+                connection,
+                send.run.id,
+                send.step.id,
+                owner=self.owner,
+                now=self._clock.now(),
+                duration=LEASE,
+            )
+
+    def _send(self, send: _Send) -> DeliveryError | None:
+        """The email or webhook sent; the refusal, when there is one."""
+        step = send.step
+        try:
+            if send.message is not None:
+                self._mailer.send(send.message, send.delivery.id)
+            elif isinstance(step, SendWebhook):
+                self._webhooks.send(
+                    step.url,
+                    step.secret,
+                    send.delivery.message_id,
+                    send.document,
+                    self._clock.now(),
+                )
+        except DeliveryError as failure:
+            return failure
+        except Exception as failure:  # a transport's unexpected fault is retried like a refusal
+            logger.exception("delivery %s failed unexpectedly", send.delivery.id)
+            return DeliveryError(f"{type(failure).__name__}: {failure}")
+        return None
 
     def _step_failed(
         self,

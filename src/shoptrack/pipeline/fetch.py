@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from collections import defaultdict
 from datetime import timedelta
@@ -27,16 +28,22 @@ from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.order_fetches import OrderFetch, claim_fetches, fail_fetch, finish_fetch
 
-__all__ = ["FETCH_LEASE", "OrderFetcher", "retry_delay"]
+__all__ = ["FETCH_LEASE", "MAX_ATTEMPTS", "OrderFetcher", "retry_delay"]
 
 logger = logging.getLogger(__name__)
 
 FETCH_LEASE = timedelta(minutes=5)
 MAX_RETRY_DELAY = timedelta(hours=1)
+# Failures after which a fetch is given up: the scheduled poll reads the order instead, and a
+# store that keeps failing shows in its sync runs (the doctor's sync_failing).
+MAX_ATTEMPTS = 30
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """How long a fetch that failed ``attempts`` times waits: 30 s, doubling, at most an hour."""
+def retry_delay(attempts: int) -> timedelta | None:
+    """How long a fetch that failed ``attempts`` times waits: 30 s, doubling, at most an hour;
+    None once it failed ``MAX_ATTEMPTS`` times (about a day), when it is given up."""
+    if attempts + 1 >= MAX_ATTEMPTS:
+        return None
     delay: timedelta = timedelta(seconds=30) * 2 ** min(attempts, 10)
     return min(delay, MAX_RETRY_DELAY)
 
@@ -54,7 +61,8 @@ class OrderFetcher:
         self._services = services
         self._clock = clock or services.clock
         self._client_factory = client_factory
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:fetch"[:64]
+        # Unique per fetcher, so two fetchers of one process never share a lease.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
 
     def run_due(self, limit: int = 50) -> int:
         """Fetches the orders that are due; returns how many were stored."""
@@ -124,7 +132,18 @@ class OrderFetcher:
         now = self._clock.now()
         with self._services.database.write() as connection:
             for fetch in fetches:
-                fail_fetch(connection, fetch, self.owner, error, now + retry_delay(fetch.attempts))
+                delay = retry_delay(fetch.attempts)
+                if delay is None:
+                    logger.warning(
+                        "giving up fetching order %s of %s after %s attempts: %s",
+                        fetch.platform_order_id,
+                        fetch.integration_id,
+                        fetch.attempts + 1,
+                        error,
+                    )
+                fail_fetch(
+                    connection, fetch, self.owner, error, None if delay is None else now + delay
+                )
 
     def _end(self, fetches: list[OrderFetch]) -> None:
         with self._services.database.write() as connection:

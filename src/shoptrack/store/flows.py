@@ -31,6 +31,7 @@ __all__ = [
     "FlowRecord",
     "RunRecord",
     "RunState",
+    "StepStatistics",
     "account_email_from",
     "activity_of_profile",
     "claim_due_runs",
@@ -58,6 +59,7 @@ __all__ = [
     "retry_run",
     "set_account_email_from",
     "start_run",
+    "step_statistics",
     "suppress",
     "suppression_of",
     "unsuppress",
@@ -397,13 +399,49 @@ def hold_for_send(
     )
 
 
-def retry_run(
-    connection: Connection, run_id: str, attempts: int, error: str, due_at: datetime
-) -> None:
-    """Records a failed attempt at the run's step; it runs again at ``due_at``."""
-    connection.execute(
+def renew_send_lease(
+    connection: Connection,
+    run_id: str,
+    step_id: str,
+    *,
+    owner: str,
+    now: datetime,
+    duration: timedelta,
+) -> bool:
+    """Extends ``owner``'s lease on the message it is about to send; False when another
+    process took the run over (its lease ran out while earlier messages of the batch went
+    out), and then this one must not send."""
+    result = connection.execute(
         update(flow_runs)
-        .where(flow_runs.c.id == run_id)
+        .where(
+            flow_runs.c.id == run_id,
+            flow_runs.c.lease_owner == owner,
+            flow_runs.c.step_id == step_id,
+            flow_runs.c.state == RunState.ACTIVE,
+        )
+        .values(lease_expires_at=now + duration)
+        .returning(flow_runs.c.id)
+    )
+    return result.first() is not None
+
+
+def retry_run(
+    connection: Connection,
+    run_id: str,
+    attempts: int,
+    error: str,
+    due_at: datetime,
+    *,
+    owner: str | None = None,
+) -> bool:
+    """Records a failed attempt at the run's step; it runs again at ``due_at``. With
+    ``owner``, only while that process still holds the run's lease (False otherwise)."""
+    condition = [flow_runs.c.id == run_id]
+    if owner is not None:
+        condition.append(flow_runs.c.lease_owner == owner)
+    result = connection.execute(
+        update(flow_runs)
+        .where(*condition)
         .values(
             attempts=attempts,
             last_error=error[:2000],
@@ -411,7 +449,9 @@ def retry_run(
             lease_owner=None,
             lease_expires_at=None,
         )
+        .returning(flow_runs.c.id)
     )
+    return result.first() is not None
 
 
 def finish_run(
@@ -654,6 +694,55 @@ def flow_statistics(connection: Connection, flow: FlowRecord, now: datetime) -> 
         "skipped": by_reason("skipped"),
         "exited": by_reason("exited"),
         "completed": total("completed"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StepStatistics:
+    """What happened at one step of a flow: the activity recorded there, as ``{kind: {reason:
+    count}}`` (``""`` for no reason; kinds as in ``flow_statistics``), and how many active runs
+    wait to take it next (``due_later``: their delay is not over)."""
+
+    activity: dict[str, dict[str, int]]
+    due_later: int
+
+    def count(self, kind: str) -> int:
+        return sum(self.activity.get(kind, {}).values())
+
+
+def step_statistics(
+    connection: Connection, flow: FlowRecord, now: datetime
+) -> dict[str, StepStatistics]:
+    """``flow_statistics`` per step, by step id (steps nothing reached yet are left out)."""
+    activity: dict[str, dict[str, dict[str, int]]] = {}
+    for row in connection.execute(
+        select(
+            flow_activity.c.step_id,
+            flow_activity.c.kind,
+            flow_activity.c.reason,
+            func.count().label("total"),
+        )
+        .where(flow_activity.c.account_id == flow.account_id)
+        .where(flow_activity.c.flow_id == flow.id, flow_activity.c.step_id.is_not(None))
+        .group_by(flow_activity.c.step_id, flow_activity.c.kind, flow_activity.c.reason)
+    ):
+        kinds = activity.setdefault(row.step_id, {})
+        kinds.setdefault(row.kind, {})[row.reason or ""] = int(row.total)
+    due_later: dict[str, int] = dict(
+        connection.execute(
+            select(flow_runs.c.step_id, func.count())
+            .where(
+                flow_runs.c.flow_id == flow.id,
+                flow_runs.c.state == RunState.ACTIVE,
+                flow_runs.c.due_at > now,
+                flow_runs.c.step_id.is_not(None),
+            )
+            .group_by(flow_runs.c.step_id)
+        ).all()
+    )
+    return {
+        step_id: StepStatistics(activity.get(step_id, {}), int(due_later.get(step_id, 0)))
+        for step_id in sorted({*activity, *due_later})
     }
 
 

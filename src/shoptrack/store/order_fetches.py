@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store.schema import order_fetches
@@ -50,7 +50,9 @@ def request_fetches(
     order_ids: Iterable[str],
     now: datetime,
 ) -> None:
-    """Asks for each order to be fetched; an order already waiting keeps its due time."""
+    """Asks for each order to be fetched. An order already waiting keeps its due time, or
+    takes the new one when that is sooner (a fetch backing off after failures is tried again
+    when the store shows signs of life by sending a webhook)."""
     values = [
         {
             "integration_id": integration_id,
@@ -68,7 +70,13 @@ def request_fetches(
     connection.execute(
         statement.on_conflict_do_update(
             index_elements=["integration_id", "platform_order_id"],
-            set_={"requested_at": statement.excluded.requested_at},
+            set_={
+                "requested_at": statement.excluded.requested_at,
+                "due_at": case(
+                    (order_fetches.c.due_at > statement.excluded.due_at, statement.excluded.due_at),
+                    else_=order_fetches.c.due_at,
+                ),
+            },
         ),
         values,
     )
@@ -130,9 +138,15 @@ def finish_fetch(connection: Connection, fetch: OrderFetch, owner: str) -> None:
 
 
 def fail_fetch(
-    connection: Connection, fetch: OrderFetch, owner: str, error: str, retry_at: datetime
+    connection: Connection, fetch: OrderFetch, owner: str, error: str, retry_at: datetime | None
 ) -> None:
-    """A fetch that failed: released, to be tried again at ``retry_at``."""
+    """A fetch that failed: released, to be tried again at ``retry_at``; given up (the row
+    goes) when that is None — the scheduled poll behind the webhooks reads the order then."""
+    if retry_at is None:
+        connection.execute(
+            delete(order_fetches).where(*_key(fetch), order_fetches.c.lease_owner == owner)
+        )
+        return
     connection.execute(
         update(order_fetches)
         .where(*_key(fetch), order_fetches.c.lease_owner == owner)
