@@ -727,6 +727,10 @@ def test_bad_message_edits_are_400s_naming_the_field(
     assert unknown.json()["errors"][0]["source"]["pointer"] == "/data/attributes/url"
     status = patch({"status": "sometimes"})
     assert status.json()["errors"][0]["source"]["pointer"] == "/data/attributes/status"
+    sender = patch({"from_email": "not an email"})
+    assert sender.status_code == 400
+    assert sender.json()["errors"][0]["source"]["pointer"] == "/data/attributes/from_email"
+    assert patch({"from_email": " Shop@Example.com"}).status_code == 200
     missing = client.request(
         "PATCH",
         f"/api/flows/{flow['data']['id']}/flow-messages/nope",

@@ -14,7 +14,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shoptrack.domain.identity import normalize_email
 
 __all__ = [
     "Action",
@@ -172,6 +174,12 @@ class SendEmail(BaseModel):
     # Skip this email when the profile got another within the flow's smart-sending window.
     smart_sending: bool = True
     next: StepId | None = None
+
+    @field_validator("from_email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        # Checked here, not by the SMTP server at the first send to every profile.
+        return normalize_email(value)
 
     def successors(self) -> tuple[str | None, ...]:
         return (self.next,)
