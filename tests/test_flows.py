@@ -551,6 +551,12 @@ def test_flows_are_listed_in_klaviyos_shape(
     assert [f["attributes"]["trigger_type"] for f in body["data"]] == ["Metric", "Metric"]
     live = client.get('/api/flows?filter=equals(status,"manual")', headers=shop.headers())
     assert [f["attributes"]["template"] for f in live.json()["data"]] == ["win-back"]
+    archived = client.get("/api/flows?filter=equals(archived,false)", headers=shop.headers())
+    assert len(archived.json()["data"]) == 2
+    for wrong in ('equals(archived,"x")', "contains(name,5)"):
+        refused = client.get(f"/api/flows?filter={wrong}", headers=shop.headers())
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["source"] == {"parameter": "filter"}
     page = client.get("/api/flows?page[size]=1", headers=shop.headers()).json()
     assert len(page["data"]) == 1
     following = client.get(page["links"]["next"], headers=shop.headers()).json()

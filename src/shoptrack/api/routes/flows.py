@@ -196,6 +196,11 @@ def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> R
     """The account's flows in id order, at most 50 a page."""
     fields = parse_fields(request, "flow", FLOW_FIELDS)
     conditions = parse_filter(request.query_params.get("filter"), _FILTERS)
+    for condition in conditions:
+        expected = bool if condition.field == "archived" else str
+        if not isinstance(condition.value, expected):
+            kind = "true or false" if expected is bool else "a quoted string"
+            raise InputError(f"filter: {condition.field} takes {kind}", parameter="filter")
     size = page_size(request, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
     cursor = decode_cursor(request)
     if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], str)):
