@@ -6,7 +6,7 @@ clock, and a few declarations about the platform. The running simulator is a ``S
 driven the way the platform's shop admin and checkout would drive a real store.
 
 Adding a platform is one entry in ``HARNESSES``: a ``PlatformHarness`` whose ``serve`` runs that
-platform's simulator as a ``SimulatedStore`` (a small adapter, like ``_WooCommerceStore``). The
+platform's simulator as a ``SimulatedStore`` (``_serve`` with what sets the platform apart). The
 suite fails while a connector known to shoptrack has no harness.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -147,25 +147,38 @@ class PlatformHarness:
         return f"{self.platform}-{self.variant}" if self.variant else self.platform
 
 
-# -- WooCommerce -----------------------------------------------------------------------------
+# -- the simulators as SimulatedStores ----------------------------------------------------------
 
-# Where the simulator "sends" webhooks: a transport keeps them, so no server needs to listen.
-_RECEIVER = "https://shoptrack.test/webhooks/woocommerce"
+# Where simulators "send" webhooks: a transport keeps them, so no server needs to listen.
+_RECEIVER = "https://shoptrack.test/webhooks"
 
 
-class _WooCommerceStore:
-    """``WooCommerceSimulator`` as a ``SimulatedStore``."""
+@dataclass
+class _Store:
+    """A platform's simulator as a ``SimulatedStore``. The simulators share one shape; what
+    differs is said here: how a raw status is written to the simulator, the names its
+    ``add_orders`` gives the creation and modification times, and how webhooks are subscribed."""
 
-    def __init__(
-        self, simulator: WooCommerceSimulator, url: str, sent: list[WebhookRequest]
-    ) -> None:
-        self.simulator = simulator
-        self.url = url
-        self._sent = sent
-        self._subscriptions = 0
+    simulator: Any
+    url: str
+    platform: str
+    # The deliveries the simulator sent and nobody took yet; None where it sends none.
+    sent: list[WebhookRequest] | None
+    status: Callable[[str], Any] = str
+    times: tuple[str, ...] = ("created", "modified")
+    total: Callable[[Decimal], Any] = Decimal
+    credential_options: Mapping[str, Any] = field(default_factory=dict)
+    # The simulator's attribute holding the app secret that signs every delivery (Shopify,
+    # BigCommerce); None where shoptrack hands the store a secret per webhook (WooCommerce).
+    signing_secret: str | None = None
+    secret_field: str = "webhook_secret"
+    # Whether each subscription gets an address of its own (the connector leaves a topic alone
+    # once it points at an address); BigCommerce's hooks are found again at the same address.
+    new_address_each_time: bool = True
+    _subscriptions: int = 0
 
     def credentials(self) -> dict[str, Any]:
-        return self.simulator.credentials(self.url)
+        return dict(self.simulator.credentials(self.url, **self.credential_options))
 
     def add_orders(
         self,
@@ -178,66 +191,85 @@ class _WooCommerceStore:
     ) -> list[str]:
         ids = self.simulator.add_orders(
             count,
-            statuses=statuses,
-            created=at,
-            modified=at,
+            statuses=[self.status(status) for status in statuses],
             interval=interval,
-            total=None if total is None else str(total),
+            total=None if total is None else self.total(total),
+            **dict.fromkeys(self.times, at),
         )
         return [str(order_id) for order_id in ids]
 
     def set_status(self, order_id: str, status: str) -> None:
-        self.simulator.set_status(int(order_id), status)
+        self.simulator.set_status(int(order_id), self.status(status))
 
     def set_faults(self, faults: Mapping[str, Any]) -> None:
         self.simulator.set_faults(faults)
 
     def subscribe(self, secret: str) -> list[WebhookRequest]:
-        # As shoptrack subscribes in production: the connector creates the webhooks through the
-        # REST API, which is also what makes WooCommerce ping them. A URL per subscription,
-        # since the connector leaves a topic alone once it points at a URL.
+        # As shoptrack subscribes in production: the connector registers through the API.
+        if self.signing_secret is not None:
+            setattr(self.simulator, self.signing_secret, secret)
         self._subscriptions += 1
-        connector = connector_for("woocommerce")
+        address = f"{_RECEIVER}/{self.platform}"
+        if self.new_address_each_time:
+            address += f"/{self._subscriptions}"
+        connector = connector_for(self.platform)
         credentials = connector.credentials_model.model_validate(
-            self.credentials() | {"webhook_secret": secret}
+            self.credentials() | {self.secret_field: secret}
         )
         with connector.client(credentials) as client:
-            connector.register_webhooks(client, f"{_RECEIVER}/{self._subscriptions}", credentials)
+            connector.register_webhooks(client, address, credentials)
         return self._take()
 
     def deliver(self) -> list[WebhookRequest]:
-        # The simulator delivers from its own event loop, as WooCommerce's cron would.
+        # The simulator delivers from its own event loop, as the platform's queue would.
         asyncio.run(self.simulator.deliver_pending())
         return self._take()
 
     def _take(self) -> list[WebhookRequest]:
-        taken = list(self._sent)
-        del self._sent[: len(taken)]
+        if self.sent is None:
+            raise NotImplementedError(f"{self.platform} sends no webhooks")
+        taken = list(self.sent)
+        del self.sent[: len(taken)]
         return taken
 
 
-@contextmanager
-def _serve_woocommerce(clock: Clock) -> Iterator[SimulatedStore]:
-    sent: list[WebhookRequest] = []
-
-    def receive(request: httpx.Request) -> httpx.Response:
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        sent.append(WebhookRequest(headers, request.content))
-        return httpx.Response(200)
-
-    simulator = WooCommerceSimulator(
-        clock=clock.now,
-        # Deliveries wait for deliver(), so a test sees exactly the ones its changes caused.
-        webhook_delivery="manual",
-        webhook_transport=httpx.MockTransport(receive),
-    )
-    with serving(simulator.app) as url:
-        yield _WooCommerceStore(simulator, url, sent)
+Build = Callable[[Clock, httpx.MockTransport], Any]
 
 
+def _serve(
+    platform: str, build: Build, *, webhooks: bool = True, **options: Any
+) -> Callable[[Clock], AbstractContextManager[SimulatedStore]]:
+    """Serves a fresh simulator from ``build`` (its clock, the transport its deliveries go to)
+    as a ``_Store`` with ``options``."""
+
+    @contextmanager
+    def serve(clock: Clock) -> Iterator[SimulatedStore]:
+        sent: list[WebhookRequest] = []
+
+        def receive(request: httpx.Request) -> httpx.Response:
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            sent.append(WebhookRequest(headers, request.content))
+            return httpx.Response(200)
+
+        simulator = build(clock, httpx.MockTransport(receive))
+        with serving(simulator.app) as url:
+            yield _Store(simulator, url, platform, sent if webhooks else None, **options)
+
+    return serve
+
+
+# -- the platforms ----------------------------------------------------------------------------
+
+# Deliveries wait for deliver(), so a test sees exactly the ones its changes caused.
 WOOCOMMERCE = PlatformHarness(
     connector=connector_for("woocommerce"),
-    serve=_serve_woocommerce,
+    serve=_serve(
+        "woocommerce",
+        lambda clock, transport: WooCommerceSimulator(
+            clock=clock.now, webhook_delivery="manual", webhook_transport=transport
+        ),
+        total=str,
+    ),
     # wc_get_order_statuses(), plus the block checkout's draft.
     statuses=(
         "pending",
@@ -256,94 +288,20 @@ WOOCOMMERCE = PlatformHarness(
     pings=True,  # WC_Webhook::deliver_ping() when a webhook is created through the API
 )
 
-
-# -- BigCommerce -----------------------------------------------------------------------------
-
-_BIGCOMMERCE_RECEIVER = "https://shoptrack.test/webhooks/bigcommerce"
-
-
-class _BigCommerceStore:
-    """``BigCommerceSimulator`` as a ``SimulatedStore`` (raw statuses are status ids as text)."""
-
-    def __init__(
-        self, simulator: BigCommerceSimulator, url: str, sent: list[WebhookRequest]
-    ) -> None:
-        self.simulator = simulator
-        self.url = url
-        self._sent = sent
-
-    def credentials(self) -> dict[str, Any]:
-        return self.simulator.credentials(self.url)
-
-    def add_orders(
-        self,
-        count: int,
-        *,
-        statuses: Sequence[str],
-        at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-    ) -> list[str]:
-        ids = self.simulator.add_orders(
-            count,
-            statuses=[int(status) for status in statuses],
-            created=at,
-            modified=at,
-            interval=interval,
-            total=total,
-        )
-        return [str(order_id) for order_id in ids]
-
-    def set_status(self, order_id: str, status: str) -> None:
-        self.simulator.set_status(int(order_id), int(status))
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        self.simulator.set_faults(faults)
-
-    def subscribe(self, secret: str) -> list[WebhookRequest]:
-        # BigCommerce signs with the app's client secret, not one per hook: the app's secret
-        # becomes ``secret``, then the connector subscribes through /v3/hooks as in production
-        # (a second subscription finds its hooks there and adds none).
-        self.simulator.client_secret = secret
-        connector = connector_for("bigcommerce")
-        credentials = connector.credentials_model.model_validate(
-            self.credentials() | {"client_secret": secret}
-        )
-        with connector.client(credentials) as client:
-            connector.register_webhooks(client, _BIGCOMMERCE_RECEIVER, credentials)
-        return self._take()  # BigCommerce does not ping a new hook
-
-    def deliver(self) -> list[WebhookRequest]:
-        asyncio.run(self.simulator.deliver_pending())
-        return self._take()
-
-    def _take(self) -> list[WebhookRequest]:
-        taken = list(self._sent)
-        del self._sent[: len(taken)]
-        return taken
-
-
-@contextmanager
-def _serve_bigcommerce(clock: Clock) -> Iterator[SimulatedStore]:
-    sent: list[WebhookRequest] = []
-
-    def receive(request: httpx.Request) -> httpx.Response:
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        sent.append(WebhookRequest(headers, request.content))
-        return httpx.Response(200)
-
-    simulator = BigCommerceSimulator(
-        clock=clock.now,
-        webhook_delivery="manual",
-        webhook_transport=httpx.MockTransport(receive),
-    )
-    with serving(simulator.app) as url:
-        yield _BigCommerceStore(simulator, url, sent)
-
-
 BIGCOMMERCE = PlatformHarness(
     connector=connector_for("bigcommerce"),
-    serve=_serve_bigcommerce,
+    serve=_serve(
+        "bigcommerce",
+        lambda clock, transport: BigCommerceSimulator(
+            clock=clock.now, webhook_delivery="manual", webhook_transport=transport
+        ),
+        status=int,  # raw statuses are status ids as text
+        # Signed with the app's client secret; a second subscription finds its hooks in
+        # /v3/hooks and adds none. BigCommerce does not ping a new hook.
+        signing_secret="client_secret",
+        secret_field="client_secret",
+        new_address_each_time=False,
+    ),
     # The system status ids; the first three are Awaiting Fulfillment, Shipped, Cancelled.
     statuses=("11", "2", "5", "0", "1", "3", "4", "6", "7", "8", "9", "10", "12", "13", "14"),
     # Merchants relabel statuses (custom_status) but cannot add any: the raw value stays an id.
@@ -354,58 +312,12 @@ BIGCOMMERCE = PlatformHarness(
     webhook_secret_field="client_secret",
 )
 
-
-# -- Shift4Shop ------------------------------------------------------------------------------
-
-
-class _Shift4ShopStore:
-    """``Shift4ShopSimulator`` as a ``SimulatedStore`` (raw statuses are ``OrderStatusID``s as
-    text). Shift4Shop's webhooks are unsigned, so shoptrack polls it only."""
-
-    def __init__(self, simulator: Shift4ShopSimulator, url: str) -> None:
-        self.simulator = simulator
-        self.url = url
-
-    def credentials(self) -> dict[str, Any]:
-        return self.simulator.credentials(self.url)
-
-    def add_orders(
-        self,
-        count: int,
-        *,
-        statuses: Sequence[str],
-        at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-    ) -> list[str]:
-        ids = self.simulator.add_orders(
-            count, statuses=statuses, created=at, modified=at, interval=interval, total=total
-        )
-        return [str(order_id) for order_id in ids]
-
-    def set_status(self, order_id: str, status: str) -> None:
-        self.simulator.set_status(int(order_id), status)
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        self.simulator.set_faults(faults)
-
-    def subscribe(self, secret: str) -> list[WebhookRequest]:
-        raise NotImplementedError("shoptrack subscribes to no Shift4Shop webhooks")
-
-    def deliver(self) -> list[WebhookRequest]:
-        raise NotImplementedError("shoptrack subscribes to no Shift4Shop webhooks")
-
-
-@contextmanager
-def _serve_shift4shop(clock: Clock) -> Iterator[SimulatedStore]:
-    simulator = Shift4ShopSimulator(clock=clock.now)
-    with serving(simulator.app) as url:
-        yield _Shift4ShopStore(simulator, url)
-
-
+# Shift4Shop's webhooks are unsigned, so shoptrack polls it only.
 SHIFT4SHOP = PlatformHarness(
     connector=connector_for("shift4shop"),
-    serve=_serve_shift4shop,
+    serve=_serve(
+        "shift4shop", lambda clock, _: Shift4ShopSimulator(clock=clock.now), webhooks=False
+    ),
     # The order queues of a new store: New, Processing, Partial, Shipped, Cancel, Hold, Not
     # Completed (an abandoned checkout), Unpaid, Review.
     statuses=("1", "2", "3", "4", "5", "6", "7", "11", "12"),
@@ -420,154 +332,55 @@ SHIFT4SHOP = PlatformHarness(
 )
 
 
-# -- Magento 2 -------------------------------------------------------------------------------
+def _magento2(*, bearer: bool) -> PlatformHarness:
+    """Magento 2 connected either way a merchant can: its four keys (OAuth 1.0a, HMAC-SHA256,
+    which every 2.4 store takes), or its access token alone (Bearer, where the admin allowed it;
+    the OAuth store refuses it, as 2.4.4+ does). Past the end, the last page again."""
+    return PlatformHarness(
+        connector=connector_for("magento2"),
+        serve=_serve(
+            "magento2",
+            lambda clock, _: Magento2Simulator(clock=clock.now, bearer_tokens=bearer),
+            webhooks=False,
+            credential_options={"bearer": bearer},
+        ),
+        # InstallOrderStatusesAndInitialSalesConfig's statuses; custom ones are assigned to the
+        # processing state.
+        statuses=(
+            "pending",
+            "processing",
+            "complete",
+            "holded",
+            "canceled",
+            "closed",
+            "fraud",
+            "payment_review",
+            "pending_payment",
+        ),
+        custom_status="awaiting_shipment",
+        secret_field="access_token" if bearer else "consumer_secret",
+        # updated_at `gt` the start, `lteq` the end.
+        window_edges=WindowEdges(since=False, until=True),
+        webhooks=False,
+        variant="bearer" if bearer else "oauth",
+    )
 
 
-class _Magento2Store:
-    """``Magento2Simulator`` as a ``SimulatedStore`` (raw statuses are Magento's ``status``
-    codes; custom ones are assigned to the ``processing`` state). Magento sends no webhooks, so
-    shoptrack polls it only."""
-
-    def __init__(self, simulator: Magento2Simulator, url: str, *, bearer: bool) -> None:
-        self.simulator = simulator
-        self.url = url
-        self._bearer = bearer
-
-    def credentials(self) -> dict[str, Any]:
-        return self.simulator.credentials(self.url, bearer=self._bearer)
-
-    def add_orders(
-        self,
-        count: int,
-        *,
-        statuses: Sequence[str],
-        at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-    ) -> list[str]:
-        ids = self.simulator.add_orders(
-            count, statuses=statuses, created=at, modified=at, interval=interval, total=total
-        )
-        return [str(order_id) for order_id in ids]
-
-    def set_status(self, order_id: str, status: str) -> None:
-        self.simulator.set_status(int(order_id), status)
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        self.simulator.set_faults(faults)
-
-    def subscribe(self, secret: str) -> list[WebhookRequest]:
-        raise NotImplementedError("Magento 2 sends no webhooks")
-
-    def deliver(self) -> list[WebhookRequest]:
-        raise NotImplementedError("Magento 2 sends no webhooks")
-
-
-def _serve_magento2(*, bearer: bool) -> Callable[[Clock], AbstractContextManager[SimulatedStore]]:
-    @contextmanager
-    def serve(clock: Clock) -> Iterator[SimulatedStore]:
-        # As a 2.4.4+ store: the access token alone is accepted only where the admin allowed
-        # it; the OAuth store refuses it. Past the end, the last page again (pre-2.4 paging).
-        simulator = Magento2Simulator(clock=clock.now, bearer_tokens=bearer)
-        with serving(simulator.app) as url:
-            yield _Magento2Store(simulator, url, bearer=bearer)
-
-    return serve
-
-
-# Both ways a merchant can connect an integration: its four keys (OAuth 1.0a, HMAC-SHA256, which
-# every 2.4 store takes), or its access token alone (Bearer, where the store allows it).
-MAGENTO2_STATUSES = (
-    "pending",
-    "processing",
-    "complete",
-    "holded",
-    "canceled",
-    "closed",
-    "fraud",
-    "payment_review",
-    "pending_payment",
-)
-MAGENTO2_OAUTH = PlatformHarness(
-    connector=connector_for("magento2"),
-    serve=_serve_magento2(bearer=False),
-    # InstallOrderStatusesAndInitialSalesConfig's statuses.
-    statuses=MAGENTO2_STATUSES,
-    custom_status="awaiting_shipment",
-    secret_field="consumer_secret",
-    # updated_at `gt` the start, `lteq` the end.
-    window_edges=WindowEdges(since=False, until=True),
-    webhooks=False,
-    variant="oauth",
-)
-MAGENTO2_BEARER = PlatformHarness(
-    connector=connector_for("magento2"),
-    serve=_serve_magento2(bearer=True),
-    statuses=MAGENTO2_STATUSES,
-    custom_status="awaiting_shipment",
-    secret_field="access_token",
-    window_edges=WindowEdges(since=False, until=True),
-    webhooks=False,
-    variant="bearer",
-)
-
-# -- PrestaShop ------------------------------------------------------------------------------
-
-
-class _PrestaShopStore:
-    """``PrestaShopSimulator`` as a ``SimulatedStore`` (raw statuses are ``current_state`` ids as
-    text). PrestaShop sends no webhooks, so shoptrack polls it only."""
-
-    def __init__(self, simulator: PrestaShopSimulator, url: str) -> None:
-        self.simulator = simulator
-        self.url = url
-
-    def credentials(self) -> dict[str, Any]:
-        return self.simulator.credentials(self.url)
-
-    def add_orders(
-        self,
-        count: int,
-        *,
-        statuses: Sequence[str],
-        at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-    ) -> list[str]:
-        ids = self.simulator.add_orders(
-            count, statuses=statuses, created=at, updated=at, interval=interval, total=total
-        )
-        return [str(order_id) for order_id in ids]
-
-    def set_status(self, order_id: str, status: str) -> None:
-        self.simulator.set_status(int(order_id), status)
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        self.simulator.set_faults(faults)
-
-    def subscribe(self, secret: str) -> list[WebhookRequest]:
-        raise NotImplementedError("PrestaShop sends no webhooks")
-
-    def deliver(self) -> list[WebhookRequest]:
-        raise NotImplementedError("PrestaShop sends no webhooks")
-
-
-def _serve_prestashop(version: str) -> Callable[[Clock], AbstractContextManager[SimulatedStore]]:
-    @contextmanager
-    def serve(clock: Clock) -> Iterator[SimulatedStore]:
-        # Each version as it writes JSON: 1.7 every value a string and an empty list `[]`, 8.x
-        # integers as integers and an empty list `{"orders":[]}`.
-        simulator = PrestaShopSimulator(clock=clock.now, version=version)
-        with serving(simulator.app) as url:
-            yield _PrestaShopStore(simulator, url)
-
-    return serve
+MAGENTO2_OAUTH = _magento2(bearer=False)
+MAGENTO2_BEARER = _magento2(bearer=True)
 
 
 def _prestashop(version: str, variant: str) -> PlatformHarness:
+    """PrestaShop as each version writes JSON: 1.7 every value a string and an empty list
+    ``[]``, 8.x integers as integers and an empty list ``{"orders":[]}``."""
     return PlatformHarness(
         connector=connector_for("prestashop"),
-        serve=_serve_prestashop(version),
+        serve=_serve(
+            "prestashop",
+            lambda clock, _: PrestaShopSimulator(clock=clock.now, version=version),
+            webhooks=False,
+            times=("created", "updated"),
+        ),
         # The order states of a fresh 1.7/8 install (PS_OS_*), the usual path first: Payment
         # accepted, Processing in progress, Shipped.
         statuses=("2", "3", "4", "5", "6", "7", "1", "8", "9", "10", "11", "12", "13"),
@@ -585,90 +398,18 @@ def _prestashop(version: str, variant: str) -> PlatformHarness:
 PRESTASHOP_1_7 = _prestashop(PS_VERSION_1_7, "1.7")
 PRESTASHOP_8 = _prestashop(PS_VERSION, "8")
 
-# -- Shopify ---------------------------------------------------------------------------------
-
-_SHOPIFY_RECEIVER = "https://shoptrack.test/webhooks/shopify"
-
-
-class _ShopifyStore:
-    """``ShopifySimulator`` as a ``SimulatedStore`` (raw statuses are financial statuses)."""
-
-    def __init__(self, simulator: ShopifySimulator, url: str, sent: list[WebhookRequest]) -> None:
-        self.simulator = simulator
-        self.url = url
-        self._sent = sent
-        self._subscriptions = 0
-
-    def credentials(self) -> dict[str, Any]:
-        return self.simulator.credentials(self.url)
-
-    def add_orders(
-        self,
-        count: int,
-        *,
-        statuses: Sequence[str],
-        at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-    ) -> list[str]:
-        ids = self.simulator.add_orders(
-            count, statuses=statuses, at=at, interval=interval, total=total
-        )
-        return [str(order_id) for order_id in ids]
-
-    def set_status(self, order_id: str, status: str) -> None:
-        self.simulator.set_status(int(order_id), status)
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        self.simulator.set_faults(faults)
-
-    def subscribe(self, secret: str) -> list[WebhookRequest]:
-        # Shopify signs every delivery with the app's client secret: it becomes ``secret``, then
-        # the connector subscribes through webhooks.json as in production, at an address per
-        # subscription (the connector leaves a topic alone once it points at an address).
-        self.simulator.client_secret = secret
-        self._subscriptions += 1
-        connector = connector_for("shopify")
-        credentials = connector.credentials_model.model_validate(
-            self.credentials() | {"webhook_secret": secret}
-        )
-        with connector.client(credentials) as client:
-            connector.register_webhooks(
-                client, f"{_SHOPIFY_RECEIVER}/{self._subscriptions}", credentials
-            )
-        return self._take()  # Shopify does not ping a new subscription
-
-    def deliver(self) -> list[WebhookRequest]:
-        asyncio.run(self.simulator.deliver_pending())
-        return self._take()
-
-    def _take(self) -> list[WebhookRequest]:
-        taken = list(self._sent)
-        del self._sent[: len(taken)]
-        return taken
-
-
-@contextmanager
-def _serve_shopify(clock: Clock) -> Iterator[SimulatedStore]:
-    sent: list[WebhookRequest] = []
-
-    def receive(request: httpx.Request) -> httpx.Response:
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        sent.append(WebhookRequest(headers, request.content))
-        return httpx.Response(200)
-
-    simulator = ShopifySimulator(
-        clock=clock.now,
-        webhook_delivery="manual",
-        webhook_transport=httpx.MockTransport(receive),
-    )
-    with serving(simulator.app) as url:
-        yield _ShopifyStore(simulator, url, sent)
-
-
 SHOPIFY = PlatformHarness(
     connector=connector_for("shopify"),
-    serve=_serve_shopify,
+    serve=_serve(
+        "shopify",
+        lambda clock, transport: ShopifySimulator(
+            clock=clock.now, webhook_delivery="manual", webhook_transport=transport
+        ),
+        times=("at",),
+        # Every delivery is signed with the app's client secret. Shopify does not ping a new
+        # subscription.
+        signing_secret="client_secret",
+    ),
     # The REST financial statuses (DESIGN: Shopify's raw status), the lifecycle's three first.
     # Cancellation and fulfilment are markers beside it, which the suite does not move.
     statuses=(
