@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -34,6 +35,7 @@ from shoptrack.simulators._magento2_web import (
     internal_error,
     magento_response,
     php_query,
+    required,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +78,13 @@ class RestApi:
             ),
             _Service(
                 "GET", re.compile(r"/V1/store/storeConfigs"), "Magento_Backend::store", self._stores
+            ),
+            _Service("POST", re.compile(r"/V1/orders"), "Magento_Sales::create", self._save),
+            _Service(
+                "POST",
+                re.compile(r"/V1/orders/([^/]+)/cancel"),
+                "Magento_Sales::cancel",
+                self._cancel,
             ),
             _Service("POST", re.compile(r"/V1/integration/admin/token"), None, self._admin_token),
         )
@@ -180,6 +189,53 @@ class RestApi:
             if order is None:
                 raise MagentoError(_NO_ENTITY, 404)
             return magento_response(build_order(order))
+
+    async def _save(self, request: Request, match: re.Match[str]) -> Response:
+        """``salesOrderRepositoryV1SavePost``: ``{"entity": {...}}`` without an ``entity_id``
+        creates the order (``customer_email`` required; ``status`` ``pending`` when not given,
+        its state the status's; ``grand_total``; one line per item, from the catalogue)."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise MagentoError("Decoding error.", 400) from None
+        entity = body.get("entity") if isinstance(body, dict) else None
+        if not isinstance(entity, dict):
+            raise required("entity")
+        email = entity.get("customer_email")
+        if not isinstance(email, str) or not email.strip():
+            raise required("customer_email")
+        status = str(entity.get("status") or "pending")
+        items = [item for item in entity.get("items") or [] if isinstance(item, dict)]
+        total = entity.get("grand_total")
+        try:
+            amount = None if total is None else Decimal(str(total))
+        except InvalidOperation:
+            raise MagentoError(_TYPE, 400, {"value": str(total), "type": "float"}) from None
+        with self.sim._lock:
+            try:
+                self.sim._state(status)
+            except ValueError:
+                # [UNCERTAIN] Magento saves an unknown status as it is; the simulator refuses it.
+                raise MagentoError(_TYPE, 400, {"value": status, "type": "status"}) from None
+            (entity_id,) = self.sim.add_orders(
+                statuses=(status,), email=email.strip(), total=amount, lines=len(items) or None
+            )
+            return magento_response(build_order(self.sim._orders[entity_id]))
+
+    async def _cancel(self, request: Request, match: re.Match[str]) -> Response:
+        """``salesOrderManagementV1CancelPost``: ``true`` once cancelled, ``false`` for an
+        order that can no longer be (complete, closed or cancelled already)."""
+        raw = match[1]
+        if not raw.isdigit():
+            raise MagentoError(_TYPE, 400, {"value": raw, "type": "int"})
+        with self.sim._lock:
+            order = self.sim._orders.get(int(raw))
+            if order is None:
+                raise MagentoError(_NO_ENTITY, 404)
+            if order.state in ("complete", "closed", "canceled"):
+                return magento_response(False)
+            self.sim.set_status(order.entity_id, "canceled")
+        return magento_response(True)
 
     async def _stores(self, request: Request, match: re.Match[str]) -> Response:
         """``storeStoreConfigManagerV1GetStoreConfigsGet``: each store view's settings, the

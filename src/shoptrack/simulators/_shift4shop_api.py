@@ -14,15 +14,21 @@ as a one-element list of ``{Key, Value, Status, Message}`` (SkuVault's ``ThreeDC
 compare ``LastUpdate``, on the store's wall clock, both ends included. The ``lastupdate`` bounds
 are days (a time given is dropped), and a day is its midnight: ``lastupdateend=11/27/2026``
 leaves out what changed later on the 27th, which is why clients ask for a day more.
+
+Writing: ``POST /Orders`` creates an order from one Order object (or a list of them) and
+``PUT /Orders/{id}/Status`` moves one to another ``OrderStatusID``; both answer with the
+write-operation list ``[{Key, Value, Status, Message}]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -79,13 +85,15 @@ class RestApi:
     def routes(self) -> list[BaseRoute]:
         return [
             self._route(f"{API}/Orders", self._list_orders),
+            self._route(f"{API}/Orders", self._create_orders, methods=["POST"]),
+            self._route(f"{API}/Orders/{{order_id:int}}/Status", self._set_status, methods=["PUT"]),
             self._route(f"{API}/Orders/{{order_id:int}}", self._get_order),
             self._route(f"{API}/OrderStatus", self._order_statuses),
             self._route(f"{API}/StoreSettings", self._store_settings),
             Route("/3dCartWebAPI/{rest:path}", self._no_resource, methods=["GET"]),
         ]
 
-    def _route(self, path: str, handler: Handler) -> Route:
+    def _route(self, path: str, handler: Handler, *, methods: list[str] | None = None) -> Route:
         """A route behind the edge and the key check."""
 
         async def endpoint(request: Request) -> Response:
@@ -106,7 +114,7 @@ class RestApi:
             except ValueError:
                 return JSONResponse({"Message": _INVALID}, 400)
 
-        return Route(path, endpoint, methods=["GET"])
+        return Route(path, endpoint, methods=methods or ["GET"])
 
     def _authorized(self, request: Request) -> bool:
         headers = request.headers  # case-insensitive, as the API reads them
@@ -163,6 +171,56 @@ class RestApi:
                 return _error(404, _NO_ORDER)
             # A single order comes as a one-element list too.
             return JSONResponse([self.sim._render(order)])
+
+    async def _create_orders(self, request: Request, query: Mapping[str, str]) -> Response:
+        """``POST /Orders``: each Order object given becomes an order in its ``OrderStatusID``
+        (1 New when not given), for its ``BillingEmail``, of ``OrderAmount`` (else the sum of
+        its items); the simulator's lines are its catalogue's products sharing that total."""
+        given = _json(await request.body())
+        orders = given if isinstance(given, list) else [given]
+        if not orders or not all(isinstance(order, dict) for order in orders):
+            raise ValueError("expected an Order object")
+        written = []
+        for order in orders:
+            status = str(order.get("OrderStatusID") or "1")
+            items = [i for i in order.get("OrderItemList") or [] if isinstance(i, dict)]
+            try:
+                amount = order.get("OrderAmount")
+                total = (
+                    Decimal(str(amount))
+                    if amount is not None
+                    else sum(
+                        (
+                            Decimal(str(i.get("ItemUnitPrice", 0)))
+                            * Decimal(str(i.get("ItemQuantity", 1)))
+                            for i in items
+                        ),
+                        Decimal(0),
+                    )
+                )
+            except InvalidOperation:
+                raise ValueError("OrderAmount is not a number") from None
+            email = order.get("BillingEmail")
+            (order_id,) = self.sim.add_orders(
+                statuses=(status,),
+                email=str(email) if isinstance(email, str) and email else None,
+                total=total,
+                lines=min(max(len(items), 1), 20),
+            )
+            written.append(_written(order_id, 201, "Created successfully"))
+        return JSONResponse(written, 201)
+
+    async def _set_status(self, request: Request, query: Mapping[str, str]) -> Response:
+        """``PUT /Orders/{id}/Status``: ``{"OrderStatusID": N}`` moves the order to that queue."""
+        given = _json(await request.body())
+        order_id = request.path_params["order_id"]
+        if not isinstance(given, dict) or given.get("OrderStatusID") is None:
+            raise ValueError("expected {OrderStatusID}")
+        with self.sim._lock:
+            if order_id not in self.sim._orders:
+                return _error(404, _NO_ORDER)
+        self.sim.set_status(order_id, str(given["OrderStatusID"]))
+        return JSONResponse([_written(order_id, 200, "Updated successfully")])
 
     async def _order_statuses(self, request: Request, query: Mapping[str, str]) -> Response:
         limit, offset = _paging(query, self.sim.max_limit)
@@ -225,6 +283,16 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse(
         [{"Key": "Error", "Value": "", "Status": str(status), "Message": message}], status
     )
+
+
+def _written(order_id: int, status: int, message: str) -> dict[str, str]:
+    """One entry of a write operation's answer."""
+    return {"Key": "OrderID", "Value": str(order_id), "Status": str(status), "Message": message}
+
+
+def _json(body: bytes) -> Any:
+    """A request's JSON body; ``ValueError`` (a 400) when it is not JSON."""
+    return json.loads(body or b"null")
 
 
 def _internal_error() -> Response:

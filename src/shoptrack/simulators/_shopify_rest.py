@@ -17,6 +17,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -145,6 +146,7 @@ class RestApi:
             self._admin("/admin/oauth/access_scopes.json", ["GET"], self._access_scopes),
             self._admin(f"{api}/shop.json", ["GET"], self._shop),
             self._admin(f"{api}/orders.json", ["GET"], self._list_orders),
+            self._admin(f"{api}/orders.json", ["POST"], self._create_order),
             self._admin(f"{api}/orders/count.json", ["GET"], self._count_orders),
             self._admin(f"{api}/orders/{{order_id:int}}.json", ["GET"], self._get_order),
             self._admin(f"{api}/orders/{{order_id:int}}/cancel.json", ["POST"], self._cancel),
@@ -268,6 +270,48 @@ class RestApi:
                 raise ApiError(404, "Not Found")
             body = build_order(order, sim._shop())
         return json_response({"order": pick_fields(body, request.query_params.get("fields"))})
+
+    async def _create_order(self, request: Request, token: Token) -> Response:
+        """``POST orders.json``: an order made through the API (a test order with ``test``),
+        in ``financial_status`` (``paid`` when not given); its webhooks go out as a
+        checkout's do. The simulator's lines are its catalogue's products sharing the total."""
+        _require(token, "write_orders")
+        spec = (await _body(request)).get("order")
+        if not isinstance(spec, Mapping):
+            raise ApiError(400, {"order": "Required parameter missing or invalid"})
+        items = spec.get("line_items")
+        if not isinstance(items, list) or not items:
+            raise ApiError(422, {"line_items": ["must have at least one line item"]})
+        try:
+            total = sum(
+                (
+                    Decimal(str(item.get("price", "0"))) * int(item.get("quantity", 1))
+                    for item in items
+                    if isinstance(item, Mapping)
+                ),
+                Decimal(0),
+            )
+        except (InvalidOperation, TypeError, ValueError):
+            raise ApiError(422, {"line_items": ["price and quantity must be numbers"]}) from None
+        status = str(spec.get("financial_status") or "paid")
+        email = spec.get("email")
+        sim = self.sim
+        try:
+            sim._check_status(status)
+        except ValueError:
+            raise ApiError(422, {"financial_status": ["is not included in the list"]}) from None
+        if status in ("cancelled", "fulfilled"):
+            raise ApiError(422, {"financial_status": ["is not included in the list"]})
+        with sim._lock:
+            (order_id,) = sim.add_orders(
+                statuses=(status,),
+                email=str(email) if isinstance(email, str) and email else None,
+                total=total,
+                lines=len(items),
+                test=spec.get("test") is True,
+            )
+            body = build_order(sim._orders[order_id], sim._shop())
+        return json_response({"order": body}, 201)
 
     async def _cancel(self, request: Request, token: Token) -> Response:
         _require(token, "write_orders")
