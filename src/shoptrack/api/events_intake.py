@@ -1,6 +1,11 @@
 """Event intake on the fast path: ``POST /api/events`` (private key) and
 ``POST /client/events?company_id=`` (public key, CORS, rate-limited).
 
+``/client/events`` also takes ``&integration_id=``, shoptrack's addition for its onsite tracker:
+the events are then recorded on that integration's metrics (its Viewed Product, not the API's).
+The integration must belong to the public key's account; without the parameter the endpoint is
+Klaviyo's, unchanged.
+
 Both check the event against Klaviyo's rules, hand the raw body to the group-commit writer and
 answer 202 with no body once it is committed; the event is recorded by processing, which is what
 Klaviyo's 202 promises too ("validated and submitted for processing").
@@ -9,6 +14,7 @@ Klaviyo's 202 promises too ("validated and submitted for processing").
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -24,7 +30,7 @@ from shoptrack.api.asgi import (
     read_body,
     respond,
 )
-from shoptrack.api.auth import KeyCache
+from shoptrack.api.auth import CACHE_SECONDS, KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
 from shoptrack.clock import Clock
 from shoptrack.domain.api_events import EventPayloadError, parse_event
@@ -32,6 +38,7 @@ from shoptrack.errors import InputError, ShoptrackError
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry
+from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.schema import profiles
 
 __all__ = ["EventIntake", "RateLimitedError", "TokenBucket"]
@@ -102,6 +109,9 @@ class EventIntake:
         self._writer = writer
         self._keys = keys
         self._client_limit = TokenBucket(CLIENT_BURST, CLIENT_PER_MINUTE, services.clock)
+        # integration id -> (expires, owning account id, removed); like KeyCache, so the
+        # tracker's requests do not read the database each time.
+        self._integrations: dict[str, tuple[float, str, bool]] = {}
 
     async def api_events(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -124,7 +134,12 @@ class EventIntake:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             account = await self._keys.account_by_public_key((query.get("company_id") or [None])[0])
             self._client_limit.take(account.public_key)
-            await self._accept(account.id, "client", await read_body(receive))
+            integration_id = await self._client_integration(
+                account.id, (query.get("integration_id") or [None])[0]
+            )
+            await self._accept(
+                account.id, "client", await read_body(receive), integration_id=integration_id
+            )
         except RateLimitedError as error:
             retry = [(b"retry-after", str(error.retry_after).encode())]
             await respond(send, 429, error_body(error), JSONAPI_CONTENT_TYPE, _CORS_HEADERS + retry)
@@ -136,7 +151,41 @@ class EventIntake:
             return
         await respond(send, 202, b"", JSONAPI_CONTENT_TYPE, _CORS_HEADERS)
 
-    async def _accept(self, account_id: str, source: str, body: bytes) -> None:
+    async def _client_integration(self, account_id: str, integration_id: str | None) -> str | None:
+        """The ``integration_id`` parameter, checked: an integration of this account, not
+        removed. Absent (Klaviyo's form), the events are the API's."""
+        if integration_id is None:
+            return None
+        entry = self._integrations.get(integration_id)
+        if entry is None or entry[0] < time.monotonic():
+            found = await run_in_threadpool(self._find_integration, integration_id)
+            if found is None:
+                # Not cached: made-up ids must not grow the cache (the rate limit bounds them).
+                raise _not_of_account(integration_id)
+            entry = (
+                time.monotonic() + CACHE_SECONDS,
+                found.account_id,
+                found.removed_at is not None,
+            )
+            self._integrations[integration_id] = entry
+        _expires, owner, removed = entry
+        if owner != account_id:
+            raise _not_of_account(integration_id)
+        if removed:
+            raise InputError(
+                f"integration {integration_id} was removed: reconnect the store and configure "
+                "the tracker with the new integration's id",
+                parameter="integration_id",
+            )
+        return integration_id
+
+    def _find_integration(self, integration_id: str) -> Integration | None:
+        with self._services.database.read() as connection:
+            return find_integration(connection, integration_id)
+
+    async def _accept(
+        self, account_id: str, source: str, body: bytes, *, integration_id: str | None = None
+    ) -> None:
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -157,7 +206,13 @@ class EventIntake:
                 pointer="/data/attributes/profile/data/id",
             )
         await self._writer.write(
-            InboxEntry(account_id=account_id, source=source, topic="event", body=body)
+            InboxEntry(
+                account_id=account_id,
+                source=source,
+                topic="event",
+                body=body,
+                integration_id=integration_id,
+            )
         )
 
     def _profile_exists(self, account_id: str, profile_id: str) -> bool:
@@ -170,6 +225,14 @@ class EventIntake:
                 ).first()
                 is not None
             )
+
+
+def _not_of_account(integration_id: str) -> InputError:
+    return InputError(
+        f"integration_id {integration_id!r} is not an integration of the account of this "
+        "company_id (public key)",
+        parameter="integration_id",
+    )
 
 
 async def _error(send: Send, error: ShoptrackError) -> None:

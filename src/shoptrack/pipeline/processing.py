@@ -231,16 +231,17 @@ class Processor:
     def _parse(
         self, connection: Connection, row: InboxRow, integrations: dict[str, Integration | None]
     ) -> _Work:
+        if row.integration_id is not None and row.integration_id not in integrations:
+            integrations[row.integration_id] = find_integration(connection, row.integration_id)
+        integration = integrations[row.integration_id] if row.integration_id is not None else None
         if row.source in EVENT_SOURCES:
+            # Events sent for an integration (the onsite tracker's) go on its metrics.
             try:
-                return _Work(row, None, drafts=tuple(EVENT_SOURCES[row.source](row)))
+                return _Work(row, integration, drafts=tuple(EVENT_SOURCES[row.source](row)))
             except (ValueError, KeyError, TypeError) as error:
-                return _Work(row, None, error=_error_text(error))
+                return _Work(row, integration, error=_error_text(error))
         if row.integration_id is None:
             return _Work(row, None, error=f"no handler for {row.source} rows without integration")
-        if row.integration_id not in integrations:
-            integrations[row.integration_id] = find_integration(connection, row.integration_id)
-        integration = integrations[row.integration_id]
         if integration is None:
             return _Work(row, None, error=f"integration {row.integration_id} does not exist")
         try:
