@@ -3,9 +3,10 @@ against baselines measured in the same run, on SQLite and PostgreSQL.
 
 The account gets one WooCommerce integration and about ``--events`` events (default 100,000)
 spread over 400 days — most in the last 90 — across ``--events / 10`` profiles: each order a
-Started Checkout, a Placed Order with its Ordered Product lines and a Fulfilled Order; and a few
-thousand deliveries. They are written in bulk with the hourly rollups and profiles' last event
-times that processing would leave (recording 100,000 events one by one would take minutes).
+Started Checkout, a Placed Order with its Ordered Product lines and a Fulfilled Order; a few
+thousand deliveries; and the library's post-purchase flow. They are written in bulk with the
+hourly rollups and profiles' last event times that processing would leave (recording 100,000
+events one by one would take minutes).
 
 Each page is requested in-process through ``httpx.ASGITransport`` by a signed-in browser (the
 same app ``serve`` runs, without the network), ``--repeat`` times after two warm-up requests.
@@ -47,7 +48,11 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
 from shoptrack.api import create_app
+from shoptrack.connectors import Connector
+from shoptrack.connectors.base import Credentials
+from shoptrack.connectors.http import StoreClient
 from shoptrack.domain.events import Metric
+from shoptrack.flows.service import FlowRequest, create_flow
 from shoptrack.ids import new_id
 from shoptrack.services import Services
 from shoptrack.settings import Settings
@@ -76,6 +81,7 @@ class Account:
     integration_id: str
     placed_metric_id: str
     busiest_profile_id: str
+    flow_id: str
     events: int
 
 
@@ -217,7 +223,26 @@ def populate(services: Services, count: int) -> Account:
             .order_by(func.count().desc())
             .limit(1)
         ).scalar_one()
-    return Account(account.id, integration.id, metric_ids[Metric.PLACED_ORDER], busiest, made)
+    with services.database.write() as connection:
+        flow = create_flow(
+            connection,
+            FlowRequest(
+                account_id=account.id,
+                template="post-purchase",
+                trigger_metric_id=metric_ids[Metric.PLACED_ORDER],
+            ),
+            now,
+            diagnostics_url="/doctor",
+        ).flow
+    return Account(
+        account.id, integration.id, metric_ids[Metric.PLACED_ORDER], busiest, flow.id, made
+    )
+
+
+def _unreachable_store(connector: Connector, credentials: Credentials) -> StoreClient:
+    """The bench store's client (a closed local port) without waits between retries: the
+    Doctor page's live checks fail at once, so the page measures the doctor's own reading."""
+    return connector.client(credentials, sleep=lambda _seconds: None)
 
 
 def _write(services: Services, rows: list[dict[str, object]]) -> int:
@@ -260,6 +285,11 @@ def pages(account: Account) -> list[tuple[str, str]]:
         ("profiles", "/profiles"),
         ("profiles search", "/profiles?q=customer12"),
         ("profile (busiest)", f"/profiles/{account.busiest_profile_id}"),
+        ("flows", "/flows"),
+        ("flow", f"/flows/{account.flow_id}"),
+        ("flow email editor", f"/flows/{account.flow_id}/messages/thank-you-first"),
+        ("create a flow (library)", "/flows/new"),
+        ("doctor (store refused)", "/doctor"),
     ]
 
 
@@ -278,6 +308,8 @@ async def measure(
     services: Services, account: Account, repeat: int
 ) -> list[tuple[str, list[float]]]:
     app = create_app(services, run_workers=False)
+    if app.web is not None:
+        app.web.app.state.doctor_client = _unreachable_store
     transport = httpx.ASGITransport(app=app)
     results: list[tuple[str, list[float]]] = []
 

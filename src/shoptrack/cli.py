@@ -16,6 +16,7 @@ from rich.console import Console
 import shoptrack
 from shoptrack.cli_doctor import doctor
 from shoptrack.cli_flows import flows_app
+from shoptrack.cli_test_order import follow_test_order
 from shoptrack.cli_users import users_app
 from shoptrack.errors import ShoptrackError
 from shoptrack.services import Services
@@ -38,6 +39,7 @@ app.add_typer(keys_app, name="keys")
 integrations_app = typer.Typer(help="Connected stores.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
 app.command()(doctor)
+app.command("test-order")(follow_test_order)
 app.add_typer(users_app, name="users")
 app.add_typer(flows_app, name="flows")
 

@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 
+from shoptrack.connectors import Connector
+from shoptrack.connectors.base import Credentials
+from shoptrack.connectors.http import StoreClient
 from shoptrack.services import Services
 from shoptrack.users import create_user
 from tests.helpers import AppClient
@@ -21,6 +24,12 @@ def csrf_of(html: str) -> str:
     found = _CSRF.search(html)
     assert found is not None, "the page has no form with a CSRF token"
     return unescape(found.group(1))
+
+
+def no_wait_client(connector: Connector, credentials: Credentials) -> StoreClient:
+    """The store's client without the waits between retries, for the Doctor page's live checks
+    (tests never sleep): ``app.web.app.state.doctor_client = no_wait_client``."""
+    return connector.client(credentials, sleep=lambda _seconds: None)
 
 
 def add_user(services: Services, account_id: str, email: str) -> None:

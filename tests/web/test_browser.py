@@ -99,7 +99,7 @@ def test_a_merchant_signs_in_adds_a_store_and_finds_its_orders(
             page.set_default_timeout(20_000)
             page.on("console", lambda message: _note_problem(problems, message))
             page.on("pageerror", lambda error: problems.append(str(error)))
-            _walk_through(page, server.url, credentials)
+            _walk_through(page, server.url, credentials, simulator)
             _phone_layout(browser, server.url)
         finally:
             browser.close()
@@ -108,7 +108,8 @@ def test_a_merchant_signs_in_adds_a_store_and_finds_its_orders(
 
 def _note_problem(problems: list[str], message: object) -> None:
     """Keeps the browser's console errors (a Content-Security-Policy violation, a script error,
-    a missing file), but the 401 of the deliberately wrong password."""
+    a missing file), but the 401 of the deliberately wrong password and the 400 of the
+    deliberately broken email template."""
     from playwright.sync_api import ConsoleMessage
 
     assert isinstance(message, ConsoleMessage)
@@ -117,10 +118,14 @@ def _note_problem(problems: list[str], message: object) -> None:
     url = str(message.location.get("url", ""))
     if "status of 401" in message.text and url.endswith("/sign-in"):
         return
+    if "status of 400" in message.text and url.endswith("/messages/thank-you-first"):
+        return
     problems.append(f"{message.text} ({url})")
 
 
-def _walk_through(page: object, base: str, credentials: dict[str, str]) -> None:
+def _walk_through(
+    page: object, base: str, credentials: dict[str, str], simulator: WooCommerceSimulator
+) -> None:
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
@@ -197,11 +202,63 @@ def _walk_through(page: object, base: str, credentials: dict[str, str]) -> None:
     assert str(weekly[0]).startswith("week of")
     assert weekly[1] == ORDERS
 
+    _flow_and_doctor(page, simulator)
+
     # Signing out ends the session.
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.goto(base + "/integrations")
     expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fintegrations"))
+
+
+def _flow_and_doctor(page: object, simulator: WooCommerceSimulator) -> None:
+    """A flow from the library, its email edited, switched live; then a custom status on the
+    store found by the doctor, and its fix applied from the page."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Flows").click()
+    expect(page.get_by_text("No flow yet")).to_be_visible()
+    page.get_by_role("link", name="Create a flow").first.click()
+    page.get_by_role("button", name="Create Post-purchase thank you").click()
+    expect(page.get_by_text("Post-purchase thank you is created, as a draft")).to_be_visible()
+    page.locator("#step-thank-you-first").get_by_role("link", name="Edit email").click()
+    page.get_by_label("HTML").fill("<p>{% if event.OrderNumber %}Order {{ event.OrderNumber }}")
+    page.get_by_role("button", name="Save email").click()
+    expect(page.locator("#html-error")).to_contain_text("html, line 1")
+    page.get_by_label("HTML").fill("<p>Order {{ event.OrderNumber }} is in, thank you!</p>")
+    page.get_by_label("Subject").fill("Welcome aboard, {{ profile.first_name or 'friend' }}")
+    page.get_by_role("button", name="Save email").click()
+    expect(page.get_by_text("Thank you (first order) is saved.")).to_be_visible()
+    expect(page.locator("#step-thank-you-first")).to_contain_text("Welcome aboard")
+    page.locator("#status").select_option("live")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_text("The flow is live")).to_be_visible()
+    nav.get_by_role("link", name="Flows").click()
+    expect(page.locator("#flows tbody tr").first).to_contain_text("live")
+
+    # The store puts an order in a status of its own: a sync brings it, nothing is placed.
+    simulator.set_faults({"custom_statuses": ["awaiting-shipment"]})
+    simulator.add_orders(1, statuses=["awaiting-shipment"], email="custom@example.com")
+    nav.get_by_role("link", name="Integrations").click()
+    page.get_by_role("link", name="Browser Woo").click()
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#sync-panel")).to_contain_text("A sync is queued")
+    expect(page.locator("#sync-panel .spinner")).to_have_count(0, timeout=WAIT_MS)
+    nav.get_by_role("link", name="Home").click()
+    expect(page.locator("#doctor-problems")).to_contain_text("awaiting-shipment")
+    nav.get_by_role("link", name="Doctor").click()
+    problem = page.locator(".finding.severity-warning[data-code=custom_status_unmapped]")
+    expect(problem).to_contain_text("1 of them recorded no Placed Order")
+    problem.get_by_text("Evidence").click()
+    expect(problem.locator("dl.facts").first).to_contain_text("Never placed")
+    problem.get_by_role("button", name="Apply the fix for custom_status_unmapped").click()
+    expect(page.get_by_text("placed_statuses now include", exact=False)).to_be_visible()
+    expect(problem).to_have_count(0)
+    nav.get_by_role("link", name="Home").click()
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+    expect(page.locator("[data-code=custom_status_unmapped]")).to_have_count(0)
 
 
 def _phone_layout(browser: object, base: str) -> None:
@@ -215,7 +272,7 @@ def _phone_layout(browser: object, base: str) -> None:
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Sign in").click()
     expect(phone.get_by_role("heading", name="Home")).to_be_visible()
-    for path in ("/", "/integrations", "/metrics", "/profiles"):
+    for path in ("/", "/integrations", "/metrics", "/profiles", "/flows", "/doctor"):
         phone.goto(base + path)
         overflow = phone.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -20,7 +20,7 @@ from shoptrack.store.schema import integrations, metrics, profiles
 from tests.conftest import START
 from tests.helpers import AppClient, Shop, deliver
 from tests.payloads import woo_order
-from tests.web.pages import Browser, add_user, csrf_of
+from tests.web.pages import Browser, add_user, csrf_of, no_wait_client
 
 EMAIL = "merchant@example.com"
 
@@ -72,6 +72,9 @@ def _profile_id(services: Services, email: str) -> str:
 
 
 def test_layout_links_the_pages_that_exist(browser: Browser) -> None:
+    web = browser.client.app.web
+    assert web is not None
+    web.app.state.doctor_client = no_wait_client  # the Doctor page asks the (closed) store
     page = browser.get("/")
     nav = page.text[page.text.index('<nav aria-label="Main">') : page.text.index("</nav>")]
     for label, href in [
@@ -79,6 +82,8 @@ def test_layout_links_the_pages_that_exist(browser: Browser) -> None:
         ("Integrations", "/integrations"),
         ("Metrics", "/metrics"),
         ("Profiles", "/profiles"),
+        ("Flows", "/flows"),
+        ("Doctor", "/doctor"),
     ]:
         assert f'<a href="{href}"' in nav
         assert label in nav

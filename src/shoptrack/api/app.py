@@ -39,6 +39,7 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
+from shoptrack.tracker import TRACKER_PATH, TrackerScript
 from shoptrack.web import WebUI, create_web
 
 __all__ = ["Runtime", "ShoptrackApp", "create_app"]
@@ -97,6 +98,8 @@ class ShoptrackApp:
             self._fast[(path, None)] = events.client_events
         for path in ("/v1/batch", "/v1/batch/"):
             self._fast[(path, "POST")] = segment.batch
+        # The onsite tracker: public, for any origin; the web UI's /static never sees it.
+        self._fast[(TRACKER_PATH, None)] = TrackerScript()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -15,7 +15,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,11 +36,13 @@ __all__ = [
     "Connector",
     "Credentials",
     "OrderPage",
+    "TestOrder",
     "WebhookCheck",
     "WebhookHealth",
     "WebhookVerdict",
     "Window",
     "clean_credentials",
+    "created_id",
     "hmac_sha256_base64",
     "replace_origin",
     "signature_matches",
@@ -157,6 +161,39 @@ class WebhookHealth:
     disabled: tuple[Mapping[str, Any], ...] = ()
 
 
+def created_id(response: httpx.Response, *path: str | int) -> str:
+    """The id a store's answer to a creation gives at ``path`` (keys and list indexes);
+    ``StoreDataError`` when the answer does not carry one."""
+    try:
+        value: Any = response.json()
+        for step in path:
+            value = value[step]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise StoreDataError(
+            "the store's answer to the new order carries no id", store_answer=response.text
+        ) from error
+    if isinstance(value, bool) or not isinstance(value, int | str) or str(value) in ("", "0"):
+        raise StoreDataError(
+            "the store's answer to the new order carries no id", store_answer=response.text
+        )
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class TestOrder:
+    """The order ``shoptrack test-order`` places through a store's API: one line of
+    ``price`` named ``product_name``, paid, for ``email``, with ``note`` saying what it is."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite its name
+
+    email: str
+    note: str
+    product_name: str = "shoptrack test order"
+    price: Decimal = Decimal("1.00")
+    first_name: str = "shoptrack"
+    last_name: str = "Test Order"
+
+
 class Connector(ABC):
     """The code for one platform."""
 
@@ -166,9 +203,16 @@ class Connector(ABC):
     # Whether shoptrack picks the webhook secret and hands it to the store when it subscribes
     # (WooCommerce); elsewhere the platform signs with a secret of its own (an app's secret).
     chooses_webhook_secret: ClassVar[bool] = False
+    # The platform's own order statuses, raw value → the name its admin shows, in the admin's
+    # order: the status-rule editor lists them, and ``known_statuses`` derives from them.
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType({})
     # The platform's own order statuses: ones the status rules leave out on purpose (pending,
     # on-hold) are known, and only the others are reported by the doctor as custom statuses.
     known_statuses: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.known_statuses = frozenset(cls.status_labels)
 
     # -- polling: a few declarations, and the loop every platform shares -----------------
 
@@ -273,7 +317,6 @@ class Connector(ABC):
         previous = credentials.get("previous_webhook_secrets") or []
         return [s for s in [current, *previous] if isinstance(s, str) and s]
 
-    @abstractmethod
     def check_webhook(
         self,
         secrets: Sequence[str],
@@ -284,11 +327,19 @@ class Connector(ABC):
     ) -> WebhookCheck:
         """Verifies a webhook request. ``headers`` have lower-case names; ``secrets`` are every
         webhook secret valid now; ``now`` is the receiver's clock, which signatures that carry
-        a timestamp are compared with (the system clock when omitted)."""
+        a timestamp are compared with (the system clock when omitted).
 
-    @abstractmethod
+        By default every request is refused: a platform that sends no webhooks shoptrack can
+        verify is polled only (Magento 2, PrestaShop, Shift4Shop)."""
+        return WebhookCheck(
+            WebhookVerdict.REJECTED,
+            reason=f"{self.platform} sends no webhooks shoptrack can verify; its orders are polled",
+        )
+
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
-        """The orders a verified webhook body (already JSON-decoded) carries, mapped."""
+        """The orders a verified webhook body (already JSON-decoded) carries, mapped; none by
+        default."""
+        return []
 
     def order_ids_from_webhook(self, topic: str, payload: Any) -> list[str]:
         """The ids of orders a verified webhook names without carrying them (BigCommerce's
@@ -305,6 +356,20 @@ class Connector(ABC):
         """Events a verified webhook carries besides orders (Shopify's checkouts become Started
         Checkout); none by default. ``ValueError`` names a field that cannot be read."""
         return []
+
+    # -- test orders (``shoptrack test-order``) ------------------------------------------
+
+    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+        """Places ``order`` through the store's order-creation API, paid (in a status the
+        default rules count as placed) and marked as a test where the platform can say so;
+        returns the platform's order id. None where the platform has no such API: the
+        merchant places it by hand."""
+        return None
+
+    def cancel_test_order(self, client: StoreClient, order_id: str) -> str:
+        """Cancels a test order ``place_test_order`` placed; returns what was done, in a few
+        words for the report."""
+        raise NotImplementedError(f"{self.platform} places no test orders through its API")
 
     @abstractmethod
     def to_order(self, raw: Mapping[str, Any]) -> Order:

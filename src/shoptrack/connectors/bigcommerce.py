@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from pydantic import field_validator
@@ -36,10 +37,12 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     OrderPage,
+    TestOrder,
     WebhookCheck,
     WebhookHealth,
     WebhookVerdict,
     Window,
+    created_id,
     replace_origin,
     signature_matches,
 )
@@ -115,7 +118,25 @@ class BigCommerce(Connector):
     credentials_model: ClassVar[type[Credentials]] = BigCommerceCredentials
     page_size: ClassVar[int] = 250  # the v2 maximum `limit`; more is a 413
     # The system status ids; merchants may relabel them, never add any.
-    known_statuses: ClassVar[frozenset[str]] = frozenset(str(status) for status in range(15))
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "0": "Incomplete",
+            "1": "Pending",
+            "2": "Shipped",
+            "3": "Partially Shipped",
+            "4": "Refunded",
+            "5": "Cancelled",
+            "6": "Declined",
+            "7": "Awaiting Payment",
+            "8": "Awaiting Pickup",
+            "9": "Awaiting Shipment",
+            "10": "Completed",
+            "11": "Awaiting Fulfillment",
+            "12": "Manual Verification Required",
+            "13": "Disputed",
+            "14": "Partially Refunded",
+        }
+    )
 
     def origin(self, credentials: Credentials) -> str:
         """The store's API root, ``https://api.bigcommerce.com/stores/{store_hash}``."""
@@ -305,6 +326,46 @@ class BigCommerce(Connector):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"data.{key}: expected an order id, got {value!r}")
         return [str(value)]
+
+    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+        """``POST /v2/orders`` in 11 Awaiting Fulfillment (paid); a custom product line, a
+        guest customer. BigCommerce orders have no test flag: the staff notes say it."""
+        price = f"{order.price:.2f}"
+        response = client.request(
+            "POST",
+            _ORDERS_PATH,
+            json={
+                "status_id": 11,
+                "customer_id": 0,
+                "payment_method": "shoptrack test order (no payment taken)",
+                "staff_notes": order.note,
+                "billing_address": {
+                    "first_name": order.first_name,
+                    "last_name": order.last_name,
+                    "email": order.email,
+                    "street_1": "1 Test Street",
+                    "city": "Austin",
+                    "state": "Texas",
+                    "zip": "78701",
+                    "country": "United States",
+                    "country_iso2": "US",
+                },
+                "products": [
+                    {
+                        "name": order.product_name,
+                        "quantity": 1,
+                        "price_inc_tax": price,
+                        "price_ex_tax": price,
+                    }
+                ],
+            },
+        )
+        return created_id(response, "id")
+
+    def cancel_test_order(self, client: StoreClient, order_id: str) -> str:
+        """``PUT /v2/orders/{id}`` to 5 Cancelled."""
+        client.request("PUT", f"{_ORDERS_PATH}/{order_id}", json={"status_id": 5})
+        return "cancelled on the store"
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one v2 order; ``ValueError`` names the first field that cannot be read.

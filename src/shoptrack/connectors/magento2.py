@@ -11,9 +11,10 @@ tokens" switched on (admin tokens work as Bearer always, but expire after four h
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,12 +26,12 @@ from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
-    WebhookCheck,
-    WebhookVerdict,
+    TestOrder,
     Window,
+    created_id,
     replace_origin,
 )
-from shoptrack.connectors.errors import StoreConfigError, StoreDataError
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import TotalCountPaginator
 from shoptrack.domain.order import Address, LineItem, Order
@@ -158,17 +159,17 @@ class Magento2(Connector):
     # Orders carry their items, addresses and payment: 100 keeps a page a few hundred kB.
     page_size: ClassVar[int] = 100
     # The statuses Magento installs, one or more per state; merchants add their own.
-    known_statuses: ClassVar[frozenset[str]] = frozenset(
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
         {
-            "pending",
-            "pending_payment",
-            "payment_review",
-            "fraud",
-            "processing",
-            "holded",
-            "complete",
-            "closed",
-            "canceled",
+            "pending": "Pending",
+            "pending_payment": "Pending Payment",
+            "payment_review": "Payment Review",
+            "processing": "Processing",
+            "holded": "On Hold",
+            "complete": "Complete",
+            "closed": "Closed",
+            "canceled": "Canceled",
+            "fraud": "Suspected Fraud",
         }
     )
 
@@ -258,21 +259,63 @@ class Magento2(Connector):
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         return _utc(raw, "updated_at")
 
-    def check_webhook(
-        self,
-        secrets: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime | None = None,
-    ) -> WebhookCheck:
-        """Refuses every request: Magento sends no order webhooks that shoptrack could verify."""
-        return WebhookCheck(
-            WebhookVerdict.REJECTED, reason="Magento 2 sends no webhooks; its orders are polled"
+    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+        """``POST /V1/orders`` (``salesOrderRepositoryV1SavePost``): a guest order in
+        ``processing`` (paid) with one virtual line. Magento orders have no test flag: the
+        status history comment says it."""
+        price = float(order.price)
+        response = client.request(
+            "POST",
+            _ORDERS_PATH,
+            json={
+                "entity": {
+                    "customer_email": order.email,
+                    "customer_firstname": order.first_name,
+                    "customer_lastname": order.last_name,
+                    "customer_is_guest": 1,
+                    "state": "processing",
+                    "status": "processing",
+                    "grand_total": price,
+                    "base_grand_total": price,
+                    "subtotal": price,
+                    "total_paid": price,
+                    "items": [
+                        {
+                            "sku": "shoptrack-test-order",
+                            "name": order.product_name,
+                            "product_type": "virtual",
+                            "qty_ordered": 1,
+                            "price": price,
+                            "row_total": price,
+                        }
+                    ],
+                    "payment": {"method": "checkmo"},
+                    "billing_address": {
+                        "email": order.email,
+                        "firstname": order.first_name,
+                        "lastname": order.last_name,
+                        "street": ["1 Test Street"],
+                        "city": "Austin",
+                        "postcode": "78701",
+                        "country_id": "US",
+                        "telephone": "5125550100",
+                    },
+                    "status_histories": [{"comment": order.note, "is_customer_notified": 0}],
+                }
+            },
         )
+        return created_id(response, "entity_id")
 
-    def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
-        return []
+    def cancel_test_order(self, client: StoreClient, order_id: str) -> str:
+        """``POST /V1/orders/{id}/cancel``; Magento answers ``false`` for an order it can no
+        longer cancel."""
+        response = client.request("POST", f"{_ORDERS_PATH}/{order_id}/cancel")
+        if response.text.strip() != "true":
+            raise StoreError(
+                f"the store did not cancel order {order_id} (it may be complete or closed)",
+                store_answer=response.text,
+            )
+        return "cancelled on the store"
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one order of ``GET /V1/orders``; ``ValueError`` names the first unreadable field.

@@ -39,6 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,8 +52,6 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     OrderPage,
-    WebhookCheck,
-    WebhookVerdict,
     Window,
     replace_origin,
 )
@@ -81,8 +80,6 @@ CURRENCY_KEY = "_currency"
 # The customer's fields a kept order carries: enough for a profile, never the password hash or
 # the secure key that `display=full` would bring along.
 _CUSTOMER_FIELDS = "[id,email,firstname,lastname,newsletter,optin,is_guest]"
-# PS_OS_* states of a fresh 1.7/8 install (install-dev/data/xml/configuration.xml).
-_CORE_STATES = frozenset(str(state) for state in range(1, 14))
 # A wall-clock time as the Webservice writes it (MySQL DATETIME).
 _WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 _NEVER = "0000-00-00 00:00:00"
@@ -187,7 +184,24 @@ class PrestaShop(Connector):
     # The Webservice has no maximum (`limit` is optional); a hundred full orders with their
     # lines is a page of a few hundred kilobytes.
     page_size: ClassVar[int] = 100
-    known_statuses: ClassVar[frozenset[str]] = _CORE_STATES
+    # PS_OS_* states of a fresh 1.7/8 install (install-dev/data/xml/configuration.xml).
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "1": "Awaiting check payment",
+            "2": "Payment accepted",
+            "3": "Processing in progress",
+            "4": "Shipped",
+            "5": "Delivered",
+            "6": "Canceled",
+            "7": "Refunded",
+            "8": "Payment error",
+            "9": "On backorder (paid)",
+            "10": "Awaiting bank wire payment",
+            "11": "Remote payment accepted",
+            "12": "On backorder (not paid)",
+            "13": "Awaiting Cash On Delivery validation",
+        }
+    )
 
     def origin(self, credentials: Credentials) -> str:
         assert isinstance(credentials, PrestaShopCredentials)
@@ -270,24 +284,6 @@ class PrestaShop(Connector):
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         """``date_upd`` in UTC; in a repeated hour, the earlier reading."""
         return _utc(raw, "date_upd", _shop_zone(fields.mapping(raw, SHOP_KEY)))
-
-    def check_webhook(
-        self,
-        secrets: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime | None = None,
-    ) -> WebhookCheck:
-        """Refuses every request: PrestaShop sends no webhooks, so none can be trusted."""
-        return WebhookCheck(
-            WebhookVerdict.REJECTED,
-            reason="PrestaShop sends no webhooks; its orders are polled instead",
-        )
-
-    def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
-        """None: PrestaShop's orders are polled only."""
-        return []
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one Webservice order kept with its shop's settings, customer and currency;

@@ -28,10 +28,11 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,9 +45,9 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     OrderPage,
-    WebhookCheck,
-    WebhookVerdict,
+    TestOrder,
     Window,
+    created_id,
     replace_origin,
 )
 from shoptrack.connectors.errors import StoreDataError, StoreError
@@ -108,8 +109,18 @@ class Shift4Shop(Connector):
     page_size: ClassVar[int] = 100
     # A new store's queues: 1 New ... 7 Not Completed, 11 Unpaid, 12 Review; 8-10 are the
     # custom slots a merchant names, which the doctor reports when no rule knows them.
-    known_statuses: ClassVar[frozenset[str]] = frozenset(
-        {"1", "2", "3", "4", "5", "6", "7", "11", "12"}
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "1": "New",
+            "2": "Processing",
+            "3": "Partial",
+            "4": "Shipped",
+            "5": "Cancel",
+            "6": "Hold",
+            "7": "Not Completed",
+            "11": "Unpaid",
+            "12": "Review",
+        }
     )
 
     def origin(self, credentials: Credentials) -> str:
@@ -197,23 +208,37 @@ class Shift4Shop(Connector):
         hour, the earlier reading."""
         return _updated(raw, _StoreContext.read(fields.mapping(raw, STORE_KEY)).zone)[0]
 
-    def check_webhook(
-        self,
-        secrets: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime | None = None,
-    ) -> WebhookCheck:
-        """Refuses every request: Shift4Shop signs no webhook, so none can be trusted."""
-        return WebhookCheck(
-            WebhookVerdict.REJECTED,
-            reason="Shift4Shop webhooks carry no signature; its orders are polled instead",
+    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+        """``POST /Orders`` in 2 Processing (paid). Shift4Shop orders have no test flag: the
+        payment method and the internal comments say it."""
+        # [UNCERTAIN] whether the endpoint takes one Order object or a list; one is sent.
+        response = client.request(
+            "POST",
+            _ORDERS_PATH,
+            json={
+                "BillingFirstName": order.first_name,
+                "BillingLastName": order.last_name,
+                "BillingEmail": order.email,
+                "BillingPaymentMethod": "shoptrack test order (no payment taken)",
+                "OrderStatusID": 2,
+                "OrderAmount": float(order.price),
+                "InternalComments": order.note,
+                "OrderItemList": [
+                    {
+                        "ItemID": "shoptrack-test-order",
+                        "ItemDescription": order.product_name,
+                        "ItemQuantity": 1,
+                        "ItemUnitPrice": float(order.price),
+                    }
+                ],
+            },
         )
+        return created_id(response, 0, "Value")
 
-    def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
-        """None: Shift4Shop's orders are polled only."""
-        return []
+    def cancel_test_order(self, client: StoreClient, order_id: str) -> str:
+        """``PUT /Orders/{id}/Status`` to 5 Cancel."""
+        client.request("PUT", f"{_ORDERS_PATH}/{order_id}/Status", json={"OrderStatusID": 5})
+        return "cancelled on the store"
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one v1 order kept with its store's settings; ``ValueError`` names the first

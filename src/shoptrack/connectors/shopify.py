@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -28,9 +29,11 @@ from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
+    TestOrder,
     WebhookCheck,
     WebhookVerdict,
     Window,
+    created_id,
     hmac_sha256_base64,
     replace_origin,
     signature_matches,
@@ -111,15 +114,15 @@ class Shopify(Connector):
     credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
     page_size: ClassVar[int] = 250  # the API's maximum limit
     # The REST `financial_status` values; Shopify has no custom ones.
-    known_statuses: ClassVar[frozenset[str]] = frozenset(
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
         {
-            "pending",
-            "authorized",
-            "partially_paid",
-            "paid",
-            "partially_refunded",
-            "refunded",
-            "voided",
+            "pending": "Pending",
+            "authorized": "Authorized",
+            "partially_paid": "Partially paid",
+            "paid": "Paid",
+            "partially_refunded": "Partially refunded",
+            "refunded": "Refunded",
+            "voided": "Voided",
         }
     )
 
@@ -290,6 +293,43 @@ class Shopify(Connector):
             raise ValueError("payload: expected a Shopify checkout object")
         draft = _started_checkout(payload)
         return [] if draft is None else [draft]
+
+    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+        """``POST orders.json`` with ``test: true`` and ``financial_status: paid``, sending
+        the customer no receipt."""
+        response = client.request(
+            "POST",
+            _ORDERS_PATH,
+            json={
+                "order": {
+                    "email": order.email,
+                    "test": True,
+                    "financial_status": "paid",
+                    "send_receipt": False,
+                    "send_fulfillment_receipt": False,
+                    "note": order.note,
+                    "tags": "shoptrack-test",
+                    "line_items": [
+                        {
+                            "title": order.product_name,
+                            "price": f"{order.price:.2f}",
+                            "quantity": 1,
+                            "requires_shipping": False,
+                        }
+                    ],
+                }
+            },
+        )
+        return created_id(response, "order", "id")
+
+    def cancel_test_order(self, client: StoreClient, order_id: str) -> str:
+        """``POST orders/{id}/cancel.json``, telling the customer nothing."""
+        client.request(
+            "POST",
+            f"{_API}/orders/{order_id}/cancel.json",
+            json={"reason": "other", "email": False},
+        )
+        return "cancelled on the store"
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one REST order; ``ValueError`` names the first field that cannot be read."""

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -22,10 +23,12 @@ from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
+    TestOrder,
     WebhookCheck,
     WebhookHealth,
     WebhookVerdict,
     Window,
+    created_id,
     hmac_sha256_base64,
     replace_origin,
     signature_matches,
@@ -77,16 +80,16 @@ class WooCommerce(Connector):
     page_size: ClassVar[int] = 100  # the API's maximum per_page
     chooses_webhook_secret: ClassVar[bool] = True  # sent as the webhook's `secret` on creation
     # wc_get_order_statuses() without the "wc-" prefix, and the block checkout's draft.
-    known_statuses: ClassVar[frozenset[str]] = frozenset(
+    status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
         {
-            "pending",
-            "processing",
-            "on-hold",
-            "completed",
-            "cancelled",
-            "refunded",
-            "failed",
-            "checkout-draft",
+            "pending": "Pending payment",
+            "processing": "Processing",
+            "on-hold": "On hold",
+            "completed": "Completed",
+            "cancelled": "Cancelled",
+            "refunded": "Refunded",
+            "failed": "Failed",
+            "checkout-draft": "Draft",
         }
     )
 
@@ -217,6 +220,37 @@ class WooCommerce(Connector):
                 " WP REST API Integration v3"
             )
         return [self.to_order(payload)]
+
+    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+        """``POST orders`` with ``set_paid`` (``processing``, as a paid checkout). WooCommerce
+        orders have no test flag: the payment method's title, the note and a meta entry say
+        what it is."""
+        price = f"{order.price:.2f}"
+        response = client.request(
+            "POST",
+            _ORDERS_PATH,
+            json={
+                "payment_method": "shoptrack_test",
+                "payment_method_title": "shoptrack test order (no payment taken)",
+                "set_paid": True,
+                "billing": {
+                    "first_name": order.first_name,
+                    "last_name": order.last_name,
+                    "email": order.email,
+                },
+                "line_items": [
+                    {"name": order.product_name, "quantity": 1, "subtotal": price, "total": price}
+                ],
+                "customer_note": order.note,
+                "meta_data": [{"key": "_shoptrack_test_order", "value": "yes"}],
+            },
+        )
+        return created_id(response, "id")
+
+    def cancel_test_order(self, client: StoreClient, order_id: str) -> str:
+        """``PUT orders/{id}`` to ``cancelled`` (no money moved: nothing to refund)."""
+        client.request("PUT", f"{_ORDERS_PATH}/{order_id}", json={"status": "cancelled"})
+        return "cancelled on the store"
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one ``wc/v3`` order; ``ValueError`` names the first field that cannot be read."""

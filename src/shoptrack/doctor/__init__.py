@@ -3,7 +3,9 @@
 Each check of an integration reads the stored data (deliveries, sync runs, order states,
 events) and, where it says so, asks the store live through the connector; it gives one
 ``Finding`` — ``code``, ``severity``, ``summary``, ``evidence``, ``fix`` — ok ones included.
-``apply_fix`` applies the fixes shoptrack can apply itself and looks again. The codes are listed
+``apply_fix`` applies the fixes shoptrack can apply itself and looks again. ``live=False`` on
+``diagnose_account`` and ``diagnose_integration`` asks no store (the live checks are left out,
+the recorded health stands in): what the web UI's Home shows on every view. The codes are listed
 in README.md ("Doctor findings"); ``tests/test_doctor_codes.py`` keeps the list honest.
 """
 

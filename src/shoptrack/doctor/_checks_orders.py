@@ -358,6 +358,14 @@ def check_no_recent_placed_orders(exam: Examination) -> Finding:
         if finding.severity in (Severity.WARNING, Severity.ERROR)
     )
     evidence["see"] = causes
+    if not kept and not exam.live:
+        return Finding(
+            code,
+            Severity.INFO,
+            f"No Placed Order in {RECENT_DAYS} days, and no order arrived in that time; the "
+            "store was not asked whether it has any (the full doctor asks it).",
+            evidence,
+        )
     store_total: int | None = None
     if not kept and exam.store_check.ok:
         try:

@@ -69,12 +69,14 @@ _ONSITE_METRICS = frozenset({Metric.STARTED_CHECKOUT, Metric.ADDED_TO_CART, Metr
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check of an integration: its stable code, the function that runs it, and the
-    metrics whose absence it can explain (None: any of the integration's)."""
+    """One check of an integration: its stable code, the function that runs it, the
+    metrics whose absence it can explain (None: any of the integration's), and whether it
+    asks the store (``live``: left out when the doctor runs without asking stores)."""
 
     code: str
     run: Callable[[Examination], Finding]
     metrics: frozenset[str] | None = None
+    live: bool = False
 
 
 # Run in this order: a later check may point to the findings of earlier ones.
@@ -82,16 +84,16 @@ CHECKS: tuple[Check, ...] = (
     Check("integration_disabled", check_integration_disabled),
     Check("settings_incomplete", check_settings_incomplete),
     Check("credentials_whitespace", check_credentials_whitespace),
-    Check("credentials_rejected", check_credentials_rejected),
-    Check("scope_missing", check_scope_missing),
-    Check("firewall_blocked", check_firewall_blocked),
+    Check("credentials_rejected", check_credentials_rejected, live=True),
+    Check("scope_missing", check_scope_missing, live=True),
+    Check("firewall_blocked", check_firewall_blocked, live=True),
     Check("webhook_signature_rejected", check_webhook_signature_rejected),
     Check("webhook_clock_skew", check_webhook_clock_skew),
-    Check("webhooks_missing", check_webhooks_missing),
-    Check("webhooks_disabled_on_store", check_webhooks_disabled_on_store),
+    Check("webhooks_missing", check_webhooks_missing, live=True),
+    Check("webhooks_disabled_on_store", check_webhooks_disabled_on_store, live=True),
     Check("deliveries_dead_lettered", check_deliveries_dead_lettered),
     Check("sync_failing", check_sync_failing, _ORDER_METRICS),
-    Check("sync_pending", check_sync_pending, _ORDER_METRICS),
+    Check("sync_pending", check_sync_pending, _ORDER_METRICS, live=True),
     Check("custom_status_unmapped", check_custom_status_unmapped, _ORDER_METRICS),
     Check("status_skipped", check_status_skipped, _ORDER_METRICS),
     Check("other_metrics_missing", check_other_metrics_missing, _ONSITE_METRICS),
@@ -148,6 +150,8 @@ def _examine(exam: Examination, wanted: Callable[[frozenset[str] | None], bool])
         )
     ]
     for check in CHECKS:
+        if check.live and not exam.live:
+            continue
         finding = replace(check.run(exam), integration_id=integration_id)
         exam.findings[check.code] = finding
         if wanted(check.metrics):
@@ -161,6 +165,8 @@ def _diagnose(
     integration_id: str,
     wanted: Callable[[frozenset[str] | None], bool],
     client_factory: ClientFactory,
+    *,
+    live: bool = True,
 ) -> tuple[Report, Examination | None]:
     with services.database.read() as connection:
         found = find_integration(connection, integration_id)
@@ -168,7 +174,7 @@ def _diagnose(
     if found is None or found.account_id != account_id or found.removed_at is not None:
         owned = found if found is not None and found.account_id == account_id else None
         return Report([missing_integration(integration_id, owned, enabled)]), None
-    exam = Examination(services, found, services.clock.now(), client_factory)
+    exam = Examination(services, found, services.clock.now(), client_factory, live=live)
     findings = _examine(exam, wanted)
     if wanted(_ONSITE_METRICS):
         findings.append(check_plugin_outdated(services, account_id, exam.now))
@@ -183,12 +189,16 @@ def diagnose_integration(
     metric: str | None = None,
     order: str | None = None,
     client_factory: ClientFactory = default_client,
+    live: bool = True,
 ) -> Report:
     """Every check of one integration (asking its store live where a check says so), then the
     account's tracker check; with ``order``, that order's trace too. A missing or removed
-    integration gives integration_missing only."""
+    integration gives integration_missing only.
+
+    ``live=False`` never asks the store: the live checks are left out and the others read
+    the recorded health instead (for a page that diagnoses on every view)."""
     report, exam = _diagnose(
-        services, account_id, integration_id, _metric_filter(metric), client_factory
+        services, account_id, integration_id, _metric_filter(metric), client_factory, live=live
     )
     if order is not None and exam is not None:
         return replace(report, order=trace_order(exam, order))
@@ -201,9 +211,10 @@ def diagnose_account(
     *,
     metric: str | None = None,
     client_factory: ClientFactory = default_client,
+    live: bool = True,
 ) -> Report:
     """The account's checks, then every check of each of its integrations (removed ones left
-    out)."""
+    out). ``live=False`` asks no store, as in :func:`diagnose_integration`."""
     wanted = _metric_filter(metric)
     with services.database.read() as connection:
         integrations = list_integrations(connection, account_id)
@@ -212,7 +223,7 @@ def diagnose_account(
     if wanted(_ONSITE_METRICS):
         findings.append(check_plugin_outdated(services, account_id, now))
     for integration in integrations:
-        exam = Examination(services, integration, services.clock.now(), client_factory)
+        exam = Examination(services, integration, now, client_factory, live=live)
         findings.extend(_examine(exam, wanted))
     return Report(findings)
 

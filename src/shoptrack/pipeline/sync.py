@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
@@ -35,13 +35,16 @@ from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import Integration, get_integration
 from shoptrack.store.schema import integrations
+from shoptrack.store.sql import for_update
 from shoptrack.store.sync_runs import (
+    QUEUED_BACKFILL,
     SyncRunRecord,
     claim_lease,
     count_page,
     finish_run,
     release_lease,
     start_run,
+    take_queued_backfill,
 )
 
 __all__ = [
@@ -135,6 +138,9 @@ class Syncer:
             row = connection.execute(
                 integrations.select().where(integrations.c.id == integration.id)
             ).one()
+            # A backfill queued from the web UI is run by whichever sync comes next.
+            queued = take_queued_backfill(connection, integration.id, row.sync_cursor)
+            backfill_days = queued if backfill_days is None else backfill_days
             window, backfill = _window(integration, row.sync_cursor, start, backfill_days)
             has_cursor = bool(row.sync_cursor and row.sync_cursor.get("updated_at"))
             run = start_run(
@@ -223,10 +229,19 @@ class Syncer:
 
     def _save_cursor(self, integration_id: str, cursor: datetime) -> None:
         with self._services.database.write() as connection:
+            current = connection.execute(
+                for_update(
+                    connection,
+                    select(integrations.c.sync_cursor).where(integrations.c.id == integration_id),
+                )
+            ).scalar()
+            document = {"updated_at": cursor.astimezone(UTC).isoformat()}
+            if current and QUEUED_BACKFILL in current:  # queued during this run: kept for the next
+                document[QUEUED_BACKFILL] = current[QUEUED_BACKFILL]
             connection.execute(
                 update(integrations)
                 .where(integrations.c.id == integration_id)
-                .values(sync_cursor={"updated_at": cursor.astimezone(UTC).isoformat()})
+                .values(sync_cursor=document)
             )
 
 

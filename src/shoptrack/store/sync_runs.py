@@ -11,8 +11,10 @@ from sqlalchemy import Connection, Row, or_, select, update
 from shoptrack.connectors.errors import StoreError
 from shoptrack.ids import new_id
 from shoptrack.store.schema import integrations, sync_runs
+from shoptrack.store.sql import for_update
 
 __all__ = [
+    "QUEUED_BACKFILL",
     "SyncRunRecord",
     "add_events_recorded",
     "claim_lease",
@@ -20,9 +22,16 @@ __all__ = [
     "finish_run",
     "get_run",
     "list_runs",
+    "queue_sync",
+    "queued_backfill",
     "release_lease",
     "start_run",
+    "take_queued_backfill",
 ]
+
+# The key of the sync cursor (a work column) that holds a queued backfill's number of days
+# until the sync that runs it takes it.
+QUEUED_BACKFILL = "queued_backfill_days"
 
 
 def claim_lease(
@@ -59,6 +68,60 @@ def release_lease(
         .where(integrations.c.id == integration_id, integrations.c.sync_lease_owner == owner)
         .values(**values)
     )
+
+
+def queue_sync(
+    connection: Connection,
+    account_id: str,
+    integration_id: str,
+    now: datetime,
+    *,
+    backfill_days: int | None = None,
+) -> bool:
+    """Makes the account's integration's next sync due now, for the workers' next round; with
+    ``backfill_days`` that sync reads that many days back and records backfill, as
+    ``shoptrack sync --backfill DAYS`` does. False when there is no such enabled integration."""
+    row = connection.execute(
+        for_update(
+            connection,
+            select(integrations.c.sync_cursor).where(
+                integrations.c.id == integration_id,
+                integrations.c.account_id == account_id,
+                integrations.c.enabled.is_(True),
+                integrations.c.removed_at.is_(None),
+            ),
+        )
+    ).first()
+    if row is None:
+        return False
+    values: dict[str, Any] = {"next_sync_at": now}
+    if backfill_days is not None:
+        values["sync_cursor"] = {**(row.sync_cursor or {}), QUEUED_BACKFILL: backfill_days}
+    connection.execute(
+        update(integrations).where(integrations.c.id == integration_id).values(**values)
+    )
+    return True
+
+
+def take_queued_backfill(connection: Connection, integration_id: str, cursor: Any) -> int | None:
+    """The days of a backfill queued by :func:`queue_sync`, removed from the integration's sync
+    cursor (``cursor``, as read under the sync lease) so that only one sync runs it."""
+    if not cursor or QUEUED_BACKFILL not in cursor:
+        return None
+    days = cursor[QUEUED_BACKFILL]
+    kept = {key: value for key, value in cursor.items() if key != QUEUED_BACKFILL}
+    connection.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id)
+        .values(sync_cursor=kept or None)
+    )
+    return days if isinstance(days, int) and days > 0 else None
+
+
+def queued_backfill(cursor: Any) -> int | None:
+    """The days of the backfill queued in a sync cursor, if any (for progress panels)."""
+    days = (cursor or {}).get(QUEUED_BACKFILL)
+    return days if isinstance(days, int) and days > 0 else None
 
 
 def due_integrations(connection: Connection, now: datetime, limit: int = 10) -> list[str]:

@@ -18,10 +18,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from shoptrack.doctor import ClientFactory, default_client
 from shoptrack.errors import ShoptrackError
 from shoptrack.services import Services
 from shoptrack.web.rendering import Pages
-from shoptrack.web.routes import auth, home, integrations, metrics, profiles
+from shoptrack.web.routes import auth, doctor, flows, home, integrations, metrics, profiles
 from shoptrack.web.security import (
     CsrfRejectedError,
     FormTooLargeError,
@@ -85,16 +86,18 @@ def _wants_fragment(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def create_web(services: Services) -> WebUI:
-    """Builds the web UI for this process's services."""
+def create_web(services: Services, *, doctor_client: ClientFactory = default_client) -> WebUI:
+    """Builds the web UI for this process's services; the Doctor page asks stores through
+    ``doctor_client`` (tests give one that never waits between retries)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     page_paths: list[str] = []
-    for module in (auth, home, integrations, metrics, profiles):
+    for module in (auth, home, integrations, metrics, profiles, flows, doctor):
         app.include_router(module.router)
         page_paths += [route.path for route in module.router.routes if isinstance(route, APIRoute)]
     pages = Pages(page_paths)
     app.state.services = services
     app.state.pages = pages
+    app.state.doctor_client = doctor_client
     app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
 
     @app.exception_handler(SignInRequiredError)

@@ -19,6 +19,8 @@ from shoptrack.store.aggregates import AggregateQuery, Series, aggregate
 from shoptrack.store.metrics import API_SOURCE
 from shoptrack.store.schema import (
     events,
+    flow_activity,
+    flows,
     inbox,
     integrations,
     metric_rollups,
@@ -29,11 +31,13 @@ from shoptrack.store.schema import (
 )
 
 __all__ = [
+    "FlowStep",
     "IntegrationSummary",
     "MetricSummary",
     "NamedSeries",
     "SyncStatus",
     "event_page",
+    "flow_steps_of_profile",
     "integration_summaries",
     "metric_series",
     "metric_summaries",
@@ -292,6 +296,64 @@ def event_page(
     ]
     following = (found[-1].time, found[-1].id) if len(rows) > limit else None
     return found, following
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStep:
+    """One step a profile took in a flow, for its activity feed beside its events."""
+
+    id: int
+    time: datetime
+    flow_id: str
+    flow: str
+    step_id: str | None
+    kind: str
+    reason: str | None
+    detail: str | None
+
+
+def flow_steps_of_profile(
+    connection: Connection,
+    account_id: str,
+    profile_id: str,
+    *,
+    since: datetime | None,
+    before: datetime | None,
+    limit: int = 200,
+) -> list[FlowStep]:
+    """The profile's flow activity (entered, waited, emailed, skipped…) at or after ``since``
+    and before ``before`` (None: no bound), newest first: the stretch of time a page of its
+    events covers (the (account, profile, time) index of ``flow_activity`` serves it)."""
+    conditions: list[Any] = [
+        flow_activity.c.account_id == account_id,
+        flow_activity.c.profile_id == profile_id,
+    ]
+    if since is not None:
+        conditions.append(flow_activity.c.at >= since)
+    if before is not None:
+        conditions.append(flow_activity.c.at < before)
+    rows = connection.execute(
+        select(flow_activity, flows.c.name.label("flow_name"))
+        .outerjoin(
+            flows, and_(flows.c.id == flow_activity.c.flow_id, flows.c.account_id == account_id)
+        )
+        .where(*conditions)
+        .order_by(flow_activity.c.at.desc(), flow_activity.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        FlowStep(
+            id=int(row.id),
+            time=row.at,
+            flow_id=row.flow_id,
+            flow=row.flow_name or "a deleted flow",
+            step_id=row.step_id,
+            kind=row.kind,
+            reason=row.reason,
+            detail=row.detail,
+        )
+        for row in rows
+    ]
 
 
 def search_profiles(

@@ -1,5 +1,6 @@
-"""Home: Placed Order count and revenue over the last 30 days per integration, and the health of
-each integration at a glance."""
+"""Home: Placed Order count and revenue over the last 30 days per integration, the health of
+each integration at a glance, and the doctor's open warnings and errors — from its mode that asks
+no store (``live=False``), so a view of Home never calls a store."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from shoptrack.doctor import diagnose_account
 from shoptrack.domain.buckets import make_buckets
 from shoptrack.web.charts import bucket_labels, chart, range_for
 from shoptrack.web.queries import integration_summaries, metric_series, placed_order_metrics
 from shoptrack.web.routes._common import pages
+from shoptrack.web.routes.doctor import open_problems
 from shoptrack.web.security import VisitorDep, services_of
 
 __all__ = ["router"]
@@ -34,6 +37,8 @@ def home(request: Request, visitor: VisitorDep) -> Response:
             buckets,
             ("count", "sum_value"),
         )
+    names = {summary.id: summary.name for summary in summaries}
+    report = diagnose_account(services, visitor.account_id, live=False)
     labels = bucket_labels(buckets, "day")
     totals = [
         (named.label, sum(named.series.count), sum(named.series.sum_value, Decimal(0)))
@@ -51,6 +56,8 @@ def home(request: Request, visitor: VisitorDep) -> Response:
             ),
             "has_orders": any(count for _, count, _ in totals),
             "since": start,
+            "problems": open_problems(report.findings),
+            "integration_names": names,
         },
         visitor=visitor,
     )

@@ -1,5 +1,6 @@
 """Integrations: the list, adding one (the platform's own credential fields), its page with sync
-progress and recent deliveries, its settings with the status-rule editor, and removing it."""
+progress (*Sync now*, *Backfill*) and recent deliveries, its settings with the status-rule
+editor, and removing it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import update
 from starlette.responses import Response
 
 from shoptrack.connectors import connector_for, known_platforms
@@ -20,8 +20,7 @@ from shoptrack.integrations import CredentialsRejectedError, connect, remove, we
 from shoptrack.integrations import update as update_integration
 from shoptrack.pipeline.sync import sync_interval
 from shoptrack.store.integrations import Integration, get_integration, integration_row
-from shoptrack.store.schema import integrations
-from shoptrack.store.sync_runs import list_runs
+from shoptrack.store.sync_runs import list_runs, queue_sync, queued_backfill
 from shoptrack.web.queries import (
     delivery_counts,
     integration_summaries,
@@ -38,6 +37,8 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
+# The longest backfill offered: ten years of orders.
+MAX_BACKFILL_DAYS = 3650
 # Deliveries of a finished sync still waiting to be processed are watched this long.
 _WATCH_PROCESSING = timedelta(hours=1)
 
@@ -207,7 +208,13 @@ def _sync_panel(request: Request, visitor: Visitor, integration_id: str) -> dict
     with services.database.read() as connection:
         row = integration_row(connection, integration_id)
         status = sync_status(connection, row, now, stale=_WATCH_PROCESSING)
-    return {"integration_id": integration_id, "sync": status, "enabled": row.enabled}
+    return {
+        "integration_id": integration_id,
+        "sync": status,
+        "enabled": row.enabled,
+        "queued_backfill": queued_backfill(row.sync_cursor),
+        "max_backfill_days": MAX_BACKFILL_DAYS,
+    }
 
 
 @router.get("/integrations/{integration_id}")
@@ -252,33 +259,59 @@ def sync_panel(request: Request, integration_id: str, visitor: VisitorDep) -> Re
     )
 
 
-@router.post("/integrations/{integration_id}/sync")
-def sync_now(
-    request: Request, integration_id: str, visitor: VisitorDep, _form: FormDep
+def _queue(
+    request: Request, visitor: Visitor, integration: Integration, backfill_days: int | None
 ) -> Response:
-    """Queues a sync now: the next round of the workers runs it."""
-    integration = _own(request, visitor, integration_id)
+    """Queues a sync (with ``backfill_days``, a backfill) for the workers' next round; answers
+    htmx with the progress panel, a plain form with a redirect."""
     services = services_of(request)
     flash: list[tuple[str, str]] = []
     if not integration.enabled:
         flash.append(("error", "This integration is disabled: enable it in its settings first."))
     else:
         with services.database.write() as connection:
-            connection.execute(
-                update(integrations)
-                .where(
-                    integrations.c.id == integration.id,
-                    integrations.c.account_id == visitor.account_id,
-                )
-                .values(next_sync_at=services.clock.now())
+            queue_sync(
+                connection,
+                visitor.account_id,
+                integration.id,
+                services.clock.now(),
+                backfill_days=backfill_days,
             )
     if request.headers.get("hx-request") == "true":
         context = _sync_panel(request, visitor, integration.id) | {
             "message": flash[0][1] if flash else ""
         }
         return pages(request).render(request, "integrations/_sync.html", context, visitor=visitor)
-    flash = flash or [("ok", "A sync is queued; it starts within a few seconds.")]
+    queued = (
+        f"A backfill of {backfill_days} days is queued" if backfill_days else "A sync is queued"
+    )
+    flash = flash or [("ok", f"{queued}; it starts within a few seconds.")]
     return redirect(f"/integrations/{integration.id}", visitor, flash)
+
+
+@router.post("/integrations/{integration_id}/sync")
+def sync_now(
+    request: Request, integration_id: str, visitor: VisitorDep, _form: FormDep
+) -> Response:
+    """Queues a sync now: the next round of the workers runs it."""
+    return _queue(request, visitor, _own(request, visitor, integration_id), None)
+
+
+@router.post("/integrations/{integration_id}/backfill")
+def backfill(request: Request, integration_id: str, visitor: VisitorDep, form: FormDep) -> Response:
+    """Queues a backfill: the next sync reads ``days`` back and records what it finds as
+    backfill (it starts no flow), as ``shoptrack sync --backfill DAYS`` does."""
+    integration = _own(request, visitor, integration_id)
+    text = form.get("days").strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BACKFILL_DAYS:
+        message = f"Days: a whole number from 1 to {MAX_BACKFILL_DAYS}"
+        if request.headers.get("hx-request") == "true":
+            context = _sync_panel(request, visitor, integration.id) | {"message": message}
+            return pages(request).render(
+                request, "integrations/_sync.html", context, visitor=visitor, status=400
+            )
+        return redirect(f"/integrations/{integration.id}", visitor, [("error", message)])
+    return _queue(request, visitor, integration, int(text))
 
 
 # -- settings ---------------------------------------------------------------------------------

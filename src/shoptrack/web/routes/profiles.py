@@ -1,4 +1,5 @@
-"""Profiles: search by email; a profile's properties and its activity feed, newest first."""
+"""Profiles: search by email; a profile's properties and its activity feed, newest first: its
+events, and the steps it took in flows (entered, waited, emailed, skipped and why, exited)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from starlette.responses import Response
 
 from shoptrack.errors import NotFoundError
 from shoptrack.store.profiles import PROFILE_ATTRIBUTES, get_profile
-from shoptrack.web.queries import event_page, search_profiles
+from shoptrack.web.queries import (
+    FeedEvent,
+    FlowStep,
+    event_page,
+    flow_steps_of_profile,
+    search_profiles,
+)
 from shoptrack.web.routes._common import pages
 from shoptrack.web.security import VisitorDep, services_of
 
@@ -53,6 +60,13 @@ def _attributes(profile: Any) -> list[tuple[str, Any]]:
     return [(name, getattr(profile, name)) for name in names if getattr(profile, name)]
 
 
+def _merged(feed: list[FeedEvent], steps: list[FlowStep]) -> list[FeedEvent | FlowStep]:
+    """Events and flow steps in one list, newest first; at the same time, the flow steps first
+    (an event's flow steps follow it)."""
+    items: list[FeedEvent | FlowStep] = [*feed, *steps]
+    return sorted(items, key=lambda item: (item.time, isinstance(item, FlowStep)), reverse=True)
+
+
 @router.get("/profiles/{profile_id}")
 def profile_page(request: Request, profile_id: str, visitor: VisitorDep) -> Response:
     before = _cursor(request.query_params.get("before"))
@@ -63,10 +77,19 @@ def profile_page(request: Request, profile_id: str, visitor: VisitorDep) -> Resp
         feed, following = event_page(
             connection, visitor.account_id, profile_id=profile.id, before=before, limit=FEED_PAGE
         )
+        # The flow steps of the stretch of time these events cover (all older ones on the last
+        # page), so that paging back shows each once.
+        steps = flow_steps_of_profile(
+            connection,
+            visitor.account_id,
+            profile.id,
+            since=feed[-1].time if feed and following is not None else None,
+            before=before[0] if before is not None else None,
+        )
     context = {
         "profile": profile,
         "attributes": _attributes(profile),
-        "feed": feed,
+        "feed": _merged(feed, steps),
         "following": _cursor_text(following),
     }
     if before is not None and request.headers.get("hx-request") == "true":
