@@ -4,22 +4,25 @@ finding is an error, so scripts and monitoring can run it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shoptrack.doctor import Finding, Report, Severity
+if TYPE_CHECKING:
+    from shoptrack.doctor import Finding, Report
 
 __all__ = ["doctor", "render_report"]
 
+# By the severities' values: the doctor loads only when the command runs, so that every other
+# command starts fast.
 _MARKS = {
-    Severity.ERROR: "[red]error  [/red]",
-    Severity.WARNING: "[yellow]warning[/yellow]",
-    Severity.INFO: "[cyan]info   [/cyan]",
-    Severity.OK: "[green]ok     [/green]",
+    "error": "[red]error  [/red]",
+    "warning": "[yellow]warning[/yellow]",
+    "info": "[cyan]info   [/cyan]",
+    "ok": "[green]ok     [/green]",
 }
 _EVIDENCE_WIDTH = 400
 
@@ -54,16 +57,14 @@ def render_report(console: Console, report: Report) -> None:
             f"[bold]{'integration ' + integration_id if integration_id else 'account'}[/bold]"
         )
         problems = sorted(
-            (f for f in findings if f.severity is not Severity.OK),
+            (f for f in findings if f.severity != "ok"),
             key=lambda f: -f.severity.rank,
         )
         for finding in problems:
             _render_finding(console, finding)
-        passed = [f.code for f in findings if f.severity is Severity.OK]
+        passed = [f.code for f in findings if f.severity == "ok"]
         if passed:
-            console.print(
-                f"  {_MARKS[Severity.OK]}  [dim]{', '.join(passed)}[/dim]", soft_wrap=True
-            )
+            console.print(f"  {_MARKS['ok']}  [dim]{', '.join(passed)}[/dim]", soft_wrap=True)
     if report.order is not None:
         console.print(f"[bold]order {escape(str(report.order['order_id']))}[/bold]")
         console.print(f"  {escape(str(report.order['explanation']))}", soft_wrap=True)
@@ -123,7 +124,7 @@ def doctor(
         else:
             console.print(f"applied {fix}: {escape(result.done)}", soft_wrap=True)
             _render_finding(console, result.finding)
-        if result.finding.severity is Severity.ERROR:
+        if result.finding.severity == "error":
             raise typer.Exit(1)
         return
     if integration is None:

@@ -5,7 +5,7 @@ the doctor's findings explain it, then cancels it. Exits 1 when it stopped."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -15,28 +15,23 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 
-from shoptrack.doctor import Finding, Severity
-from shoptrack.test_orders import (
-    MANUAL_STEPS,
-    StepState,
-    TestOrderOptions,
-    TestOrderRun,
-    run_test_order,
-)
+if TYPE_CHECKING:
+    from shoptrack.doctor import Finding
+    from shoptrack.test_orders import TestOrderRun
 
 __all__ = ["follow_test_order", "render_run"]
 
-_MARKS = {
-    StepState.DONE: "[green]✓[/green]",
-    StepState.FAILED: "[red]✗[/red]",
-    StepState.SKIPPED: "[dim]-[/dim]",
-}
-_SEVERITY = {Severity.ERROR: "[red]error[/red]", Severity.WARNING: "[yellow]warning[/yellow]"}
+# By the states' and severities' values: the run's modules load only when the command runs,
+# so that every other command starts fast.
+_MARKS = {"done": "[green]✓[/green]", "failed": "[red]✗[/red]", "skipped": "[dim]-[/dim]"}
+_SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]"}
 _EVIDENCE_WIDTH = 300
 
 
 def _steps_table(run: TestOrderRun, *, live: bool) -> Table:
     """One row per step; the step being waited for spins while ``live``."""
+    from shoptrack.test_orders import StepState  # noqa: PLC0415  # loaded when the command runs
+
     table = Table.grid(padding=(0, 1))
     waiting_seen = False
     for step in run.steps:
@@ -67,6 +62,8 @@ def _render_finding(console: Console, finding: Finding) -> None:
 
 def render_run(console: Console, run: TestOrderRun) -> None:
     """The run's steps, then where it stopped and the findings that explain it."""
+    from shoptrack.test_orders import StepState  # noqa: PLC0415  # loaded when the command runs
+
     console.print(
         f"test order for {escape(run.email)} on {run.platform} integration {run.integration_id}"
         + (f": order {escape(run.order_id)}" if run.order_id else "")
@@ -119,6 +116,11 @@ def follow_test_order(
     (delivery, order state, Placed Order, profile), explain where it stopped, then cancel it.
     Exits 1 when it stopped."""
     from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415  # cli imports this module: a top-level import would be circular
+    from shoptrack.test_orders import (  # noqa: PLC0415  # loaded when the command runs
+        MANUAL_STEPS,
+        TestOrderOptions,
+        run_test_order,
+    )
 
     services = _services()
     account_id = _account_id(services, account)

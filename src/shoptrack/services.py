@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from shoptrack.clock import Clock, SystemClock
 from shoptrack.settings import Settings
 from shoptrack.store.database import Database
-from shoptrack.store.migrations import upgrade
 from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["Services"]
@@ -31,6 +30,9 @@ class Services:
 
     def upgrade(self) -> bool:
         """Brings the schema up to date (a no-op when it is)."""
+        # Alembic loads only for this: most commands never migrate.
+        from shoptrack.store.migrations import upgrade  # noqa: PLC0415  # see above
+
         return upgrade(self.database)
 
     def close(self) -> None:
