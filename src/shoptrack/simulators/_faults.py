@@ -8,17 +8,22 @@ the platform's own code, so every simulator can share it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import HTMLResponse, Response
 
-__all__ = ["EdgeFaults"]
+__all__ = ["EDGE_FAULTS", "EdgeFaults"]
 
 _PROXY_PAGES = {
     502: "502 Bad Gateway",
     503: "503 Service Temporarily Unavailable",
 }
+
+
+# The keys of a faults document (``POST /_sim/faults``) that the edge takes.
+EDGE_FAULTS = frozenset({"rate_limit", "server_error", "slow_ms", "firewall_user_agent"})
 
 
 @dataclass(slots=True)
@@ -31,6 +36,32 @@ class EdgeFaults:
     slow_ms: int = 0  # every request waits this long first
     firewall_user_agent: str | None = None  # a 403 block page when the User-Agent contains it
     _errors_served: int = 0
+
+    def apply(self, faults: Mapping[str, Any]) -> None:
+        """Takes the edge's part of a faults document, leaving what it does not name alone;
+        ``ValueError`` names a bad value (checked before anything changes)."""
+        burst, retry_after = self.rate_limit_burst, self.retry_after_seconds
+        if "rate_limit" in faults:
+            limit = faults["rate_limit"]
+            if not isinstance(limit, Mapping):
+                raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
+            burst = _count(limit.get("burst"), "rate_limit.burst")
+            retry_after = _count(limit.get("retry_after", 1), "retry_after")
+        errors = _count(faults.get("server_error", self.server_errors), "server_error")
+        slow = _count(faults.get("slow_ms", self.slow_ms), "slow_ms")
+        self.rate_limit_burst, self.retry_after_seconds = burst, retry_after
+        self.server_errors, self.slow_ms = errors, slow
+        if "firewall_user_agent" in faults:
+            self.firewall_user_agent = str(faults["firewall_user_agent"] or "") or None
+
+    def describe(self) -> dict[str, Any]:
+        """The edge's part of the faults in force, as ``GET /_sim/faults`` shows them."""
+        return {
+            "rate_limit": {"burst": self.rate_limit_burst, "retry_after": self.retry_after_seconds},
+            "server_error": self.server_errors,
+            "slow_ms": self.slow_ms,
+            "firewall_user_agent": self.firewall_user_agent,
+        }
 
     def answer(
         self, user_agent: str, host: str, internal_error: Callable[[], Response]
@@ -109,3 +140,9 @@ def _cloudflare_block(host: str, user_agent: str) -> Response:
 """
     headers = {"server": "cloudflare", "cf-ray": f"{ray}-FRA", "cache-control": "no-cache"}
     return HTMLResponse(page, 403, headers)
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+    return value

@@ -357,19 +357,7 @@ class BigCommerceSimulator:
         if unknown:
             raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
         with self._lock:
-            edge = self.edge
-            if "rate_limit" in faults:
-                limit = faults["rate_limit"]
-                if not isinstance(limit, Mapping):
-                    raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
-                edge.rate_limit_burst = _count(limit.get("burst"), "rate_limit.burst")
-                edge.retry_after_seconds = _count(limit.get("retry_after", 1), "retry_after")
-            if "server_error" in faults:
-                edge.server_errors = _count(faults["server_error"], "server_error")
-            if "slow_ms" in faults:
-                edge.slow_ms = _count(faults["slow_ms"], "slow_ms")
-            if "firewall_user_agent" in faults:
-                edge.firewall_user_agent = str(faults["firewall_user_agent"] or "") or None
+            self.edge.apply(faults)
             self.duplicate_webhooks = bool(
                 faults.get("duplicate_webhooks", self.duplicate_webhooks)
             )
@@ -394,13 +382,7 @@ class BigCommerceSimulator:
         with self._lock:
             edge = self.edge
             return {
-                "rate_limit": {
-                    "burst": edge.rate_limit_burst,
-                    "retry_after": edge.retry_after_seconds,
-                },
-                "server_error": edge.server_errors,
-                "slow_ms": edge.slow_ms,
-                "firewall_user_agent": edge.firewall_user_agent,
+                **edge.describe(),
                 "duplicate_webhooks": self.duplicate_webhooks,
                 "reorder_webhooks": self.reorder_webhooks,
                 "custom_statuses": {str(k): v for k, v in sorted(self.labels.items())},

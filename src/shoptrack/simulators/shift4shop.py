@@ -200,19 +200,7 @@ class Shift4ShopSimulator:
         if unknown:
             raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
         with self._lock:
-            edge = self.edge
-            if "rate_limit" in faults:
-                limit = faults["rate_limit"]
-                if not isinstance(limit, Mapping):
-                    raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
-                edge.rate_limit_burst = _count(limit.get("burst"), "rate_limit.burst")
-                edge.retry_after_seconds = _count(limit.get("retry_after", 1), "retry_after")
-            if "server_error" in faults:
-                edge.server_errors = _count(faults["server_error"], "server_error")
-            if "slow_ms" in faults:
-                edge.slow_ms = _count(faults["slow_ms"], "slow_ms")
-            if "firewall_user_agent" in faults:
-                edge.firewall_user_agent = str(faults["firewall_user_agent"] or "") or None
+            self.edge.apply(faults)
             if "custom_statuses" in faults:
                 custom = faults["custom_statuses"]
                 if not isinstance(custom, list) or not all(
@@ -239,13 +227,7 @@ class Shift4ShopSimulator:
         with self._lock:
             edge = self.edge
             return {
-                "rate_limit": {
-                    "burst": edge.rate_limit_burst,
-                    "retry_after": edge.retry_after_seconds,
-                },
-                "server_error": edge.server_errors,
-                "slow_ms": edge.slow_ms,
-                "firewall_user_agent": edge.firewall_user_agent,
+                **edge.describe(),
                 "custom_statuses": [str(status) for status in self.custom_statuses],
                 "site_timezone": self.store_timezone,
             }
