@@ -46,6 +46,7 @@ import httpx
 import psycopg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
+from tests.helpers import SIMULATOR_GUARD, SIMULATOR_NETWORKS
 
 from shoptrack.api import create_app
 from shoptrack.connectors import Connector
@@ -242,7 +243,7 @@ def populate(services: Services, count: int) -> Account:
 def _unreachable_store(connector: Connector, credentials: Credentials) -> StoreClient:
     """The bench store's client (a closed local port) without waits between retries: the
     Doctor page's live checks fail at once, so the page measures the doctor's own reading."""
-    return connector.client(credentials, sleep=lambda _seconds: None)
+    return connector.client(credentials, guard=SIMULATOR_GUARD, sleep=lambda _seconds: None)
 
 
 def _write(services: Services, rows: list[dict[str, object]]) -> int:
@@ -382,6 +383,7 @@ def run(label: str, database_url: str, workdir: Path, options: argparse.Namespac
         data_dir=workdir,
         database_url=database_url,
         secret_key="bench-secret-key",  # noqa: S106  # a throwaway database
+        private_store_networks=SIMULATOR_NETWORKS,  # the simulated store it starts
     )
     services = Services.build(settings)
     try:

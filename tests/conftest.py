@@ -23,7 +23,7 @@ from shoptrack.settings import Settings
 from shoptrack.store.database import Database
 from shoptrack.store.migrations import upgrade
 from shoptrack.store.secrets import CredentialCipher
-from tests.helpers import AppClient, Shop, make_shop
+from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop, make_shop
 
 POSTGRES_URL = os.environ.get("SHOPTRACK_TEST_POSTGRES_URL")
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -175,7 +175,10 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def services(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Services]:
     settings = Settings(
-        data_dir=tmp_path / "data", database_url=database_url, secret_key=TEST_SECRET_KEY
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        private_store_networks=SIMULATOR_NETWORKS,
     )
     built = Services(
         settings=settings,

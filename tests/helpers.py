@@ -13,6 +13,7 @@ from anyio.from_thread import start_blocking_portal
 from sqlalchemy import func, select, update
 
 from shoptrack.api.app import ShoptrackApp
+from shoptrack.outbound import OutboundGuard, host_networks
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import InboxEntry, write_entry
@@ -21,6 +22,9 @@ from shoptrack.store.schema import events, inbox, integrations, metrics, profile
 from tests.payloads import woo_webhook
 
 WEBHOOK_SECRET = "whsec-test-secret"
+# Simulated stores listen on 127.0.0.1: tests allow exactly that address, as the demo does.
+SIMULATOR_NETWORKS = "127.0.0.1/32"
+SIMULATOR_GUARD = OutboundGuard(host_networks("127.0.0.1"))
 T = TypeVar("T")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import TEST_SECRET_KEY
+from tests.helpers import SIMULATOR_NETWORKS
 
 
 def environment(database_url: str, data_dir: Path) -> dict[str, str]:
@@ -22,6 +23,7 @@ def environment(database_url: str, data_dir: Path) -> dict[str, str]:
         "SHOPTRACK_DATABASE_URL": database_url,
         "SHOPTRACK_DATA_DIR": str(data_dir),
         "SHOPTRACK_SECRET_KEY": TEST_SECRET_KEY,
+        "SHOPTRACK_PRIVATE_STORE_NETWORKS": SIMULATOR_NETWORKS,
         "COLUMNS": "200",  # Rich wraps at the terminal width; keep lines whole for the asserts
     }
     return env

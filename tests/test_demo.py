@@ -38,6 +38,8 @@ def _placed_by_integration(url: str, key: str) -> dict[str, int]:
 def _start(tmp_path: Path) -> tuple[Process, str]:
     port = free_port()
     env = environment(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "data")
+    # The demo allows its own simulated stores' address by itself.
+    del env["SHOPTRACK_PRIVATE_STORE_NETWORKS"]
     return Process(env, "demo", "--port", str(port)), f"http://127.0.0.1:{port}"
 
 

@@ -36,7 +36,7 @@ from shoptrack.simulators.woocommerce import WooCommerceSimulator
 from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import MAX_ATTEMPTS, InboxEntry, InboxState, retry_delay, write_entry
 from shoptrack.store.integrations import create_integration, get_integration, remove_integration
-from tests.helpers import AppClient, event_counts, inbox_states
+from tests.helpers import SIMULATOR_GUARD, AppClient, event_counts, inbox_states
 from tests.payloads import woo_webhook
 from tests.stores import serving
 
@@ -47,7 +47,7 @@ SECRET = "whsec-doctor-test"
 
 def _no_wait(connector: Connector, credentials: Credentials) -> StoreClient:
     """The store's client without the waits between retries (tests never sleep)."""
-    return connector.client(credentials, sleep=lambda _seconds: None)
+    return connector.client(credentials, guard=SIMULATOR_GUARD, sleep=lambda _seconds: None)
 
 
 @dataclass

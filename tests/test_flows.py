@@ -38,7 +38,7 @@ from tests.flow_support import (
     smtp,
     statistics,
 )
-from tests.helpers import AppClient, Shop
+from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 
@@ -442,7 +442,10 @@ def test_two_workers_on_postgresql_never_send_twice(
     def build() -> Services:
         return Services(
             settings=Settings(
-                data_dir=tmp_path, database_url=postgres_url, secret_key=TEST_SECRET_KEY
+                data_dir=tmp_path,
+                database_url=postgres_url,
+                secret_key=TEST_SECRET_KEY,
+                private_store_networks=SIMULATOR_NETWORKS,
             ),
             database=Database(postgres_url),
             clock=clock,

@@ -27,6 +27,7 @@ from shoptrack.store.database import Database
 from shoptrack.store.secrets import CredentialCipher
 from shoptrack.test_orders import StepState, TestOrderOptions, TestOrderRun, run_test_order
 from tests.conftest import TEST_SECRET_KEY
+from tests.helpers import SIMULATOR_NETWORKS
 from tests.processes import Process, environment, free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.slow
@@ -81,6 +82,7 @@ def shoptrack(database_url: str, tmp_path: Path) -> Iterator[Shoptrack]:
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
         public_url=f"http://127.0.0.1:{port}",
+        private_store_networks=SIMULATOR_NETWORKS,
     )
     services = Services(
         settings=settings,

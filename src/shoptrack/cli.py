@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 import shoptrack
@@ -568,6 +569,7 @@ def simulate(
 
     import uvicorn
 
+    from shoptrack.outbound import OutboundGuard, host_networks
     from shoptrack.simulators.catalog import CATALOG, store_life
 
     try:
@@ -583,6 +585,13 @@ def simulate(
     listener.bind((host, port))
     listener.listen(128)  # connections made before uvicorn starts wait in the backlog
     base_url = f"http://{host}:{listener.getsockname()[1]}"
+    # shoptrack reaches private addresses only where allowed: say what the server must allow.
+    public = OutboundGuard()
+    allowed = ",".join(
+        str(network)
+        for network in host_networks(host)
+        if not public.permits(network.network_address)
+    )
     simulator = life.build(base_url, False)
     # A store's usual mix, one order every 37 minutes up to now.
     life.seed(simulator, orders, timedelta(minutes=37))
@@ -590,6 +599,7 @@ def simulate(
         "platform": life.platform,
         "base_url": base_url,
         "credentials": simulator.credentials(base_url),
+        "private_store_networks": allowed or None,
     }
     if as_json:
         _print_json(document)
@@ -598,6 +608,13 @@ def simulate(
         credentials = orjson.dumps(document["credentials"]).decode()
         console.print(f"  credentials  {credentials}", soft_wrap=True, highlight=False)
         console.print(f"  control      {base_url}/_sim/ (orders, faults, webhook deliveries)")
+        if allowed:
+            console.print(
+                f"  allow        SHOPTRACK_PRIVATE_STORE_NETWORKS={allowed} (set it where "
+                "shoptrack serves: it reaches private addresses only where allowed)",
+                soft_wrap=True,
+                highlight=False,
+            )
         console.print("Ctrl-C stops it")
     sys.stdout.flush()
     # No `server: uvicorn` header: the simulated store's edge names itself (nginx, cloudflare).
@@ -615,4 +632,13 @@ def main() -> None:
     except ShoptrackError as error:
         # Plain write, not Rich: one line whatever the terminal's width.
         sys.stderr.write(f"error: {' '.join(error.detail.split())}\n")
+        sys.exit(1)
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
+        # A setting from the environment that cannot be read: name the variable.
+        first = error.errors(include_url=False)[0]
+        variable = "SHOPTRACK_" + "_".join(str(part) for part in first["loc"][:1]).upper()
+        message = first["msg"].removeprefix("Value error, ")
+        sys.stderr.write(f"error: {variable}: {message}\n")
         sys.exit(1)

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from shoptrack.api import create_app
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
+from shoptrack.outbound import host_networks
 from shoptrack.pipeline.sync import Syncer, SyncProgress
 from shoptrack.services import Services
 from shoptrack.settings import Settings
@@ -233,7 +234,13 @@ class DemoShop:
 
 def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> None:
     """Serves the demo until interrupted."""
-    settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
+    # The simulated stores listen beside the server: exactly their address is allowed.
+    settings = settings.model_copy(
+        update={
+            "public_url": f"http://{host}:{port}",
+            "private_store_networks": (*settings.private_store_networks, *host_networks(host)),
+        }
+    )
     services = Services.build(settings)
     console.print(f"preparing the demo database ({services.database.dialect})…")
     services.upgrade()

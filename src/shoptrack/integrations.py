@@ -9,7 +9,7 @@ here, so a wrong status rule or time zone is a 400 naming it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,9 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shoptrack.connectors import Connector, connector_for, known_platforms
-from shoptrack.connectors.base import Credentials, clean_credentials
+from shoptrack.connectors.base import (
+    ClientFactory,
+    Credentials,
+    clean_credentials,
+    store_clients,
+)
 from shoptrack.connectors.errors import StoreConfigError, StoreError
-from shoptrack.connectors.http import StoreClient
 from shoptrack.domain.status import StatusRuleError
 from shoptrack.errors import InputError
 from shoptrack.pipeline.processing import reevaluate
@@ -43,7 +47,6 @@ __all__ = [
     "webhook_url",
 ]
 
-ClientFactory = Callable[[Connector, Credentials], StoreClient]
 _RULE_SETTINGS = (
     "placed_statuses",
     "fulfilled_statuses",
@@ -122,15 +125,17 @@ class ConnectResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _default_client(connector: Connector, credentials: Credentials) -> StoreClient:
-    return connector.client(credentials)
-
-
 def _check_store(
-    connector: Connector, credentials: Credentials, client_factory: ClientFactory
+    services: Services,
+    connector: Connector,
+    credentials: Credentials,
+    client_factory: ClientFactory,
 ) -> StoreError | None:
     """None when the store accepts the keys; the error when it cannot be asked now. A refusal
-    by the store itself is raised: nothing is stored then."""
+    by the store itself, or an address shoptrack may not reach, is raised: nothing is stored
+    then."""
+    field = connector.address_field(credentials)
+    services.outbound.check_url(connector.origin(credentials), field=f"credentials.{field}")
     try:
         with client_factory(connector, credentials) as client:
             connector.check_credentials(client)
@@ -167,7 +172,7 @@ def connect(
     name: str,
     credentials: Mapping[str, Any],
     settings: Mapping[str, Any] | None = None,
-    client_factory: ClientFactory = _default_client,
+    client_factory: ClientFactory | None = None,
 ) -> ConnectResult:
     """Adds an integration: checked, stored, its metrics created, its webhooks registered."""
     if platform not in known_platforms():
@@ -185,7 +190,8 @@ def connect(
     stored_settings = check_settings(platform, settings or {})
     if trimmed:
         stored_settings["trimmed_credentials"] = trimmed
-    failure = _check_store(connector, checked, client_factory)
+    factory = client_factory or store_clients(services.outbound)
+    failure = _check_store(services, connector, checked, factory)
     now = services.clock.now()
     with services.database.write() as connection:
         integration = create_integration(
@@ -214,7 +220,7 @@ def connect(
         credentials=checked,
         integration=integration,
         result=result,
-        client_factory=client_factory,
+        client_factory=factory,
     )
     return result
 
@@ -248,7 +254,7 @@ def update(
     name: str | None = None,
     credentials: Mapping[str, Any] | None = None,
     settings: Mapping[str, Any] | None = None,
-    client_factory: ClientFactory = _default_client,
+    client_factory: ClientFactory | None = None,
 ) -> ConnectResult:
     """Merges changed credentials and settings key by key; new credentials are checked like on
     connecting, and a changed status rule re-evaluates the kept orders (as backfill)."""
@@ -261,7 +267,8 @@ def update(
     if credentials:
         merged = integration.credentials(services.cipher) | dict(credentials)
         checked, result.trimmed_fields = clean_credentials(connector.credentials_model, merged)
-        failure = _check_store(connector, checked, client_factory)
+        factory = client_factory or store_clients(services.outbound)
+        failure = _check_store(services, connector, checked, factory)
         new_credentials = checked.model_dump(exclude_none=True)
     new_settings = None
     if credentials:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shoptrack.clock import Clock, SystemClock
+from shoptrack.outbound import OutboundGuard
 from shoptrack.settings import Settings
 from shoptrack.store.database import Database
 from shoptrack.store.secrets import CredentialCipher
@@ -27,6 +28,11 @@ class Services:
             clock=clock or SystemClock(),
             cipher=CredentialCipher(settings.secret_keys()),
         )
+
+    @property
+    def outbound(self) -> OutboundGuard:
+        """The guard of every request made for users (``SHOPTRACK_PRIVATE_STORE_NETWORKS``)."""
+        return self.settings.outbound_guard()
 
     def upgrade(self) -> bool:
         """Brings the schema up to date (a no-op when it is)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shoptrack.errors import ConfigurationError
+from shoptrack.outbound import IPNetwork, OutboundGuard, parse_networks
 
 __all__ = ["Settings"]
 
@@ -32,6 +34,19 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = None
     email_from: str = "shoptrack <shoptrack@localhost>"
+    private_store_networks: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated CIDRs that requests for users may reach although private.",
+    )
+
+    @field_validator("private_store_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        return parse_networks(value) if isinstance(value, str) else value
+
+    def outbound_guard(self) -> OutboundGuard:
+        """The guard of requests made for users, allowing ``private_store_networks``."""
+        return OutboundGuard(self.private_store_networks)
 
     def resolved_database_url(self) -> str:
         """The database to use, with the PostgreSQL driver named (psycopg 3)."""

@@ -32,9 +32,10 @@ import orjson
 from sqlalchemy import Connection, and_, select
 
 from shoptrack.connectors import Connector, connector_for
-from shoptrack.connectors.base import TestOrder
+from shoptrack.connectors.base import TestOrder, store_clients
 from shoptrack.connectors.errors import StoreError
-from shoptrack.doctor import ClientFactory, Finding, Severity, default_client, diagnose_integration
+from shoptrack.connectors.http import StoreClient
+from shoptrack.doctor import ClientFactory, Finding, Severity, diagnose_integration
 from shoptrack.domain.events import Metric
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.flows.entry import FlowEntry
@@ -188,7 +189,7 @@ class TestOrderOptions:
     keep: bool = False
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
-    client_factory: ClientFactory = default_client
+    client_factory: ClientFactory | None = None
 
 
 def default_email(now: datetime) -> str:
@@ -595,8 +596,9 @@ class _Follower:
             return
         self._set("order_cancelled", StepState.DONE, done)
 
-    def _client(self) -> Any:
+    def _client(self) -> StoreClient:
         credentials = self.connector.credentials_model.model_validate(
             self.integration.credentials(self.services.cipher)
         )
-        return self.options.client_factory(self.connector, credentials)
+        factory = self.options.client_factory or store_clients(self.services.outbound)
+        return factory(self.connector, credentials)

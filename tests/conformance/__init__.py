@@ -30,6 +30,7 @@ from shoptrack.simulators.prestashop import PS_VERSION, PS_VERSION_1_7, PrestaSh
 from shoptrack.simulators.shift4shop import Shift4ShopSimulator
 from shoptrack.simulators.shopify import ShopifySimulator
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
+from tests.helpers import SIMULATOR_GUARD
 from tests.stores import serving
 
 __all__ = [
@@ -216,7 +217,7 @@ class _Store:
         credentials = connector.credentials_model.model_validate(
             self.credentials() | {self.secret_field: secret}
         )
-        with connector.client(credentials) as client:
+        with connector.client(credentials, guard=SIMULATOR_GUARD) as client:
             connector.register_webhooks(client, address, credentials)
         return self._take()
 

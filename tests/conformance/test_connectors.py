@@ -37,6 +37,7 @@ from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import create_integration
 from shoptrack.store.schema import inbox, integrations, sync_runs
 from tests.conformance import HARNESSES, PlatformHarness, SimulatedStore, WebhookRequest
+from tests.helpers import SIMULATOR_GUARD
 
 WEBHOOK_SECRET = "whsec-conformance"
 # Amounts a binary float gets wrong, or whose trailing zero a float would drop.
@@ -114,7 +115,9 @@ def api_session(harness: PlatformHarness, credentials: Mapping[str, Any]) -> Ite
     cleaned, _ = clean_credentials(harness.connector.credentials_model, credentials)
     transport = RecordingTransport()
     delays: list[float] = []
-    client = harness.connector.client(cleaned, transport=transport, sleep=delays.append)
+    client = harness.connector.client(
+        cleaned, guard=SIMULATOR_GUARD, transport=transport, sleep=delays.append
+    )
     with client:
         yield Session(harness, client, transport, delays)
 

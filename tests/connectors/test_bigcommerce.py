@@ -26,6 +26,7 @@ from shoptrack.domain.lifecycle import stages_of, transition
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
+from tests.helpers import SIMULATOR_GUARD
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCOPES = ["created", "updated", "statusUpdated", "refund_created", "archived"]
@@ -142,7 +143,9 @@ def _pages(handler: Any) -> tuple[list[list[dict[str, Any]]], list[httpx.Request
         return response
 
     window = Window(since=SENT, until=SENT + timedelta(hours=1))
-    client = connector.client(_credentials(), transport=httpx.MockTransport(record))
+    client = connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(record)
+    )
     with client:
         pages = [page.records for page in connector.order_pages(client, window)]
     return pages, requests
@@ -185,7 +188,9 @@ def test_check_credentials_reads_the_store() -> None:
         seen.append(request.url.path)
         return httpx.Response(200, json={"id": "abc123", "name": "Shop"})
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         connector.check_credentials(client)
 
     assert seen == ["/stores/abc123/v2/store"]
@@ -615,7 +620,9 @@ def test_polled_orders_carry_their_products_and_coupons() -> None:
     store.coupons[101] = [{"id": 1, "coupon_id": 3, "order_id": 101, "code": "SPRING10"}]
     window = Window(since=SENT, until=SENT + timedelta(hours=1))
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(store)
+    ) as client:
         pages = list(connector.order_pages(client, window))
 
     records = [raw for page in pages for raw in page.records]
@@ -639,7 +646,9 @@ def test_an_order_with_more_than_250_lines_is_read_page_by_page() -> None:
     line = _fixture("order_products")[0]
     store = FakeStore([_fixture("order")], {100: [line | {"id": n} for n in range(251)]})
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(store)
+    ) as client:
         raw = connector.fetch_order(client, "100")
 
     assert raw is not None
@@ -650,7 +659,9 @@ def test_an_order_with_more_than_250_lines_is_read_page_by_page() -> None:
 def test_fetch_order_reads_the_order_with_its_lines_and_none_when_gone() -> None:
     store = FakeStore([_fixture("order")], {100: _fixture("order_products")})
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(store)
+    ) as client:
         fetched = connector.fetch_order(client, "100")
         gone = connector.fetch_order(client, "250")
         with pytest.raises(ValueError, match="expected a BigCommerce order id"):
@@ -675,7 +686,9 @@ def test_register_webhooks_adds_missing_scopes_and_reactivates_deactivated_ones(
         },
     ]
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(store)
+    ) as client:
         health = connector.webhook_health(client, url)
         connector.register_webhooks(client, url, _credentials())
 
@@ -707,7 +720,9 @@ def test_a_wildcard_hook_covers_every_order_scope() -> None:
     store = FakeStore([], {})
     store.hooks = [{"id": 9, "scope": "store/order/*", "destination": url, "is_active": True}]
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(store)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(store)
+    ) as client:
         connector.register_webhooks(client, url, _credentials())
         health = connector.webhook_health(client, url)
 
@@ -725,7 +740,10 @@ def test_a_429_waits_until_the_quota_window_resets() -> None:
     )
     sleeps: list[float] = []
     client = connector.client(
-        _credentials(), transport=httpx.MockTransport(lambda _: next(answers)), sleep=sleeps.append
+        _credentials(),
+        guard=SIMULATOR_GUARD,
+        transport=httpx.MockTransport(lambda _: next(answers)),
+        sleep=sleeps.append,
     )
 
     with client:

@@ -13,6 +13,7 @@ from shoptrack.connectors.paging import (
     PageNumberPaginator,
     RepeatedPageError,
 )
+from tests.helpers import SIMULATOR_GUARD
 
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head>"
@@ -21,7 +22,9 @@ CLOUDFLARE_PAGE = (
 
 
 def _client(handler: httpx.MockTransport, slept: list[float]) -> StoreClient:
-    return StoreClient("https://shop.example.com", transport=handler, sleep=slept.append)
+    return StoreClient(
+        "https://shop.example.com", guard=SIMULATOR_GUARD, transport=handler, sleep=slept.append
+    )
 
 
 def test_requests_carry_shoptracks_user_agent() -> None:
@@ -55,6 +58,7 @@ def test_transient_failures_give_up_after_the_policys_attempts() -> None:
     slept: list[float] = []
     client = StoreClient(
         "https://shop.example.com",
+        guard=SIMULATOR_GUARD,
         transport=httpx.MockTransport(lambda _request: httpx.Response(502, text="bad gateway")),
         sleep=slept.append,
         retry=RetryPolicy(attempts=3, base_delay=0.5),

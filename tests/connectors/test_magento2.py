@@ -26,6 +26,7 @@ from shoptrack.connectors.paging import TotalCountPaginator
 from shoptrack.domain.order import Address
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
+from tests.helpers import SIMULATOR_GUARD
 
 FIXTURE = Path(__file__).parent / "fixtures" / "magento2" / "order.json"
 KEYS = {
@@ -164,7 +165,10 @@ def _client(
 
     credentials = _credentials(base_url="https://shop.example.com/rest/default/V1", **entered)
     client = connector.client(
-        credentials, transport=httpx.MockTransport(record), sleep=lambda _: None
+        credentials,
+        guard=SIMULATOR_GUARD,
+        transport=httpx.MockTransport(record),
+        sleep=lambda _: None,
     )
     return client, seen
 

@@ -37,6 +37,7 @@ from shoptrack.connectors.prestashop import (
 from shoptrack.domain.order import LineItem
 from shoptrack.errors import InputError
 from shoptrack.simulators.prestashop import PS_VERSION, PS_VERSION_1_7, PrestaShopSimulator
+from tests.helpers import SIMULATOR_GUARD
 from tests.stores import serving
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prestashop"
@@ -207,6 +208,7 @@ def _mock(
 
     return StoreClient(
         "https://shop.example.com",
+        guard=SIMULATOR_GUARD,
         transport=httpx.MockTransport(handle),
         sleep=lambda _: None,
     )
@@ -332,7 +334,9 @@ class Shop:
 
     def client(self) -> StoreClient:
         credentials, _ = clean_credentials(PrestaShopCredentials, self.sim.credentials(self.url))
-        return connector.client(credentials, transport=self.transport, sleep=self.delays.append)
+        return connector.client(
+            credentials, guard=SIMULATOR_GUARD, transport=self.transport, sleep=self.delays.append
+        )
 
     def fetch(self, window: Window = EVERYTHING) -> list[dict[str, Any]]:
         with self.client() as client:

@@ -24,6 +24,7 @@ from shoptrack.connectors.shift4shop import STORE_KEY, Shift4Shop, store_timezon
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
+from tests.helpers import SIMULATOR_GUARD
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shift4shop"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -371,7 +372,12 @@ def _pages(
 ) -> list[list[dict[str, Any]]]:
     seen = [] if requests is None else requests
     transport = _store_api(orders, seen, settings)
-    with StoreClient("https://apirest.3dcart.com", transport=transport, sleep=lambda _: None) as c:
+    with StoreClient(
+        "https://apirest.3dcart.com",
+        guard=SIMULATOR_GUARD,
+        transport=transport,
+        sleep=lambda _: None,
+    ) as c:
         return [page.records for page in connector.order_pages(c, window)]
 
 
@@ -460,7 +466,9 @@ def test_an_unreadable_last_update_fails_the_pass_instead_of_dropping_the_order(
 def test_store_settings_that_cannot_be_read_fail_the_check(settings: Any) -> None:
     transport = _store_api(lambda offset: [], [], settings)
     with (
-        StoreClient("https://apirest.3dcart.com", transport=transport) as client,
+        StoreClient(
+            "https://apirest.3dcart.com", guard=SIMULATOR_GUARD, transport=transport
+        ) as client,
         pytest.raises(StoreDataError) as failed,
     ):
         connector.check_credentials(client)
@@ -474,6 +482,8 @@ def test_the_check_reads_the_settings_and_an_order_of_an_empty_store() -> None:
         404, json=[{"Key": "Error", "Value": "", "Status": "404", "Message": "No orders found."}]
     )
     transport = _store_api(lambda offset: answer, requests, [SETTINGS])  # a one-element list
-    with StoreClient("https://apirest.3dcart.com", transport=transport) as client:
+    with StoreClient(
+        "https://apirest.3dcart.com", guard=SIMULATOR_GUARD, transport=transport
+    ) as client:
         connector.check_credentials(client)
     assert [r.url.path for r in requests] == ["/3dCartWebAPI/v1/StoreSettings", ORDERS]

@@ -31,6 +31,7 @@ from shoptrack.domain.lifecycle import stages_of
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
+from tests.helpers import SIMULATOR_GUARD
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "shpss_client_secret_1"
@@ -510,7 +511,9 @@ def test_check_credentials_reads_the_shop_with_the_token() -> None:
         seen.append(request)
         return httpx.Response(200, json={"shop": {"id": 1, "myshopify_domain": SHOP}})
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         connector.check_credentials(client)
 
     assert [str(request.url) for request in seen] == [f"https://{SHOP}/admin/api/2025-01/shop.json"]
@@ -554,7 +557,9 @@ def test_order_pages_follow_the_link_header() -> None:
     second["id"] = 450789470
     handler, requests = _orders_store({"": ([first], "abc"), "abc": ([second], None)})
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         pages = list(connector.order_pages(client, WINDOW))
 
     assert [[raw["id"] for raw in page.records] for page in pages] == [[450789469], [450789470]]
@@ -567,7 +572,9 @@ def test_a_looping_link_header_stops() -> None:
     handler, _ = _orders_store({"": ([official_order()], "abc"), "abc": ([], "abc")})
 
     with (
-        connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client,
+        connector.client(
+            _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+        ) as client,
         pytest.raises(RepeatedPageError),
     ):
         list(connector.order_pages(client, WINDOW))
@@ -614,7 +621,9 @@ def test_register_webhooks_adds_only_the_missing_topics() -> None:
         return httpx.Response(200, json={"webhooks": [hook]})
 
     credentials = _credentials(webhook_secret=SECRET)
-    with connector.client(credentials, transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        credentials, guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         connector.register_webhooks(client, delivery_url, credentials)
 
     assert posted == [
@@ -631,7 +640,9 @@ def test_without_the_client_secret_nothing_is_subscribed() -> None:
         return httpx.Response(200, json={"webhooks": []})
 
     credentials = _credentials()  # no webhook_secret: no delivery could be verified
-    with connector.client(credentials, transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        credentials, guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         connector.register_webhooks(
             client, "https://track.example.com/webhooks/shopify/7", credentials
         )
@@ -660,7 +671,9 @@ def test_a_window_within_60_days_is_read_whole_without_asking() -> None:
     handler, requests = _scopes_store("read_orders")
     window = Window(NOW - timedelta(days=60), NOW)
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         assert connector.readable_window(client, window) == (window, None)
 
     assert requests == []
@@ -670,7 +683,9 @@ def test_a_longer_window_is_read_whole_with_read_all_orders() -> None:
     handler, requests = _scopes_store("read_orders", "read_all_orders")
     window = Window(NOW - timedelta(days=90), NOW)
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         assert connector.readable_window(client, window) == (window, None)
 
     # Outside the versioned API, with the token.
@@ -681,7 +696,9 @@ def test_a_longer_window_is_read_whole_with_read_all_orders() -> None:
 def test_without_read_all_orders_the_window_is_cut_to_60_days_and_the_cut_explained() -> None:
     handler, _ = _scopes_store("read_orders", "write_orders")
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         window, cut = connector.readable_window(client, Window(NOW - timedelta(days=90), NOW))
 
     assert window == Window(NOW - timedelta(days=60), NOW)
@@ -697,7 +714,9 @@ def test_unreadable_access_scopes_are_a_data_error() -> None:
         return httpx.Response(200, json={"scopes": "read_orders"})
 
     with (
-        connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client,
+        connector.client(
+            _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+        ) as client,
         pytest.raises(StoreDataError, match="access_scopes"),
     ):
         connector.readable_window(client, Window(NOW - timedelta(days=61), NOW))
@@ -830,7 +849,9 @@ def test_fetch_order_reads_one_order_and_none_when_gone() -> None:
             return httpx.Response(200, json={"order": official_order()})
         return httpx.Response(404, json={"errors": "Not Found"})
 
-    with connector.client(_credentials(), transport=httpx.MockTransport(handler)) as client:
+    with connector.client(
+        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+    ) as client:
         fetched = connector.fetch_order(client, "450789469")
         gone = connector.fetch_order(client, "1")
 

@@ -30,6 +30,7 @@ from shoptrack.connectors.bigcommerce import BigCommerce
 from shoptrack.connectors.errors import StoreConfigError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.simulators.bigcommerce import BigCommerceSimulator
+from tests.helpers import SIMULATOR_GUARD
 from tests.stores import serving
 
 SPEC = Path(__file__).parents[1] / "reference" / "bigcommerce" / "orders.v2.oas2.yml"
@@ -64,7 +65,7 @@ class Store:
         credentials, _ = clean_credentials(
             connector.credentials_model, self.sim.credentials(self.url) | overrides
         )
-        return connector.client(credentials, sleep=self.sleeps.append)
+        return connector.client(credentials, guard=SIMULATOR_GUARD, sleep=self.sleeps.append)
 
     @functools.cached_property
     def sleeps(self) -> list[float]:
@@ -670,7 +671,7 @@ def test_credentials_work_as_a_merchant_enters_them(store: Store) -> None:
     assert credentials["api_base_url"] == store.url
     cleaned, trimmed = clean_credentials(connector.credentials_model, credentials)
     assert trimmed == []
-    with connector.client(cleaned) as client:
+    with connector.client(cleaned, guard=SIMULATOR_GUARD) as client:
         connector.check_credentials(client)
 
 

@@ -13,9 +13,12 @@ import pytest
 
 from shoptrack.connectors import connector_for, known_platforms
 from shoptrack.connectors.base import Window
+from shoptrack.connectors.errors import StoreConfigError
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.domain.status import Lifecycle
+from shoptrack.outbound import OutboundGuard, parse_networks
 from shoptrack.simulators.catalog import CATALOG, StoreLife
+from tests.helpers import SIMULATOR_GUARD
 from tests.processes import Process, wait_until
 from tests.stores import serving
 
@@ -37,7 +40,7 @@ def test_a_simulated_shop_lives_through_every_kind_of_event(life: StoreLife) -> 
     now = datetime.now(UTC)
     with serving(shop.app) as url:
         credentials = connector.credentials_model.model_validate(shop.credentials(url))
-        with connector.client(credentials) as client:
+        with connector.client(credentials, guard=SIMULATOR_GUARD) as client:
             window = Window(now - timedelta(days=365), now + timedelta(days=1))
             raws = [raw for page in connector.order_pages(client, window) for raw in page.records]
     orders = [connector.to_order(raw) for raw in raws]
@@ -59,7 +62,16 @@ def test_simulate_serves_a_store_whose_keys_work(life: StoreLife) -> None:
         document = orjson.loads(process.output())
         connector = connector_for(life.platform)
         credentials = connector.credentials_model.model_validate(document["credentials"])
-        with connector.client(credentials) as client:
+        # What it prints for SHOPTRACK_PRIVATE_STORE_NETWORKS is what reaching it takes.
+        assert document["private_store_networks"] == "127.0.0.1/32"
+        guard = OutboundGuard(parse_networks(document["private_store_networks"]))
+        with connector.client(credentials, guard=guard) as client:
             connector.check_credentials(client)
+        with (
+            pytest.raises(StoreConfigError) as refused,
+            connector.client(credentials, guard=OutboundGuard()) as client,
+        ):
+            connector.check_credentials(client)
+        assert refused.value.code == "address_not_allowed"
     finally:
         process.stop()

@@ -24,6 +24,7 @@ from shoptrack.clock import FrozenClock
 from shoptrack.connectors.base import Window
 from shoptrack.connectors.magento2 import Magento2
 from shoptrack.simulators.magento2 import Magento2Simulator
+from tests.helpers import SIMULATOR_GUARD
 from tests.stores import serving
 
 GUEST = {
@@ -154,7 +155,7 @@ def test_the_connectors_own_client_is_accepted(store: Store) -> None:
     connector = Magento2()
     credentials = connector.credentials_model.model_validate(store.sim.credentials(store.url))
 
-    with connector.client(credentials) as client:
+    with connector.client(credentials, guard=SIMULATOR_GUARD) as client:
         connector.check_credentials(client)
         pages = connector.order_pages(
             client, Window(store.clock.now() - timedelta(days=1), store.clock.now())

@@ -33,7 +33,7 @@ from shoptrack.simulators.catalog import CATALOG
 from shoptrack.simulators.shopify import ShopifySimulator
 from shoptrack.store.order_fetches import COALESCE_DELAY
 from shoptrack.store.schema import inbox, order_fetches, sync_runs
-from tests.helpers import AppClient, event_counts, make_shop
+from tests.helpers import SIMULATOR_GUARD, AppClient, event_counts, make_shop
 from tests.stores import serving
 
 FIXTURES = Path(__file__).parent.parent / "connectors" / "fixtures"
@@ -347,7 +347,7 @@ def test_orders_older_than_60_days_need_read_all_orders(store: Store) -> None:
     credentials, _ = clean_credentials(
         ShopifyCredentials, store.sim.credentials(store.url) | {"access_token": limited}
     )
-    with connector.client(credentials) as client:
+    with connector.client(credentials, guard=SIMULATOR_GUARD) as client:
         window, cut = connector.readable_window(client, Window(now - timedelta(days=90), now))
         listed = [
             raw["id"] for page in connector.order_pages(client, window) for raw in page.records
@@ -485,7 +485,7 @@ def test_the_connector_registers_its_topics_and_deliveries_verify(
     store: Store, receiver: Receiver
 ) -> None:
     credentials, _ = clean_credentials(ShopifyCredentials, store.sim.credentials(store.url))
-    with connector.client(credentials) as client:
+    with connector.client(credentials, guard=SIMULATOR_GUARD) as client:
         connector.register_webhooks(client, "https://shoptrack.test/hook", credentials)
         connector.register_webhooks(client, "https://shoptrack.test/hook", credentials)  # no-op
     assert sorted(s.topic for s in store.sim.webhooks) == [
@@ -788,7 +788,7 @@ def test_credentials_work_as_a_merchant_enters_them(store: Store) -> None:
         "api_base_url": store.url,
     }
     cleaned, _ = clean_credentials(ShopifyCredentials, credentials)
-    with connector.client(cleaned) as client:
+    with connector.client(cleaned, guard=SIMULATOR_GUARD) as client:
         connector.check_credentials(client)
 
 

@@ -14,7 +14,7 @@ from shoptrack.connectors.base import Credentials
 from shoptrack.connectors.http import StoreClient
 from shoptrack.services import Services
 from shoptrack.users import create_user
-from tests.helpers import AppClient
+from tests.helpers import SIMULATOR_GUARD, AppClient
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -29,7 +29,7 @@ def csrf_of(html: str) -> str:
 def no_wait_client(connector: Connector, credentials: Credentials) -> StoreClient:
     """The store's client without the waits between retries, for the Doctor page's live checks
     (tests never sleep): ``app.web.app.state.doctor_client = no_wait_client``."""
-    return connector.client(credentials, sleep=lambda _seconds: None)
+    return connector.client(credentials, guard=SIMULATOR_GUARD, sleep=lambda _seconds: None)
 
 
 def add_user(services: Services, account_id: str, email: str) -> None:

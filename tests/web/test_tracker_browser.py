@@ -34,7 +34,7 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import events, inbox, metrics, profiles
 from shoptrack.tracker import tracker_source
-from tests.helpers import Shop, make_shop
+from tests.helpers import SIMULATOR_GUARD, Shop, make_shop
 from tests.stores import serving
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
 
@@ -200,7 +200,7 @@ class Site:
 
 
 def _no_wait(connector: Connector, credentials: Credentials) -> StoreClient:
-    return connector.client(credentials, sleep=lambda _seconds: None)
+    return connector.client(credentials, guard=SIMULATOR_GUARD, sleep=lambda _seconds: None)
 
 
 @pytest.fixture

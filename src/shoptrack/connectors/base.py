@@ -31,8 +31,10 @@ from shoptrack.domain.events import EventDraft
 from shoptrack.domain.order import Order
 from shoptrack.domain.status import StatusRules, default_rules
 from shoptrack.errors import InputError
+from shoptrack.outbound import OutboundGuard
 
 __all__ = [
+    "ClientFactory",
     "Connector",
     "Credentials",
     "OrderPage",
@@ -46,6 +48,7 @@ __all__ = [
     "hmac_sha256_base64",
     "replace_origin",
     "signature_matches",
+    "store_clients",
 ]
 
 
@@ -119,6 +122,19 @@ def clean_credentials(
             f"credentials.{field}: {message}",
             pointer=f"/data/attributes/credentials/{field.replace('.', '/')}",
         ) from error
+
+
+ClientFactory = Callable[["Connector", Credentials], StoreClient]
+
+
+def store_clients(guard: OutboundGuard) -> ClientFactory:
+    """The client factory of a process: each connector's own client, reaching what ``guard``
+    allows (tests hand in factories of their own)."""
+
+    def client(connector: Connector, credentials: Credentials) -> StoreClient:
+        return connector.client(credentials, guard=guard)
+
+    return client
 
 
 def replace_origin(url: str, api_base_url: str | None) -> str:
@@ -209,6 +225,9 @@ class Connector(ABC):
     # The platform's own order statuses: ones the status rules leave out on purpose (pending,
     # on-hold) are known, and only the others are reported by the doctor as custom statuses.
     known_statuses: ClassVar[frozenset[str]] = frozenset()
+    # The credential field holding the store's address, named when that address is refused;
+    # platforms whose API lives at a fixed origin name ``api_base_url``, the only way to move it.
+    origin_field: ClassVar[str] = "api_base_url"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -227,15 +246,22 @@ class Connector(ABC):
     def headers(self, credentials: Credentials) -> dict[str, str]:
         return {}
 
+    def address_field(self, credentials: Credentials) -> str:
+        """The credential field that says where requests go: ``api_base_url`` when it is set,
+        else the platform's own address field (``origin_field``)."""
+        return "api_base_url" if credentials.api_base_url else self.origin_field
+
     def client(
         self,
         credentials: Credentials,
         *,
+        guard: OutboundGuard,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> StoreClient:
         return StoreClient(
             self.origin(credentials),
+            guard=guard,
             auth=self.auth(credentials),
             headers=self.headers(credentials),
             transport=transport,

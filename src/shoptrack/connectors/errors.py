@@ -5,7 +5,8 @@ StoreError                      the store's status and its own answer (an excerp
 │   ├── credentials_rejected    the store refuses the keys (401)
 │   ├── scope_missing           the keys lack a permission (403 from the API itself)
 │   ├── firewall_blocked        a block or challenge page in front of the store
-│   └── store_not_found         no store API at that address (404 on the API root)
+│   ├── store_not_found         no store API at that address (404 on the API root)
+│   └── address_not_allowed     the address is loopback, private or reserved (``outbound``)
 ├── StoreTransientError         retried with backoff: 429, 5xx, timeouts, refused connections
 └── StoreDataError              the store answered something shoptrack cannot read
 """

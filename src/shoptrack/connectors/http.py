@@ -15,6 +15,7 @@ import httpx
 
 import shoptrack
 from shoptrack.connectors.errors import StoreConfigError, StoreError, StoreTransientError
+from shoptrack.outbound import AddressNotAllowedError, OutboundGuard
 
 __all__ = ["USER_AGENT", "RetryPolicy", "StoreClient", "looks_like_firewall"]
 
@@ -124,12 +125,14 @@ def classify(response: httpx.Response) -> StoreError | None:
 
 
 class StoreClient:
-    """An HTTP client for one store; ``sleep`` is injected so tests do not wait."""
+    """An HTTP client for one store, reaching only what ``guard`` allows (unless a test hands
+    in its own ``transport``); ``sleep`` is injected so tests do not wait."""
 
     def __init__(
         self,
         origin: str,
         *,
+        guard: OutboundGuard,
         auth: httpx.Auth | None = None,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -141,9 +144,10 @@ class StoreClient:
             base_url=origin.rstrip("/"),
             auth=auth,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-            transport=transport,
+            transport=transport or guard.transport(),
             timeout=timeout,
             follow_redirects=False,
+            trust_env=False,
         )
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -153,6 +157,8 @@ class StoreClient:
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 response = self._client.request(method, path, **options)
+            except AddressNotAllowedError as error:
+                raise StoreConfigError(error.detail, code="address_not_allowed") from error
             except httpx.TimeoutException as error:
                 failure: StoreError = StoreTransientError(
                     f"the store did not answer in time ({error})"

@@ -155,6 +155,7 @@ class Magento2(Connector):
 
     platform: ClassVar[str] = "magento2"
     credentials_model: ClassVar[type[Credentials]] = Magento2Credentials
+    origin_field: ClassVar[str] = "base_url"
     # No default limit; a store with Web API input limits on caps pageSize at 300 (400 above).
     # Orders carry their items, addresses and payment: 100 keeps a page a few hundred kB.
     page_size: ClassVar[int] = 100

@@ -181,6 +181,7 @@ class PrestaShop(Connector):
 
     platform: ClassVar[str] = "prestashop"
     credentials_model: ClassVar[type[Credentials]] = PrestaShopCredentials
+    origin_field: ClassVar[str] = "base_url"
     # The Webservice has no maximum (`limit` is optional); a hundred full orders with their
     # lines is a page of a few hundred kilobytes.
     page_size: ClassVar[int] = 100

@@ -112,6 +112,7 @@ class Shopify(Connector):
 
     platform: ClassVar[str] = "shopify"
     credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
+    origin_field: ClassVar[str] = "shop_domain"
     page_size: ClassVar[int] = 250  # the API's maximum limit
     # The REST `financial_status` values; Shopify has no custom ones.
     status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(

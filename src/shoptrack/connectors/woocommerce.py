@@ -77,6 +77,7 @@ class WooCommerce(Connector):
 
     platform: ClassVar[str] = "woocommerce"
     credentials_model: ClassVar[type[Credentials]] = WooCommerceCredentials
+    origin_field: ClassVar[str] = "store_url"
     page_size: ClassVar[int] = 100  # the API's maximum per_page
     chooses_webhook_secret: ClassVar[bool] = True  # sent as the webhook's `secret` on creation
     # wc_get_order_statuses() without the "wc-" prefix, and the block checkout's draft.

@@ -10,7 +10,7 @@ in README.md ("Doctor findings"); ``tests/test_doctor_codes.py`` keeps the list 
 """
 
 from shoptrack.doctor._checks_account import TRACKER_VERSION_PROPERTY
-from shoptrack.doctor._examination import ClientFactory, default_client
+from shoptrack.doctor._examination import ClientFactory
 from shoptrack.doctor._findings import Finding, Fix, Report, Severity
 from shoptrack.doctor._run import (
     CHECKS,
@@ -34,7 +34,6 @@ __all__ = [
     "Report",
     "Severity",
     "apply_fix",
-    "default_client",
     "diagnose_account",
     "diagnose_integration",
 ]

@@ -32,6 +32,7 @@ _LIVE_CODES = frozenset(
         "firewall_blocked",
         "store_not_found",
         "store_unavailable",
+        "address_not_allowed",
     }
 )
 
@@ -234,6 +235,19 @@ def check_credentials_rejected(exam: Examination) -> Finding:
             error_evidence(error),
             Fix(
                 "Enter the store's current keys (and address); only the store can issue them.",
+                _credentials_command(exam),
+            ),
+        )
+    if error.code == "address_not_allowed":
+        return Finding(
+            code,
+            Severity.ERROR,
+            "shoptrack may not reach the store's address: it is loopback, private or reserved.",
+            error_evidence(error),
+            Fix(
+                "Enter the store's public address; for a store on a private network, allow its "
+                "network with SHOPTRACK_PRIVATE_STORE_NETWORKS (e.g. 10.0.0.0/8) where shoptrack "
+                "runs.",
                 _credentials_command(exam),
             ),
         )

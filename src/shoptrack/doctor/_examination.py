@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from shoptrack.connectors import Connector, WebhookVerdict, connector_for
-from shoptrack.connectors.base import Credentials, WebhookHealth
+from shoptrack.connectors import WebhookVerdict, connector_for
+from shoptrack.connectors.base import ClientFactory, Credentials, WebhookHealth, store_clients
 from shoptrack.connectors.errors import StoreError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.doctor._findings import Finding
@@ -30,17 +30,10 @@ __all__ = [
     "Examination",
     "LiveAnswer",
     "RejectedDeliveries",
-    "default_client",
 ]
 
-ClientFactory = Callable[[Connector, Credentials], StoreClient]
 # Refused webhook deliveries older than this no longer say anything about the setup now.
 REJECTED_WINDOW_DAYS = 7
-
-
-def default_client(connector: Connector, credentials: Credentials) -> StoreClient:
-    """The client the doctor asks stores with: the connector's own, as syncs use it."""
-    return connector.client(credentials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +81,15 @@ class Examination:
         services: Services,
         integration: Integration,
         now: datetime,
-        client_factory: ClientFactory = default_client,
+        client_factory: ClientFactory | None = None,
         *,
         live: bool = True,
     ) -> None:
         self.services = services
         self.integration = integration
         self.now = now
-        self.client_factory = client_factory
+        # The connector's own client, as syncs use it, unless a test hands in its own.
+        self.client_factory = client_factory or store_clients(services.outbound)
         # False: the store is never asked (the checks that need it are left out, and the
         # others read what was recorded instead); for pages that diagnose on every view.
         self.live = live

@@ -35,7 +35,7 @@ from shoptrack.doctor._checks_orders import (
     check_sync_failing,
     check_sync_pending,
 )
-from shoptrack.doctor._examination import ClientFactory, Examination, default_client
+from shoptrack.doctor._examination import ClientFactory, Examination
 from shoptrack.doctor._findings import Finding, Report, Severity
 from shoptrack.doctor._fixes import FIXES
 from shoptrack.doctor._order_trace import trace_order
@@ -164,7 +164,7 @@ def _diagnose(
     account_id: str,
     integration_id: str,
     wanted: Callable[[frozenset[str] | None], bool],
-    client_factory: ClientFactory,
+    client_factory: ClientFactory | None,
     *,
     live: bool = True,
 ) -> tuple[Report, Examination | None]:
@@ -188,7 +188,7 @@ def diagnose_integration(
     *,
     metric: str | None = None,
     order: str | None = None,
-    client_factory: ClientFactory = default_client,
+    client_factory: ClientFactory | None = None,
     live: bool = True,
 ) -> Report:
     """Every check of one integration (asking its store live where a check says so), then the
@@ -210,7 +210,7 @@ def diagnose_account(
     account_id: str,
     *,
     metric: str | None = None,
-    client_factory: ClientFactory = default_client,
+    client_factory: ClientFactory | None = None,
     live: bool = True,
 ) -> Report:
     """The account's checks, then every check of each of its integrations (removed ones left
@@ -234,7 +234,7 @@ def apply_fix(
     integration_id: str,
     code: str,
     *,
-    client_factory: ClientFactory = default_client,
+    client_factory: ClientFactory | None = None,
 ) -> FixResult:
     """Looks again, applies the fix of ``code`` if it is applicable now, then looks again:
     ``FixNotApplicableError`` when it is not, ``NotFoundError`` for a code the doctor does not

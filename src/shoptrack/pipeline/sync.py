@@ -101,7 +101,7 @@ def default_client(
     credentials = connector.credentials_model.model_validate(
         integration.credentials(services.cipher)
     )
-    return connector.client(credentials)
+    return connector.client(credentials, guard=services.outbound)
 
 
 class Syncer:

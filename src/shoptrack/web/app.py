@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from shoptrack.doctor import ClientFactory, default_client
+from shoptrack.connectors.base import store_clients
+from shoptrack.doctor import ClientFactory
 from shoptrack.errors import ShoptrackError
 from shoptrack.services import Services
 from shoptrack.web.rendering import Pages
@@ -86,7 +87,7 @@ def _wants_fragment(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def create_web(services: Services, *, doctor_client: ClientFactory = default_client) -> WebUI:
+def create_web(services: Services, *, doctor_client: ClientFactory | None = None) -> WebUI:
     """Builds the web UI for this process's services; the Doctor page asks stores through
     ``doctor_client`` (tests give one that never waits between retries)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
@@ -97,7 +98,7 @@ def create_web(services: Services, *, doctor_client: ClientFactory = default_cli
     pages = Pages(page_paths)
     app.state.services = services
     app.state.pages = pages
-    app.state.doctor_client = doctor_client
+    app.state.doctor_client = doctor_client or store_clients(services.outbound)
     app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
 
     @app.exception_handler(SignInRequiredError)
