@@ -39,11 +39,15 @@ USER_AGENT = f"shoptrack/{shoptrack.__version__}"
 
 
 class DeliveryError(Exception):
-    """A message did not go out; ``permanent`` when trying again cannot help."""
+    """A message did not go out; ``permanent`` when trying again cannot help. ``reason`` is the
+    code a step given up for is recorded with (``delivery_failed`` unless a cause is known)."""
 
-    def __init__(self, detail: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, detail: str, *, permanent: bool = False, reason: str = "delivery_failed"
+    ) -> None:
         super().__init__(detail)
         self.permanent = permanent
+        self.reason = reason
 
 
 class Mailer(Protocol):

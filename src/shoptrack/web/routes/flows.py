@@ -57,6 +57,7 @@ _REASONS = {
     "suppressed": "on the suppression list",
     "no_email": "no email address",
     "template_error": "the template could not be rendered",
+    "template_limit": "the template asked for too much (time, memory or size)",
     "message_draft": "the message is a draft",
     "message_manual": "the message is manual",
     "flow_manual": "the flow is manual",
