@@ -66,6 +66,7 @@ from shoptrack.flows.model import (
 from shoptrack.flows.renderer import TemplateRenderer, TemplateRenderError
 from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token
 from shoptrack.ids import new_id
+from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
 from shoptrack.store.database import Database
 from shoptrack.store.flows import (
@@ -233,7 +234,8 @@ class FlowEngine:
         self._clock = clock
         self._sender = sender
         self._mailer = mailer
-        self._webhooks = webhooks or WebhookSender()
+        # Without a sender given, webhooks reach public addresses only.
+        self._webhooks = webhooks or WebhookSender(OutboundGuard())
         self._renderer = renderer or TemplateRenderer()
         self._batch_size = batch_size
         # Unique per engine, so two engines of one process never share a lease.
@@ -261,7 +263,7 @@ class FlowEngine:
             services.clock,
             sender,
             mailer or mailer_from_settings(settings.smtp_url, settings.data_dir),
-            webhooks=webhooks,
+            webhooks=webhooks or WebhookSender(services.outbound),
             renderer=renderer,
             batch_size=batch_size,
         )
@@ -623,6 +625,8 @@ class FlowEngine:
             return failure
         except Exception as failure:  # a transport's unexpected fault is retried like a refusal
             logger.exception("delivery %s failed unexpectedly", send.delivery.id)
+            if isinstance(step, SendWebhook):  # no words of the network's (see WebhookSender)
+                return DeliveryError(f"webhook to {step.url}: unreachable", reason="unreachable")
             return DeliveryError(f"{type(failure).__name__}: {failure}")
         return None
 

@@ -2,7 +2,10 @@
 and moving them to another integration's metric — with the checks the API and the CLI share.
 
 Every function works inside the caller's transaction and raises :class:`InputError` (a 4xx
-naming the field, under ``/data/attributes``) for what the caller got wrong.
+naming the field, under ``/data/attributes``) for what the caller got wrong. A webhook step's
+``url`` must be an address shoptrack may reach for its users (``outbound``): it is checked
+whenever a step that sends is saved — 422 ``address_not_allowed`` naming the step's ``url`` —
+and again at every send.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
@@ -20,7 +23,14 @@ from sqlalchemy import Connection
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.flows.email import check_templates
 from shoptrack.flows.library import LIBRARY, template_named
-from shoptrack.flows.model import FlowDefinition, FlowStatus, SendEmail, SendWebhook
+from shoptrack.flows.model import (
+    FlowDefinition,
+    FlowStatus,
+    MessageStatus,
+    SendEmail,
+    SendWebhook,
+)
+from shoptrack.outbound import OutboundGuard
 from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
 from shoptrack.store.flows import (
     FlowRecord,
@@ -31,10 +41,14 @@ from shoptrack.store.flows import (
     update_flow,
 )
 
+if TYPE_CHECKING:
+    from shoptrack.services import Services
+
 __all__ = [
     "QUIET_WINDOW",
     "CreatedFlow",
     "FlowRequest",
+    "Safeguards",
     "TriggerMetricMismatchError",
     "create_flow",
     "edit_message",
@@ -71,6 +85,28 @@ class TriggerMetricMismatchError(InputError):
 
     code = "trigger_metric_mismatch"
     title = "The metric does not fit this flow."
+
+
+@dataclass(frozen=True, slots=True)
+class Safeguards:
+    """What saving a flow checks its webhook steps against: the outbound guard their URLs
+    must pass."""
+
+    guard: OutboundGuard
+
+    @classmethod
+    def of(cls, services: Services) -> Safeguards:
+        return cls(guard=services.outbound)
+
+    def check_webhooks(self, definition: FlowDefinition, base: str, *, live_only: bool) -> None:
+        """Refuses the definition's webhook URLs that may not be reached (only those of live
+        messages with ``live_only``): a 422 naming the step's ``url``."""
+        for index, action in enumerate(definition.actions):
+            if not isinstance(action, SendWebhook):
+                continue
+            if live_only and action.status is not MessageStatus.LIVE:
+                continue
+            self.guard.check_url(action.url, field=f"{base}.actions.{index}.url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +223,12 @@ def _quiet_warning(
 
 
 def create_flow(
-    connection: Connection, request: FlowRequest, now: datetime, *, diagnostics_url: str
+    connection: Connection,
+    request: FlowRequest,
+    now: datetime,
+    *,
+    diagnostics_url: str,
+    safeguards: Safeguards,
 ) -> CreatedFlow:
     """Creates a flow from the library (``template``) or from a ``definition``; warns when its
     trigger metric has been quiet (and creates it anyway)."""
@@ -228,6 +269,7 @@ def create_flow(
         except ValidationError as error:
             raise _invalid(error, base) from error
         _check_messages(definition, base)
+        safeguards.check_webhooks(definition, "definition", live_only=False)
         name = request.name or f"{metric.name} flow"
     name = name.strip()
     if not name or len(name) > 200:
@@ -252,13 +294,17 @@ def set_status(
     flow_id: str,
     now: datetime,
     *,
+    safeguards: Safeguards,
     status: str | None = None,
     name: str | None = None,
     archived: bool | None = None,
 ) -> FlowRecord:
-    """Changes a flow's status (draft, manual, live), name or archived flag."""
+    """Changes a flow's status (draft, manual, live), name or archived flag; a flow set live
+    has its live webhook steps' URLs checked again."""
     flow = get_flow(connection, account_id, flow_id)
     new_status = None if status is None else _status(status, f"{ATTRIBUTES}/status")
+    if new_status is FlowStatus.LIVE:
+        safeguards.check_webhooks(flow.definition, "definition", live_only=True)
     if name is not None and not 1 <= len(name.strip()) <= 200:
         raise InputError("name must be 1 to 200 characters", pointer=f"{ATTRIBUTES}/name")
     return update_flow(
@@ -279,9 +325,11 @@ def edit_message(
     *,
     changes: Mapping[str, Any],
     now: datetime,
+    safeguards: Safeguards,
 ) -> tuple[FlowRecord, SendEmail | SendWebhook]:
     """Changes a message step's templates, sender, status or smart sending (emails), or its
-    URL and status (webhooks); templates are compiled first."""
+    URL and status (webhooks); templates are compiled first, and the URL of a webhook that
+    changes it or sends is checked."""
     flow = get_flow(connection, account_id, flow_id)
     step = flow.definition.step(step_id)
     if not isinstance(step, SendEmail | SendWebhook):
@@ -299,6 +347,8 @@ def edit_message(
         raise _invalid(error, ATTRIBUTES) from error
     if isinstance(changed, SendEmail):
         check_templates(changed, ATTRIBUTES)
+    elif "url" in changes or changed.status is MessageStatus.LIVE:
+        safeguards.guard.check_url(changed.url, field="url")
     updated = update_flow(connection, flow, now, definition=flow.definition.replace_step(changed))
     return updated, changed
 

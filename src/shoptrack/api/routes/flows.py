@@ -33,6 +33,7 @@ from shoptrack.errors import InputError, NotFoundError
 from shoptrack.flows.model import SendEmail, SendWebhook
 from shoptrack.flows.service import (
     FlowRequest,
+    Safeguards,
     create_flow,
     edit_message,
     retarget,
@@ -184,7 +185,11 @@ def created_document(services: Services, request: FlowRequest, base: str) -> dic
     """Creates a flow; the 201 document, its creation warnings in ``meta.warnings``."""
     with services.database.write() as connection:
         created = create_flow(
-            connection, request, services.clock.now(), diagnostics_url=_diagnostics_url(base)
+            connection,
+            request,
+            services.clock.now(),
+            diagnostics_url=_diagnostics_url(base),
+            safeguards=Safeguards.of(services),
         )
     return {
         "data": flow_resource(created.flow, base, definition=True),
@@ -284,6 +289,7 @@ async def patch_flow(
             account.id,
             flow_id,
             services.clock.now(),
+            safeguards=Safeguards.of(services),
             status=_text(attributes, "status"),
             name=_text(attributes, "name"),
             archived=archived,
@@ -314,7 +320,13 @@ async def patch_message(
     attributes = await _attributes(request, "flow-message")
     with services.database.write() as connection:
         flow, step = edit_message(
-            connection, account.id, flow_id, step_id, changes=attributes, now=services.clock.now()
+            connection,
+            account.id,
+            flow_id,
+            step_id,
+            changes=attributes,
+            now=services.clock.now(),
+            safeguards=Safeguards.of(services),
         )
     return jsonapi_response({"data": message_resource(flow, step, base_url(request))})
 
