@@ -232,7 +232,7 @@ def stored_webhook_flow(
         "id": "hook",
         "url": url,
         "status": message_status,
-        "secret": WEBHOOK_STEP_SECRET,
+        "secret_encrypted": services.cipher.encrypt({"secret": WEBHOOK_STEP_SECRET}),
     }
     definition = FlowDefinition.model_validate({"actions": [step], "entry": "hook"})
     with services.database.write() as connection:

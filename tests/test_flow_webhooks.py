@@ -1,6 +1,6 @@
 """Flow webhooks cannot be turned against shoptrack: their URLs pass the outbound guard when a
-flow is saved and at every send, and a failure of the network says nothing that would map a
-private network."""
+flow is saved and at every send, a failure of the network says nothing that would map a
+private network, and their signing secrets are stored encrypted and shown once."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from shoptrack.clock import FrozenClock
-from shoptrack.flows.delivery import SmtpMailer, WebhookSender
+from shoptrack.flows.delivery import SmtpMailer, WebhookSender, standard_webhook_signature
 from shoptrack.flows.engine import MAX_ATTEMPTS, FlowEngine
+from shoptrack.flows.model import SendWebhook
 from shoptrack.services import Services
 from shoptrack.store.flows import get_flow
-from shoptrack.store.schema import flow_deliveries
+from shoptrack.store.schema import flow_deliveries, flows
 from tests.flow_support import (
     SmtpServer,
     api_metric,
@@ -268,3 +269,142 @@ def test_the_command_line_refuses_to_set_live_a_flow_posting_to_a_refused_addres
     assert len(refused.stderr.strip().splitlines()) == 1
     with services.database.read() as connection:
         assert get_flow(connection, shop.account_id, flow_id).status.value == "draft"
+
+
+# -- the signing secret -----------------------------------------------------------------------
+
+
+def _secrets_in(document: Any) -> list[str]:
+    """Every ``whsec_…`` string anywhere in a document."""
+    if isinstance(document, dict):
+        return [found for value in document.values() for found in _secrets_in(value)]
+    if isinstance(document, list):
+        return [found for value in document for found in _secrets_in(value)]
+    return [document] if isinstance(document, str) and "whsec_" in document else []
+
+
+def test_a_webhook_secret_is_shown_once_when_made_and_stored_encrypted(
+    services: Services, shop: Shop, client: AppClient, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    metric = api_metric(services, shop, "Placed Order")
+    with webhook_receiver() as receiver:
+        created = _post_flow(client, shop, metric, receiver.url())
+        assert created.status_code == 201, created.text
+        flow_id = created.json()["data"]["id"]
+        (step,) = created.json()["data"]["attributes"]["definition"]["actions"]
+        secret = step["secret"]
+        assert step["secret_set"] is True
+        assert _secrets_in(created.json()) == [secret]
+
+        # Never again: not in the flow, its messages, PATCH answers, the CLI or the web UI.
+        path = f"/api/flows/{flow_id}"
+        answers = [
+            client.get(f"{path}?additional-fields[flow]=definition", headers=shop.headers()),
+            client.get(f"{path}/flow-messages", headers=shop.headers()),
+            _patch(client, shop, f"{path}/flow-messages/hook", "flow-message", name="ERP"),
+            _patch(client, shop, path, "flow", name="To the ERP, renamed"),
+            client.get("/api/flows", headers=shop.headers()),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            assert _secrets_in(answer.json()) == [], answer.url
+            assert "secret_encrypted" not in answer.text
+        (message,) = answers[1].json()["data"]
+        assert message["attributes"]["secret_set"] is True
+        env = environment(services.settings.resolved_database_url(), tmp_path / "data")
+        shown = run_cli(env, "flows", "show", flow_id, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert "whsec_" not in shown.stdout
+        assert "secret_encrypted" not in shown.stdout
+
+        # Stored encrypted, and it still signs.
+        with services.database.read() as connection:
+            stored = connection.execute(select(flows.c.definition)).scalar_one()
+        assert secret not in str(stored)
+        assert secret.removeprefix("whsec_") not in str(stored)
+        send_event(client, shop, "Placed Order", "cy@example.com", unique_id="o1", value=10)
+        process(services)
+        engine = FlowEngine.from_services(services, mailer=SmtpMailer(smtp.url))
+        try:
+            assert engine.run_until_idle().webhooks_sent == 1
+        finally:
+            engine.close()
+    (request,) = receiver.received
+    signed = request.headers["webhook-signature"]
+    timestamp = int(request.headers["webhook-timestamp"])
+    assert signed == standard_webhook_signature(
+        secret, request.headers["webhook-id"], timestamp, request.body
+    )
+
+
+def test_a_given_secret_is_kept_and_a_new_one_can_replace_it(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    metric = api_metric(services, shop, "Placed Order")
+    given = "whsec_" + "Z2l2ZW4tYnktdGhlLW1lcmNoYW50"
+    with webhook_receiver() as receiver:
+        response = client.post(
+            "/api/flows",
+            headers=shop.headers(),
+            json={
+                "data": {
+                    "type": "flow",
+                    "attributes": {
+                        "trigger_metric_id": metric,
+                        "definition": {
+                            "actions": [{**_webhook(receiver.url()), "secret": given}],
+                            "entry": "hook",
+                        },
+                    },
+                }
+            },
+        )
+    assert response.status_code == 201, response.text
+    flow_id = response.json()["data"]["id"]
+    path = f"/api/flows/{flow_id}/flow-messages/hook"
+    replaced = _patch(client, shop, path, "flow-message", secret="whsec_" + "bmV3LXNlY3JldC1rZXk=")
+    assert replaced.status_code == 200, replaced.text
+    assert _secrets_in(replaced.json()) == []
+    with services.database.read() as connection:
+        step = get_flow(connection, shop.account_id, flow_id).definition.messages()[0]
+    assert isinstance(step, SendWebhook)
+    assert services.cipher.decrypt(step.secret_encrypted) == {
+        "secret": "whsec_" + "bmV3LXNlY3JldC1rZXk="
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "pointer"),
+    [
+        ({"secret": "whsec_short"}, "/data/attributes/definition/actions/0/secret"),
+        ({"secret": "whsec_" + "A" * 17}, "/data/attributes/definition/actions/0/secret"),
+        ({"secret": 12}, "/data/attributes/definition/actions/0/secret"),
+        (
+            {"secret_encrypted": "gAAAAA"},
+            "/data/attributes/definition/actions/0/secret_encrypted",
+        ),
+    ],
+)
+def test_a_secret_that_cannot_sign_is_a_400_naming_it(
+    services: Services, shop: Shop, client: AppClient, action: dict[str, Any], pointer: str
+) -> None:
+    response = client.post(
+        "/api/flows",
+        headers=shop.headers(),
+        json={
+            "data": {
+                "type": "flow",
+                "attributes": {
+                    "trigger_metric_id": api_metric(services, shop, "Placed Order"),
+                    "definition": {
+                        "actions": [{**_webhook("https://erp.example.com/hook"), **action}],
+                        "entry": "hook",
+                    },
+                },
+            }
+        },
+    )
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["code"] == "invalid"
+    assert error["source"] == {"pointer": pointer}

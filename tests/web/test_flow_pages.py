@@ -254,14 +254,15 @@ def test_another_accounts_user_gets_404_on_flows(
     assert count == 1
 
 
-def test_a_webhook_step_cannot_be_switched_live_to_an_address_shoptrack_may_not_reach(
+def test_a_webhook_step_shows_no_secret_and_cannot_go_live_to_a_refused_address(
     browser: Browser, services: Services, shop: Shop
 ) -> None:
     metric = _metric_id(services, shop, "Placed Order")
     url = "http://169.254.169.254/latest/meta-data/"
     flow_id = stored_webhook_flow(services, shop, metric, url, "live", message_status="draft")
     page = browser.get(f"/flows/{flow_id}")
-    assert f"POST {url}" in page.text
+    assert f"POST {url}, signed (secret set)" in page.text
+    assert "whsec_" not in page.text  # shown once, when it was made; never here
     refused = browser.submit(
         f"/flows/{flow_id}", f"/flows/{flow_id}/messages/hook/status", {"status": "live"}
     )

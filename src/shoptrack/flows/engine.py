@@ -49,6 +49,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from shoptrack.clock import Clock
+from shoptrack.errors import ConfigurationError
 from shoptrack.flows.conditions import ConditionContext, describe, failing_condition, holds
 from shoptrack.flows.context import TriggerEvent, condition_context, load_profiles, load_triggers
 from shoptrack.flows.delivery import DeliveryError, Mailer, WebhookSender, mailer_from_settings
@@ -92,6 +93,7 @@ from shoptrack.store.flows import (
     suppression_of,
 )
 from shoptrack.store.schema import accounts
+from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["MAX_ATTEMPTS", "EngineReport", "FlowEngine", "SenderSettings"]
 
@@ -226,6 +228,7 @@ class FlowEngine:
         sender: SenderSettings,
         mailer: Mailer,
         *,
+        cipher: CredentialCipher,
         webhooks: WebhookSender | None = None,
         renderer: TemplateRenderer | None = None,
         batch_size: int = 50,
@@ -234,6 +237,7 @@ class FlowEngine:
         self._clock = clock
         self._sender = sender
         self._mailer = mailer
+        self._cipher = cipher  # decrypts webhook secrets, just before they sign
         # Without a sender given, webhooks reach public addresses only.
         self._webhooks = webhooks or WebhookSender(OutboundGuard())
         self._renderer = renderer or TemplateRenderer()
@@ -263,6 +267,7 @@ class FlowEngine:
             services.clock,
             sender,
             mailer or mailer_from_settings(settings.smtp_url, settings.data_dir),
+            cipher=services.cipher,
             webhooks=webhooks or WebhookSender(services.outbound),
             renderer=renderer,
             batch_size=batch_size,
@@ -616,13 +621,15 @@ class FlowEngine:
             elif isinstance(step, SendWebhook):
                 self._webhooks.send(
                     step.url,
-                    step.secret,
+                    str(self._cipher.decrypt(step.secret_encrypted)["secret"]),
                     send.delivery.message_id,
                     send.document,
                     self._clock.now(),
                 )
         except DeliveryError as failure:
             return failure
+        except ConfigurationError as failure:  # SHOPTRACK_SECRET_KEY changed: fixed, it goes
+            return DeliveryError(failure.detail)
         except Exception as failure:  # a transport's unexpected fault is retried like a refusal
             logger.exception("delivery %s failed unexpectedly", send.delivery.id)
             if isinstance(step, SendWebhook):  # no words of the network's (see WebhookSender)

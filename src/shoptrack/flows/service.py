@@ -5,12 +5,15 @@ Every function works inside the caller's transaction and raises :class:`InputErr
 naming the field, under ``/data/attributes``) for what the caller got wrong. A webhook step's
 ``url`` must be an address shoptrack may reach for its users (``outbound``): it is checked
 whenever a step that sends is saved — 422 ``address_not_allowed`` naming the step's ``url`` —
-and again at every send.
+and again at every send. A webhook step's ``whsec_…`` secret is encrypted like store
+credentials before it is stored, and shown once: in the answer that creates it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ from shoptrack.store.flows import (
     retarget_flows,
     update_flow,
 )
+from shoptrack.store.secrets import CredentialCipher
 
 if TYPE_CHECKING:
     from shoptrack.services import Services
@@ -73,10 +77,12 @@ EDITABLE = {
         "from_label",
         "smart_sending",
     ),
-    "send-webhook": ("name", "status", "url"),
+    "send-webhook": ("name", "status", "url", "secret"),
 }
 _STEP_TYPES = {"time-delay", "conditional-split", "send-email", "send-webhook", "exit"}
 _CONDITION_TYPES = {"event-property", "profile-property", "profile-metric"}
+# A Standard Webhooks signing secret: ``whsec_`` and a base64 key.
+_WHSEC = re.compile(r"whsec_([A-Za-z0-9+/]{16,}={0,2})")
 
 
 class TriggerMetricMismatchError(InputError):
@@ -89,14 +95,30 @@ class TriggerMetricMismatchError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Safeguards:
-    """What saving a flow checks its webhook steps against: the outbound guard their URLs
-    must pass."""
+    """What saving a flow's webhook steps takes: the outbound guard their URLs must pass, and
+    the cipher their secrets are stored with."""
 
     guard: OutboundGuard
+    cipher: CredentialCipher
 
     @classmethod
     def of(cls, services: Services) -> Safeguards:
-        return cls(guard=services.outbound)
+        return cls(guard=services.outbound, cipher=services.cipher)
+
+    def seal(self, secret: Any, pointer: str) -> str:
+        """A ``whsec_…`` secret, checked and encrypted as ``secret_encrypted`` stores it."""
+        match = _WHSEC.fullmatch(secret) if isinstance(secret, str) else None
+        try:
+            valid = match is not None and bool(base64.b64decode(match.group(1), validate=True))
+        except binascii.Error:
+            valid = False
+        if not valid:
+            raise InputError(
+                "secret must be whsec_ followed by a base64 key of 16 characters or more "
+                "(or leave it out: shoptrack makes one)",
+                pointer=pointer,
+            )
+        return self.cipher.encrypt({"secret": secret})
 
     def check_webhooks(self, definition: FlowDefinition, base: str, *, live_only: bool) -> None:
         """Refuses the definition's webhook URLs that may not be reached (only those of live
@@ -123,11 +145,13 @@ class FlowRequest:
 
 @dataclass(frozen=True, slots=True)
 class CreatedFlow:
-    """A new flow and the warnings its creation raised (it is created all the same)."""
+    """A new flow, the warnings its creation raised (it is created all the same), and its
+    webhook steps' secrets by step id — to be shown in this answer, and never again."""
 
     flow: FlowRecord
     metric: MetricView
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
 
 
 def new_webhook_secret() -> str:
@@ -180,19 +204,32 @@ def _only_metric_named(connection: Connection, account_id: str, name: str) -> Me
     return found[0]
 
 
-def _with_webhook_secrets(document: Any) -> Any:
-    """A definition whose webhook steps without a secret get a new one."""
+def _sealed_webhook_secrets(
+    document: Any, safeguards: Safeguards, base: str
+) -> tuple[Any, dict[str, str]]:
+    """A definition whose webhook steps carry their ``secret`` (a new one when none is given)
+    encrypted, and those secrets by step id. ``secret_set``, as definitions are shown, is
+    accepted and means nothing: a copied definition gets new secrets."""
     if not isinstance(document, Mapping) or not isinstance(document.get("actions"), list):
-        return document
-    actions = [
-        {**action, "secret": new_webhook_secret()}
-        if isinstance(action, Mapping)
-        and action.get("type") == "send-webhook"
-        and not action.get("secret")
-        else action
-        for action in document["actions"]
-    ]
-    return {**document, "actions": actions}
+        return document, {}
+    actions: list[Any] = []
+    shown: dict[str, str] = {}
+    for index, action in enumerate(document["actions"]):
+        if not isinstance(action, Mapping) or action.get("type") != "send-webhook":
+            actions.append(action)
+            continue
+        pointer = f"{base}/actions/{index}"
+        if "secret_encrypted" in action:
+            raise InputError(
+                "secret_encrypted is shoptrack's own: give the secret as secret, or leave it out",
+                pointer=f"{pointer}/secret_encrypted",
+            )
+        secret = action.get("secret") or new_webhook_secret()
+        sealed = {k: v for k, v in action.items() if k not in ("secret", "secret_set")}
+        sealed["secret_encrypted"] = safeguards.seal(secret, f"{pointer}/secret")
+        actions.append(sealed)
+        shown[str(action.get("id"))] = secret
+    return {**document, "actions": actions}, shown
 
 
 def _check_messages(definition: FlowDefinition, base: str) -> None:
@@ -256,6 +293,7 @@ def create_flow(
                 pointer=metric_pointer,
             )
         definition = template.build()
+        webhook_secrets: dict[str, str] = {}
         name = request.name or template.name
     else:
         if request.trigger_metric_id is None:
@@ -264,8 +302,9 @@ def create_flow(
             )
         metric = _metric(connection, request.account_id, request.trigger_metric_id, metric_pointer)
         base = f"{ATTRIBUTES}/definition"
+        document, webhook_secrets = _sealed_webhook_secrets(request.definition, safeguards, base)
         try:
-            definition = FlowDefinition.model_validate(_with_webhook_secrets(request.definition))
+            definition = FlowDefinition.model_validate(document)
         except ValidationError as error:
             raise _invalid(error, base) from error
         _check_messages(definition, base)
@@ -285,7 +324,7 @@ def create_flow(
         now=now,
     )
     warning = _quiet_warning(connection, request.account_id, metric, now, diagnostics_url)
-    return CreatedFlow(flow, metric, [warning] if warning else [])
+    return CreatedFlow(flow, metric, [warning] if warning else [], webhook_secrets)
 
 
 def set_status(
@@ -328,8 +367,9 @@ def edit_message(
     safeguards: Safeguards,
 ) -> tuple[FlowRecord, SendEmail | SendWebhook]:
     """Changes a message step's templates, sender, status or smart sending (emails), or its
-    URL and status (webhooks); templates are compiled first, and the URL of a webhook that
-    changes it or sends is checked."""
+    URL, status and secret (webhooks: the secret given, encrypted, and not shown back);
+    templates are compiled first, and the URL of a webhook that changes it or sends is
+    checked."""
     flow = get_flow(connection, account_id, flow_id)
     step = flow.definition.step(step_id)
     if not isinstance(step, SendEmail | SendWebhook):
@@ -341,6 +381,9 @@ def edit_message(
                 f"{name} cannot be changed here; a {step.type} message allows {', '.join(allowed)}",
                 pointer=f"{ATTRIBUTES}/{name}",
             )
+    changes = dict(changes)
+    if "secret" in changes:
+        changes["secret_encrypted"] = safeguards.seal(changes.pop("secret"), f"{ATTRIBUTES}/secret")
     try:
         changed = type(step).model_validate({**step.model_dump(), **changes})
     except ValidationError as error:

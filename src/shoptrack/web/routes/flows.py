@@ -207,7 +207,9 @@ def _describe(step: Action) -> tuple[str, str, list[tuple[str, str | None]]]:
     if isinstance(step, SendEmail):
         return "Email", step.name, [("then", step.next)]
     if isinstance(step, SendWebhook):
-        return "Webhook", f"{step.name}: POST {step.url}", [("then", step.next)]
+        # The secret itself was shown once, when it was made; here only that it is set.
+        summary = f"{step.name}: POST {step.url}, signed (secret set)"
+        return "Webhook", summary, [("then", step.next)]
     return "Exit", "Leave the flow", []  # an ExitStep: mypy knows no other kind is left
 
 
