@@ -60,6 +60,7 @@ def _text(source: str, context: dict[str, Any] | None = None) -> str:
     ("source", "expected"),
     [
         ("{{ 2 ** 64 }}", str(2**64)),
+        ("{{ (2 ** 4000)|string|length }}", "1205"),
         ("{{ 10 ** 9 * 3 }}", "3000000000"),
         ("{{ 1.5 ** 2 }}", "2.25"),
         ("{{ 'ab' * 3 }}", "ababab"),

@@ -16,6 +16,7 @@ This module imports nothing of shoptrack's: the renderer's process loads it alon
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -70,7 +71,7 @@ def _check_power(base: Any, exponent: Any) -> None:
     # its context's precision.
     if not (_is_integer(base) and _is_integer(exponent)) or exponent <= 1 or abs(base) <= 1:
         return
-    if abs(base).bit_length() * exponent > MAX_INTEGER_BITS:
+    if math.log2(abs(base)) * exponent > MAX_INTEGER_BITS:
         raise TemplateLimitError(
             f"{base} ** {exponent} is too large a number for a template "
             f"(at most {MAX_INTEGER_BITS} bits)"
