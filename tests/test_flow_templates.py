@@ -370,3 +370,10 @@ def test_a_template_that_cannot_be_read_is_a_400_naming_its_part(
     assert error["code"] == "template_syntax"
     assert error["source"] == {"pointer": "/data/attributes/html"}
     assert words in error["detail"]
+
+
+def test_text_that_is_no_utf8_fails_as_the_templates_error(renderer: TemplateRenderer) -> None:
+    with pytest.raises(TemplateRenderError) as raised:
+        _render(renderer, "{{ '\\ud800' }}")
+    assert raised.value.reason == "template_error"
+    assert "UnicodeEncodeError" in raised.value.detail

@@ -17,6 +17,7 @@ not unpickle what a template could have influenced).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -114,7 +115,9 @@ def _stop(slot: list[subprocess.Popen[bytes] | None]) -> None:
     process.wait()
     for stream in (process.stdin, process.stdout):
         if stream is not None:
-            stream.close()
+            # A request the dead process never read may still be buffered: it goes nowhere.
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 class TemplateRenderer:
@@ -161,7 +164,11 @@ class TemplateRenderer:
                 ) from None
             finally:
                 self.rendering.clear()
-        document: dict[str, Any] = json.loads(answer)
+        try:
+            document: dict[str, Any] = json.loads(answer)
+        except ValueError as error:  # a broken renderer, not the template: started anew
+            _stop(self._slot)
+            raise OSError("the template renderer answered something unreadable") from error
         if "error" in document:
             raise TemplateRenderError(str(document["error"]), str(document["detail"]))
         return {str(name): str(text) for name, text in document["parts"].items()}

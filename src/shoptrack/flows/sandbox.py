@@ -159,7 +159,8 @@ def render_parts(parts: Sequence[TemplatePart], context: Mapping[str, Any]) -> d
     for part in parts:
         chunks: list[str] = []
         for chunk in _compiled(part.source, part.html).generate(context):
-            room -= len(chunk.encode("utf-8", "surrogatepass"))
+            # Strict: text that is no UTF-8 (a lone surrogate) fails here, not at the send.
+            room -= len(chunk.encode("utf-8"))
             if room < 0:
                 raise TemplateLimitError(
                     f"{part.name}: the email is longer than {MAX_OUTPUT_BYTES // 1024} KB"
