@@ -35,7 +35,7 @@ from tests.flow_support import (
     webhook_receiver,
 )
 from tests.helpers import AppClient, Shop
-from tests.processes import environment, free_port, run_cli
+from tests.processes import environment, run_cli
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 
@@ -176,6 +176,15 @@ def test_a_refused_address_is_never_connected_to_and_fails_its_step_for_good(
 
 
 @contextmanager
+def _refusing_port() -> Iterator[int]:
+    """A port bound and not listening: connections are refused, and no other test can take
+    the port meanwhile."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield int(bound.getsockname()[1])
+
+
+@contextmanager
 def _silent_port() -> Iterator[int]:
     """A port that accepts connections (the kernel's backlog) and never answers."""
     with socket.socket() as listener:
@@ -218,12 +227,13 @@ def test_every_network_failure_is_one_reason_and_a_status_is_told(
     texts — while an allowed receiver's HTTP status is reported."""
     metric = api_metric(services, shop, "Placed Order")
     with (
+        _refusing_port() as refusing,
         _silent_port() as silent,
         _resetting_port() as resetting,
         webhook_receiver(status=503) as failing,
     ):
         urls = {
-            "refused": f"http://127.0.0.1:{free_port()}/hook",
+            "refused": f"http://127.0.0.1:{refusing}/hook",
             "silent": f"http://127.0.0.1:{silent}/hook",
             "reset": f"http://127.0.0.1:{resetting}/hook",
             "unresolved": "http://webhooks.shoptrack.invalid/hook",

@@ -95,7 +95,8 @@ def test_processes_starting_together_upgrade_once(postgres_url: str) -> None:
 
 
 def test_plain_flow_webhook_secrets_are_encrypted_by_the_upgrade(database_url: str) -> None:
-    """Flows saved before 0007 kept their webhook's ``whsec_`` secret in plain text."""
+    """Flows saved before the revision that encrypts them kept their webhook's ``whsec_``
+    secret in plain text."""
     import sqlalchemy as sa
     from alembic import command
     from alembic.config import Config
@@ -111,7 +112,13 @@ def test_plain_flow_webhook_secrets_are_encrypted_by_the_upgrade(database_url: s
     secret = "whsec_" + "cGxhaW4tdGV4dC1zZWNyZXQ="
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    before = ScriptDirectory.from_config(config).get_revision("0007").down_revision
+    # Found by its file, whatever number it has among the revisions.
+    (sealing,) = [
+        revision
+        for revision in ScriptDirectory.from_config(config).walk_revisions()
+        if revision.path.endswith("_flow_webhook_secrets.py")
+    ]
+    before = sealing.down_revision
     assert isinstance(before, str)
     # The tables as they were then: only the columns every revision since has.
 
