@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
+from html import escape
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
-from markupsafe import escape
 
 from shoptrack.errors import InputError
 from shoptrack.flows.model import SendEmail
