@@ -53,7 +53,7 @@ from shoptrack.connectors import Connector
 from shoptrack.connectors.base import Credentials
 from shoptrack.connectors.http import StoreClient
 from shoptrack.domain.events import Metric
-from shoptrack.flows.service import FlowRequest, create_flow
+from shoptrack.flows.service import FlowRequest, Safeguards, create_flow
 from shoptrack.ids import new_id
 from shoptrack.services import Services
 from shoptrack.settings import Settings
@@ -234,6 +234,7 @@ def populate(services: Services, count: int) -> Account:
             ),
             now,
             diagnostics_url="/doctor",
+            safeguards=Safeguards.of(services),
         ).flow
     return Account(
         account.id, integration.id, metric_ids[Metric.PLACED_ORDER], busiest, flow.id, made

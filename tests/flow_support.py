@@ -1,12 +1,15 @@
 """Shared steps of the flow tests: a real SMTP server (aiosmtpd) on a free port, the engine
-delivering to it, events sent through the API, and flows created through the API."""
+delivering to it, a webhook receiver on a real socket, events sent through the API, and flows
+created through the API."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import http.server
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -18,8 +21,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from shoptrack.flows.delivery import SmtpMailer, WebhookSender
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
+from shoptrack.flows.model import FlowDefinition, FlowStatus
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
+from shoptrack.store.flows import insert_flow
 from shoptrack.store.metrics import ensure_metric
 from tests.helpers import AppClient, Shop
 from tests.processes import free_port
@@ -74,6 +79,54 @@ def smtp() -> Iterator[SmtpServer]:
         yield SmtpServer(f"smtp://127.0.0.1:{port}", mailbox)
     finally:
         controller.stop()
+
+
+@dataclass
+class ReceivedWebhook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class WebhookReceiver:
+    """An HTTP server on a real socket that answers every POST with ``status``."""
+
+    host: str
+    port: int
+    status: int
+    received: list[ReceivedWebhook] = field(default_factory=list)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+
+@contextmanager
+def webhook_receiver(host: str = "127.0.0.1", status: int = 204) -> Iterator[WebhookReceiver]:
+    """A receiver on ``host`` (127.0.0.1 is what the tests allow; 127.0.0.2 is loopback they
+    do not)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            receiver.received.append(ReceivedWebhook(self.path, headers, body))
+            self.send_response(receiver.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((host, 0), Handler)
+    receiver = WebhookReceiver(host, int(server.server_address[1]), status)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def flow_engine(
@@ -157,3 +210,40 @@ def statistics(client: AppClient, shop: Shop, flow_id: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     attributes: dict[str, Any] = response.json()["data"]["attributes"]
     return attributes
+
+
+WEBHOOK_STEP_SECRET = "whsec_" + "c2hvcHRyYWNrLXRlc3Qtd2ViaG9vaw=="
+
+
+def stored_webhook_flow(
+    services: Services,
+    shop: Shop,
+    metric: str,
+    url: str,
+    status: str,
+    *,
+    message_status: str = "live",
+) -> str:
+    """A flow with one webhook step (id ``hook``) stored without the checks of the API and the
+    web UI, as a flow saved before its address was refused (or before
+    ``SHOPTRACK_PRIVATE_STORE_NETWORKS`` narrowed) is; its id."""
+    step = {
+        "type": "send-webhook",
+        "id": "hook",
+        "url": url,
+        "status": message_status,
+        "secret_encrypted": services.cipher.encrypt({"secret": WEBHOOK_STEP_SECRET}),
+    }
+    definition = FlowDefinition.model_validate({"actions": [step], "entry": "hook"})
+    with services.database.write() as connection:
+        flow = insert_flow(
+            connection,
+            account_id=shop.account_id,
+            name="Stored webhook",
+            template=None,
+            status=FlowStatus(status),
+            trigger_metric_id=metric,
+            definition=definition,
+            now=services.clock.now(),
+        )
+    return flow.id

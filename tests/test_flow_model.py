@@ -142,7 +142,7 @@ def test_profile_conditions_read_attributes_and_count_metrics() -> None:
                         "type": "send-webhook",
                         "id": "a",
                         "url": "ftp://x",
-                        "secret": "whsec_" + "A" * 24,
+                        "secret_encrypted": "sealed",
                     }
                 ],
                 "entry": "a",

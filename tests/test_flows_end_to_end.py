@@ -265,7 +265,7 @@ def test_serve_sends_the_thank_you_to_its_outbox_and_the_sdk_reads_flows(
 
     from klaviyo_api import KlaviyoAPI
 
-    from shoptrack.flows.service import FlowRequest
+    from shoptrack.flows.service import FlowRequest, Safeguards
     from shoptrack.flows.service import create_flow as create_stored_flow
     from shoptrack.store.metrics import ensure_metric
     from tests.processes import Server, wait_until
@@ -277,7 +277,9 @@ def test_serve_sends_the_thank_you_to_its_outbox_and_the_sdk_reads_flows(
         request = FlowRequest(
             shop.account_id, template="post-purchase", trigger_metric_id=metric, status="live"
         )
-        flow = create_stored_flow(connection, request, now, diagnostics_url="").flow
+        flow = create_stored_flow(
+            connection, request, now, diagnostics_url="", safeguards=Safeguards.of(services)
+        ).flow
     data_dir = tmp_path / "data"
     server = Server(environment(services.settings.resolved_database_url(), data_dir))
     try:

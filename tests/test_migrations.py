@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -88,5 +90,115 @@ def test_processes_starting_together_upgrade_once(postgres_url: str) -> None:
         assert errors == []
         assert sorted(results) == [False, False, True]
         assert current_revision(database) == head_revision()
+    finally:
+        database.dispose()
+
+
+def test_plain_flow_webhook_secrets_are_encrypted_by_the_upgrade(database_url: str) -> None:
+    """Flows saved before the revision that encrypts them kept their webhook's ``whsec_``
+    secret in plain text."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from shoptrack.flows.model import SendWebhook
+    from shoptrack.store import migrations
+    from shoptrack.store.flows import get_flow
+    from shoptrack.store.secrets import CredentialCipher
+    from shoptrack.store.types import JSONDocument, UTCDateTime
+
+    cipher = CredentialCipher(["migration-test-key"])
+    secret = "whsec_" + "cGxhaW4tdGV4dC1zZWNyZXQ="
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    # Found by its file, whatever number it has among the revisions.
+    (sealing,) = [
+        revision
+        for revision in ScriptDirectory.from_config(config).walk_revisions()
+        if revision.path.endswith("_flow_webhook_secrets.py")
+    ]
+    before = sealing.down_revision
+    assert isinstance(before, str)
+    # The tables as they were then: only the columns every revision since has.
+
+    def times(*names: str) -> list[sa.ColumnClause[object]]:
+        return [sa.column(name, UTCDateTime()) for name in names]
+
+    accounts = sa.table(
+        "accounts",
+        sa.column("id"),
+        sa.column("name"),
+        sa.column("public_key"),
+        *times("created_at"),
+    )
+    metrics = sa.table(
+        "metrics",
+        sa.column("id"),
+        sa.column("account_id"),
+        sa.column("name"),
+        sa.column("source"),
+        *times("created_at", "updated_at"),
+    )
+    flows = sa.table(
+        "flows",
+        sa.column("id"),
+        sa.column("account_id"),
+        sa.column("name"),
+        sa.column("status"),
+        sa.column("trigger_metric_id"),
+        sa.column("definition", JSONDocument),
+        *times("created_at", "updated_at"),
+    )
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    webhook = {"type": "send-webhook", "id": "hook", "url": "https://erp.example.com/"}
+    database = Database(database_url)
+    try:
+        with database.engine.connect() as connection:
+            config.attributes.update(connection=connection, cipher=cipher)
+            command.downgrade(config, before)
+            connection.commit()
+        with database.write() as connection:
+            connection.execute(
+                accounts.insert().values(id="A" * 26, name="Old", public_key="pk", created_at=now)
+            )
+            connection.execute(
+                metrics.insert().values(
+                    id="M" * 26,
+                    account_id="A" * 26,
+                    name="Placed Order",
+                    source="api",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            connection.execute(
+                flows.insert().values(
+                    id="F" * 26,
+                    account_id="A" * 26,
+                    name="Old flow",
+                    status="live",
+                    trigger_metric_id="M" * 26,
+                    definition={
+                        "actions": [{**webhook, "secret": secret}, {"type": "exit", "id": "x"}],
+                        "entry": "hook",
+                    },
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        with pytest.raises(RuntimeError, match="needs SHOPTRACK_SECRET_KEY"):
+            upgrade(database)
+        assert current_revision(database) == before  # nothing of it half done
+        assert upgrade(database, cipher=cipher) is True
+        assert current_revision(database) == head_revision()
+        with database.read() as connection:
+            stored = connection.execute(sa.select(flows.c.definition)).scalar_one()
+            flow = get_flow(connection, "A" * 26, "F" * 26)
+        assert secret.removeprefix("whsec_") not in str(stored)
+        step = flow.definition.step("hook")
+        assert isinstance(step, SendWebhook)
+        assert cipher.decrypt(step.secret_encrypted) == {"secret": secret}
+        assert stored["actions"][1] == {"type": "exit", "id": "x"}
     finally:
         database.dispose()

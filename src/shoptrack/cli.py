@@ -152,10 +152,10 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
-    from shoptrack.store.migrations import head_revision, upgrade
+    from shoptrack.store.migrations import head_revision
 
     services = Services.build(Settings())
-    changed = upgrade(services.database)
+    changed = services.upgrade()
     console.print(f"schema at revision {head_revision()}" + (" (upgraded)" if changed else ""))
 
 

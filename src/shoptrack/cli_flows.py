@@ -126,12 +126,19 @@ def flows_set_status(
     """Set a flow's status: draft (nobody enters), manual (nothing sent) or live."""
     from shoptrack.api.routes.flows import flow_resource  # noqa: PLC0415
     from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.flows.service import set_status  # noqa: PLC0415
+    from shoptrack.flows.service import Safeguards, set_status  # noqa: PLC0415
 
     services = _services()
     account_id = _account_id(services, account)
     with services.database.write() as connection:
-        changed = set_status(connection, account_id, flow, services.clock.now(), status=status)
+        changed = set_status(
+            connection,
+            account_id,
+            flow,
+            services.clock.now(),
+            safeguards=Safeguards.of(services),
+            status=status,
+        )
     document = flow_resource(changed, _base(services))
     if as_json:
         _print_json({"data": document})

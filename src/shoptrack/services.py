@@ -39,7 +39,7 @@ class Services:
         # Alembic loads only for this: most commands never migrate.
         from shoptrack.store.migrations import upgrade  # noqa: PLC0415  # see above
 
-        return upgrade(self.database)
+        return upgrade(self.database, cipher=self.cipher)
 
     def close(self) -> None:
         self.database.dispose()

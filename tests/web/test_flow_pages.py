@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
-from shoptrack.flows.model import SendEmail
+from shoptrack.flows.model import SendEmail, SendWebhook
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.flows import get_flow
 from shoptrack.store.schema import flows, metrics, profiles
 from tests.conftest import START
+from tests.flow_support import stored_webhook_flow
 from tests.helpers import AppClient, Shop, deliver
 from tests.payloads import woo_order
 from tests.web.pages import Browser, add_user, csrf_of
@@ -251,3 +252,24 @@ def test_another_accounts_user_gets_404_on_flows(
         count = len(connection.execute(select(flows.c.id)).all())
     assert flow.status.value == "draft"
     assert count == 1
+
+
+def test_a_webhook_step_shows_no_secret_and_cannot_go_live_to_a_refused_address(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    metric = _metric_id(services, shop, "Placed Order")
+    url = "http://169.254.169.254/latest/meta-data/"
+    flow_id = stored_webhook_flow(services, shop, metric, url, "live", message_status="draft")
+    page = browser.get(f"/flows/{flow_id}")
+    assert f"POST {url}, signed (secret set)" in page.text
+    assert "whsec_" not in page.text  # shown once, when it was made; never here
+    refused = browser.submit(
+        f"/flows/{flow_id}", f"/flows/{flow_id}/messages/hook/status", {"status": "live"}
+    )
+    assert refused.status_code == 303
+    shown = unescape(browser.get(refused.headers["location"]).text)
+    assert "url: 169.254.169.254 is a loopback, private, link-local or reserved address" in shown
+    with services.database.read() as connection:
+        step = get_flow(connection, shop.account_id, flow_id).definition.step("hook")
+    assert isinstance(step, SendWebhook)
+    assert step.status.value == "draft"

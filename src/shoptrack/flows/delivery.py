@@ -1,5 +1,6 @@
 """Delivering what flows send: email over SMTP (``SHOPTRACK_SMTP_URL``, aiosmtplib) or, without
-it, as ``.eml`` files in the data dir's ``outbox`` folder; webhooks as signed JSON POSTs.
+it, as ``.eml`` files in the data dir's ``outbox`` folder; webhooks as signed JSON POSTs, through
+the outbound guard.
 
 Each delivery raises :class:`DeliveryError` when it did not go out, so the engine retries it.
 """
@@ -24,6 +25,7 @@ import orjson
 
 import shoptrack
 from shoptrack.errors import ConfigurationError
+from shoptrack.outbound import AddressNotAllowedError, OutboundGuard
 
 __all__ = [
     "DeliveryError",
@@ -39,11 +41,15 @@ USER_AGENT = f"shoptrack/{shoptrack.__version__}"
 
 
 class DeliveryError(Exception):
-    """A message did not go out; ``permanent`` when trying again cannot help."""
+    """A message did not go out; ``permanent`` when trying again cannot help. ``reason`` is the
+    code a step given up for is recorded with (``delivery_failed`` unless a cause is known)."""
 
-    def __init__(self, detail: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, detail: str, *, permanent: bool = False, reason: str = "delivery_failed"
+    ) -> None:
         super().__init__(detail)
         self.permanent = permanent
+        self.reason = reason
 
 
 class Mailer(Protocol):
@@ -138,11 +144,22 @@ def standard_webhook_signature(secret: str, message_id: str, timestamp: int, bod
 
 class WebhookSender:
     """POSTs a flow's webhook: the JSON document, with ``webhook-id`` (the same on every
-    attempt, so receivers can drop repeats), ``webhook-timestamp`` and ``webhook-signature``."""
+    attempt, so receivers can drop repeats), ``webhook-timestamp`` and ``webhook-signature``.
 
-    def __init__(self, transport: httpx.BaseTransport | None = None, timeout: float = 15.0) -> None:
+    The URL is a user's: every request passes ``guard`` (a refused address fails the step for
+    good, as ``address_not_allowed``), redirects are not followed, and every failure of the
+    network — refused, reset, timed out, a name that does not resolve — is told as one reason,
+    ``unreachable``, without the network's own words: otherwise "connection refused" against
+    "timed out" would map a private network port by port. An HTTP status is told: it comes
+    from an address the guard allows.
+    """
+
+    def __init__(self, guard: OutboundGuard, *, timeout: float = 15.0) -> None:
         self._client = httpx.Client(
-            transport=transport, timeout=timeout, headers={"User-Agent": USER_AGENT}
+            transport=guard.transport(),
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
         )
 
     def send(
@@ -163,8 +180,15 @@ class WebhookSender:
         }
         try:
             response = self._client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise DeliveryError(f"webhook to {url} failed: {error}") from error
+        except AddressNotAllowedError as error:
+            raise DeliveryError(
+                f"webhook to {url}: the address is loopback, private, link-local or reserved, "
+                "and SHOPTRACK_PRIVATE_STORE_NETWORKS does not allow it",
+                permanent=True,
+                reason="address_not_allowed",
+            ) from error
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
+            raise DeliveryError(f"webhook to {url}: unreachable", reason="unreachable") from error
         if response.status_code >= 300:
             # 4xx other than 408/429 means the receiver refuses this request; retrying the same
             # bytes will not change its mind.

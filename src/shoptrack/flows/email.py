@@ -1,5 +1,6 @@
-"""Flow emails: Jinja2 templates rendered in a sandbox (merchants edit them through the API) into
-a MIME message with a text and an HTML part, an unsubscribe link and ``List-Unsubscribe``."""
+"""Flow emails: Jinja2 templates (merchants edit them through the API) rendered in the sandbox
+of ``flows.sandbox`` by the renderer's process (``flows.renderer``) into a MIME message with a
+text and an HTML part, an unsubscribe link and ``List-Unsubscribe``."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.policy import SMTP
+from html import escape
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError
 
 from shoptrack.errors import InputError
 from shoptrack.flows.model import SendEmail
+from shoptrack.flows.renderer import TemplateRenderer
+from shoptrack.flows.sandbox import TemplatePart, environment
 
 __all__ = [
     "EmailTemplateError",
@@ -34,44 +36,26 @@ class EmailTemplateError(InputError):
     title = "The email template has a syntax error."
 
 
-def money(value: Any, currency: Any = None) -> str:
-    """An amount to two places, followed by its currency when known: ``29.98 EUR``."""
-    if value is None or isinstance(value, Undefined):
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return str(value)
-    return (
-        f"{amount} {currency}" if currency and not isinstance(currency, Undefined) else str(amount)
-    )
-
-
-def _environment(*, autoescape: bool) -> SandboxedEnvironment:
-    # The sandbox keeps a template from reaching Python internals; missing values render empty
-    # (ChainableUndefined: ``event.Items.0.Name`` of an event without items is "").
-    environment = SandboxedEnvironment(
-        autoescape=autoescape, undefined=ChainableUndefined, keep_trailing_newline=True
-    )
-    environment.filters["money"] = money
-    return environment
-
-
-_TEXT = _environment(autoescape=False)
-_HTML = _environment(autoescape=True)
-_PARTS = (("subject", _TEXT), ("preview_text", _TEXT), ("html", _HTML), ("text", _TEXT))
+# Each part of a message, and whether it is HTML (escaped) or text.
+_PARTS = (("subject", False), ("preview_text", False), ("html", True), ("text", False))
 
 
 def check_templates(message: SendEmail, pointer: str) -> None:
     """Compiles each template of a message; a 400 naming the part and line of the first that
     does not compile (``pointer`` is where the message's attributes are)."""
-    for part, environment in _PARTS:
+    for part, html in _PARTS:
         try:
-            environment.parse(getattr(message, part))
+            environment(autoescape=html).parse(getattr(message, part))
         except TemplateSyntaxError as error:
             raise EmailTemplateError(
                 f"{part}, line {error.lineno}: {error.message}", pointer=f"{pointer}/{part}"
             ) from error
+        except RecursionError as error:
+            raise EmailTemplateError(
+                f"{part}: the template is nested too deeply", pointer=f"{pointer}/{part}"
+            ) from error
+        except ValueError as error:  # a number literal of more digits than Python reads
+            raise EmailTemplateError(f"{part}: {error}", pointer=f"{pointer}/{part}") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +66,18 @@ class RenderedEmail:
     text: str
 
 
-def render_email(message: SendEmail, context: Mapping[str, Any]) -> RenderedEmail:
-    """The message's parts filled in; an unsubscribe footer is added to a part that has no
-    ``unsubscribe_url`` of its own. Raises Jinja2's errors for a template that fails."""
-    rendered = {
-        part: environment.from_string(getattr(message, part)).render(context)
-        for part, environment in _PARTS
-    }
+def render_email(
+    message: SendEmail, context: Mapping[str, Any], renderer: TemplateRenderer
+) -> RenderedEmail:
+    """The message's parts filled in by ``renderer``; an unsubscribe footer is added to a part
+    that has no ``unsubscribe_url`` of its own. Raises ``TemplateRenderError`` for a template
+    that fails or breaks a limit."""
+    parts = [TemplatePart(part, getattr(message, part), html) for part, html in _PARTS]
+    rendered = renderer.render(parts, context)
     url = str(context["unsubscribe_url"])
     html, text = rendered["html"], rendered["text"]
     if "unsubscribe_url" not in message.html:
-        link = _HTML.from_string('<a href="{{ url }}">Unsubscribe</a>').render(url=url)
+        link = f'<a href="{escape(url)}">Unsubscribe</a>'
         html += f'\n<p style="font-size:12px;color:#666">{link}</p>\n'
     if "unsubscribe_url" not in message.text:
         text += f"\n--\nUnsubscribe: {url}\n"
@@ -126,9 +111,10 @@ def build_message(
     message.set_content(rendered.text)
     html = rendered.html
     if rendered.preview_text:
-        preview = _HTML.from_string(
-            '<div style="display:none;max-height:0;overflow:hidden">{{ text }}</div>\n'
-        ).render(text=rendered.preview_text)
+        preview = (
+            '<div style="display:none;max-height:0;overflow:hidden">'
+            f"{escape(rendered.preview_text)}</div>\n"
+        )
         html = preview + html
     message.add_alternative(html, subtype="html")
     return message

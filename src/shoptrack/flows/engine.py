@@ -12,8 +12,12 @@ send:
 1. With the run locked, the filters, suppression list and smart sending are checked and the
    *intent* is written (``flow_deliveries``, state ``prepared``, with its Message-ID or
    webhook-id), and the run is leased to this process. Commit.
-2. The message goes out (SMTP, the outbox folder, or the webhook POST), outside any transaction.
-3. The delivery is marked ``sent`` and the run moves past the step — only if this process still
+2. An email's templates are rendered, outside any transaction, in the renderer's process
+   (``flows.renderer``: a time limit that really stops them). A template that fails or breaks a
+   limit skips the step, recorded as ``template_error`` or ``template_limit``. A slow template
+   thus holds no lock: other runs, and other accounts' deliveries, go on meanwhile.
+3. The message goes out (SMTP, the outbox folder, or the webhook POST), outside any transaction.
+4. The delivery is marked ``sent`` and the run moves past the step — only if this process still
    holds the lease there. Commit.
 
 A failed send (refused, timed out) is known to have failed: it is retried with backoff on the
@@ -42,10 +46,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from jinja2 import TemplateError
 from sqlalchemy import Connection, select
 
 from shoptrack.clock import Clock
+from shoptrack.errors import ConfigurationError
 from shoptrack.flows.conditions import ConditionContext, describe, failing_condition, holds
 from shoptrack.flows.context import TriggerEvent, condition_context, load_profiles, load_triggers
 from shoptrack.flows.delivery import DeliveryError, Mailer, WebhookSender, mailer_from_settings
@@ -60,8 +64,10 @@ from shoptrack.flows.model import (
     SendWebhook,
     TimeDelay,
 )
+from shoptrack.flows.renderer import TemplateRenderer, TemplateRenderError
 from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token
 from shoptrack.ids import new_id
+from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
 from shoptrack.store.database import Database
 from shoptrack.store.flows import (
@@ -87,6 +93,7 @@ from shoptrack.store.flows import (
     suppression_of,
 )
 from shoptrack.store.schema import accounts
+from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["MAX_ATTEMPTS", "EngineReport", "FlowEngine", "SenderSettings"]
 
@@ -131,14 +138,25 @@ class EngineReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+@dataclass(frozen=True, slots=True)
+class _Email:
+    """What an email is made of, read in the transaction, rendered after it."""
+
+    step: SendEmail
+    context: dict[str, Any]
+    sender: str
+    unsubscribe_url: str
+    date: datetime
+
+
 @dataclass(slots=True)
 class _Send:
-    """A message whose intent is committed, to be sent outside the transaction."""
+    """A message whose intent is committed, to be rendered and sent outside the transaction."""
 
     run: RunRecord
     step: SendEmail | SendWebhook
     delivery: DeliveryRecord
-    message: EmailMessage | None = None
+    email: _Email | None = None
     document: dict[str, Any] = field(default_factory=dict)
     resumed: bool = False  # an interrupted attempt goes again
 
@@ -210,14 +228,19 @@ class FlowEngine:
         sender: SenderSettings,
         mailer: Mailer,
         *,
+        cipher: CredentialCipher,
         webhooks: WebhookSender | None = None,
+        renderer: TemplateRenderer | None = None,
         batch_size: int = 50,
     ) -> None:
         self._database = database
         self._clock = clock
         self._sender = sender
         self._mailer = mailer
-        self._webhooks = webhooks or WebhookSender()
+        self._cipher = cipher  # decrypts webhook secrets, just before they sign
+        # Without a sender given, webhooks reach public addresses only.
+        self._webhooks = webhooks or WebhookSender(OutboundGuard())
+        self._renderer = renderer or TemplateRenderer()
         self._batch_size = batch_size
         # Unique per engine, so two engines of one process never share a lease.
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
@@ -229,6 +252,7 @@ class FlowEngine:
         *,
         mailer: Mailer | None = None,
         webhooks: WebhookSender | None = None,
+        renderer: TemplateRenderer | None = None,
         batch_size: int = 50,
     ) -> FlowEngine:
         """An engine delivering as the settings say: SMTP, or the data dir's outbox folder."""
@@ -243,12 +267,15 @@ class FlowEngine:
             services.clock,
             sender,
             mailer or mailer_from_settings(settings.smtp_url, settings.data_dir),
-            webhooks=webhooks,
+            cipher=services.cipher,
+            webhooks=webhooks or WebhookSender(services.outbound),
+            renderer=renderer,
             batch_size=batch_size,
         )
 
     def close(self) -> None:
         self._webhooks.close()
+        self._renderer.close()
 
     def run_until_idle(self, max_rounds: int = 10_000) -> EngineReport:
         """Runs rounds until no step is due (for commands and tests)."""
@@ -380,8 +407,6 @@ class FlowEngine:
             return skip
         if existing is None:
             send = self._first_attempt(walk, step)
-            if not isinstance(send, _Send):
-                return send
         else:
             send = self._build(walk, step, existing)
             send.resumed = existing.state == "sending"
@@ -389,8 +414,8 @@ class FlowEngine:
         hold_for_send(connection, run.id, step.id, owner=self.owner, now=now, duration=LEASE)
         return send
 
-    def _first_attempt(self, walk: _Walk, step: SendEmail | SendWebhook) -> _Send | tuple[str, str]:
-        """Builds the message and writes its intent; (code, words) when it cannot be built."""
+    def _first_attempt(self, walk: _Walk, step: SendEmail | SendWebhook) -> _Send:
+        """Writes the message's intent and gathers what it is made of (rendered later)."""
         connection, run = walk.connection, walk.run
         delivery_id = new_id()
         if isinstance(step, SendEmail):
@@ -398,13 +423,7 @@ class FlowEngine:
             message_id = message_id_for(delivery_id, self._from(connection, run.account_id, step))
         else:
             recipient, message_id = step.url, f"msg_{delivery_id}"
-        planned = DeliveryRecord(delivery_id, run.id, step.id, "", recipient, message_id, "", 0)
-        try:
-            send = self._build(walk, step, planned)
-        except (TemplateError, TypeError, ValueError) as error:
-            return "template_error", f"the message could not be rendered: {error}"
-        subject = send.message["Subject"] if send.message is not None else None
-        send.delivery = prepare_delivery(
+        delivery = prepare_delivery(
             connection,
             run=run,
             step_id=step.id,
@@ -412,10 +431,10 @@ class FlowEngine:
             recipient=recipient,
             message_id=message_id,
             delivery_id=delivery_id,
-            subject=None if subject is None else str(subject),
+            subject=None,
             now=walk.now,
         )
-        return send
+        return self._build(walk, step, delivery)
 
     def _skip_reason(
         self, walk: _Walk, step: SendEmail | SendWebhook, *, repeat: bool
@@ -457,7 +476,8 @@ class FlowEngine:
         return account_email_from(connection, account_id) or self._sender.email_from
 
     def _build(self, walk: _Walk, step: SendEmail | SendWebhook, delivery: DeliveryRecord) -> _Send:
-        """The rendered email, or the webhook's document, of a delivery."""
+        """What the email of a delivery is made of (rendered after the transaction), or the
+        webhook's document."""
         run, flow, trigger = walk.run, walk.flow, walk.trigger
         if isinstance(step, SendWebhook):
             document = {
@@ -490,82 +510,94 @@ class FlowEngine:
             "flow": {"id": flow.id, "name": flow.name},
             "unsubscribe_url": unsubscribe_url,
         }
-        message = build_message(
-            render_email(step, context),
+        email = _Email(
+            step=step,
+            context=context,
             sender=self._from(walk.connection, run.account_id, step),
-            recipient=delivery.recipient,
-            message_id=delivery.message_id,
             unsubscribe_url=unsubscribe_url,
             date=walk.now,
         )
-        return _Send(run, step, delivery, message=message)
+        return _Send(run, step, delivery, email=email)
 
     # --- sending ---------------------------------------------------------------------------
 
     def _deliver(self, send: _Send, report: EngineReport) -> None:
-        """Sends outside any transaction, then records the outcome — only while this engine
-        still holds the run's lease there (else another one took the run over)."""
-        if not self._still_ours(send):
-            logger.warning("flow run %s was taken over before sending", send.run.id)
-            return
-        error = self._send(send)
-        step = send.step
-        now = self._clock.now()
-        run, delivery = send.run, send.delivery
-        with self._database.write() as connection:
-            if error is None:
-                if not finish_send(
-                    connection,
-                    run.id,
-                    owner=self.owner,
-                    step_id=step.id,
-                    next_step=step.next,
-                    now=now,
-                ):
-                    logger.warning("flow run %s was taken over while sending", run.id)
-                    return
-                mark_delivery(connection, delivery.id, "sent", now)
-                emailed = isinstance(step, SendEmail)
-                again = (
-                    " (sent again after an interrupted attempt, same id)" if send.resumed else ""
-                )
-                kind = "emailed" if emailed else "webhook_sent"
-                _activity(
-                    connection, run, now, kind, step.id, detail=f"{delivery.recipient}{again}"
-                )
-                if emailed:
-                    report.emailed += 1
-                else:
-                    report.webhooks_sent += 1
-            elif error.permanent or delivery.attempts >= MAX_ATTEMPTS:
-                if finish_send(
-                    connection,
-                    run.id,
-                    owner=self.owner,
-                    step_id=step.id,
-                    next_step=step.next,
-                    now=now,
-                ):
-                    mark_delivery(connection, delivery.id, "failed", now, str(error))
-                    _activity(
-                        connection,
-                        run,
-                        now,
-                        "skipped",
-                        step.id,
-                        reason="delivery_failed",
-                        detail=str(error),
-                    )
-                    report.skipped += 1
+        """Renders an email and sends the message, outside any transaction, then records the
+        outcome — only while this engine still holds the run's lease there (else another one
+        took the run over)."""
+        message: EmailMessage | None = None
+        error: DeliveryError | None = None
+        if send.email is not None:
+            try:
+                message = self._render(send.email, send.delivery)
+            except TemplateRenderError as failure:
+                detail = f"the message could not be rendered: {failure.detail}"
+                error = DeliveryError(detail, permanent=True, reason=failure.reason)
+            except OSError as failure:  # the renderer's process did not start: try again later
+                logger.exception("the template renderer is unavailable")
+                error = DeliveryError(f"the template renderer is unavailable: {failure}")
+        if error is None:
+            if not self._still_ours(send):
+                logger.warning("flow run %s was taken over before sending", send.run.id)
+                return
+            error = self._send(send, message)
+        subject = None if message is None else str(message["Subject"])
+        outcome = self._record(send, error, subject=subject)
+        if outcome == "sent":
+            if isinstance(send.step, SendEmail):
+                report.emailed += 1
             else:
+                report.webhooks_sent += 1
+        elif outcome == "failed":
+            report.skipped += 1
+        elif outcome == "retry":
+            report.retried += 1
+
+    def _render(self, email: _Email, delivery: DeliveryRecord) -> EmailMessage:
+        """The email of a delivery, its templates rendered by the renderer's process."""
+        return build_message(
+            render_email(email.step, email.context, self._renderer),
+            sender=email.sender,
+            recipient=delivery.recipient,
+            message_id=delivery.message_id,
+            unsubscribe_url=email.unsubscribe_url,
+            date=email.date,
+        )
+
+    def _record(
+        self, send: _Send, error: DeliveryError | None, *, subject: str | None = None
+    ) -> str | None:
+        """Records a send's outcome while this engine holds the run's lease: ``sent``;
+        ``failed`` (the step is skipped for ``error.reason``: permanent, or out of attempts);
+        ``retry``; None when another engine took the run over."""
+        step, run, delivery = send.step, send.run, send.delivery
+        now = self._clock.now()
+        with self._database.write() as connection:
+            if error is not None and not error.permanent and delivery.attempts < MAX_ATTEMPTS:
                 due = now + _retry_delay(delivery.attempts)
                 if not retry_run(
                     connection, run.id, run.attempts, str(error), due, owner=self.owner
                 ):
                     logger.warning("flow run %s was taken over while sending", run.id)
-                    return
-                mark_delivery(connection, delivery.id, "retry", now, str(error))
-                report.retried += 1
+                    return None
+                mark_delivery(connection, delivery.id, "retry", now, str(error), subject=subject)
+                return "retry"
+            if not finish_send(
+                connection, run.id, owner=self.owner, step_id=step.id, next_step=step.next, now=now
+            ):
+                logger.warning("flow run %s was taken over while sending", run.id)
+                return None
+            if error is not None:
+                mark_delivery(connection, delivery.id, "failed", now, str(error), subject=subject)
+                _activity(
+                    connection, run, now, "skipped", step.id, reason=error.reason, detail=str(error)
+                )
+                return "failed"
+            mark_delivery(connection, delivery.id, "sent", now, subject=subject)
+            again = " (sent again after an interrupted attempt, same id)" if send.resumed else ""
+            kind = "emailed" if isinstance(step, SendEmail) else "webhook_sent"
+            _activity(connection, run, now, kind, step.id, detail=f"{delivery.recipient}{again}")
+            return "sent"
 
     def _still_ours(self, send: _Send) -> bool:
         """Renews the lease on a message about to go out: earlier sends of the batch may have
@@ -580,24 +612,28 @@ class FlowEngine:
                 duration=LEASE,
             )
 
-    def _send(self, send: _Send) -> DeliveryError | None:
+    def _send(self, send: _Send, message: EmailMessage | None) -> DeliveryError | None:
         """The email or webhook sent; the refusal, when there is one."""
         step = send.step
         try:
-            if send.message is not None:
-                self._mailer.send(send.message, send.delivery.id)
+            if message is not None:
+                self._mailer.send(message, send.delivery.id)
             elif isinstance(step, SendWebhook):
                 self._webhooks.send(
                     step.url,
-                    step.secret,
+                    str(self._cipher.decrypt(step.secret_encrypted)["secret"]),
                     send.delivery.message_id,
                     send.document,
                     self._clock.now(),
                 )
         except DeliveryError as failure:
             return failure
+        except ConfigurationError as failure:  # SHOPTRACK_SECRET_KEY changed: fixed, it goes
+            return DeliveryError(failure.detail)
         except Exception as failure:  # a transport's unexpected fault is retried like a refusal
             logger.exception("delivery %s failed unexpectedly", send.delivery.id)
+            if isinstance(step, SendWebhook):  # no words of the network's (see WebhookSender)
+                return DeliveryError(f"webhook to {step.url}: unreachable", reason="unreachable")
             return DeliveryError(f"{type(failure).__name__}: {failure}")
         return None
 

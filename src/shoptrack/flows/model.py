@@ -10,6 +10,7 @@ unique, successors existing, no cycles.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -33,6 +34,7 @@ __all__ = [
     "SendEmail",
     "SendWebhook",
     "TimeDelay",
+    "public_step",
 ]
 
 
@@ -187,7 +189,8 @@ class SendEmail(BaseModel):
 
 class SendWebhook(BaseModel):
     """A POST of the trigger event and the profile as JSON, signed the Standard Webhooks way
-    with ``secret`` (``whsec_`` and a base64 key)."""
+    with a ``whsec_…`` secret, kept encrypted like store credentials (``store.secrets``): the
+    secret is shown once, when it is made, and only ``secret_set`` after that."""
 
     model_config = _STRICT
     type: Literal["send-webhook"]
@@ -195,7 +198,8 @@ class SendWebhook(BaseModel):
     name: str = Field(default="Webhook", max_length=200)
     status: MessageStatus = MessageStatus.LIVE
     url: str = Field(pattern=r"^https?://", max_length=2000)
-    secret: str = Field(pattern=r"^whsec_[A-Za-z0-9+/=]{16,}$")
+    # ``{"secret": "whsec_…"}`` encrypted with SHOPTRACK_SECRET_KEY (``flows.service`` seals it).
+    secret_encrypted: str = Field(min_length=1, repr=False)
     next: StepId | None = None
 
     def successors(self) -> tuple[str | None, ...]:
@@ -217,6 +221,18 @@ Action = Annotated[
     TimeDelay | ConditionalSplit | SendEmail | SendWebhook | ExitStep,
     Field(discriminator="type"),
 ]
+
+
+def public_step(step: Action, secret: str | None = None) -> dict[str, Any]:
+    """A step as the API, the web UI and the CLI show it: of a webhook's secret, only that it
+    is set — or ``secret`` itself, in the answer that made it."""
+    document = step.model_dump(mode="json")
+    if isinstance(step, SendWebhook):
+        del document["secret_encrypted"]
+        document["secret_set"] = True
+        if secret is not None:
+            document["secret"] = secret
+    return document
 
 
 class Reentry(BaseModel):
@@ -290,6 +306,13 @@ class FlowDefinition(BaseModel):
                         stack.append((following, 0))
                 else:
                     state[step] = "done"
+
+    def public_document(self, secrets: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The definition as shown (``public_step``); ``secrets`` by step id are shown too."""
+        document = self.model_dump(mode="json")
+        shown = secrets or {}
+        document["actions"] = [public_step(a, shown.get(a.id)) for a in self.actions]
+        return document
 
     def step(self, step_id: str) -> Action | None:
         return next((action for action in self.actions if action.id == step_id), None)

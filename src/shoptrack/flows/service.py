@@ -2,17 +2,23 @@
 and moving them to another integration's metric — with the checks the API and the CLI share.
 
 Every function works inside the caller's transaction and raises :class:`InputError` (a 4xx
-naming the field, under ``/data/attributes``) for what the caller got wrong.
+naming the field, under ``/data/attributes``) for what the caller got wrong. A webhook step's
+``url`` must be an address shoptrack may reach for its users (``outbound``): it is checked
+whenever a step that sends is saved — 422 ``address_not_allowed`` naming the step's ``url`` —
+and again at every send. A webhook step's ``whsec_…`` secret is encrypted like store
+credentials before it is stored, and shown once: in the answer that creates it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
@@ -20,7 +26,14 @@ from sqlalchemy import Connection
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.flows.email import check_templates
 from shoptrack.flows.library import LIBRARY, template_named
-from shoptrack.flows.model import FlowDefinition, FlowStatus, SendEmail, SendWebhook
+from shoptrack.flows.model import (
+    FlowDefinition,
+    FlowStatus,
+    MessageStatus,
+    SendEmail,
+    SendWebhook,
+)
+from shoptrack.outbound import OutboundGuard
 from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
 from shoptrack.store.flows import (
     FlowRecord,
@@ -30,11 +43,16 @@ from shoptrack.store.flows import (
     retarget_flows,
     update_flow,
 )
+from shoptrack.store.secrets import CredentialCipher
+
+if TYPE_CHECKING:
+    from shoptrack.services import Services
 
 __all__ = [
     "QUIET_WINDOW",
     "CreatedFlow",
     "FlowRequest",
+    "Safeguards",
     "TriggerMetricMismatchError",
     "create_flow",
     "edit_message",
@@ -59,10 +77,12 @@ EDITABLE = {
         "from_label",
         "smart_sending",
     ),
-    "send-webhook": ("name", "status", "url"),
+    "send-webhook": ("name", "status", "url", "secret"),
 }
 _STEP_TYPES = {"time-delay", "conditional-split", "send-email", "send-webhook", "exit"}
 _CONDITION_TYPES = {"event-property", "profile-property", "profile-metric"}
+# A Standard Webhooks signing secret: ``whsec_`` and a base64 key.
+_WHSEC = re.compile(r"whsec_([A-Za-z0-9+/]{16,}={0,2})")
 
 
 class TriggerMetricMismatchError(InputError):
@@ -71,6 +91,44 @@ class TriggerMetricMismatchError(InputError):
 
     code = "trigger_metric_mismatch"
     title = "The metric does not fit this flow."
+
+
+@dataclass(frozen=True, slots=True)
+class Safeguards:
+    """What saving a flow's webhook steps takes: the outbound guard their URLs must pass, and
+    the cipher their secrets are stored with."""
+
+    guard: OutboundGuard
+    cipher: CredentialCipher
+
+    @classmethod
+    def of(cls, services: Services) -> Safeguards:
+        return cls(guard=services.outbound, cipher=services.cipher)
+
+    def seal(self, secret: Any, pointer: str) -> str:
+        """A ``whsec_…`` secret, checked and encrypted as ``secret_encrypted`` stores it."""
+        match = _WHSEC.fullmatch(secret) if isinstance(secret, str) else None
+        try:
+            valid = match is not None and bool(base64.b64decode(match.group(1), validate=True))
+        except binascii.Error:
+            valid = False
+        if not valid:
+            raise InputError(
+                "secret must be whsec_ followed by a base64 key of 16 characters or more "
+                "(or leave it out: shoptrack makes one)",
+                pointer=pointer,
+            )
+        return self.cipher.encrypt({"secret": secret})
+
+    def check_webhooks(self, definition: FlowDefinition, base: str, *, live_only: bool) -> None:
+        """Refuses the definition's webhook URLs that may not be reached (only those of live
+        messages with ``live_only``): a 422 naming the step's ``url``."""
+        for index, action in enumerate(definition.actions):
+            if not isinstance(action, SendWebhook):
+                continue
+            if live_only and action.status is not MessageStatus.LIVE:
+                continue
+            self.guard.check_url(action.url, field=f"{base}.actions.{index}.url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +145,13 @@ class FlowRequest:
 
 @dataclass(frozen=True, slots=True)
 class CreatedFlow:
-    """A new flow and the warnings its creation raised (it is created all the same)."""
+    """A new flow, the warnings its creation raised (it is created all the same), and its
+    webhook steps' secrets by step id — to be shown in this answer, and never again."""
 
     flow: FlowRecord
     metric: MetricView
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
 
 
 def new_webhook_secret() -> str:
@@ -144,19 +204,32 @@ def _only_metric_named(connection: Connection, account_id: str, name: str) -> Me
     return found[0]
 
 
-def _with_webhook_secrets(document: Any) -> Any:
-    """A definition whose webhook steps without a secret get a new one."""
+def _sealed_webhook_secrets(
+    document: Any, safeguards: Safeguards, base: str
+) -> tuple[Any, dict[str, str]]:
+    """A definition whose webhook steps carry their ``secret`` (a new one when none is given)
+    encrypted, and those secrets by step id. ``secret_set``, as definitions are shown, is
+    accepted and means nothing: a copied definition gets new secrets."""
     if not isinstance(document, Mapping) or not isinstance(document.get("actions"), list):
-        return document
-    actions = [
-        {**action, "secret": new_webhook_secret()}
-        if isinstance(action, Mapping)
-        and action.get("type") == "send-webhook"
-        and not action.get("secret")
-        else action
-        for action in document["actions"]
-    ]
-    return {**document, "actions": actions}
+        return document, {}
+    actions: list[Any] = []
+    shown: dict[str, str] = {}
+    for index, action in enumerate(document["actions"]):
+        if not isinstance(action, Mapping) or action.get("type") != "send-webhook":
+            actions.append(action)
+            continue
+        pointer = f"{base}/actions/{index}"
+        if "secret_encrypted" in action:
+            raise InputError(
+                "secret_encrypted is shoptrack's own: give the secret as secret, or leave it out",
+                pointer=f"{pointer}/secret_encrypted",
+            )
+        secret = action.get("secret") or new_webhook_secret()
+        sealed = {k: v for k, v in action.items() if k not in ("secret", "secret_set")}
+        sealed["secret_encrypted"] = safeguards.seal(secret, f"{pointer}/secret")
+        actions.append(sealed)
+        shown[str(action.get("id"))] = secret
+    return {**document, "actions": actions}, shown
 
 
 def _check_messages(definition: FlowDefinition, base: str) -> None:
@@ -187,7 +260,12 @@ def _quiet_warning(
 
 
 def create_flow(
-    connection: Connection, request: FlowRequest, now: datetime, *, diagnostics_url: str
+    connection: Connection,
+    request: FlowRequest,
+    now: datetime,
+    *,
+    diagnostics_url: str,
+    safeguards: Safeguards,
 ) -> CreatedFlow:
     """Creates a flow from the library (``template``) or from a ``definition``; warns when its
     trigger metric has been quiet (and creates it anyway)."""
@@ -215,6 +293,7 @@ def create_flow(
                 pointer=metric_pointer,
             )
         definition = template.build()
+        webhook_secrets: dict[str, str] = {}
         name = request.name or template.name
     else:
         if request.trigger_metric_id is None:
@@ -223,11 +302,13 @@ def create_flow(
             )
         metric = _metric(connection, request.account_id, request.trigger_metric_id, metric_pointer)
         base = f"{ATTRIBUTES}/definition"
+        document, webhook_secrets = _sealed_webhook_secrets(request.definition, safeguards, base)
         try:
-            definition = FlowDefinition.model_validate(_with_webhook_secrets(request.definition))
+            definition = FlowDefinition.model_validate(document)
         except ValidationError as error:
             raise _invalid(error, base) from error
         _check_messages(definition, base)
+        safeguards.check_webhooks(definition, "definition", live_only=False)
         name = request.name or f"{metric.name} flow"
     name = name.strip()
     if not name or len(name) > 200:
@@ -243,7 +324,7 @@ def create_flow(
         now=now,
     )
     warning = _quiet_warning(connection, request.account_id, metric, now, diagnostics_url)
-    return CreatedFlow(flow, metric, [warning] if warning else [])
+    return CreatedFlow(flow, metric, [warning] if warning else [], webhook_secrets)
 
 
 def set_status(
@@ -252,13 +333,17 @@ def set_status(
     flow_id: str,
     now: datetime,
     *,
+    safeguards: Safeguards,
     status: str | None = None,
     name: str | None = None,
     archived: bool | None = None,
 ) -> FlowRecord:
-    """Changes a flow's status (draft, manual, live), name or archived flag."""
+    """Changes a flow's status (draft, manual, live), name or archived flag; a flow set live
+    has its live webhook steps' URLs checked again."""
     flow = get_flow(connection, account_id, flow_id)
     new_status = None if status is None else _status(status, f"{ATTRIBUTES}/status")
+    if new_status is FlowStatus.LIVE:
+        safeguards.check_webhooks(flow.definition, "definition", live_only=True)
     if name is not None and not 1 <= len(name.strip()) <= 200:
         raise InputError("name must be 1 to 200 characters", pointer=f"{ATTRIBUTES}/name")
     return update_flow(
@@ -279,9 +364,12 @@ def edit_message(
     *,
     changes: Mapping[str, Any],
     now: datetime,
+    safeguards: Safeguards,
 ) -> tuple[FlowRecord, SendEmail | SendWebhook]:
     """Changes a message step's templates, sender, status or smart sending (emails), or its
-    URL and status (webhooks); templates are compiled first."""
+    URL, status and secret (webhooks: the secret given, encrypted, and not shown back);
+    templates are compiled first, and the URL of a webhook that changes it or sends is
+    checked."""
     flow = get_flow(connection, account_id, flow_id)
     step = flow.definition.step(step_id)
     if not isinstance(step, SendEmail | SendWebhook):
@@ -293,12 +381,17 @@ def edit_message(
                 f"{name} cannot be changed here; a {step.type} message allows {', '.join(allowed)}",
                 pointer=f"{ATTRIBUTES}/{name}",
             )
+    changes = dict(changes)
+    if "secret" in changes:
+        changes["secret_encrypted"] = safeguards.seal(changes.pop("secret"), f"{ATTRIBUTES}/secret")
     try:
         changed = type(step).model_validate({**step.model_dump(), **changes})
     except ValidationError as error:
         raise _invalid(error, ATTRIBUTES) from error
     if isinstance(changed, SendEmail):
         check_templates(changed, ATTRIBUTES)
+    elif "url" in changes or changed.status is MessageStatus.LIVE:
+        safeguards.guard.check_url(changed.url, field="url")
     updated = update_flow(connection, flow, now, definition=flow.definition.replace_step(changed))
     return updated, changed
 

@@ -571,18 +571,26 @@ def restart_delivery(connection: Connection, delivery: DeliveryRecord) -> Delive
 
 
 def mark_delivery(
-    connection: Connection, delivery_id: str, state: str, now: datetime, error: str | None = None
+    connection: Connection,
+    delivery_id: str,
+    state: str,
+    now: datetime,
+    error: str | None = None,
+    *,
+    subject: str | None = None,
 ) -> None:
     """Records an attempt's outcome: ``sent``; ``failed`` for good; ``retry``; or
-    ``cancelled`` (not sent again: the profile unsubscribed or left the flow meanwhile)."""
+    ``cancelled`` (not sent again: the profile unsubscribed or left the flow meanwhile); and an
+    email's subject once its templates are rendered."""
+    values: dict[str, Any] = {
+        "state": state,
+        "last_error": None if error is None else error[:2000],
+        "sent_at": now if state == "sent" else None,
+    }
+    if subject is not None:
+        values["subject"] = subject
     connection.execute(
-        update(flow_deliveries)
-        .where(flow_deliveries.c.id == delivery_id)
-        .values(
-            state=state,
-            last_error=None if error is None else error[:2000],
-            sent_at=now if state == "sent" else None,
-        )
+        update(flow_deliveries).where(flow_deliveries.c.id == delivery_id).values(**values)
     )
 
 

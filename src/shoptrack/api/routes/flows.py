@@ -6,6 +6,7 @@ activity, the suppression list — and the public, token-signed unsubscribe page
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,10 @@ from shoptrack.api.jsonapi import (
 )
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError, NotFoundError
-from shoptrack.flows.model import SendEmail, SendWebhook
+from shoptrack.flows.model import SendEmail, SendWebhook, public_step
 from shoptrack.flows.service import (
     FlowRequest,
+    Safeguards,
     create_flow,
     edit_message,
     retarget,
@@ -88,10 +90,16 @@ _FILTERS = {
 
 
 def flow_resource(
-    flow: FlowRecord, base: str, fields: set[str] | None = None, *, definition: bool = False
+    flow: FlowRecord,
+    base: str,
+    fields: set[str] | None = None,
+    *,
+    definition: bool = False,
+    webhook_secrets: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``flow`` resource: Klaviyo's attributes, plus shoptrack's ``template`` and
-    ``trigger_metric_id`` (and ``definition`` when asked for)."""
+    ``trigger_metric_id`` (and ``definition`` when asked for: webhook secrets only as
+    ``secret_set``, except ``webhook_secrets`` in the answer that made them)."""
     attributes: dict[str, Any] = {
         "name": flow.name,
         "status": flow.status.value,
@@ -104,7 +112,7 @@ def flow_resource(
     }
     attributes = sparse(attributes, fields)
     if definition:
-        attributes["definition"] = flow.definition.model_dump(mode="json")
+        attributes["definition"] = flow.definition.public_document(webhook_secrets)
     self_link = f"{base}/api/flows/{flow.id}/"
     return {
         "type": "flow",
@@ -132,7 +140,9 @@ def flow_resource(
 
 def message_resource(flow: FlowRecord, step: SendEmail | SendWebhook, base: str) -> dict[str, Any]:
     """One message of a flow (an email or a webhook step) and what may be edited in it."""
-    attributes = step.model_dump(mode="json", exclude={"type", "id", "next"})
+    attributes = public_step(step)
+    for name in ("type", "id", "next"):
+        del attributes[name]
     attributes["channel"] = "email" if isinstance(step, SendEmail) else "webhook"
     return {
         "type": "flow-message",
@@ -181,13 +191,20 @@ def _diagnostics_url(base: str) -> str:
 
 
 def created_document(services: Services, request: FlowRequest, base: str) -> dict[str, Any]:
-    """Creates a flow; the 201 document, its creation warnings in ``meta.warnings``."""
+    """Creates a flow; the 201 document, its creation warnings in ``meta.warnings`` (and its
+    webhook steps' secrets, the one time they are shown)."""
     with services.database.write() as connection:
         created = create_flow(
-            connection, request, services.clock.now(), diagnostics_url=_diagnostics_url(base)
+            connection,
+            request,
+            services.clock.now(),
+            diagnostics_url=_diagnostics_url(base),
+            safeguards=Safeguards.of(services),
         )
     return {
-        "data": flow_resource(created.flow, base, definition=True),
+        "data": flow_resource(
+            created.flow, base, definition=True, webhook_secrets=created.webhook_secrets
+        ),
         "meta": {"warnings": created.warnings},
     }
 
@@ -284,6 +301,7 @@ async def patch_flow(
             account.id,
             flow_id,
             services.clock.now(),
+            safeguards=Safeguards.of(services),
             status=_text(attributes, "status"),
             name=_text(attributes, "name"),
             archived=archived,
@@ -314,7 +332,13 @@ async def patch_message(
     attributes = await _attributes(request, "flow-message")
     with services.database.write() as connection:
         flow, step = edit_message(
-            connection, account.id, flow_id, step_id, changes=attributes, now=services.clock.now()
+            connection,
+            account.id,
+            flow_id,
+            step_id,
+            changes=attributes,
+            now=services.clock.now(),
+            safeguards=Safeguards.of(services),
         )
     return jsonapi_response({"data": message_resource(flow, step, base_url(request))})
 

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from shoptrack.store.database import Database
+from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
 
@@ -36,8 +37,12 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(database: Database, *, wait_seconds: float = 600.0) -> bool:
+def upgrade(
+    database: Database, *, cipher: CredentialCipher | None = None, wait_seconds: float = 600.0
+) -> bool:
     """Brings the schema to the newest revision; returns whether this process ran anything.
+    ``cipher`` encrypts what a migration must (flow webhook secrets); an empty database needs
+    none.
 
     On PostgreSQL an advisory lock makes processes that start together wait for the first one.
     They poll for it (``pg_try_advisory_lock``) rather than block: a blocked statement holds a
@@ -66,6 +71,7 @@ def upgrade(database: Database, *, wait_seconds: float = 600.0) -> bool:
             # which PostgreSQL runs only outside a transaction.
             connection.commit()
             config.attributes["connection"] = connection
+            config.attributes["cipher"] = cipher
             command.upgrade(config, "head")
             connection.commit()
         finally:

@@ -24,7 +24,13 @@ from shoptrack.flows.model import (
     SendWebhook,
     TimeDelay,
 )
-from shoptrack.flows.service import FlowRequest, create_flow, edit_message, set_status
+from shoptrack.flows.service import (
+    FlowRequest,
+    Safeguards,
+    create_flow,
+    edit_message,
+    set_status,
+)
 from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
 from shoptrack.store.flows import (
     FlowRecord,
@@ -57,6 +63,9 @@ _REASONS = {
     "suppressed": "on the suppression list",
     "no_email": "no email address",
     "template_error": "the template could not be rendered",
+    "template_limit": "the template asked for too much (time, memory or size)",
+    "unreachable": "the webhook's address could not be reached",
+    "address_not_allowed": "the webhook's address is not one shoptrack may reach",
     "message_draft": "the message is a draft",
     "message_manual": "the message is manual",
     "flow_manual": "the flow is manual",
@@ -159,7 +168,11 @@ def add_flow(request: Request, visitor: VisitorDep, form: FormDep) -> Response:
     try:
         with services.database.write() as connection:
             created = create_flow(
-                connection, flow_request, services.clock.now(), diagnostics_url="/doctor"
+                connection,
+                flow_request,
+                services.clock.now(),
+                diagnostics_url="/doctor",
+                safeguards=Safeguards.of(services),
             )
     except InputError as error:  # NotFoundError too: a metric of another account
         errors = field_errors(error, {"template", "trigger_metric_id", "name"})
@@ -194,7 +207,9 @@ def _describe(step: Action) -> tuple[str, str, list[tuple[str, str | None]]]:
     if isinstance(step, SendEmail):
         return "Email", step.name, [("then", step.next)]
     if isinstance(step, SendWebhook):
-        return "Webhook", f"{step.name}: POST {step.url}", [("then", step.next)]
+        # The secret itself was shown once, when it was made; here only that it is set.
+        summary = f"{step.name}: POST {step.url}, signed (secret set)"
+        return "Webhook", summary, [("then", step.next)]
     return "Exit", "Leave the flow", []  # an ExitStep: mypy knows no other kind is left
 
 
@@ -281,6 +296,7 @@ def change_status(request: Request, flow_id: str, visitor: VisitorDep, form: For
                 visitor.account_id,
                 flow.id,
                 services.clock.now(),
+                safeguards=Safeguards.of(services),
                 status=form.get("status"),
             )
     except InputError as error:
@@ -318,6 +334,7 @@ def change_message_status(
                 step.id,
                 changes={"status": form.get("status")},
                 now=services.clock.now(),
+                safeguards=Safeguards.of(services),
             )
     except InputError as error:
         return redirect(f"/flows/{flow.id}", visitor, [("error", error.detail)])
@@ -392,6 +409,7 @@ def save_email(
                 step.id,
                 changes=changes,
                 now=services.clock.now(),
+                safeguards=Safeguards.of(services),
             )
     except InputError as error:
         values = {name: changes[name] or "" for name in _EMAIL_FIELDS}
