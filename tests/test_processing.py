@@ -33,6 +33,7 @@ from shoptrack.store.schema import (
     metric_rollups,
     metrics,
     order_states,
+    profile_orders,
 )
 from tests.conftest import START
 from tests.helpers import (
@@ -380,3 +381,44 @@ def test_concurrent_workers_on_postgresql_share_orders_and_people_exactly_once(
         "Fulfilled Order": 120,
     }
     assert profile_count(services, shop.account_id) == 17
+
+
+def test_rollups_keep_currencies_and_test_orders_apart_and_profiles_total_their_orders(
+    services: Services,
+) -> None:
+    shop = make_shop(services)
+    t0 = START - timedelta(hours=2)
+    deliver(services, shop, woo_order(1, "processing", t0, total="10.00"), "usd")
+    deliver(services, shop, woo_order(2, "processing", t0, total="7.00", currency="EUR"), "eur")
+    later = t0 + timedelta(minutes=30)
+    deliver(services, shop, woo_order(1, "refunded", later, created=t0, total="10.00"), "refund")
+    test_buyer = "test-order+20261127@shoptrack.invalid"
+    deliver(services, shop, woo_order(3, "processing", t0, total="1.00", email=test_buyer), "t")
+    _process(services)
+    with services.database.read() as connection:
+        placed = connection.execute(
+            select(metric_rollups.c.currency, metric_rollups.c.test, metric_rollups.c.value_sum)
+            .join(metrics, metrics.c.id == metric_rollups.c.metric_id)
+            .where(metrics.c.name == "Placed Order")
+        ).all()
+        totals = {
+            (row.currency, row.orders, row.placed_value, row.refunded_value)
+            for row in connection.execute(select(profile_orders))
+        }
+        flagged = connection.execute(
+            select(events.c.unique_id, events.c.test, events.c.properties).where(
+                events.c.unique_id == "3"
+            )
+        ).one()
+    assert sorted(placed) == [
+        ("EUR", False, Decimal("7.0000")),
+        ("USD", False, Decimal("10.0000")),
+        ("USD", True, Decimal("1.0000")),
+    ]
+    # One buyer: orders per currency, the refund netted, the test order left out.
+    assert totals == {
+        ("EUR", 1, Decimal("7.0000"), Decimal("0.0000")),
+        ("USD", 1, Decimal("10.0000"), Decimal("10.0000")),
+    }
+    assert flagged.test is True
+    assert flagged.properties["IsTest"] is True

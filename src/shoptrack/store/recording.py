@@ -3,6 +3,7 @@ in a handful of statements whatever the number of events."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from shoptrack.domain.events import EventDraft
+from shoptrack.domain.events import EventDraft, Metric
 from shoptrack.ids import new_id
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.profiles import person_key, resolve_profiles
-from shoptrack.store.schema import event_keys, events, metric_rollups, profiles
+from shoptrack.store.schema import event_keys, events, metric_rollups, profile_orders, profiles
 from shoptrack.store.sql import insert_ignore_returning, upsert_add_many
 from shoptrack.store.types import UTCDateTime
 
@@ -82,7 +84,8 @@ def record_events(
     several with one key in ``recordings``); returns those inserted, in the order given.
 
     Rows are locked in one order for every worker: event keys, then profiles (in id order),
-    then rollups (in key order) — each in one or a few statements.
+    then rollups and profiles' order statistics (in key order) — each in one or a few
+    statements.
     """
     candidates = _candidates(connection, recordings, now)
     if not candidates:
@@ -117,6 +120,7 @@ def record_events(
     )
     _touch_profiles(connection, recorded)
     _add_to_rollups(connection, fresh)
+    _add_to_profile_orders(connection, fresh, recorded)
     return recorded
 
 
@@ -172,6 +176,7 @@ def _event_row(candidate: _Candidate, event: RecordedEvent, now: datetime) -> di
         "backfill": draft.backfill,
         "received_at": now,
         "inbox_id": event.inbox_id,
+        "test": draft.test,
     }
 
 
@@ -187,15 +192,18 @@ def _touch_profiles(connection: Connection, recorded: Sequence[RecordedEvent]) -
 
 
 def _add_to_rollups(connection: Connection, fresh: Sequence[_Candidate]) -> None:
-    """Adds the events to their metrics' hourly counts and sums, in key order."""
-    counts: Counter[tuple[str, str, datetime]] = Counter()
-    sums: dict[tuple[str, str, datetime], Decimal] = {}
+    """Adds the events to their metrics' hourly counts and sums (per currency, test orders
+    apart), in key order."""
+    counts: Counter[tuple[str, str, datetime, str, bool]] = Counter()
+    sums: dict[tuple[str, str, datetime, str, bool], Decimal] = {}
     for candidate in fresh:
         draft = candidate.recording.draft
         key = (
             candidate.recording.account_id,
             candidate.metric_id,
             draft.time.replace(minute=0, second=0, microsecond=0),
+            draft.value_currency or "",
+            draft.test,
         )
         counts[key] += 1
         sums[key] = sums.get(key, Decimal(0)) + (draft.value or Decimal(0))
@@ -204,14 +212,93 @@ def _add_to_rollups(connection: Connection, fresh: Sequence[_Candidate]) -> None
         metric_rollups,
         [
             {
-                "account_id": account_id,
-                "metric_id": metric_id,
-                "hour": hour,
-                "count": counts[(account_id, metric_id, hour)],
-                "value_sum": sums[(account_id, metric_id, hour)],
+                "account_id": key[0],
+                "metric_id": key[1],
+                "hour": key[2],
+                "currency": key[3],
+                "test": key[4],
+                "count": counts[key],
+                "value_sum": sums[key],
             }
-            for account_id, metric_id, hour in sorted(counts)
+            for key in sorted(counts)
         ],
-        conflict=("account_id", "metric_id", "hour"),
+        conflict=("account_id", "metric_id", "hour", "currency", "test"),
         add=("count", "value_sum"),
+    )
+
+
+# Order metrics that make a profile's order statistics: placed adds, refunded takes away.
+_PLACED = str(Metric.PLACED_ORDER)
+_REFUNDED = str(Metric.REFUNDED_ORDER)
+
+
+def _add_to_profile_orders(
+    connection: Connection, fresh: Sequence[_Candidate], recorded: Sequence[RecordedEvent]
+) -> None:
+    """Adds live and backfill Placed and Refunded Order events (test orders left out) to their
+    profiles' order statistics per currency, in key order."""
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for candidate, event in zip(fresh, recorded, strict=True):
+        draft = candidate.recording.draft
+        if draft.test or draft.metric not in (_PLACED, _REFUNDED):
+            continue
+        key = (event.profile_id, draft.value_currency or "")
+        row = totals.setdefault(
+            key,
+            {
+                "profile_id": key[0],
+                "currency": key[1],
+                "account_id": event.account_id,
+                "orders": 0,
+                "placed_value": Decimal(0),
+                "refunded_value": Decimal(0),
+                "first_order_at": None,
+                "last_order_at": None,
+            },
+        )
+        value = draft.value or Decimal(0)
+        if draft.metric == _REFUNDED:
+            row["refunded_value"] += value
+            continue
+        row["orders"] += 1
+        row["placed_value"] += value
+        first, last = row["first_order_at"], row["last_order_at"]
+        row["first_order_at"] = draft.time if first is None else min(first, draft.time)
+        row["last_order_at"] = draft.time if last is None else max(last, draft.time)
+    if totals:
+        statement = _profile_orders_upsert(connection.dialect.name)
+        connection.execute(statement, [totals[key] for key in sorted(totals)])
+
+
+@functools.cache
+def _profile_orders_upsert(dialect_name: str) -> Any:
+    table = profile_orders
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    new = insert.excluded
+
+    def earliest(column: str) -> Any:
+        old = table.c[column]
+        return case(
+            (new[column].is_(None), old),
+            (or_(old.is_(None), new[column] < old), new[column]),
+            else_=old,
+        )
+
+    def latest(column: str) -> Any:
+        old = table.c[column]
+        return case(
+            (new[column].is_(None), old),
+            (or_(old.is_(None), new[column] > old), new[column]),
+            else_=old,
+        )
+
+    return insert.on_conflict_do_update(
+        index_elements=["profile_id", "currency"],
+        set_={
+            "orders": table.c.orders + new.orders,
+            "placed_value": table.c.placed_value + new.placed_value,
+            "refunded_value": table.c.refunded_value + new.refunded_value,
+            "first_order_at": earliest("first_order_at"),
+            "last_order_at": latest("last_order_at"),
+        },
     )
