@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shoptrack.store.database import Database
 from shoptrack.store.migrations import current_revision, head_revision, upgrade
 from shoptrack.store.partitions import ensure_event_partitions, partition_months
-from shoptrack.store.schema import metadata
+from shoptrack.store.schema import events, metadata, metric_rollups, profile_orders
 
 
 def test_migrated_schema_matches_the_metadata(database_url: str) -> None:
@@ -200,5 +202,136 @@ def test_plain_flow_webhook_secrets_are_encrypted_by_the_upgrade(database_url: s
         assert isinstance(step, SendWebhook)
         assert cipher.decrypt(step.secret_encrypted) == {"secret": secret}
         assert stored["actions"][1] == {"type": "exit", "id": "x"}
+    finally:
+        database.dispose()
+
+
+def _revision_before(file_suffix: str) -> str:
+    """The revision before the one in the file named so, whatever their numbers."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from shoptrack.store import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    (revision,) = [
+        script
+        for script in ScriptDirectory.from_config(config).walk_revisions()
+        if script.path.endswith(file_suffix)
+    ]
+    assert isinstance(revision.down_revision, str)
+    return revision.down_revision
+
+
+def _empty_database(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Database:
+    if kind == "sqlite":
+        return Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    database = Database(request.getfixturevalue("postgres_url"))
+    with database.write() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    return database
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_rollups_and_order_totals_are_rebuilt_from_the_events(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    """The revision that splits rollups by currency and test flag computes them, and profiles'
+    order totals, from the events recorded before it."""
+    database = _empty_database(request, tmp_path, kind)
+    try:
+        upgrade(database, to=_revision_before("_rollup_dimensions.py"))
+        t0 = datetime(2026, 5, 1, 10, 15, tzinfo=UTC)
+        with database.write() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO accounts (id, name, public_key, created_at) "
+                    "VALUES ('A', 'a', 'PUB', :t)"
+                ),
+                {"t": t0},
+            )
+            for profile, email in (("P1", "ann@x.com"), ("P2", "test-order+1@shoptrack.invalid")):
+                connection.execute(
+                    text(
+                        "INSERT INTO profiles (id, account_id, email, properties, created_at, "
+                        "updated_at) VALUES (:id, 'A', :email, '{}', :t, :t)"
+                    ),
+                    {"id": profile, "email": email, "t": t0},
+                )
+            for metric, name in (("M1", "Placed Order"), ("M2", "Refunded Order")):
+                connection.execute(
+                    text(
+                        "INSERT INTO metrics (id, account_id, name, source, created_at, "
+                        "updated_at) VALUES (:id, 'A', :name, 'api', :t, :t)"
+                    ),
+                    {"id": metric, "name": name, "t": t0},
+                )
+            rows = [
+                ("E1", "M1", "P1", t0, 10, "USD", "{}"),
+                ("E2", "M1", "P1", t0 + timedelta(minutes=20), 5, "USD", "{}"),
+                ("E3", "M1", "P1", t0 + timedelta(days=3), 7, "EUR", "{}"),
+                ("E4", "M2", "P1", t0 + timedelta(days=4), 2, "USD", "{}"),
+                ("E5", "M1", "P1", t0, 99, "USD", '{"IsTest": true}'),
+                ("E6", "M1", "P2", t0, 1, "USD", "{}"),
+            ]
+            for event_id, metric, profile, time, value, currency, properties in rows:
+                connection.execute(
+                    events.insert().values(
+                        id=event_id,
+                        time=time,
+                        account_id="A",
+                        metric_id=metric,
+                        profile_id=profile,
+                        unique_id=event_id,
+                        value=Decimal(value),
+                        value_currency=currency,
+                        properties=orjson.loads(properties),
+                        backfill=False,
+                        received_at=time,
+                    )
+                )
+        upgrade(database)
+        with database.read() as connection:
+            tests = dict(connection.execute(select(events.c.id, events.c.test)).all())
+            rollups = {
+                (row.metric_id, row.hour, row.currency, row.test): (row.count, row.value_sum)
+                for row in connection.execute(select(metric_rollups))
+            }
+            totals = {
+                (row.profile_id, row.currency): (
+                    row.orders,
+                    row.placed_value,
+                    row.refunded_value,
+                    row.first_order_at,
+                    row.last_order_at,
+                )
+                for row in connection.execute(select(profile_orders))
+            }
+        assert tests == {"E1": False, "E2": False, "E3": False, "E4": False, "E5": True, "E6": True}
+        hour = t0.replace(minute=0)
+        assert rollups == {
+            ("M1", hour, "USD", False): (2, Decimal("15.0000")),
+            ("M1", hour, "USD", True): (2, Decimal("100.0000")),
+            ("M1", hour + timedelta(days=3), "EUR", False): (1, Decimal("7.0000")),
+            ("M2", hour + timedelta(days=4), "USD", False): (1, Decimal("2.0000")),
+        }
+        assert totals == {
+            ("P1", "USD"): (
+                2,
+                Decimal("15.0000"),
+                Decimal("2.0000"),
+                t0,
+                t0 + timedelta(minutes=20),
+            ),
+            ("P1", "EUR"): (
+                1,
+                Decimal("7.0000"),
+                Decimal("0.0000"),
+                t0 + timedelta(days=3),
+                t0 + timedelta(days=3),
+            ),
+        }
     finally:
         database.dispose()

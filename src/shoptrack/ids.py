@@ -13,14 +13,14 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
+# Two Crockford digits for each 10-bit value: a ULID is 13 lookups instead of 26 divisions.
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+
+
 def new_id() -> str:
     """A 26-character ULID: 48 bits of milliseconds then 80 random bits, sortable by creation."""
     value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
 
 
 def new_private_key() -> str:

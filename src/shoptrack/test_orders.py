@@ -36,7 +36,7 @@ from shoptrack.connectors.base import TestOrder, store_clients
 from shoptrack.connectors.errors import StoreError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.doctor import ClientFactory, Finding, Severity, diagnose_integration
-from shoptrack.domain.events import Metric
+from shoptrack.domain.events import TEST_ORDER_DOMAIN, Metric
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.flows.entry import FlowEntry
 from shoptrack.pipeline.fetch import OrderFetcher
@@ -194,7 +194,7 @@ class TestOrderOptions:
 
 def default_email(now: datetime) -> str:
     """The address a test order placed at ``now`` is for (see the module's docstring)."""
-    return f"test-order+{now:%Y%m%d%H%M%S}@shoptrack.invalid"
+    return f"test-order+{now:%Y%m%d%H%M%S}@{TEST_ORDER_DOMAIN}"
 
 
 def run_test_order(

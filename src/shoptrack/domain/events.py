@@ -13,7 +13,17 @@ from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, n
 from shoptrack.domain.order import Address, LineItem, Order
 from shoptrack.domain.status import Lifecycle
 
-__all__ = ["EventDraft", "Metric", "Person", "order_events", "order_person", "order_properties"]
+__all__ = [
+    "TEST_ORDER_DOMAIN",
+    "EventDraft",
+    "Metric",
+    "Person",
+    "is_test_address",
+    "is_test_order",
+    "order_events",
+    "order_person",
+    "order_properties",
+]
 
 
 class Metric(StrEnum):
@@ -64,7 +74,13 @@ class EventDraft:
     value: Decimal | None = None
     value_currency: str | None = None
     backfill: bool = False
+    # A store's test order, or one placed by ``shoptrack test-order``: kept out of charts and
+    # of profiles' order statistics.
+    test: bool = False
 
+
+# ``shoptrack test-order`` places its orders for ``test-order+<time>@`` this reserved domain.
+TEST_ORDER_DOMAIN = "shoptrack.invalid"
 
 _STAGE_METRIC = {
     Lifecycle.PLACED: Metric.PLACED_ORDER,
@@ -86,6 +102,7 @@ def order_events(
     """
     person = order_person(order)
     properties = order_properties(order)
+    test = is_test_order(order)
     drafts: list[EventDraft] = []
     for stage in stages:
         drafts.append(
@@ -98,6 +115,7 @@ def order_events(
                 value=_stage_value(order, stage),
                 value_currency=order.currency,
                 backfill=backfill,
+                test=test,
             )
         )
         if stage is Lifecycle.PLACED:
@@ -111,10 +129,21 @@ def order_events(
                     value=line.row_total,
                     value_currency=order.currency,
                     backfill=backfill,
+                    test=test,
                 )
                 for line in order.counted_lines
             )
     return drafts
+
+
+def is_test_address(email: str | None) -> bool:
+    """Whether an email is one ``shoptrack test-order`` places orders for (it never delivers)."""
+    return bool(email) and str(email).strip().lower().endswith("@" + TEST_ORDER_DOMAIN)
+
+
+def is_test_order(order: Order) -> bool:
+    """A store's own test order (Shopify marks them), or one placed by ``shoptrack test-order``."""
+    return order.is_test or is_test_address(order.email)
 
 
 def order_person(order: Order) -> Person:
@@ -166,7 +195,7 @@ def order_properties(order: Order) -> dict[str, Any]:
         "BillingAddress": _address(order.billing_address),
         "ShippingAddress": _address(order.shipping_address),
     }
-    if order.is_test:
+    if is_test_order(order):
         properties["IsTest"] = True
     return properties
 
@@ -179,7 +208,7 @@ def _ordered_product_properties(order: Order, line: LineItem) -> dict[str, Any]:
         "OrderNumber": order.number,
         **item,
     }
-    if order.is_test:
+    if is_test_order(order):
         properties["IsTest"] = True
     return properties
 

@@ -1,8 +1,9 @@
 """Processing: pending inbox rows → order states → events → profiles and rollups.
 
-Each batch is one transaction: its rows are locked (``SKIP LOCKED`` on PostgreSQL, so workers
-take disjoint rows), each row is applied inside its own savepoint so one bad row fails alone,
-and the rows' states, events and rollups commit together with their ``processed`` marks.
+Each batch is one transaction: its rows are claimed (``SKIP LOCKED`` on PostgreSQL, so workers
+take disjoint rows) and applied as a set, in a handful of statements whatever the batch's size;
+one bad row still fails alone (the set is halved until it is found), and the rows' states,
+events and rollups commit together with their ``processed`` marks.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from sqlalchemy import Connection
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.domain.api_events import event_draft, parse_event
-from shoptrack.domain.events import EventDraft, Person, order_events, order_person
-from shoptrack.domain.lifecycle import transition
+from shoptrack.domain.events import EventDraft, order_events
 from shoptrack.domain.order import Order
 from shoptrack.domain.segment import segment_drafts
 from shoptrack.store.database import Database
@@ -31,13 +31,15 @@ from shoptrack.store.inbox import (
     InboxRow,
     InboxState,
     claim_pending,
+    claimable,
     mark_failed,
     mark_processed,
+    peek_pending,
 )
 from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.order_fetches import request_fetches
-from shoptrack.store.order_states import apply_sighting, kept_orders, load_state
-from shoptrack.store.recording import EventRecorder, RecordedEvent
+from shoptrack.store.order_states import Sighting, apply_sightings, kept_orders
+from shoptrack.store.recording import RecordedEvent, Recording, record_events
 from shoptrack.store.sync_runs import add_events_recorded
 
 __all__ = ["EVENT_SOURCES", "BatchResult", "Processor", "RecordedHook", "reevaluate"]
@@ -48,6 +50,8 @@ logger = logging.getLogger(__name__)
 LIVE_WINDOW = timedelta(hours=24)
 # Rows a store sent because something happened now: a webhook, or the fetch a webhook asked for.
 LIVE_SOURCES = frozenset({"webhook", "fetch"})
+# Kept orders re-evaluated per set when a rule changes.
+_REEVALUATION_CHUNK = 500
 
 RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
 
@@ -81,26 +85,6 @@ class _Work:
     drafts: tuple[EventDraft, ...] = ()
     fetch_ids: tuple[str, ...] = ()
     error: str | None = None
-
-    def people_to_record(self, connection: Connection) -> list[tuple[str, Person]]:
-        """The people this row will most likely record events for: every API event's, and the
-        customers of orders whose sighting would record a stage now. A person whose order
-        records nothing (a pending order, an erased customer's old order seen again) gets no
-        profile from it."""
-        account_id = self.row.account_id
-        people = [(account_id, draft.person) for draft in self.drafts]
-        if self.integration is not None:
-            rules = self.integration.rules
-            for order in self.orders:
-                previous = load_state(connection, self.integration.id, order.platform_order_id)
-                if transition(previous, order, rules).record:
-                    people.append((account_id, order_person(order)))
-        return people
-
-    @property
-    def lock_key(self) -> tuple[str, str, int]:
-        first = self.orders[0].platform_order_id if self.orders else ""
-        return (self.row.integration_id or "", first, self.row.id)
 
 
 def _api_event(row: InboxRow) -> list[EventDraft]:
@@ -145,8 +129,25 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What applying a batch's rows came to: the rows done, their events, and the failures."""
+
+    done: list[int] = field(default_factory=list)
+    recorded: list[RecordedEvent] = field(default_factory=list)
+    failed: list[tuple[_Work, BaseException]] = field(default_factory=list)
+
+
 class Processor:
-    """Processes the inbox in bounded batches."""
+    """Processes the inbox in bounded batches, each in a handful of statements.
+
+    A batch is parsed before its write transaction on SQLite (whose one writer would otherwise
+    wait for the parsing) and inside it on PostgreSQL (where the rows are claimed first, with
+    ``SKIP LOCKED``, so that concurrent workers parse disjoint rows). Its rows are then applied
+    together: order states read and written per batch, events, keys, profiles and rollups with
+    multi-row statements. If that fails, the batch is split in halves, each tried in its own
+    savepoint, down to the one row that fails — which alone is retried, then dead-lettered.
+    """
 
     def __init__(
         self,
@@ -165,57 +166,53 @@ class Processor:
     def run_once(self) -> BatchResult:
         """Processes one batch of due rows; ``claimed == 0`` means there was nothing to do."""
         now = self._clock.now()
-        result = BatchResult()
+        integrations: dict[str, Integration | None] = {}
+        parsed: list[_Work] = []
+        if self._database.is_sqlite:
+            with self._database.read() as connection:
+                rows = peek_pending(connection, now, self._batch_size)
+                parsed = [self._parse(connection, row, integrations) for row in rows]
+            if not parsed:
+                return BatchResult()
         with self._database.write() as connection:
-            rows = claim_pending(connection, now, self._batch_size)
-            if not rows:
-                return result
-            result.claimed = len(rows)
-            integrations: dict[str, Integration | None] = {}
-            work = sorted(
-                (self._parse(connection, row, integrations) for row in rows),
-                key=lambda item: item.lock_key,
+            if self._database.is_sqlite:
+                # Anything that changed a row since it was read (a replay) wins: skip it.
+                claimed = claimable(connection, [item.row.id for item in parsed], now)
+                work = [item for item in parsed if item.row.id in claimed]
+            else:
+                rows = claim_pending(connection, now, self._batch_size)
+                work = [self._parse(connection, row, integrations) for row in rows]
+            return self._process(connection, work, now)
+
+    def _process(self, connection: Connection, work: list[_Work], now: datetime) -> BatchResult:
+        result = BatchResult(claimed=len(work))
+        if not work:
+            return result
+        outcome = _Outcome()
+        for item in work:
+            if item.error is not None:
+                outcome.failed.append((item, ValueError(item.error)))
+        _apply_halving(connection, [item for item in work if item.error is None], now, outcome)
+        for item, error in sorted(outcome.failed, key=lambda failure: failure[0].row.id):
+            state = mark_failed(
+                connection, item.row, _error_text(error), now, transient=_is_conflict(error)
             )
-            recorder = EventRecorder(connection, now)
-            # Profiles first, sorted, then order states: one lock order for every worker.
-            recorder.resolve_profiles(
-                person for item in work for person in item.people_to_record(connection)
+            logger.warning("inbox row %s failed (%s): %s", item.row.id, state, _error_text(error))
+            if state is InboxState.DEAD:
+                result.dead += 1
+            else:
+                result.retried += 1
+        mark_processed(connection, outcome.done, now, self.worker_id)
+        runs = {item.row.id: item.row.sync_run_id for item in work if item.row.sync_run_id}
+        if runs:
+            by_run = Counter(
+                runs[event.inbox_id] for event in outcome.recorded if event.inbox_id in runs
             )
-            done: list[int] = []
-            for item in work:
-                try:
-                    if item.error is not None:
-                        raise ValueError(item.error)
-                    with recorder.savepoint():
-                        self._apply(recorder, item, now)
-                    done.append(item.row.id)
-                except Exception as error:  # noqa: BLE001  # any failure of one row is that row's: it is retried, then dead-lettered
-                    state = mark_failed(
-                        connection,
-                        item.row,
-                        _error_text(error),
-                        now,
-                        transient=_is_conflict(error),
-                    )
-                    logger.warning(
-                        "inbox row %s failed (%s): %s", item.row.id, state, _error_text(error)
-                    )
-                    if state is InboxState.DEAD:
-                        result.dead += 1
-                    else:
-                        result.retried += 1
-            mark_processed(connection, done, now, self.worker_id)
-            recorder.flush()
-            runs = {item.row.id: item.row.sync_run_id for item in work if item.row.sync_run_id}
-            if runs:
-                by_run = Counter(
-                    runs[event.inbox_id] for event in recorder.recorded if event.inbox_id in runs
-                )
-                add_events_recorded(connection, dict(by_run))
-            if self._on_recorded is not None and recorder.recorded:
-                self._on_recorded(connection, recorder.recorded)
-            result.processed = len(done)
-            result.recorded = list(recorder.recorded)
+            add_events_recorded(connection, dict(by_run))
+        if self._on_recorded is not None and outcome.recorded:
+            self._on_recorded(connection, outcome.recorded)
+        result.processed = len(outcome.done)
+        result.recorded = outcome.recorded
         return result
 
     def run_until_idle(self, max_batches: int = 1_000_000) -> BatchResult:
@@ -249,67 +246,95 @@ class Processor:
         except (ValueError, KeyError, TypeError) as error:
             return _Work(row, integration, error=_error_text(error))
 
-    def _apply(self, recorder: EventRecorder, item: _Work, now: datetime) -> None:
-        integration = item.integration
-        for draft in item.drafts:
-            recorder.record(
-                item.row.account_id,
-                draft,
-                integration_id=integration.id if integration is not None else None,
-                inbox_id=item.row.id,
-            )
-        if integration is None:
+
+def _apply_halving(
+    connection: Connection, work: Sequence[_Work], now: datetime, outcome: _Outcome
+) -> None:
+    """Applies ``work`` in one savepoint; if that fails, each half in its own, down to the row
+    that fails. A conflict with another worker fails every row of the set, as a transient
+    failure (they are retried at once): it is no row's fault."""
+    if not work:
+        return
+    try:
+        with connection.begin_nested():
+            recorded = _apply(connection, work, now)
+    except Exception as error:  # noqa: BLE001  # any failure is some row's: halving finds whose
+        if len(work) == 1 or _is_conflict(error):
+            outcome.failed.extend((item, error) for item in work)
             return
+        middle = len(work) // 2
+        _apply_halving(connection, work[:middle], now, outcome)
+        _apply_halving(connection, work[middle:], now, outcome)
+        return
+    outcome.done.extend(item.row.id for item in work)
+    outcome.recorded.extend(recorded)
+
+
+def _apply(connection: Connection, work: Sequence[_Work], now: datetime) -> list[RecordedEvent]:
+    """The rows' fetch requests, order states and events, in a few statements."""
+    fetches: dict[tuple[str, str], list[str]] = {}
+    sightings: list[Sighting] = []
+    for item in work:
+        integration = item.integration
+        if integration is None:
+            continue
         if item.fetch_ids:
-            request_fetches(
-                recorder.connection,
-                account_id=integration.account_id,
-                integration_id=integration.id,
-                order_ids=item.fetch_ids,
-                now=now,
-            )
-        rules = integration.rules
+            fetches.setdefault((integration.account_id, integration.id), []).extend(item.fetch_ids)
+        sightings.extend(
+            Sighting(integration.account_id, integration.id, integration.rules, order)
+            for order in item.orders
+        )
+    for (account_id, integration_id), order_ids in sorted(fetches.items()):
+        request_fetches(
+            connection,
+            account_id=account_id,
+            integration_id=integration_id,
+            order_ids=order_ids,
+            now=now,
+        )
+    changes = iter(apply_sightings(connection, sightings, now))
+    recordings: list[Recording] = []
+    for item in work:
+        integration = item.integration
+        owner = integration.id if integration is not None else None
+        recordings.extend(
+            Recording(item.row.account_id, draft, owner, item.row.id) for draft in item.drafts
+        )
+        if integration is None:
+            continue
         for order in item.orders:
-            change = apply_sighting(
-                recorder.connection,
-                account_id=integration.account_id,
-                integration_id=integration.id,
-                rules=rules,
-                order=order,
-                now=now,
-            )
+            change = next(changes)
             if not change.record:
                 continue
             backfill = item.row.backfill or (
                 item.row.source not in LIVE_SOURCES and order.created_at < now - LIVE_WINDOW
             )
-            for draft in order_events(order, change.record, backfill=backfill):
-                if draft.person.identified:
-                    recorder.record(
-                        integration.account_id,
-                        draft,
-                        integration_id=integration.id,
-                        inbox_id=item.row.id,
-                    )
+            recordings.extend(
+                Recording(integration.account_id, draft, integration.id, item.row.id)
+                for draft in order_events(order, change.record, backfill=backfill)
+                if draft.person.identified
+            )
+    return record_events(connection, recordings, now)
 
 
 def reevaluate(database: Database, integration: Integration, now: datetime) -> list[RecordedEvent]:
     """Applies the integration's current rules to every kept order; what that records is backfill
     (the orders happened before the rule change)."""
     rules = integration.rules
+    recorded: list[RecordedEvent] = []
     with database.write() as connection:
-        recorder = EventRecorder(connection, now)
-        for order in list(kept_orders(connection, integration.id)):
-            change = apply_sighting(
-                connection,
-                account_id=integration.account_id,
-                integration_id=integration.id,
-                rules=rules,
-                order=order,
-                now=now,
-            )
-            for draft in order_events(order, change.record, backfill=True):
-                if draft.person.identified:
-                    recorder.record(integration.account_id, draft, integration_id=integration.id)
-        recorder.flush()
-        return list(recorder.recorded)
+        orders = list(kept_orders(connection, integration.id))
+        for start in range(0, len(orders), _REEVALUATION_CHUNK):
+            chunk = orders[start : start + _REEVALUATION_CHUNK]
+            sightings = [
+                Sighting(integration.account_id, integration.id, rules, order) for order in chunk
+            ]
+            changes = apply_sightings(connection, sightings, now)
+            recordings = [
+                Recording(integration.account_id, draft, integration.id)
+                for order, change in zip(chunk, changes, strict=True)
+                for draft in order_events(order, change.record, backfill=True)
+                if draft.person.identified
+            ]
+            recorded.extend(record_events(connection, recordings, now))
+    return recorded

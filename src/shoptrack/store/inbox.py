@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store.schema import inbox
@@ -27,8 +27,10 @@ __all__ = [
     "InboxState",
     "ReplaySelection",
     "claim_pending",
+    "claimable",
     "mark_failed",
     "mark_processed",
+    "peek_pending",
     "replay",
     "retry_delay",
     "write_entries",
@@ -139,35 +141,57 @@ def write_entries(
     ]
 
 
+def _due(now: datetime, limit: int) -> Select[Any]:
+    return (
+        select(inbox)
+        .where(inbox.c.state == InboxState.PENDING.value, inbox.c.available_at <= now)
+        .order_by(inbox.c.available_at, inbox.c.id)
+        .limit(limit)
+    )
+
+
+def peek_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
+    """Pending rows that are due, oldest first, unlocked: read before a write transaction by a
+    single writer (SQLite), which then keeps those still ``claimable``."""
+    return [_inbox_row(row) for row in connection.execute(_due(now, limit))]
+
+
+def claimable(connection: Connection, ids: Sequence[int], now: datetime) -> set[int]:
+    """Those of ``ids`` that are still pending and due."""
+    if not ids:
+        return set()
+    query = select(inbox.c.id).where(
+        inbox.c.id.in_(ids),
+        inbox.c.state == InboxState.PENDING.value,
+        inbox.c.available_at <= now,
+    )
+    return {int(row.id) for row in connection.execute(query)}
+
+
 def claim_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
     """Pending rows that are due, oldest first, locked for this transaction.
 
     On PostgreSQL ``SKIP LOCKED`` lets concurrent workers take disjoint rows; the locks end with
     the transaction, so a worker that dies releases its rows at once.
     """
-    query = (
-        select(inbox)
-        .where(inbox.c.state == InboxState.PENDING.value, inbox.c.available_at <= now)
-        .order_by(inbox.c.available_at, inbox.c.id)
-        .limit(limit)
+    rows = connection.execute(for_update(connection, _due(now, limit), skip_locked=True))
+    return [_inbox_row(row) for row in rows]
+
+
+def _inbox_row(row: Row[Any]) -> InboxRow:
+    return InboxRow(
+        id=row.id,
+        account_id=row.account_id,
+        integration_id=row.integration_id,
+        source=row.source,
+        topic=row.topic,
+        headers=row.headers,
+        body=bytes(row.body),
+        backfill=row.backfill,
+        attempts=row.attempts,
+        received_at=row.received_at,
+        sync_run_id=row.sync_run_id,
     )
-    rows = connection.execute(for_update(connection, query, skip_locked=True))
-    return [
-        InboxRow(
-            id=row.id,
-            account_id=row.account_id,
-            integration_id=row.integration_id,
-            source=row.source,
-            topic=row.topic,
-            headers=row.headers,
-            body=bytes(row.body),
-            backfill=row.backfill,
-            attempts=row.attempts,
-            received_at=row.received_at,
-            sync_run_id=row.sync_run_id,
-        )
-        for row in rows
-    ]
 
 
 def mark_processed(

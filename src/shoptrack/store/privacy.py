@@ -25,6 +25,7 @@ from shoptrack.store.schema import (
     metric_rollups,
     metrics,
     order_states,
+    profile_orders,
     profiles,
 )
 from shoptrack.store.sql import for_update
@@ -106,12 +107,19 @@ def erase_person(connection: Connection, account_id: str, identifier: str, value
         delete(events)
         .where(events.c.account_id == account_id, events.c.profile_id == profile.id)
         .returning(
-            events.c.id, events.c.metric_id, events.c.unique_id, events.c.time, events.c.value
+            events.c.id,
+            events.c.metric_id,
+            events.c.unique_id,
+            events.c.time,
+            events.c.value,
+            events.c.value_currency,
+            events.c.test,
         )
     ).all()
     _delete_keys(connection, account_id, erased)
     _subtract_rollups(connection, account_id, erased)
     erase_profile_flows(connection, account_id, profile.id)
+    connection.execute(delete(profile_orders).where(profile_orders.c.profile_id == profile.id))
     connection.execute(delete(profiles).where(profiles.c.id == profile.id))
     return Erasure(profile.id, len(erased), scrubbed)
 
@@ -200,24 +208,28 @@ def _delete_keys(connection: Connection, account_id: str, erased: Sequence[Any])
 
 def _subtract_rollups(connection: Connection, account_id: str, erased: Sequence[Any]) -> None:
     """Takes the erased events out of their metric-hours, as recording added them in."""
-    counts: dict[tuple[str, datetime], int] = defaultdict(int)
-    sums: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
+    counts: dict[tuple[str, datetime, str, bool], int] = defaultdict(int)
+    sums: dict[tuple[str, datetime, str, bool], Decimal] = defaultdict(Decimal)
     for row in erased:
-        key = (row.metric_id, row.time.replace(minute=0, second=0, microsecond=0))
+        hour = row.time.replace(minute=0, second=0, microsecond=0)
+        key = (row.metric_id, hour, row.value_currency or "", row.test)
         counts[key] += 1
         sums[key] += row.value or Decimal(0)
-    for metric_id, hour in sorted(counts):
+    for key in sorted(counts):
+        metric_id, hour, currency, test = key
         where = (
             metric_rollups.c.account_id == account_id,
             metric_rollups.c.metric_id == metric_id,
             metric_rollups.c.hour == hour,
+            metric_rollups.c.currency == currency,
+            metric_rollups.c.test == test,
         )
         connection.execute(
             update(metric_rollups)
             .where(*where)
             .values(
-                count=metric_rollups.c.count - counts[metric_id, hour],
-                value_sum=metric_rollups.c.value_sum - sums[metric_id, hour],
+                count=metric_rollups.c.count - counts[key],
+                value_sum=metric_rollups.c.value_sum - sums[key],
             )
         )
         # An hour with no events left is no row, as if none had been recorded.

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from shoptrack.domain.events import Person
 from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.ids import new_id
 from shoptrack.store.schema import profiles
-from shoptrack.store.sql import for_update, insert_ignore
+from shoptrack.store.sql import for_update, insert_ignore, insert_ignore_returning
 
 __all__ = [
     "PROFILE_ATTRIBUTES",
@@ -26,8 +26,9 @@ __all__ = [
     "get_profile",
     "import_profile",
     "list_profiles",
+    "person_key",
     "primary_identifier",
-    "resolve_profile",
+    "resolve_profiles",
     "update_profile",
 ]
 
@@ -57,53 +58,158 @@ def _find(
     return connection.execute(for_update(connection, query) if lock else query).first()
 
 
-def resolve_profile(connection: Connection, account_id: str, person: Person, now: datetime) -> str:
-    """The id of the person's profile, created when none matches, updated with what is new.
+def _find_or_create(connection: Connection, account_id: str, person: Person, now: datetime) -> str:
+    """The id of the person's profile, created when none matches (nothing else is written).
 
     Concurrent creators of the same person meet on the unique (account, identifier) index: the
     loser's insert does nothing and it reads the winner's row, so there is never a second profile.
     """
     identifier, value = primary_identifier(person)
     row = _find(connection, account_id, identifier, value)
-    if row is None and identifier == "id":
-        raise NotFoundError(
-            f"no profile {value} in this account", pointer="/data/attributes/profile"
-        )
-    if row is None:
-        new = {
-            "id": new_id(),
-            "account_id": account_id,
-            "email": person.email,
-            "phone_number": person.phone_number,
-            "external_id": person.external_id,
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "properties": dict(person.properties),
-            "created_at": now,
-            "updated_at": now,
-        } | {name: person.attributes.get(name) for name in PROFILE_ATTRIBUTES}
-        if insert_ignore(connection, profiles, new, conflict=()):
-            return str(new["id"])
-        # A secondary identifier may belong to another profile already: leave it off.
-        secondary = dict.fromkeys(name for name in _IDENTIFIERS if name != identifier)
-        if insert_ignore(
-            connection, profiles, new | secondary, conflict=("account_id", identifier)
-        ):
-            return str(new["id"])
-        # Another worker created this person first: theirs is the profile.
-        row = _find(connection, account_id, identifier, value)
-        if row is None:
-            raise LookupError("a profile was created and cannot be read back")
+    if row is not None:
         return str(row.id)
-    changes = _changes(row, person)
-    if changes:
-        connection.execute(
-            update(profiles).where(profiles.c.id == row.id).values(**changes, updated_at=now)
+    new = _new_row(account_id, person, now)
+    # A secondary identifier may belong to another profile already: then it is left off.
+    secondary = dict.fromkeys(name for name in _IDENTIFIERS if name != identifier)
+    for values in (new, new | secondary):
+        if insert_ignore(connection, profiles, values, conflict=("account_id", identifier)):
+            return str(new["id"])
+        row = _find(connection, account_id, identifier, value)
+        if row is not None:  # another worker created this person first: theirs is the profile
+            return str(row.id)
+    raise LookupError("a profile was created and cannot be read back")
+
+
+def _new_row(account_id: str, person: Person, now: datetime) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "account_id": account_id,
+        "email": person.email,
+        "phone_number": person.phone_number,
+        "external_id": person.external_id,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "properties": dict(person.properties),
+        "created_at": now,
+        "updated_at": now,
+    } | {name: person.attributes.get(name) for name in PROFILE_ATTRIBUTES}
+
+
+PersonKey = tuple[str, str, str]
+
+
+def person_key(account_id: str, person: Person) -> PersonKey:
+    """``(account, identifier, value)``: how a person is matched to a profile."""
+    return (account_id, *primary_identifier(person))
+
+
+def resolve_profiles(
+    connection: Connection, people: Sequence[tuple[str, Person]], now: datetime
+) -> dict[PersonKey, str]:
+    """The profile ids of many people at once, in a few statements whatever their number: found
+    by their primary identifier, created when none matches, updated with what is new (people
+    met several times apply in the order given).
+
+    Concurrent workers never wait on each other in a circle: first the missing profiles are
+    inserted, in key order (holding no other profile's lock meanwhile), then every profile is
+    locked in id order and updated. A person named by a profile id that does not exist raises
+    ``NotFoundError``; a new person whose insert conflicts (another worker created them, or a
+    secondary identifier belongs to another profile) is found or created alone.
+    """
+    wanted: dict[PersonKey, list[Person]] = {}
+    for account_id, person in people:
+        wanted.setdefault(person_key(account_id, person), []).append(person)
+    resolved = _existing_ids(connection, list(wanted))
+    missing_ids = [key for key in wanted if key[1] == "id" and key not in resolved]
+    if missing_ids:
+        raise NotFoundError(
+            f"no profile {missing_ids[0][2]} in this account", pointer="/data/attributes/profile"
         )
-    return str(row.id)
+    created, found_meanwhile = _create_missing(connection, wanted, resolved, now)
+    resolved |= found_meanwhile
+    _update_found(connection, wanted, resolved, now)
+    return resolved | created
 
 
-def _changes(row: Any, person: Person) -> dict[str, Any]:
+def _create_missing(
+    connection: Connection,
+    wanted: Mapping[PersonKey, list[Person]],
+    found: Mapping[PersonKey, str],
+    now: datetime,
+) -> tuple[dict[PersonKey, str], dict[PersonKey, str]]:
+    """Creates the profiles of the people not ``found``, in key order (what later sightings of a
+    person add is merged before the insert): the ids of those created, and of those another
+    worker created meanwhile (or matched by a secondary identifier), which are to be updated
+    like the profiles found."""
+    new_keys = sorted(key for key in wanted if key not in found)
+    if not new_keys:
+        return {}, {}
+    rows = []
+    for key in new_keys:
+        first, *later = wanted[key]
+        row = _new_row(key[0], first, now)
+        for person in later:
+            row |= _changes(row, person)
+        rows.append(row)
+    statement = insert_ignore_returning(connection, profiles, ["id"])
+    inserted = {str(row.id) for row in connection.execute(statement, rows)}
+    created: dict[PersonKey, str] = {}
+    elsewhere: dict[PersonKey, str] = {}
+    for key, row in zip(new_keys, rows, strict=True):
+        if row["id"] in inserted:
+            created[key] = str(row["id"])
+        else:  # rare: found or created alone
+            elsewhere[key] = _find_or_create(connection, key[0], wanted[key][0], now)
+    return created, elsewhere
+
+
+def _existing_ids(connection: Connection, keys: Sequence[PersonKey]) -> dict[PersonKey, str]:
+    """The ids of the profiles that match ``keys`` (unlocked)."""
+    found: dict[PersonKey, str] = {}
+    by_identifier: dict[str, list[tuple[str, str]]] = {}
+    for account_id, identifier, value in keys:
+        by_identifier.setdefault(identifier, []).append((account_id, value))
+    for identifier, pairs in sorted(by_identifier.items()):
+        column = profiles.c[identifier]
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            query = select(profiles.c.id, profiles.c.account_id, column).where(
+                tuple_(profiles.c.account_id, column).in_(chunk)
+            )
+            for row in connection.execute(query):
+                found[(row.account_id, identifier, row[2])] = str(row.id)
+    return found
+
+
+def _update_found(
+    connection: Connection,
+    wanted: Mapping[PersonKey, list[Person]],
+    resolved: Mapping[PersonKey, str],
+    now: datetime,
+) -> None:
+    """Locks the profiles found, in id order, and writes what their people add to them; a
+    profile erased since it was looked up fails the set (its rows are tried again)."""
+    if not resolved:
+        return
+    people_of: dict[str, list[Person]] = {}
+    for key, profile_id in resolved.items():
+        people_of.setdefault(profile_id, []).extend(wanted[key])
+    query = select(profiles).where(profiles.c.id.in_(sorted(people_of))).order_by(profiles.c.id)
+    rows = connection.execute(for_update(connection, query)).all()
+    if len(rows) != len(people_of):
+        raise LookupError("a profile was erased while its events were being recorded")
+    for row in rows:
+        current = dict(row._mapping)
+        for person in people_of[row.id]:
+            current |= _changes(current, person)
+        changes = {name: value for name, value in current.items() if value != row._mapping[name]}
+        if changes:
+            connection.execute(
+                update(profiles).where(profiles.c.id == row.id).values(**changes, updated_at=now)
+            )
+
+
+def _changes(row: Mapping[str, Any], person: Person) -> dict[str, Any]:
     """What the person adds to the stored profile: new values, or (from the API) changed ones.
     Identifiers are never changed this way; a profile is re-keyed only by its own update."""
     given: dict[str, Any] = {
@@ -114,13 +220,11 @@ def _changes(row: Any, person: Person) -> dict[str, Any]:
     changes = {
         name: value
         for name, value in given.items()
-        if value is not None
-        and value != getattr(row, name)
-        and (person.overwrite or getattr(row, name) is None)
+        if value is not None and value != row[name] and (person.overwrite or row[name] is None)
     }
     if person.properties:
-        merged = {**row.properties, **person.properties}
-        if merged != row.properties:
+        merged = {**row["properties"], **person.properties}
+        if merged != row["properties"]:
             changes["properties"] = merged
     return changes
 

@@ -1,31 +1,54 @@
-"""Recording events: metric, profile, the exactly-once key, the event row and its rollup."""
+"""Recording events in sets: metrics, the exactly-once keys, profiles, event rows and rollups,
+in a handful of statements whatever the number of events."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import functools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, case, literal, or_, update
+from sqlalchemy import Connection, bindparam, case, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from shoptrack.domain.events import EventDraft, Person
+from shoptrack.domain.events import EventDraft, Metric
 from shoptrack.ids import new_id
 from shoptrack.store.metrics import ensure_metric
-from shoptrack.store.profiles import primary_identifier, resolve_profile
-from shoptrack.store.schema import event_keys, events, metric_rollups, profiles
-from shoptrack.store.sql import insert_ignore, upsert_add
+from shoptrack.store.profiles import person_key, resolve_profiles
+from shoptrack.store.schema import event_keys, events, metric_rollups, profile_orders, profiles
+from shoptrack.store.sql import insert_ignore_returning, upsert_add_many
 from shoptrack.store.types import UTCDateTime
 
-__all__ = ["EventRecorder", "RecordedEvent"]
+__all__ = ["RecordedEvent", "Recording", "record_events"]
 
-logger = logging.getLogger(__name__)
-
-# Built once: constructing a statement per event cost more than executing it.
+# Built once: constructing a statement per batch costs more than it should.
 _INSERT_EVENT = events.insert()
+_LAST_EVENT = profiles.c.last_event_at
+_NEWEST = bindparam("p_time", type_=UTCDateTime())
+_TOUCH_PROFILE = (
+    update(profiles)
+    .where(profiles.c.id == bindparam("p_id"))
+    .values(
+        last_event_at=case(
+            (or_(_LAST_EVENT.is_(None), _LAST_EVENT < _NEWEST), _NEWEST), else_=_LAST_EVENT
+        )
+    )
+)
+_KEY_COLUMNS = ("account_id", "metric_id", "unique_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """An event to record: its draft, its account and the integration and inbox row it came
+    from."""
+
+    account_id: str
+    draft: EventDraft
+    integration_id: str | None = None
+    inbox_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,175 +66,239 @@ class RecordedEvent:
     inbox_id: int | None = None
 
 
-class EventRecorder:
-    """Records events inside the caller's transaction.
-
-    Rollups and profiles' last event times are gathered in memory and written once by
-    ``flush()``, sorted by key, so that concurrent workers on PostgreSQL take those row locks
-    last and in one order. ``savepoint()``
-    scopes work that may fail on its own without failing the rest of the batch.
-    """
-
-    def __init__(self, connection: Connection, now: datetime) -> None:
-        self._connection = connection
-        self._now = now
-        self._rollup_entries: list[tuple[tuple[str, str, datetime], Decimal]] = []
-        self._profile_ids: dict[tuple[str, str, str], str] = {}
-        # A metric created inside a savepoint that rolls back is gone again: see savepoint().
-        self._metric_ids: dict[tuple[str, str | None, str], str] = {}
-        self._last_events: list[tuple[str, datetime]] = []
-        self.recorded: list[RecordedEvent] = []
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    recording: Recording
+    metric_id: str
+    event_id: str
 
     @property
-    def connection(self) -> Connection:
-        return self._connection
+    def key(self) -> tuple[str, str, str]:
+        return self.recording.account_id, self.metric_id, self.recording.draft.unique_id
 
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A nested transaction; on failure what was recorded inside it is forgotten too."""
-        marks = len(self.recorded), len(self._rollup_entries), len(self._last_events)
-        try:
-            with self._connection.begin_nested():
-                yield
-        except BaseException:
-            self._metric_ids.clear()
-            del self.recorded[marks[0] :]
-            del self._rollup_entries[marks[1] :]
-            del self._last_events[marks[2] :]
-            raise
 
-    def resolve_profiles(self, people: Iterable[tuple[str, Person]]) -> None:
-        """Finds or creates the profiles of a batch's people up front, sorted.
+def record_events(
+    connection: Connection, recordings: Sequence[Recording], now: datetime
+) -> list[RecordedEvent]:
+    """Records the events whose metric has no event with their ``unique_id`` yet (the first of
+    several with one key in ``recordings``); returns those inserted, in the order given.
 
-        Concurrent workers then take profile locks before order-state locks, and each in one
-        order, so two batches that share a new customer and an order cannot deadlock.
-        """
-        keys = {
-            (account_id, *primary_identifier(person)): person
-            for account_id, person in people
-            if person.identified
+    Rows are locked in one order for every worker: event keys, then profiles (in id order),
+    then rollups and profiles' order statistics (in key order) — each in one or a few
+    statements.
+    """
+    candidates = _candidates(connection, recordings, now)
+    if not candidates:
+        return []
+    statement = insert_ignore_returning(connection, event_keys, _KEY_COLUMNS, _KEY_COLUMNS)
+    key_rows = [
+        {
+            "account_id": candidate.recording.account_id,
+            "metric_id": candidate.metric_id,
+            "unique_id": candidate.recording.draft.unique_id,
+            "event_id": candidate.event_id,
+            "time": candidate.recording.draft.time,
         }
-        resolved: dict[tuple[str, str, str], str] = {}
-        try:
-            # One savepoint for all: if any fails, none is kept and each row resolves its own
-            # people inside its own savepoint instead (the lock order is then only likely).
-            with self._connection.begin_nested():
-                for key in sorted(keys):
-                    resolved[key] = resolve_profile(self._connection, key[0], keys[key], self._now)
-        except Exception:  # noqa: BLE001  # rows meet the same error alone, where it is recorded
-            logger.warning("resolving a batch's profiles failed; rows will resolve their own")
-            return
-        self._profile_ids.update(resolved)
+        for candidate in sorted(candidates, key=lambda c: c.key)
+    ]
+    inserted = {
+        (row.account_id, row.metric_id, row.unique_id)
+        for row in connection.execute(statement, key_rows)
+    }
+    fresh = [candidate for candidate in candidates if candidate.key in inserted]
+    if not fresh:
+        return []
+    people = [(c.recording.account_id, c.recording.draft.person) for c in fresh]
+    profile_ids = resolve_profiles(connection, people, now)
+    recorded = [
+        _recorded(candidate, profile_ids[person_key(*person)])
+        for candidate, person in zip(fresh, people, strict=True)
+    ]
+    connection.execute(
+        _INSERT_EVENT,
+        [_event_row(c, event, now) for c, event in zip(fresh, recorded, strict=True)],
+    )
+    _touch_profiles(connection, recorded)
+    _add_to_rollups(connection, fresh)
+    _add_to_profile_orders(connection, fresh, recorded)
+    return recorded
 
-    def _profile_id(self, account_id: str, person: Person) -> str:
-        key = (account_id, *primary_identifier(person))
-        if key not in self._profile_ids:
-            self._profile_ids[key] = resolve_profile(
-                self._connection, account_id, person, self._now
-            )
-        return self._profile_ids[key]
 
-    def record(
-        self,
-        account_id: str,
-        draft: EventDraft,
-        *,
-        integration_id: str | None = None,
-        inbox_id: int | None = None,
-    ) -> RecordedEvent | None:
-        """Inserts the event unless its metric already has one with its ``unique_id``."""
-        connection = self._connection
-        metric_key = (account_id, integration_id, draft.metric)
-        if metric_key not in self._metric_ids:
-            self._metric_ids[metric_key] = ensure_metric(
-                connection, account_id, draft.metric, self._now, integration_id=integration_id
+def _candidates(
+    connection: Connection, recordings: Sequence[Recording], now: datetime
+) -> list[_Candidate]:
+    """Each recording with its metric and a new event id; later ones repeating a key dropped."""
+    metric_ids: dict[tuple[str, str | None, str], str] = {}
+    candidates: dict[tuple[str, str, str], _Candidate] = {}
+    for recording in recordings:
+        metric_key = (recording.account_id, recording.integration_id, recording.draft.metric)
+        if metric_key not in metric_ids:
+            metric_ids[metric_key] = ensure_metric(
+                connection,
+                recording.account_id,
+                recording.draft.metric,
+                now,
+                integration_id=recording.integration_id,
             )
-        metric_id = self._metric_ids[metric_key]
-        event_id = new_id()
-        fresh = insert_ignore(
-            connection,
-            event_keys,
+        candidate = _Candidate(recording, metric_ids[metric_key], new_id())
+        candidates.setdefault(candidate.key, candidate)
+    return list(candidates.values())
+
+
+def _recorded(candidate: _Candidate, profile_id: str) -> RecordedEvent:
+    recording = candidate.recording
+    return RecordedEvent(
+        id=candidate.event_id,
+        account_id=recording.account_id,
+        metric_id=candidate.metric_id,
+        metric=recording.draft.metric,
+        profile_id=profile_id,
+        integration_id=recording.integration_id,
+        time=recording.draft.time,
+        backfill=recording.draft.backfill,
+        inbox_id=recording.inbox_id,
+    )
+
+
+def _event_row(candidate: _Candidate, event: RecordedEvent, now: datetime) -> dict[str, Any]:
+    draft = candidate.recording.draft
+    return {
+        "id": event.id,
+        "time": draft.time,
+        "account_id": event.account_id,
+        "metric_id": event.metric_id,
+        "profile_id": event.profile_id,
+        "integration_id": event.integration_id,
+        "unique_id": draft.unique_id,
+        "value": draft.value,
+        "value_currency": draft.value_currency,
+        "properties": dict(draft.properties),
+        "backfill": draft.backfill,
+        "received_at": now,
+        "inbox_id": event.inbox_id,
+        "test": draft.test,
+    }
+
+
+def _touch_profiles(connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
+    """Moves each profile's last event time forward to its newest event, in profile order."""
+    newest: dict[str, datetime] = {}
+    for event in recorded:
+        newest[event.profile_id] = max(event.time, newest.get(event.profile_id, event.time))
+    connection.execute(
+        _TOUCH_PROFILE,
+        [{"p_id": profile_id, "p_time": newest[profile_id]} for profile_id in sorted(newest)],
+    )
+
+
+def _add_to_rollups(connection: Connection, fresh: Sequence[_Candidate]) -> None:
+    """Adds the events to their metrics' hourly counts and sums (per currency, test orders
+    apart), in key order."""
+    counts: Counter[tuple[str, str, datetime, str, bool]] = Counter()
+    sums: dict[tuple[str, str, datetime, str, bool], Decimal] = {}
+    for candidate in fresh:
+        draft = candidate.recording.draft
+        key = (
+            candidate.recording.account_id,
+            candidate.metric_id,
+            draft.time.replace(minute=0, second=0, microsecond=0),
+            draft.value_currency or "",
+            draft.test,
+        )
+        counts[key] += 1
+        sums[key] = sums.get(key, Decimal(0)) + (draft.value or Decimal(0))
+    upsert_add_many(
+        connection,
+        metric_rollups,
+        [
             {
-                "account_id": account_id,
-                "metric_id": metric_id,
-                "unique_id": draft.unique_id,
-                "event_id": event_id,
-                "time": draft.time,
-            },
-            conflict=("account_id", "metric_id", "unique_id"),
-        )
-        if not fresh:
-            return None
-        profile_id = self._profile_id(account_id, draft.person)
-        connection.execute(
-            _INSERT_EVENT,
-            {
-                "id": event_id,
-                "time": draft.time,
-                "account_id": account_id,
-                "metric_id": metric_id,
-                "profile_id": profile_id,
-                "integration_id": integration_id,
-                "unique_id": draft.unique_id,
-                "value": draft.value,
-                "value_currency": draft.value_currency,
-                "properties": dict(draft.properties),
-                "backfill": draft.backfill,
-                "received_at": self._now,
-                "inbox_id": inbox_id,
-            },
-        )
-        self._last_events.append((profile_id, draft.time))
-        hour = draft.time.replace(minute=0, second=0, microsecond=0)
-        self._rollup_entries.append(((account_id, metric_id, hour), draft.value or Decimal(0)))
-        recorded = RecordedEvent(
-            id=event_id,
-            account_id=account_id,
-            metric_id=metric_id,
-            metric=draft.metric,
-            profile_id=profile_id,
-            integration_id=integration_id,
-            time=draft.time,
-            backfill=draft.backfill,
-            inbox_id=inbox_id,
-        )
-        self.recorded.append(recorded)
-        return recorded
+                "account_id": key[0],
+                "metric_id": key[1],
+                "hour": key[2],
+                "currency": key[3],
+                "test": key[4],
+                "count": counts[key],
+                "value_sum": sums[key],
+            }
+            for key in sorted(counts)
+        ],
+        conflict=("account_id", "metric_id", "hour", "currency", "test"),
+        add=("count", "value_sum"),
+    )
 
-    def flush(self) -> None:
-        """Writes the rollups and the profiles' last event times of everything recorded."""
-        latest: dict[str, datetime] = {}
-        for profile_id, time in self._last_events:
-            latest[profile_id] = max(time, latest.get(profile_id, time))
-        last = profiles.c.last_event_at
-        for profile_id in sorted(latest):
-            newest = literal(latest[profile_id], UTCDateTime())
-            self._connection.execute(
-                update(profiles)
-                .where(profiles.c.id == profile_id)
-                .values(
-                    last_event_at=case((or_(last.is_(None), last < newest), newest), else_=last)
-                )
-            )
-        self._last_events.clear()
-        counts: Counter[tuple[str, str, datetime]] = Counter()
-        sums: dict[tuple[str, str, datetime], Decimal] = {}
-        for key, value in self._rollup_entries:
-            counts[key] += 1
-            sums[key] = sums.get(key, Decimal(0)) + value
-        for key in sorted(counts):
-            account_id, metric_id, hour = key
-            upsert_add(
-                self._connection,
-                metric_rollups,
-                {
-                    "account_id": account_id,
-                    "metric_id": metric_id,
-                    "hour": hour,
-                    "count": counts[key],
-                    "value_sum": sums[key],
-                },
-                conflict=("account_id", "metric_id", "hour"),
-                add=("count", "value_sum"),
-            )
-        self._rollup_entries.clear()
+
+# Order metrics that make a profile's order statistics: placed adds, refunded takes away.
+_PLACED = str(Metric.PLACED_ORDER)
+_REFUNDED = str(Metric.REFUNDED_ORDER)
+
+
+def _add_to_profile_orders(
+    connection: Connection, fresh: Sequence[_Candidate], recorded: Sequence[RecordedEvent]
+) -> None:
+    """Adds live and backfill Placed and Refunded Order events (test orders left out) to their
+    profiles' order statistics per currency, in key order."""
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for candidate, event in zip(fresh, recorded, strict=True):
+        draft = candidate.recording.draft
+        if draft.test or draft.metric not in (_PLACED, _REFUNDED):
+            continue
+        key = (event.profile_id, draft.value_currency or "")
+        row = totals.setdefault(
+            key,
+            {
+                "profile_id": key[0],
+                "currency": key[1],
+                "account_id": event.account_id,
+                "orders": 0,
+                "placed_value": Decimal(0),
+                "refunded_value": Decimal(0),
+                "first_order_at": None,
+                "last_order_at": None,
+            },
+        )
+        value = draft.value or Decimal(0)
+        if draft.metric == _REFUNDED:
+            row["refunded_value"] += value
+            continue
+        row["orders"] += 1
+        row["placed_value"] += value
+        first, last = row["first_order_at"], row["last_order_at"]
+        row["first_order_at"] = draft.time if first is None else min(first, draft.time)
+        row["last_order_at"] = draft.time if last is None else max(last, draft.time)
+    if totals:
+        statement = _profile_orders_upsert(connection.dialect.name)
+        connection.execute(statement, [totals[key] for key in sorted(totals)])
+
+
+@functools.cache
+def _profile_orders_upsert(dialect_name: str) -> Any:
+    table = profile_orders
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    new = insert.excluded
+
+    def earliest(column: str) -> Any:
+        old = table.c[column]
+        return case(
+            (new[column].is_(None), old),
+            (or_(old.is_(None), new[column] < old), new[column]),
+            else_=old,
+        )
+
+    def latest(column: str) -> Any:
+        old = table.c[column]
+        return case(
+            (new[column].is_(None), old),
+            (or_(old.is_(None), new[column] > old), new[column]),
+            else_=old,
+        )
+
+    return insert.on_conflict_do_update(
+        index_elements=["profile_id", "currency"],
+        set_={
+            "orders": table.c.orders + new.orders,
+            "placed_value": table.c.placed_value + new.placed_value,
+            "refunded_value": table.c.refunded_value + new.refunded_value,
+            "first_order_at": earliest("first_order_at"),
+            "last_order_at": latest("last_order_at"),
+        },
+    )

@@ -38,6 +38,7 @@ __all__ = [
     "metrics",
     "order_fetches",
     "order_states",
+    "profile_orders",
     "profiles",
     "sync_runs",
     "users",
@@ -215,6 +216,8 @@ events = Table(
     Column("backfill", Boolean, nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
     Column("inbox_id", RowId),
+    # A store's test order (or one placed by ``shoptrack test-order``): kept out of charts.
+    Column("test", Boolean, nullable=False, server_default=text("false")),
     PrimaryKeyConstraint("time", "id"),
     Index("ix_events_id", "id"),
 )
@@ -233,15 +236,35 @@ event_keys = Table(
     PrimaryKeyConstraint("account_id", "metric_id", "unique_id"),
 )
 
+# Each metric's events per hour, by currency ('' when an event has none) and test flag:
+# figures per currency are never summed across currencies, and test orders stay apart.
 metric_rollups = Table(
     "metric_rollups",
     metadata,
     Column("account_id", String(26), nullable=False),
     Column("metric_id", String(26), nullable=False),
     Column("hour", UTCDateTime(), nullable=False),
+    Column("currency", String(3), nullable=False, server_default=""),
+    Column("test", Boolean, nullable=False, server_default=text("false")),
     Column("count", Integer, nullable=False),
     Column("value_sum", Money(), nullable=False),
-    PrimaryKeyConstraint("account_id", "metric_id", "hour"),
+    PrimaryKeyConstraint("account_id", "metric_id", "hour", "currency", "test"),
+)
+
+# A profile's orders per currency, maintained as Placed and Refunded Order events are recorded
+# (test orders left out): order count, placed and refunded amounts, first and last order.
+profile_orders = Table(
+    "profile_orders",
+    metadata,
+    Column("profile_id", String(26), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("orders", Integer, nullable=False),
+    Column("placed_value", Money(), nullable=False),
+    Column("refunded_value", Money(), nullable=False),
+    Column("first_order_at", UTCDateTime()),
+    Column("last_order_at", UTCDateTime()),
+    PrimaryKeyConstraint("profile_id", "currency"),
 )
 
 # One row per sync of an integration: its window, what it saw, and how it ended.

@@ -38,17 +38,22 @@ def current_revision(database: Database) -> str | None:
 
 
 def upgrade(
-    database: Database, *, cipher: CredentialCipher | None = None, wait_seconds: float = 600.0
+    database: Database,
+    *,
+    cipher: CredentialCipher | None = None,
+    wait_seconds: float = 600.0,
+    to: str = "head",
 ) -> bool:
-    """Brings the schema to the newest revision; returns whether this process ran anything.
-    ``cipher`` encrypts what a migration must (flow webhook secrets); an empty database needs
-    none.
+    """Brings the schema to the newest revision (or to revision ``to``, for tests of a
+    migration's data); returns whether this process ran anything. ``cipher`` encrypts what a
+    migration must (flow webhook secrets); an empty database needs none.
 
     On PostgreSQL an advisory lock makes processes that start together wait for the first one.
     They poll for it (``pg_try_advisory_lock``) rather than block: a blocked statement holds a
     snapshot, and an index built concurrently waits for every snapshot — a deadlock.
     """
-    if current_revision(database) == head_revision():
+    target = head_revision() if to == "head" else to
+    if current_revision(database) == target:
         return False
     config = _config()
     with database.engine.connect() as connection:
@@ -58,21 +63,21 @@ def upgrade(
                 text("SELECT pg_try_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID}
             ).scalar_one():
                 connection.commit()
-                if current_revision(database) == head_revision():
+                if current_revision(database) == target:
                     return False
                 if time.monotonic() > deadline:
                     raise TimeoutError("another process has been migrating the schema too long")
                 time.sleep(0.2)
         connection.commit()
         try:
-            if MigrationContext.configure(connection).get_current_revision() == head_revision():
+            if MigrationContext.configure(connection).get_current_revision() == target:
                 return False
             # Alembic must own the transactions: some migrations build indexes concurrently,
             # which PostgreSQL runs only outside a transaction.
             connection.commit()
             config.attributes["connection"] = connection
             config.attributes["cipher"] = cipher
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
             connection.commit()
         finally:
             if database.dialect == "postgresql":
