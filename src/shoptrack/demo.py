@@ -97,10 +97,13 @@ def _ensure_demo_user(services: Services, state: DemoState) -> None:
 
 
 def _save(services: Services, state: DemoState) -> None:
+    """Writes the demo's state whole, then renames it into place: a reader never sees half."""
     path = services.settings.data_dir / "demo.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(asdict(state), option=orjson.OPT_INDENT_2))
-    path.chmod(0o600)
+    partial = path.with_name(".demo.json.partial")
+    partial.write_bytes(orjson.dumps(asdict(state), option=orjson.OPT_INDENT_2))
+    partial.chmod(0o600)
+    partial.replace(path)
 
 
 @dataclass(frozen=True, slots=True)
