@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from shoptrack.connectors.base import WebhookHealth
+from shoptrack.connectors.base import WebhookHealth, WebhookVerdict
 from shoptrack.connectors.errors import StoreError
 from shoptrack.doctor._checks_access import error_evidence, fix_command, iso
 from shoptrack.doctor._examination import REJECTED_WINDOW_DAYS, Examination
@@ -22,26 +22,37 @@ __all__ = [
 ]
 
 
-def _refusals(exam: Examination, rows: tuple[StoredDelivery, ...]) -> dict[str, object]:
+def _refusals(
+    exam: Examination, rows: tuple[StoredDelivery, ...], unstored: int
+) -> dict[str, object]:
     with exam.read() as connection:
         accepted = delivery_summary(connection, exam.integration.id, "processed", source="webhook")
     reasons = Counter((row.reason or "").partition(": ")[2] or row.reason for row in rows)
     return {
-        "refused": len(rows),
+        "refused": len(rows) + unstored,
+        # Past the integration's limit refusals are counted, not stored (see README, Webhooks).
+        "not_stored": unstored,
         "window_days": REJECTED_WINDOW_DAYS,
-        "first_refused": iso(rows[-1].received_at),
-        "last_refused": iso(rows[0].received_at),
+        "first_refused": iso(rows[-1].received_at) if rows else None,
+        "last_refused": iso(rows[0].received_at) if rows else None,
         "reasons": dict(reasons.most_common()),
         "delivery_ids": [row.id for row in rows[:10]],
-        "user_agent": rows[0].headers.get("user-agent"),
+        "user_agent": rows[0].headers.get("user-agent") if rows else None,
         "last_accepted": iso(accepted.newest),
     }
+
+
+def _not_stored(unstored: int) -> str:
+    if not unstored:
+        return ""
+    return f" ({unstored} of them past the integration's limit, counted but not stored)"
 
 
 def check_webhook_signature_rejected(exam: Examination) -> Finding:
     code = "webhook_signature_rejected"
     rows = exam.rejected.signature
-    if not rows:
+    unstored = exam.rejected.unstored.get(WebhookVerdict.REJECTED, 0)
+    if not rows and not unstored:
         return Finding(
             code,
             Severity.OK,
@@ -51,10 +62,10 @@ def check_webhook_signature_rejected(exam: Examination) -> Finding:
     return Finding(
         code,
         Severity.WARNING,
-        f"{len(rows)} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days: their "
-        "signature verifies with no webhook secret shoptrack holds. Their orders arrive only "
-        "by polling, late.",
-        _refusals(exam, rows),
+        f"{len(rows) + unstored} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days"
+        f"{_not_stored(unstored)}: their signature verifies with no webhook secret shoptrack "
+        "holds. Their orders arrive only by polling, late.",
+        _refusals(exam, rows, unstored),
         Fix(
             "If the deliveries come from your store, give its webhooks the integration's "
             "webhook_secret, or enter the store's secret in shoptrack; if they do not, someone "
@@ -67,7 +78,8 @@ def check_webhook_signature_rejected(exam: Examination) -> Finding:
 def check_webhook_clock_skew(exam: Examination) -> Finding:
     code = "webhook_clock_skew"
     rows = exam.rejected.clock_skew
-    if not rows:
+    unstored = exam.rejected.unstored.get(WebhookVerdict.CLOCK_SKEW, 0)
+    if not rows and not unstored:
         return Finding(
             code,
             Severity.OK,
@@ -77,9 +89,10 @@ def check_webhook_clock_skew(exam: Examination) -> Finding:
     return Finding(
         code,
         Severity.WARNING,
-        f"{len(rows)} signed webhook deliveries were refused because their timestamp is too "
-        "far from shoptrack's clock: one of the two clocks is wrong.",
-        {**_refusals(exam, rows), "server_time": iso(exam.now)},
+        f"{len(rows) + unstored} signed webhook deliveries were refused because their timestamp "
+        f"is too far from shoptrack's clock{_not_stored(unstored)}: one of the two clocks is "
+        "wrong.",
+        {**_refusals(exam, rows, unstored), "server_time": iso(exam.now)},
         Fix(
             "Synchronise the clocks (NTP) of the store's server and of shoptrack's; the "
             "reasons show how far apart they are.",

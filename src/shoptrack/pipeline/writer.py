@@ -4,15 +4,19 @@ Request handlers hand it inbox entries and wait; one thread writes whatever has 
 single transaction and resolves every waiting handler once that transaction is committed, so
 under load many deliveries share one commit (one fsync on SQLite, one round of WAL flush on
 PostgreSQL) while an idle server still answers at once. If a batch fails, its entries are written
-again one transaction each, so one bad row never fails its batch-mates.
+again one transaction each, so one bad row never fails its batch-mates. Refusals that are not
+stored (past the integration's limit) are counted, and the counts written in a transaction of
+their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from shoptrack.clock import Clock
 from shoptrack.errors import ShoptrackError
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import InboxEntry, write_entries, write_entry
+from shoptrack.store.rejections import UnstoredKey, add_unstored
 
 __all__ = ["GroupCommitWriter", "WriterStoppedError"]
 
@@ -37,6 +42,11 @@ class WriterStoppedError(ShoptrackError):
     code = "unavailable"
     status = 503
     title = "Service unavailable."
+
+
+class _Signal(enum.Enum):
+    STOP = "stop"
+    WAKE = "wake"  # counts of unstored refusals wait to be written
 
 
 @dataclass(slots=True)
@@ -60,11 +70,14 @@ class GroupCommitWriter:
         self._clock = clock
         self._max_batch = max_batch
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | _Signal] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         # Entries handed over before start() wait for it; after stop() they are refused.
         self._accepting = True
         self.batches_committed = 0
+        # Refusals not stored, by integration and verdict, until a transaction records them.
+        self._unstored: Counter[UnstoredKey] = Counter()
+        self._unstored_lock = threading.Lock()
 
     def start(self) -> None:
         if self._thread is not None:
@@ -78,7 +91,7 @@ class GroupCommitWriter:
         self._accepting = False
         if self._thread is None:
             return
-        self._queue.put(None)
+        self._queue.put(_Signal.STOP)
         self._thread.join()
         self._thread = None
 
@@ -94,26 +107,33 @@ class GroupCommitWriter:
         """Stores the entry; returns once it is committed (False: a duplicate, nothing added)."""
         return await asyncio.wrap_future(self.submit(entry))
 
+    def count_unstored(self, integration_id: str, verdict: str) -> None:
+        """Counts a refused delivery that is not stored; written with the next transaction."""
+        with self._unstored_lock:
+            first = not self._unstored
+            self._unstored[(integration_id, verdict)] += 1
+        if first:
+            self._queue.put(_Signal.WAKE)
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            item = self._queue.get()
             batch: list[_Pending] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-            while len(batch) < self._max_batch:
+            while True:
+                if isinstance(item, _Pending):
+                    batch.append(item)
+                elif item is _Signal.STOP:
+                    stopping = True
+                if len(batch) >= self._max_batch:
+                    break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
             if batch:
                 self._write(batch)
+            self._flush_unstored()
 
     def _write(self, batch: list[_Pending]) -> None:
         now = self._clock.now()
@@ -148,3 +168,16 @@ class GroupCommitWriter:
 
     def _notify(self, connection: Connection) -> None:
         self._database.notify(connection, INBOX_CHANNEL)
+
+    def _flush_unstored(self) -> None:
+        """Records the counted refusals in a transaction of their own: a failure there never
+        touches acknowledged entries."""
+        with self._unstored_lock:
+            counts, self._unstored = self._unstored, Counter()
+        if not counts:
+            return
+        try:
+            with self._database.write() as connection:
+                add_unstored(connection, counts, self._clock.now())
+        except Exception:  # counts only: logged and dropped, never a reason to stop the writer
+            logger.exception("counts of refused deliveries could not be recorded")
