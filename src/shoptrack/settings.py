@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import ByteSize, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shoptrack.errors import ConfigurationError
@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = None
     email_from: str = "shoptrack <shoptrack@localhost>"
+    spool_size: ByteSize = Field(
+        default=ByteSize(256 * 1024 * 1024),
+        ge=0,
+        description=(
+            "How much the intake spool in the data dir may hold while the database is away "
+            "(e.g. 256MiB, 1GB); 0 turns it off (deliveries are refused with 503 meanwhile)."
+        ),
+    )
 
     def resolved_database_url(self) -> str:
         """The database to use, with the PostgreSQL driver named (psycopg 3)."""

@@ -4,7 +4,7 @@ Verify, hand the raw delivery to the group-commit writer, answer once it is comm
 nothing else on the request path: parsing into orders happens in processing. The answers follow
 DESIGN.md: a bad signature is 401 and stored as rejected (the doctor shows it); a duplicate is 200
 with nothing new; a disabled integration is 200, stored as ignored and replayable; load never
-gives a 5xx.
+gives a 5xx, nor does the database being away (the writer spools what it acknowledges).
 
 A rejected delivery keeps its headers, size, hash and first bytes only, and past the
 integration's limit (``rejection_limit.py``) nothing but a count: anyone can post to a webhook
@@ -30,7 +30,7 @@ from shoptrack.api.asgi import (
     read_body,
     respond,
 )
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.api.rejection_limit import RejectionLimit
 from shoptrack.connectors import (
     Connector,
@@ -40,9 +40,10 @@ from shoptrack.connectors import (
     known_platforms,
 )
 from shoptrack.connectors.secret_variants import verifying_variant
-from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError
-from shoptrack.pipeline.writer import GroupCommitWriter
+from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError, UnavailableError
+from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
+from shoptrack.store.database import database_unavailable
 from shoptrack.store.inbox import InboxEntry, InboxState, as_rejected
 from shoptrack.store.integrations import find_integration
 
@@ -75,7 +76,9 @@ class WebhookIntake:
         try:
             status, body = await self._handle(scope, receive)
         except ShoptrackError as error:
-            await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)
+            await respond(
+                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
+            )
             return
         await respond(send, status, orjson.dumps(body), "application/json")
 
@@ -142,13 +145,24 @@ class WebhookIntake:
             is not None
         )
         rejected = as_rejected(entry, f"{verdict}: {check.reason}", keep_whole=genuine)
-        await self._writer.write(rejected)
+        await self._writer.write_rejected(rejected, verdict)
 
     async def _target(self, integration_id: str) -> _Target | None:
         cached = self._cache.get(integration_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        target = await run_in_threadpool(self._load_target, integration_id)
+        try:
+            target = await run_in_threadpool(self._load_target, integration_id)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            if cached is not None:
+                return cached[1]  # the database is away: what it said a moment ago still holds
+            raise UnavailableError(
+                "the database is unavailable and this integration was not read since the "
+                "server started: try again later",
+                retry_after=RETRY_AFTER_SECONDS,
+            ) from error
         self._cache[integration_id] = (time.monotonic() + CACHE_SECONDS, target)
         return target
 

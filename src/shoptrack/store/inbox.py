@@ -82,6 +82,8 @@ class InboxEntry:
     body_size: int | None = None
     body_sha256: str | None = None
     body_truncated: bool = False
+    # When intake received it, if earlier than the write (an entry drained from the spool).
+    received_at: datetime | None = None
 
 
 def as_rejected(entry: InboxEntry, reason: str, *, keep_whole: bool = False) -> InboxEntry:
@@ -130,7 +132,7 @@ def _row(entry: InboxEntry, now: datetime) -> dict[str, Any]:
         "source": entry.source,
         "topic": entry.topic,
         "dedupe_key": entry.dedupe_key,
-        "received_at": now,
+        "received_at": entry.received_at or now,
         "headers": dict(entry.headers),
         "body": entry.body,
         "state": entry.state.value,
