@@ -96,6 +96,10 @@ async def _fresh(cache: dict[str, _Entry], key: str, load: Callable[[], Account 
     except Exception as error:
         if entry is None or not database_unavailable(error):
             raise
+        # Asked again in CACHE_SECONDS, not by every request: a database that hangs rather
+        # than refuses would make each of them wait for the connect timeout.
+        entry = _Entry(time.monotonic() + CACHE_SECONDS, entry.account)
+        cache[key] = entry
         return entry
     entry = _Entry(time.monotonic() + CACHE_SECONDS, account)
     cache[key] = entry

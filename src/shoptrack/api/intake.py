@@ -157,7 +157,10 @@ class WebhookIntake:
             if not database_unavailable(error):
                 raise
             if cached is not None:
-                return cached[1]  # the database is away: what it said a moment ago still holds
+                # The database is away: what it said a moment ago still holds, and is asked
+                # again in CACHE_SECONDS rather than by every delivery.
+                self._cache[integration_id] = (time.monotonic() + CACHE_SECONDS, cached[1])
+                return cached[1]
             raise UnavailableError(
                 "the database is unavailable and this integration was not read since the "
                 "server started: try again later",

@@ -47,6 +47,8 @@ INBOX_CHANNEL = "shoptrack_inbox"
 RETRY_AFTER_SECONDS = 30
 # How often the state of an outage is logged while it lasts (seconds).
 _LOG_EVERY = 30.0
+# How many batches a drain writes before the writer answers what came in meanwhile.
+_DRAIN_BATCHES_PER_ROUND = 4
 
 
 class WriterStoppedError(UnavailableError):
@@ -362,13 +364,18 @@ class GroupCommitWriter:
             )
 
     def _drain(self) -> bool:
-        """Writes the spooled entries to the database, oldest first; True once none is left."""
+        """Writes spooled entries to the database, oldest first, a few batches a round (new
+        deliveries meanwhile go to the spool, behind them, and are answered at once); True
+        once none is left."""
         spool = self._spool
         if spool is None or not spool.pending:
             return True
         drained = 0
         try:
-            while chunk := spool.peek(self._max_batch):
+            for _round in range(_DRAIN_BATCHES_PER_ROUND):
+                chunk = spool.peek(self._max_batch)
+                if not chunk:
+                    break
                 self._drain_chunk(spool, chunk)
                 drained += len(chunk)
         except Exception as error:  # the database away, or the spool unreadable: tried again later
@@ -378,9 +385,17 @@ class GroupCommitWriter:
             return False
         finally:
             if drained:
-                logger.warning("spool: drained %d deliveries into the inbox", drained)
+                logger.warning(
+                    "spool: drained %d deliveries into the inbox, %d left",
+                    drained,
+                    spool.state().entries,
+                )
                 if self._on_commit is not None:
                     self._on_commit()
+        if spool.state().entries:
+            self._recovered()
+            self._next_attempt = 0.0  # the next round follows at once
+            return False
         return True
 
     def _drain_chunk(self, spool: Spool, chunk: list[SpooledEntry]) -> None:
