@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import subprocess
+import sys
 from typing import Any
 
 import orjson
@@ -15,8 +17,9 @@ from pydantic import ByteSize
 from sqlalchemy import select
 
 from shoptrack.api import create_app
-from shoptrack.doctor import diagnose_integration
+from shoptrack.doctor import Finding, Severity, diagnose_integration
 from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.spool import spool_directory
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox
 from tests.conftest import START
@@ -66,6 +69,13 @@ def _basic(key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
 
 
+def _finding(services: Services, shop: Shop, code: str) -> Finding:
+    report = diagnose_integration(services, shop.account_id, shop.integration.id, live=False)
+    finding = report.get(code)
+    assert finding is not None
+    return finding
+
+
 def _healthy(client: AppClient) -> bool:
     return client.get("/health").status_code == 200
 
@@ -102,6 +112,10 @@ def test_every_intake_path_acknowledges_into_the_spool_and_nothing_is_lost(
         assert "the database cannot take writes" in health.json()["reason"]
         assert health.json()["spool"]["deliveries"] == 5  # the forgery takes no spool space
         assert inbox_states(services) == {}
+        # Reads still work: the doctor says what waits, and why.
+        spooled = _finding(services, shop, "deliveries_spooled")
+        assert spooled.severity is Severity.WARNING
+        assert spooled.evidence["waiting_in_running_processes"] == 2  # the webhook, twice
     wait_until(lambda: _healthy(client), timeout=60)
     assert client.get("/health").json()["spool"]["deliveries"] == 0
     assert inbox_states(services) == {"pending": 4}  # the retry was a duplicate
@@ -112,11 +126,10 @@ def test_every_intake_path_acknowledges_into_the_spool_and_nothing_is_lost(
     counts = event_counts(services, shop.account_id)
     assert counts["Placed Order"] == 3  # the webhook's order, the API's and Segment's
     assert counts["Viewed Product"] == 1
-    report = diagnose_integration(services, shop.account_id, shop.integration.id, live=False)
-    refused = report.get("webhook_signature_rejected")
-    assert refused is not None
+    refused = _finding(services, shop, "webhook_signature_rejected")
     assert refused.evidence["refused"] == 1
     assert refused.evidence["not_stored"] == 1
+    assert _finding(services, shop, "deliveries_spooled").severity is Severity.OK
 
 
 def _with_spool(services: Services, size: int) -> Services:
@@ -180,3 +193,46 @@ def test_health_probes_writes_before_any_delivery(services: Services, client: Ap
         assert answer.status_code == 503
         assert answer.json()["status"] == "degraded"
     wait_until(lambda: _healthy(client), timeout=60)
+
+
+_SPOOL_AND_EXIT = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from shoptrack.pipeline.spool import Spool
+from shoptrack.store.inbox import InboxEntry
+
+spool = Spool(Path(sys.argv[1]), max_bytes=1 << 20)
+spool.open()
+spool.append([InboxEntry(account_id=sys.argv[2], integration_id=sys.argv[3], source="webhook",
+    topic="order.updated", body=sys.argv[4].encode(), headers={}, dedupe_key="webhook:left:1",
+    received_at=datetime.now(UTC))])
+spool.close()
+"""
+
+
+def test_a_spool_left_by_a_stopped_process_is_found_and_drained_by_the_next(
+    services: Services, shop: Shop
+) -> None:
+    body = orjson.dumps(woo_order(5, "processing", START)).decode()
+    directory = spool_directory(services.settings.data_dir)
+    subprocess.run(
+        [sys.executable, "-c", _SPOOL_AND_EXIT, str(directory), shop.account_id,
+         shop.integration.id, body],
+        check=True, timeout=60,
+    )  # fmt: skip
+    left = _finding(services, shop, "deliveries_spooled")
+    assert left.severity is Severity.ERROR
+    assert left.evidence["left_by_stopped_processes"] == 1
+    assert left.fix is not None
+    assert left.fix.command == "shoptrack serve"
+    client = AppClient(create_app(services, run_workers=False))  # adopts it as it starts
+    try:
+        wait_until(lambda: inbox_states(services) == {"pending": 1}, timeout=60)
+        assert _healthy(client)
+    finally:
+        client.close()
+    assert _finding(services, shop, "deliveries_spooled").severity is Severity.OK
+    assert list(directory.glob("*.spool")) == []
+    Processor(services.database, services.clock).run_until_idle()
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1

@@ -1,5 +1,6 @@
 """Checks of webhook deliveries: refused at intake (bad signature, clock skew), missing or
-disabled on the store (asked live), and stored ones that keep failing (dead letters)."""
+disabled on the store (asked live), stored ones that keep failing (dead letters), and
+acknowledged ones still waiting in the intake spool for the database."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from shoptrack.connectors.errors import StoreError
 from shoptrack.doctor._checks_access import error_evidence, fix_command, iso
 from shoptrack.doctor._examination import REJECTED_WINDOW_DAYS, Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
+from shoptrack.pipeline.spool import inspect_spool, spool_directory
 from shoptrack.store.diagnostics import StoredDelivery, delivery_summary
 from shoptrack.store.inbox import MAX_ATTEMPTS
 
 __all__ = [
     "check_deliveries_dead_lettered",
+    "check_deliveries_spooled",
     "check_webhook_clock_skew",
     "check_webhook_signature_rejected",
     "check_webhooks_disabled_on_store",
@@ -203,5 +206,57 @@ def check_deliveries_dead_lettered(exam: Examination) -> Finding:
             "Process them again, as backfill (once the cause in last_error is fixed).",
             fix_command(exam, code),
             applicable=True,
+        ),
+    )
+
+
+def check_deliveries_spooled(exam: Examination) -> Finding:
+    """Deliveries of the integration acknowledged while the database took no writes, still in
+    the intake spool of this machine (its data dir): waiting for the database in a running
+    process, or left by a process that stopped."""
+    code = "deliveries_spooled"
+    directory = spool_directory(exam.services.settings.data_dir)
+    files = [
+        spooled
+        for spooled in inspect_spool(directory)
+        if spooled.deliveries.get(exam.integration.id)
+    ]
+    waiting = sum(f.deliveries[exam.integration.id] for f in files if f.running)
+    left = sum(f.deliveries[exam.integration.id] for f in files if not f.running)
+    evidence: dict[str, object] = {"spool_directory": str(directory), "spooled": waiting + left}
+    if not files:
+        return Finding(
+            code, Severity.OK, "No delivery waits in the intake spool on this machine.", evidence
+        )
+    times = [f.since for f in files if f.since is not None]
+    evidence |= {
+        "waiting_in_running_processes": waiting,
+        "left_by_stopped_processes": left,
+        "since": iso(min(times)) if times else None,
+        "files": [f.path.name for f in files],
+    }
+    if left:
+        return Finding(
+            code,
+            Severity.ERROR,
+            f"{left} deliveries acknowledged while the database took no writes wait in the "
+            "spool of a shoptrack process that stopped: their events are missing until a "
+            "process drains them.",
+            evidence,
+            Fix(
+                "Start (or restart) `shoptrack serve` on this machine with the same "
+                "SHOPTRACK_DATA_DIR: it drains spools that no running process holds.",
+                "shoptrack serve",
+            ),
+        )
+    return Finding(
+        code,
+        Severity.WARNING,
+        f"{waiting} deliveries acknowledged while the database took no writes wait in the "
+        "intake spool: they are written to the inbox as soon as the database takes writes.",
+        evidence,
+        Fix(
+            "Make the database writable again (free its disk, end its read-only mode, bring it "
+            "back); `GET /health` and the log say what it answers."
         ),
     )

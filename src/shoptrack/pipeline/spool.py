@@ -34,7 +34,15 @@ import orjson
 
 from shoptrack.store.inbox import InboxEntry, InboxState
 
-__all__ = ["Spool", "SpoolError", "SpoolState", "SpooledEntry"]
+__all__ = [
+    "Spool",
+    "SpoolError",
+    "SpoolFile",
+    "SpoolState",
+    "SpooledEntry",
+    "inspect_spool",
+    "spool_directory",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,11 @@ _SUFFIX = ".spool"
 # Records a drain could not write for a reason other than the database being away: kept here,
 # never drained by themselves, and logged, so nothing acknowledged is thrown away.
 _SET_ASIDE = "set-aside.records"
+
+
+def spool_directory(data_dir: Path) -> Path:
+    """Where the processes with ``data_dir`` keep their spools."""
+    return data_dir / "spool"
 
 
 class SpoolError(Exception):
@@ -292,6 +305,76 @@ class Spool:
                 return
             offset += _HEADER.size + length
             yield SpooledEntry(_entry(payload), segment.path, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolFile:
+    """A spool segment as any process sees it, without taking it: whether the process that
+    wrote it still runs (and drains it), and how many deliveries it holds of which integration
+    (those drained already included, while its process still runs)."""
+
+    path: Path
+    pid: int | None
+    running: bool
+    deliveries: dict[str | None, int]
+    since: datetime | None
+
+
+def inspect_spool(directory: Path) -> list[SpoolFile]:
+    """The segments in ``directory``, oldest first, read without locking them (a lock, however
+    short, could make a starting process pass over an orphan it should adopt)."""
+    if not directory.is_dir():
+        return []
+    found: list[SpoolFile] = []
+    for path in sorted(directory.glob(f"*{_SUFFIX}")):
+        try:
+            pid: int | None = int(path.stem.split("-")[1])
+        except (IndexError, ValueError):
+            pid = None
+        deliveries: dict[str | None, int] = {}
+        since: datetime | None = None
+        try:
+            with path.open("rb") as file:
+                for meta in _metas(file.fileno()):
+                    key = meta.get("integration_id")
+                    deliveries[key] = deliveries.get(key, 0) + 1
+                    if since is None and meta.get("received_at"):
+                        since = datetime.fromisoformat(meta["received_at"])
+        except FileNotFoundError:
+            continue  # drained and removed meanwhile
+        found.append(SpoolFile(path, pid, _running(pid), deliveries, since))
+    return found
+
+
+def _metas(fd: int) -> Iterator[dict[str, Any]]:
+    """The entries' metadata, record by record, without their bodies."""
+    offset = 0
+    while True:
+        header = os.pread(fd, _HEADER.size + _META_LENGTH.size, offset)
+        if len(header) < _HEADER.size + _META_LENGTH.size:
+            return
+        magic, length, _checksum = _HEADER.unpack_from(header)
+        (meta_length,) = _META_LENGTH.unpack_from(header, _HEADER.size)
+        if magic != _MAGIC or meta_length > length:
+            return
+        try:
+            meta = orjson.loads(os.pread(fd, meta_length, offset + len(header)))
+        except orjson.JSONDecodeError:
+            return  # a torn record
+        yield meta
+        offset += _HEADER.size + length
+
+
+def _running(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _record(entry: InboxEntry, *, error: str | None = None) -> bytes:
