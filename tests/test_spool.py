@@ -150,3 +150,15 @@ def test_a_refused_write_leaves_only_whole_records(tmp_path: Path) -> None:
     # Every acknowledged entry, and nothing torn after them that would hide a later one.
     assert [e.dedupe_key for e in _drain(adopter)] == [f"k{n}" for n in range(acknowledged)]
     adopter.close()
+
+
+def test_a_drain_reads_a_bounded_amount_at_once(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 20)
+    spool.open()
+    assert spool.append([_entry(n, size=1000) for n in range(10)]) == 10
+    record = spool.peek(1)[0].end  # the records are all this size
+    assert len(spool.peek(100, max_bytes=3 * record - 1)) == 3  # the one that passes it ends it
+    assert len(spool.peek(100, max_bytes=3 * record)) == 3
+    assert len(spool.peek(100, max_bytes=10)) == 1
+    assert len(spool.peek(100)) == 10
+    spool.close()

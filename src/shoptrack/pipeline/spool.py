@@ -50,6 +50,8 @@ _MAGIC = b"STS1"
 _HEADER = struct.Struct(">4sII")  # magic, payload length, CRC-32 of the payload
 _META_LENGTH = struct.Struct(">I")
 _SUFFIX = ".spool"
+# How much a drain reads into memory at once (bodies are up to 5 MB each).
+_PEEK_BYTES = 32 * 1024 * 1024
 # Records a drain could not write for a reason other than the database being away: kept here,
 # never drained by themselves, and logged, so nothing acknowledged is thrown away.
 _SET_ASIDE = "set-aside.records"
@@ -243,14 +245,20 @@ class Spool:
 
     # -- draining --------------------------------------------------------------------------
 
-    def peek(self, limit: int) -> list[SpooledEntry]:
-        """Up to ``limit`` of the oldest entries not yet drained, from one segment."""
+    def peek(self, limit: int, max_bytes: int = _PEEK_BYTES) -> list[SpooledEntry]:
+        """Up to ``limit`` of the oldest entries not yet drained, from one segment, and no more
+        than ``max_bytes`` of them (at least one, whatever its size)."""
         for segment in self._segments:
             if segment.entries:
                 found: list[SpooledEntry] = []
-                for spooled in self._records(segment, segment.drained):
+                start = segment.drained
+                for spooled in self._records(segment, start):
                     found.append(spooled)
-                    if len(found) == limit or spooled.end >= segment.size:
+                    if (
+                        len(found) == limit
+                        or spooled.end >= segment.size
+                        or spooled.end - start >= max_bytes
+                    ):
                         break
                 return found
         return []
