@@ -140,7 +140,12 @@ class WebhookIntake:
         genuine = (
             check.verdict is WebhookVerdict.REJECTED
             and await run_in_threadpool(
-                verifying_variant, connector, target.secrets, entry.headers, entry.body
+                verifying_variant,
+                connector,
+                target.secrets,
+                entry.headers,
+                entry.body,
+                now=self._services.clock.now(),
             )
             is not None
         )

@@ -246,11 +246,13 @@ class GroupCommitWriter:
         return self._outage is not None or (self._spool is not None and self._spool.pending)
 
     def _finish(self) -> None:
-        if self._waiting():
-            self._next_attempt = 0.0
-            self._write([])  # a last try; what stays spooled waits for the next process
-        if self._spool is not None:
-            self._spool.close()
+        try:
+            if self._waiting():
+                self._next_attempt = 0.0
+                self._write([])  # a last try; what stays spooled waits for the next process
+        finally:
+            if self._spool is not None:
+                self._spool.close()
 
     def _write(self, batch: list[_Pending]) -> None:
         if self._waiting() and (time.monotonic() < self._next_attempt or not self._drain()):
