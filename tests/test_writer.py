@@ -119,3 +119,22 @@ def test_spooled_entries_reach_the_inbox_before_newer_ones(
     with services.database.read() as connection:
         keys = connection.execute(select(inbox.c.dedupe_key).order_by(inbox.c.id)).scalars().all()
     assert keys == [f"k{n}" for n in [*range(20), *range(100, 105)]]
+
+
+def test_a_database_that_holds_every_write_is_reported_stuck(services: Services) -> None:
+    from tests.processes import wait_until
+
+    if not services.database.is_sqlite:
+        pytest.skip("SQLite's single write lock is what another connection holds here")
+    writer = GroupCommitWriter(services.database, services.clock, stuck_after=0.2)
+    writer.start()
+    try:
+        with services.database.write():  # holds the write lock: the writer's probe waits
+            writer.request_probe()
+            wait_until(lambda: writer.state().stuck_seconds is not None, timeout=30)
+            reason = writer.state().degraded
+            assert reason is not None
+            assert "has not finished" in reason
+        wait_until(lambda: writer.state().degraded is None, timeout=30)
+    finally:
+        writer.stop()

@@ -37,7 +37,7 @@ from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor
-from shoptrack.pipeline.spool import Spool
+from shoptrack.pipeline.spool import Spool, spool_directory
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
@@ -76,9 +76,6 @@ class Runtime:
 
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-# How long /health waits for the intake writer's probe before calling the database stuck.
-HEALTH_TIMEOUT_SECONDS = 10.0
 
 
 def _unavailable(error: BaseException) -> UnavailableError:
@@ -188,8 +185,12 @@ def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Await
 
     async def health() -> Response:
         """Whether this process takes deliveries into its database now: 503 ``degraded``, with
-        the reason, while the database takes no writes or spooled deliveries wait for it."""
-        state = await writer.probe(HEALTH_TIMEOUT_SECONDS)
+        the reason, while the database takes no writes or spooled deliveries wait for it.
+
+        What the writer found on its last write (it is asked to try one every few seconds, and
+        never waited for: a health check answers fast, whatever the database does)."""
+        writer.request_probe()
+        state = writer.state()
         reason = state.degraded
         if reason is None:
             try:
@@ -239,7 +240,7 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     writer = GroupCommitWriter(
         services.database,
         services.clock,
-        spool=Spool(settings.data_dir / "spool", int(settings.spool_size))
+        spool=Spool(spool_directory(settings.data_dir), int(settings.spool_size))
         if settings.spool_size
         else None,
         on_commit=workers.wake if workers else None,

@@ -129,7 +129,7 @@ class Spool:
 
     def close(self) -> None:
         """Releases the segments; the ones not drained stay for the next process."""
-        for segment in self._segments:
+        for segment in list(self._segments):
             if segment.entries == 0:
                 self._remove(segment)
             else:

@@ -49,6 +49,9 @@ RETRY_AFTER_SECONDS = 30
 _LOG_EVERY = 30.0
 # How many batches a drain writes before the writer answers what came in meanwhile.
 _DRAIN_BATCHES_PER_ROUND = 4
+# How often a write is tried on request (``request_probe``) while nothing else is written
+# (seconds).
+_PROBE_EVERY = 2.0
 
 
 class WriterStoppedError(UnavailableError):
@@ -63,6 +66,7 @@ class WriterState:
     outage: str | None
     outage_since: datetime | None
     spool: SpoolState | None
+    stuck_seconds: float | None = None  # how long the write under way has taken, if too long
 
     @property
     def degraded(self) -> str | None:
@@ -70,6 +74,8 @@ class WriterState:
         spooled = self.spool.entries if self.spool is not None else 0
         if self.outage is not None:
             return f"the database cannot take writes ({self.outage}); {spooled} deliveries spooled"
+        if self.stuck_seconds is not None:
+            return f"a write to the database has not finished in {self.stuck_seconds:.0f} s"
         if spooled:
             return f"{spooled} spooled deliveries are being drained into the database"
         return None
@@ -78,6 +84,7 @@ class WriterState:
 class _Signal(enum.Enum):
     STOP = "stop"
     WAKE = "wake"  # counts of unstored refusals wait to be written
+    PROBE = "probe"  # a write transaction is wanted, to learn whether the database takes one
 
 
 @dataclass(slots=True)
@@ -85,11 +92,6 @@ class _Pending:
     entry: InboxEntry
     future: Future[bool]
     verdict: str | None = None  # a rejected entry's verdict, counted if it cannot be stored
-
-
-@dataclass(slots=True)
-class _Probe:
-    future: Future[WriterState]
 
 
 class GroupCommitWriter:
@@ -105,6 +107,7 @@ class GroupCommitWriter:
         on_commit: Callable[[], None] | None = None,
         first_retry: float = 0.5,
         max_retry: float = 5.0,
+        stuck_after: float = 10.0,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -113,7 +116,9 @@ class GroupCommitWriter:
         self._on_commit = on_commit
         self._first_retry = first_retry
         self._max_retry = max_retry
-        self._queue: queue.SimpleQueue[_Pending | _Probe | _Signal] = queue.SimpleQueue()
+        # How long a probe may wait before the database counts as stuck (seconds).
+        self._stuck_after = stuck_after
+        self._queue: queue.SimpleQueue[_Pending | _Signal] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         # Entries handed over before start() wait for it; after stop() they are refused.
         self._accepting = True
@@ -127,6 +132,10 @@ class GroupCommitWriter:
         self._retry_delay = first_retry
         self._next_attempt = 0.0
         self._last_log = 0.0
+        # Probes: when the last round of writing ended, and when one was asked for since.
+        self._probe_lock = threading.Lock()
+        self._round_ended = 0.0
+        self._probe_asked: float | None = None
 
     # -- the handlers' side ------------------------------------------------------------------
 
@@ -178,27 +187,28 @@ class GroupCommitWriter:
             self._queue.put(_Signal.WAKE)
 
     def state(self) -> WriterState:
+        asked = self._probe_asked
+        waited = time.monotonic() - asked if asked is not None else 0.0
         return WriterState(
             self._outage,
             self._outage_since,
             self._spool.state() if self._spool is not None else None,
+            waited if waited > self._stuck_after else None,
         )
 
-    async def probe(self, timeout: float) -> WriterState:
-        """The state after a write transaction of the writer's own (or, during an outage, as it
-        stands): whether the database takes writes now, as far as the writer can tell."""
+    def request_probe(self) -> None:
+        """Asks for a write transaction soon, so that ``state()`` tells whether the database
+        takes writes even while nothing is being written; at most one every ``_PROBE_EVERY``
+        seconds, and never waited for (``/health`` must answer fast, whatever the database
+        does)."""
         if self._thread is None:
-            return self.state()
-        future: Future[WriterState] = Future()
-        self._queue.put(_Probe(future))
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        except TimeoutError:
-            return replace(
-                self.state(),
-                outage=f"a write did not finish within {timeout:g} s",
-                outage_since=self._clock.now(),
-            )
+            return
+        now = time.monotonic()
+        with self._probe_lock:
+            if self._probe_asked is not None or now - self._round_ended < _PROBE_EVERY:
+                return
+            self._probe_asked = now
+        self._queue.put(_Signal.PROBE)
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -211,13 +221,10 @@ class GroupCommitWriter:
                 self._write([])  # time to try the database again
                 continue
             batch: list[_Pending] = []
-            probes: list[_Probe] = []
-            item: _Pending | _Probe | _Signal = first
+            item: _Pending | _Signal = first
             while True:
                 if isinstance(item, _Pending):
                     batch.append(item)
-                elif isinstance(item, _Probe):
-                    probes.append(item)
                 elif item is _Signal.STOP:
                     stopping = True
                 if len(batch) >= self._max_batch:
@@ -231,9 +238,9 @@ class GroupCommitWriter:
             except Exception:  # a bug must not end the thread: every handler would hang
                 logger.exception("the intake writer failed on a batch of %d entries", len(batch))
                 self._refuse([p for p in batch if not p.future.done()], "the intake writer failed")
-            state = self.state()
-            for probe in probes:
-                probe.future.set_result(state)
+            with self._probe_lock:
+                self._round_ended = time.monotonic()
+                self._probe_asked = None
         self._finish()
 
     def _idle_timeout(self) -> float | None:
