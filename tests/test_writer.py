@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,54 @@ def test_only_inserted_events_are_handed_on(services: Services) -> None:
     deliver(services, shop, woo_order(1, "processing", START), "b")  # same order, new delivery
     processor.run_until_idle()
     assert sorted(handed) == ["Ordered Product", "Ordered Product", "Placed Order"]
+
+
+def test_spooled_entries_reach_the_inbox_before_newer_ones(
+    services: Services, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from shoptrack.pipeline.spool import Spool
+    from shoptrack.store.schema import inbox
+    from tests.processes import wait_until
+
+    shop = make_shop(services)
+    directory = tmp_path / "spool"
+    # Acknowledged by a process that stopped before the database came back.
+    left = Spool(directory, max_bytes=1 << 20)
+    left.open()
+    assert left.append([_entry(shop.account_id, n) for n in range(20)]) == 20
+    left.close()
+    writer = GroupCommitWriter(
+        services.database, services.clock, spool=Spool(directory, max_bytes=1 << 20), max_batch=3
+    )
+    # Handed over as it starts: they wait behind the twenty, drained a few batches at a time.
+    futures = [writer.submit(_entry(shop.account_id, 100 + n)) for n in range(5)]
+    writer.start()
+    try:
+        assert [f.result(timeout=30) for f in futures] == [True] * 5
+        wait_until(lambda: not writer.state().spool.entries, timeout=30)  # type: ignore[union-attr]
+    finally:
+        writer.stop()
+    with services.database.read() as connection:
+        keys = connection.execute(select(inbox.c.dedupe_key).order_by(inbox.c.id)).scalars().all()
+    assert keys == [f"k{n}" for n in [*range(20), *range(100, 105)]]
+
+
+def test_a_database_that_holds_every_write_is_reported_stuck(services: Services) -> None:
+    from tests.processes import wait_until
+
+    if not services.database.is_sqlite:
+        pytest.skip("SQLite's single write lock is what another connection holds here")
+    writer = GroupCommitWriter(services.database, services.clock, stuck_after=0.2)
+    writer.start()
+    try:
+        with services.database.write():  # holds the write lock: the writer's probe waits
+            writer.request_probe()
+            wait_until(lambda: writer.state().stuck_seconds is not None, timeout=30)
+            reason = writer.state().degraded
+            assert reason is not None
+            assert "has not finished" in reason
+        wait_until(lambda: writer.state().degraded is None, timeout=30)
+    finally:
+        writer.stop()

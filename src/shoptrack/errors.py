@@ -6,6 +6,7 @@
     │   ├── NotFoundError          the thing named does not exist (in this account)
     │   └── ConflictError          it exists already
     ├── AuthenticationError        missing or unknown key
+    ├── UnavailableError           nothing can be acknowledged now: try again after ``retry_after``
     └── ProcessingError            a stored row could not be processed; retried, then dead-lettered
 
 The codes are listed in README.md ("Error codes"); ``tests/test_errors.py`` keeps that list and
@@ -25,6 +26,7 @@ __all__ = [
     "NotFoundError",
     "ProcessingError",
     "ShoptrackError",
+    "UnavailableError",
 ]
 
 
@@ -91,6 +93,19 @@ class AuthenticationError(ShoptrackError):
     code = "not_authenticated"
     status = 401
     title = "Authentication credentials were not provided or are invalid."
+
+
+class UnavailableError(ShoptrackError):
+    """Nothing can be acknowledged now (the database is away and the spool full, or the process
+    is stopping); ``retry_after`` says when to try again (seconds), as ``Retry-After``."""
+
+    code = "unavailable"
+    status = 503
+    title = "Service unavailable."
+
+    def __init__(self, detail: str, *, retry_after: int = 30) -> None:
+        super().__init__(detail, meta={"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 class ProcessingError(ShoptrackError):

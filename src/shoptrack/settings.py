@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shoptrack.errors import ConfigurationError
@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = None
     email_from: str = "shoptrack <shoptrack@localhost>"
+    spool_size: ByteSize = Field(
+        default=ByteSize(256 * 1024 * 1024),
+        ge=0,
+        description=(
+            "How much the intake spool in the data dir may hold while the database is away "
+            "(e.g. 256MiB, 1GB); 0 turns it off (deliveries are refused with 503 meanwhile)."
+        ),
+    )
     private_store_networks: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
         description="Comma-separated CIDRs that requests for users may reach although private.",

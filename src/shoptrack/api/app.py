@@ -12,12 +12,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 import shoptrack
 from shoptrack.api.asgi import respond
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document, error_headers
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.routes import (
@@ -30,15 +32,17 @@ from shoptrack.api.routes import (
     profiles,
 )
 from shoptrack.api.segment_intake import SegmentIntake
-from shoptrack.errors import InputError, ShoptrackError
+from shoptrack.errors import InputError, ShoptrackError, UnavailableError
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.spool import Spool, spool_directory
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
-from shoptrack.pipeline.writer import GroupCommitWriter
+from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
+from shoptrack.store.database import database_unavailable
 from shoptrack.tracker import TRACKER_PATH, TrackerScript
 from shoptrack.web import WebUI, create_web
 
@@ -72,6 +76,35 @@ class Runtime:
 
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _unavailable(error: BaseException) -> UnavailableError:
+    original = getattr(error, "orig", None) or error
+    return UnavailableError(
+        f"the database is unavailable ({' '.join(str(original).split())[:300]}): try again later",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+async def _answering_outages(handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+    """Runs an intake handler; a database that cannot be reached while it reads (a key, an
+    integration) is a 503 ``unavailable`` with ``Retry-After``, never a 500 in plain text."""
+    started = False
+
+    async def tracking(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await handler(scope, receive, tracking)
+    except Exception as error:
+        if started or not database_unavailable(error):
+            raise
+        refusal = _unavailable(error)
+        await respond(
+            send, refusal.status, error_body(refusal), JSONAPI_CONTENT_TYPE, error_headers(refusal)
+        )
 
 
 class ShoptrackApp:
@@ -110,11 +143,11 @@ class ShoptrackApp:
                 await respond(send, 400, error_body(error), JSONAPI_CONTENT_TYPE)
                 return
             if path.startswith("/webhooks/"):
-                await self._webhooks(scope, receive, send)
+                await _answering_outages(self._webhooks, scope, receive, send)
                 return
             handler = self._fast.get((path, scope["method"])) or self._fast.get((path, None))
             if handler is not None:
-                await handler(scope, receive, send)
+                await _answering_outages(handler, scope, receive, send)
                 return
             if self.web is not None and self.web.handles(path):
                 await self.web(scope, receive, send)
@@ -128,6 +161,63 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 def _jsonapi(status: int, body: bytes) -> Response:
     return Response(body, status_code=status, media_type=JSONAPI_CONTENT_TYPE)
+
+
+async def _database_error(_request: Request, error: SQLAlchemyError) -> Response:
+    """A database that cannot be reached is 503 ``unavailable`` on every route."""
+    if not database_unavailable(error):
+        raise error  # a fault of shoptrack's own: the server error it is
+    refusal = _unavailable(error)
+    return Response(
+        error_body(refusal),
+        status_code=refusal.status,
+        media_type=JSONAPI_CONTENT_TYPE,
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
+
+
+def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Awaitable[Response]]:
+    """``GET /health``."""
+
+    def read_database() -> None:
+        with services.database.read() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def health() -> Response:
+        """Whether this process takes deliveries into its database now: 503 ``degraded``, with
+        the reason, while the database takes no writes or spooled deliveries wait for it.
+
+        What the writer found on its last write (it is asked to try one every few seconds, and
+        never waited for: a health check answers fast, whatever the database does)."""
+        writer.request_probe()
+        state = writer.state()
+        reason = state.degraded
+        if reason is None:
+            try:
+                await run_in_threadpool(read_database)
+            except Exception as error:
+                if not database_unavailable(error):
+                    raise
+                reason = f"the database cannot be read: {_unavailable(error).detail}"
+        document: dict[str, Any] = {
+            "status": "ok" if reason is None else "degraded",
+            "version": shoptrack.__version__,
+        }
+        if reason is not None:
+            document["reason"] = reason
+        if state.spool is not None:
+            document["spool"] = {
+                "deliveries": state.spool.entries,
+                "bytes": state.spool.bytes,
+                "max_bytes": state.spool.max_bytes,
+            }
+        return Response(
+            orjson.dumps(document),
+            status_code=200 if reason is None else 503,
+            media_type="application/json",
+        )
+
+    return health
 
 
 def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
@@ -146,8 +236,14 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
         if run_workers
         else None
     )
+    settings = services.settings
     writer = GroupCommitWriter(
-        services.database, services.clock, on_commit=workers.wake if workers else None
+        services.database,
+        services.clock,
+        spool=Spool(spool_directory(settings.data_dir), int(settings.spool_size))
+        if settings.spool_size
+        else None,
+        on_commit=workers.wake if workers else None,
     )
     runtime = Runtime(services, writer, processor, workers)
 
@@ -170,6 +266,8 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     @api.exception_handler(ShoptrackError)
     async def _shoptrack_error(_request: Request, error: ShoptrackError) -> Response:
         return _jsonapi(error.status, error_body(error))
+
+    api.add_exception_handler(SQLAlchemyError, _database_error)  # type: ignore[arg-type]  # Starlette types handlers loosely
 
     @api.exception_handler(HTTPException)
     async def _http_error(_request: Request, error: HTTPException) -> Response:
@@ -210,12 +308,7 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)
 
-    def health() -> dict[str, str]:
-        """Whether this process can reach its database."""
-        with services.database.read() as connection:
-            connection.execute(text("SELECT 1"))
-        return {"status": "ok", "version": shoptrack.__version__}
-
+    health = _health(services, writer)
     for path in ("/health", "/health/"):
         api.add_api_route(path, health, methods=["GET"], include_in_schema=path == "/health")
 

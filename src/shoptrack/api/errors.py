@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from shoptrack.errors import ShoptrackError
+from shoptrack.errors import ShoptrackError, UnavailableError
 
-__all__ = ["JSONAPI_CONTENT_TYPE", "error_body", "error_document"]
+__all__ = ["JSONAPI_CONTENT_TYPE", "error_body", "error_document", "error_headers"]
 
 JSONAPI_CONTENT_TYPE = "application/vnd.api+json"
 
@@ -54,3 +54,11 @@ def error_body(error: ShoptrackError) -> bytes:
             meta=error.meta or None,
         )
     )
+
+
+def error_headers(error: ShoptrackError) -> list[tuple[bytes, bytes]]:
+    """The headers an error's answer carries besides its body: ``Retry-After`` when the error
+    says when to try again."""
+    if isinstance(error, UnavailableError):
+        return [(b"retry-after", str(error.retry_after).encode())]
+    return []

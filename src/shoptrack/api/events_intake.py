@@ -31,7 +31,7 @@ from shoptrack.api.asgi import (
     respond,
 )
 from shoptrack.api.auth import CACHE_SECONDS, KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.clock import Clock
 from shoptrack.domain.api_events import EventPayloadError, parse_event
 from shoptrack.errors import InputError, ShoptrackError
@@ -146,7 +146,11 @@ class EventIntake:
             return
         except ShoptrackError as error:
             await respond(
-                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, _CORS_HEADERS
+                send,
+                error.status,
+                error_body(error),
+                JSONAPI_CONTENT_TYPE,
+                _CORS_HEADERS + error_headers(error),
             )
             return
         await respond(send, 202, b"", JSONAPI_CONTENT_TYPE, _CORS_HEADERS)
@@ -236,4 +240,4 @@ def _not_of_account(integration_id: str) -> InputError:
 
 
 async def _error(send: Send, error: ShoptrackError) -> None:
-    await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)
+    await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error))

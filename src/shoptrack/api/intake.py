@@ -4,7 +4,11 @@ Verify, hand the raw delivery to the group-commit writer, answer once it is comm
 nothing else on the request path: parsing into orders happens in processing. The answers follow
 DESIGN.md: a bad signature is 401 and stored as rejected (the doctor shows it); a duplicate is 200
 with nothing new; a disabled integration is 200, stored as ignored and replayable; load never
-gives a 5xx.
+gives a 5xx, nor does the database being away (the writer spools what it acknowledges).
+
+A rejected delivery keeps its headers, size, hash and first bytes only, and past the
+integration's limit (``rejection_limit.py``) nothing but a count: anyone can post to a webhook
+URL, and refusing a forgery must not cost disk.
 """
 
 from __future__ import annotations
@@ -26,12 +30,21 @@ from shoptrack.api.asgi import (
     read_body,
     respond,
 )
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
-from shoptrack.connectors import Connector, WebhookVerdict, connector_for, known_platforms
-from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError
-from shoptrack.pipeline.writer import GroupCommitWriter
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
+from shoptrack.api.rejection_limit import RejectionLimit
+from shoptrack.connectors import (
+    Connector,
+    WebhookCheck,
+    WebhookVerdict,
+    connector_for,
+    known_platforms,
+)
+from shoptrack.connectors.secret_variants import verifying_variant
+from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError, UnavailableError
+from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
-from shoptrack.store.inbox import InboxEntry, InboxState
+from shoptrack.store.database import database_unavailable
+from shoptrack.store.inbox import InboxEntry, InboxState, as_rejected
 from shoptrack.store.integrations import find_integration
 
 __all__ = ["MAX_BODY_BYTES", "WebhookIntake"]
@@ -57,12 +70,15 @@ class WebhookIntake:
         self._services = services
         self._writer = writer
         self._cache: dict[str, tuple[float, _Target | None]] = {}
+        self._rejections = RejectionLimit(services.clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             status, body = await self._handle(scope, receive)
         except ShoptrackError as error:
-            await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)
+            await respond(
+                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
+            )
             return
         await respond(send, status, orjson.dumps(body), "application/json")
 
@@ -96,9 +112,7 @@ class WebhookIntake:
             headers=kept,
         )
         if check.verdict in (WebhookVerdict.REJECTED, WebhookVerdict.CLOCK_SKEW):
-            await self._writer.write(
-                replace(entry, state=InboxState.REJECTED, reason=f"{check.verdict}: {check.reason}")
-            )
+            await self._keep_rejected(target, connector, check, entry)
             raise AuthenticationError(
                 check.reason or "the webhook signature does not verify",
                 code="webhook_clock_skew"
@@ -113,11 +127,50 @@ class WebhookIntake:
             return 200, {"status": "duplicate"}
         return 200, {"status": "ignored" if not target.enabled else "accepted"}
 
+    async def _keep_rejected(
+        self, target: _Target, connector: Connector, check: WebhookCheck, entry: InboxEntry
+    ) -> None:
+        """Stores a refused delivery, small, or past the integration's limit only counts it."""
+        verdict = check.verdict.value
+        if not self._rejections.allow(target.integration_id):
+            self._writer.count_unstored(target.integration_id, verdict)
+            return
+        # Signed by the store with its secret in another white-space form, it is no forgery:
+        # kept whole, the doctor's credentials_whitespace fix processes it.
+        genuine = (
+            check.verdict is WebhookVerdict.REJECTED
+            and await run_in_threadpool(
+                verifying_variant,
+                connector,
+                target.secrets,
+                entry.headers,
+                entry.body,
+                now=self._services.clock.now(),
+            )
+            is not None
+        )
+        rejected = as_rejected(entry, f"{verdict}: {check.reason}", keep_whole=genuine)
+        await self._writer.write_rejected(rejected, verdict)
+
     async def _target(self, integration_id: str) -> _Target | None:
         cached = self._cache.get(integration_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        target = await run_in_threadpool(self._load_target, integration_id)
+        try:
+            target = await run_in_threadpool(self._load_target, integration_id)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            if cached is not None:
+                # The database is away: what it said a moment ago still holds, and is asked
+                # again in CACHE_SECONDS rather than by every delivery.
+                self._cache[integration_id] = (time.monotonic() + CACHE_SECONDS, cached[1])
+                return cached[1]
+            raise UnavailableError(
+                "the database is unavailable and this integration was not read since the "
+                "server started: try again later",
+                retry_after=RETRY_AFTER_SECONDS,
+            ) from error
         self._cache[integration_id] = (time.monotonic() + CACHE_SECONDS, target)
         return target
 

@@ -30,7 +30,7 @@ from shoptrack.api.asgi import (
     respond,
 )
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.domain.segment import SegmentPayloadError, validate_batch
 from shoptrack.errors import AuthenticationError, InputError, ShoptrackError
 from shoptrack.pipeline.writer import GroupCommitWriter
@@ -72,7 +72,9 @@ class SegmentIntake:
         try:
             await self._accept(scope, receive)
         except ShoptrackError as error:
-            await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE)
+            await respond(
+                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
+            )
             return
         await respond(send, 200, _SUCCESS, "application/json")
 

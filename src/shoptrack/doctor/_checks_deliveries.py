@@ -1,20 +1,23 @@
 """Checks of webhook deliveries: refused at intake (bad signature, clock skew), missing or
-disabled on the store (asked live), and stored ones that keep failing (dead letters)."""
+disabled on the store (asked live), stored ones that keep failing (dead letters), and
+acknowledged ones still waiting in the intake spool for the database."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from shoptrack.connectors.base import WebhookHealth
+from shoptrack.connectors.base import WebhookHealth, WebhookVerdict
 from shoptrack.connectors.errors import StoreError
 from shoptrack.doctor._checks_access import error_evidence, fix_command, iso
 from shoptrack.doctor._examination import REJECTED_WINDOW_DAYS, Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
+from shoptrack.pipeline.spool import inspect_spool, spool_directory
 from shoptrack.store.diagnostics import StoredDelivery, delivery_summary
 from shoptrack.store.inbox import MAX_ATTEMPTS
 
 __all__ = [
     "check_deliveries_dead_lettered",
+    "check_deliveries_spooled",
     "check_webhook_clock_skew",
     "check_webhook_signature_rejected",
     "check_webhooks_disabled_on_store",
@@ -22,26 +25,37 @@ __all__ = [
 ]
 
 
-def _refusals(exam: Examination, rows: tuple[StoredDelivery, ...]) -> dict[str, object]:
+def _refusals(
+    exam: Examination, rows: tuple[StoredDelivery, ...], unstored: int
+) -> dict[str, object]:
     with exam.read() as connection:
         accepted = delivery_summary(connection, exam.integration.id, "processed", source="webhook")
     reasons = Counter((row.reason or "").partition(": ")[2] or row.reason for row in rows)
     return {
-        "refused": len(rows),
+        "refused": len(rows) + unstored,
+        # Past the integration's limit refusals are counted, not stored (see README, Webhooks).
+        "not_stored": unstored,
         "window_days": REJECTED_WINDOW_DAYS,
-        "first_refused": iso(rows[-1].received_at),
-        "last_refused": iso(rows[0].received_at),
+        "first_refused": iso(rows[-1].received_at) if rows else None,
+        "last_refused": iso(rows[0].received_at) if rows else None,
         "reasons": dict(reasons.most_common()),
         "delivery_ids": [row.id for row in rows[:10]],
-        "user_agent": rows[0].headers.get("user-agent"),
+        "user_agent": rows[0].headers.get("user-agent") if rows else None,
         "last_accepted": iso(accepted.newest),
     }
+
+
+def _not_stored(unstored: int) -> str:
+    if not unstored:
+        return ""
+    return f" ({unstored} of them past the integration's limit, counted but not stored)"
 
 
 def check_webhook_signature_rejected(exam: Examination) -> Finding:
     code = "webhook_signature_rejected"
     rows = exam.rejected.signature
-    if not rows:
+    unstored = exam.rejected.unstored.get(WebhookVerdict.REJECTED, 0)
+    if not rows and not unstored:
         return Finding(
             code,
             Severity.OK,
@@ -51,10 +65,10 @@ def check_webhook_signature_rejected(exam: Examination) -> Finding:
     return Finding(
         code,
         Severity.WARNING,
-        f"{len(rows)} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days: their "
-        "signature verifies with no webhook secret shoptrack holds. Their orders arrive only "
-        "by polling, late.",
-        _refusals(exam, rows),
+        f"{len(rows) + unstored} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days"
+        f"{_not_stored(unstored)}: their signature verifies with no webhook secret shoptrack "
+        "holds. Their orders arrive only by polling, late.",
+        _refusals(exam, rows, unstored),
         Fix(
             "If the deliveries come from your store, give its webhooks the integration's "
             "webhook_secret, or enter the store's secret in shoptrack; if they do not, someone "
@@ -67,7 +81,8 @@ def check_webhook_signature_rejected(exam: Examination) -> Finding:
 def check_webhook_clock_skew(exam: Examination) -> Finding:
     code = "webhook_clock_skew"
     rows = exam.rejected.clock_skew
-    if not rows:
+    unstored = exam.rejected.unstored.get(WebhookVerdict.CLOCK_SKEW, 0)
+    if not rows and not unstored:
         return Finding(
             code,
             Severity.OK,
@@ -77,9 +92,10 @@ def check_webhook_clock_skew(exam: Examination) -> Finding:
     return Finding(
         code,
         Severity.WARNING,
-        f"{len(rows)} signed webhook deliveries were refused because their timestamp is too "
-        "far from shoptrack's clock: one of the two clocks is wrong.",
-        {**_refusals(exam, rows), "server_time": iso(exam.now)},
+        f"{len(rows) + unstored} signed webhook deliveries were refused because their timestamp "
+        f"is too far from shoptrack's clock{_not_stored(unstored)}: one of the two clocks is "
+        "wrong.",
+        {**_refusals(exam, rows, unstored), "server_time": iso(exam.now)},
         Fix(
             "Synchronise the clocks (NTP) of the store's server and of shoptrack's; the "
             "reasons show how far apart they are.",
@@ -190,5 +206,57 @@ def check_deliveries_dead_lettered(exam: Examination) -> Finding:
             "Process them again, as backfill (once the cause in last_error is fixed).",
             fix_command(exam, code),
             applicable=True,
+        ),
+    )
+
+
+def check_deliveries_spooled(exam: Examination) -> Finding:
+    """Deliveries of the integration acknowledged while the database took no writes, still in
+    the intake spool of this machine (its data dir): waiting for the database in a running
+    process, or left by a process that stopped."""
+    code = "deliveries_spooled"
+    directory = spool_directory(exam.services.settings.data_dir)
+    files = [
+        spooled
+        for spooled in inspect_spool(directory)
+        if spooled.deliveries.get(exam.integration.id)
+    ]
+    waiting = sum(f.deliveries[exam.integration.id] for f in files if f.running)
+    left = sum(f.deliveries[exam.integration.id] for f in files if not f.running)
+    evidence: dict[str, object] = {"spool_directory": str(directory), "spooled": waiting + left}
+    if not files:
+        return Finding(
+            code, Severity.OK, "No delivery waits in the intake spool on this machine.", evidence
+        )
+    times = [f.since for f in files if f.since is not None]
+    evidence |= {
+        "waiting_in_running_processes": waiting,
+        "left_by_stopped_processes": left,
+        "since": iso(min(times)) if times else None,
+        "files": [f.path.name for f in files],
+    }
+    if left:
+        return Finding(
+            code,
+            Severity.ERROR,
+            f"{left} deliveries acknowledged while the database took no writes wait in the "
+            "spool of a shoptrack process that stopped: their events are missing until a "
+            "process drains them.",
+            evidence,
+            Fix(
+                "Start (or restart) `shoptrack serve` on this machine with the same "
+                "SHOPTRACK_DATA_DIR: it drains spools that no running process holds.",
+                "shoptrack serve",
+            ),
+        )
+    return Finding(
+        code,
+        Severity.WARNING,
+        f"{waiting} deliveries acknowledged while the database took no writes wait in the "
+        "intake spool: they are written to the inbox as soon as the database takes writes.",
+        evidence,
+        Fix(
+            "Make the database writable again (free its disk, end its read-only mode, bring it "
+            "back); `GET /health` and the log say what it answers."
         ),
     )

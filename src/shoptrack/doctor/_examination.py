@@ -4,9 +4,9 @@ asked once however many checks read them."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,12 +17,14 @@ from shoptrack.connectors import WebhookVerdict, connector_for
 from shoptrack.connectors.base import ClientFactory, Credentials, WebhookHealth, store_clients
 from shoptrack.connectors.errors import StoreError
 from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.secret_variants import verifying_variant
 from shoptrack.doctor._findings import Finding
 from shoptrack.integrations import webhook_url
 from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES
 from shoptrack.services import Services
 from shoptrack.store.diagnostics import StoredDelivery, rejected_deliveries
 from shoptrack.store.integrations import Integration, integration_row
+from shoptrack.store.rejections import unstored_counts
 
 __all__ = [
     "REJECTED_WINDOW_DAYS",
@@ -58,19 +60,8 @@ class RejectedDeliveries:
     # Deliveries that verify once white space is added to or removed from a secret: each with
     # the secret that verifies it, and how that secret differs from the stored one.
     whitespace: tuple[tuple[StoredDelivery, str, str], ...]
-
-
-# White space a secret may have gained or lost between the store and shoptrack, described for
-# the merchant (the secret itself is never shown).
-_VARIANTS: tuple[tuple[str, Callable[[str], str]], ...] = (
-    ("white space around it removed", str.strip),
-    ("a trailing space added", lambda s: s + " "),
-    ("a leading space added", lambda s: " " + s),
-    ("spaces added around it", lambda s: f" {s} "),
-    ("a trailing line break added", lambda s: s + "\n"),
-    ("a trailing CR LF added", lambda s: s + "\r\n"),
-    ("a trailing tab added", lambda s: s + "\t"),
-)
+    # Refused past the integration's limit and not stored, by verdict (rejected, clock_skew).
+    unstored: Mapping[str, int] = field(default_factory=dict)
 
 
 class Examination:
@@ -172,30 +163,23 @@ class Examination:
 
     @functools.cached_property
     def rejected(self) -> RejectedDeliveries:
+        since = self.now - timedelta(days=REJECTED_WINDOW_DAYS)
         with self.read() as connection:
-            rows = rejected_deliveries(
-                connection, self.integration.id, self.now - timedelta(days=REJECTED_WINDOW_DAYS)
-            )
+            rows = rejected_deliveries(connection, self.integration.id, since)
+            unstored = unstored_counts(connection, self.integration.id, since)
         secrets = self.connector.webhook_secrets(self.stored_credentials)
         signature, skew, whitespace = [], [], []
         for row in rows:
             if (row.reason or "").startswith(f"{WebhookVerdict.CLOCK_SKEW}:"):
                 skew.append(row)
                 continue
-            variant = self._verifying_variant(secrets, row)
+            variant = (
+                None
+                if row.body_truncated
+                else verifying_variant(self.connector, secrets, row.headers, row.body)
+            )
             if variant is None:
                 signature.append(row)
             else:
                 whitespace.append((row, *variant))
-        return RejectedDeliveries(tuple(signature), tuple(skew), tuple(whitespace))
-
-    def _verifying_variant(self, secrets: list[str], row: StoredDelivery) -> tuple[str, str] | None:
-        for secret in secrets:
-            for description, change in _VARIANTS:
-                candidate = change(secret)
-                if candidate == secret or not candidate:
-                    continue
-                check = self.connector.check_webhook([candidate], row.headers, row.body)
-                if check.verdict is WebhookVerdict.ACCEPTED:
-                    return candidate, description
-        return None
+        return RejectedDeliveries(tuple(signature), tuple(skew), tuple(whitespace), unstored)

@@ -23,6 +23,7 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import SyncBusyError, Syncer
 from shoptrack.pipeline.writer import INBOX_CHANNEL
 from shoptrack.store.database import Database
+from shoptrack.store.inbox import REJECTED_KEPT, prune_rejected
 from shoptrack.store.integrations import find_integration
 from shoptrack.store.partitions import ensure_event_partitions
 from shoptrack.store.sync_runs import due_integrations
@@ -191,6 +192,7 @@ class Workers:
                 try:
                     with self._database.write() as connection:
                         ensure_event_partitions(connection, now)
+                        prune_rejected(connection, now - REJECTED_KEPT)
                     self._last_maintenance = now
                 except Exception:  # retried on the next round
                     logger.exception("maintenance failed")

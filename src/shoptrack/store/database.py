@@ -8,19 +8,68 @@ queue instead of failing half-way. PostgreSQL uses psycopg 3 with a pool.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
-__all__ = ["Database"]
+__all__ = ["Database", "DatabaseReadOnlyError", "database_unavailable"]
 
 # How long a SQLite writer waits for the lock before giving up (milliseconds).
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long connecting to PostgreSQL may take before it counts as unreachable (seconds): without
+# it a host that drops packets holds a request for the kernel's TCP timeout, minutes.
+_POSTGRES_CONNECT_TIMEOUT = 10
+
+# SQLite's primary result codes that say the database cannot take a write now, whatever is
+# written: busy or locked past the timeout, out of memory, read-only, I/O error, disk full,
+# cannot open the file, a lock protocol error.
+_SQLITE_UNAVAILABLE = {5, 6, 7, 8, 10, 13, 14, 15}
+# PostgreSQL's SQLSTATE classes and codes that say the same: connection exceptions,
+# insufficient resources (disk full, out of memory), operator intervention (shutdown), system
+# errors; and a read-only transaction (a standby, or default_transaction_read_only).
+_POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+_POSTGRES_READ_ONLY = "25006"
+
+
+class DatabaseReadOnlyError(Exception):
+    """The database says it takes no writes now (a standby, or set read-only)."""
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot take writes now — unreachable, shut down,
+    read-only, out of space — rather than that something about the statement or its data is
+    wrong. The first kind passes; the second would fail again however long one waited."""
+    if isinstance(error, DatabaseReadOnlyError | sqlalchemy_errors.TimeoutError):
+        return True  # read-only; or no pooled connection came free: the database holds them all
+    original: BaseException | None = error
+    if isinstance(error, sqlalchemy_errors.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        original = error.orig
+    if isinstance(original, sqlite3.Error):
+        code = getattr(original, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_UNAVAILABLE
+    if isinstance(original, psycopg.Error):
+        return _postgres_unavailable(original)
+    return False
+
+
+def _postgres_unavailable(error: psycopg.Error) -> bool:
+    if isinstance(error, psycopg.InterfaceError):
+        return True
+    state = error.sqlstate
+    if state is None:
+        # Raised by the client itself: connection refused, closed or lost.
+        return isinstance(error, psycopg.OperationalError)
+    return state.startswith(_POSTGRES_UNAVAILABLE_CLASSES) or state == _POSTGRES_READ_ONLY
 
 
 def _json_dumps(value: Any) -> str:
@@ -39,8 +88,14 @@ class Database:
             self._writer = self._sqlite_engine(immediate=True)
             self._reader = self._sqlite_engine(immediate=False)
         elif self.dialect == "postgresql":
+            connect_args = (
+                {}
+                if "connect_timeout" in self.url.query
+                else {"connect_timeout": _POSTGRES_CONNECT_TIMEOUT}
+            )
             self._writer = create_engine(
                 self.url,
+                connect_args=connect_args,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
@@ -101,6 +156,15 @@ class Database:
         """A read transaction (a consistent snapshot on both databases)."""
         with self._reader.begin() as connection:
             yield connection
+
+    def check_writable(self, connection: Connection) -> None:
+        """Raises ``DatabaseReadOnlyError`` when the write transaction of ``connection`` could
+        write nothing: PostgreSQL says so up front, where SQLite refuses already at ``BEGIN
+        IMMEDIATE``. A cheap probe, for a transaction that writes nothing itself."""
+        if self.dialect == "postgresql":
+            read_only = connection.execute(text("SHOW transaction_read_only")).scalar_one()
+            if read_only == "on":
+                raise DatabaseReadOnlyError("the database is read-only (transaction_read_only)")
 
     def notify(self, connection: Connection, channel: str) -> None:
         """Wakes workers on other machines early (PostgreSQL); the rows remain the record."""

@@ -90,6 +90,7 @@ class StoredDelivery:
     reason: str | None
     headers: dict[str, str]
     body: bytes
+    body_truncated: bool = False  # only the first bytes were kept: it verifies with nothing
 
 
 def rejected_deliveries(
@@ -97,7 +98,14 @@ def rejected_deliveries(
 ) -> list[StoredDelivery]:
     """Webhook deliveries of ``integration_id`` refused at intake since ``since``, newest first."""
     rows = connection.execute(
-        select(inbox.c.id, inbox.c.received_at, inbox.c.reason, inbox.c.headers, inbox.c.body)
+        select(
+            inbox.c.id,
+            inbox.c.received_at,
+            inbox.c.reason,
+            inbox.c.headers,
+            inbox.c.body,
+            inbox.c.body_truncated,
+        )
         .where(
             inbox.c.integration_id == integration_id,
             inbox.c.state == "rejected",
@@ -107,7 +115,9 @@ def rejected_deliveries(
         .limit(limit)
     )
     return [
-        StoredDelivery(int(r.id), r.received_at, r.reason, dict(r.headers), bytes(r.body))
+        StoredDelivery(
+            int(r.id), r.received_at, r.reason, dict(r.headers), bytes(r.body), r.body_truncated
+        )
         for r in rows
     ]
 

@@ -4,17 +4,22 @@ A row is written ``pending`` (to be processed), ``rejected`` (bad signature: kep
 doctor) or ``ignored`` (a disabled integration: kept to replay). Processing moves pending rows to
 ``processed``, or back to pending with a delay after a failure, and after ``MAX_ATTEMPTS`` to
 ``dead``, where ``replay`` finds them.
+
+A rejected row keeps what the doctor needs — headers, reason, size, SHA-256 and the first
+``REJECTED_BODY_BYTES`` of the body — and no more, unless the delivery proves it came from the
+store (see ``as_rejected``): anyone can post to a webhook URL, and a refusal must not cost disk.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, select, update
+from sqlalchemy import Connection, Row, Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store.schema import inbox
@@ -22,15 +27,19 @@ from shoptrack.store.sql import for_update
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "REJECTED_BODY_BYTES",
+    "REJECTED_KEPT",
     "InboxEntry",
     "InboxRow",
     "InboxState",
     "ReplaySelection",
+    "as_rejected",
     "claim_pending",
     "claimable",
     "mark_failed",
     "mark_processed",
     "peek_pending",
+    "prune_rejected",
     "replay",
     "retry_delay",
     "write_entries",
@@ -38,6 +47,13 @@ __all__ = [
 ]
 
 MAX_ATTEMPTS = 5
+# How much of a rejected delivery's body is kept: enough to see what it was.
+REJECTED_BODY_BYTES = 4096
+# And of its headers: the first ones, each value cut (a signature or an id is far shorter).
+_REJECTED_HEADERS = 40
+_REJECTED_HEADER_CHARS = 512
+# How long rejected rows are kept: twice the doctor's window of seven days.
+REJECTED_KEPT = timedelta(days=14)
 
 
 class InboxState(StrEnum):
@@ -63,6 +79,35 @@ class InboxEntry:
     dedupe_key: str | None = None
     backfill: bool = False
     sync_run_id: str | None = None
+    # Set on rejected entries: the size and SHA-256 of the body as received, and whether
+    # ``body`` holds only its first bytes.
+    body_size: int | None = None
+    body_sha256: str | None = None
+    body_truncated: bool = False
+    # When intake received it, if earlier than the write (an entry drained from the spool).
+    received_at: datetime | None = None
+
+
+def as_rejected(entry: InboxEntry, reason: str, *, keep_whole: bool = False) -> InboxEntry:
+    """The entry as a rejected row: its size and hash, and only the first
+    ``REJECTED_BODY_BYTES`` of its body unless ``keep_whole`` (a delivery signed by the store
+    with a secret shoptrack holds in another form, which the doctor's fix recovers)."""
+    body = entry.body
+    truncated = not keep_whole and len(body) > REJECTED_BODY_BYTES
+    headers = list(entry.headers.items())[:_REJECTED_HEADERS]
+    return replace(
+        entry,
+        headers={
+            name[:_REJECTED_HEADER_CHARS]: value[:_REJECTED_HEADER_CHARS] for name, value in headers
+        },
+        state=InboxState.REJECTED,
+        reason=reason,
+        dedupe_key=None,  # a forgery can never block the real delivery of that id
+        body=body[:REJECTED_BODY_BYTES] if truncated else body,
+        body_size=len(body),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        body_truncated=truncated,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +134,7 @@ def _row(entry: InboxEntry, now: datetime) -> dict[str, Any]:
         "source": entry.source,
         "topic": entry.topic,
         "dedupe_key": entry.dedupe_key,
-        "received_at": now,
+        "received_at": entry.received_at or now,
         "headers": dict(entry.headers),
         "body": entry.body,
         "state": entry.state.value,
@@ -97,6 +142,9 @@ def _row(entry: InboxEntry, now: datetime) -> dict[str, Any]:
         "backfill": entry.backfill,
         "available_at": now,
         "sync_run_id": entry.sync_run_id,
+        "body_size": entry.body_size,
+        "body_sha256": entry.body_sha256,
+        "body_truncated": entry.body_truncated,
     }
 
 
@@ -251,8 +299,13 @@ class ReplaySelection:
 
 
 def replay(connection: Connection, selection: ReplaySelection, now: datetime) -> int:
-    """Puts the selected rows back to pending, as backfill (replays never trigger flows)."""
-    conditions: list[Any] = [inbox.c.state.in_([s.value for s in selection.states])]
+    """Puts the selected rows back to pending, as backfill (replays never trigger flows).
+
+    A truncated body is never replayed: it is not what the sender sent."""
+    conditions: list[Any] = [
+        inbox.c.state.in_([s.value for s in selection.states]),
+        inbox.c.body_truncated.is_(False),
+    ]
     if selection.account_id is not None:
         conditions.append(inbox.c.account_id == selection.account_id)
     if selection.integration_id is not None:
@@ -273,6 +326,17 @@ def replay(connection: Connection, selection: ReplaySelection, now: datetime) ->
             last_error=None,
             available_at=now,
             processed_at=None,
+        )
+    )
+    return result.rowcount
+
+
+def prune_rejected(connection: Connection, before: datetime) -> int:
+    """Deletes rejected rows received before ``before``: they have told the doctor what they
+    could, and anyone can make more of them."""
+    result = connection.execute(
+        delete(inbox).where(
+            inbox.c.state == InboxState.REJECTED.value, inbox.c.received_at < before
         )
     )
     return result.rowcount

@@ -41,6 +41,7 @@ __all__ = [
     "profile_orders",
     "profiles",
     "sync_runs",
+    "unstored_rejections",
     "users",
     "web_sessions",
 ]
@@ -146,6 +147,11 @@ inbox = Table(
     Column("processed_at", UTCDateTime()),
     Column("processed_by", String(64)),  # host:pid of the process that processed it
     Column("sync_run_id", String(26)),  # the sync that fetched it (poll and backfill rows)
+    # What was received, whatever ``body`` keeps: a forged delivery keeps only its first bytes
+    # (``body_truncated``), never replayable, so refusing one cannot be used to fill the disk.
+    Column("body_size", Integer),
+    Column("body_sha256", String(64)),
+    Column("body_truncated", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("account_id", "dedupe_key"),
     Index(
         "ix_inbox_pending",
@@ -157,6 +163,18 @@ inbox = Table(
     Index(None, "integration_id", "received_at"),
     Index(None, "state", "received_at"),
     Index(None, "sync_run_id"),
+)
+
+# Webhook deliveries refused past the per-integration limit: answered 401 and counted here, by
+# hour and verdict, instead of stored (the doctor adds them to the stored rejected rows).
+unstored_rejections = Table(
+    "unstored_rejections",
+    metadata,
+    Column("integration_id", String(26), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("verdict", String(16), nullable=False),  # rejected or clock_skew
+    Column("deliveries", Integer, nullable=False),
+    PrimaryKeyConstraint("integration_id", "hour", "verdict"),
 )
 
 metrics = Table(
