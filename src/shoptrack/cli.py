@@ -91,7 +91,8 @@ def serve(
         bool, typer.Option("--workers/--no-workers", help="Run the background workers here.")
     ] = True,
 ) -> None:
-    """Serve the API, webhooks and (unless --no-workers) the workers in one process."""
+    """Serve the API and webhooks, with the workers (unless --no-workers) in a process of
+    their own beside it."""
     import uvicorn
 
     from shoptrack.api import create_app
@@ -102,7 +103,7 @@ def serve(
         f"({services.database.dialect}, workers {'on' if workers else 'off'})"
     )
     uvicorn.run(
-        create_app(services, run_workers=workers),
+        create_app(services, run_workers=workers, worker_process=True),
         host=host,
         port=port,
         http="httptools",
@@ -112,20 +113,20 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    wake_fd: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="The pipe `serve` wakes its own worker process through."),
+    ] = None,
+) -> None:
     """Process the inbox and run scheduled work (PostgreSQL; `serve` does this on SQLite)."""
     import signal
     import threading
 
-    from shoptrack.flows.engine import FlowEngine
-    from shoptrack.flows.entry import FlowEntry
-    from shoptrack.pipeline.fetch import OrderFetcher
-    from shoptrack.pipeline.processing import Processor
-    from shoptrack.pipeline.sync import Syncer
-    from shoptrack.pipeline.workers import Workers
+    from shoptrack.pipeline.runtime import build_workers, wake_reader
 
     services = _services()
-    if services.database.is_sqlite:
+    if services.database.is_sqlite and wake_fd is None:
         raise ShoptrackError(
             "`shoptrack worker` needs PostgreSQL: SQLite has a single writer, so `shoptrack serve` "
             "runs the workers in its own process. Set SHOPTRACK_DATABASE_URL to a PostgreSQL URL "
@@ -133,20 +134,21 @@ def worker() -> None:
             code="worker_needs_postgresql",
         )
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    pool = Workers(
-        services.database,
-        services.clock,
-        Processor(services.database, services.clock, on_recorded=FlowEntry(services.clock)),
-        syncer=Syncer(services),
-        fetcher=OrderFetcher(services),
-        flows=FlowEngine.from_services(services),
-    )
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if wake_fd is None:
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    else:
+        # `serve`'s own worker ends when serve closes the pipe (Ctrl-C reaches serve too).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pool = build_workers(services)
     pool.start()
-    console.print("shoptrack worker running; Ctrl-C stops it")
+    if wake_fd is None:
+        console.print("shoptrack worker running; Ctrl-C stops it")
+    else:
+        wake_reader(wake_fd, pool, stop)
     stop.wait()
     pool.stop()
+    services.close()
 
 
 @db_app.command("upgrade")
@@ -262,8 +264,7 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Process stored deliveries again (dead letters by default), as backfill, then report."""
-    from shoptrack.flows.entry import FlowEntry
-    from shoptrack.pipeline.processing import Processor
+    from shoptrack.pipeline.runtime import process_inbox
     from shoptrack.store.inbox import InboxState, ReplaySelection
     from shoptrack.store.inbox import replay as replay_rows
 
@@ -292,8 +293,7 @@ def replay(
     with services.database.write() as connection:
         queued = replay_rows(connection, selection, services.clock.now())
     # Replayed rows are backfill and start no flow; live rows pending beside them still do.
-    entry = FlowEntry(services.clock)
-    result = Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
+    result = process_inbox(services)
     document = {
         "queued": queued,
         "processed": result.processed,
@@ -484,8 +484,7 @@ def sync(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from shoptrack.api.routes.integrations import sync_run_resource
-    from shoptrack.flows.entry import FlowEntry
-    from shoptrack.pipeline.processing import Processor
+    from shoptrack.pipeline.runtime import process_inbox
     from shoptrack.pipeline.sync import SyncBusyError, Syncer, SyncProgress
     from shoptrack.store.sync_runs import get_run
 
@@ -517,8 +516,7 @@ def sync(
                 time.sleep(1)
         bar.update(task, description="processing")
         # Recent polled orders are live: they start flows (their steps run in serve/worker).
-        entry = FlowEntry(services.clock)
-        Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
+        process_inbox(services)
     with services.database.read() as connection:
         row = get_run(connection, account_id, run_id)
     assert row is not None

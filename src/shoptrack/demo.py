@@ -257,7 +257,7 @@ def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> N
             stores.append(DemoStore(life, shop, stack.enter_context(serving(shop.app, host))))
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(services),
+                create_app(services, worker_process=True),
                 host=host,
                 port=port,
                 http="httptools",

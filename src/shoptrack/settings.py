@@ -56,6 +56,25 @@ class Settings(BaseSettings):
         """The guard of requests made for users, allowing ``private_store_networks``."""
         return OutboundGuard(self.private_store_networks)
 
+    def environment(self) -> dict[str, str]:
+        """``SHOPTRACK_*`` variables that rebuild these settings in a child process (a value
+        that is unset is left out)."""
+        variables: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+            elif isinstance(value, tuple):
+                text = ",".join(str(item) for item in value)
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            else:
+                text = str(value)
+            variables[f"SHOPTRACK_{name.upper()}"] = text
+        return variables
+
     def resolved_database_url(self) -> str:
         """The database to use, with the PostgreSQL driver named (psycopg 3)."""
         if not self.database_url:

@@ -38,9 +38,8 @@ from shoptrack.connectors.http import StoreClient
 from shoptrack.doctor import ClientFactory, Finding, Severity, diagnose_integration
 from shoptrack.domain.events import TEST_ORDER_DOMAIN, Metric
 from shoptrack.domain.lifecycle import stages_of
-from shoptrack.flows.entry import FlowEntry
 from shoptrack.pipeline.fetch import OrderFetcher
-from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.runtime import build_processor
 from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES, SyncBusyError, Syncer
 from shoptrack.services import Services
 from shoptrack.store.integrations import Integration, get_integration, integration_row
@@ -234,9 +233,7 @@ class _Follower:
         self.polled = self.integration.platform not in DEFAULT_INTERVAL_MINUTES
         self.syncer = Syncer(services)
         self.fetcher = OrderFetcher(services)
-        self.processor = Processor(
-            services.database, services.clock, on_recorded=FlowEntry(services.clock)
-        )
+        self.processor = build_processor(services)
         self.last_sync = float("-inf")
         self.seen_inbox_id = 0
         self.rejections: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from fastapi import FastAPI, Request
@@ -33,25 +33,30 @@ from shoptrack.api.routes import (
 )
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, ShoptrackError, UnavailableError
-from shoptrack.flows.engine import FlowEngine
-from shoptrack.flows.entry import FlowEntry
-from shoptrack.pipeline.fetch import OrderFetcher
-from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.runtime import WorkerProcess, build_workers
 from shoptrack.pipeline.spool import Spool, spool_directory
-from shoptrack.pipeline.sync import Syncer
-from shoptrack.pipeline.workers import Workers
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
 from shoptrack.store.database import database_unavailable
 from shoptrack.tracker import TRACKER_PATH, TrackerScript
 from shoptrack.web import WebUI, create_web
 
-__all__ = ["Runtime", "ShoptrackApp", "create_app"]
+__all__ = ["BackgroundWork", "Runtime", "ShoptrackApp", "create_app"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+class BackgroundWork(Protocol):
+    """The workers a serving process runs: threads of its own, or a worker process."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wake(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -60,8 +65,7 @@ class Runtime:
 
     services: Services
     writer: GroupCommitWriter
-    processor: Processor
-    workers: Workers | None
+    workers: BackgroundWork | None
 
     def start(self) -> None:
         self.writer.start()
@@ -220,22 +224,17 @@ def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Await
     return health
 
 
-def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
+def create_app(
+    services: Services, *, run_workers: bool = True, worker_process: bool = False
+) -> ShoptrackApp:
     """Builds the ASGI app; its lifespan starts the intake writer and, unless told not to, the
-    workers (an API-only process leaves processing to ``shoptrack worker`` processes)."""
-    processor = Processor(services.database, services.clock, on_recorded=FlowEntry(services.clock))
-    workers = (
-        Workers(
-            services.database,
-            services.clock,
-            processor,
-            syncer=Syncer(services),
-            fetcher=OrderFetcher(services),
-            flows=FlowEngine.from_services(services),
-        )
-        if run_workers
-        else None
-    )
+    workers (an API-only process leaves processing to ``shoptrack worker`` processes).
+
+    ``worker_process`` runs the workers in a child process, as ``serve`` does; otherwise they
+    are threads of this process, sharing its services (and its clock: what tests use)."""
+    workers: BackgroundWork | None = None
+    if run_workers:
+        workers = WorkerProcess(services.settings) if worker_process else build_workers(services)
     settings = services.settings
     writer = GroupCommitWriter(
         services.database,
@@ -245,7 +244,7 @@ def create_app(services: Services, *, run_workers: bool = True) -> ShoptrackApp:
         else None,
         on_commit=workers.wake if workers else None,
     )
-    runtime = Runtime(services, writer, processor, workers)
+    runtime = Runtime(services, writer, workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -12,9 +12,9 @@ from shoptrack.doctor._checks_flows import retarget_switched_flows
 from shoptrack.doctor._checks_orders import unmapped_statuses
 from shoptrack.doctor._examination import Examination
 from shoptrack.doctor._findings import Finding
-from shoptrack.flows.entry import FlowEntry
 from shoptrack.integrations import update
-from shoptrack.pipeline.processing import BatchResult, Processor
+from shoptrack.pipeline.processing import BatchResult
+from shoptrack.pipeline.runtime import process_inbox
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxState, ReplaySelection, replay
@@ -29,8 +29,7 @@ Fixer = Callable[[Examination, Finding], str]
 def _process(services: Services) -> BatchResult:
     """Processes what is pending now: the fix's replayed rows (backfill, which starts no flow)
     and any live rows beside them, which start their flows as the workers would."""
-    entry = FlowEntry(services.clock)
-    return Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
+    return process_inbox(services)
 
 
 def _replay(exam: Examination, states: tuple[InboxState, ...], ids: tuple[int, ...] = ()) -> str:

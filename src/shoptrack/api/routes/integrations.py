@@ -14,10 +14,9 @@ from sqlalchemy import select, update
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import add_route, iso, jsonapi_response, page_size
 from shoptrack.errors import InputError, NotFoundError
-from shoptrack.flows.entry import FlowEntry
 from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
 from shoptrack.integrations import update as update_integration
-from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.runtime import process_inbox
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxState, ReplaySelection, replay
 from shoptrack.store.integrations import get_integration, integration_row, list_integrations
@@ -310,8 +309,7 @@ async def replay_deliveries(
     with services.database.write() as connection:
         queued = replay(connection, selection, services.clock.now())
     # Replayed rows are backfill and start no flow; live rows pending beside them still do.
-    entry = FlowEntry(services.clock)
-    result = Processor(services.database, services.clock, on_recorded=entry).run_until_idle()
+    result = process_inbox(services)
     return jsonapi_response(
         {
             "meta": {
