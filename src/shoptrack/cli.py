@@ -479,13 +479,11 @@ def sync(
 ) -> None:
     """Sync an integration to the end (waiting for a running sync first), then process what
     it fetched."""
-    import time
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from shoptrack.api.routes.integrations import sync_run_resource
     from shoptrack.pipeline.runtime import process_inbox
-    from shoptrack.pipeline.sync import SyncBusyError, Syncer, SyncProgress
+    from shoptrack.pipeline.sync import Syncer, SyncProgress
     from shoptrack.store.sync_runs import get_run
 
     if backfill is not None and backfill < 0:
@@ -507,13 +505,13 @@ def sync(
         def show(progress: SyncProgress) -> None:
             bar.update(task, completed=progress.orders, total=progress.total, pages=progress.pages)
 
-        while True:
-            try:
-                run_id = syncer.run(account_id, integration, backfill_days=backfill, progress=show)
-                break
-            except SyncBusyError:
-                bar.update(task, description="waiting for the running sync")
-                time.sleep(1)
+        run_id = syncer.run_when_free(
+            account_id,
+            integration,
+            backfill_days=backfill,
+            progress=show,
+            waiting=lambda: bar.update(task, description="waiting for the running sync"),
+        )
         bar.update(task, description="processing")
         # Recent polled orders are live: they start flows (their steps run in serve/worker).
         process_inbox(services)

@@ -201,11 +201,14 @@ class DemoShop:
                 def show(progress: SyncProgress, task: TaskID = task) -> None:
                     bar.update(task, completed=progress.orders, total=progress.total)
 
-                Syncer(self._services).run(
-                    self._state.account_id,
-                    integration_id,
-                    backfill_days=HISTORY_DAYS,
-                    progress=show,
+                def waiting(task: TaskID = task, label: str = labels[platform]) -> None:
+                    bar.update(task, description=f"{label} (imported by serve…)")
+
+                # serve's scheduler may already be importing a store just connected: then this
+                # run, after it, only reads what changed since (the first sync of an
+                # integration reads its ``backfill_days`` of history, whoever runs it).
+                Syncer(self._services).run_when_free(
+                    self._state.account_id, integration_id, progress=show, waiting=waiting
                 )
                 bar.update(task, visible=False)
 

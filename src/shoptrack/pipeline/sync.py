@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,7 @@ logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=1)
 LEASE = timedelta(minutes=10)
 MAX_PASSES = 3
+BUSY_POLL_SECONDS = 0.5  # how often a waiting sync looks at the lease again
 DEFAULT_BACKFILL_DAYS = 90
 # Platforms with webhooks are polled as a safety net; the others are polled more often.
 DEFAULT_INTERVAL_MINUTES = {"shopify": 15, "woocommerce": 15, "bigcommerce": 15}
@@ -167,6 +169,27 @@ class Syncer:
                     connection, integration.id, self.owner, now + sync_interval(integration)
                 )
         return run.id
+
+    def run_when_free(
+        self,
+        account_id: str,
+        integration_id: str,
+        *,
+        backfill_days: int | None = None,
+        progress: Callable[[SyncProgress], None] | None = None,
+        waiting: Callable[[], None] | None = None,
+    ) -> str:
+        """``run``, after waiting out a sync another process holds (``serve``'s scheduler takes
+        a newly connected store at once); ``waiting`` is told each time the lease is busy."""
+        while True:
+            try:
+                return self.run(
+                    account_id, integration_id, backfill_days=backfill_days, progress=progress
+                )
+            except SyncBusyError:
+                if waiting is not None:
+                    waiting()
+                time.sleep(BUSY_POLL_SECONDS)
 
     def _fetch(
         self,
