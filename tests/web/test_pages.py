@@ -12,6 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
@@ -405,3 +406,33 @@ def test_status_rules_that_list_exclusions_stay_so(
     assert saved.settings["placed_statuses"] == {"exclude": ["0", "1", "13", "7"]}
     assert "refunded_statuses" not in saved.settings  # back to the default: not stored
     assert "fulfilled_statuses" not in saved.settings
+
+
+def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    test_address = f"test-order+20261206@{TEST_ORDER_DOMAIN}"
+    order = woo_order(
+        104, "processing", START - timedelta(days=1), email=test_address, total="1000.00"
+    )
+    deliver(services, shop, order, "d4")
+    Processor(services.database, services.clock).run_until_idle()
+
+    home = browser.get("/")
+    totals = home.text[home.text.index('id="placed-order-totals"') :]
+    assert re.search(r"<td class=\"num\">2</td><td class=\"num\">59.50</td>", totals)
+    revenue = _chart(home.text, "revenue-chart")
+    assert sum(revenue["data"]["datasets"][0]["data"]) == pytest.approx(59.5)
+
+    placed = _metric_id(services, shop, "Placed Order")
+    page = browser.get(f"/metrics/{placed}")
+    assert sum(_chart(page.text, "metric-chart-canvas")["data"]["datasets"][0]["data"]) == 2
+    latest = page.text[page.text.index('id="latest-events"') :]
+    assert '<span class="badge" title="A test order' in latest  # listed, and marked
+    asked = browser.get(f"/metrics/{placed}", params={"test": "1", "measure": "value"})
+    value = _chart(asked.text, "metric-chart-canvas")
+    assert sum(value["data"]["datasets"][0]["data"]) == pytest.approx(1059.5)
+    assert "test orders included" in asked.text
+
+    listed = browser.get("/metrics", params={"q": "placed"})
+    assert re.search(r'>Placed Order</a>.*?<td class="num">2</td>', listed.text, re.DOTALL)

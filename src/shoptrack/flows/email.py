@@ -8,8 +8,8 @@ import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
 from email.policy import SMTP, Policy
 from html import escape
 from typing import Any

@@ -65,6 +65,7 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
     measure = _choice(params.get("measure"), get_args(Measure), "count")
     interval = _choice(params.get("interval"), tuple(INTERVALS), "day")
     compare = params.get("compare") == "1"
+    include_test = params.get("test") == "1"  # test orders stay out of charts unless asked for
     services = services_of(request)
     start, end = range_for(interval, services.clock.now())
     buckets = make_buckets(start, end, interval, ZoneInfo("UTC"))
@@ -75,7 +76,12 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
         siblings = metrics_named(connection, visitor.account_id, metric.name)
         shown = siblings if compare else [row for row in siblings if row.id == metric_id]
         measured = metric_series(
-            connection, visitor.account_id, shown, buckets, _MEASUREMENTS[measure]
+            connection,
+            visitor.account_id,
+            shown,
+            buckets,
+            _MEASUREMENTS[measure],
+            include_test=include_test,
         )
         latest, _ = event_page(connection, visitor.account_id, metric_id=metric_id, limit=20)
 
@@ -99,6 +105,7 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
             "interval": interval,
             "intervals": INTERVALS,
             "compare": compare,
+            "include_test": include_test,
             "can_compare": len(siblings) > 1,
             "figures": figures,
             "since": start,
