@@ -910,7 +910,7 @@ def test_live_events_processed_by_a_doctor_fix_still_start_their_flows(
     assert statistics(client, shop, flow["data"]["id"])["entered"] == 1
 
 
-def test_a_test_order_starts_no_flow(
+def test_a_test_order_starts_no_flow_unless_the_account_allows_test_sends(
     services: Services, shop: Shop, client: AppClient, smtp: SmtpServer
 ) -> None:
     deliver(services, shop, woo_order(201, "processing", START, email="first@example.com"), "t1")
@@ -932,3 +932,16 @@ def test_a_test_order_starts_no_flow(
     with services.database.read() as connection:
         entered = connection.execute(select(func.count()).select_from(flow_runs)).scalar_one()
     assert entered == 1
+
+    # An account that allows test sends gets its test orders' emails.
+    allowed = client.request(
+        "PATCH",
+        "/api/account-settings",
+        headers={**shop.headers(), "content-type": "application/vnd.api+json"},
+        json={"data": {"type": "account-settings", "attributes": {"test_sends": True}}},
+    )
+    assert allowed.status_code == 200, allowed.text
+    another = f"test-order+20261207@{TEST_ORDER_DOMAIN}"
+    deliver(services, shop, woo_order(204, "processing", START, email=another), "t4")
+    process(services)
+    assert statistics(client, shop, flow["data"]["id"])["entered"] == 2

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
-from shoptrack.store.accounts import create_account
+from shoptrack.store.accounts import account_settings, create_account
 from shoptrack.store.integrations import get_integration
 from shoptrack.store.schema import integrations, metrics, profiles
 from tests.conftest import START
@@ -85,6 +85,7 @@ def test_layout_links_the_pages_that_exist(browser: Browser) -> None:
         ("Profiles", "/profiles"),
         ("Flows", "/flows"),
         ("Doctor", "/doctor"),
+        ("Settings", "/settings"),
     ]:
         assert f'<a href="{href}"' in nav
         assert label in nav
@@ -436,3 +437,34 @@ def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
 
     listed = browser.get("/metrics", params={"q": "placed"})
     assert re.search(r'>Placed Order</a>.*?<td class="num">2</td>', listed.text, re.DOTALL)
+
+
+def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    page = browser.get("/settings")
+    assert page.status_code == 200
+    assert 'value="UTC"' in page.text
+    assert "Days in UTC" in browser.get("/").text
+
+    refused = browser.submit("/settings", "/settings", {"time_zone": "Mars/Base"})
+    assert refused.status_code == 400
+    assert 'id="time_zone-error"' in refused.text
+    assert "no IANA time zone" in refused.text
+    with services.database.read() as connection:
+        assert account_settings(connection, shop.account_id).time_zone == "UTC"
+
+    # Fourteen hours ahead of UTC: a day later than UTC's for most of the day.
+    saved = browser.submit(
+        "/settings", "/settings", {"time_zone": "Pacific/Kiritimati", "test_sends": "1"}
+    )
+    assert saved.status_code == 303
+    with services.database.read() as connection:
+        settings = account_settings(connection, shop.account_id)
+    assert (settings.time_zone, settings.test_sends) == ("Pacific/Kiritimati", True)
+    home = browser.get("/")
+    assert "Days in Pacific/Kiritimati" in home.text
+    labels = _chart(home.text, "orders-chart")["data"]["labels"]
+    assert labels[-1] == START.astimezone(settings.zone).strftime("%d %b")
+    (dataset,) = _chart(home.text, "orders-chart")["data"]["datasets"]
+    assert sum(dataset["data"]) == 2  # the same orders, counted in the zone's days
