@@ -12,7 +12,7 @@ from shoptrack.api import create_app
 from shoptrack.api.asgi import MAX_BODY_BYTES
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
-from shoptrack.store.schema import inbox, integrations
+from shoptrack.store.schema import inbox, integrations, profiles
 from tests.conftest import START
 from tests.helpers import (
     WEBHOOK_SECRET,
@@ -181,3 +181,32 @@ def test_two_changes_sharing_a_delivery_id_are_both_kept(
     assert inbox_states(services) == {"pending": 2}
     Processor(services.database, services.clock).run_until_idle()
     assert event_counts(services, shop.account_id)["Placed Order"] == 1
+
+
+def test_nul_characters_of_a_signed_delivery_are_removed_and_counted(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    """A store's delivery cannot be refused once acknowledged, and PostgreSQL stores no NUL in
+    text: the characters are dropped when the delivery is read, and the row says how many."""
+    order = woo_order(9, "processing", START)
+    order["billing"]["first_name"] = "A\u0000da"
+    order["line_items"][0]["name"] = "Hat\u0000\u0000"
+    order["meta_data"] = [{"id": 1, "key": "note\u0000", "value": "x"}]
+    headers, body = woo_webhook(order, secret=WEBHOOK_SECRET)
+    assert b"\\u0000" in body
+    response = client.post(_url(shop), content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    Processor(services.database, services.clock).run_until_idle()
+    assert inbox_states(services) == {"processed": 1}
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1
+    with services.database.read() as connection:
+        first_names = connection.execute(select(profiles.c.first_name)).scalars().all()
+        row = connection.execute(select(inbox.c.body, inbox.c.nul_characters_removed)).one()
+    assert first_names == ["Ada"]
+    assert row.nul_characters_removed == 4
+    assert row.body == body  # what the store sent stays as it was sent
+    (delivery,) = client.get(
+        f"/api/integrations/{shop.integration.id}/deliveries", headers=shop.headers()
+    ).json()["data"]
+    assert delivery["attributes"]["nul_characters_removed"] == 4

@@ -152,6 +152,9 @@ inbox = Table(
     Column("body_size", Integer),
     Column("body_sha256", String(64)),
     Column("body_truncated", Boolean, nullable=False, server_default=text("false")),
+    # NUL characters processing dropped from a store's delivery (PostgreSQL stores none in
+    # text); ``body`` keeps them, as sent.
+    Column("nul_characters_removed", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("account_id", "dedupe_key"),
     Index(
         "ix_inbox_pending",

@@ -253,6 +253,7 @@ def deliveries(
                         "processed": iso(row.processed_at),
                         "attempts": row.attempts,
                         "last_error": row.last_error,
+                        "nul_characters_removed": row.nul_characters_removed,
                     },
                 }
                 for row in rows
