@@ -525,9 +525,12 @@ def sync(
     elif attributes["error"]:
         console.print(f"sync {run_id} failed: {attributes['error']['detail']}")
     else:
+        # Rows another process took are processed there: their events follow.
+        pending = attributes["pending_rows"]
         console.print(
             f"sync {run_id}: {attributes['orders_seen']} orders seen, "
-            f"{attributes['rows_written']} new, {attributes['events_recorded']} events recorded"
+            f"{attributes['rows_written']} new, {attributes['events_recorded']} events recorded, "
+            + (f"{pending} still being processed" if pending else "all processed")
         )
     if attributes["error"]:
         raise typer.Exit(1)

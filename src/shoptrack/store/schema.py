@@ -165,7 +165,14 @@ inbox = Table(
     ),
     Index(None, "integration_id", "received_at"),
     Index(None, "state", "received_at"),
-    Index(None, "sync_run_id"),
+    # A sync's rows not processed yet (its ``pending_rows``): pending rows only, so counting
+    # them costs nothing however large the run was.
+    Index(
+        "ix_inbox_pending_sync_run_id",
+        "sync_run_id",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
 )
 
 # Webhook deliveries refused past the per-integration limit: answered 401 and counted here, by
