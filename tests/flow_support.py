@@ -4,11 +4,13 @@ created through the API."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import http.server
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -22,12 +24,12 @@ from shoptrack.flows.delivery import SmtpMailer, WebhookSender
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
 from shoptrack.flows.model import FlowDefinition, FlowStatus
+from shoptrack.listener import listening_socket
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.flows import insert_flow
 from shoptrack.store.metrics import ensure_metric
 from tests.helpers import AppClient, Shop
-from tests.processes import free_port
 
 
 @dataclass
@@ -70,12 +72,29 @@ class SmtpServer:
     mailbox: Mailbox
 
 
+class _ListeningController(Controller):
+    """aiosmtpd's controller serving on a socket bound beforehand, so the port it is given is
+    its own from the start (aiosmtpd binds a port it is told, which another process may have
+    taken since it was found free)."""
+
+    def __init__(self, handler: Any, listener: socket.socket) -> None:
+        self._listener = listener
+        host, port = listener.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port)
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._listener, ssl=self.ssl_context
+        )
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     """A real SMTP server on a free local port."""
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    listener = listening_socket("127.0.0.1", 0)
+    port = int(listener.getsockname()[1])
+    controller = _ListeningController(mailbox, listener)
     controller.start()
     try:
         yield SmtpServer(f"smtp://127.0.0.1:{port}", mailbox)

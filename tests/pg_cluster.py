@@ -1,9 +1,11 @@
 """A PostgreSQL cluster of a test's own, to stop and start under a running shoptrack.
 
 ``initdb`` and ``pg_ctl`` from ``/usr/lib/postgresql/*/bin``, a data directory in a temporary
-directory of its own, a private port on 127.0.0.1 and the socket in that directory. PostgreSQL
-refuses to run as root, so as root (CI) every command runs as the ``postgres`` user through
-``runuser``, and the directory is that user's.
+directory of its own, and no TCP port: the cluster listens on a Unix socket in that directory
+only, so nothing else can take its address while it is stopped (a port could be taken, even by
+another test's cluster, which shoptrack would then reach instead). PostgreSQL refuses to run as
+root, so as root (CI) every command runs as the ``postgres`` user through ``runuser``, and the
+directory is that user's.
 """
 
 from __future__ import annotations
@@ -19,11 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.processes import free_port
-
 __all__ = ["Cluster", "cluster_binaries", "running_cluster"]
-
-_START_ATTEMPTS = 5
 
 
 def cluster_binaries() -> Path | None:
@@ -35,14 +33,13 @@ def cluster_binaries() -> Path | None:
 
 
 class Cluster:
-    """One cluster: ``start()``, ``stop()``, ``start()`` again on the same port and data."""
+    """One cluster: ``start()``, ``stop()``, ``start()`` again at the same address and data."""
 
     def __init__(self, binaries: Path, root: Path) -> None:
         self.binaries = binaries
         self.root = root
         self.data = root / "data"
         self.log = root / "postgres.log"
-        self.port = 0
         self._as_postgres = os.geteuid() == 0
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -58,25 +55,17 @@ class Cluster:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
 
     def start(self) -> None:
-        """Starts the cluster and waits until it takes connections; a port taken meanwhile by
-        someone else is given up for another."""
-        for _attempt in range(_START_ATTEMPTS):
-            if not self.port:
-                self.port = free_port()
-            options = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c unix_socket_directories={self.root} -c max_connections=100"
-            )
-            started = self._run(
-                "pg_ctl", "start", "-w", "-t", "120", "-D", str(self.data), "-l", str(self.log),
-                "-o", options, check=False,
-            )  # fmt: skip
-            if started.returncode == 0:
-                return
-            if "could not bind" not in self.log.read_text(errors="replace"):
-                break
-            self.port = 0
-        raise RuntimeError(f"PostgreSQL did not start:\n{self.log.read_text(errors='replace')}")
+        """Starts the cluster and waits until it takes connections."""
+        options = (
+            f"-c listen_addresses='' -c unix_socket_directories={self.root} -c fsync=off "
+            "-c max_connections=100"
+        )
+        started = self._run(
+            "pg_ctl", "start", "-w", "-t", "120", "-D", str(self.data), "-l", str(self.log),
+            "-o", options, check=False,
+        )  # fmt: skip
+        if started.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start:\n{self.log.read_text(errors='replace')}")
 
     def stop(self, mode: str = "fast") -> None:
         """Stops the cluster: ``fast`` ends every session (an operator's restart),
@@ -84,7 +73,8 @@ class Cluster:
         self._run("pg_ctl", "stop", "-w", "-t", "120", "-D", str(self.data), "-m", mode)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        """A URL of the cluster's Unix socket (libpq's ``host`` is its directory)."""
+        return f"postgresql://postgres@/{database}?host={self.root}"
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url(), autocommit=True) as admin:

@@ -1,10 +1,13 @@
-"""Running ``shoptrack`` as real processes: the CLI, ``serve`` on a free port, ``worker``."""
+"""Running ``shoptrack`` as real processes: the CLI, ``serve`` on a free port, ``worker``.
+
+A server's port is never chosen and then released for the child to bind (under ``-n auto``
+another test, or another suite on the machine, could take it meanwhile, and its server would
+answer for ours): this process binds the socket and hands it down (``serve --fd``)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from shoptrack.listener import listening_socket
 from tests.conftest import TEST_SECRET_KEY
 from tests.helpers import SIMULATOR_NETWORKS
 
@@ -42,25 +46,39 @@ def run_cli(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+class Listener:
+    """A socket on a free port of 127.0.0.1, bound and listening, to hand to a server."""
+
+    def __init__(self) -> None:
+        self.socket = listening_socket("127.0.0.1", 0)
+        self.port = int(self.socket.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def serve_arguments(self) -> tuple[str, ...]:
+        """``serve``'s arguments to serve on this socket."""
+        return ("--fd", str(self.socket.fileno()))
 
 
 class Process:
-    """A ``shoptrack`` subprocess, its output kept in a file (a pipe could fill and block it)."""
+    """A ``shoptrack`` subprocess, its output kept in a file (a pipe could fill and block it).
+    With ``listener``, the child inherits its socket, and this process lets go of its own copy
+    (a dead server's port then refuses connections instead of leaving them waiting)."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, listener: Listener | None = None) -> None:
         # Kept open for the life of the process; stop() reads and closes it.
         self._output = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shoptrack", *args],
-            env=env,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shoptrack", *args],
+                env=env,
+                stdout=self._output,
+                stderr=subprocess.STDOUT,
+                text=True,
+                pass_fds=() if listener is None else (listener.socket.fileno(),),
+            )
+        finally:
+            if listener is not None:
+                listener.socket.close()
 
     def kill_hard(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
@@ -93,13 +111,15 @@ class Process:
 
 
 class Server(Process):
-    """``shoptrack serve`` on a free port, ready when constructed."""
+    """``shoptrack serve`` on a free port, ready when constructed (``listener``: on that one,
+    when its address must be known before, e.g. as the public URL)."""
 
-    def __init__(self, env: dict[str, str], *extra: str) -> None:
-        self.port = free_port()
-        super().__init__(env, "serve", "--port", str(self.port), *extra)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
+    def __init__(self, env: dict[str, str], *extra: str, listener: Listener | None = None) -> None:
+        listener = listener or Listener()
+        self.port = listener.port
+        self.url = listener.url
+        super().__init__(env, "serve", *listener.serve_arguments(), *extra, listener=listener)
+        deadline = time.monotonic() + 60  # a loaded machine takes a while to start Python
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"serve exited: {self.stop()}")

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sqlalchemy import text
 
+from shoptrack.store.database import Database
+from shoptrack.store.migrations import head_revision
 from tests.processes import environment, run_cli
 
 
@@ -54,11 +57,31 @@ def test_empty_account_name_is_refused_in_one_line(env: dict[str, str]) -> None:
     assert result.stderr.strip() == "error: the account name is empty: give the account a name"
 
 
-def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of each kind with no schema at all."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    database = Database(url)
+    try:
+        with database.write() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        database.dispose()
+    return url
+
+
+def test_db_upgrade_is_idempotent(empty_database_url: str, tmp_path: Path) -> None:
+    env = environment(empty_database_url, tmp_path / "data")
     first = run_cli(env, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"schema at revision {head_revision()} (upgraded)"
     second = run_cli(env, "db", "upgrade")
-    assert first.returncode == second.returncode == 0
-    assert "schema at revision" in second.stdout
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == f"schema at revision {head_revision()}"  # nothing ran
+    assert run_cli(env, "accounts", "create", "Acme").returncode == 0
 
 
 def test_replay_rejects_rejected_rows(env: dict[str, str]) -> None:

@@ -3,6 +3,7 @@ imported, events recorded for each, and the same account found again on a second
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import orjson
 import pytest
 
 from shoptrack.simulators.catalog import CATALOG
-from tests.processes import Process, environment, free_port, wait_until
+from tests.processes import Process, environment, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -36,11 +37,21 @@ def _placed_by_integration(url: str, key: str) -> dict[str, int]:
 
 
 def _start(tmp_path: Path) -> tuple[Process, str]:
-    port = free_port()
     env = environment(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "data")
     # The demo allows its own simulated stores' address by itself.
     del env["SHOPTRACK_PRIVATE_STORE_NETWORKS"]
-    return Process(env, "demo", "--port", str(port)), f"http://127.0.0.1:{port}"
+    # On a port the demo binds itself (0: one the system picks), and says first.
+    demo = Process(env, "demo", "--port", "0")
+    found: list[str] = []
+
+    def said_where() -> bool:
+        if demo.process.poll() is not None:
+            raise RuntimeError(f"the demo exited: {demo.stop()}")
+        found.extend(re.findall(r"shoptrack demo on (http://127\.0\.0\.1:\d+)", demo.output()))
+        return bool(found)
+
+    wait_until(said_where, timeout=60)
+    return demo, found[0]
 
 
 def test_the_demo_connects_every_platform_and_records_their_orders(tmp_path: Path) -> None:

@@ -85,6 +85,18 @@ def test_acknowledged_deliveries_survive_kill_9(services: Services, tmp_path: Pa
     assert total == 3 * len(placed)
 
 
+def _unclaimed_rows(services: Services) -> int:
+    """Pending rows no transaction has locked (claimed) — counted without keeping them."""
+    with services.database.engine.connect() as connection:
+        count = len(
+            connection.execute(
+                text("SELECT id FROM inbox WHERE state = 'pending' FOR UPDATE SKIP LOCKED")
+            ).all()
+        )
+        connection.rollback()
+    return count
+
+
 @pytest.mark.postgres
 def test_two_workers_never_process_a_row_twice(postgres_url: str, tmp_path: Path) -> None:
     from shoptrack.clock import SystemClock
@@ -123,10 +135,19 @@ def test_two_workers_never_process_a_row_twice(postgres_url: str, tmp_path: Path
             order = woo_order(order_id, status, base + timedelta(minutes=step), created=base)
             deliver(services, shop, order, f"{order_id}-{status}")
     env = environment(postgres_url, tmp_path / "data")
+    # Order states are locked away until every row is claimed: each processing transaction
+    # holds the rows it claimed while it waits to read their orders' states. A worker's two
+    # processing threads take two batches of 200 at most, so of the 450 rows the other worker
+    # must hold some when none is left unclaimed, however late it started.
+    held = services.database.engine.connect()
+    held.execute(text("LOCK TABLE order_states IN ACCESS EXCLUSIVE MODE"))
     workers = [Process(env, "worker"), Process(env, "worker")]
     try:
+        wait_until(lambda: _unclaimed_rows(services) == 0, timeout=120)
+        held.commit()
         wait_until(lambda: inbox_states(services) == {"processed": 450}, timeout=120)
     finally:
+        held.close()
         outputs = [worker.stop() for worker in workers]
     with services.database.read() as connection:
         audited = connection.execute(text("SELECT count(*) FROM processed_audit")).scalar_one()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+import os
 
 import pytest
 from sqlalchemy import select, update
@@ -12,7 +11,7 @@ from shoptrack.api import create_app
 from shoptrack.api.asgi import MAX_BODY_BYTES
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
-from shoptrack.store.schema import inbox, integrations
+from shoptrack.store.schema import inbox, integrations, profiles
 from tests.conftest import START
 from tests.helpers import (
     WEBHOOK_SECRET,
@@ -22,6 +21,7 @@ from tests.helpers import (
     inbox_states,
 )
 from tests.payloads import woo_order, woo_ping, woo_webhook
+from tests.processes import wait_until
 
 
 def _url(shop: Shop) -> str:
@@ -157,15 +157,16 @@ def test_workers_process_deliveries_in_the_background(services: Services, shop: 
     client = AppClient(create_app(services))
     try:
         assert client.post(_url(shop), content=body, headers=headers).status_code == 200
-        # The writer wakes the processing thread; wait for its result, bounded.
-        deadline = time.monotonic() + 20
-        while inbox_states(services) != {"processed": 1} and time.monotonic() < deadline:
-            time.sleep(0.02)
+        # The writer wakes the processing thread: no one else processes here.
+        wait_until(lambda: inbox_states(services) == {"processed": 1})
     finally:
         client.close()
-    assert inbox_states(services) == {"processed": 1}
     assert event_counts(services, shop.account_id)["Placed Order"] == 1
-    assert START - timedelta(seconds=1) < services.clock.now()
+    with services.database.read() as connection:
+        processed = connection.execute(select(inbox.c.processed_at, inbox.c.processed_by)).one()
+    # By a worker of this process, on the injected clock (frozen: the time never moved).
+    assert processed.processed_at == START
+    assert processed.processed_by.endswith(f":{os.getpid()}")
 
 
 def test_two_changes_sharing_a_delivery_id_are_both_kept(
@@ -181,3 +182,32 @@ def test_two_changes_sharing_a_delivery_id_are_both_kept(
     assert inbox_states(services) == {"pending": 2}
     Processor(services.database, services.clock).run_until_idle()
     assert event_counts(services, shop.account_id)["Placed Order"] == 1
+
+
+def test_nul_characters_of_a_signed_delivery_are_removed_and_counted(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    """A store's delivery cannot be refused once acknowledged, and PostgreSQL stores no NUL in
+    text: the characters are dropped when the delivery is read, and the row says how many."""
+    order = woo_order(9, "processing", START)
+    order["billing"]["first_name"] = "A\u0000da"
+    order["line_items"][0]["name"] = "Hat\u0000\u0000"
+    order["meta_data"] = [{"id": 1, "key": "note\u0000", "value": "x"}]
+    headers, body = woo_webhook(order, secret=WEBHOOK_SECRET)
+    assert b"\\u0000" in body
+    response = client.post(_url(shop), content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    Processor(services.database, services.clock).run_until_idle()
+    assert inbox_states(services) == {"processed": 1}
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1
+    with services.database.read() as connection:
+        first_names = connection.execute(select(profiles.c.first_name)).scalars().all()
+        row = connection.execute(select(inbox.c.body, inbox.c.nul_characters_removed)).one()
+    assert first_names == ["Ada"]
+    assert row.nul_characters_removed == 4
+    assert row.body == body  # what the store sent stays as it was sent
+    (delivery,) = client.get(
+        f"/api/integrations/{shop.integration.id}/deliveries", headers=shop.headers()
+    ).json()["data"]
+    assert delivery["attributes"]["nul_characters_removed"] == 4

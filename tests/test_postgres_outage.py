@@ -30,7 +30,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.helpers import WEBHOOK_SECRET, Shop, make_shop
 from tests.payloads import woo_order, woo_webhook
 from tests.pg_cluster import Cluster, cluster_binaries, running_cluster
-from tests.processes import Process, environment, free_port, wait_until
+from tests.processes import Listener, Process, environment, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -45,9 +45,10 @@ class Serve(Process):
     answer while a spool drains, and a loaded machine may take a while to start Python."""
 
     def __init__(self, env: dict[str, str], *extra: str) -> None:
-        self.port = free_port()
-        super().__init__(env, "serve", "--port", str(self.port), *extra)
-        self.url = f"http://127.0.0.1:{self.port}"
+        listener = Listener()
+        self.port = listener.port
+        self.url = listener.url
+        super().__init__(env, "serve", *listener.serve_arguments(), *extra, listener=listener)
 
         def answers() -> bool:
             if self.process.poll() is not None:

@@ -422,3 +422,46 @@ def test_rollups_keep_currencies_and_test_orders_apart_and_profiles_total_their_
     }
     assert flagged.test is True
     assert flagged.properties["IsTest"] is True
+
+
+@pytest.mark.parametrize("source", ["poll", "backfill", "fetch"])
+def test_nul_characters_of_fetched_orders_are_removed_and_counted(
+    services: Services, source: str
+) -> None:
+    """Rows a sync or a fetch wrote, as they write them (``orjson.dumps`` of the store's
+    order), lose their NUL characters in processing, keys and nested lists included."""
+    shop = make_shop(services)
+    order = woo_order(6, "processing", START)
+    order["billing"]["first_name"] = "\x00A\x00da\x00"
+    order["line_items"][1]["meta_data"] = [{"key": "size\x00", "value": ["X\x00L"]}]
+    with services.database.write() as connection:
+        write_entry(
+            connection,
+            InboxEntry(
+                account_id=shop.account_id,
+                integration_id=shop.integration.id,
+                source=source,
+                topic="order",
+                body=orjson.dumps(order),
+            ),
+            START,
+        )
+    _process(services)
+    assert inbox_states(services) == {"processed": 1}
+    assert event_counts(services, shop.account_id)["Placed Order"] == 1
+    with services.database.read() as connection:
+        removed = connection.execute(select(inbox.c.nul_characters_removed)).scalar_one()
+        (snapshot,) = connection.execute(select(order_states.c.snapshot)).scalars()
+    assert removed == 5
+    assert "\x00" not in orjson.dumps(snapshot).decode()
+    assert "Ada" in orjson.dumps(snapshot).decode()
+
+
+def test_a_body_without_nul_characters_counts_none(services: Services) -> None:
+    shop = make_shop(services)
+    order = woo_order(7, "processing", START, customer_note="a\\u0000 written out")
+    deliver(services, shop, order, "d1")
+    _process(services)
+    with services.database.read() as connection:
+        removed = connection.execute(select(inbox.c.nul_characters_removed)).scalar_one()
+    assert removed == 0

@@ -5,13 +5,11 @@ step with the doctor's right finding, and still cancel the order. Most runs are 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
@@ -28,7 +26,7 @@ from shoptrack.store.secrets import CredentialCipher
 from shoptrack.test_orders import StepState, TestOrderOptions, TestOrderRun, run_test_order
 from tests.conftest import TEST_SECRET_KEY
 from tests.helpers import SIMULATOR_NETWORKS
-from tests.processes import Process, environment, free_port, run_cli, wait_until
+from tests.processes import Listener, Server, environment, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +74,12 @@ class Shoptrack:
 
 @pytest.fixture
 def shoptrack(database_url: str, tmp_path: Path) -> Iterator[Shoptrack]:
-    port = free_port()
+    listener = Listener()  # bound now: its address is the public URL the app is built with
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
-        public_url=f"http://127.0.0.1:{port}",
+        public_url=listener.url,
         private_store_networks=SIMULATOR_NETWORKS,
     )
     services = Services(
@@ -95,7 +93,7 @@ def shoptrack(database_url: str, tmp_path: Path) -> Iterator[Shoptrack]:
     app = create_app(services, run_workers=False)
     app.runtime.start()  # the intake writer (the lifespan is off under `serving`)
     try:
-        with serving(app, port=port):
+        with serving(app, listener=listener.socket):
             yield Shoptrack(services, account.id)
     finally:
         app.runtime.stop()
@@ -131,22 +129,25 @@ def test_a_test_order_goes_through_every_store_and_is_cancelled(
 def test_prestashop_waits_for_an_order_placed_by_hand(shoptrack: Shoptrack) -> None:
     store = _store("prestashop")
     seen: list[TestOrderRun] = []
+    placed: list[int] = []
+
+    def merchant(run: TestOrderRun) -> None:
+        """Checks out once told how to, while shoptrack waits for the order."""
+        seen.append(run)
+        if run.manual and run.step("order_placed").state is StepState.WAITING and not placed:
+            placed.extend(store.add_orders(1, statuses=("3",)))
+
     with serving(store.app) as base_url:
         integration_id = shoptrack.connect("prestashop", store, base_url)
-        # The merchant checks out while shoptrack waits.
-        timer = threading.Timer(1.0, lambda: store.add_orders(1, statuses=("3",)))
-        timer.start()
-        try:
-            run = run_test_order(
-                shoptrack.services,
-                shoptrack.account_id,
-                integration_id,
-                TestOrderOptions(timeout=30),
-                on_change=seen.append,
-            )
-        finally:
-            timer.join()
+        run = run_test_order(
+            shoptrack.services,
+            shoptrack.account_id,
+            integration_id,
+            TestOrderOptions(timeout=30),
+            on_change=merchant,
+        )
     assert run.succeeded, run.as_json()
+    assert len(placed) == 1
     assert run.manual
     (order_id,) = store.statuses()
     assert run.order_id == str(order_id)
@@ -205,19 +206,10 @@ class Serve:
     """``shoptrack serve`` on a free port that is also its public URL, and the CLI beside it."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        listener = Listener()
+        self.url = listener.url
         self.env = env | {"SHOPTRACK_PUBLIC_URL": self.url}
-        self.server = Process(self.env, "serve", "--port", str(port))
-        wait_until(self._healthy, timeout=60)
-
-    def _healthy(self) -> bool:
-        if self.server.process.poll() is not None:
-            raise RuntimeError(f"serve exited: {self.server.stop()}")
-        try:
-            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
+        self.server = Server(self.env, listener=listener)
 
 
 def _cli_connect(env: dict[str, str], platform: str, credentials: dict[str, str]) -> str:

@@ -258,6 +258,12 @@ def test_first_sync_pages_through_history_then_only_changes(world: World) -> Non
     document = world.connect(backfill_days=90)
     integration_id = document["data"]["id"]
     run_id = Syncer(world.services).run(world.account_id, integration_id)
+    fetched = world.client.get(
+        f"/api/integrations/{integration_id}/sync-runs/{run_id}", headers=world.headers()
+    ).json()["data"]["attributes"]
+    assert fetched["state"] == "succeeded"
+    assert fetched["pending_rows"] == 250  # read and stored, none processed yet
+    assert fetched["events_recorded"] == 0
     world.process()
     runs = world.client.get(
         f"/api/integrations/{integration_id}/sync-runs", headers=world.headers()
@@ -269,6 +275,7 @@ def test_first_sync_pages_through_history_then_only_changes(world: World) -> Non
     assert first["orders_seen"] == 250
     assert first["pages"] == 3
     assert first["events_recorded"] > 0
+    assert first["pending_rows"] == 0
     placed_before = world.counts()["Placed Order"]
     assert placed_before == 167  # two in three are processing or completed
     with world.services.database.read() as connection:

@@ -86,30 +86,42 @@ def version() -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
     workers: Annotated[
         bool, typer.Option("--workers/--no-workers", help="Run the background workers here.")
     ] = True,
+    fd: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve on this inherited listening socket (from a supervisor, systemd's "
+            "socket activation or a test) instead of binding --host and --port."
+        ),
+    ] = None,
 ) -> None:
     """Serve the API and webhooks, with the workers (unless --no-workers) in a process of
     their own beside it."""
     import uvicorn
 
     from shoptrack.api import create_app
+    from shoptrack.listener import address, inherited_socket, listening_socket
 
+    # Bound before anything else: the address printed is the one served.
+    listener = inherited_socket(fd) if fd is not None else listening_socket(host, port)
+    bound_host, bound_port = address(listener)
     services = _services()
     console.print(
-        f"shoptrack {shoptrack.__version__} on http://{host}:{port} "
+        f"shoptrack {shoptrack.__version__} on http://{bound_host}:{bound_port} "
         f"({services.database.dialect}, workers {'on' if workers else 'off'})"
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(services, run_workers=workers, worker_process=True),
-        host=host,
-        port=port,
+        host=bound_host,
+        port=bound_port,
         http="httptools",
         log_level="warning",
         access_log=False,
     )
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 @app.command()
@@ -565,9 +577,12 @@ def sync(
     elif attributes["error"]:
         console.print(f"sync {run_id} failed: {attributes['error']['detail']}")
     else:
+        # Rows another process took are processed there: their events follow.
+        pending = attributes["pending_rows"]
         console.print(
             f"sync {run_id}: {attributes['orders_seen']} orders seen, "
-            f"{attributes['rows_written']} new, {attributes['events_recorded']} events recorded"
+            f"{attributes['rows_written']} new, {attributes['events_recorded']} events recorded, "
+            + (f"{pending} still being processed" if pending else "all processed")
         )
     if attributes["error"]:
         raise typer.Exit(1)
@@ -576,7 +591,7 @@ def sync(
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
 ) -> None:
     """Serve with a demo account and six simulated stores connected (one per platform), their
     history imported and new orders coming in; prints the URL and keys."""
@@ -600,11 +615,11 @@ def simulate(
     as_json: JsonOption = False,
 ) -> None:
     """Serve a simulated store (its real API, keys, webhooks and faults) until Ctrl-C."""
-    import socket
     from datetime import timedelta
 
     import uvicorn
 
+    from shoptrack.listener import address, listening_socket
     from shoptrack.outbound import OutboundGuard, host_networks
     from shoptrack.simulators.catalog import CATALOG, store_life
 
@@ -616,11 +631,9 @@ def simulate(
             f"{platform!r}: the simulated platforms are: {names}", param_hint="PLATFORM"
         ) from None
     # Bound before printing, so the port printed is the one served, even when 0 picked it.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(128)  # connections made before uvicorn starts wait in the backlog
-    base_url = f"http://{host}:{listener.getsockname()[1]}"
+    listener = listening_socket(host, port)
+    bound_host, bound_port = address(listener)
+    base_url = f"http://{bound_host}:{bound_port}"
     # shoptrack reaches private addresses only where allowed: say what the server must allow.
     public = OutboundGuard()
     allowed = ",".join(

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from shoptrack.api import create_app
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
+from shoptrack.listener import address, listening_socket
 from shoptrack.outbound import host_networks
 from shoptrack.pipeline.sync import Syncer, SyncProgress
 from shoptrack.services import Services
@@ -240,15 +241,21 @@ class DemoShop:
 
 def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> None:
     """Serves the demo until interrupted."""
+    # Bound first: the public URL is the address served, even when 0 picked the port.
+    listener = listening_socket(host, port)
+    bound_host, bound_port = address(listener)
+    public_url = f"http://{bound_host}:{bound_port}"
     # The simulated stores listen beside the server: exactly their address is allowed.
     settings = settings.model_copy(
         update={
-            "public_url": f"http://{host}:{port}",
+            "public_url": public_url,
             "private_store_networks": (*settings.private_store_networks, *host_networks(host)),
         }
     )
     services = Services.build(settings)
-    console.print(f"preparing the demo database ({services.database.dialect})…")
+    console.print(
+        f"shoptrack demo on {public_url}: preparing its database ({services.database.dialect})…"
+    )
     services.upgrade()
     state = _state(services)
     _ensure_demo_user(services, state)
@@ -261,8 +268,8 @@ def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> N
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(services, worker_process=True),
-                host=host,
-                port=port,
+                host=bound_host,
+                port=bound_port,
                 http="httptools",
                 log_level="warning",
                 access_log=False,
@@ -272,5 +279,5 @@ def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> N
         threading.Thread(
             target=shop_thread.run, args=(server,), name="demo-shop", daemon=True
         ).start()
-        server.run()
+        server.run(sockets=[listener])
     services.close()

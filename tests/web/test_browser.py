@@ -155,20 +155,18 @@ def _walk_through(
     expect(page.get_by_text("Browser Woo is connected")).to_be_visible()
     expect(page.get_by_text("white space was trimmed from consumer_key")).to_be_visible()
 
-    # The first import runs by itself; the panel follows it (htmx polling) until it is done.
-    expect(page.locator("#last-sync")).to_contain_text("succeeded", timeout=WAIT_MS)
+    # The first import runs by itself; the panel follows it (htmx polling) until every order it
+    # read is processed: only then are its events on Home.
+    _wait_until_synced_and_processed(page)
+    expect(page.locator("#last-sync")).to_contain_text("succeeded")
     expect(page.locator("#last-sync")).to_contain_text(f"{ORDERS} orders read")
-    expect(page.locator("#sync-panel .spinner")).to_have_count(0, timeout=WAIT_MS)
 
     # Home: the orders on the chart of the last 30 days.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
     totals = page.locator("#placed-order-totals")
     expect(totals).to_contain_text("Browser Woo")
     expect(totals.locator("tbody tr").first.locator("td").first).to_have_text(str(ORDERS))
-    drawn = page.evaluate(
-        "() => { const c = Chart.getChart('orders-chart');"
-        " return c ? c.data.datasets[0].data.reduce((a, b) => a + b, 0) : null; }"
-    )
+    _, drawn = _drawn_chart(page, "orders-chart")
     assert drawn == ORDERS
     assert page.locator("#orders-chart").bounding_box()["height"] > 100  # type: ignore[index]
 
@@ -193,14 +191,9 @@ def _walk_through(
     page.locator("select[name=interval]").select_option("week")
     expect(page).to_have_url(re.compile(r"interval=week"))
     expect(page.locator("#metric-chart figcaption")).to_contain_text("per week")
-    weekly = page.evaluate(
-        "() => { const c = Chart.getChart('metric-chart-canvas');"
-        " return c ? [c.data.labels[0], c.data.datasets[0].data.reduce((a, b) => a + b, 0)]"
-        " : null; }"
-    )
-    assert weekly is not None
-    assert str(weekly[0]).startswith("week of")
-    assert weekly[1] == ORDERS
+    first_label, weekly = _drawn_chart(page, "metric-chart-canvas", label_prefix="week of")
+    assert first_label.startswith("week of")
+    assert weekly == ORDERS
 
     _flow_and_doctor(page, simulator)
 
@@ -244,8 +237,10 @@ def _flow_and_doctor(page: object, simulator: WooCommerceSimulator) -> None:
     nav.get_by_role("link", name="Integrations").click()
     page.get_by_role("link", name="Browser Woo").click()
     page.get_by_role("button", name="Sync now").click()
-    expect(page.locator("#sync-panel")).to_contain_text("A sync is queued")
-    expect(page.locator("#sync-panel .spinner")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#sync-panel")).to_have_attribute("data-state", "queued")
+    _wait_until_synced_and_processed(page)
+    expect(page.locator("#last-sync")).to_contain_text("succeeded")
+    expect(page.locator("#last-sync")).to_contain_text("1 new")
     nav.get_by_role("link", name="Home").click()
     expect(page.locator("#doctor-problems")).to_contain_text("awaiting-shipment")
     nav.get_by_role("link", name="Doctor").click()
@@ -259,6 +254,35 @@ def _flow_and_doctor(page: object, simulator: WooCommerceSimulator) -> None:
     nav.get_by_role("link", name="Home").click()
     expect(page.get_by_role("heading", name="Home")).to_be_visible()
     expect(page.locator("[data-code=custom_status_unmapped]")).to_have_count(0)
+
+
+def _drawn_chart(page: object, canvas_id: str, *, label_prefix: str = "") -> tuple[str, int]:
+    """The first label and the sum of the first dataset of the chart on ``canvas_id``, once
+    ui.js has drawn it (after the page loaded, or htmx swapped it in) with labels starting with
+    ``label_prefix``."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    drawn = page.wait_for_function(
+        """([id, prefix]) => {
+            const chart = window.Chart && Chart.getChart(id);
+            if (!chart || !String(chart.data.labels[0]).startsWith(prefix)) return null;
+            return [chart.data.labels[0], chart.data.datasets[0].data.reduce((a, b) => a + b, 0)];
+        }""",
+        arg=[canvas_id, label_prefix],
+    ).json_value()
+    return str(drawn[0]), int(drawn[1])
+
+
+def _wait_until_synced_and_processed(page: object) -> None:
+    """Waits for the sync panel to say that no sync is queued or running and that every order
+    the syncs read is processed (it says "processing" until then)."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    expect(page.locator("#sync-panel")).to_have_attribute("data-state", "idle", timeout=WAIT_MS)
+    expect(page.locator("#sync-panel .spinner")).to_have_count(0)
+    expect(page.locator("#last-sync")).not_to_contain_text("still being processed")
 
 
 def _phone_layout(browser: object, base: str) -> None:

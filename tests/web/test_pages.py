@@ -16,8 +16,10 @@ from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings, create_account
+from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import get_integration
 from shoptrack.store.schema import integrations, metrics, profiles
+from shoptrack.store.sync_runs import count_page, finish_run, start_run
 from tests.conftest import START
 from tests.helpers import AppClient, Shop, deliver
 from tests.payloads import woo_order
@@ -157,6 +159,68 @@ def test_sync_now_queues_a_sync_and_shows_progress(
     )
     assert plain.status_code == 303
     assert "sync is queued" in browser.get(plain.headers["location"]).text
+
+
+def _sync_run(services: Services, shop: Shop, orders: list[dict[str, Any]]) -> str:
+    """A finished sync that read ``orders``, as ``Syncer`` stores them."""
+    now = services.clock.now()
+    with services.database.write() as connection:
+        run = start_run(
+            connection,
+            account_id=shop.account_id,
+            integration_id=shop.integration.id,
+            backfill=False,
+            since=now - timedelta(hours=1),
+            until=now,
+            now=now,
+        )
+        entries = [
+            InboxEntry(
+                account_id=shop.account_id,
+                integration_id=shop.integration.id,
+                source="poll",
+                topic="order",
+                body=orjson.dumps(order),
+                dedupe_key=f"poll:{order['id']}:{order['date_modified_gmt']}",
+                sync_run_id=run.id,
+            )
+            for order in orders
+        ]
+        written = sum(write_entries(connection, entries, now))
+        count_page(connection, run.id, len(entries), written)
+        finish_run(connection, run.id, now)
+    return run.id
+
+
+def _panel_state(html: str) -> str:
+    found = re.search(r'id="sync-panel"[^>]*data-state="([a-z]+)"', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_the_sync_panel_says_processing_until_every_order_a_sync_read_is_processed(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    status_url = f"/integrations/{shop.integration.id}/sync-status"
+    assert _panel_state(browser.get(status_url).text) == "idle"
+    orders = [woo_order(200 + n, "processing", START - timedelta(minutes=n)) for n in range(3)]
+    _sync_run(services, shop, orders)
+    services.clock.advance(timedelta(seconds=5))
+    # A later sync that read nothing new does not hide the earlier one's waiting orders.
+    latest = _sync_run(services, shop, orders)
+    panel = browser.get(status_url).text
+    assert _panel_state(panel) == "processing"
+    assert "3 orders the last syncs read are still being processed" in panel
+    assert 'hx-trigger="every 2s"' in panel  # polled until it is done
+    run = browser.client.get(
+        f"/api/integrations/{shop.integration.id}/sync-runs/{latest}", headers=shop.headers()
+    ).json()["data"]["attributes"]
+    assert (run["rows_written"], run["pending_rows"]) == (0, 0)
+    Processor(services.database, services.clock).run_until_idle()
+    panel = browser.get(status_url).text
+    assert _panel_state(panel) == "idle"
+    assert "still being processed" not in panel
+    assert 'hx-trigger="every 2s"' not in panel
 
 
 def test_status_rule_editor(browser: Browser, services: Services, shop: Shop) -> None:

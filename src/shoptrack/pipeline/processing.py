@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 import psycopg
@@ -33,6 +34,7 @@ from shoptrack.store.inbox import (
     claim_pending,
     claimable,
     mark_failed,
+    mark_nul_characters_removed,
     mark_processed,
     peek_pending,
 )
@@ -85,6 +87,7 @@ class _Work:
     drafts: tuple[EventDraft, ...] = ()
     fetch_ids: tuple[str, ...] = ()
     error: str | None = None
+    nul_characters_removed: int = 0
 
 
 def _api_event(row: InboxRow) -> list[EventDraft]:
@@ -101,19 +104,66 @@ EVENT_SOURCES: dict[str, Callable[[InboxRow], list[EventDraft]]] = {
 }
 
 
+def _without_nul(document: Any) -> tuple[Any, int]:
+    """``document`` with the NUL characters of its strings and keys removed, and how many.
+
+    A store's delivery cannot be refused (it was acknowledged, or fetched), yet PostgreSQL
+    stores no NUL in text or JSON: removing them, and saying so, records it on both databases
+    alike. Walked with a stack, as orjson reads documents deeper than Python's recursion.
+    """
+    if isinstance(document, str):
+        return document.replace("\x00", ""), document.count("\x00")
+    removed = 0
+    containers: list[Any] = [document]
+    while containers:
+        container = containers.pop()
+        if isinstance(container, list):
+            for index, item in enumerate(container):
+                if isinstance(item, str) and "\x00" in item:
+                    removed += item.count("\x00")
+                    container[index] = item.replace("\x00", "")
+                elif isinstance(item, list | dict):
+                    containers.append(item)
+        elif isinstance(container, dict):
+            cleaned: dict[str, Any] = {}
+            for key, item in container.items():
+                removed += key.count("\x00")
+                if isinstance(item, str) and "\x00" in item:
+                    removed += item.count("\x00")
+                    item = item.replace("\x00", "")  # noqa: PLW2901  # the cleaned value
+                elif isinstance(item, list | dict):
+                    containers.append(item)
+                cleaned[key.replace("\x00", "")] = item
+            container.clear()
+            container.update(cleaned)
+    return document, removed
+
+
+def _store_document(body: bytes) -> tuple[Any, int]:
+    """A store's JSON body, without NUL characters, and how many were removed. JSON carries a
+    NUL only escaped, so a body without that escape is read as it is."""
+    document = orjson.loads(body)
+    if b"\\u0000" not in body:
+        return document, 0
+    return _without_nul(document)
+
+
 def _store_work(row: InboxRow, integration: Integration) -> _Work:
     """What a row a store sent carries: a polled or fetched order, or a webhook's orders, the
     ids of orders it names, and its other events."""
     connector = connector_for(integration.platform)
-    payload = orjson.loads(row.body)
+    payload, removed = _store_document(row.body)
     if row.source != "webhook":
-        return _Work(row, integration, (connector.to_order(payload),))
+        return _Work(
+            row, integration, (connector.to_order(payload),), nul_characters_removed=removed
+        )
     return _Work(
         row,
         integration,
         tuple(connector.orders_from_webhook(row.topic, payload)),
         drafts=tuple(connector.drafts_from_webhook(row.topic, payload)),
         fetch_ids=tuple(connector.order_ids_from_webhook(row.topic, payload)),
+        nul_characters_removed=removed,
     )
 
 
@@ -203,6 +253,14 @@ class Processor:
             else:
                 result.retried += 1
         mark_processed(connection, outcome.done, now, self.worker_id)
+        mark_nul_characters_removed(
+            connection,
+            {
+                item.row.id: item.nul_characters_removed
+                for item in work
+                if item.nul_characters_removed
+            },
+        )
         runs = {item.row.id: item.row.sync_run_id for item in work if item.row.sync_run_id}
         if runs:
             by_run = Counter(

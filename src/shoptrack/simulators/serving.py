@@ -11,36 +11,45 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["free_port", "serving"]
+from shoptrack.listener import address, listening_socket
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+__all__ = ["serving"]
 
 
 @contextmanager
-def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serves an ASGI app on ``port`` (a free one when 0) until the block ends; yields its URL."""
+def serving(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    listener: socket.socket | None = None,
+) -> Iterator[str]:
+    """Serves an ASGI app on ``port`` (a free one when 0), or on ``listener`` when given, until
+    the block ends; yields its URL. The socket is bound before the URL is known, so the URL is
+    always this server's."""
+    listener = listener or listening_socket(host, port)
+    bound_host, bound_port = address(listener)
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port or free_port(host),
+        host=bound_host,
+        port=bound_port,
         log_level="warning",
         lifespan="off",
         server_header=False,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="simulated-store", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="simulated-store", daemon=True
+    )
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"the simulated store could not listen on {host}:{config.port}")
-        time.sleep(0.01)
     try:
-        yield f"http://{host}:{config.port}"
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"the server on {bound_host}:{bound_port} did not start")
+            time.sleep(0.01)
+        yield f"http://{bound_host}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        listener.close()

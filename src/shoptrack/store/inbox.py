@@ -37,6 +37,7 @@ __all__ = [
     "claim_pending",
     "claimable",
     "mark_failed",
+    "mark_nul_characters_removed",
     "mark_processed",
     "peek_pending",
     "prune_rejected",
@@ -255,6 +256,14 @@ def mark_processed(
                 processed_by=processed_by,
                 last_error=None,
             )
+        )
+
+
+def mark_nul_characters_removed(connection: Connection, removed: Mapping[int, int]) -> None:
+    """Records, per row id, how many NUL characters processing removed from its body."""
+    for row_id, count in sorted(removed.items()):
+        connection.execute(
+            update(inbox).where(inbox.c.id == row_id).values(nul_characters_removed=count)
         )
 
 

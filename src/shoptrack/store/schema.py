@@ -155,6 +155,9 @@ inbox = Table(
     Column("body_size", Integer),
     Column("body_sha256", String(64)),
     Column("body_truncated", Boolean, nullable=False, server_default=text("false")),
+    # NUL characters processing dropped from a store's delivery (PostgreSQL stores none in
+    # text); ``body`` keeps them, as sent.
+    Column("nul_characters_removed", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("account_id", "dedupe_key"),
     Index(
         "ix_inbox_pending",
@@ -165,7 +168,14 @@ inbox = Table(
     ),
     Index(None, "integration_id", "received_at"),
     Index(None, "state", "received_at"),
-    Index(None, "sync_run_id"),
+    # A sync's rows not processed yet (its ``pending_rows``): pending rows only, so counting
+    # them costs nothing however large the run was.
+    Index(
+        "ix_inbox_pending_sync_run_id",
+        "sync_run_id",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
 )
 
 # Webhook deliveries refused past the per-integration limit: answered 401 and counted here, by

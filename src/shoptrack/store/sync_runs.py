@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import Connection, Row, Select, func, or_, select, update
 
 from shoptrack.connectors.errors import StoreError
 from shoptrack.ids import new_id
-from shoptrack.store.schema import integrations, sync_runs
+from shoptrack.store.schema import inbox, integrations, sync_runs
 from shoptrack.store.sql import for_update
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "finish_run",
     "get_run",
     "list_runs",
+    "pending_rows",
     "queue_sync",
     "queued_backfill",
     "release_lease",
@@ -205,9 +206,21 @@ def finish_run(
     connection.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
 
 
+def _runs() -> Select[Any]:
+    """Sync runs with their ``pending_rows``: the rows they fetched that are not processed yet
+    (found through the partial index of pending rows, however large the run)."""
+    pending = (
+        select(func.count())
+        .select_from(inbox)
+        .where(inbox.c.sync_run_id == sync_runs.c.id, inbox.c.state == "pending")
+        .scalar_subquery()
+    )
+    return select(sync_runs, pending.label("pending_rows"))
+
+
 def get_run(connection: Connection, account_id: str, run_id: str) -> Row[Any] | None:
     return connection.execute(
-        select(sync_runs).where(sync_runs.c.account_id == account_id, sync_runs.c.id == run_id)
+        _runs().where(sync_runs.c.account_id == account_id, sync_runs.c.id == run_id)
     ).first()
 
 
@@ -216,13 +229,30 @@ def list_runs(
 ) -> list[Row[Any]]:
     return list(
         connection.execute(
-            select(sync_runs)
+            _runs()
             .where(
                 sync_runs.c.account_id == account_id, sync_runs.c.integration_id == integration_id
             )
             .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
             .limit(limit)
         )
+    )
+
+
+def pending_rows(connection: Connection, integration_id: str, since: datetime) -> int:
+    """Rows that the integration's syncs fetched and that are not processed yet, of the runs
+    still running or finished since ``since``: whichever of them is the latest, the events of
+    the others are not recorded either until these are processed."""
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(inbox.join(sync_runs, sync_runs.c.id == inbox.c.sync_run_id))
+            .where(
+                sync_runs.c.integration_id == integration_id,
+                or_(sync_runs.c.finished_at.is_(None), sync_runs.c.finished_at >= since),
+                inbox.c.state == "pending",
+            )
+        ).scalar_one()
     )
 
 

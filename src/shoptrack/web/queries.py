@@ -29,6 +29,7 @@ from shoptrack.store.schema import (
     profiles,
     sync_runs,
 )
+from shoptrack.store.sync_runs import list_runs, pending_rows
 
 __all__ = [
     "FlowStep",
@@ -441,21 +442,12 @@ class SyncStatus:
 def sync_status(
     connection: Connection, integration: Row[Any], now: datetime, *, stale: timedelta
 ) -> SyncStatus:
-    """The latest run of the integration and whether a sync is queued, running, or its rows are
-    still being processed. ``integration`` is the account's integration row."""
-    run = connection.execute(
-        select(sync_runs)
-        .where(sync_runs.c.integration_id == integration.id)
-        .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
-        .limit(1)
-    ).first()
-    pending = 0
-    if run is not None and run.finished_at is not None and now - run.finished_at < stale:
-        pending = connection.execute(
-            select(func.count())
-            .select_from(inbox)
-            .where(inbox.c.sync_run_id == run.id, inbox.c.state == "pending")
-        ).scalar_one()
+    """The latest run of the integration and whether a sync is queued, running, or the rows of
+    its recent syncs are still being processed (``stale`` ago at most: a run's rows that wait
+    longer wait for a worker, not for the panel). ``integration`` is the account's row."""
+    latest = list_runs(connection, integration.account_id, integration.id, limit=1)
+    run = latest[0] if latest else None
+    pending = pending_rows(connection, integration.id, now - stale)
     if run is not None and run.state == "running":
         state = "running"
     elif (
@@ -469,4 +461,4 @@ def sync_status(
         state = "processing"
     else:
         state = "idle"
-    return SyncStatus(state, run, int(pending))
+    return SyncStatus(state, run, pending)

@@ -74,6 +74,8 @@ def sync_run_resource(row: Any, base: str) -> dict[str, Any]:
             "orders_seen": row.orders_seen,
             "rows_written": row.rows_written,
             "events_recorded": row.events_recorded,
+            # Fetched, not processed yet: its events are recorded once this is 0.
+            "pending_rows": row.pending_rows,
             "error": None
             if row.error_code is None
             else {
@@ -253,6 +255,7 @@ def deliveries(
                         "processed": iso(row.processed_at),
                         "attempts": row.attempts,
                         "last_error": row.last_error,
+                        "nul_characters_removed": row.nul_characters_removed,
                     },
                 }
                 for row in rows
