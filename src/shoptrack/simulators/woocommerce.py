@@ -313,7 +313,9 @@ class WooCommerceSimulator:
             self._pending_keys.clear()
             outgoing = [sent for item in batch if (sent := self._prepare(item)) is not None]
             copies = 2 if self.duplicate_webhooks else 1
-        made = []
+        made: list[Delivery] = []
+        if not outgoing:
+            return made  # every API request asks; a client (TLS set up) is for deliveries only
         async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
             for sent in outgoing:
                 for _ in range(copies):
