@@ -58,12 +58,18 @@ RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
 
 @dataclass(slots=True)
 class BatchResult:
-    """What one batch did."""
+    """What one batch did, or many added up.
+
+    ``recorded`` holds one batch's inserted events (flows are handed them); a sum of batches
+    keeps only their count, ``events_recorded``, so that processing a backfill of any size to
+    its end holds no more than one batch's events in memory.
+    """
 
     claimed: int = 0
     processed: int = 0
     retried: int = 0
     dead: int = 0
+    events_recorded: int = 0
     recorded: list[RecordedEvent] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
@@ -71,7 +77,7 @@ class BatchResult:
         self.processed += other.processed
         self.retried += other.retried
         self.dead += other.dead
-        self.recorded.extend(other.recorded)
+        self.events_recorded += other.events_recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +218,7 @@ class Processor:
         if self._on_recorded is not None and outcome.recorded:
             self._on_recorded(connection, outcome.recorded)
         result.processed = len(outcome.done)
+        result.events_recorded = len(outcome.recorded)
         result.recorded = outcome.recorded
         return result
 
