@@ -169,14 +169,16 @@ class Processor:
         self._batch_size = batch_size
         self._on_recorded = on_recorded
 
-    def run_once(self) -> BatchResult:
-        """Processes one batch of due rows; ``claimed == 0`` means there was nothing to do."""
+    def run_once(self, limit: int | None = None) -> BatchResult:
+        """Processes one batch of due rows (at most ``limit`` when given, a shorter hold of the
+        write lock); ``claimed == 0`` means there was nothing to do."""
+        size = min(limit, self._batch_size) if limit else self._batch_size
         now = self._clock.now()
         integrations: dict[str, Integration | None] = {}
         parsed: list[_Work] = []
         if self._database.is_sqlite:
             with self._database.read() as connection:
-                rows = peek_pending(connection, now, self._batch_size)
+                rows = peek_pending(connection, now, size)
                 parsed = [self._parse(connection, row, integrations) for row in rows]
             if not parsed:
                 return BatchResult()
@@ -186,7 +188,7 @@ class Processor:
                 claimed = claimable(connection, [item.row.id for item in parsed], now)
                 work = [item for item in parsed if item.row.id in claimed]
             else:
-                rows = claim_pending(connection, now, self._batch_size)
+                rows = claim_pending(connection, now, size)
                 work = [self._parse(connection, row, integrations) for row in rows]
             return self._process(connection, work, now)
 
