@@ -17,11 +17,12 @@ processing running.
   so its start-up is not counted) or by ``Processor`` in this process on SQLite (which has no
   ``worker`` command), in rows/s.
 
-Each rate is divided by the **bare ASGI** rate of the same run: a raw ASGI callable under the
-same uvicorn (httptools, one process, loopback) doing the work no webhook check can avoid — read
+Each rate is divided by the **bare ASGI** rate measured just before it: a raw ASGI callable under
+the same uvicorn (httptools, one process, loopback) doing the work no webhook check can avoid — read
 the body, compare its base64 HMAC-SHA256 with ``x-wc-webhook-signature``, parse it with orjson,
-answer 200. That ratio is what compares across machines and runs; the machine is shared, so each
-figure is the median of ``--runs`` runs (3), every target measured once per run, in turn.
+answer 200. That ratio is what compares across machines and runs. The machine is shared and
+its load drifts, so each target gets its own ceiling, a bare ASGI burst seconds before it, and
+each figure is the median of ``--runs`` runs (3), every target measured once per run, in turn.
 
 Targets, each on an empty store, as a user would start them (``shoptrack serve`` and
 ``shoptrack worker`` processes with ``SHOPTRACK_*`` settings in their environment):
@@ -575,6 +576,7 @@ class Figures:
     """One target's figures in one run; rates per second."""
 
     acked: LoadResult
+    ceiling: float = 0.0  # the bare ASGI rate measured just before this target
     sustained: float | None = None  # orders/s, first request to last visible
     visible_after: float | None = None  # seconds from the burst's end to its last order visible
     processing: float | None = None  # rows/s, processing alone
@@ -694,13 +696,13 @@ PG_NO_WORKERS = "PostgreSQL: serve --no-workers"
 
 @dataclass(slots=True)
 class Run:
-    bare: LoadResult
     targets: dict[str, Figures] = field(default_factory=dict)
 
 
 def run_once(number: int, deliveries: Sequence[bytes], options: Options, workdir: Path) -> Run:
-    run = Run(measure_bare(deliveries, options, workdir / "bare"))
-    report_progress(number, "bare ASGI", run.bare, run.bare.rate)
+    """Every target once, each right after a bare ASGI burst: its ceiling. The machine is
+    shared, so its load drifts; a ceiling measured seconds before keeps the ratio honest."""
+    run = Run()
     plan: list[tuple[str, str, Callable[[Store], Figures]]] = [
         (
             SQLITE_DEFAULT,
@@ -733,34 +735,33 @@ def run_once(number: int, deliveries: Sequence[bytes], options: Options, workdir
         ]
     for n, (label, database, measure) in enumerate(plan):
         with store(database, workdir / f"target-{n}") as target:
+            ceiling = measure_bare(deliveries, options, workdir / f"bare-{n}").rate
             figures = measure(target)
+        figures.ceiling = ceiling
         run.targets[label] = figures
-        report_progress(number, label, figures.acked, run.bare.rate, figures)
+        report_progress(number, label, figures)
     return run
 
 
-def report_progress(
-    number: int,
-    label: str,
-    load_result: LoadResult,
-    baseline: float,
-    figures: Figures | None = None,
-) -> None:
-    parts = [f"acked {load_result.rate:,.0f}/s {load_result.rate / baseline:.3f}x"]
+def report_progress(number: int, label: str, figures: Figures) -> None:
+    load_result, ceiling = figures.acked, figures.ceiling
+    parts = [
+        f"bare {ceiling:,.0f}/s",
+        f"acked {load_result.rate:,.0f}/s {load_result.rate / ceiling:.3f}x",
+    ]
     if load_result.failed:
         parts.append(f"{load_result.failed} FAILED")
     if load_result.exhausted:
         parts.append("ran out of prepared orders (--orders)")
-    if figures is not None and figures.sustained is not None:
-        parts.append(f"sustained {figures.sustained:,.0f}/s {figures.sustained / baseline:.3f}x")
-    if figures is not None and figures.processing is not None:
+    if figures.sustained is not None:
+        parts.append(f"sustained {figures.sustained:,.0f}/s {figures.sustained / ceiling:.3f}x")
+    if figures.processing is not None:
         parts.append(
-            f"processing alone {figures.processing:,.0f} rows/s "
-            f"{figures.processing / baseline:.3f}x"
+            f"processing alone {figures.processing:,.0f} rows/s {figures.processing / ceiling:.3f}x"
         )
     cpu = ", ".join(f"{name} {share:.0%}" for name, share in load_result.cpu.items())
     parts.append(f"CPU {cpu}")
-    if figures is not None and figures.check is not None:
+    if figures.check is not None:
         parts.append(figures.check.describe())
     print(f"  run {number}  {label:<32} " + "; ".join(parts), flush=True)
 
@@ -770,16 +771,16 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def _ratio(figures: Figures, pick: Callable[[Figures], float | None]) -> float | None:
+    rate = pick(figures)
+    return None if rate is None else rate / figures.ceiling
+
+
 def _median_over(
-    measured: Sequence[tuple[float, Figures]], pick: Callable[[Figures], float | None]
+    measured: Sequence[Figures], pick: Callable[[Figures], float | None]
 ) -> tuple[float | None, float | None]:
-    """The median ratio (each rate over its run's bare ASGI rate) and the median rate."""
-    rates = [pick(figures) for _, figures in measured]
-    ratios = [
-        None if rate is None else rate / baseline
-        for rate, (baseline, _) in zip(rates, measured, strict=True)
-    ]
-    return _median(ratios), _median(rates)
+    """The median ratio (each rate over its own bare ASGI ceiling) and the median rate."""
+    return _median(_ratio(figures, pick) for figures in measured), _median(map(pick, measured))
 
 
 def _cell(ratio: float | None, rate: float | None, unit: str, goal: float | None = None) -> str:
@@ -799,11 +800,15 @@ GOALS: dict[str, dict[str, float]] = {
 
 
 def report(runs: Sequence[Run]) -> None:
-    """The medians over the runs, each rate as a ratio to its own run's bare ASGI rate."""
+    """The medians over the runs, each rate as a ratio to the bare ASGI rate measured just
+    before its target."""
     print()
-    bare = _median(run.bare.rate for run in runs) or 1.0
-    print(f"bare ASGI (the limit): {bare:,.0f} req/s, median of {len(runs)} run(s)")
-    print(f"medians of {len(runs)} run(s); each ratio is to its own run's bare ASGI rate\n")
+    bare = _median(figures.ceiling for run in runs for figures in run.targets.values())
+    print(f"bare ASGI (the limit): median {bare or 0:,.0f} req/s")
+    print(
+        f"medians of {len(runs)} run(s); each ratio is to the bare ASGI burst measured just "
+        "before its target\n"
+    )
     row = "{:<33}{:<42}{:<42}{:<36}{}"
     print(
         row.format(
@@ -811,7 +816,7 @@ def report(runs: Sequence[Run]) -> None:
         )
     )
     for label in (SQLITE_DEFAULT, SQLITE_NO_WORKERS, PG_ONE, PG_TWO, PG_NO_WORKERS):
-        measured = [(run.bare.rate, run.targets[label]) for run in runs if label in run.targets]
+        measured = [run.targets[label] for run in runs if label in run.targets]
         if not measured:
             continue
         goals = GOALS.get(label, {})
@@ -819,9 +824,9 @@ def report(runs: Sequence[Run]) -> None:
         acked = _median_over(measured, lambda figures: figures.acked.rate)
         sustained = _median_over(measured, lambda figures: figures.sustained)
         processing = _median_over(measured, lambda figures: figures.processing)
-        checks = [figures.check for _, figures in measured if figures.check is not None]
+        checks = [figures.check for figures in measured if figures.check is not None]
         clean = all(item.clean for item in checks)
-        failed = sum(figures.acked.failed for _, figures in measured)
+        failed = sum(figures.acked.failed for figures in measured)
         verdict = "nothing lost or doubled" if clean else "LOST OR DOUBLED (see the runs)"
         if failed:
             verdict += f"; {failed} requests failed"
@@ -842,7 +847,7 @@ def _report_comparisons(runs: Sequence[Run]) -> None:
         values = []
         for run in runs:
             if first in run.targets and second in run.targets:
-                a, b = pick(run.targets[first]), pick(run.targets[second])
+                a, b = _ratio(run.targets[first], pick), _ratio(run.targets[second], pick)
                 if a is not None and b:
                     values.append(a / b)
         return _median(values)
