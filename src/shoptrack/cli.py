@@ -350,14 +350,14 @@ def replay(
         "queued": queued,
         "processed": result.processed,
         "failed": result.retried + result.dead,
-        "events_recorded": len(result.recorded),
+        "events_recorded": result.events_recorded,
     }
     if as_json:
         _print_json(document)
         return
     console.print(
         f"replayed {queued} rows: {result.processed} processed, "
-        f"{document['failed']} failed, {len(result.recorded)} events recorded"
+        f"{document['failed']} failed, {result.events_recorded} events recorded"
     )
 
 

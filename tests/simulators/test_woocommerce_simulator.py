@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -115,6 +116,22 @@ def test_official_client_pages_through_250_orders_once_each(store: Store) -> Non
     assert sorted(seen) == sorted(created)
     assert seen == sorted(seen, reverse=True)  # newest first by default (date desc, id)
     assert "page=2" in api.get("orders", params={"per_page": 100, "page": 3}).links["prev"]["url"]
+
+
+def test_the_same_listing_read_again_shows_every_change_made_in_between(store: Store) -> None:
+    first, second, third = store.sim.add_orders(3, statuses=["processing"])
+    api = store.api()
+    processing = {"status": "processing", "orderby": "modified", "order": "asc"}
+    assert store.ids(**processing) == [first, second, third]
+    store.sim.set_status(first, "completed")
+    assert store.ids(**processing) == [second, third]
+    store.clock.advance(timedelta(minutes=1))
+    assert api.put(f"orders/{second}", {"customer_note": "leave at the door"}).status_code == 200
+    assert store.ids(**processing) == [third, second]  # the save bumped its modified time
+    store.sim.refund(third, Decimal(api.get(f"orders/{third}").json()["total"]))
+    assert store.ids(**processing) == [second]
+    (fourth,) = store.sim.add_orders(statuses=["processing"])
+    assert store.ids(**processing) == [second, fourth]
 
 
 def test_modified_after_in_gmt_sorted_by_modified_then_id(store: Store) -> None:

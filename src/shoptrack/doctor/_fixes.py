@@ -47,7 +47,7 @@ def _replay(exam: Examination, states: tuple[InboxState, ...], ids: tuple[int, .
     result = _process(services)
     return (
         f"{queued} deliveries processed again: {result.processed} processed, "
-        f"{result.retried + result.dead} failed, {len(result.recorded)} events recorded"
+        f"{result.retried + result.dead} failed, {result.events_recorded} events recorded"
     )
 
 
@@ -135,7 +135,7 @@ def _sync_now(exam: Examination, finding: Finding) -> str:
     state = run.state if run is not None else "unknown"
     return (
         f"sync {run_id} {state}: {run.orders_seen if run is not None else 0} orders seen, "
-        f"{len(result.recorded)} events recorded"
+        f"{result.events_recorded} events recorded"
     )
 
 

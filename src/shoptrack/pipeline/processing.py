@@ -60,12 +60,18 @@ RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
 
 @dataclass(slots=True)
 class BatchResult:
-    """What one batch did."""
+    """What one batch did, or many added up.
+
+    ``recorded`` holds one batch's inserted events (flows are handed them); a sum of batches
+    keeps only their count, ``events_recorded``, so that processing a backfill of any size to
+    its end holds no more than one batch's events in memory.
+    """
 
     claimed: int = 0
     processed: int = 0
     retried: int = 0
     dead: int = 0
+    events_recorded: int = 0
     recorded: list[RecordedEvent] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
@@ -73,7 +79,7 @@ class BatchResult:
         self.processed += other.processed
         self.retried += other.retried
         self.dead += other.dead
-        self.recorded.extend(other.recorded)
+        self.events_recorded += other.events_recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,14 +219,16 @@ class Processor:
         self._batch_size = batch_size
         self._on_recorded = on_recorded
 
-    def run_once(self) -> BatchResult:
-        """Processes one batch of due rows; ``claimed == 0`` means there was nothing to do."""
+    def run_once(self, limit: int | None = None) -> BatchResult:
+        """Processes one batch of due rows (at most ``limit`` when given, a shorter hold of the
+        write lock); ``claimed == 0`` means there was nothing to do."""
+        size = min(limit, self._batch_size) if limit else self._batch_size
         now = self._clock.now()
         integrations: dict[str, Integration | None] = {}
         parsed: list[_Work] = []
         if self._database.is_sqlite:
             with self._database.read() as connection:
-                rows = peek_pending(connection, now, self._batch_size)
+                rows = peek_pending(connection, now, size)
                 parsed = [self._parse(connection, row, integrations) for row in rows]
             if not parsed:
                 return BatchResult()
@@ -230,7 +238,7 @@ class Processor:
                 claimed = claimable(connection, [item.row.id for item in parsed], now)
                 work = [item for item in parsed if item.row.id in claimed]
             else:
-                rows = claim_pending(connection, now, self._batch_size)
+                rows = claim_pending(connection, now, size)
                 work = [self._parse(connection, row, integrations) for row in rows]
             return self._process(connection, work, now)
 
@@ -270,6 +278,7 @@ class Processor:
         if self._on_recorded is not None and outcome.recorded:
             self._on_recorded(connection, outcome.recorded)
         result.processed = len(outcome.done)
+        result.events_recorded = len(outcome.recorded)
         result.recorded = outcome.recorded
         return result
 

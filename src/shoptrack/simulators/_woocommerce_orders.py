@@ -180,7 +180,8 @@ def build_order(
 
 
 def _format(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    # As strftime("%Y-%m-%dT%H:%M:%S"), several times faster: a page has hundreds of dates.
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _line_items(order_id: int, count: int, total: Decimal, home: str) -> list[dict[str, Any]]:

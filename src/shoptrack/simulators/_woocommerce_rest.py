@@ -13,7 +13,8 @@ import asyncio
 import json
 import math
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -70,11 +71,29 @@ _CRITICAL_ERROR = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """What selects and orders the orders of ``GET …/orders`` (all but the page)."""
+
+    statuses: tuple[str, ...]
+    include: tuple[int, ...]
+    exclude: tuple[int, ...]
+    bounds: tuple[tuple[str, datetime | None], ...]
+    gmt: bool
+    orderby: str
+    order: str
+
+
 class RestApi:
     """The ``/wp-json/`` routes of one simulator."""
 
     def __init__(self, sim: WooCommerceSimulator) -> None:
         self.sim = sim
+        # The last listing's orders, filtered and sorted, by its arguments and the store's
+        # revision: a sync reads one listing page after page, and filtering every order for
+        # each page would make a large store's pages slower the more orders it has (an index,
+        # as MySQL's, avoids that in the real store).
+        self._listing: tuple[tuple[_Listing, str, int], list[SimulatedOrder]] | None = None
 
     def routes(self) -> list[BaseRoute]:
         """The routes under ``/wp-json/``."""
@@ -212,25 +231,23 @@ class RestApi:
         bounds = {n: args.date(n) for n in ("after", "before", "modified_after", "modified_before")}
         args.check()
         _permit(key, _CANNOT_LIST)
+        listing = _Listing(
+            tuple(statuses),
+            tuple(include),
+            tuple(exclude),
+            tuple(bounds.items()),
+            gmt,
+            orderby,
+            order,
+        )
         with self.sim._lock:
-            zone = self.sim._timezone()
-            chosen = [
-                o
-                for o in self.sim._orders.values()
-                if _listed(o, statuses, include, exclude)
-                and _within(o, bounds, UTC if gmt else zone, zone)
-            ]
             rendering = self.sim._rendering()
-        if orderby == "include":
-            chosen.sort(key=lambda o: include.index(o.id))
-        else:
-            sort_key: dict[str, Callable[[SimulatedOrder], Any]] = {
-                "modified": lambda o: (o.modified, o.id),
-                "id": lambda o: o.id,
-            }
-            chosen.sort(
-                key=sort_key.get(orderby, lambda o: (o.created, o.id)), reverse=order == "desc"
-            )
+            revision = (listing, self.sim.site_timezone, self.sim._revision)
+            if self._listing is not None and self._listing[0] == revision:
+                chosen = self._listing[1]
+            else:
+                chosen = self._choose(listing)
+                self._listing = (revision, chosen)
         total, pages = len(chosen), math.ceil(len(chosen) / per_page)
         start = abs(offset) if offset is not None else (page - 1) * per_page
         body = [build_order(o, **rendering) for o in chosen[start : start + per_page]]
@@ -243,6 +260,29 @@ class RestApi:
         if pages > page:
             headers.append(("link", f'<{_with_page(base, query, page + 1)}>; rel="next"'))
         return wp_response(body, 200, headers)
+
+    def _choose(self, listing: _Listing) -> list[SimulatedOrder]:
+        """The orders a listing's arguments select, in its order (under the store's lock)."""
+        zone, include = self.sim._timezone(), listing.include
+        bounds = dict(listing.bounds)
+        chosen = [
+            o
+            for o in self.sim._orders.values()
+            if _listed(o, listing.statuses, include, listing.exclude)
+            and _within(o, bounds, UTC if listing.gmt else zone, zone)
+        ]
+        if listing.orderby == "include":
+            chosen.sort(key=lambda o: include.index(o.id))
+        else:
+            sort_key: dict[str, Callable[[SimulatedOrder], Any]] = {
+                "modified": lambda o: (o.modified, o.id),
+                "id": lambda o: o.id,
+            }
+            chosen.sort(
+                key=sort_key.get(listing.orderby, lambda o: (o.created, o.id)),
+                reverse=listing.order == "desc",
+            )
+        return chosen
 
     async def _get_order(self, request: Request, key: ApiKey | None) -> Response:
         with self.sim._lock:
@@ -435,7 +475,7 @@ def _permit(key: ApiKey | None, refusal: tuple[str, str]) -> None:
 
 
 def _listed(
-    order: SimulatedOrder, statuses: list[str], include: list[int], exclude: list[int]
+    order: SimulatedOrder, statuses: Sequence[str], include: Sequence[int], exclude: Sequence[int]
 ) -> bool:
     if "any" in statuses:
         if order.status == "trash":

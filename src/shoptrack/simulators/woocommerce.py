@@ -173,6 +173,8 @@ class WooCommerceSimulator:
         self._salt = secrets.token_bytes(16)
         self._ids = 99  # orders and refunds share WordPress' post ids
         self._orders: dict[int, SimulatedOrder] = {}
+        # Bumped by every save of an order (see _queue): a listing read before is stale.
+        self._revision = 0
         self._webhooks: dict[int, Webhook] = {}
         self._pending: list[_Pending] = []
         self._pending_keys: set[tuple[int, int]] = set()  # (webhook, order) waiting unbuilt
@@ -311,7 +313,9 @@ class WooCommerceSimulator:
             self._pending_keys.clear()
             outgoing = [sent for item in batch if (sent := self._prepare(item)) is not None]
             copies = 2 if self.duplicate_webhooks else 1
-        made = []
+        made: list[Delivery] = []
+        if not outgoing:
+            return made  # every API request asks; a client (TLS set up) is for deliveries only
         async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
             for sent in outgoing:
                 for _ in range(copies):
@@ -446,6 +450,8 @@ class WooCommerceSimulator:
         return refund
 
     def _queue(self, topic: str, order: SimulatedOrder) -> None:
+        # Every save of an order passes here, as every save fires order.created/updated.
+        self._revision += 1
         for webhook in self._webhooks.values():
             if webhook.status != "active" or webhook.topic != topic:
                 continue

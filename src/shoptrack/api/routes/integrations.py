@@ -318,7 +318,7 @@ async def replay_deliveries(
             "meta": {
                 "queued": queued,
                 "processed": result.processed,
-                "events_recorded": len(result.recorded),
+                "events_recorded": result.events_recorded,
             }
         },
         202,
