@@ -10,6 +10,7 @@ in README.md ("Doctor findings"); ``tests/test_doctor_codes.py`` keeps the list 
 """
 
 from shoptrack.doctor._checks_account import TRACKER_VERSION_PROPERTY
+from shoptrack.doctor._checks_drops import DROP_CODES
 from shoptrack.doctor._examination import ClientFactory
 from shoptrack.doctor._findings import Finding, Fix, Report, Severity
 from shoptrack.doctor._run import (
@@ -24,6 +25,7 @@ from shoptrack.doctor._run import (
 
 __all__ = [
     "CHECKS",
+    "DROP_CODES",
     "FINDING_CODES",
     "TRACKER_VERSION_PROPERTY",
     "ClientFactory",

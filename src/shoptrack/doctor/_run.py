@@ -27,6 +27,7 @@ from shoptrack.doctor._checks_deliveries import (
     check_webhooks_disabled_on_store,
     check_webhooks_missing,
 )
+from shoptrack.doctor._checks_drops import DROP_METRICS, drop_check
 from shoptrack.doctor._checks_flows import check_platform_switched
 from shoptrack.doctor._checks_orders import (
     check_custom_status_unmapped,
@@ -101,6 +102,11 @@ CHECKS: tuple[Check, ...] = (
     Check("other_metrics_missing", check_other_metrics_missing, _ONSITE_METRICS),
     Check("platform_switched", check_platform_switched, frozenset({Metric.PLACED_ORDER})),
     Check("no_recent_placed_orders", check_no_recent_placed_orders, _ORDER_METRICS),
+    # Last: a drop names the integration's other findings as its likely causes.
+    *(
+        Check(code, drop_check(metric), frozenset({metric}))
+        for metric, code in DROP_METRICS.items()
+    ),
 )
 # Checks of the account rather than of one integration.
 _ACCOUNT_CODES = ("integration_missing", "plugin_outdated")
