@@ -21,6 +21,8 @@ from shoptrack.doctor._run import (
     apply_fix,
     diagnose_account,
     diagnose_integration,
+    examine_account,
+    examine_integration,
 )
 
 __all__ = [
@@ -38,4 +40,6 @@ __all__ = [
     "apply_fix",
     "diagnose_account",
     "diagnose_integration",
+    "examine_account",
+    "examine_integration",
 ]
