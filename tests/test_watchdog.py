@@ -104,7 +104,7 @@ def test_a_failure_between_two_passes_starts_the_count_again(world: WatchedStore
     world.run()  # two in a row
     assert "credentials_rejected" not in _open_codes(world)
     with world.services.database.read() as connection:
-        alerts = list_alerts(connection, world.account_id, include_resolved=True)
+        alerts = list_alerts(connection, world.account_id)
     assert sorted(a.code for a in alerts) == ["credentials_rejected", "placed_order_drop"]
     assert len(world.emails()) == 2  # opened, then resolved
 
@@ -117,7 +117,7 @@ def test_a_new_store_with_no_history_opens_nothing(
         assert report.accounts[0].integrations == [world.integration_id]
         assert report.accounts[0].opened == []
         with services.database.read() as connection:
-            assert list_alerts(connection, world.account_id, include_resolved=True) == []
+            assert list_alerts(connection, world.account_id) == []
         assert world.emails() == []
 
 
@@ -137,9 +137,7 @@ def test_disabling_the_store_resolves_its_alerts_as_no_longer_watched(
     assert [a.code for a in report.accounts[0].opened] == ["integration_missing"]
     with world.services.database.read() as connection:
         (resolved,) = [
-            a
-            for a in list_alerts(connection, world.account_id, include_resolved=True)
-            if a.code == "placed_order_drop"
+            a for a in list_alerts(connection, world.account_id) if a.code == "placed_order_drop"
         ]
     assert resolved.resolution == "unwatched"
     _opened, changed = world.emails()

@@ -114,27 +114,34 @@ def list_alerts(
     connection: Connection,
     account_id: str,
     *,
-    include_resolved: bool = False,
+    status: str | None = None,
+    integration_id: str | None = None,
+    code: str | None = None,
+    after: tuple[bool, datetime, str] | None = None,
     limit: int = 100,
-    before: tuple[datetime, str] | None = None,
 ) -> list[AlertRecord]:
-    """The account's alerts, open ones first, then newest first; ``before`` continues after
-    the (opened_at, id) of the last one read (resolved ones only)."""
+    """The account's alerts, open ones first, each part newest first; ``status`` keeps the
+    ``open`` or the ``resolved`` ones; ``after`` continues after the (resolved?, opened_at, id)
+    of the last alert read."""
+    resolved = alerts.c.resolved_at.is_not(None)
     query = select(alerts).where(alerts.c.account_id == account_id)
-    if not include_resolved:
+    if status == "open":
         query = query.where(alerts.c.resolved_at.is_(None))
-    if before is not None:
-        opened, alert_id = before
-        query = query.where(
-            or_(
-                alerts.c.opened_at < opened,
-                and_(alerts.c.opened_at == opened, alerts.c.id < alert_id),
-            )
+    elif status == "resolved":
+        query = query.where(resolved)
+    if integration_id is not None:
+        query = query.where(alerts.c.integration_id == integration_id)
+    if code is not None:
+        query = query.where(alerts.c.code == code)
+    if after is not None:
+        was_resolved, opened, alert_id = after
+        later = or_(
+            alerts.c.opened_at < opened,
+            and_(alerts.c.opened_at == opened, alerts.c.id < alert_id),
         )
+        query = query.where(or_(resolved, later) if not was_resolved else and_(resolved, later))
     rows = connection.execute(
-        query.order_by(
-            alerts.c.resolved_at.is_not(None), alerts.c.opened_at.desc(), alerts.c.id.desc()
-        ).limit(limit)
+        query.order_by(resolved, alerts.c.opened_at.desc(), alerts.c.id.desc()).limit(limit)
     )
     return [_alert(row) for row in rows]
 
