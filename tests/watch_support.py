@@ -88,7 +88,9 @@ class WatchedStore:
         return self.integration_id
 
     def sync(self) -> None:
-        """A sync of the store to its end, processed (the first one imports its history)."""
+        """A sync of the store a little later (stores read changes before the sync's start,
+        exclusively), to its end, processed (the first one imports its history)."""
+        self.clock.advance(timedelta(seconds=10))
         Syncer(self.services, client_factory=_sync_client).run(self.account_id, self.integration_id)
         Processor(self.services.database, self.services.clock).run_until_idle()
 
@@ -98,8 +100,10 @@ class WatchedStore:
         )
 
     def run(self) -> WatchReport:
-        """One run of the watchdog, a few minutes after the last one."""
-        self.clock.advance(timedelta(minutes=3))
+        """One run of the watchdog, a little after the last one (seconds, not the quarter of
+        an hour between real runs: the store refuses OAuth signatures dated 15 minutes away
+        from its clock, and the client signs with the machine's)."""
+        self.clock.advance(timedelta(seconds=20))
         watchdog = self.watchdog()
         try:
             return watchdog.run()
