@@ -143,13 +143,23 @@ def history_range(end: datetime) -> tuple[datetime, datetime]:
     return end - timedelta(hours=max(WINDOW_HOURS)) - HISTORY_WEEKS * _WEEK, end
 
 
-def _count(hourly: Mapping[datetime, int], since: datetime, until: datetime) -> int:
-    total = 0
-    hour = since
-    while hour < until:
-        total += hourly.get(hour, 0)
-        hour += _HOUR
-    return total
+class _Counts:
+    """Counts of any span of whole hours in [start, end), each read in constant time from the
+    running totals of the hourly counts."""
+
+    def __init__(self, hourly: Mapping[datetime, int], start: datetime, end: datetime) -> None:
+        self._start = start
+        hours = (end - start) // _HOUR
+        totals = [0] * (hours + 1)
+        for index in range(hours):
+            totals[index + 1] = totals[index] + hourly.get(start + index * _HOUR, 0)
+        self._totals = totals
+
+    def between(self, since: datetime, until: datetime) -> int:
+        return (
+            self._totals[(until - self._start) // _HOUR]
+            - self._totals[(since - self._start) // _HOUR]
+        )
 
 
 def detect_drop(
@@ -168,13 +178,14 @@ def detect_drop(
         return DropVerdict(end, 0, ())
     span = end - history_start
     history_weeks = max(0, min(HISTORY_WEEKS, span // _WEEK))
+    counts = _Counts(hourly, *history_range(end))
     windows = []
     for hours in WINDOW_HOURS:
         length = timedelta(hours=hours)
         since = end - length
         weeks = max(0, min(HISTORY_WEEKS, (span - length) // _WEEK))
-        past = [_count(hourly, since - w * _WEEK, end - w * _WEEK) for w in range(1, weeks + 1)]
-        observed = _count(hourly, since, end)
+        past = [counts.between(since - w * _WEEK, end - w * _WEEK) for w in range(1, weeks + 1)]
+        observed = counts.between(since, end)
         expected = sum(past) / weeks if weeks else 0.0
         windows.append(
             WindowCount(
