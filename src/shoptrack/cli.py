@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 import shoptrack
+from shoptrack.cli_alerts import alerts_app, watch
 from shoptrack.cli_doctor import doctor
 from shoptrack.cli_flows import flows_app
 from shoptrack.cli_test_order import follow_test_order
@@ -43,6 +44,8 @@ app.command()(doctor)
 app.command("test-order")(follow_test_order)
 app.add_typer(users_app, name="users")
 app.add_typer(flows_app, name="flows")
+app.command()(watch)
+app.add_typer(alerts_app, name="alerts")
 
 console = Console()
 

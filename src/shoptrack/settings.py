@@ -42,6 +42,11 @@ class Settings(BaseSettings):
             "(e.g. 256MiB, 1GB); 0 turns it off (deliveries are refused with 503 meanwhile)."
         ),
     )
+    watch_interval_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="How often the watchdog runs the doctor on every account and opens alerts.",
+    )
     private_store_networks: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
         description="Comma-separated CIDRs that requests for users may reach although private.",

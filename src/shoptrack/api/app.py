@@ -24,6 +24,7 @@ from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.routes import (
     account_settings,
+    alerts,
     diagnostics,
     events,
     flows,
@@ -306,6 +307,7 @@ def create_app(
     api.include_router(privacy.router)
     api.include_router(diagnostics.router)
     api.include_router(account_settings.router)
+    api.include_router(alerts.router)
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)
 

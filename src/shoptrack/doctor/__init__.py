@@ -10,6 +10,7 @@ in README.md ("Doctor findings"); ``tests/test_doctor_codes.py`` keeps the list 
 """
 
 from shoptrack.doctor._checks_account import TRACKER_VERSION_PROPERTY
+from shoptrack.doctor._checks_drops import DROP_CODES
 from shoptrack.doctor._examination import ClientFactory
 from shoptrack.doctor._findings import Finding, Fix, Report, Severity
 from shoptrack.doctor._run import (
@@ -20,10 +21,13 @@ from shoptrack.doctor._run import (
     apply_fix,
     diagnose_account,
     diagnose_integration,
+    examine_account,
+    examine_integration,
 )
 
 __all__ = [
     "CHECKS",
+    "DROP_CODES",
     "FINDING_CODES",
     "TRACKER_VERSION_PROPERTY",
     "ClientFactory",
@@ -36,4 +40,6 @@ __all__ = [
     "apply_fix",
     "diagnose_account",
     "diagnose_integration",
+    "examine_account",
+    "examine_integration",
 ]

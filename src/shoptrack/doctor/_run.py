@@ -27,6 +27,7 @@ from shoptrack.doctor._checks_deliveries import (
     check_webhooks_disabled_on_store,
     check_webhooks_missing,
 )
+from shoptrack.doctor._checks_drops import DROP_METRICS, drop_check
 from shoptrack.doctor._checks_flows import check_platform_switched
 from shoptrack.doctor._checks_orders import (
     check_custom_status_unmapped,
@@ -43,7 +44,7 @@ from shoptrack.doctor._order_trace import trace_order
 from shoptrack.domain.events import Metric
 from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.services import Services
-from shoptrack.store.integrations import find_integration, list_integrations
+from shoptrack.store.integrations import Integration, find_integration, list_integrations
 
 __all__ = [
     "CHECKS",
@@ -54,6 +55,8 @@ __all__ = [
     "apply_fix",
     "diagnose_account",
     "diagnose_integration",
+    "examine_account",
+    "examine_integration",
 ]
 
 _ORDER_METRICS = frozenset(
@@ -101,6 +104,11 @@ CHECKS: tuple[Check, ...] = (
     Check("other_metrics_missing", check_other_metrics_missing, _ONSITE_METRICS),
     Check("platform_switched", check_platform_switched, frozenset({Metric.PLACED_ORDER})),
     Check("no_recent_placed_orders", check_no_recent_placed_orders, _ORDER_METRICS),
+    # Last: a drop names the integration's other findings as its likely causes.
+    *(
+        Check(code, drop_check(metric), frozenset({metric}))
+        for metric, code in DROP_METRICS.items()
+    ),
 )
 # Checks of the account rather than of one integration.
 _ACCOUNT_CODES = ("integration_missing", "plugin_outdated")
@@ -228,6 +236,30 @@ def diagnose_account(
         exam = Examination(services, integration, now, client_factory, live=live)
         findings.extend(_examine(exam, wanted))
     return Report(findings)
+
+
+def examine_account(services: Services, account_id: str) -> Report:
+    """The account's own check of its integrations (integration_missing), without asking a
+    store: what the watchdog reads of the account beside each enabled integration."""
+    with services.database.read() as connection:
+        integrations = list_integrations(connection, account_id)
+    return Report(
+        [check_account_integrations(services, account_id, integrations, services.clock.now())]
+    )
+
+
+def examine_integration(
+    services: Services,
+    integration: Integration,
+    *,
+    client_factory: ClientFactory | None = None,
+    live: bool = True,
+) -> Report:
+    """Every check of one integration as read already, live ones included unless ``live`` is
+    False: one examination, so each live answer of its store is asked once (the watchdog runs
+    this once per enabled integration and run)."""
+    exam = Examination(services, integration, services.clock.now(), client_factory, live=live)
+    return Report(_examine(exam, _metric_filter(None)))
 
 
 def apply_fix(

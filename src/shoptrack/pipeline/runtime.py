@@ -50,8 +50,11 @@ def process_inbox(services: Services) -> BatchResult:
 
 
 def build_workers(services: Services) -> Workers:
-    """Every background loop of a process: processing, syncs, order fetches, flows and
-    maintenance."""
+    """Every background loop of a process: processing, syncs, order fetches, flows, the
+    watchdog and maintenance."""
+    # The watchdog runs the doctor, whose fixes use this module: imported here, not at the top.
+    from shoptrack.alerts import Watchdog  # noqa: PLC0415  # see above
+
     return Workers(
         services.database,
         services.clock,
@@ -59,6 +62,7 @@ def build_workers(services: Services) -> Workers:
         syncer=Syncer(services),
         fetcher=OrderFetcher(services),
         flows=FlowEngine.from_services(services),
+        watchdog=Watchdog.from_services(services),
     )
 
 

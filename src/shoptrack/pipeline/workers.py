@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import psycopg
 
@@ -75,6 +76,12 @@ class IntakeTurns:
         return self.pause_factor * turn_seconds
 
 
+class ScheduledRun(Protocol):
+    """Work that runs when its own schedule says so (the watchdog, ``shoptrack.alerts``)."""
+
+    def run_if_due(self) -> object: ...
+
+
 class Workers:
     """Starts and stops the worker threads of one process."""
 
@@ -87,9 +94,11 @@ class Workers:
         syncer: Syncer | None = None,
         fetcher: OrderFetcher | None = None,
         flows: FlowEngine | None = None,
+        watchdog: ScheduledRun | None = None,
         processing_threads: int | None = None,
         idle_wait: float = 1.0,
         sync_check_every: float = 5.0,
+        watch_check_every: float = 30.0,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -100,6 +109,8 @@ class Workers:
         self._syncer = syncer
         self._fetcher = fetcher
         self._flows = flows
+        self._watchdog = watchdog
+        self._watch_check_every = watch_check_every
         # Set when processing recorded events (flows may have been entered), and idle rounds.
         self._flows_wake = threading.Event()
         self._sync_check_every = sync_check_every
@@ -128,6 +139,8 @@ class Workers:
             loops.append(("shoptrack-fetch", self._fetch_loop))
         if self._flows is not None:
             loops.append(("shoptrack-flows", self._flows_loop))
+        if self._watchdog is not None:
+            loops.append(("shoptrack-watchdog", self._watch_loop))
         if not self._database.is_sqlite:
             loops.append(("shoptrack-listen", self._listen_loop))
         for name, target in loops:
@@ -233,6 +246,19 @@ class Workers:
             except Exception:  # one failed round must not end the loop
                 logger.exception("scheduled syncs failed")
             self._stop.wait(self._sync_check_every)
+
+    def _watch_loop(self) -> None:
+        """Asks the watchdog whether its run is due (its schedule and lease are rows: one run
+        at a time across processes)."""
+        watchdog = self._watchdog
+        if watchdog is None:
+            return
+        while not self._stop.is_set():
+            try:
+                watchdog.run_if_due()
+            except Exception:  # one failed run must not end the loop; the next one retries
+                logger.exception("the watchdog's run failed")
+            self._stop.wait(self._watch_check_every)
 
     def _maintenance_loop(self) -> None:
         while not self._stop.is_set():

@@ -27,6 +27,7 @@ NAVIGATION = (
     ("Profiles", "/profiles"),
     ("Flows", "/flows"),
     ("Doctor", "/doctor"),
+    ("Alerts", "/alerts"),
     ("Settings", "/settings"),
 )
 

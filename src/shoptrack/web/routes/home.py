@@ -1,6 +1,7 @@
-"""Home: Placed Order count and revenue over the last 30 days per integration, the health of
-each integration at a glance, and the doctor's open warnings and errors — from its mode that asks
-no store (``live=False``), so a view of Home never calls a store."""
+"""Home: the watchdog's open alerts first, then Placed Order count and revenue over the last 30
+days per integration, the health of each integration at a glance, and the doctor's open warnings
+and errors — from its mode that asks no store (``live=False``), so a view of Home never calls a
+store."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shoptrack.store.accounts import account_settings
 from shoptrack.web.charts import bucket_labels, chart, range_for
 from shoptrack.web.queries import integration_summaries, metric_series, placed_order_metrics
 from shoptrack.web.routes._common import pages
+from shoptrack.web.routes.alerts import open_alert_views
 from shoptrack.web.routes.doctor import open_problems
 from shoptrack.web.security import VisitorDep, services_of
 
@@ -38,6 +40,7 @@ def home(request: Request, visitor: VisitorDep) -> Response:
             buckets,
             ("count", "sum_value"),
         )
+        alerts = open_alert_views(connection, visitor.account_id)
     names = {summary.id: summary.name for summary in summaries}
     report = diagnose_account(services, visitor.account_id, live=False)
     labels = bucket_labels(buckets, "day")
@@ -60,6 +63,7 @@ def home(request: Request, visitor: VisitorDep) -> Response:
             "time_zone": zone.key,
             "problems": open_problems(report.findings),
             "integration_names": names,
+            "alerts": alerts,
         },
         visitor=visitor,
     )

@@ -1,5 +1,7 @@
 """The account's Settings page: the account settings resource (``domain.account_settings``) as a
-form, saved whole; a setting that is not valid is named beside its field and nothing is saved."""
+form, saved whole; a setting that is not valid is named beside its field and nothing is saved.
+It also lists who hears of the account's alerts, and adds and removes them
+(``shoptrack.alerts``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from shoptrack.alerts import subscribe, subscriptions, unsubscribe
 from shoptrack.domain.account_settings import AccountSettings
 from shoptrack.errors import InputError
 from shoptrack.store.accounts import account_settings, save_account_settings
@@ -26,14 +29,29 @@ def _page(
     values: dict[str, Any],
     errors: FieldErrors | None = None,
     status: int = 200,
+    *,
+    subscription: dict[str, Any] | None = None,
 ) -> Response:
+    """The page; ``subscription`` holds the alert subscription form's values, its errors and
+    a new webhook's secret (shown this once)."""
     return pages(request).render(
         request,
         "settings.html",
-        {"values": values, "errors": errors or {}, "zones": sorted(available_timezones())},
+        {
+            "values": values,
+            "errors": errors or {},
+            "zones": sorted(available_timezones()),
+            "subscriptions": subscriptions(services_of(request), visitor.account_id),
+            "subscription": {"values": {}, "errors": {}, "secret": None} | (subscription or {}),
+        },
         visitor=visitor,
         status=status,
     )
+
+
+def _current(request: Request, visitor: Visitor) -> dict[str, Any]:
+    with services_of(request).database.read() as connection:
+        return account_settings(connection, visitor.account_id).model_dump()
 
 
 @router.get("/settings")
@@ -57,3 +75,54 @@ def save_settings(request: Request, visitor: VisitorDep, form: FormDep) -> Respo
         errors = field_errors(error, set(AccountSettings.model_fields))
         return _page(request, visitor, values, errors, status=400)
     return redirect("/settings", visitor, [("ok", "The settings are saved.")])
+
+
+@router.post("/settings/alert-subscriptions")
+def add_alert_subscription(request: Request, visitor: VisitorDep, form: FormDep) -> Response:
+    """Subscribes the address or URL given; a webhook's secret is shown on the page this once."""
+    channel = form.get("channel")
+    target = form.get(channel).strip() if channel in ("email", "url") else ""
+    values = {"channel": channel, channel: target}
+    try:
+        if channel not in ("email", "url"):
+            raise InputError("choose email or webhook", pointer="/data/attributes")
+        made = subscribe(
+            services_of(request),
+            visitor.account_id,
+            email=target if channel == "email" else None,
+            url=target if channel == "url" else None,
+        )
+    except InputError as error:
+        errors = field_errors(error, {"email", "url"})
+        return _page(
+            request,
+            visitor,
+            _current(request, visitor),
+            status=error.status,
+            subscription={"values": values, "errors": errors},
+        )
+    if made.secret is None:
+        return redirect(
+            "/settings#alert-subscriptions",
+            visitor,
+            [("ok", f"{made.subscription.target} is told of the account's alerts.")],
+        )
+    return _page(
+        request,
+        visitor,
+        _current(request, visitor),
+        status=201,
+        subscription={"secret": made.secret, "made": made.subscription.target},
+    )
+
+
+@router.post("/settings/alert-subscriptions/{subscription_id}/remove")
+def remove_alert_subscription(
+    request: Request, subscription_id: str, visitor: VisitorDep, _form: FormDep
+) -> Response:
+    removed = unsubscribe(services_of(request), visitor.account_id, subscription_id=subscription_id)
+    return redirect(
+        "/settings#alert-subscriptions",
+        visitor,
+        [("ok", f"{removed.target} is no longer told of the account's alerts.")],
+    )

@@ -1,0 +1,229 @@
+"""The watchdog's alerts and who hears of them, as JSON:API resources.
+
+- ``GET /api/alerts`` (type ``alert``): open alerts first, then the resolved ones, each newest
+  first; ``filter=equals(status,"open")`` (or ``"resolved"``), ``equals(integration_id,"…")``,
+  ``equals(code,"…")``; at most 100 a page with a cursor. ``GET /api/alerts/{id}``: one.
+- ``GET|POST /api/alert-subscriptions``, ``DELETE /api/alert-subscriptions/{id}`` (type
+  ``alert-subscription``): an email address or a webhook URL; a webhook's ``whsec_`` secret is
+  in the 201 that makes it, and never again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shoptrack.alerts import subscribe, subscriptions, unsubscribe
+from shoptrack.api.deps import AccountDep, ServicesDep, base_url
+from shoptrack.api.jsonapi import (
+    add_route,
+    collection_links,
+    decode_cursor,
+    encode_cursor,
+    jsonapi_response,
+    page_size,
+    parse_filter,
+    refuse_unstorable,
+    utc_time,
+)
+from shoptrack.domain.api_events import pointer_of
+from shoptrack.errors import InputError, NotFoundError
+from shoptrack.store.alerts import AlertRecord, SubscriptionRecord, get_alert, list_alerts
+
+__all__ = ["alert_resource", "router", "subscription_resource"]
+
+ALERT_TYPE = "alert"
+SUBSCRIPTION_TYPE = "alert-subscription"
+_MAX_PAGE = 100
+_FILTERS = {"status": ("equals",), "integration_id": ("equals",), "code": ("equals",)}
+_STATUSES = ("open", "resolved")
+
+
+class SubscriptionAttributes(BaseModel):
+    """What to subscribe: an ``email`` address or a webhook ``url``, exactly one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    email: str | None = Field(default=None, max_length=320, examples=["ops@example.com"])
+    url: str | None = Field(
+        default=None, max_length=2000, examples=["https://example.com/hooks/shoptrack"]
+    )
+
+
+class SubscriptionData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["alert-subscription"]
+    attributes: SubscriptionAttributes
+
+
+class SubscriptionDocument(BaseModel):
+    """The body of ``POST /api/alert-subscriptions``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: SubscriptionData
+
+
+def alert_resource(alert: AlertRecord, base: str) -> dict[str, Any]:
+    return {
+        "type": ALERT_TYPE,
+        "id": alert.id,
+        "attributes": alert.attributes(),
+        "links": {"self": f"{base}/api/alerts/{alert.id}"},
+    }
+
+
+def subscription_resource(subscription: SubscriptionRecord, base: str) -> dict[str, Any]:
+    return {
+        "type": SUBSCRIPTION_TYPE,
+        "id": subscription.id,
+        "attributes": subscription.attributes(),
+        "links": {"self": f"{base}/api/alert-subscriptions/{subscription.id}"},
+    }
+
+
+router = APIRouter(tags=["Alerts"])
+
+
+def _cursor(request: Request) -> tuple[bool, Any, str] | None:
+    cursor = decode_cursor(request)
+    if cursor is None:
+        return None
+    try:
+        resolved, opened, alert_id = cursor
+        if not isinstance(resolved, bool) or not isinstance(alert_id, str):
+            raise TypeError("not an alert cursor")
+        return resolved, utc_time(str(opened)), alert_id
+    except (ValueError, TypeError) as error:
+        raise InputError(
+            "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
+        ) from error
+
+
+def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """The account's alerts: open ones first, then the resolved ones, newest first."""
+    conditions = parse_filter(request.query_params.get("filter"), _FILTERS)
+    wanted: dict[str, str] = {}
+    for condition in conditions:
+        if not isinstance(condition.value, str):
+            raise InputError(f"filter: {condition.field} takes a quoted string", parameter="filter")
+        wanted[condition.field] = condition.value
+    status = wanted.get("status")
+    if status is not None and status not in _STATUSES:
+        raise InputError(
+            f'filter: status is "open" or "resolved", not {status!r}', parameter="filter"
+        )
+    size = page_size(request, 50, _MAX_PAGE)
+    with services.database.read() as connection:
+        found = list_alerts(
+            connection,
+            account.id,
+            status=status,
+            integration_id=wanted.get("integration_id"),
+            code=wanted.get("code"),
+            after=_cursor(request),
+            limit=size + 1,
+        )
+    shown = found[:size]
+    next_cursor = None
+    if len(found) > size:
+        last = shown[-1]
+        next_cursor = encode_cursor([not last.is_open, last.opened_at, last.id])
+    base = base_url(request)
+    return jsonapi_response(
+        {
+            "data": [alert_resource(alert, base) for alert in shown],
+            "links": collection_links(request, next_cursor),
+        }
+    )
+
+
+def get_one_alert(
+    alert_id: str, request: Request, account: AccountDep, services: ServicesDep
+) -> Response:
+    """One alert, with the finding as last seen."""
+    with services.database.read() as connection:
+        alert = get_alert(connection, account.id, alert_id)
+    if alert is None:
+        raise NotFoundError(f"no alert {alert_id} in this account", parameter="id")
+    return jsonapi_response({"data": alert_resource(alert, base_url(request))})
+
+
+def get_subscriptions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """Who hears of the account's alerts."""
+    base = base_url(request)
+    found = subscriptions(services, account.id)
+    return jsonapi_response(
+        {
+            "data": [subscription_resource(s, base) for s in found],
+            "links": {"self": str(request.url)},
+        }
+    )
+
+
+def create_subscription(
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: Annotated[Any, Body(media_type="application/vnd.api+json")],
+) -> Response:
+    """Subscribes an email address or a webhook URL; a webhook's secret is in this answer
+    only."""
+    refuse_unstorable(body)
+    try:
+        attributes = SubscriptionDocument.model_validate(body).data.attributes
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        pointer = pointer_of(tuple(first["loc"]))
+        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    made = subscribe(services, account.id, email=attributes.email, url=attributes.url)
+    resource = subscription_resource(made.subscription, base_url(request))
+    if made.secret is not None:
+        resource["attributes"]["secret"] = made.secret
+    return jsonapi_response({"data": resource}, status_code=201)
+
+
+def delete_subscription(
+    subscription_id: str, account: AccountDep, services: ServicesDep
+) -> Response:
+    """Unsubscribes; notices not sent yet to it are cancelled."""
+    unsubscribe(services, account.id, subscription_id=subscription_id)
+    return Response(status_code=204)
+
+
+add_route(router, "/api/alerts", get_alerts, ["GET"], operation_id="get_alerts")
+add_route(router, "/api/alerts/{alert_id}", get_one_alert, ["GET"], operation_id="get_alert")
+add_route(
+    router,
+    "/api/alert-subscriptions",
+    get_subscriptions,
+    ["GET"],
+    operation_id="get_alert_subscriptions",
+)
+add_route(
+    router,
+    "/api/alert-subscriptions",
+    create_subscription,
+    ["POST"],
+    operation_id="create_alert_subscription",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/vnd.api+json": {"schema": SubscriptionDocument.model_json_schema()}
+            },
+            "required": True,
+        }
+    },
+)
+add_route(
+    router,
+    "/api/alert-subscriptions/{subscription_id}",
+    delete_subscription,
+    ["DELETE"],
+    operation_id="delete_alert_subscription",
+    status_code=204,
+)
