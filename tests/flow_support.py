@@ -37,6 +37,7 @@ class Mailbox:
     """What the SMTP server accepted, parsed."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # as they came over the wire
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:  # noqa: N802  # aiosmtpd's hook name
@@ -45,6 +46,7 @@ class Mailbox:
         assert isinstance(message, EmailMessage)
         with self.lock:
             self.messages.append(message)
+            self.raw.append(content)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:

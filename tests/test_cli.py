@@ -138,3 +138,28 @@ def test_replay_finishes_dead_letters(env: dict[str, str], database_url: str) ->
         assert event_counts(services, shop.account_id)["Placed Order"] == 1
     finally:
         services.close()
+
+
+def test_accounts_settings_shows_changes_and_names_the_option_it_refuses(
+    env: dict[str, str],
+) -> None:
+    account = orjson.loads(run_cli(env, "accounts", "create", "Acme", "--json").stdout)
+    shown = run_cli(env, "accounts", "settings")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["time_zone", "UTC", "test_sends", "off"]
+
+    changed = run_cli(
+        env, "accounts", "settings", "--time-zone", "Europe/Berlin", "--test-sends", "--json"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert orjson.loads(changed.stdout) == {
+        "account_id": account["id"],
+        "time_zone": "Europe/Berlin",
+        "test_sends": True,
+    }
+    refused = run_cli(env, "accounts", "settings", "--time-zone", "Mars/Base")
+    assert refused.returncode == 1
+    expected = "error: --time-zone: 'Mars/Base' is no IANA time zone; use a name such as"
+    assert refused.stderr.strip().splitlines() == [f"{expected} Europe/Berlin or UTC"]
+    kept = orjson.loads(run_cli(env, "accounts", "settings", "--json").stdout)
+    assert kept["time_zone"] == "Europe/Berlin"

@@ -18,13 +18,14 @@ from sqlalchemy import func, select
 
 from shoptrack.clock import FrozenClock
 from shoptrack.doctor._fixes import _process as fix_processing
+from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.flows.delivery import SmtpMailer
 from shoptrack.flows.engine import LEASE, FlowEngine
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.database import Database
 from shoptrack.store.flows import set_account_email_from
-from shoptrack.store.schema import flow_deliveries, flow_runs
+from shoptrack.store.schema import flow_deliveries, flow_runs, metrics
 from shoptrack.store.secrets import CredentialCipher
 from tests.conftest import START, TEST_SECRET_KEY
 from tests.flow_support import (
@@ -40,7 +41,8 @@ from tests.flow_support import (
     statistics,
     webhook_receiver,
 )
-from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop
+from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop, deliver
+from tests.payloads import woo_order
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 
@@ -906,3 +908,40 @@ def test_live_events_processed_by_a_doctor_fix_still_start_their_flows(
     # A fix replays its rows and processes what is pending, live rows of others included.
     fix_processing(services)
     assert statistics(client, shop, flow["data"]["id"])["entered"] == 1
+
+
+def test_a_test_order_starts_no_flow_unless_the_account_allows_test_sends(
+    services: Services, shop: Shop, client: AppClient, smtp: SmtpServer
+) -> None:
+    deliver(services, shop, woo_order(201, "processing", START, email="first@example.com"), "t1")
+    process(services)
+    with services.database.read() as connection:
+        placed = connection.execute(
+            select(metrics.c.id).where(
+                metrics.c.integration_id == shop.integration.id,
+                metrics.c.name == "Placed Order",
+            )
+        ).scalar_one()
+    flow = create_flow(client, shop, "post-purchase", placed)
+    test_address = f"test-order+20261206@{TEST_ORDER_DOMAIN}"
+    deliver(services, shop, woo_order(202, "processing", START, email=test_address), "t2")
+    deliver(services, shop, woo_order(203, "processing", START, email="ada@example.com"), "t3")
+    process(services)
+    flow_engine(services, smtp).run_until_idle()
+    assert statistics(client, shop, flow["data"]["id"])["entered"] == 1
+    with services.database.read() as connection:
+        entered = connection.execute(select(func.count()).select_from(flow_runs)).scalar_one()
+    assert entered == 1
+
+    # An account that allows test sends gets its test orders' emails.
+    allowed = client.request(
+        "PATCH",
+        "/api/account-settings",
+        headers={**shop.headers(), "content-type": "application/vnd.api+json"},
+        json={"data": {"type": "account-settings", "attributes": {"test_sends": True}}},
+    )
+    assert allowed.status_code == 200, allowed.text
+    another = f"test-order+20261207@{TEST_ORDER_DOMAIN}"
+    deliver(services, shop, woo_order(204, "processing", START, email=another), "t4")
+    process(services)
+    assert statistics(client, shop, flow["data"]["id"])["entered"] == 2

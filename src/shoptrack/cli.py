@@ -19,7 +19,7 @@ from shoptrack.cli_doctor import doctor
 from shoptrack.cli_flows import flows_app
 from shoptrack.cli_test_order import follow_test_order
 from shoptrack.cli_users import users_app
-from shoptrack.errors import ShoptrackError
+from shoptrack.errors import InputError, ShoptrackError
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 
@@ -209,6 +209,46 @@ def accounts_list(as_json: JsonOption = False) -> None:
         return
     for document in documents:
         console.print(f"{document['id']}  {document['public_key']}  {document['name']}")
+
+
+@accounts_app.command("settings")
+def accounts_settings(
+    account: AccountOption = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option(help="IANA time zone of the web UI's chart days, e.g. Europe/Berlin."),
+    ] = None,
+    test_sends: Annotated[
+        bool | None,
+        typer.Option("--test-sends/--no-test-sends", help="Whether test orders start flows."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the account's settings, changing those given first."""
+    from shoptrack.domain.account_settings import AccountSettings
+    from shoptrack.store.accounts import account_settings, save_account_settings
+
+    services = _services()
+    account_id = _account_id(services, account)
+    given = {"time_zone": time_zone, "test_sends": test_sends}
+    changes = {name: value for name, value in given.items() if value is not None}
+    with services.database.write() as connection:
+        settings = account_settings(connection, account_id)
+        if changes:
+            try:
+                settings = settings.changed(changes)
+            except InputError as error:
+                option = "--" + (error.pointer or "").rsplit("/", 1)[-1].replace("_", "-")
+                message = error.detail.partition(": ")[2] or error.detail
+                raise InputError(f"{option}: {message}") from error
+            save_account_settings(connection, account_id, settings)
+    if as_json:
+        _print_json({"account_id": account_id, **settings.model_dump()})
+        return
+    width = max(len(name) for name in AccountSettings.model_fields)
+    for name, value in settings.model_dump().items():
+        shown = ("on" if value else "off") if isinstance(value, bool) else value
+        console.print(f"{name:<{width}}  {shown}", highlight=False)
 
 
 @keys_app.command("create")

@@ -14,9 +14,11 @@ stops there and the doctor explains it. Last, an order placed through the API is
 
 The test order is for ``test-order+<UTC time>@shoptrack.invalid``: recognisable in the store's
 admin as shoptrack's, tied to its run by the time, and on the ``.invalid`` top-level domain
-(RFC 2606), so no message a flow sends for it can reach anybody. A fresh address each run gives a
-fresh profile, so the profile step shows this order's doing and the first-order path of flows
-runs. ``email`` overrides it (to receive the flow emails yourself).
+(RFC 2606). An order for such an address is a test order, as a store's own test orders are: its
+events are marked ``test``, stay out of revenue and charts, and start no flow. A fresh address
+each run gives a fresh profile, so the profile step shows this order's doing. ``email``
+overrides it: the order is then an ordinary live one, and starts flows (to receive the flow
+emails yourself).
 """
 
 from __future__ import annotations
@@ -416,7 +418,9 @@ class _Follower:
             self._judge_unplaced(connection, state)
             return
         event = connection.execute(
-            select(events.c.id, events.c.profile_id, events.c.backfill, events.c.time)
+            select(
+                events.c.id, events.c.profile_id, events.c.backfill, events.c.test, events.c.time
+            )
             .join(metrics, metrics.c.id == events.c.metric_id)
             .where(
                 events.c.account_id == self.account_id,
@@ -428,13 +432,18 @@ class _Follower:
         if event is None:
             return
         if self.state.step("placed_order").state is StepState.WAITING:
-            kind = "backfill (it starts no flows)" if event.backfill else "live"
+            kind = "live"
+            if event.test:
+                kind = "test order (it starts no flows)"
+            elif event.backfill:
+                kind = "backfill (it starts no flows)"
             self._set(
                 "placed_order",
                 StepState.DONE,
                 f"recorded, {kind}",
                 event_id=event.id,
                 backfill=bool(event.backfill),
+                test=bool(event.test),
                 time=event.time.isoformat(),
             )
         profile = connection.execute(

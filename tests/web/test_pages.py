@@ -12,9 +12,10 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
-from shoptrack.store.accounts import create_account
+from shoptrack.store.accounts import account_settings, create_account
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import get_integration
 from shoptrack.store.schema import integrations, metrics, profiles
@@ -86,6 +87,7 @@ def test_layout_links_the_pages_that_exist(browser: Browser) -> None:
         ("Profiles", "/profiles"),
         ("Flows", "/flows"),
         ("Doctor", "/doctor"),
+        ("Settings", "/settings"),
     ]:
         assert f'<a href="{href}"' in nav
         assert label in nav
@@ -469,3 +471,64 @@ def test_status_rules_that_list_exclusions_stay_so(
     assert saved.settings["placed_statuses"] == {"exclude": ["0", "1", "13", "7"]}
     assert "refunded_statuses" not in saved.settings  # back to the default: not stored
     assert "fulfilled_statuses" not in saved.settings
+
+
+def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    test_address = f"test-order+20261206@{TEST_ORDER_DOMAIN}"
+    order = woo_order(
+        104, "processing", START - timedelta(days=1), email=test_address, total="1000.00"
+    )
+    deliver(services, shop, order, "d4")
+    Processor(services.database, services.clock).run_until_idle()
+
+    home = browser.get("/")
+    totals = home.text[home.text.index('id="placed-order-totals"') :]
+    assert re.search(r"<td class=\"num\">2</td><td class=\"num\">59.50</td>", totals)
+    revenue = _chart(home.text, "revenue-chart")
+    assert sum(revenue["data"]["datasets"][0]["data"]) == pytest.approx(59.5)
+
+    placed = _metric_id(services, shop, "Placed Order")
+    page = browser.get(f"/metrics/{placed}")
+    assert sum(_chart(page.text, "metric-chart-canvas")["data"]["datasets"][0]["data"]) == 2
+    latest = page.text[page.text.index('id="latest-events"') :]
+    assert '<span class="badge" title="A test order' in latest  # listed, and marked
+    asked = browser.get(f"/metrics/{placed}", params={"test": "1", "measure": "value"})
+    value = _chart(asked.text, "metric-chart-canvas")
+    assert sum(value["data"]["datasets"][0]["data"]) == pytest.approx(1059.5)
+    assert "test orders included" in asked.text
+
+    listed = browser.get("/metrics", params={"q": "placed"})
+    assert re.search(r'>Placed Order</a>.*?<td class="num">2</td>', listed.text, re.DOTALL)
+
+
+def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    page = browser.get("/settings")
+    assert page.status_code == 200
+    assert 'value="UTC"' in page.text
+    assert "Days in UTC" in browser.get("/").text
+
+    refused = browser.submit("/settings", "/settings", {"time_zone": "Mars/Base"})
+    assert refused.status_code == 400
+    assert 'id="time_zone-error"' in refused.text
+    assert "no IANA time zone" in refused.text
+    with services.database.read() as connection:
+        assert account_settings(connection, shop.account_id).time_zone == "UTC"
+
+    # Fourteen hours ahead of UTC: a day later than UTC's for most of the day.
+    saved = browser.submit(
+        "/settings", "/settings", {"time_zone": "Pacific/Kiritimati", "test_sends": "1"}
+    )
+    assert saved.status_code == 303
+    with services.database.read() as connection:
+        settings = account_settings(connection, shop.account_id)
+    assert (settings.time_zone, settings.test_sends) == ("Pacific/Kiritimati", True)
+    home = browser.get("/")
+    assert "Days in Pacific/Kiritimati" in home.text
+    labels = _chart(home.text, "orders-chart")["data"]["labels"]
+    assert labels[-1] == START.astimezone(settings.zone).strftime("%d %b")
+    (dataset,) = _chart(home.text, "orders-chart")["data"]["datasets"]
+    assert sum(dataset["data"]) == 2  # the same orders, counted in the zone's days

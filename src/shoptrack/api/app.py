@@ -23,6 +23,7 @@ from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_documen
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.routes import (
+    account_settings,
     diagnostics,
     events,
     flows,
@@ -304,6 +305,7 @@ def create_app(
     api.include_router(profiles.router)
     api.include_router(privacy.router)
     api.include_router(diagnostics.router)
+    api.include_router(account_settings.router)
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)
 

@@ -8,8 +8,9 @@ import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from html import escape
 from typing import Any
 
@@ -35,6 +36,20 @@ class EmailTemplateError(InputError):
     code = "template_syntax"
     title = "The email template has a syntax error."
 
+
+class _UnfoldedHeader(UnstructuredHeader, BaseHeader):
+    """A header written on one line as it is given, whatever policy flattens the message (the
+    SMTP client flattens with its own). Folded, a ``List-Unsubscribe`` URL longer than a line
+    becomes an RFC 2047 encoded word that mail providers do not read as a link, and one-click
+    unsubscribe stops working; SMTP allows lines of 998 characters."""
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _UnfoldedHeader)
+_POLICY = SMTP.clone(header_factory=_HEADERS)
 
 # Each part of a message, and whether it is HTML (escaped) or text.
 _PARTS = (("subject", False), ("preview_text", False), ("html", True), ("text", False))
@@ -100,7 +115,7 @@ def build_message(
 ) -> EmailMessage:
     """The MIME message: multipart/alternative (text, then HTML), one-click unsubscribe
     (RFC 8058) and a Message-ID that stays the same if the message is ever sent again."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = rendered.subject

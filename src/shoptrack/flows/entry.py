@@ -4,7 +4,8 @@
 Processor`: it is called inside the processing transaction with the events that batch inserted
 (never duplicates), so a run is committed together with the event that started it, or not at
 all. Backfill events (imports, replays, rule re-evaluations, old polled orders, API events sent
-with ``backfill: true``) never start a flow.
+with ``backfill: true``) never start a flow; test orders' events only in accounts whose settings
+allow test sends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection
 from shoptrack.clock import Clock
 from shoptrack.flows.conditions import describe, failing_condition
 from shoptrack.flows.context import TriggerEvent, condition_context, load_profiles, load_triggers
+from shoptrack.store.accounts import accounts_sending_tests
 from shoptrack.store.flows import (
     FlowRecord,
     flows_triggered_by,
@@ -42,6 +44,12 @@ class FlowEntry:
 
     def __call__(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
         live = [event for event in recorded if not event.backfill]
+        # Test orders check the pipeline, not the customers' mail: they start flows only in
+        # accounts whose settings allow test sends.
+        testing = {event.account_id for event in live if event.test}
+        if testing:
+            sending = accounts_sending_tests(connection, testing)
+            live = [event for event in live if not event.test or event.account_id in sending]
         if not live:
             return
         flows = flows_triggered_by(connection, [event.metric_id for event in live])

@@ -1,12 +1,14 @@
-"""Accounts and their API keys."""
+"""Accounts, their API keys and their settings."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
+from shoptrack.domain.account_settings import AccountSettings
 from shoptrack.errors import AuthenticationError, InputError, NotFoundError
 from shoptrack.ids import hash_key, new_id, new_private_key, new_public_key
 from shoptrack.store.schema import accounts, api_keys
@@ -15,13 +17,18 @@ __all__ = [
     "Account",
     "CreatedKey",
     "account_by_public_key",
+    "account_settings",
+    "accounts_sending_tests",
     "authenticate",
     "create_account",
     "create_key",
     "get_account",
     "list_accounts",
     "revoke_key",
+    "save_account_settings",
 ]
+
+_SETTINGS = [accounts.c[name] for name in AccountSettings.model_fields]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +127,27 @@ def authenticate(connection: Connection, private_key: str) -> Account:
     if row is None:
         raise AuthenticationError("the private API key is unknown or revoked")
     return _account(row)
+
+
+def account_settings(connection: Connection, account_id: str) -> AccountSettings:
+    """The account's settings; 404 for an unknown account."""
+    row = connection.execute(select(*_SETTINGS).where(accounts.c.id == account_id)).first()
+    if row is None:
+        raise NotFoundError(f"no account {account_id}", parameter="account")
+    return AccountSettings.model_validate(row._asdict())
+
+
+def save_account_settings(
+    connection: Connection, account_id: str, settings: AccountSettings
+) -> None:
+    connection.execute(
+        update(accounts).where(accounts.c.id == account_id).values(**settings.model_dump())
+    )
+
+
+def accounts_sending_tests(connection: Connection, account_ids: Collection[str]) -> set[str]:
+    """Those of ``account_ids`` whose settings let test orders start flows."""
+    rows = connection.execute(
+        select(accounts.c.id).where(accounts.c.id.in_(sorted(account_ids)), accounts.c.test_sends)
+    )
+    return set(rows.scalars())

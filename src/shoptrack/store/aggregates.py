@@ -68,6 +68,7 @@ class AggregateQuery:
     measurements: tuple[str, ...]
     by: tuple[str, ...] = ()
     equals: tuple[tuple[str, str], ...] = ()
+    include_test: bool = True  # test orders' events (the web UI's charts leave them out)
 
 
 @dataclass(slots=True)
@@ -136,6 +137,7 @@ def _add_rollups(
         metric_rollups.c.account_id == query.account_id,
         metric_rollups.c.metric_id == query.metric_id,
         _time_spans(metric_rollups.c.hour, [span]),
+        *(() if query.include_test else (metric_rollups.c.test.is_(False),)),
     )
     inner = rows.subquery()
     # Grouping on a subquery's column, not on the CASE itself: PostgreSQL cannot tell that a
@@ -172,6 +174,7 @@ def _add_events(
         events.c.metric_id == query.metric_id,
         _time_spans(events.c.time, spans),
         *(DIMENSIONS[name] == value for name, value in query.equals),
+        *(() if query.include_test else (events.c.test.is_(False),)),
     )
     inner = rows.subquery()
     keys = [inner.c.bucket, *(inner.c[f"dimension_{index}"] for index in range(len(query.by)))]

@@ -64,6 +64,7 @@ class RecordedEvent:
     time: datetime
     backfill: bool
     inbox_id: int | None = None
+    test: bool = False  # a store's test order or one of ``shoptrack test-order``
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,7 @@ def _recorded(candidate: _Candidate, profile_id: str) -> RecordedEvent:
         time=recording.draft.time,
         backfill=recording.draft.backfill,
         inbox_id=recording.inbox_id,
+        test=recording.draft.test,
     )
 
 

@@ -64,6 +64,9 @@ accounts = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # The From of the account's flow emails; SHOPTRACK_EMAIL_FROM while it is NULL.
     Column("email_from", String(320)),
+    # The account's settings (domain.account_settings.AccountSettings), one column each.
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    Column("test_sends", Boolean, nullable=False, server_default=text("false")),
 )
 
 api_keys = Table(

@@ -23,7 +23,16 @@ from shoptrack.doctor import ClientFactory
 from shoptrack.errors import ShoptrackError
 from shoptrack.services import Services
 from shoptrack.web.rendering import Pages
-from shoptrack.web.routes import auth, doctor, flows, home, integrations, metrics, profiles
+from shoptrack.web.routes import (
+    auth,
+    doctor,
+    flows,
+    home,
+    integrations,
+    metrics,
+    profiles,
+    settings,
+)
 from shoptrack.web.security import (
     CsrfRejectedError,
     FormTooLargeError,
@@ -92,7 +101,7 @@ def create_web(services: Services, *, doctor_client: ClientFactory | None = None
     ``doctor_client`` (tests give one that never waits between retries)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     page_paths: list[str] = []
-    for module in (auth, home, integrations, metrics, profiles, flows, doctor):
+    for module in (auth, home, integrations, metrics, profiles, flows, doctor, settings):
         app.include_router(module.router)
         page_paths += [route.path for route in module.router.routes if isinstance(route, APIRoute)]
     pages = Pages(page_paths)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shoptrack.domain.buckets import Buckets, Interval
 
@@ -29,13 +30,14 @@ PALETTE = (
 _SPANS: dict[Interval, int] = {"hour": 48, "day": 30, "week": 13, "month": 12}
 
 
-def range_for(interval: Interval, now: datetime) -> tuple[datetime, datetime]:
-    """The last ``_SPANS[interval]`` buckets up to and including the one ``now`` is in (UTC)."""
-    now = now.astimezone(UTC)
+def range_for(interval: Interval, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The last ``_SPANS[interval]`` buckets up to and including the one ``now`` is in, in
+    ``zone`` (the account's time zone): days start at its midnight."""
+    now = now.astimezone(zone)
     if interval == "hour":
         end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         return end - timedelta(hours=_SPANS["hour"]), end
-    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), time.min, zone)
     if interval == "day":
         return tomorrow - timedelta(days=_SPANS["day"]), tomorrow
     if interval == "week":

@@ -131,8 +131,11 @@ def metric_series(
     metric_rows: list[Row[Any]],
     buckets: Buckets,
     measurements: tuple[str, ...],
+    *,
+    include_test: bool = False,
 ) -> list[NamedSeries]:
-    """Each metric's measurements in ``buckets``, from the hourly rollups where they answer."""
+    """Each metric's measurements in ``buckets``, from the hourly rollups where they answer;
+    test orders' events only when ``include_test``."""
     start, end = buckets.boundaries[0], buckets.boundaries[-1]
     return [
         NamedSeries(
@@ -147,6 +150,7 @@ def metric_series(
                     end=end,
                     buckets=buckets,
                     measurements=measurements,
+                    include_test=include_test,
                 ),
             )[()],
         )
@@ -190,7 +194,7 @@ def metric_summaries(
     connection: Connection, account_id: str, search: str, since: datetime
 ) -> list[MetricSummary]:
     """Metrics whose name contains ``search`` (any case), with their event count since
-    ``since`` (to the hour, from the rollups)."""
+    ``since`` (to the hour, from the rollups; test orders left out)."""
     conditions = []
     if search.strip():
         pattern = "%" + _escape_like(search.strip().lower()) + "%"
@@ -199,7 +203,11 @@ def metric_summaries(
     counts = dict(
         connection.execute(
             select(metric_rollups.c.metric_id, func.sum(metric_rollups.c.count))
-            .where(metric_rollups.c.account_id == account_id, metric_rollups.c.hour >= since)
+            .where(
+                metric_rollups.c.account_id == account_id,
+                metric_rollups.c.hour >= since,
+                metric_rollups.c.test.is_(False),
+            )
             .group_by(metric_rollups.c.metric_id)
         ).all()
     )
@@ -235,6 +243,7 @@ class FeedEvent:
     value: Decimal | None
     currency: str | None
     backfill: bool
+    test: bool
     properties: dict[str, Any]
 
 
@@ -291,6 +300,7 @@ def event_page(
             value=row.value,
             currency=row.value_currency,
             backfill=row.backfill,
+            test=row.test,
             properties=row.properties,
         )
         for row in rows[:limit]

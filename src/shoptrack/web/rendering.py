@@ -27,6 +27,7 @@ NAVIGATION = (
     ("Profiles", "/profiles"),
     ("Flows", "/flows"),
     ("Doctor", "/doctor"),
+    ("Settings", "/settings"),
 )
 
 _ACRONYMS = {"url": "URL", "api": "API", "id": "ID"}

@@ -5,13 +5,13 @@ no store (``live=False``), so a view of Home never calls a store."""
 from __future__ import annotations
 
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from shoptrack.doctor import diagnose_account
 from shoptrack.domain.buckets import make_buckets
+from shoptrack.store.accounts import account_settings
 from shoptrack.web.charts import bucket_labels, chart, range_for
 from shoptrack.web.queries import integration_summaries, metric_series, placed_order_metrics
 from shoptrack.web.routes._common import pages
@@ -26,9 +26,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def home(request: Request, visitor: VisitorDep) -> Response:
     services = services_of(request)
-    start, end = range_for("day", services.clock.now())
-    buckets = make_buckets(start, end, "day", ZoneInfo("UTC"))
     with services.database.read() as connection:
+        zone = account_settings(connection, visitor.account_id).zone
+        start, end = range_for("day", services.clock.now(), zone)
+        buckets = make_buckets(start, end, "day", zone)
         summaries = integration_summaries(connection, visitor.account_id)
         placed = metric_series(
             connection,
@@ -56,6 +57,7 @@ def home(request: Request, visitor: VisitorDep) -> Response:
             ),
             "has_orders": any(count for _, count, _ in totals),
             "since": start,
+            "time_zone": zone.key,
             "problems": open_problems(report.findings),
             "integration_names": names,
         },

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from typing import Literal, TypeVar, get_args
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from shoptrack.domain.buckets import Interval, make_buckets
 from shoptrack.errors import NotFoundError
+from shoptrack.store.accounts import account_settings
 from shoptrack.store.events import metrics_by_id
 from shoptrack.web.charts import bucket_labels, chart, range_for
 from shoptrack.web.queries import (
@@ -65,17 +65,24 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
     measure = _choice(params.get("measure"), get_args(Measure), "count")
     interval = _choice(params.get("interval"), tuple(INTERVALS), "day")
     compare = params.get("compare") == "1"
+    include_test = params.get("test") == "1"  # test orders stay out of charts unless asked for
     services = services_of(request)
-    start, end = range_for(interval, services.clock.now())
-    buckets = make_buckets(start, end, interval, ZoneInfo("UTC"))
     with services.database.read() as connection:
+        zone = account_settings(connection, visitor.account_id).zone
+        start, end = range_for(interval, services.clock.now(), zone)
+        buckets = make_buckets(start, end, interval, zone)
         metric = metrics_by_id(connection, visitor.account_id, [metric_id]).get(metric_id)
         if metric is None:
             raise NotFoundError(f"no metric {metric_id} in this account", parameter="metric")
         siblings = metrics_named(connection, visitor.account_id, metric.name)
         shown = siblings if compare else [row for row in siblings if row.id == metric_id]
         measured = metric_series(
-            connection, visitor.account_id, shown, buckets, _MEASUREMENTS[measure]
+            connection,
+            visitor.account_id,
+            shown,
+            buckets,
+            _MEASUREMENTS[measure],
+            include_test=include_test,
         )
         latest, _ = event_page(connection, visitor.account_id, metric_id=metric_id, limit=20)
 
@@ -99,9 +106,11 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
             "interval": interval,
             "intervals": INTERVALS,
             "compare": compare,
+            "include_test": include_test,
             "can_compare": len(siblings) > 1,
             "figures": figures,
             "since": start,
+            "time_zone": zone.key,
             "events": latest,
         },
         visitor=visitor,
