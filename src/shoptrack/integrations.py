@@ -1,8 +1,9 @@
 """Connecting stores: what happens when a merchant adds, changes or removes an integration.
 
 Credentials are trimmed (and the trimmed fields said), checked against the store — refused only
-when the store itself refuses them; a firewall page, a timeout or a 5xx still connects, with the
-integration's health at ``error`` and a warning — then stored encrypted. Settings are checked
+when the store itself refuses them, or when its address answers with something that is not JSON
+(no store API there); a firewall page, a timeout or a 5xx still connects, with the integration's
+health at ``error`` and a warning — then stored encrypted. Settings are checked
 here, so a wrong status rule or time zone is a 400 naming it.
 """
 
@@ -23,7 +24,7 @@ from shoptrack.connectors.base import (
     clean_credentials,
     store_clients,
 )
-from shoptrack.connectors.errors import StoreConfigError, StoreError
+from shoptrack.connectors.errors import StoreAnswerNotJSONError, StoreConfigError, StoreError
 from shoptrack.domain.status import StatusRuleError
 from shoptrack.errors import InputError
 from shoptrack.pipeline.processing import reevaluate
@@ -41,6 +42,7 @@ __all__ = [
     "ConnectResult",
     "CredentialsRejectedError",
     "IntegrationSettings",
+    "StoreNotFoundError",
     "connect",
     "remove",
     "update",
@@ -61,6 +63,15 @@ class CredentialsRejectedError(InputError):
     code = "credentials_rejected"
     status = 422
     title = "The store refused the credentials."
+
+
+class StoreNotFoundError(InputError):
+    """The address answers, but not with the platform's API (a web page where it should be);
+    ``source.pointer`` names the address field, ``meta.store_answer`` quotes the answer."""
+
+    code = "store_not_found"
+    status = 422
+    title = "No store API at this address."
 
 
 class IntegrationSettings(BaseModel):
@@ -135,10 +146,18 @@ def _check_store(
     by the store itself, or an address shoptrack may not reach, is raised: nothing is stored
     then."""
     field = connector.address_field(credentials)
-    services.outbound.check_url(connector.origin(credentials), field=f"credentials.{field}")
+    origin = connector.origin(credentials)
+    services.outbound.check_url(origin, field=f"credentials.{field}")
     try:
         with client_factory(connector, credentials) as client:
             connector.check_credentials(client)
+    except StoreAnswerNotJSONError as error:
+        raise StoreNotFoundError(
+            f"no {connector.platform} API at {field} ({origin}): it answered HTTP "
+            f"{error.store_status}, but {error.detail}; check the address",
+            pointer=f"/data/attributes/credentials/{field}",
+            meta={"store_status": error.store_status, "store_answer": error.store_answer},
+        ) from error
     except StoreConfigError as error:
         if error.code in ("credentials_rejected", "scope_missing", "store_not_found"):
             raise CredentialsRejectedError(

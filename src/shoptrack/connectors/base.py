@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import Paginator
 from shoptrack.domain.events import EventDraft
 from shoptrack.domain.order import Order
@@ -284,12 +284,7 @@ class Connector(ABC):
         """The raw orders in a page (a bare JSON array by default)."""
         if response.status_code == 204:
             return []
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise StoreDataError(
-                "the orders page is not JSON", store_answer=response.text
-            ) from error
+        body = read_json(response, "the orders page")
         if not isinstance(body, list):
             raise StoreDataError("the orders page is not a list", store_answer=response.text)
         return body

@@ -47,7 +47,7 @@ from shoptrack.connectors.base import (
     signature_matches,
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import PageNumberPaginator
 from shoptrack.domain.order import Address, LineItem, Order
 
@@ -151,7 +151,7 @@ class BigCommerce(Connector):
         return {"X-Auth-Token": credentials.access_token, "Accept": "application/json"}
 
     def check_credentials(self, client: StoreClient) -> None:
-        client.get(_STORE_PATH)
+        read_json(client.get(_STORE_PATH), "the store's information")
 
     def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
         return _ORDERS_PATH, {
@@ -195,10 +195,7 @@ class BigCommerce(Connector):
             if error.store_status == 404:
                 return None
             raise
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise StoreDataError("the order is not JSON", store_answer=response.text) from error
+        body = read_json(response, "the order")
         if not isinstance(body, dict):
             raise StoreDataError("the order is not an object", store_answer=response.text)
         return self._with_lines(client, body)
@@ -441,12 +438,7 @@ class BigCommerce(Connector):
             response = client.get(
                 _HOOKS_PATH, {"destination": destination, "page": page, "limit": _SUB_PAGE}
             )
-            try:
-                body = response.json()
-            except ValueError as error:
-                raise StoreDataError(
-                    "the webhooks list is not JSON", store_answer=response.text
-                ) from error
+            body = read_json(response, "the webhooks list")
             data = body.get("data") if isinstance(body, Mapping) else None
             if not isinstance(data, list):
                 raise StoreDataError('the webhooks list has no "data"', store_answer=response.text)
@@ -468,10 +460,7 @@ def _sub_list(client: StoreClient, path: str) -> list[dict[str, Any]]:
         response = client.get(path, {"page": paginator.current, "limit": _SUB_PAGE})
         page: Any = []
         if response.status_code != 204:
-            try:
-                page = response.json()
-            except ValueError as error:
-                raise StoreDataError(f"{path} is not JSON", store_answer=response.text) from error
+            page = read_json(response, path)
         if not isinstance(page, list):
             raise StoreDataError(f"{path} is not a list", store_answer=response.text)
         items += page

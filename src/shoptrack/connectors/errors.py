@@ -9,6 +9,7 @@ StoreError                      the store's status and its own answer (an excerp
 │   └── address_not_allowed     the address is loopback, private or reserved (``outbound``)
 ├── StoreTransientError         retried with backoff: 429, 5xx, timeouts, refused connections
 └── StoreDataError              the store answered something shoptrack cannot read
+    └── StoreAnswerNotJSONError not JSON at all: a web page where the store's API should be
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 from shoptrack.errors import ShoptrackError
 
 __all__ = [
+    "StoreAnswerNotJSONError",
     "StoreConfigError",
     "StoreDataError",
     "StoreError",
@@ -44,11 +46,12 @@ class StoreError(ShoptrackError):
         code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        answer = store_answer[:ANSWER_EXCERPT]
+        # NUL characters removed: PostgreSQL keeps none in text, and an answer is shown as text.
+        answer = store_answer.replace("\x00", "")[:ANSWER_EXCERPT]
         meta: dict[str, Any] = {"kind": self.kind, "store_status": store_status}
         if answer:
             meta["store_answer"] = answer
-        super().__init__(detail, meta=meta, code=code)
+        super().__init__(detail.replace("\x00", ""), meta=meta, code=code)
         self.store_status = store_status
         self.store_answer = answer
         self.retry_after = retry_after
@@ -79,3 +82,8 @@ class StoreDataError(StoreError):
     code = "store_answer_unreadable"
     status = 502
     title = "The store's answer cannot be read."
+
+
+class StoreAnswerNotJSONError(StoreDataError):
+    """The store answered, but not with JSON: a web page (a maintenance page, a site's theme, a
+    parked domain) stands where its API should be. On connecting, the address is wrong."""

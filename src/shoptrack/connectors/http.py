@@ -14,10 +14,15 @@ from typing import Any
 import httpx
 
 import shoptrack
-from shoptrack.connectors.errors import StoreConfigError, StoreError, StoreTransientError
+from shoptrack.connectors.errors import (
+    StoreAnswerNotJSONError,
+    StoreConfigError,
+    StoreError,
+    StoreTransientError,
+)
 from shoptrack.outbound import AddressNotAllowedError, OutboundGuard
 
-__all__ = ["USER_AGENT", "RetryPolicy", "StoreClient", "looks_like_firewall"]
+__all__ = ["USER_AGENT", "RetryPolicy", "StoreClient", "looks_like_firewall", "read_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +127,17 @@ def classify(response: httpx.Response) -> StoreError | None:
         code, detail = _CONFIG_STATUSES[status]
         return StoreConfigError(detail, store_status=status, store_answer=answer, code=code)
     return StoreError(f"the store answered HTTP {status}", store_status=status, store_answer=answer)
+
+
+def read_json(response: httpx.Response, what: str) -> Any:
+    """The JSON document a store answered; ``StoreAnswerNotJSONError`` (with the answer and
+    its status) when it is something else, such as a web page where the API should be."""
+    try:
+        return response.json()
+    except ValueError as error:  # undecodable text too (UnicodeDecodeError is a ValueError)
+        raise StoreAnswerNotJSONError(
+            f"{what} is not JSON", store_status=response.status_code, store_answer=response.text
+        ) from error
 
 
 class StoreClient:

@@ -32,7 +32,7 @@ from shoptrack.connectors.base import (
     replace_origin,
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import TotalCountPaginator
 from shoptrack.domain.order import Address, LineItem, Order
 
@@ -197,7 +197,7 @@ class Magento2(Connector):
     def check_credentials(self, client: StoreClient) -> None:
         """Reads one order: the resource the sync needs. A refusal names what to check."""
         try:
-            client.get(_ORDERS_PATH, {"searchCriteria[pageSize]": 1})
+            _search_result(client.get(_ORDERS_PATH, {"searchCriteria[pageSize]": 1}))
         except StoreConfigError as error:
             if error.store_status != 401:
                 raise
@@ -365,10 +365,7 @@ class Magento2(Connector):
 
 
 def _search_result(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as error:
-        raise StoreDataError("the orders page is not JSON", store_answer=response.text) from error
+    body = read_json(response, "the orders page")
     if not isinstance(body, Mapping):
         raise StoreDataError("the orders page is not a search result", store_answer=response.text)
     return body

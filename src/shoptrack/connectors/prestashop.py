@@ -56,7 +56,7 @@ from shoptrack.connectors.base import (
     replace_origin,
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import Paginator
 from shoptrack.domain.order import LineItem, Order
 
@@ -386,12 +386,7 @@ def _error_codes(answer: str) -> set[int]:
 def _list(response: httpx.Response, resource: str) -> list[dict[str, Any]]:
     """The objects of a list answer: ``{"<resource>": [...]}``, or ``[]`` for none (PrestaShop
     writes its empty PHP array; issues #10172, #22760, #26752)."""
-    try:
-        body = response.json()
-    except ValueError as error:
-        raise StoreDataError(
-            f"the {resource} list is not JSON", store_answer=response.text
-        ) from error
+    body = read_json(response, f"the {resource} list")
     if body in ([], {}):
         return []
     items = body.get(resource) if isinstance(body, Mapping) else None

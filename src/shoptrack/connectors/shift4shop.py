@@ -51,7 +51,7 @@ from shoptrack.connectors.base import (
     replace_origin,
 )
 from shoptrack.connectors.errors import StoreDataError, StoreError
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import OffsetPaginator
 from shoptrack.domain.order import Address, LineItem, Order
 
@@ -144,12 +144,7 @@ class Shift4Shop(Connector):
         """What ``to_order`` needs of the store's settings, as the store wrote it; a time zone
         or currency that cannot be read is a ``StoreDataError``."""
         response = client.get(_SETTINGS_PATH)
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise StoreDataError(
-                "the store's settings are not JSON", store_answer=response.text
-            ) from error
+        body = read_json(response, "the store's settings")
         # Documented as one object; read a one-element array the way GET /Orders/{id} answers.
         if isinstance(body, list) and len(body) == 1:
             body = body[0]

@@ -39,7 +39,7 @@ from shoptrack.connectors.base import (
     signature_matches,
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import HeaderLinkPaginator
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
@@ -136,7 +136,7 @@ class Shopify(Connector):
         return {"X-Shopify-Access-Token": credentials.access_token}
 
     def check_credentials(self, client: StoreClient) -> None:
-        client.get(_SHOP_PATH)
+        read_json(client.get(_SHOP_PATH), "the shop")
 
     def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
         if token:
@@ -155,12 +155,7 @@ class Shopify(Connector):
 
     def records(self, response: httpx.Response) -> list[dict[str, Any]]:
         """The orders of a page: the ``orders`` member of the body."""
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise StoreDataError(
-                "the orders page is not JSON", store_answer=response.text
-            ) from error
+        body = read_json(response, "the orders page")
         orders = body.get("orders") if isinstance(body, Mapping) else None
         if not isinstance(orders, list):
             raise StoreDataError('the orders page has no "orders" list', store_answer=response.text)
@@ -206,7 +201,10 @@ class Shopify(Connector):
         assert isinstance(credentials, ShopifyCredentials)
         if not credentials.webhook_secret:
             return
-        existing = client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}).json()
+        existing = read_json(
+            client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}),
+            "the webhooks list",
+        )
         hooks = existing.get("webhooks") if isinstance(existing, Mapping) else None
         present = {
             hook.get("topic")
@@ -277,10 +275,7 @@ class Shopify(Connector):
             if error.store_status == 404:
                 return None
             raise
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise StoreDataError("the order is not JSON", store_answer=response.text) from error
+        body = read_json(response, "the order")
         order = body.get("order") if isinstance(body, Mapping) else None
         if not isinstance(order, dict):
             raise StoreDataError('the answer has no "order" object', store_answer=response.text)
@@ -384,12 +379,7 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 
 
 def _scope_handles(response: httpx.Response) -> set[str]:
-    try:
-        body = response.json()
-    except ValueError as error:
-        raise StoreDataError(
-            "the access scopes are not JSON", store_answer=response.text
-        ) from error
+    body = read_json(response, "the access scopes")
     scopes = body.get("access_scopes") if isinstance(body, Mapping) else None
     if not isinstance(scopes, list):
         raise StoreDataError('the answer has no "access_scopes" list', store_answer=response.text)

@@ -33,7 +33,8 @@ from shoptrack.connectors.base import (
     replace_origin,
     signature_matches,
 )
-from shoptrack.connectors.http import StoreClient
+from shoptrack.connectors.errors import StoreDataError
+from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import PageNumberPaginator
 from shoptrack.domain.order import Address, LineItem, Order
 
@@ -65,6 +66,14 @@ class WooCommerceCredentials(Credentials):
 _ORDERS_PATH = "/wp-json/wc/v3/orders"
 _WEBHOOKS_PATH = "/wp-json/wc/v3/webhooks"
 _REGISTERED_TOPICS = ("order.created", "order.updated")
+
+
+def _webhooks(response: httpx.Response) -> list[Any]:
+    """The store's webhooks, as ``GET /wc/v3/webhooks`` lists them."""
+    listed = read_json(response, "the webhooks list")
+    if not isinstance(listed, list):
+        raise StoreDataError("the webhooks list is not a list", store_answer=response.text)
+    return listed
 
 
 def _gmt(moment: datetime) -> str:
@@ -106,7 +115,7 @@ class WooCommerce(Connector):
         return OAuth1Auth(credentials.consumer_key, credentials.consumer_secret)
 
     def check_credentials(self, client: StoreClient) -> None:
-        client.get(_ORDERS_PATH, {"per_page": 1})
+        read_json(client.get(_ORDERS_PATH, {"per_page": 1}), "the orders list")
 
     def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
         return _ORDERS_PATH, {
@@ -136,7 +145,7 @@ class WooCommerce(Connector):
         """Creates the order webhooks that do not point here yet (WooCommerce pings each new
         one, which intake answers 200)."""
         assert isinstance(credentials, WooCommerceCredentials)
-        existing = client.get(_WEBHOOKS_PATH, {"per_page": 100}).json()
+        existing = _webhooks(client.get(_WEBHOOKS_PATH, {"per_page": 100}))
         present = {
             (hook.get("topic"), hook.get("delivery_url"))
             for hook in existing
@@ -159,7 +168,7 @@ class WooCommerce(Connector):
     def webhook_health(self, client: StoreClient, delivery_url: str) -> WebhookHealth:
         """The order webhooks delivering to ``delivery_url``, as ``GET /wc/v3/webhooks`` lists
         them (every status): topics with no active one, and the ones WooCommerce disabled."""
-        listed = client.get(_WEBHOOKS_PATH, {"per_page": 100, "status": "all"}).json()
+        listed = _webhooks(client.get(_WEBHOOKS_PATH, {"per_page": 100, "status": "all"}))
         ours = [
             hook
             for hook in listed

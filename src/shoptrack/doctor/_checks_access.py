@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoptrack.connectors.errors import StoreError, StoreTransientError
+from shoptrack.connectors.errors import StoreAnswerNotJSONError, StoreError, StoreTransientError
 from shoptrack.connectors.http import USER_AGENT
 from shoptrack.doctor._examination import Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
@@ -226,6 +226,41 @@ def check_credentials_rejected(exam: Examination) -> Finding:
     error = exam.store_check.error
     if error is None:
         return Finding(code, Severity.OK, "The store accepts the keys (asked just now).", {})
+    refused = _refusal(exam, code, error)
+    if refused is not None:
+        return refused
+    if isinstance(error, StoreTransientError):
+        return Finding(
+            code,
+            Severity.WARNING,
+            f"The keys could not be checked: {error.detail}.",
+            error_evidence(error),
+            Fix("Run the doctor again once the store answers; see firewall_blocked."),
+        )
+    return Finding(
+        code,
+        Severity.INFO,
+        f"The keys could not be checked: the store answered {error.code} (see that finding).",
+        {"checked": False, "code": error.code},
+    )
+
+
+def _refusal(exam: Examination, code: str, error: StoreError) -> Finding | None:
+    """The finding of a check the merchant's entries fail: keys refused, no store API at the
+    address (an error status, or a web page answering instead), an address not allowed."""
+    if isinstance(error, StoreAnswerNotJSONError):
+        return Finding(
+            code,
+            Severity.ERROR,
+            f"The store has no API at its address: it answers, but {error.detail} (asked just "
+            f"now: HTTP {error.store_status}), as a web page would.",
+            error_evidence(error),
+            Fix(
+                "Enter the store's own address (the one its admin and API live at); a "
+                "maintenance page answers the same way until the store is back.",
+                _credentials_command(exam),
+            ),
+        )
     if error.code in ("credentials_rejected", "store_not_found"):
         what = "refuses the keys" if error.code == "credentials_rejected" else "has no API there"
         return Finding(
@@ -251,20 +286,7 @@ def check_credentials_rejected(exam: Examination) -> Finding:
                 _credentials_command(exam),
             ),
         )
-    if isinstance(error, StoreTransientError):
-        return Finding(
-            code,
-            Severity.WARNING,
-            f"The keys could not be checked: {error.detail}.",
-            error_evidence(error),
-            Fix("Run the doctor again once the store answers; see firewall_blocked."),
-        )
-    return Finding(
-        code,
-        Severity.INFO,
-        f"The keys could not be checked: the store answered {error.code} (see that finding).",
-        {"checked": False, "code": error.code},
-    )
+    return None
 
 
 def check_scope_missing(exam: Examination) -> Finding:
