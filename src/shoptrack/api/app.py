@@ -31,6 +31,7 @@ from shoptrack.api.routes import (
     metrics,
     privacy,
     profiles,
+    tracking,
 )
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, ShoptrackError, UnavailableError
@@ -308,6 +309,7 @@ def create_app(
     api.include_router(account_settings.router)
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)
+    api.include_router(tracking.router)
 
     health = _health(services, writer)
     for path in ("/health", "/health/"):
