@@ -26,6 +26,7 @@ from shoptrack.api.routes import (
     account_settings,
     diagnostics,
     events,
+    flow_reports,
     flows,
     integrations,
     metrics,
@@ -310,6 +311,7 @@ def create_app(
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)
     api.include_router(tracking.router)
+    api.include_router(flow_reports.router)
 
     health = _health(services, writer)
     for path in ("/health", "/health/"):
