@@ -59,8 +59,8 @@ def test_timeframe_keys_are_whole_days_weeks_and_months_of_the_accounts_zone() -
 
     assert resolved("today") == ("2026-04-01T00:00:00+02:00", "2026-04-02T00:00:00+02:00")
     assert resolved("today", utc) == ("2026-03-31T00:00:00+00:00", "2026-04-01T00:00:00+00:00")
-    # "last N days" are the N whole days before today; March 29th is 23 hours long in Berlin.
-    assert resolved("last_7_days") == ("2026-03-25T00:00:00+01:00", "2026-04-01T00:00:00+02:00")
+    # "last N days" end with today; March 29th is 23 hours long in Berlin.
+    assert resolved("last_7_days") == ("2026-03-26T00:00:00+01:00", "2026-04-02T00:00:00+02:00")
     assert resolved("this_week") == ("2026-03-30T00:00:00+02:00", "2026-04-06T00:00:00+02:00")
     assert resolved("last_month") == ("2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+02:00")
     assert resolved("last_12_months")[0] == "2025-04-01T00:00:00+02:00"

@@ -214,7 +214,7 @@ def resolve_timeframe(
     timeframe: KeyTimeframe | CustomTimeframe, zone: ZoneInfo, now: datetime
 ) -> tuple[datetime, datetime]:
     """The timeframe as ``[start, end)`` in UTC; weeks start on Monday, "last N days" are the
-    N whole days before today."""
+    N days that end with today (what happened today counts)."""
     if isinstance(timeframe, CustomTimeframe):
         start = timeframe.start.replace(tzinfo=zone).astimezone(UTC)
         end = timeframe.end.replace(tzinfo=zone).astimezone(UTC)
@@ -230,7 +230,8 @@ def resolve_timeframe(
     days = {"last_7_days": 7, "last_30_days": 30, "last_90_days": 90, "last_365_days": 365}
     key = timeframe.key
     if key in days:
-        since, until = today - timedelta(days=days[key]), today
+        until = today + timedelta(days=1)
+        since = until - timedelta(days=days[key])
     else:
         since, until = {
             "today": (today, today + timedelta(days=1)),
