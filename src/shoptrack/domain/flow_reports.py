@@ -368,6 +368,17 @@ class Tally:
             self.unsubscribes += 1
             self.unsubscribed.add(item.profile_id)
 
+    def merge(self, other: Tally) -> None:
+        """Adds another group's (or interval's) tally to this one."""
+        for name in ("delivered", "bounced", "failed", "opens", "clicks", "unsubscribes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.conversions += other.conversions
+        self.conversion_value += other.conversion_value
+        self.opened |= other.opened
+        self.clicked |= other.clicked
+        self.unsubscribed |= other.unsubscribed
+        self.converted |= other.converted
+
     def statistic(self, name: str) -> float | int:
         """One statistic's value (see the module's definitions)."""
         recipients = self.delivered + self.bounced + self.failed

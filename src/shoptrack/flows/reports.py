@@ -24,7 +24,7 @@ from shoptrack.errors import InputError
 from shoptrack.store.flow_reports import metric_exists, report_items
 from shoptrack.store.flows import FlowRecord, list_flows
 
-__all__ = ["FILTERABLE", "FlowReport", "ReportRow", "flow_report"]
+__all__ = ["FILTERABLE", "FlowReport", "ReportRow", "collect", "flow_report"]
 
 # What a report's filter may name, as Klaviyo's flow reports do.
 FILTERABLE = ("flow_id", "flow_message_id", "flow_name", "flow_message_name", "send_channel")
@@ -97,11 +97,37 @@ def flow_report(
     starts = None
     if isinstance(attributes, SeriesAttributes):
         starts = buckets(start, end, attributes.interval, zone)
+    rows = collect(
+        connection,
+        account_id,
+        start,
+        end,
+        starts=starts,
+        conversion_metric_id=attributes.conversion_metric_id,
+        grouping=grouping,
+        keep=keep,
+    )
+    return FlowReport(rows, starts, start, end, zone)
+
+
+def collect(
+    connection: Connection,
+    account_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    starts: Sequence[datetime] | None = None,
+    conversion_metric_id: str | None = None,
+    grouping: Sequence[str] = (),
+    keep: Callable[[Mapping[str, str | None]], bool] | None = None,
+) -> list[ReportRow]:
+    """The rows of flow messages with anything in ``[start, end)`` (by interval with
+    ``starts``), crediting conversions of ``conversion_metric_id`` (of every metric without)."""
     flows = {flow.id: flow for flow in list_flows(connection, account_id, limit=_MAX_FLOWS)}
     names = {flow.id: _step_names(flow) for flow in flows.values()}
     rows: dict[tuple[str, str], ReportRow] = {}
     left_out: set[tuple[str, str]] = set()
-    for item in report_items(connection, account_id, start, end, attributes.conversion_metric_id):
+    for item in report_items(connection, account_id, start, end, conversion_metric_id):
         flow = flows.get(item.flow_id)
         if flow is None:
             continue
@@ -124,4 +150,4 @@ def flow_report(
             groupings = {name: description[name] for name in grouping}
             row = rows[key] = ReportRow(flow, item.step_id, groupings, tallies)
         row.tallies[bucket_of(starts, item.at) if starts is not None else 0].add(item)
-    return FlowReport([rows[key] for key in sorted(rows)], starts, start, end, zone)
+    return [rows[key] for key in sorted(rows)]

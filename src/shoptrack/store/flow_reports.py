@@ -4,13 +4,14 @@ flow emails in a timeframe."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection, and_, exists, func, select
 
 from shoptrack.domain.flow_reports import Conversion, Engagement, Failure
 from shoptrack.store.schema import email_engagements, flow_attributions, flow_deliveries, metrics
 
-__all__ = ["metric_exists", "report_items"]
+__all__ = ["attributed_revenue", "metric_exists", "report_items"]
 
 
 def metric_exists(connection: Connection, account_id: str, metric_id: str) -> bool:
@@ -25,11 +26,11 @@ def report_items(
     account_id: str,
     start: datetime,
     end: datetime,
-    conversion_metric_id: str,
+    conversion_metric_id: str | None,
 ) -> list[Engagement | Failure | Conversion]:
     """Everything flow reports count in ``[start, end)``: engagement by when it happened,
-    failures by when they were attempted, conversions (of ``conversion_metric_id``) by the
-    time of the event credited."""
+    failures by when they were attempted, conversions (of ``conversion_metric_id``, or of any
+    metric with None) by the time of the event credited."""
     items: list[Engagement | Failure | Conversion] = []
     engagement = email_engagements
     items.extend(
@@ -74,6 +75,13 @@ def report_items(
         )
     )
     credited = flow_attributions
+    conversions = [
+        credited.c.account_id == account_id,
+        credited.c.time >= start,
+        credited.c.time < end,
+    ]
+    if conversion_metric_id is not None:
+        conversions.append(credited.c.metric_id == conversion_metric_id)
     items.extend(
         Conversion(row.flow_id, row.step_id, row.profile_id, row.time, row.value)
         for row in connection.execute(
@@ -83,12 +91,21 @@ def report_items(
                 credited.c.profile_id,
                 credited.c.time,
                 credited.c.value,
-            ).where(
-                credited.c.account_id == account_id,
-                credited.c.metric_id == conversion_metric_id,
-                credited.c.time >= start,
-                credited.c.time < end,
-            )
+            ).where(*conversions)
         )
     )
     return items
+
+
+def attributed_revenue(
+    connection: Connection, account_id: str, start: datetime, end: datetime
+) -> Decimal:
+    """The value of the orders in ``[start, end)`` credited to flow emails."""
+    total = connection.execute(
+        select(func.coalesce(func.sum(flow_attributions.c.value), 0)).where(
+            flow_attributions.c.account_id == account_id,
+            flow_attributions.c.time >= start,
+            flow_attributions.c.time < end,
+        )
+    ).scalar_one()
+    return Decimal(total)
