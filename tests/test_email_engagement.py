@@ -24,7 +24,7 @@ from shoptrack.store.accounts import account_settings, save_account_settings
 from shoptrack.store.database import Database
 from shoptrack.store.engagement import signing_key
 from shoptrack.store.flows import suppression_of
-from shoptrack.store.schema import email_engagements, events, flow_deliveries, metrics
+from shoptrack.store.schema import email_engagements, email_links, events, flow_deliveries, metrics
 from shoptrack.store.secrets import CredentialCipher
 from tests.flow_support import (
     READER,
@@ -328,3 +328,31 @@ def test_every_email_of_the_library_links_to_the_store(
     assert any(
         "shop.example.com" in link or "/t/c/" in link for link in Mailbox.links(sent.message)
     )
+
+
+def test_deleting_a_profile_forgets_its_emails_engagement_and_links(
+    services: Services, shop: Shop, client: AppClient, smtp: SmtpServer, clock: FrozenClock
+) -> None:
+    sent = _send(services, shop, client, smtp)
+    clock.advance(timedelta(minutes=5))
+    open_pixel(client, sent.message)
+    link = next(link for link in Mailbox.links(sent.message) if "/t/c/" in link)
+    follow(client, link)
+    body = {
+        "data": {
+            "type": "data-privacy-deletion-job",
+            "attributes": {
+                "profile": {"data": {"type": "profile", "attributes": {"email": BUYER}}}
+            },
+        }
+    }
+    response = client.post("/api/data-privacy-deletion-jobs", json=body, headers=shop.headers())
+    assert response.status_code == 202, response.text
+    with services.database.read() as connection:
+        for table in (email_engagements, email_links, flow_deliveries):
+            assert connection.execute(select(table)).all() == [], table.name
+    assert _engagement(services, shop) == []
+    # The email's links lead nowhere now, and record nothing.
+    assert client.get(local_path(link), headers={"user-agent": READER}).status_code == 404
+    open_pixel(client, sent.message)
+    assert _engagement(services, shop) == []

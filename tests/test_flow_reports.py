@@ -74,6 +74,9 @@ def test_timeframe_keys_are_whole_days_weeks_and_months_of_the_accounts_zone() -
         "2025-12-31T23:00:00+00:00",
         "2026-01-01T23:00:00+00:00",
     )
+    year_one = datetime(1, 1, 1, tzinfo=UTC)
+    with pytest.raises(InputError, match="no UTC equivalent"):
+        resolve_timeframe(CustomTimeframe(start=year_one, end=year_one), BERLIN, now)
     with pytest.raises(InputError, match="after its start"):
         resolve_timeframe(CustomTimeframe(start=end, end=start), BERLIN, now)
     with pytest.raises(InputError, match="at most a year"):

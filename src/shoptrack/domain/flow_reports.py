@@ -216,8 +216,13 @@ def resolve_timeframe(
     """The timeframe as ``[start, end)`` in UTC; weeks start on Monday, "last N days" are the
     N days that end with today (what happened today counts)."""
     if isinstance(timeframe, CustomTimeframe):
-        start = timeframe.start.replace(tzinfo=zone).astimezone(UTC)
-        end = timeframe.end.replace(tzinfo=zone).astimezone(UTC)
+        try:
+            start = timeframe.start.replace(tzinfo=zone).astimezone(UTC)
+            end = timeframe.end.replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError as error:  # year 1 east of UTC, 9999 west of it
+            raise InputError(
+                "timeframe: a time with no UTC equivalent", pointer=_TIMEFRAME_POINTER
+            ) from error
         if end <= start:
             raise InputError("timeframe.end must be after its start", pointer=_TIMEFRAME_POINTER)
         if end - start > _LONGEST:
