@@ -31,6 +31,7 @@ from shoptrack.flows.service import (
     edit_message,
     set_status,
 )
+from shoptrack.store.accounts import account_settings
 from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
 from shoptrack.store.flows import (
     FlowRecord,
@@ -40,7 +41,6 @@ from shoptrack.store.flows import (
     list_flows,
     step_statistics,
 )
-from shoptrack.store.accounts import account_settings
 from shoptrack.web.flow_figures import PERIODS, flow_figures, period, revenue_by_flow
 from shoptrack.web.routes._common import FieldErrors, field_errors, pages, redirect
 from shoptrack.web.security import Form, FormDep, Visitor, VisitorDep, services_of
