@@ -29,6 +29,7 @@ from tests.flow_support import (
 )
 from tests.helpers import AppClient, Shop, deliver
 from tests.payloads import woo_order
+from tests.test_klaviyo_openapi import assert_klaviyo_response
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 
@@ -186,3 +187,36 @@ def test_test_orders_are_never_credited(
     _run(services, smtp)
     with services.database.read() as connection:
         assert connection.execute(select(flow_attributions)).all() == []
+
+
+def test_events_include_their_attributions_in_klaviyos_shape(
+    services: Services, shop: Shop, client: AppClient, smtp: SmtpServer, clock: FrozenClock
+) -> None:
+    flow = create_flow(client, shop, "post-purchase", api_metric(services, shop, "Placed Order"))
+    _order(client, shop, "o-1", 20.0)
+    _run(services, smtp)
+    (message,) = smtp.mailbox.to(BUYER)
+    clock.advance(timedelta(minutes=10))
+    follow(client, _tracked_link(message))
+    _order(client, shop, "o-2", 30.0)
+    _run(services, smtp)
+    placed = api_metric(services, shop, "Placed Order")
+    response = client.get(
+        "/api/events",
+        params={"include": "attributions", "filter": f'equals(metric_id,"{placed}")'},
+        headers=shop.headers(),
+    )
+    document = assert_klaviyo_response("events.json", "GET", "/api/events", response, 200)
+    credited = next(
+        e["id"]
+        for e in document["data"]
+        if e["attributes"]["event_properties"].get("$attributed_flow")
+    )
+    (attribution,) = document["included"]
+    assert attribution["type"] == "attribution"
+    assert attribution["relationships"]["event"]["data"] == {"type": "event", "id": credited}
+    assert attribution["relationships"]["flow"]["data"] == {
+        "type": "flow",
+        "id": flow["data"]["id"],
+    }
+    assert attribution["relationships"]["flow-message"]["data"]["id"] == "thank-you-first"
