@@ -228,15 +228,15 @@ def track_links(
             positions[final] = len(positions)
         return click_url(positions[final])
 
+    def text_link(match: re.Match[str]) -> str:
+        # A sentence's full stop or comma after an address is no part of it.
+        url = match.group(0).rstrip(".,;:!?")
+        if not _trackable(url, unsubscribe_url):
+            return match.group(0)
+        return target(url) + match.group(0)[len(url) :]
+
     html = _replace_anchors(html, unsubscribe_url, target)
-    text = _TEXT_URL.sub(
-        lambda match: (
-            target(match.group(0))
-            if _trackable(match.group(0), unsubscribe_url)
-            else match.group(0)
-        ),
-        text,
-    )
+    text = _TEXT_URL.sub(text_link, text)
     if open_url is not None:
         pixel = (
             f'<img src="{escape(open_url)}" width="1" height="1" alt="" '
