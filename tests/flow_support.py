@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import html
 import http.server
+import re
 import socket
 import threading
 from collections.abc import Awaitable, Iterator
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -39,6 +42,21 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # as they came over the wire
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Recipients the server refuses, with its answer ("550 5.1.1 No such user").
+    refusing: dict[str, str] = field(default_factory=dict)
+
+    async def handle_RCPT(  # noqa: N802  # aiosmtpd's hook name
+        self,
+        _server: SMTP,
+        _session: Session,
+        envelope: Envelope,
+        address: str,
+        _options: list[str],
+    ) -> str:
+        if address in self.refusing:
+            return self.refusing[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:  # noqa: N802  # aiosmtpd's hook name
         content = envelope.original_content or b""
@@ -64,6 +82,20 @@ class Mailbox:
         part = message.get_body(preferencelist=("html",))
         assert part is not None
         return str(part.get_content())  # type: ignore[attr-defined]
+
+    @staticmethod
+    def links(message: EmailMessage) -> list[str]:
+        """The addresses of the HTML part's links, in order."""
+        return [
+            html.unescape(href)
+            for href in re.findall(r'<a [^>]*href="([^"]*)"', Mailbox.html(message))
+        ]
+
+    @staticmethod
+    def pixel(message: EmailMessage) -> str | None:
+        """The address of the open pixel, if the message has one."""
+        found = re.search(r'<img src="([^"]*/t/o/[^"]*)"', Mailbox.html(message))
+        return None if found is None else html.unescape(found.group(1))
 
 
 @dataclass
@@ -148,6 +180,32 @@ def webhook_receiver(host: str = "127.0.0.1", status: int = 204) -> Iterator[Web
     finally:
         server.shutdown()
         server.server_close()
+
+
+def local_path(url: str) -> str:
+    """The path (and query) of an absolute URL of shoptrack's, to ask the in-process app."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def follow(client: AppClient, url: str, **headers: str) -> str:
+    """Follows a tracked link of an email as a reader's browser does; where it redirects."""
+    response = client.get(local_path(url), headers={"user-agent": READER, **headers})
+    assert response.status_code == 302, response.text
+    return str(response.headers["location"])
+
+
+def open_pixel(client: AppClient, message: EmailMessage, **headers: str) -> None:
+    """Loads a message's open pixel as a reader's mail client does."""
+    pixel = Mailbox.pixel(message)
+    assert pixel is not None
+    response = client.get(local_path(pixel), headers={"user-agent": READER, **headers})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/gif"
+
+
+# A person's mail client and browser.
+READER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko)"
 
 
 def flow_engine(

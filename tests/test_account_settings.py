@@ -13,6 +13,14 @@ from shoptrack.store.accounts import account_settings
 from tests.helpers import AppClient, Shop, make_shop
 
 URL = "/api/account-settings"
+DEFAULTS = {
+    "time_zone": "UTC",
+    "test_sends": False,
+    "attribution_window_days": 5,
+    "attribution_clicks_only": False,
+    "email_tracking": True,
+    "utm_parameters": True,
+}
 
 
 def _patch(client: AppClient, shop: Shop, attributes: Any, **data: Any) -> Any:
@@ -32,18 +40,22 @@ def test_settings_have_defaults_and_change_one_at_a_time(client: AppClient, shop
     data = got.json()["data"]
     assert data["type"] == "account-settings"
     assert data["id"] == shop.account_id
-    assert data["attributes"] == {"time_zone": "UTC", "test_sends": False}
+    assert data["attributes"] == DEFAULTS
     assert data["links"]["self"].endswith(URL)
 
     changed = _patch(client, shop, {"time_zone": "America/New_York"}, id=shop.account_id)
     assert changed.status_code == 200, changed.text
-    assert changed.json()["data"]["attributes"] == {
-        "time_zone": "America/New_York",
-        "test_sends": False,
-    }
+    assert changed.json()["data"]["attributes"] == {**DEFAULTS, "time_zone": "America/New_York"}
     assert _patch(client, shop, {"test_sends": True}).status_code == 200
+    engagement = {
+        "attribution_window_days": 7,
+        "attribution_clicks_only": True,
+        "email_tracking": False,
+        "utm_parameters": False,
+    }
+    assert _patch(client, shop, engagement).status_code == 200
     attributes = client.get(URL, headers=shop.headers()).json()["data"]["attributes"]
-    assert attributes == {"time_zone": "America/New_York", "test_sends": True}
+    assert attributes == {"time_zone": "America/New_York", "test_sends": True, **engagement}
 
 
 @pytest.mark.parametrize(
@@ -54,6 +66,22 @@ def test_settings_have_defaults_and_change_one_at_a_time(client: AppClient, shop
         ({"time_zone": 1}, "/data/attributes/time_zone", "valid string"),
         ({"test_sends": "yes"}, "/data/attributes/test_sends", "valid boolean"),
         ({"attribution": 5}, "/data/attributes/attribution", "the settings are time_zone"),
+        (
+            {"attribution_window_days": 0},
+            "/data/attributes/attribution_window_days",
+            "greater than or equal to 1",
+        ),
+        (
+            {"attribution_window_days": 91},
+            "/data/attributes/attribution_window_days",
+            "less than or equal to 90",
+        ),
+        (
+            {"attribution_window_days": "5"},
+            "/data/attributes/attribution_window_days",
+            "valid integer",
+        ),
+        ({"email_tracking": None}, "/data/attributes/email_tracking", "valid boolean"),
         ([], "/data/attributes", "valid dictionary"),
     ],
 )
@@ -71,7 +99,7 @@ def test_a_setting_that_is_not_valid_is_named_and_nothing_changes(
     assert error["source"]["pointer"] == pointer
     assert words in error["detail"]
     attributes_now = client.get(URL, headers=shop.headers()).json()["data"]["attributes"]
-    assert attributes_now == {"time_zone": "UTC", "test_sends": False}
+    assert attributes_now == DEFAULTS
 
 
 def test_another_accounts_id_is_a_conflict_and_its_settings_stay(

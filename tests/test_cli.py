@@ -146,16 +146,26 @@ def test_accounts_settings_shows_changes_and_names_the_option_it_refuses(
     account = orjson.loads(run_cli(env, "accounts", "create", "Acme", "--json").stdout)
     shown = run_cli(env, "accounts", "settings")
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.split() == ["time_zone", "UTC", "test_sends", "off"]
+    assert shown.stdout.split() == [
+        *("time_zone", "UTC", "test_sends", "off", "attribution_window_days", "5"),
+        *("attribution_clicks_only", "off", "email_tracking", "on", "utm_parameters", "on"),
+    ]
 
     changed = run_cli(
-        env, "accounts", "settings", "--time-zone", "Europe/Berlin", "--test-sends", "--json"
+        env,
+        *("accounts", "settings", "--time-zone", "Europe/Berlin", "--test-sends"),
+        *("--attribution-window-days", "3", "--attribution-clicks-only", "--no-email-tracking"),
+        *("--no-utm-parameters", "--json"),
     )
     assert changed.returncode == 0, changed.stderr
     assert orjson.loads(changed.stdout) == {
         "account_id": account["id"],
         "time_zone": "Europe/Berlin",
         "test_sends": True,
+        "attribution_window_days": 3,
+        "attribution_clicks_only": True,
+        "email_tracking": False,
+        "utm_parameters": False,
     }
     refused = run_cli(env, "accounts", "settings", "--time-zone", "Mars/Base")
     assert refused.returncode == 1
@@ -163,3 +173,6 @@ def test_accounts_settings_shows_changes_and_names_the_option_it_refuses(
     assert refused.stderr.strip().splitlines() == [f"{expected} Europe/Berlin or UTC"]
     kept = orjson.loads(run_cli(env, "accounts", "settings", "--json").stdout)
     assert kept["time_zone"] == "Europe/Berlin"
+    too_long = run_cli(env, "accounts", "settings", "--attribution-window-days", "120")
+    assert too_long.returncode == 1
+    assert too_long.stderr.startswith("error: --attribution-window-days: ")

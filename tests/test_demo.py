@@ -1,5 +1,7 @@
 """``shoptrack demo`` as ``make demo`` runs it: six simulated stores connected, their history
-imported, events recorded for each, and the same account found again on a second start."""
+imported, events recorded for each, the post-purchase and abandoned-checkout flows live with
+their emails opened by simulated customers, and the same account found again on a second
+start."""
 
 from __future__ import annotations
 
@@ -34,6 +36,26 @@ def _placed_by_integration(url: str, key: str) -> dict[str, int]:
         ).json()["data"]
         counts[integration["id"]] = len(events)
     return counts
+
+
+def _opened_flow_emails(url: str, key: str) -> int:
+    """Unique opens of the demo's flow emails in the last 30 days, as the flow report says."""
+    headers = {"Authorization": f"Klaviyo-API-Key {key}"}
+    metrics = httpx.get(f"{url}/api/metrics", headers=headers, timeout=10).json()["data"]
+    placed = next(m["id"] for m in metrics if m["attributes"]["name"] == "Placed Order")
+    body = {
+        "data": {
+            "type": "flow-values-report",
+            "attributes": {
+                "statistics": ["opens_unique"],
+                "timeframe": {"key": "last_30_days"},
+                "conversion_metric_id": placed,
+            },
+        }
+    }
+    response = httpx.post(f"{url}/api/flow-values-reports", json=body, headers=headers, timeout=10)
+    results = response.json()["data"]["attributes"]["results"]
+    return sum(int(result["statistics"]["opens_unique"]) for result in results)
 
 
 def _start(tmp_path: Path) -> tuple[Process, str]:
@@ -76,6 +98,14 @@ def test_the_demo_connects_every_platform_and_records_their_orders(tmp_path: Pat
         wait_until(recorded, timeout=120)
         # serve's worker may record the history before the demo's own import has finished.
         wait_until(lambda: "new orders arrive every few seconds" in demo.output(), timeout=120)
+        headers = {"Authorization": f"Klaviyo-API-Key {state['private_key']}"}
+        flows = httpx.get(f"{url}/api/flows", headers=headers, timeout=10).json()["data"]
+        assert sorted((f["attributes"]["template"], f["attributes"]["status"]) for f in flows) == [
+            ("abandoned-checkout", "live"),
+            ("post-purchase", "live"),
+        ]
+        # A live order of the WooCommerce store is thanked, and its customer opens the email.
+        wait_until(lambda: _opened_flow_emails(url, state["private_key"]) > 0, timeout=240)
     finally:
         output = demo.stop()
     assert "failed" not in output, output
@@ -86,5 +116,8 @@ def test_the_demo_connects_every_platform_and_records_their_orders(tmp_path: Pat
         saved = orjson.loads(state_file.read_bytes())
         assert saved["account_id"] == state["account_id"]
         assert saved["integrations"] == state["integrations"]
+        headers = {"Authorization": f"Klaviyo-API-Key {state['private_key']}"}
+        flows = httpx.get(f"{url}/api/flows", headers=headers, timeout=10).json()["data"]
+        assert len(flows) == 2  # found again, not made twice
     finally:
         again.stop()

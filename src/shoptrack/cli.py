@@ -225,6 +225,31 @@ def accounts_settings(
         bool | None,
         typer.Option("--test-sends/--no-test-sends", help="Whether test orders start flows."),
     ] = None,
+    attribution_window_days: Annotated[
+        int | None,
+        typer.Option(help="Days after an open or click that a live order is credited to a flow."),
+    ] = None,
+    attribution_clicks_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--attribution-clicks-only/--no-attribution-clicks-only",
+            help="Whether only clicks (not opens) credit orders to flows.",
+        ),
+    ] = None,
+    email_tracking: Annotated[
+        bool | None,
+        typer.Option(
+            "--email-tracking/--no-email-tracking",
+            help="Whether flow emails carry an open pixel and tracked links.",
+        ),
+    ] = None,
+    utm_parameters: Annotated[
+        bool | None,
+        typer.Option(
+            "--utm-parameters/--no-utm-parameters",
+            help="Whether the links of flow emails get utm_source, utm_medium and utm_campaign.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the account's settings, changing those given first."""
@@ -233,7 +258,14 @@ def accounts_settings(
 
     services = _services()
     account_id = _account_id(services, account)
-    given = {"time_zone": time_zone, "test_sends": test_sends}
+    given = {
+        "time_zone": time_zone,
+        "test_sends": test_sends,
+        "attribution_window_days": attribution_window_days,
+        "attribution_clicks_only": attribution_clicks_only,
+        "email_tracking": email_tracking,
+        "utm_parameters": utm_parameters,
+    }
     changes = {name: value for name, value in given.items() if value is not None}
     with services.database.write() as connection:
         settings = account_settings(connection, account_id)

@@ -1,5 +1,7 @@
 """The demo: ``serve`` with an account and six simulated stores connected — one per platform —
-their history imported and new orders moving through their statuses every few seconds.
+their history imported and new orders moving through their statuses every few seconds; the
+post-purchase and abandoned-checkout flows live on the WooCommerce store, with simulated
+customers opening and clicking their emails and ordering again (``demo_flows``).
 
 The account and its keys are kept in the data dir (``demo.json``), so a second ``make demo`` finds
 the same account and integrations; the simulated stores themselves start afresh each time, and
@@ -8,6 +10,7 @@ their integrations are pointed at the new stores' addresses and keys.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -21,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from shoptrack.api import create_app
+from shoptrack.demo_flows import DemoReaders, ensure_demo_flows
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
 from shoptrack.listener import address, listening_socket
@@ -30,6 +34,7 @@ from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.simulators.catalog import CATALOG, SimulatedShop, StoreLife
 from shoptrack.simulators.serving import serving
+from shoptrack.simulators.woocommerce import WooCommerceSimulator
 from shoptrack.store.accounts import create_account, get_account
 from shoptrack.store.integrations import get_integration
 from shoptrack.store.users import user_by_email
@@ -140,17 +145,32 @@ class DemoShop:
         try:
             connected = {store.life.platform: self._connect(store) for store in self._stores}
             self._import_history(connected)
+            ensure_demo_flows(self._services, self._state.account_id, connected["woocommerce"])
             self._describe(connected)
         except Exception as error:  # noqa: BLE001  # shown to the user; the server keeps serving
             self._console.print(f"[red]demo set-up failed:[/red] {error}")
             return
-        while not server.should_exit:
-            store = self._random.choice(self._stores)
-            try:
-                store.life.step(store.shop, self._random)
-            except Exception as error:  # noqa: BLE001  # one store's hiccup must not end the demo
-                self._console.print(f"[yellow]{store.life.label} store:[/yellow] {error}")
-            time.sleep(ACTIVITY_EVERY)
+        readers = DemoReaders(
+            self._services, self._state.account_id, self._order_again, self._random
+        )
+        try:
+            while not server.should_exit:
+                store = self._random.choice(self._stores)
+                try:
+                    store.life.step(store.shop, self._random)
+                    readers.step()
+                except Exception as error:  # noqa: BLE001  # one store's hiccup must not end the demo
+                    self._console.print(f"[yellow]{store.life.label} store:[/yellow] {error}")
+                time.sleep(ACTIVITY_EVERY)
+        finally:
+            readers.close()
+
+    def _order_again(self, address: str) -> None:
+        """A customer who clicked through a flow email orders again at the WooCommerce store."""
+        for store in self._stores:
+            if isinstance(store.shop, WooCommerceSimulator):
+                store.shop.add_orders(1, statuses=["processing"], email=address)
+                asyncio.run(store.shop.deliver_pending())
 
     def _connect(self, store: DemoStore) -> str:
         label, platform = store.life.label, store.life.platform
@@ -233,6 +253,11 @@ class DemoShop:
             (
                 "  try            curl -g -H 'Authorization: Klaviyo-API-Key "
                 f"{state.private_key}' '{base}/api/events?include=metric&page[size]=5'"
+            ),
+            (
+                "  flows          post-purchase and abandoned-checkout, live on the WooCommerce "
+                f"store; emails in {self._services.settings.data_dir / 'outbox'}, opened and "
+                "clicked by simulated customers, some of whom order again"
             ),
             "new orders arrive every few seconds and move through their statuses\n",
         ]

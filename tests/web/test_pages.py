@@ -519,13 +519,28 @@ def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
         assert account_settings(connection, shop.account_id).time_zone == "UTC"
 
     # Fourteen hours ahead of UTC: a day later than UTC's for most of the day.
+    not_a_number = browser.submit(
+        "/settings", "/settings", {"time_zone": "UTC", "attribution_window_days": "five"}
+    )
+    assert not_a_number.status_code == 400
+    assert 'id="attribution_window_days-error"' in not_a_number.text
+
     saved = browser.submit(
-        "/settings", "/settings", {"time_zone": "Pacific/Kiritimati", "test_sends": "1"}
+        "/settings",
+        "/settings",
+        {
+            "time_zone": "Pacific/Kiritimati",
+            "test_sends": "1",
+            "attribution_window_days": "10",
+            "email_tracking": "1",
+        },
     )
     assert saved.status_code == 303
     with services.database.read() as connection:
         settings = account_settings(connection, shop.account_id)
     assert (settings.time_zone, settings.test_sends) == ("Pacific/Kiritimati", True)
+    assert settings.attribution_window_days == 10
+    assert (settings.email_tracking, settings.utm_parameters) == (True, False)
     home = browser.get("/")
     assert "Days in Pacific/Kiritimati" in home.text
     labels = _chart(home.text, "orders-chart")["data"]["labels"]

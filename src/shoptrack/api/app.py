@@ -27,11 +27,13 @@ from shoptrack.api.routes import (
     alerts,
     diagnostics,
     events,
+    flow_reports,
     flows,
     integrations,
     metrics,
     privacy,
     profiles,
+    tracking,
 )
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, ShoptrackError, UnavailableError
@@ -310,6 +312,8 @@ def create_app(
     api.include_router(alerts.router)
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)
+    api.include_router(tracking.router)
+    api.include_router(flow_reports.router)
 
     health = _health(services, writer)
     for path in ("/health", "/health/"):

@@ -239,6 +239,11 @@ class Connector(ABC):
     def origin(self, credentials: Credentials) -> str:
         """Where the platform's API lives for these credentials (before its own paths)."""
 
+    def storefront_url(self, credentials: Credentials) -> str | None:
+        """The store's own address, where flow emails link to (None when the credentials do
+        not say: the platform's API lives elsewhere)."""
+        return None
+
     def auth(self, credentials: Credentials) -> httpx.Auth | None:
         """How requests are authenticated (None when headers carry it, see ``headers``)."""
         return None

@@ -179,6 +179,10 @@ class Magento2(Connector):
         assert isinstance(credentials, Magento2Credentials)
         return replace_origin(credentials.rest_base, credentials.api_base_url)
 
+    def storefront_url(self, credentials: Credentials) -> str | None:
+        assert isinstance(credentials, Magento2Credentials)
+        return credentials.base_url
+
     def auth(self, credentials: Credentials) -> httpx.Auth | None:
         """OAuth 1.0a, HMAC-SHA256 in the ``Authorization`` header (the only method 2.4 takes)."""
         assert isinstance(credentials, Magento2Credentials)

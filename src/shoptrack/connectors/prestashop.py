@@ -208,6 +208,10 @@ class PrestaShop(Connector):
         assert isinstance(credentials, PrestaShopCredentials)
         return replace_origin(credentials.base_url, credentials.api_base_url)
 
+    def storefront_url(self, credentials: Credentials) -> str | None:
+        assert isinstance(credentials, PrestaShopCredentials)
+        return credentials.base_url
+
     def auth(self, credentials: Credentials) -> httpx.Auth:
         """The key as the Basic user name, no password (webservice/dispatcher.php)."""
         assert isinstance(credentials, PrestaShopCredentials)

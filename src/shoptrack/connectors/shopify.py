@@ -131,6 +131,10 @@ class Shopify(Connector):
         assert isinstance(credentials, ShopifyCredentials)
         return replace_origin(f"https://{credentials.shop_domain}", credentials.api_base_url)
 
+    def storefront_url(self, credentials: Credentials) -> str | None:
+        assert isinstance(credentials, ShopifyCredentials)
+        return f"https://{credentials.shop_domain}"
+
     def headers(self, credentials: Credentials) -> dict[str, str]:
         assert isinstance(credentials, ShopifyCredentials)
         return {"X-Shopify-Access-Token": credentials.access_token}

@@ -107,6 +107,10 @@ class WooCommerce(Connector):
         assert isinstance(credentials, WooCommerceCredentials)
         return replace_origin(credentials.store_url, credentials.api_base_url)
 
+    def storefront_url(self, credentials: Credentials) -> str | None:
+        assert isinstance(credentials, WooCommerceCredentials)
+        return credentials.store_url
+
     def auth(self, credentials: Credentials) -> httpx.Auth:
         """HTTP Basic over https; over plain http WooCommerce accepts only OAuth 1.0a."""
         assert isinstance(credentials, WooCommerceCredentials)

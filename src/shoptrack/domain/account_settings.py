@@ -4,6 +4,12 @@ of the web UI, one ``shoptrack accounts settings`` command.
 - ``time_zone``: the IANA zone whose days the web UI's charts count in (Home, metric pages).
 - ``test_sends``: whether test orders (a store's own, or ``shoptrack test-order``'s) start flows
   as live orders do; off by default, so a check of the pipeline never emails anybody.
+- ``attribution_window_days``: how long after opening or clicking a flow email a live Placed
+  Order is credited to it (Klaviyo's default, 5 days); ``attribution_clicks_only`` counts only
+  clicks.
+- ``email_tracking``: whether flow emails carry an open pixel and tracked links;
+  ``utm_parameters``: whether their links get ``utm_source``, ``utm_medium`` and
+  ``utm_campaign``.
 
 New account-level settings join this model rather than inventing an endpoint of their own.
 """
@@ -30,6 +36,10 @@ class AccountSettings(BaseModel):
 
     time_zone: str = Field("UTC", max_length=64)
     test_sends: bool = False
+    attribution_window_days: int = Field(5, ge=1, le=90)
+    attribution_clicks_only: bool = False
+    email_tracking: bool = True
+    utm_parameters: bool = True
 
     @field_validator("time_zone")
     @classmethod

@@ -119,9 +119,14 @@ class SmtpMailer:
             # Each flow worker thread runs its own short event loop: the engine is synchronous.
             asyncio.run(self._send(message))
         except aiosmtplib.SMTPRecipientsRefused as error:
-            raise DeliveryError(
-                f"the SMTP server refused the recipient: {error}", permanent=True
-            ) from error
+            # 5xx: the address does not take mail (a hard bounce); 4xx: not now, try again.
+            if all(refusal.code >= 500 for refusal in error.recipients):
+                raise DeliveryError(
+                    f"the SMTP server refused the recipient: {error}",
+                    permanent=True,
+                    reason="bounced",
+                ) from error
+            raise DeliveryError(f"the SMTP server deferred the recipient: {error}") from error
         except (aiosmtplib.SMTPException, OSError) as error:
             raise DeliveryError(f"SMTP delivery failed: {error}") from error
 

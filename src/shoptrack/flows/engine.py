@@ -35,6 +35,7 @@ the server's 250 reply and one commit, and the repeat is recorded as such in the
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import os
@@ -49,11 +50,13 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from shoptrack.clock import Clock
+from shoptrack.connectors import connector_for
 from shoptrack.errors import ConfigurationError
 from shoptrack.flows.conditions import ConditionContext, describe, failing_condition, holds
 from shoptrack.flows.context import TriggerEvent, condition_context, load_profiles, load_triggers
 from shoptrack.flows.delivery import DeliveryError, Mailer, WebhookSender, mailer_from_settings
 from shoptrack.flows.email import build_message, message_id_for, render_email
+from shoptrack.flows.engagement import EmailMetric, record_engagement
 from shoptrack.flows.model import (
     Action,
     ConditionalSplit,
@@ -65,11 +68,19 @@ from shoptrack.flows.model import (
     TimeDelay,
 )
 from shoptrack.flows.renderer import TemplateRenderer, TemplateRenderError
+from shoptrack.flows.tracking import (
+    TrackingKey,
+    TrackingToken,
+    sign_tracking_token,
+    track_links,
+)
 from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token
 from shoptrack.ids import new_id
 from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
+from shoptrack.store.accounts import account_settings
 from shoptrack.store.database import Database
+from shoptrack.store.engagement import delivery_facts, save_links, signing_key
 from shoptrack.store.flows import (
     DeliveryRecord,
     FlowRecord,
@@ -90,9 +101,10 @@ from shoptrack.store.flows import (
     renew_send_lease,
     restart_delivery,
     retry_run,
+    suppress,
     suppression_of,
 )
-from shoptrack.store.schema import accounts
+from shoptrack.store.schema import accounts, events, integrations
 from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["MAX_ATTEMPTS", "EngineReport", "FlowEngine", "SenderSettings"]
@@ -147,6 +159,8 @@ class _Email:
     sender: str
     unsubscribe_url: str
     date: datetime
+    tracking_key: TrackingKey | None = None  # None: the account tracks no opens and clicks
+    campaign: str | None = None  # utm_campaign of its links; None: no UTM parameters
 
 
 @dataclass(slots=True)
@@ -492,9 +506,11 @@ class FlowEngine:
             select(accounts.c.name).where(accounts.c.id == run.account_id)
         ).scalar_one()
         token = sign_token(
-            self._sender.secret_keys[0], UnsubscribeToken(run.account_id, delivery.recipient)
+            self._sender.secret_keys[0],
+            UnsubscribeToken(run.account_id, delivery.recipient, delivery.id),
         )
         unsubscribe_url = f"{self._sender.public_url}/unsubscribe/{token}"
+        settings = account_settings(walk.connection, run.account_id)
         value = trigger.value
         context = {
             "profile": walk.profile,
@@ -509,6 +525,7 @@ class FlowEngine:
             "organization": organization,
             "flow": {"id": flow.id, "name": flow.name},
             "unsubscribe_url": unsubscribe_url,
+            "store_url": self._store_url(walk.connection, run.account_id, trigger.id),
         }
         email = _Email(
             step=step,
@@ -516,8 +533,38 @@ class FlowEngine:
             sender=self._from(walk.connection, run.account_id, step),
             unsubscribe_url=unsubscribe_url,
             date=walk.now,
+            tracking_key=signing_key(walk.connection, walk.now)
+            if settings.email_tracking
+            else None,
+            campaign=flow.name if settings.utm_parameters else None,
         )
         return _Send(run, step, delivery, email=email)
+
+    def _store_url(self, connection: Connection, account_id: str, event_id: str) -> str | None:
+        """The address of the store the trigger event came from, else of the account's first
+        store that has one: where library emails link to."""
+        source = connection.execute(
+            select(events.c.integration_id).where(
+                events.c.account_id == account_id, events.c.id == event_id
+            )
+        ).scalar()
+        rows = connection.execute(
+            select(integrations.c.id, integrations.c.platform, integrations.c.credentials)
+            .where(integrations.c.account_id == account_id, integrations.c.removed_at.is_(None))
+            .order_by(integrations.c.id)
+        ).all()
+        for row in sorted(rows, key=lambda row: row.id != source):
+            try:
+                connector = connector_for(row.platform)
+                credentials = connector.credentials_model.model_validate(
+                    self._cipher.decrypt(row.credentials)
+                )
+                url = connector.storefront_url(credentials)
+            except (KeyError, ValueError, ConfigurationError):  # unreadable: try the next one
+                continue
+            if url:
+                return url
+        return None
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -526,10 +573,11 @@ class FlowEngine:
         outcome — only while this engine still holds the run's lease there (else another one
         took the run over)."""
         message: EmailMessage | None = None
+        links: tuple[str, ...] = ()
         error: DeliveryError | None = None
         if send.email is not None:
             try:
-                message = self._render(send.email, send.delivery)
+                message, links = self._render(send.email, send.delivery)
             except TemplateRenderError as failure:
                 detail = f"the message could not be rendered: {failure.detail}"
                 error = DeliveryError(detail, permanent=True, reason=failure.reason)
@@ -537,7 +585,7 @@ class FlowEngine:
                 logger.exception("the template renderer is unavailable")
                 error = DeliveryError(f"the template renderer is unavailable: {failure}")
         if error is None:
-            if not self._still_ours(send):
+            if not self._still_ours(send, links):
                 logger.warning("flow run %s was taken over before sending", send.run.id)
                 return
             error = self._send(send, message)
@@ -553,16 +601,41 @@ class FlowEngine:
         elif outcome == "retry":
             report.retried += 1
 
-    def _render(self, email: _Email, delivery: DeliveryRecord) -> EmailMessage:
-        """The email of a delivery, its templates rendered by the renderer's process."""
-        return build_message(
-            render_email(email.step, email.context, self._renderer),
+    def _render(
+        self, email: _Email, delivery: DeliveryRecord
+    ) -> tuple[EmailMessage, tuple[str, ...]]:
+        """The email of a delivery, its templates rendered by the renderer's process, with its
+        links tracked (and given UTM parameters) as the account's settings say; the addresses
+        of its tracked links by position."""
+        rendered = render_email(email.step, email.context, self._renderer)
+        public, key = self._sender.public_url, email.tracking_key
+
+        def click_url(position: int) -> str:
+            assert key is not None
+            token = sign_tracking_token(key, TrackingToken("click", delivery.id, position))
+            return f"{public}/t/c/{token}"
+
+        open_url = None
+        if key is not None:
+            opened = sign_tracking_token(key, TrackingToken("open", delivery.id))
+            open_url = f"{public}/t/o/{opened}"
+        tracked = track_links(
+            rendered.html,
+            rendered.text,
+            unsubscribe_url=email.unsubscribe_url,
+            campaign=email.campaign,
+            click_url=click_url if key is not None else None,
+            open_url=open_url,
+        )
+        message = build_message(
+            dataclasses.replace(rendered, html=tracked.html, text=tracked.text),
             sender=email.sender,
             recipient=delivery.recipient,
             message_id=delivery.message_id,
             unsubscribe_url=email.unsubscribe_url,
             date=email.date,
         )
+        return message, tracked.links
 
     def _record(
         self, send: _Send, error: DeliveryError | None, *, subject: str | None = None
@@ -592,18 +665,35 @@ class FlowEngine:
                 _activity(
                     connection, run, now, "skipped", step.id, reason=error.reason, detail=str(error)
                 )
+                if error.reason == "bounced":
+                    self._bounced(connection, delivery, now, str(error))
                 return "failed"
             mark_delivery(connection, delivery.id, "sent", now, subject=subject)
+            if isinstance(step, SendEmail):
+                facts = delivery_facts(connection, delivery.id)
+                if facts is not None:
+                    record_engagement(connection, facts, EmailMetric.RECEIVED, now)
             again = " (sent again after an interrupted attempt, same id)" if send.resumed else ""
             kind = "emailed" if isinstance(step, SendEmail) else "webhook_sent"
             _activity(connection, run, now, kind, step.id, detail=f"{delivery.recipient}{again}")
             return "sent"
 
-    def _still_ours(self, send: _Send) -> bool:
+    def _bounced(
+        self, connection: Connection, delivery: DeliveryRecord, now: datetime, reason: str
+    ) -> None:
+        """A permanent refusal of the address: Bounced Email, and the address suppressed."""
+        facts = delivery_facts(connection, delivery.id)
+        if facts is not None:
+            properties = {"Bounce Type": "hard", "Reason": reason}
+            record_engagement(connection, facts, EmailMetric.BOUNCED, now, properties=properties)
+            suppress(connection, facts.account_id, delivery.recipient, "bounced", now)
+
+    def _still_ours(self, send: _Send, links: tuple[str, ...] = ()) -> bool:
         """Renews the lease on a message about to go out: earlier sends of the batch may have
-        outlasted the lease taken when it was claimed, and another engine taken the run."""
+        outlasted the lease taken when it was claimed, and another engine taken the run. The
+        addresses of the message's tracked links are stored meanwhile, before any click."""
         with self._database.write() as connection:
-            return renew_send_lease(
+            ours = renew_send_lease(
                 connection,
                 send.run.id,
                 send.step.id,
@@ -611,6 +701,9 @@ class FlowEngine:
                 now=self._clock.now(),
                 duration=LEASE,
             )
+            if ours and links:
+                save_links(connection, send.delivery.id, links)
+            return ours
 
     def _send(self, send: _Send, message: EmailMessage | None) -> DeliveryError | None:
         """The email or webhook sent; the refusal, when there is one."""

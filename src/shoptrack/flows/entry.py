@@ -5,7 +5,8 @@ Processor`: it is called inside the processing transaction with the events that 
 (never duplicates), so a run is committed together with the event that started it, or not at
 all. Backfill events (imports, replays, rule re-evaluations, old polled orders, API events sent
 with ``backfill: true``) never start a flow; test orders' events only in accounts whose settings
-allow test sends.
+allow test sends. The same hook credits live orders to the flow emails that earned them
+(``flows.attribution``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from shoptrack.clock import Clock
+from shoptrack.flows.attribution import attribute_orders
 from shoptrack.flows.conditions import describe, failing_condition
 from shoptrack.flows.context import TriggerEvent, condition_context, load_profiles, load_triggers
 from shoptrack.store.accounts import accounts_sending_tests
@@ -43,6 +45,7 @@ class FlowEntry:
         self._clock = clock
 
     def __call__(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
+        attribute_orders(connection, recorded)
         live = [event for event in recorded if not event.backfill]
         # Test orders check the pipeline, not the customers' mail: they start flows only in
         # accounts whose settings allow test sends.

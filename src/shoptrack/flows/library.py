@@ -2,8 +2,10 @@
 ``abandoned-checkout``…), each with its trigger metric, filters, steps and editable emails.
 
 Templates see ``profile`` (also as ``person``), ``event`` (the trigger event's properties, with
-``event["$value"]``), ``event_value``, ``currency``, ``organization`` and ``unsubscribe_url``;
-``money`` formats an amount (``{{ item.RowTotal|money(currency) }}``).
+``event["$value"]``), ``event_value``, ``currency``, ``organization``, ``store_url`` (the address
+of the store the trigger event came from, else of the account's first store that has one) and
+``unsubscribe_url``; ``money`` formats an amount (``{{ item.RowTotal|money(currency) }}``). Every
+library email links to the store: where a reader's click (and the order after it) is counted.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ _ITEMS_TEXT = """\
 """
 
 
+_STORE_LINK_HTML = """\
+{% if store_url %}<p><a href="{{ store_url }}">Visit {{ organization }}</a></p>
+{% endif %}"""
+_STORE_LINK_TEXT = """\
+{% if store_url %}
+Visit {{ organization }}: {{ store_url }}
+{% endif %}"""
+
+
 def _email(
     step_id: str,
     name: str,
@@ -57,9 +68,11 @@ def _email(
     smart_sending: bool = True,
     next_step: str | None = None,
 ) -> SendEmail:
-    """An email whose body is a greeting, ``lead`` and (with ``items``) the ordered items."""
+    """An email whose body is a greeting, ``lead``, (with ``items``) the ordered items, and a
+    link to the store."""
     html = f"<p>Hi {_GREETING},</p>\n<p>{lead}</p>\n" + (_ITEMS_HTML if items else "")
-    text = f"Hi {_GREETING},\n\n{lead}\n\n" + (_ITEMS_TEXT if items else "")
+    html += _STORE_LINK_HTML
+    text = f"Hi {_GREETING},\n\n{lead}\n\n" + (_ITEMS_TEXT if items else "") + _STORE_LINK_TEXT
     return SendEmail(
         type="send-email",
         id=step_id,

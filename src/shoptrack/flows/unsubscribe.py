@@ -28,8 +28,12 @@ class UnsubscribeLinkError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class UnsubscribeToken:
+    """An account's address to unsubscribe, and the email whose link it is (links made before
+    they named it have none)."""
+
     account_id: str
     email: str
+    delivery_id: str | None = None
 
 
 def _key(secret: str) -> bytes:
@@ -47,7 +51,10 @@ def _decode(text: str) -> bytes:
 
 def sign_token(secret: str, token: UnsubscribeToken) -> str:
     """``payload.signature``, URL-safe."""
-    payload = _encode(orjson.dumps({"a": token.account_id, "e": token.email}))
+    document = {"a": token.account_id, "e": token.email}
+    if token.delivery_id is not None:
+        document["d"] = token.delivery_id
+    payload = _encode(orjson.dumps(document))
     signature = hmac.new(_key(secret), payload.encode(), hashlib.sha256).digest()
     return f"{payload}.{_encode(signature)}"
 
@@ -61,7 +68,12 @@ def verify_token(secrets: Sequence[str], text: str) -> UnsubscribeToken:
             expected = hmac.new(_key(secret), payload.encode(), hashlib.sha256).digest()
             if hmac.compare_digest(expected, given):
                 document = orjson.loads(_decode(payload))
-                return UnsubscribeToken(str(document["a"]), str(document["e"]))
+                delivery = document.get("d")
+                return UnsubscribeToken(
+                    str(document["a"]),
+                    str(document["e"]),
+                    None if delivery is None else str(delivery),
+                )
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         pass
     raise UnsubscribeLinkError("the link is incomplete or was not made by this server")

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, or_, select
 
-from shoptrack.store.metrics import API_SOURCE
+from shoptrack.store.metrics import API_SOURCE, EMAIL_SOURCE
 from shoptrack.store.schema import events, integrations, metrics, profiles
 
 __all__ = [
@@ -23,6 +23,8 @@ __all__ = [
 
 # Klaviyo's integration object for events sent through the API.
 API_INTEGRATION = {"id": "api", "name": "API", "category": "API", "platform": "api"}
+# What flow emails record about themselves (Klaviyo's own email metrics are "Internal").
+EMAIL_INTEGRATION = {"id": "email", "name": "Email", "category": "Internal", "platform": "email"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,9 @@ def _metric_query() -> Any:
 
 
 def metric_view(row: Any) -> MetricView:
-    if row.source == API_SOURCE or row.integration_id is None:
+    if row.source == EMAIL_SOURCE:
+        integration = dict(EMAIL_INTEGRATION)
+    elif row.source == API_SOURCE or row.integration_id is None:
         integration = dict(API_INTEGRATION)
     else:
         integration = {

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, func, or_, select, update
 from shoptrack.errors import NotFoundError
 from shoptrack.flows.model import FlowDefinition, FlowStatus
 from shoptrack.ids import new_id
+from shoptrack.store.engagement import erase_profile_engagement
 from shoptrack.store.schema import (
     accounts,
     email_suppressions,
@@ -853,6 +854,7 @@ def erase_profile_flows(connection: Connection, account_id: str, profile_id: str
     """Forgets a profile's flow runs, deliveries (which hold its address) and activity, for a
     deletion request. The suppression list keeps the address: a "do not email" must outlive
     the profile, or a new order would start emailing them again."""
+    erase_profile_engagement(connection, account_id, profile_id)
     connection.execute(
         flow_deliveries.delete().where(
             flow_deliveries.c.account_id == account_id,

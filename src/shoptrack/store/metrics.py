@@ -10,9 +10,11 @@ from shoptrack.ids import new_id
 from shoptrack.store.schema import metrics
 from shoptrack.store.sql import insert_ignore
 
-__all__ = ["API_SOURCE", "ensure_metric"]
+__all__ = ["API_SOURCE", "EMAIL_SOURCE", "ensure_metric"]
 
 API_SOURCE = "api"
+# What flow emails record about themselves: Received, Opened, Clicked, Bounced Email, Unsubscribed.
+EMAIL_SOURCE = "email"
 
 
 def ensure_metric(
@@ -22,9 +24,11 @@ def ensure_metric(
     now: datetime,
     *,
     integration_id: str | None = None,
+    source: str | None = None,
 ) -> str:
-    """The id of the metric ``name`` of this source, created if it does not exist yet."""
-    source = integration_id or API_SOURCE
+    """The id of the metric ``name`` of this source (``source``, else the integration, else
+    the API), created if it does not exist yet."""
+    source = source or integration_id or API_SOURCE
     key = (metrics.c.account_id == account_id, metrics.c.source == source, metrics.c.name == name)
     metric_id = connection.execute(select(metrics.c.id).where(*key)).scalar()
     if metric_id is not None:

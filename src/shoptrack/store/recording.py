@@ -43,12 +43,14 @@ _KEY_COLUMNS = ("account_id", "metric_id", "unique_id")
 @dataclass(frozen=True, slots=True)
 class Recording:
     """An event to record: its draft, its account and the integration and inbox row it came
-    from."""
+    from; ``source`` names the metric's source when it is neither an integration nor the API
+    (``email``: what flow emails record)."""
 
     account_id: str
     draft: EventDraft
     integration_id: str | None = None
     inbox_id: int | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +131,15 @@ def _candidates(
     connection: Connection, recordings: Sequence[Recording], now: datetime
 ) -> list[_Candidate]:
     """Each recording with its metric and a new event id; later ones repeating a key dropped."""
-    metric_ids: dict[tuple[str, str | None, str], str] = {}
+    metric_ids: dict[tuple[str, str | None, str | None, str], str] = {}
     candidates: dict[tuple[str, str, str], _Candidate] = {}
     for recording in recordings:
-        metric_key = (recording.account_id, recording.integration_id, recording.draft.metric)
+        metric_key = (
+            recording.account_id,
+            recording.integration_id,
+            recording.source,
+            recording.draft.metric,
+        )
         if metric_key not in metric_ids:
             metric_ids[metric_key] = ensure_metric(
                 connection,
@@ -140,6 +147,7 @@ def _candidates(
                 recording.draft.metric,
                 now,
                 integration_id=recording.integration_id,
+                source=recording.source,
             )
         candidate = _Candidate(recording, metric_ids[metric_key], new_id())
         candidates.setdefault(candidate.key, candidate)

@@ -27,10 +27,13 @@ __all__ = [
     "alert_subscriptions",
     "alerts",
     "api_keys",
+    "email_engagements",
+    "email_links",
     "email_suppressions",
     "event_keys",
     "events",
     "flow_activity",
+    "flow_attributions",
     "flow_deliveries",
     "flow_runs",
     "flows",
@@ -44,6 +47,7 @@ __all__ = [
     "profile_orders",
     "profiles",
     "sync_runs",
+    "tracking_keys",
     "unstored_rejections",
     "users",
     "watchdog",
@@ -71,6 +75,10 @@ accounts = Table(
     # The account's settings (domain.account_settings.AccountSettings), one column each.
     Column("time_zone", String(64), nullable=False, server_default="UTC"),
     Column("test_sends", Boolean, nullable=False, server_default=text("false")),
+    Column("attribution_window_days", Integer, nullable=False, server_default=text("5")),
+    Column("attribution_clicks_only", Boolean, nullable=False, server_default=text("false")),
+    Column("email_tracking", Boolean, nullable=False, server_default=text("true")),
+    Column("utm_parameters", Boolean, nullable=False, server_default=text("true")),
 )
 
 api_keys = Table(
@@ -446,6 +454,70 @@ email_suppressions = Table(
     Column("reason", String(32), nullable=False),  # unsubscribed, manual, bounced, complained
     Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("account_id", "email"),
+)
+
+# The keys that sign the open and click links of flow emails (shoptrack.flows.tracking explains
+# why they live here, apart from SHOPTRACK_SECRET_KEY): the newest signs, every one verifies.
+tracking_keys = Table(
+    "tracking_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # named in every token
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# The links of a sent email, by position: a click link names a position, and is redirected only
+# to the address stored here for its delivery.
+email_links = Table(
+    "email_links",
+    metadata,
+    Column("delivery_id", String(26), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    PrimaryKeyConstraint("delivery_id", "position"),
+)
+
+# What became of each flow email: received, opened, clicked, bounced, unsubscribed — one row per
+# engagement event recorded (its ``event_id``), for reports and attribution. ``machine`` flags an
+# open by a mail privacy proxy or a click by a link scanner: recorded, not counted as a person's.
+email_engagements = Table(
+    "email_engagements",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(26), nullable=False),
+    Column("delivery_id", String(26), nullable=False),
+    Column("flow_id", String(26), nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("profile_id", String(26), nullable=False),
+    Column("kind", String(16), nullable=False),  # received, opened, clicked, bounced, unsubscribed
+    Column("at", UTCDateTime(), nullable=False),
+    Column("link", Integer),  # clicked: the position of the link
+    Column("machine", Boolean, nullable=False, server_default=text("false")),
+    Column("event_id", String(26), nullable=False),
+    Index(None, "account_id", "profile_id", "at"),
+    Index(None, "account_id", "flow_id", "at"),
+    Index(None, "delivery_id"),
+)
+
+# Live orders credited to the flow email the profile last opened or clicked before them, within
+# the account's attribution window: one row per conversion event, written as it is recorded.
+flow_attributions = Table(
+    "flow_attributions",
+    metadata,
+    Column("event_id", String(26), primary_key=True),
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("profile_id", String(26), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("value", Money()),
+    Column("currency", String(3)),
+    Column("flow_id", String(26), nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("delivery_id", String(26), nullable=False),
+    Column("touch", String(16), nullable=False),  # opened or clicked
+    Index(None, "account_id", "flow_id", "time"),
+    Index(None, "account_id", "time"),
+    Index(None, "account_id", "profile_id"),
 )
 
 # People who sign in to the web UI: each belongs to one account and sees only it.

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, and_, func, or_, select
 from shoptrack.domain.buckets import Buckets
 from shoptrack.domain.events import Metric
 from shoptrack.store.aggregates import AggregateQuery, Series, aggregate
-from shoptrack.store.metrics import API_SOURCE
+from shoptrack.store.metrics import API_SOURCE, EMAIL_SOURCE
 from shoptrack.store.schema import (
     events,
     flow_activity,
@@ -104,9 +104,16 @@ class NamedSeries:
 
 
 def _source_label(row: Any) -> str:
-    if row.source == API_SOURCE or row.integration_id is None:
+    return _label(row.source, row.integration_name)
+
+
+def _label(source: str, integration_name: str | None) -> str:
+    """Where a metric's events come from, as the web UI names it."""
+    if source == EMAIL_SOURCE:
+        return "Email"
+    if source == API_SOURCE or integration_name is None:
         return "API"
-    return str(row.integration_name)
+    return integration_name
 
 
 def _metric_rows(connection: Connection, account_id: str, *conditions: Any) -> list[Row[Any]]:
@@ -294,7 +301,7 @@ def event_page(
             time=row.time,
             metric_id=row.metric_id,
             metric=row.metric_name,
-            source="API" if row.metric_source == API_SOURCE else str(row.integration_name),
+            source=_label(row.metric_source, row.integration_name),
             profile_id=row.profile_id,
             email=row.profile_email,
             value=row.value,

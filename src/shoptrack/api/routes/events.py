@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from shoptrack.api.attributions import attribution_resources
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     Condition,
@@ -43,6 +44,7 @@ _FILTERS = {
     "datetime": ("greater-or-equal", "greater-than", "less-or-equal", "less-than"),
     "timestamp": ("greater-or-equal", "greater-than", "less-or-equal", "less-than"),
 }
+_INCLUDES = ("attributions", "metric", "profile")
 _SORTS = {"datetime": False, "-datetime": True, "timestamp": False, "-timestamp": True}
 _RANGE_FIELDS = {
     "greater-or-equal": "since",
@@ -111,6 +113,8 @@ def _included(
             profile_fields = parse_fields(request, "profile", PROFILE_FIELDS)
             people = profiles_by_id(connection, account.id, sorted({r.profile_id for r in rows}))
             included += [profile_resource(p, base, profile_fields) for p in people.values()]
+        if "attributions" in include:  # orders credited to flow emails
+            included += attribution_resources(connection, account.id, [r.id for r in rows], base)
     return included
 
 
@@ -121,7 +125,7 @@ def get_events(request: Request, account: AccountDep, services: ServicesDep) -> 
     """Events of the account, newest first by default, a page at a time."""
     query = _query(request, account)
     fields = parse_fields(request, "event", EVENT_FIELDS)
-    include = parse_include(request, ("metric", "profile"))
+    include = parse_include(request, _INCLUDES)
     with services.database.read() as connection:
         rows = list_events(connection, query)
     page, more = rows[: query.limit], len(rows) > query.limit
@@ -140,7 +144,7 @@ def get_one_event(
 ) -> Response:
     """One event of the account."""
     fields = parse_fields(request, "event", EVENT_FIELDS)
-    include = parse_include(request, ("metric", "profile"))
+    include = parse_include(request, _INCLUDES)
     with services.database.read() as connection:
         row = get_event(connection, account.id, event_id)
     if row is None:

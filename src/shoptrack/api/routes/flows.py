@@ -31,6 +31,7 @@ from shoptrack.api.jsonapi import (
 )
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError, NotFoundError
+from shoptrack.flows.engagement import record_unsubscribe
 from shoptrack.flows.model import SendEmail, SendWebhook, public_step
 from shoptrack.flows.service import (
     FlowRequest,
@@ -40,7 +41,7 @@ from shoptrack.flows.service import (
     retarget,
     set_status,
 )
-from shoptrack.flows.unsubscribe import UnsubscribeLinkError, verify_token
+from shoptrack.flows.unsubscribe import UnsubscribeLinkError, UnsubscribeToken, verify_token
 from shoptrack.services import Services
 from shoptrack.store.flows import (
     FlowRecord,
@@ -519,12 +520,11 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
 
 
-def _token(services: Services, token: str) -> tuple[str, str] | HTMLResponse:
+def _token(services: Services, token: str) -> UnsubscribeToken | HTMLResponse:
     try:
-        found = verify_token(services.settings.secret_keys(), token)
+        return verify_token(services.settings.secret_keys(), token)
     except UnsubscribeLinkError as error:
         return _page("Link not valid", f"<p>{html.escape(error.detail)}.</p>", error.status)
-    return found.account_id, found.email
 
 
 def unsubscribe_page(token: str, services: ServicesDep) -> Response:
@@ -532,7 +532,7 @@ def unsubscribe_page(token: str, services: ServicesDep) -> Response:
     found = _token(services, token)
     if isinstance(found, HTMLResponse):
         return found
-    address = html.escape(found[1])
+    address = html.escape(found.email)
     return _page(
         "Unsubscribe",
         f"<p>Stop all emails to <strong>{address}</strong>?</p>"
@@ -545,11 +545,12 @@ def unsubscribe(token: str, services: ServicesDep) -> Response:
     found = _token(services, token)
     if isinstance(found, HTMLResponse):
         return found
-    account_id, address = found
+    account_id, address = found.account_id, found.email
     now: datetime = services.clock.now()
     with services.database.write() as connection:
         if connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first():
             suppress(connection, account_id, address, "unsubscribed", now)
+            record_unsubscribe(connection, account_id, found.delivery_id, now)
     return _page("Unsubscribed", f"<p>{html.escape(address)} will get no more emails.</p>")
 
 

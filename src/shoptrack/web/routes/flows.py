@@ -31,6 +31,7 @@ from shoptrack.flows.service import (
     edit_message,
     set_status,
 )
+from shoptrack.store.accounts import account_settings
 from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
 from shoptrack.store.flows import (
     FlowRecord,
@@ -40,6 +41,7 @@ from shoptrack.store.flows import (
     list_flows,
     step_statistics,
 )
+from shoptrack.web.flow_figures import PERIODS, flow_figures, period, revenue_by_flow
 from shoptrack.web.routes._common import FieldErrors, field_errors, pages, redirect
 from shoptrack.web.security import Form, FormDep, Visitor, VisitorDep, services_of
 
@@ -95,12 +97,15 @@ def flow_list(request: Request, visitor: VisitorDep) -> Response:
         metrics = metrics_by_id(
             connection, visitor.account_id, sorted({f.trigger_metric_id for f in flows})
         )
+        zone = account_settings(connection, visitor.account_id).zone
+        revenue = revenue_by_flow(connection, visitor.account_id, days=30, zone=zone, now=now)
         rows = [
             {
                 "flow": flow,
                 "metric": metrics.get(flow.trigger_metric_id),
                 "source": _source(metrics.get(flow.trigger_metric_id)),
                 "statistics": flow_statistics(connection, flow, now),
+                "revenue": revenue.get(flow.id, 0),
             }
             for flow in sorted(flows, key=lambda f: (f.archived, f.name.lower(), f.id))
         ]
@@ -243,8 +248,11 @@ def _own_flow(request: Request, visitor: Visitor, flow_id: str) -> FlowRecord:
 
 @router.get("/flows/{flow_id}")
 def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
+    """The flow: what it earned over the period chosen (``?days=7|30|90``), its status and its
+    steps, each with what happened there."""
     services = services_of(request)
     now = services.clock.now()
+    days = period(request.query_params.get("days"))
     with services.database.read() as connection:
         flow = get_flow(connection, visitor.account_id, flow_id)
         metric = metrics_by_id(connection, visitor.account_id, [flow.trigger_metric_id]).get(
@@ -252,6 +260,8 @@ def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
         )
         statistics = flow_statistics(connection, flow, now)
         per_step = step_statistics(connection, flow, now)
+        zone = account_settings(connection, visitor.account_id).zone
+        figures = flow_figures(connection, flow, days=days, zone=zone, now=now)
     names = {action.id: action.id for action in flow.definition.actions}
     steps = []
     for step in _ordered_steps(flow):
@@ -279,6 +289,9 @@ def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
             "message_statuses": [status.value for status in MessageStatus],
             "status_words": _STATUS_WORDS,
             "reasons": _REASONS,
+            "figures": figures,
+            "periods": PERIODS,
+            "time_zone": zone.key,
         },
         visitor=visitor,
     )

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from shoptrack.doctor import diagnose_account
 from shoptrack.domain.buckets import make_buckets
 from shoptrack.store.accounts import account_settings
+from shoptrack.store.flow_reports import attributed_revenue
 from shoptrack.web.charts import bucket_labels, chart, range_for
 from shoptrack.web.queries import integration_summaries, metric_series, placed_order_metrics
 from shoptrack.web.routes._common import pages
@@ -41,6 +42,7 @@ def home(request: Request, visitor: VisitorDep) -> Response:
             ("count", "sum_value"),
         )
         alerts = open_alert_views(connection, visitor.account_id)
+        from_flows = attributed_revenue(connection, visitor.account_id, start, end)
     names = {summary.id: summary.name for summary in summaries}
     report = diagnose_account(services, visitor.account_id, live=False)
     labels = bucket_labels(buckets, "day")
@@ -59,6 +61,8 @@ def home(request: Request, visitor: VisitorDep) -> Response:
                 labels, [(n.label, n.series.sum_value) for n in placed], money=True
             ),
             "has_orders": any(count for _, count, _ in totals),
+            "flow_revenue": from_flows,
+            "total_revenue": sum((revenue for _, _, revenue in totals), Decimal(0)),
             "since": start,
             "time_zone": zone.key,
             "problems": open_problems(report.findings),

@@ -63,9 +63,15 @@ def settings_page(request: Request, visitor: VisitorDep) -> Response:
 
 @router.post("/settings")
 def save_settings(request: Request, visitor: VisitorDep, form: FormDep) -> Response:
+    window = form.get("attribution_window_days").strip()
     values: dict[str, Any] = {
         "time_zone": form.get("time_zone").strip(),
         "test_sends": "test_sends" in form,
+        # Not a whole number: given as typed, for the settings to name it.
+        "attribution_window_days": int(window) if window.isdigit() else window,
+        "attribution_clicks_only": "attribution_clicks_only" in form,
+        "email_tracking": "email_tracking" in form,
+        "utm_parameters": "utm_parameters" in form,
     }
     try:
         with services_of(request).database.write() as connection:

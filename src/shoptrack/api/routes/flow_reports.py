@@ -1,0 +1,160 @@
+"""``POST /api/flow-values-reports`` and ``POST /api/flow-series-reports``: what flow emails
+earned, in Klaviyo's request and response shapes (the official SDK's
+``Reporting.query_flow_values`` and ``query_flow_series`` work unchanged). Statistics, groupings,
+timeframes and intervals Klaviyo does not know — or shoptrack does not have — are a 400 naming
+the attribute."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from shoptrack.api.deps import AccountDep, ServicesDep, base_url
+from shoptrack.api.jsonapi import (
+    Condition,
+    add_route,
+    jsonapi_response,
+    parse_filter,
+    refuse_unstorable,
+)
+from shoptrack.domain.api_events import pointer_of
+from shoptrack.domain.flow_reports import FlowSeriesRequest, FlowValuesRequest, ReportAttributes
+from shoptrack.errors import InputError
+from shoptrack.flows.reports import FILTERABLE, FlowReport, flow_report
+from shoptrack.store.accounts import account_settings
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["Reporting"])
+
+_FILTER_POINTER = "/data/attributes/filter"
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _parsed(model: type[Model], body: Any) -> Model:
+    refuse_unstorable(body)
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        pointer = pointer_of(tuple(first["loc"]))
+        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+
+
+def _conditions(text: str | None) -> list[Condition]:
+    """The report's filter: ``equals`` and ``contains-any`` on the flow, message and channel,
+    joined by ``and``, one condition per attribute."""
+    allowed = dict.fromkeys(FILTERABLE, ("equals", "contains-any"))
+    try:
+        conditions = parse_filter(text, allowed)
+    except InputError as error:
+        raise InputError(f"filter: {error.detail}", pointer=_FILTER_POINTER) from error
+    named: set[str] = set()
+    for condition in conditions:
+        if condition.field in named:
+            raise InputError(
+                f"filter: one condition per attribute ({condition.field} has two)",
+                pointer=_FILTER_POINTER,
+            )
+        named.add(condition.field)
+        if condition.operator == "contains-any" and not isinstance(condition.value, list):
+            raise InputError(
+                f'filter: contains-any takes a list: contains-any({condition.field},["…"])',
+                pointer=_FILTER_POINTER,
+            )
+    return conditions
+
+
+def _keeper(conditions: list[Condition]) -> Any:
+    def keep(description: Mapping[str, str | None]) -> bool:
+        for condition in conditions:
+            wanted = condition.value if isinstance(condition.value, list) else [condition.value]
+            if description[condition.field] not in [str(value) for value in wanted]:
+                return False
+        return True
+
+    return keep
+
+
+def _report(account_id: str, services: ServicesDep, attributes: ReportAttributes) -> FlowReport:
+    keep = _keeper(_conditions(attributes.filter))
+    with services.database.read() as connection:
+        zone = account_settings(connection, account_id).zone
+        return flow_report(
+            connection, account_id, attributes, zone=zone, now=services.clock.now(), keep=keep
+        )
+
+
+def _document(
+    request: Request, report_type: str, report: FlowReport, attributes: dict[str, Any]
+) -> Response:
+    flows = sorted({row.flow.id for row in report.rows})
+    messages = sorted({row.step_id for row in report.rows})
+    return jsonapi_response(
+        {
+            "data": {
+                "type": report_type,
+                "attributes": attributes,
+                "relationships": {
+                    "flows": {"data": [{"type": "flow", "id": flow} for flow in flows]},
+                    "flow-messages": {
+                        "data": [{"type": "flow-message", "id": step} for step in messages]
+                    },
+                },
+            },
+            "links": {"self": f"{base_url(request)}{request.url.path}"},
+        }
+    )
+
+
+_BODY = Body(media_type="application/vnd.api+json")
+
+
+def query_flow_values(
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: Annotated[Any, _BODY],
+) -> Response:
+    """Each flow message's statistics over the timeframe."""
+    attributes = _parsed(FlowValuesRequest, body).data.attributes
+    report = _report(account.id, services, attributes)
+    results = report.results(attributes.statistics)
+    return _document(request, "flow-values-report", report, {"results": results})
+
+
+def query_flow_series(
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: Annotated[Any, _BODY],
+) -> Response:
+    """Each flow message's statistics per interval of the timeframe."""
+    attributes = _parsed(FlowSeriesRequest, body).data.attributes
+    report = _report(account.id, services, attributes)
+    document = {
+        "results": report.results(attributes.statistics),
+        "date_times": [
+            moment.astimezone(report.zone).isoformat() for moment in report.date_times or []
+        ],
+    }
+    return _document(request, "flow-series-report", report, document)
+
+
+add_route(
+    router,
+    "/api/flow-values-reports",
+    query_flow_values,
+    ["POST"],
+    operation_id="query_flow_values",
+)
+add_route(
+    router,
+    "/api/flow-series-reports",
+    query_flow_series,
+    ["POST"],
+    operation_id="query_flow_series",
+)
