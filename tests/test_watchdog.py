@@ -109,6 +109,24 @@ def test_a_failure_between_two_passes_starts_the_count_again(world: WatchedStore
     assert len(world.emails()) == 2  # opened, then resolved
 
 
+def test_a_store_that_cannot_be_asked_resolves_nothing(world: WatchedStore) -> None:
+    """Keys refused, then a store that answers 5xx: the keys could not be checked, which is no
+    pass; only two runs that check them resolve the alert."""
+    world.store.regenerate_key()
+    world.run()
+    world.fix_keys()
+    world.store.set_faults({"server_error": 10_000})
+    for _ in range(3):
+        world.run()
+        assert "credentials_rejected" in _open_codes(world)
+    world.store.clear_faults()
+    world.run()
+    assert "credentials_rejected" in _open_codes(world)
+    world.run()
+    assert "credentials_rejected" not in _open_codes(world)
+    assert len(world.emails()) == 2
+
+
 def test_a_new_store_with_no_history_opens_nothing(
     services: Services, clock: FrozenClock, smtp: SmtpServer
 ) -> None:
