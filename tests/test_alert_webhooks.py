@@ -153,3 +153,17 @@ def test_bad_subscriptions_are_refused_naming_the_field(services: Services, shop
     with pytest.raises(InputError) as twice:
         subscribe(services, shop.account_id, email="ops@example.com")
     assert twice.value.code == "conflict"
+
+
+def test_a_name_that_cannot_resolve_is_unreachable_and_tried_again(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    """A label no DNS name can have ("a..b") is saved like any name that does not resolve
+    now, and sending to it is one more unreachable receiver: the run goes on."""
+    _history_then_silence(services, shop, clock)
+    subscribe(services, shop.account_id, url="http://a..b/alerts")
+    _run(services)
+    with services.database.read() as connection:
+        (row,) = connection.execute(select(alert_notifications)).all()
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.last_error.endswith("unreachable")

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from shoptrack.connectors import connector_for
 from shoptrack.connectors.errors import StoreConfigError
 from shoptrack.doctor import Severity, diagnose_integration
+from shoptrack.errors import InputError
 from shoptrack.outbound import AddressNotAllowedError, OutboundGuard, parse_networks
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
@@ -402,3 +403,17 @@ def test_every_connector_builds_its_client_through_the_guard(internal: InternalS
         connector.check_credentials(store)
     assert refused.value.code == "address_not_allowed"
     assert internal.requests == []
+
+
+def test_a_host_no_dns_name_can_be_is_refused_or_does_not_resolve() -> None:
+    """IDNA refuses some labels outright: a URL with one is a 400 naming the field when it is
+    saved, and a name with one does not resolve when a request is made (never a crash)."""
+    guard = OutboundGuard()
+    with pytest.raises(InputError) as refused:
+        guard.check_url("https://xn--/orders", field="store_url")
+    assert refused.value.pointer == "/data/attributes/store_url"
+    guard.check_url("http://a..b/orders", field="store_url")  # does not resolve: passes now
+    with pytest.raises(OSError, match="is no host name"):
+        guard.addresses("a..b", 80)
+    with httpx.Client(transport=guard.transport()) as client, pytest.raises(httpx.ConnectError):
+        client.get("http://a..b/orders")

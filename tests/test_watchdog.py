@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from shoptrack.alerts import WatchBusyError, Watchdog
+from shoptrack.api import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.integrations import update
+from shoptrack.pipeline.processing import Processor
+from shoptrack.pipeline.workers import Workers
 from shoptrack.services import Services
 from shoptrack.settings import Settings
-from shoptrack.store.alerts import list_alerts, open_alerts
+from shoptrack.store.alerts import list_alerts, open_alerts, watch_state
 from shoptrack.store.schema import alert_notifications, email_suppressions
 from tests.flow_support import Mailbox, SmtpServer, smtp
+from tests.helpers import AppClient
+from tests.processes import wait_until
 from tests.watch_support import WatchedStore, watched_store
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
@@ -107,6 +113,24 @@ def test_a_failure_between_two_passes_starts_the_count_again(world: WatchedStore
         alerts = list_alerts(connection, world.account_id)
     assert sorted(a.code for a in alerts) == ["credentials_rejected", "placed_order_drop"]
     assert len(world.emails()) == 2  # opened, then resolved
+
+
+def test_a_store_that_cannot_be_asked_resolves_nothing(world: WatchedStore) -> None:
+    """Keys refused, then a store that answers 5xx: the keys could not be checked, which is no
+    pass; only two runs that check them resolve the alert."""
+    world.store.regenerate_key()
+    world.run()
+    world.fix_keys()
+    world.store.set_faults({"server_error": 10_000})
+    for _ in range(3):
+        world.run()
+        assert "credentials_rejected" in _open_codes(world)
+    world.store.clear_faults()
+    world.run()
+    assert "credentials_rejected" in _open_codes(world)
+    world.run()
+    assert "credentials_rejected" not in _open_codes(world)
+    assert len(world.emails()) == 2
 
 
 def test_a_new_store_with_no_history_opens_nothing(
@@ -246,3 +270,45 @@ def test_the_interval_is_a_quarter_of_an_hour_unless_set(services: Services) -> 
     assert Settings(_env_file=None, watch_interval_minutes="30").watch_interval_minutes == 30
     with pytest.raises(ValidationError):
         Settings(_env_file=None, watch_interval_minutes=0)
+
+
+def test_the_workers_run_the_watchdog_on_its_schedule(world: WatchedStore) -> None:
+    world.services.settings.watch_interval_minutes = 4  # see the schedule test
+    watchdog = world.watchdog()
+    workers = Workers(
+        world.services.database,
+        world.clock,
+        Processor(world.services.database, world.clock),
+        watchdog=watchdog,
+        watch_check_every=0.05,
+    )
+
+    def state() -> Any:
+        with world.services.database.read() as connection:
+            return watch_state(connection)
+
+    workers.start()
+    try:
+        wait_until(lambda: state() is not None)  # the schedule started: nothing ran yet
+        assert state().last_finished_at is None
+        world.clock.advance(timedelta(minutes=4))
+        wait_until(lambda: state().last_finished_at is not None)
+    finally:
+        workers.stop()
+        watchdog.close()
+    assert state().last_run["opened"] == 1
+    assert len(world.emails()) == 1
+
+
+def test_the_workers_of_serve_and_worker_include_the_watchdog(services: Services) -> None:
+    client = AppClient(create_app(services))  # its workers in this process
+
+    def state() -> Any:
+        with services.database.read() as connection:
+            return watch_state(connection)
+
+    try:
+        wait_until(lambda: state() is not None)
+    finally:
+        client.close()
+    assert state().next_run_at == services.clock.now() + timedelta(minutes=15)

@@ -117,7 +117,10 @@ class OutboundGuard:
             return [ipaddress.ip_address(literal)]
         except ValueError:
             pass
-        found = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
+        try:
+            found = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
+        except UnicodeError as error:  # a label IDNA cannot encode ("a..b", 64 characters)
+            raise socket.gaierror(f"{literal!r} is no host name: {error}") from error
         unique: dict[IPAddress, None] = {}
         for _family, _type, _proto, _name, sockaddr in found:
             # An IPv6 sockaddr may carry a scope ("fe80::1%eth0"): the address is before the %.
@@ -138,13 +141,14 @@ class OutboundGuard:
         that does not resolve now passes: the request will say the store cannot be reached."""
         try:
             parsed = httpx.URL(url)
-        except httpx.InvalidURL as error:
+            host = parsed.host  # decoded on first use: a bad IDNA label fails here
+        except (httpx.InvalidURL, UnicodeError) as error:
             raise InputError(f"{field}: {error}", pointer=_pointer(field)) from error
-        if not parsed.host:
+        if not host:
             return
         port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 443)
         try:
-            self.choose(parsed.host, port, field=field)
+            self.choose(host, port, field=field)
         except OSError:
             return
 

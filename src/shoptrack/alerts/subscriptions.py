@@ -54,9 +54,14 @@ def _url(services: Services, url: str) -> str:
     pointer = "/data/attributes/url"
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as error:
+        host = parsed.host  # decoded on first use: a bad IDNA label fails here
+    except (httpx.InvalidURL, UnicodeError) as error:
         raise InputError(f"url: {error}", pointer=pointer) from error
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if any(character.isspace() for character in url):
+        raise InputError("url has white space inside it", pointer=pointer)
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InputError(f"url: port {parsed.port} is not 1 to 65535", pointer=pointer)
+    if parsed.scheme not in ("http", "https") or not host:
         raise InputError(
             "url must be an http:// or https:// address, such as https://example.com/hooks",
             pointer=pointer,

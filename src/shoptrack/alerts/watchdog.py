@@ -7,9 +7,10 @@ store's live answers is asked once per run — and turns what it finds into aler
 - a finding of severity ``error``, or a drop (``placed_order_drop``…), opens an alert, unless
   one of that code is open for that integration already (then it is seen again: its snapshot,
   summary and severity follow the finding);
-- an open alert resolves once its check passed on two runs in a row (no flapping); a check that
-  could not tell (evidence ``checked: false``) neither passes nor fails; an alert of an
-  integration that is disabled or removed resolves at once, as no longer watched;
+- an open alert resolves once its check passed (ok or info) on two runs in a row (no flapping);
+  a check that could not tell (evidence ``checked: false``), or a warning, neither passes nor
+  fails; an alert of an integration that is disabled or removed resolves at once, as no longer
+  watched;
 - each opening and resolving is one notice per channel, written with it in one transaction and
   sent right after the account's examination (``AlertNotifier``): one email per account and
   run, whatever opened or resolved, and a webhook per alert and webhook subscription.
@@ -59,6 +60,7 @@ from shoptrack.store.alerts import (
     schedule_watch,
     update_alert,
     watch_due,
+    watch_state,
 )
 from shoptrack.store.integrations import list_integrations
 
@@ -70,7 +72,7 @@ __all__ = [
     "WatchReport",
     "Watchdog",
     "is_alarming",
-    "is_undetermined",
+    "is_passing",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,10 +99,14 @@ def is_alarming(finding: Finding) -> bool:
     )
 
 
-def is_undetermined(finding: Finding) -> bool:
-    """A check that could not tell (the store could not be asked, too little history): it
-    neither opens an alert nor counts as passing."""
-    return not is_alarming(finding) and finding.evidence.get("checked") is False
+def is_passing(finding: Finding) -> bool:
+    """Whether a finding counts towards resolving its open alert: ok or info, from a check that
+    could tell. A check that could not (the store could not be asked, too little history:
+    evidence ``checked: false``) or a warning (degraded is not fixed) neither passes nor fails."""
+    return (
+        finding.severity in (Severity.OK, Severity.INFO)
+        and finding.evidence.get("checked") is not False
+    )
 
 
 @dataclass(slots=True)
@@ -194,8 +200,11 @@ class Watchdog:
         """Runs when the schedule says so and no other process is running it (what the workers
         call); the first run comes one interval after the schedule is made."""
         now = self._services.clock.now()
-        with self._services.database.write() as connection:
-            row = schedule_watch(connection, now + self.interval)
+        with self._services.database.read() as connection:
+            row = watch_state(connection)
+        if row is None:  # the first look of any process: the schedule starts
+            with self._services.database.write() as connection:
+                row = schedule_watch(connection, now + self.interval)
         if not watch_due(row, now):
             return None
         try:
@@ -306,7 +315,7 @@ class Watchdog:
                         finding=snapshot,
                         passing_runs=0,
                     )
-            elif alert is not None and not is_undetermined(finding):
+            elif alert is not None and is_passing(finding):
                 self._passed(connection, watch, alert, now)
         examined = {None, *watch.integrations} if findings else set()
         for key, alert in open_by_key.items():

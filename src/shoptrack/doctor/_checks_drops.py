@@ -1,7 +1,14 @@
 """Checks of whether a metric arrives as often as it used to: Placed Order, Started Checkout and
 Added to Cart, each against the same hours of the week over the previous four weeks
 (``shoptrack.domain.drops``). They run last, so a drop names the integration's other findings
-as its likely causes."""
+as its likely causes.
+
+``no_recent_placed_orders`` is the absolute check (not one Placed Order in 30 days, history or
+not); ``placed_order_drop`` the relative one (fewer than the store's own history makes
+plausible), which speaks within hours of a change and also while orders still trickle in. After
+a stop both report it for a while; once weeks of silence have become the history, only the
+first does. A drop is a warning — a quiet week of the shop's own is possible — that the watchdog
+opens an alert for all the same."""
 
 from __future__ import annotations
 
