@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,7 +33,7 @@ from shoptrack.api.routes import (
     profiles,
 )
 from shoptrack.api.segment_intake import SegmentIntake
-from shoptrack.errors import InputError, ShoptrackError, UnavailableError
+from shoptrack.errors import InputError, NotFoundError, ShoptrackError, UnavailableError
 from shoptrack.pipeline.runtime import WorkerProcess, build_workers
 from shoptrack.pipeline.spool import Spool, spool_directory
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
@@ -80,6 +81,8 @@ class Runtime:
 
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+# C0 controls and DEL, NUL aside (refused as input, with 400, before this is asked).
+_CONTROL_CHARACTERS = re.compile(r"[\x01-\x1f\x7f]")
 
 
 def _unavailable(error: BaseException) -> UnavailableError:
@@ -145,6 +148,12 @@ class ShoptrackApp:
                 # No id, filter or key holds NUL, and PostgreSQL refuses to compare text with it.
                 error = InputError("the URL may not contain the NUL character (%00)")
                 await respond(send, 400, error_body(error), JSONAPI_CONTENT_TYPE)
+                return
+            if _CONTROL_CHARACTERS.search(path):
+                # No path of shoptrack holds one, nor does any id; the router's ``$`` would
+                # otherwise match before a trailing newline, and /api/events/%0A list events.
+                missing = NotFoundError("no resource here: ids hold no control characters")
+                await respond(send, 404, error_body(missing), JSONAPI_CONTENT_TYPE)
                 return
             if path.startswith("/webhooks/"):
                 await _answering_outages(self._webhooks, scope, receive, send)

@@ -17,7 +17,7 @@ from shoptrack.api.deps import AccountDep, ServicesDep
 from shoptrack.api.jsonapi import add_route, refuse_unstorable
 from shoptrack.domain.api_events import pointer_of
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
-from shoptrack.errors import InputError
+from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.privacy import erase_person
 
 __all__ = ["router"]
@@ -104,12 +104,18 @@ def request_profile_deletion(
 ) -> Response:
     """Erases a profile, its events and the personal data of its orders; 202 once done.
 
-    A person no profile matches is not an error: the request may be a repeat, and the orders of
-    the email are scrubbed all the same.
+    A person named by email or phone number whom no profile matches is not an error: the
+    request may be a repeat, and the orders of the email are scrubbed all the same. A profile
+    id is a resource, though: one that is not of this account is 404, like any other.
     """
     identifier, value = _person(body)
     with services.database.write() as connection:
         erasure = erase_person(connection, account.id, identifier, value)
+        if identifier == "id" and erasure.profile_id is None:
+            # Nothing was erased or scrubbed (no profile, no email): the rollback undoes nothing.
+            raise NotFoundError(
+                f"no profile {value} in this account", pointer=f"{_PROFILE_POINTER}/id"
+            )
     # Ids and counts only: the log must not keep what was just erased.
     logger.info(
         "erased profile %s of account %s: %d events, %d order states scrubbed",
