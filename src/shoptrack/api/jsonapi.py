@@ -2,7 +2,10 @@
 
 Filters are Klaviyo's expressions — ``equals(metric_id,"X")``, ``greater-or-equal(datetime,
 2026-01-01T00:00:00Z)``, several joined by ``and(…)`` or by commas — checked against the fields
-and operators each endpoint allows, so a wrong filter is a 400 naming it, never a 500.
+and operators each endpoint allows, so a wrong filter is a 400 naming it, never a 500. A filter
+nests at most ``MAX_FILTER_DEPTH`` levels of ``and(…)`` and lists, and holds at most
+``MAX_FILTER_TERMS`` conditions and values per list: far more than a real query needs, and few
+enough that neither the parser nor the SQL it becomes grows with what a client sends.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ValidationError
 
 from shoptrack.errors import InputError
 
 __all__ = [
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_TERMS",
     "Condition",
     "add_route",
     "collection_links",
@@ -29,6 +35,7 @@ __all__ = [
     "iso",
     "jsonapi_response",
     "page_size",
+    "parse_document",
     "parse_fields",
     "parse_filter",
     "parse_include",
@@ -40,6 +47,7 @@ __all__ = [
 
 
 JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def jsonapi_response(document: Any, status_code: int = 200) -> Response:
@@ -68,6 +76,9 @@ class Condition:
     field: str
     value: Any
 
+
+MAX_FILTER_DEPTH = 10
+MAX_FILTER_TERMS = 100
 
 _CALL = re.compile(r"\s*([a-z-]+)\(")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -104,11 +115,36 @@ def utc_time(text: str) -> datetime:
         raise ValueError(f"{text} has no UTC equivalent") from error
 
 
+def _nesting(text: str) -> int:
+    """How deep parentheses and brackets nest in ``text`` (quoted text aside), in one pass: the
+    parser recurses per level, so the depth is checked before it runs."""
+    deepest = depth = 0
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    return deepest
+
+
 def _value(text: str) -> Any:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
     if text.startswith("[") and text.endswith("]"):
-        return [_value(part) for part in _split_arguments(text[1:-1])]
+        values = _split_arguments(text[1:-1])
+        if len(values) > MAX_FILTER_TERMS:
+            raise InputError(
+                f"a filter list holds at most {MAX_FILTER_TERMS} values (got {len(values)})",
+                parameter="filter",
+            )
+        return [_value(part) for part in values]
     if text in ("true", "false"):
         return text == "true"
     if text == "null":
@@ -132,6 +168,22 @@ def parse_filter(text: str | None, allowed: Mapping[str, Iterable[str]]) -> list
     """The conditions of a ``filter`` parameter, all of which must hold."""
     if not text:
         return []
+    # A condition is a call, a level of nesting itself: equals(…) is depth 1.
+    if _nesting(text) > MAX_FILTER_DEPTH + 1:
+        raise InputError(
+            f"a filter nests at most {MAX_FILTER_DEPTH} levels of and(…) and lists",
+            parameter="filter",
+        )
+    conditions = _conditions(text, allowed)
+    if len(conditions) > MAX_FILTER_TERMS:
+        raise InputError(
+            f"a filter holds at most {MAX_FILTER_TERMS} conditions (got {len(conditions)})",
+            parameter="filter",
+        )
+    return conditions
+
+
+def _conditions(text: str, allowed: Mapping[str, Iterable[str]]) -> list[Condition]:
     conditions: list[Condition] = []
     for part in _split_arguments(text):
         match = _CALL.match(part)
@@ -139,7 +191,7 @@ def parse_filter(text: str | None, allowed: Mapping[str, Iterable[str]]) -> list
             raise InputError(f"cannot read the filter {part!r}", parameter="filter")
         operator, inner = match.group(1), part[match.end() : -1]
         if operator == "and":
-            conditions.extend(parse_filter(inner, allowed))
+            conditions.extend(_conditions(inner, allowed))
             continue
         arguments = _split_arguments(inner)
         if len(arguments) != 2:
@@ -288,3 +340,16 @@ def refuse_unstorable(document: Any) -> None:
     if found is not None:
         pointer, reason = found
         raise InputError(f"{pointer}: {reason}", pointer=pointer)
+
+
+def parse_document(model: type[ModelT], document: Any) -> ModelT:
+    """A request body read with its model; a 400 names the first field at fault by its JSON
+    pointer (and, before the model is asked, any value the database cannot hold)."""
+    refuse_unstorable(document)
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        pointer = "/" + "/".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{pointer}: {message}", pointer=pointer) from error

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shoptrack.domain.events import EventDraft, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
+from shoptrack.domain.properties import Properties
 
 __all__ = [
-    "MAX_PROPERTIES",
     "EventCreate",
     "EventPayloadError",
     "ProfileAttributes",
@@ -24,8 +24,6 @@ __all__ = [
     "pointer_of",
 ]
 
-MAX_PROPERTIES = 400
-MAX_STRING_BYTES = 100 * 1024
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=365)
 
@@ -70,7 +68,7 @@ class ProfileAttributes(_Model):
     title: str | None = Field(default=None, max_length=200)
     image: str | None = Field(default=None, max_length=2000)
     location: Location | None = None
-    properties: dict[str, Any] | None = None
+    properties: Properties | None = None
 
     @field_validator("email")
     @classmethod
@@ -134,7 +132,7 @@ class _MetricRef(_Model):
 
 
 class _EventAttributes(_Model):
-    properties: dict[str, Any]
+    properties: Properties
     metric: _MetricRef
     profile: _ProfileRef
     time: datetime | None = None
@@ -144,16 +142,6 @@ class _EventAttributes(_Model):
     value_currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
     unique_id: str | None = Field(default=None, min_length=1, max_length=255)
     backfill: bool = False
-
-    @field_validator("properties")
-    @classmethod
-    def _properties(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(value) > MAX_PROPERTIES:
-            raise ValueError(f"at most {MAX_PROPERTIES} properties (got {len(value)})")
-        for key, item in value.items():
-            if isinstance(item, str) and len(item.encode()) > MAX_STRING_BYTES:
-                raise ValueError(f"property {key!r} is longer than 100 KB")
-        return value
 
     @field_validator("time")
     @classmethod
@@ -191,7 +179,8 @@ def parse_event(document: Any, *, now: datetime) -> EventCreate:
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         pointer = pointer_of(tuple(first["loc"]))
-        raise EventPayloadError(f"{pointer}: {first['msg']}", pointer) from error
+        message = first["msg"].removeprefix("Value error, ")
+        raise EventPayloadError(f"{pointer}: {message}", pointer) from error
     attributes = event.data.attributes
     profile = attributes.profile.data
     if profile.id is None and not profile.attributes.person().identified:

@@ -4,15 +4,16 @@ deliveries; queue a sync; replay deliveries. JSON:API in shoptrack's own types (
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, iso, jsonapi_response, page_size
+from shoptrack.api.jsonapi import add_route, iso, jsonapi_response, page_size, parse_document
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
 from shoptrack.integrations import update as update_integration
@@ -26,6 +27,7 @@ from shoptrack.store.sync_runs import get_run, list_runs
 __all__ = ["integration_document", "router", "sync_run_resource"]
 
 router = APIRouter(tags=["Integrations"])
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def integration_document(services: Services, integration_id: str, base: str) -> dict[str, Any]:
@@ -87,23 +89,57 @@ def sync_run_resource(row: Any, base: str) -> dict[str, Any]:
     }
 
 
-async def _body(request: Request, resource_type: str) -> dict[str, Any]:
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class IntegrationAttributes(_Model):
+    """What connecting a store (all but ``settings`` required) or changing one (any) takes."""
+
+    platform: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    credentials: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+
+
+class _IntegrationData(_Model):
+    type: Literal["integration"]
+    attributes: IntegrationAttributes = IntegrationAttributes()
+
+
+class IntegrationDocument(_Model):
+    """The body of ``POST /api/integrations`` and ``PATCH /api/integrations/{id}``."""
+
+    data: _IntegrationData
+
+
+class ReplayAttributes(_Model):
+    """Which stored deliveries to process again: ``ids``, or ``states`` received from
+    ``since`` to ``until``."""
+
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = []
+    states: list[InboxState] = [InboxState.DEAD]
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class _ReplayData(_Model):
+    type: Literal["delivery-replay"]
+    attributes: ReplayAttributes = ReplayAttributes()
+
+
+class ReplayDocument(_Model):
+    """The body of ``POST /api/integrations/{id}/deliveries/replay``."""
+
+    data: _ReplayData
+
+
+async def _document(request: Request, model: type[ModelT]) -> ModelT:
     try:
         document = orjson.loads(await request.body())
     except orjson.JSONDecodeError as error:
         raise InputError(f"the body is not JSON: {error}", pointer="/") from error
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, dict) or data.get("type") != resource_type:
-        raise InputError(
-            f'the body must be {{"data": {{"type": "{resource_type}", …}}}}', pointer="/data/type"
-        )
-    attributes = data.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise InputError("attributes must be an object", pointer="/data/attributes")
-    for name in ("credentials", "settings"):
-        if name in attributes and not isinstance(attributes[name], dict):
-            raise InputError(f"{name} must be an object", pointer=f"/data/attributes/{name}")
-    return attributes
+    return parse_document(model, document)
 
 
 def _answer(services: Services, request: Request, result: ConnectResult, status: int) -> Response:
@@ -121,17 +157,17 @@ def _answer(services: Services, request: Request, result: ConnectResult, status:
 
 async def create(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """Connect a store: credentials checked against it, metrics created, webhooks registered."""
-    attributes = await _body(request, "integration")
+    attributes = (await _document(request, IntegrationDocument)).data.attributes
     for name in ("platform", "name", "credentials"):
-        if not attributes.get(name):
+        if not getattr(attributes, name):
             raise InputError(f"{name} is required", pointer=f"/data/attributes/{name}")
     result = connect(
         services,
         account_id=account.id,
-        platform=str(attributes["platform"]),
-        name=str(attributes["name"]),
-        credentials=attributes["credentials"],
-        settings=attributes.get("settings") or {},
+        platform=str(attributes.platform),
+        name=str(attributes.name),
+        credentials=attributes.credentials or {},
+        settings=attributes.settings or {},
     )
     return _answer(services, request, result, 201)
 
@@ -167,14 +203,14 @@ async def patch(
     integration_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
     """Change the name, and merge credentials and settings key by key."""
-    attributes = await _body(request, "integration")
+    attributes = (await _document(request, IntegrationDocument)).data.attributes
     result = update_integration(
         services,
         account_id=account.id,
         integration_id=integration_id,
-        name=attributes.get("name"),
-        credentials=attributes.get("credentials"),
-        settings=attributes.get("settings"),
+        name=attributes.name,
+        credentials=attributes.credentials,
+        settings=attributes.settings,
     )
     return _answer(services, request, result, 200)
 
@@ -262,21 +298,16 @@ def deliveries(
     )
 
 
-def _moment(attributes: dict[str, Any], name: str) -> datetime | None:
-    value = attributes.get(name)
-    if value is None:
+def _moment(moment: datetime | None, name: str) -> datetime | None:
+    if moment is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as error:
+        return moment.astimezone(UTC)
+    except OverflowError:
         raise InputError(
-            f"{name} must be an ISO 8601 time", pointer=f"/data/attributes/{name}"
-        ) from error
-    if moment.tzinfo is None:
-        raise InputError(
-            f"{name} needs its time zone, e.g. a trailing Z", pointer=f"/data/attributes/{name}"
-        )
-    return moment
+            f"{name} has no UTC time (year 1 east of UTC, or 9999 west of it)",
+            pointer=f"/data/attributes/{name}",
+        ) from None
 
 
 async def replay_deliveries(
@@ -285,26 +316,18 @@ async def replay_deliveries(
     """Process stored deliveries again, as backfill: ``ids``, or ``states`` (dead by default)
     received from ``since`` to ``until``."""
     _own(services, account.id, integration_id)
-    attributes = await _body(request, "delivery-replay")
-    try:
-        states = [InboxState(s) for s in attributes.get("states", ["dead"])]
-    except ValueError as error:
-        raise InputError(str(error), pointer="/data/attributes/states") from error
-    if InboxState.REJECTED in states or InboxState.PENDING in states:
+    attributes = (await _document(request, ReplayDocument)).data.attributes
+    if InboxState.REJECTED in attributes.states or InboxState.PENDING in attributes.states:
         raise InputError(
             "rejected and pending deliveries are not replayed", pointer="/data/attributes/states"
         )
-    try:
-        ids = [int(i) for i in attributes.get("ids", [])]
-    except (TypeError, ValueError) as error:
-        raise InputError("ids must be delivery ids", pointer="/data/attributes/ids") from error
     selection = ReplaySelection(
         account_id=account.id,
         integration_id=integration_id,
-        ids=ids,
-        states=states,
-        since=_moment(attributes, "since"),
-        until=_moment(attributes, "until"),
+        ids=attributes.ids,
+        states=attributes.states,
+        since=_moment(attributes.since, "since"),
+        until=_moment(attributes.until, "until"),
     )
     with services.database.write() as connection:
         queued = replay(connection, selection, services.clock.now())

@@ -14,22 +14,22 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    MAX_FILTER_TERMS,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
     jsonapi_response,
+    parse_document,
     parse_fields,
     parse_filter,
-    refuse_unstorable,
     sparse,
 )
 from shoptrack.api.resources import METRIC_FIELDS, metric_resource
-from shoptrack.domain.api_events import pointer_of
 from shoptrack.domain.buckets import Interval, make_buckets
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.ids import new_id
@@ -177,7 +177,7 @@ class _AggregateAttributes(BaseModel):
 
     metric_id: str = Field(min_length=1)
     measurements: list[Literal["count", "sum_value", "unique"]] = Field(min_length=1)
-    filter: list[str] = Field(min_length=1)
+    filter: list[str] = Field(min_length=1, max_length=MAX_FILTER_TERMS)
     interval: Interval | None = "day"
     timezone: str | None = "UTC"
     by: list[str] | None = None
@@ -230,13 +230,7 @@ def _parse_body(document: Any) -> _AggregateAttributes:
             document = orjson.loads(document)
         except orjson.JSONDecodeError as error:
             raise InputError("the body is not JSON", pointer="/") from error
-    refuse_unstorable(document)
-    try:
-        return MetricAggregateQuery.model_validate(document).data.attributes
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    return parse_document(MetricAggregateQuery, document).data.attributes
 
 
 def _moment(text: Any, zone: zoneinfo.ZoneInfo, pointer: str) -> datetime:
@@ -268,6 +262,10 @@ def _parse_filters(
             conditions = parse_filter(_BARE_DATETIME.sub(r'\1"\2"\3', text), _AGGREGATE_FILTERS)
         except InputError as error:
             raise InputError(error.detail, pointer=pointer) from error
+        if len(equals) + len(bounds) + len(conditions) > MAX_FILTER_TERMS:
+            raise InputError(
+                f"the filters hold at most {MAX_FILTER_TERMS} conditions in all", pointer=pointer
+            )
         for condition in conditions:
             if condition.field != "datetime":
                 equals.append((condition.field, str(condition.value)))

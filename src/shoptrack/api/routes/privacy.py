@@ -11,11 +11,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import add_route, refuse_unstorable
-from shoptrack.domain.api_events import pointer_of
+from shoptrack.api.jsonapi import add_route, parse_document
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.privacy import erase_person
@@ -63,13 +62,7 @@ class _JobDocument(_Model):
 
 def _person(body: Any) -> tuple[str, str]:
     """The one identifier the job names the person by, normalised as profiles store it."""
-    refuse_unstorable(body)
-    try:
-        profile = _JobDocument.model_validate(body).data.attributes.profile.data
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    profile = parse_document(_JobDocument, body).data.attributes.profile.data
     named = {
         "id": profile.id or None,
         "email": _normalized(normalize_email, profile.attributes.email, "email"),

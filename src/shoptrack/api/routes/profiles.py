@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
@@ -24,14 +24,15 @@ from shoptrack.api.jsonapi import (
     encode_cursor,
     jsonapi_response,
     page_size,
+    parse_document,
     parse_fields,
     parse_filter,
-    refuse_unstorable,
     utc_time,
 )
 from shoptrack.api.resources import PROFILE_FIELDS, profile_resource
-from shoptrack.domain.api_events import ProfileAttributes, pointer_of
+from shoptrack.domain.api_events import ProfileAttributes
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
+from shoptrack.domain.properties import Properties
 from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.store.accounts import Account
 from shoptrack.store.profiles import (
@@ -69,8 +70,8 @@ class _Model(BaseModel):
 
 
 class _PatchProperties(_Model):
-    append: dict[str, Any] | None = None
-    unappend: dict[str, Any] | None = None
+    append: Properties | None = None
+    unappend: Properties | None = None
     unset: str | list[str] | None = None
 
 
@@ -159,13 +160,7 @@ def _after_key(request: Request, column: str) -> tuple[Any, str] | None:
 
 def _parse(body: Any) -> _ProfileData:
     """The profile of a request body; a wrong body is a 400 whose pointer names the field."""
-    refuse_unstorable(body)
-    try:
-        return _ProfileDocument.model_validate(body).data
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    return parse_document(_ProfileDocument, body).data
 
 
 def _change(data: _ProfileData) -> ProfileChange:
