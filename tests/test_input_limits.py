@@ -5,6 +5,7 @@ naming the parameter or field, never a 5xx, and nothing of it is stored."""
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import orjson
@@ -206,3 +207,140 @@ def test_a_replay_time_no_database_holds_is_400(shop: Shop, client: AppClient) -
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["source"] == {"pointer": "/data/attributes/since"}
+
+
+# --- Klaviyo's property limits on every intake ---------------------------------------------
+
+
+def _event(properties: dict[str, Any], profile_properties: dict[str, Any] | None = None) -> Any:
+    profile: dict[str, Any] = {"email": "a@x.com"}
+    if profile_properties is not None:
+        profile["properties"] = profile_properties
+    return {
+        "data": {
+            "type": "event",
+            "attributes": {
+                "properties": properties,
+                "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed Product"}}},
+                "profile": {"data": {"type": "profile", "attributes": profile}},
+            },
+        }
+    }
+
+
+def _message(properties: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "Product Viewed",
+        "userId": "u-1",
+        "properties": properties,
+        **fields,
+    }
+
+
+def _send(client: AppClient, shop: Shop, intake: str, properties: dict[str, Any]) -> Any:
+    """``properties`` sent through one intake: the server API, the client API or a batch (as
+    its third message, after two good ones)."""
+    if intake == "batch":
+        messages = [_message({}, messageId="m-0"), _message({}, messageId="m-1")]
+        document = {"batch": [*messages, _message(properties)], "writeKey": shop.private_key}
+        # The standard library writes any depth (orjson stops at 255 levels).
+        return client.post("/v1/batch", content=json.dumps(document))
+    url = "/api/events" if intake == "api" else f"/client/events?company_id={shop.public_key}"
+    return client.post(url, content=json.dumps(_event(properties)), headers=shop.headers())
+
+
+BEYOND_LIMITS = [
+    pytest.param({f"p{n}": n for n in range(401)}, "", id="401 properties"),
+    pytest.param({"Note": "x" * (100 * 1024 + 1)}, "/Note", id="101 KB of text"),
+    pytest.param({"Note": "é" * (50 * 1024 + 1)}, "/Note", id="101 KB of UTF-8"),
+    pytest.param({"Items": list(range(4001))}, "/Items", id="4001 items"),
+    pytest.param({"Deep": _nested(11, 1)}, "/Deep" + "/a" * 10, id="11 levels"),
+    pytest.param({"Deep": _nested(600, 1)}, "/Deep" + "/a" * 10, id="600 levels"),
+    pytest.param({"Deep": [[[[[[[[[[[1]]]]]]]]]]]}, "/Deep" + "/0" * 10, id="11 levels of arrays"),
+    pytest.param({"Note": "A\u0000da"}, "/Note", id="NUL"),
+    pytest.param({"A\u0000da": 1}, "/A\u0000da", id="NUL in a name"),
+]
+POINTERS = {
+    "api": "/data/attributes/properties",
+    "client": "/data/attributes/properties",
+    "batch": "/batch/2/properties",
+}
+
+
+@pytest.mark.parametrize("intake", ["api", "client", "batch"])
+@pytest.mark.parametrize(("properties", "where"), BEYOND_LIMITS)
+def test_properties_beyond_klaviyos_limits_are_400_before_acknowledging(
+    services: Services,
+    shop: Shop,
+    client: AppClient,
+    intake: str,
+    properties: dict[str, Any],
+    where: str,
+) -> None:
+    response = _send(client, shop, intake, properties)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["code"] == "invalid"
+    pointer = error["source"]["pointer"]
+    # Pydantic names the properties field and the detail says where within it; text the
+    # database cannot hold, and anything in a batch, is named by the pointer itself.
+    assert pointer.startswith(POINTERS[intake])
+    if intake == "batch" or "\u0000" in str(properties):
+        assert pointer.startswith(POINTERS[intake] + where)
+    assert where in error["detail"]
+    assert inbox_states(services) == {}
+
+
+@pytest.mark.parametrize("intake", ["api", "client", "batch"])
+def test_properties_at_klaviyos_limits_are_recorded(
+    services: Services, shop: Shop, client: AppClient, intake: str
+) -> None:
+    properties: dict[str, Any] = {f"p{n}": n for n in range(396)}
+    properties |= {
+        "Note": "x" * (100 * 1024),
+        "Items": list(range(4000)),
+        "Deep": _nested(9, [1]),
+        "Unicode": "é" * (50 * 1024),
+    }
+    response = _send(client, shop, intake, properties)
+    assert response.status_code in (200, 202), response.text
+    result = Processor(services.database, services.clock).run_until_idle()
+    assert (result.retried, result.dead) == (0, 0)
+    listed = client.get("/api/events", headers=shop.headers()).json()["data"]
+    recorded = [event["attributes"]["event_properties"] for event in listed]
+    assert any(event.get("Deep") == properties["Deep"] for event in recorded)
+    stored = next(event for event in recorded if "Deep" in event)
+    assert {name: stored[name] for name in properties} == properties
+
+
+def test_profile_properties_sent_with_an_event_are_limited_too(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    body = _event({}, profile_properties={"Deep": _nested(11, 1)})
+    response = client.post("/api/events", json=body, headers=shop.headers())
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["source"] == {
+        "pointer": "/data/attributes/profile/data/attributes/properties"
+    }
+    assert inbox_states(services) == {}
+
+
+@pytest.mark.parametrize(
+    ("message", "pointer"),
+    [
+        ({"type": "identify", "userId": "u-1", "traits": _nested(600, 1)}, "/batch/1/traits"),
+        ({**_message({}), "context": _nested(600, 1)}, "/batch/1/context"),
+        ({**_message({}), "context": {"traits": {"email": "a\u0000@x.com"}}}, "/batch/1/context"),
+    ],
+)
+def test_a_batch_with_one_bad_message_is_400_naming_it_and_stores_nothing(
+    services: Services, shop: Shop, client: AppClient, message: dict[str, Any], pointer: str
+) -> None:
+    document = {"batch": [_message({}), message, _message({})], "writeKey": shop.private_key}
+    response = client.post("/v1/batch", content=json.dumps(document))
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["code"] == "invalid"
+    assert error["source"]["pointer"].startswith(pointer)
+    assert inbox_states(services) == {}

@@ -22,6 +22,7 @@ __all__ = [
     "check_properties",
     "escape_pointer",
     "property_problem",
+    "too_deep",
 ]
 
 MAX_PROPERTIES = 400
@@ -77,6 +78,26 @@ def property_problem(properties: Mapping[str, Any]) -> tuple[str, str] | None:
         if isinstance(value, list):
             stack.extend((f"{pointer}/{n}", item, depth + 1) for n, item in enumerate(value))
         elif isinstance(value, dict):
+            stack.extend(
+                (f"{pointer}/{escape_pointer(str(key))}", item, depth + 1)
+                for key, item in value.items()
+            )
+    return None
+
+
+def too_deep(document: Any, levels: int) -> str | None:
+    """The JSON pointer of the first object or array of ``document`` nested deeper than
+    ``levels`` (``document`` itself is level 1), or None."""
+    stack: list[tuple[str, Any, int]] = [("", document, 1)]
+    while stack:
+        pointer, value, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth > levels:
+            return pointer or "/"
+        if isinstance(value, list):
+            stack.extend((f"{pointer}/{n}", item, depth + 1) for n, item in enumerate(value))
+        else:
             stack.extend(
                 (f"{pointer}/{escape_pointer(str(key))}", item, depth + 1)
                 for key, item in value.items()

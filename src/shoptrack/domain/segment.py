@@ -24,7 +24,7 @@ import orjson
 from shoptrack.domain.api_events import EARLIEST, LATEST_AHEAD
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
-from shoptrack.domain.properties import escape_pointer, property_problem
+from shoptrack.domain.properties import escape_pointer, property_problem, too_deep
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -58,6 +58,10 @@ MAX_NAME = 200
 MAX_EMAIL = 320
 MAX_AMOUNT = Decimal(10) ** 16
 _CENTS = Decimal("0.0001")
+
+# How deep a batch may nest: its properties nest 10 levels below a message's, and its traits and
+# context as much; far below what the JSON writer that stores a batch can write (255 levels).
+MAX_BATCH_NESTING = 32
 
 # The first of these properties present is the event's value (Segment's ``revenue`` excludes
 # shipping and tax; ``total`` is what the customer paid, which is what Klaviyo's value means).
@@ -103,6 +107,11 @@ def batch_drafts(document: Any, *, received_at: datetime) -> list[EventDraft]:
     """
     if not isinstance(document, dict):
         raise _fail("/", "the body must be a JSON object with a batch array")
+    deepest = too_deep(document, MAX_BATCH_NESTING)
+    if deepest is not None:
+        raise _fail(
+            deepest, f"a batch nests at most {MAX_BATCH_NESTING} levels of objects and arrays"
+        )
     batch = document.get("batch")
     if not isinstance(batch, list):
         raise _fail("/batch", "must be an array of messages")
