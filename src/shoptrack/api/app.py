@@ -189,6 +189,31 @@ async def _database_error(_request: Request, error: SQLAlchemyError) -> Response
     )
 
 
+def _invalid_document(error: RequestValidationError) -> dict[str, Any]:
+    """The first of a request's validation errors as a 400 ``invalid``: a body's field named by
+    its JSON pointer, a query, path or header parameter by its name."""
+    first = error.errors()[0]
+    where, *path = first.get("loc", ("body",))
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if where != "body":
+        name = str(path[0]) if path else str(where)
+        return error_document(
+            status=400,
+            code="invalid",
+            title="Invalid input.",
+            detail=f"{name}: {message}",
+            parameter=name,
+        )
+    pointer = "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    return error_document(
+        status=400,
+        code="invalid",
+        title="Invalid input.",
+        detail=f"{pointer}: {message}",
+        pointer=pointer,
+    )
+
+
 def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Awaitable[Response]]:
     """``GET /health``."""
 
@@ -293,16 +318,7 @@ def create_app(
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0]
-        location = "/".join(str(part) for part in first.get("loc", ()))
-        document = error_document(
-            status=400,
-            code="invalid",
-            title="Invalid input.",
-            detail=f"{location}: {first.get('msg', 'invalid')}",
-            pointer="/" + location,
-        )
-        return Response(orjson.dumps(document), status_code=400, media_type=JSONAPI_CONTENT_TYPE)
+        return _jsonapi(400, orjson.dumps(_invalid_document(error)))
 
     keys = KeyCache(services)
     api.state.services = services

@@ -8,15 +8,17 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
@@ -26,7 +28,6 @@ from shoptrack.api.jsonapi import (
     page_size,
     parse_fields,
     parse_filter,
-    refuse_unstorable,
     sparse,
 )
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
@@ -63,7 +64,7 @@ __all__ = [
     "unsubscribe_router",
 ]
 
-router = APIRouter(tags=["Flows"])
+router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute)
 # Public: reached from emails, without an API key; the signed token is the authority.
 unsubscribe_router = APIRouter(include_in_schema=False)
 
@@ -161,29 +162,120 @@ def statistics_resource(flow: FlowRecord, statistics: dict[str, Any], base: str)
     }
 
 
-async def _attributes(request: Request, resource_type: str) -> dict[str, Any]:
-    """``data.attributes`` of a JSON:API body of ``resource_type``."""
-    try:
-        document = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as error:
-        raise InputError(f"the body is not JSON: {error}", pointer="/") from error
-    refuse_unstorable(document)
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, dict) or data.get("type") != resource_type:
-        raise InputError(
-            f'the body must be {{"data": {{"type": "{resource_type}", …}}}}', pointer="/data/type"
-        )
-    attributes = data.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise InputError("attributes must be an object", pointer="/data/attributes")
-    return attributes
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _text(attributes: dict[str, Any], name: str) -> str | None:
-    value = attributes.get(name)
-    if value is not None and not isinstance(value, str):
-        raise InputError(f"{name} must be a string", pointer=f"/data/attributes/{name}")
-    return value
+class FlowCreateAttributes(_Model):
+    """A library ``template`` or a ``definition`` (Klaviyo's shape, checked by the flow
+    model), and its trigger, status and name."""
+
+    template: str | None = None
+    definition: dict[str, Any] | None = None
+    trigger_metric_id: str | None = None
+    status: str | None = None
+    name: str | None = None
+
+
+class FlowCreateData(_Model):
+    type: Literal["flow"]
+    attributes: FlowCreateAttributes
+
+
+class FlowCreateDocument(_Model):
+    """The body of ``POST /api/flows``."""
+
+    data: FlowCreateData
+
+
+class FlowUpdateAttributes(_Model):
+    status: str | None = None
+    name: str | None = None
+    archived: bool | None = None
+
+
+class FlowUpdateData(_Model):
+    type: Literal["flow"]
+    id: str | None = None
+    attributes: FlowUpdateAttributes = FlowUpdateAttributes()
+
+
+class FlowUpdateDocument(_Model):
+    """The body of ``PATCH /api/flows/{id}``."""
+
+    data: FlowUpdateData
+
+
+class FlowMessageAttributes(BaseModel):
+    """What a message may change: an email's ``name``, ``status``, ``subject``,
+    ``preview_text``, ``html``, ``text``, ``from_email``, ``from_label`` and ``smart_sending``;
+    a webhook's ``name``, ``status``, ``url`` and ``secret``. Other names are refused, each
+    naming the field."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str | None = None
+    status: str | None = None
+    subject: str | None = None
+    preview_text: str | None = None
+    html: str | None = None
+    text: str | None = None
+    from_email: str | None = None
+    from_label: str | None = None
+    smart_sending: bool | None = None
+    url: str | None = None
+    secret: str | None = None
+
+
+class FlowMessageData(_Model):
+    type: Literal["flow-message"]
+    id: str | None = None
+    attributes: FlowMessageAttributes = FlowMessageAttributes()
+
+
+class FlowMessageDocument(_Model):
+    """The body of ``PATCH /api/flows/{id}/flow-messages/{step}``."""
+
+    data: FlowMessageData
+
+
+class FlowRetargetAttributes(_Model):
+    from_metric_id: str = Field(min_length=1)
+    to_metric_id: str = Field(min_length=1)
+
+
+class FlowRetargetData(_Model):
+    type: Literal["flow-retarget"]
+    attributes: FlowRetargetAttributes
+
+
+class FlowRetargetDocument(_Model):
+    """The body of ``POST /api/flow-retargets``."""
+
+    data: FlowRetargetData
+
+
+class SuppressionAttributes(_Model):
+    email: str
+    reason: Literal["manual", "unsubscribed", "bounced", "complained"] = "manual"
+
+
+class SuppressionData(_Model):
+    type: Literal["email-suppression"]
+    attributes: SuppressionAttributes
+
+
+class SuppressionDocument(_Model):
+    """The body of ``POST /api/email-suppressions``."""
+
+    data: SuppressionData
+
+
+FlowCreateBody = Annotated[FlowCreateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+FlowUpdateBody = Annotated[FlowUpdateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+FlowMessageBody = Annotated[FlowMessageDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+FlowRetargetBody = Annotated[FlowRetargetDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+SuppressionBody = Annotated[SuppressionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def _diagnostics_url(base: str) -> str:
@@ -272,29 +364,28 @@ def get_one(flow_id: str, request: Request, account: AccountDep, services: Servi
     )
 
 
-async def post_flow(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+def post_flow(
+    request: Request, account: AccountDep, services: ServicesDep, body: FlowCreateBody
+) -> Response:
     """Creates a flow from the library (``template``) or from a ``definition``; answers 201
     with warnings (a trigger metric without recent events) in ``meta.warnings``."""
-    attributes = await _attributes(request, "flow")
+    attributes = body.data.attributes
     flow_request = FlowRequest(
         account_id=account.id,
-        template=_text(attributes, "template"),
-        definition=attributes.get("definition"),
-        trigger_metric_id=_text(attributes, "trigger_metric_id"),
-        status=_text(attributes, "status"),
-        name=_text(attributes, "name"),
+        template=attributes.template,
+        definition=attributes.definition,
+        trigger_metric_id=attributes.trigger_metric_id,
+        status=attributes.status,
+        name=attributes.name,
     )
     return jsonapi_response(created_document(services, flow_request, base_url(request)), 201)
 
 
-async def patch_flow(
-    flow_id: str, request: Request, account: AccountDep, services: ServicesDep
+def patch_flow(
+    flow_id: str, request: Request, account: AccountDep, services: ServicesDep, body: FlowUpdateBody
 ) -> Response:
     """Changes a flow's status (draft, manual, live), name or archived flag."""
-    attributes = await _attributes(request, "flow")
-    archived = attributes.get("archived")
-    if archived is not None and not isinstance(archived, bool):
-        raise InputError("archived must be true or false", pointer="/data/attributes/archived")
+    attributes = body.data.attributes
     with services.database.write() as connection:
         flow = set_status(
             connection,
@@ -302,9 +393,9 @@ async def patch_flow(
             flow_id,
             services.clock.now(),
             safeguards=Safeguards.of(services),
-            status=_text(attributes, "status"),
-            name=_text(attributes, "name"),
-            archived=archived,
+            status=attributes.status,
+            name=attributes.name,
+            archived=attributes.archived,
         )
     return jsonapi_response({"data": flow_resource(flow, base_url(request))})
 
@@ -324,12 +415,18 @@ def get_messages(
     )
 
 
-async def patch_message(
-    flow_id: str, step_id: str, request: Request, account: AccountDep, services: ServicesDep
+def patch_message(
+    flow_id: str,
+    step_id: str,
+    *,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: FlowMessageBody,
 ) -> Response:
     """Edits a message: templates, sender, status and smart sending of an email; URL and
     status of a webhook. Templates are compiled before anything is stored."""
-    attributes = await _attributes(request, "flow-message")
+    attributes = body.data.attributes.model_dump(exclude_unset=True)
     with services.database.write() as connection:
         flow, step = edit_message(
             connection,
@@ -353,20 +450,16 @@ def get_statistics(
     return jsonapi_response({"data": statistics_resource(flow, statistics, base_url(request))})
 
 
-async def post_retarget(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+def post_retarget(account: AccountDep, services: ServicesDep, body: FlowRetargetBody) -> Response:
     """Moves the flows of one metric to another of the same name (after a platform switch)."""
-    attributes = await _attributes(request, "flow-retarget")
-    names = ("from_metric_id", "to_metric_id")
-    ids = {name: _text(attributes, name) for name in names}
-    for name in names:
-        if not ids[name]:
-            raise InputError(f"{name} is required", pointer=f"/data/attributes/{name}")
+    attributes = body.data.attributes
+    ids = attributes.model_dump()
     with services.database.write() as connection:
         moved = retarget(
             connection,
             account.id,
-            str(ids["from_metric_id"]),
-            str(ids["to_metric_id"]),
+            attributes.from_metric_id,
+            attributes.to_metric_id,
             services.clock.now(),
         )
     return jsonapi_response(
@@ -428,23 +521,15 @@ def get_suppressions(request: Request, account: AccountDep, services: ServicesDe
     )
 
 
-async def post_suppression(
-    request: Request, account: AccountDep, services: ServicesDep
-) -> Response:
+def post_suppression(account: AccountDep, services: ServicesDep, body: SuppressionBody) -> Response:
     """Suppresses an address (reason ``manual`` unless given): no flow emails it again."""
-    attributes = await _attributes(request, "email-suppression")
     try:
-        email = normalize_email(_text(attributes, "email"))
+        email = normalize_email(body.data.attributes.email)
     except InvalidIdentifierError as error:
         raise InputError(str(error), pointer="/data/attributes/email") from error
     if email is None:
         raise InputError("email is required", pointer="/data/attributes/email")
-    reason = _text(attributes, "reason") or "manual"
-    if reason not in ("manual", "unsubscribed", "bounced", "complained"):
-        raise InputError(
-            "reason must be manual, unsubscribed, bounced or complained",
-            pointer="/data/attributes/reason",
-        )
+    reason = body.data.attributes.reason
     now = services.clock.now()
     with services.database.write() as connection:
         created = suppress(connection, account.id, email, reason, now)

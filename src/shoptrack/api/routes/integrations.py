@@ -5,15 +5,21 @@ deliveries; queue a sync; replay deliveries. JSON:API in shoptrack's own types (
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, iso, jsonapi_response, page_size, parse_document
+from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIRoute,
+    add_route,
+    iso,
+    jsonapi_response,
+    page_size,
+)
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
 from shoptrack.integrations import update as update_integration
@@ -26,8 +32,7 @@ from shoptrack.store.sync_runs import get_run, list_runs
 
 __all__ = ["integration_document", "router", "sync_run_resource"]
 
-router = APIRouter(tags=["Integrations"])
-ModelT = TypeVar("ModelT", bound=BaseModel)
+router = APIRouter(tags=["Integrations"], route_class=JSONAPIRoute)
 
 
 def integration_document(services: Services, integration_id: str, base: str) -> dict[str, Any]:
@@ -102,7 +107,7 @@ class IntegrationAttributes(_Model):
     settings: dict[str, Any] | None = None
 
 
-class _IntegrationData(_Model):
+class IntegrationData(_Model):
     type: Literal["integration"]
     attributes: IntegrationAttributes = IntegrationAttributes()
 
@@ -110,7 +115,7 @@ class _IntegrationData(_Model):
 class IntegrationDocument(_Model):
     """The body of ``POST /api/integrations`` and ``PATCH /api/integrations/{id}``."""
 
-    data: _IntegrationData
+    data: IntegrationData
 
 
 class ReplayAttributes(_Model):
@@ -123,7 +128,7 @@ class ReplayAttributes(_Model):
     until: AwareDatetime | None = None
 
 
-class _ReplayData(_Model):
+class ReplayData(_Model):
     type: Literal["delivery-replay"]
     attributes: ReplayAttributes = ReplayAttributes()
 
@@ -131,15 +136,11 @@ class _ReplayData(_Model):
 class ReplayDocument(_Model):
     """The body of ``POST /api/integrations/{id}/deliveries/replay``."""
 
-    data: _ReplayData
+    data: ReplayData
 
 
-async def _document(request: Request, model: type[ModelT]) -> ModelT:
-    try:
-        document = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as error:
-        raise InputError(f"the body is not JSON: {error}", pointer="/") from error
-    return parse_document(model, document)
+IntegrationBody = Annotated[IntegrationDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+ReplayBody = Annotated[ReplayDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def _answer(services: Services, request: Request, result: ConnectResult, status: int) -> Response:
@@ -155,9 +156,11 @@ def _answer(services: Services, request: Request, result: ConnectResult, status:
     return jsonapi_response(body, status)
 
 
-async def create(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+def create(
+    request: Request, account: AccountDep, services: ServicesDep, body: IntegrationBody
+) -> Response:
     """Connect a store: credentials checked against it, metrics created, webhooks registered."""
-    attributes = (await _document(request, IntegrationDocument)).data.attributes
+    attributes = body.data.attributes
     for name in ("platform", "name", "credentials"):
         if not getattr(attributes, name):
             raise InputError(f"{name} is required", pointer=f"/data/attributes/{name}")
@@ -199,11 +202,15 @@ def get_one(
     )
 
 
-async def patch(
-    integration_id: str, request: Request, account: AccountDep, services: ServicesDep
+def patch(
+    integration_id: str,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: IntegrationBody,
 ) -> Response:
     """Change the name, and merge credentials and settings key by key."""
-    attributes = (await _document(request, IntegrationDocument)).data.attributes
+    attributes = body.data.attributes
     result = update_integration(
         services,
         account_id=account.id,
@@ -310,13 +317,13 @@ def _moment(moment: datetime | None, name: str) -> datetime | None:
         ) from None
 
 
-async def replay_deliveries(
-    integration_id: str, request: Request, account: AccountDep, services: ServicesDep
+def replay_deliveries(
+    integration_id: str, account: AccountDep, services: ServicesDep, body: ReplayBody
 ) -> Response:
     """Process stored deliveries again, as backfill: ``ids``, or ``states`` (dead by default)
     received from ``since`` to ``until``."""
     _own(services, account.id, integration_id)
-    attributes = (await _document(request, ReplayDocument)).data.attributes
+    attributes = body.data.attributes
     if InboxState.REJECTED in attributes.states or InboxState.PENDING in attributes.states:
         raise InputError(
             "rejected and pending deliveries are not replayed", pointer="/data/attributes/states"

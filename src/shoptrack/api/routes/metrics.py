@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
     MAX_FILTER_TERMS,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
     jsonapi_response,
-    parse_document,
     parse_fields,
     parse_filter,
     sparse,
@@ -38,7 +39,7 @@ from shoptrack.store.events import list_metrics, metrics_by_id
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Metrics"])
+router = APIRouter(tags=["Metrics"], route_class=JSONAPIRoute)
 
 # Klaviyo pages metrics 200 at a time and takes no page[size] for them.
 METRICS_PAGE_SIZE = 200
@@ -172,7 +173,7 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class _AggregateAttributes(BaseModel):
+class MetricAggregateAttributes(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     metric_id: str = Field(min_length=1)
@@ -207,11 +208,11 @@ class _AggregateAttributes(BaseModel):
         return value
 
 
-class _AggregateData(BaseModel):
+class MetricAggregateData(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: Literal["metric-aggregate"]
-    attributes: _AggregateAttributes
+    attributes: MetricAggregateAttributes
 
 
 class MetricAggregateQuery(BaseModel):
@@ -219,18 +220,7 @@ class MetricAggregateQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    data: _AggregateData
-
-
-def _parse_body(document: Any) -> _AggregateAttributes:
-    if isinstance(document, bytes):
-        # FastAPI hands over the raw bytes of a body sent without a JSON content type (curl -d
-        # says form-urlencoded); Klaviyo reads it as JSON all the same.
-        try:
-            document = orjson.loads(document)
-        except orjson.JSONDecodeError as error:
-            raise InputError("the body is not JSON", pointer="/") from error
-    return parse_document(MetricAggregateQuery, document).data.attributes
+    data: MetricAggregateData
 
 
 def _moment(text: Any, zone: zoneinfo.ZoneInfo, pointer: str) -> datetime:
@@ -348,14 +338,14 @@ def _sorted_rows(
 
 
 def query_metric_aggregates(
-    document: Annotated[Any, Body(media_type="application/vnd.api+json")],
+    document: Annotated[MetricAggregateQuery, Body(media_type=JSONAPI_MEDIA_TYPE)],
     request: Request,
     account: AccountDep,
     services: ServicesDep,
 ) -> Response:
     """Counts, value sums and unique profiles of one metric per hour, day, week or month in a
     time zone's calendar, optionally per currency."""
-    attributes = _parse_body(document)
+    attributes = document.data.attributes
     fields = parse_fields(request, "metric-aggregate", ("data", "dates", "id"))
     zone = zoneinfo.ZoneInfo(attributes.timezone or "UTC")
     start, end, equals = _parse_filters(attributes.filter, zone)

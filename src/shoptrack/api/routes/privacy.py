@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import add_route, parse_document
+from shoptrack.api.jsonapi import JSONAPI_MEDIA_TYPE, JSONAPIRoute, add_route
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.privacy import erase_person
@@ -30,39 +30,39 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class _ProfileAttributes(_Model):
+class DeletionProfileAttributes(_Model):
     email: str | None = None
     phone_number: str | None = None
 
 
-class _Profile(_Model):
+class DeletionProfile(_Model):
     type: Literal["profile"]
     id: str | None = None
-    attributes: _ProfileAttributes = _ProfileAttributes()
+    attributes: DeletionProfileAttributes = DeletionProfileAttributes()
 
 
-class _ProfileRef(_Model):
-    data: _Profile
+class DeletionProfileRef(_Model):
+    data: DeletionProfile
 
 
-class _JobAttributes(_Model):
-    profile: _ProfileRef
+class DeletionJobAttributes(_Model):
+    profile: DeletionProfileRef
 
 
-class _JobData(_Model):
+class DeletionJobData(_Model):
     type: Literal["data-privacy-deletion-job"]
-    attributes: _JobAttributes
+    attributes: DeletionJobAttributes
 
 
-class _JobDocument(_Model):
+class DeletionJobDocument(_Model):
     """The body of request_profile_deletion."""
 
-    data: _JobData
+    data: DeletionJobData
 
 
-def _person(body: Any) -> tuple[str, str]:
+def _person(body: DeletionJobDocument) -> tuple[str, str]:
     """The one identifier the job names the person by, normalised as profiles store it."""
-    profile = parse_document(_JobDocument, body).data.attributes.profile.data
+    profile = body.data.attributes.profile.data
     named = {
         "id": profile.id or None,
         "email": _normalized(normalize_email, profile.attributes.email, "email"),
@@ -87,13 +87,13 @@ def _normalized(
         raise InputError(str(error), pointer=f"{_PROFILE_POINTER}/attributes/{field}") from error
 
 
-router = APIRouter(tags=["Data Privacy"])
+router = APIRouter(tags=["Data Privacy"], route_class=JSONAPIRoute)
 
 
 def request_profile_deletion(
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[Any, Body(media_type="application/vnd.api+json")],
+    body: Annotated[DeletionJobDocument, Body(media_type=JSONAPI_MEDIA_TYPE)],
 ) -> Response:
     """Erases a profile, its events and the personal data of its orders; 202 once done.
 

@@ -17,14 +17,15 @@ from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
     Condition,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
     jsonapi_response,
     page_size,
-    parse_document,
     parse_fields,
     parse_filter,
     utc_time,
@@ -69,27 +70,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class _PatchProperties(_Model):
+class PatchProperties(_Model):
     append: Properties | None = None
     unappend: Properties | None = None
     unset: str | list[str] | None = None
 
 
-class _ProfileMeta(_Model):
-    patch_properties: _PatchProperties | None = None
+class ProfileMeta(_Model):
+    patch_properties: PatchProperties | None = None
 
 
-class _ProfileData(_Model):
+class ProfileData(_Model):
     type: Literal["profile"]
     id: str | None = None
     attributes: ProfileAttributes
-    meta: _ProfileMeta | None = None
+    meta: ProfileMeta | None = None
 
 
-class _ProfileDocument(_Model):
+class ProfileDocument(_Model):
     """The body of create_profile, update_profile and create_or_update_profile."""
 
-    data: _ProfileData
+    data: ProfileData
 
 
 def _matched_values(condition: Condition) -> tuple[str, ...]:
@@ -158,12 +159,7 @@ def _after_key(request: Request, column: str) -> tuple[Any, str] | None:
         ) from error
 
 
-def _parse(body: Any) -> _ProfileData:
-    """The profile of a request body; a wrong body is a 400 whose pointer names the field."""
-    return parse_document(_ProfileDocument, body).data
-
-
-def _change(data: _ProfileData) -> ProfileChange:
+def _change(data: ProfileData) -> ProfileChange:
     """The change a body asks for: only the attributes it gave, as the store expects them."""
     attributes = data.attributes
     given: dict[str, Any] = {}
@@ -198,8 +194,9 @@ def _document(
     )
 
 
-router = APIRouter(tags=["Profiles"])
-JSONAPIBody = Annotated[Any, Body(media_type="application/vnd.api+json")]
+router = APIRouter(tags=["Profiles"], route_class=JSONAPIRoute)
+# A profile document, read as JSON:API: a wrong body is a 400 whose pointer names the field.
+ProfileBody = Annotated[ProfileDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -222,10 +219,10 @@ def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -
 
 
 def post_profile(
-    request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody
+    request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
 ) -> Response:
     """Creates a profile; 409 ``duplicate_profile`` names the one holding an identifier given."""
-    change = _change(_parse(body))
+    change = _change(body.data)
     fields = _fields(request)  # before the write: a bad parameter changes nothing
     with services.database.write() as connection:
         row = create_profile(connection, account.id, change, services.clock.now())
@@ -245,10 +242,10 @@ def get_one_profile(
 
 
 def patch_profile(
-    profile_id: str, request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody
+    profile_id: str, request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
 ) -> Response:
     """Updates a profile: attributes given replace (``null`` clears), properties merge."""
-    data = _parse(body)
+    data = body.data
     if data.id is None:
         raise InputError("data.id is required and must be the profile's id", pointer="/data/id")
     if data.id != profile_id:
@@ -263,10 +260,10 @@ def patch_profile(
 
 
 def post_profile_import(
-    request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody
+    request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
 ) -> Response:
     """Creates or updates a profile: 201 when it was created, 200 when it was updated."""
-    data = _parse(body)
+    data = body.data
     change = _change(data)
     fields = _fields(request)
     with services.database.write() as connection:
