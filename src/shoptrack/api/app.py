@@ -23,6 +23,7 @@ from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document, error_headers
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
+from shoptrack.api.openapi import install_openapi
 from shoptrack.api.routes import (
     diagnostics,
     events,
@@ -32,6 +33,7 @@ from shoptrack.api.routes import (
     privacy,
     profiles,
 )
+from shoptrack.api.schemas import Health
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, NotFoundError, ShoptrackError, UnavailableError
 from shoptrack.pipeline.runtime import WorkerProcess, build_workers
@@ -320,6 +322,7 @@ def create_app(
     async def _validation_error(_request: Request, error: RequestValidationError) -> Response:
         return _jsonapi(400, orjson.dumps(_invalid_document(error)))
 
+    install_openapi(api)
     keys = KeyCache(services)
     api.state.services = services
     api.state.keys = keys
@@ -334,7 +337,15 @@ def create_app(
 
     health = _health(services, writer)
     for path in ("/health", "/health/"):
-        api.add_api_route(path, health, methods=["GET"], include_in_schema=path == "/health")
+        api.add_api_route(
+            path,
+            health,
+            methods=["GET"],
+            include_in_schema=path == "/health",
+            operation_id="get_health",
+            response_model=Health,
+            responses={503: {"model": Health, "description": "degraded: the reason says why"}},
+        )
 
     return ShoptrackApp(
         api,

@@ -29,23 +29,31 @@ from shoptrack.api.asgi import MAX_BODY_BYTES, PayloadTooLargeError
 from shoptrack.errors import InputError
 
 __all__ = [
+    "FILTER_PARAMETER",
     "JSONAPI_MEDIA_TYPE",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_TERMS",
+    "PAGE_CURSOR_PARAMETER",
     "Condition",
+    "JSONAPIResponse",
     "JSONAPIRoute",
     "add_route",
     "collection_links",
     "decode_cursor",
     "encode_cursor",
+    "fields_parameter",
+    "include_parameter",
     "iso",
     "jsonapi_response",
     "page_size",
+    "page_size_parameter",
     "parse_document",
     "parse_fields",
     "parse_filter",
     "parse_include",
+    "query_parameter",
     "refuse_unstorable",
+    "sort_parameter",
     "sparse",
     "unstorable",
     "utc_time",
@@ -53,12 +61,21 @@ __all__ = [
 
 
 JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
+MAX_FILTER_DEPTH = 10
+MAX_FILTER_TERMS = 100
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class JSONAPIResponse(Response):
+    """An answer in ``application/vnd.api+json``: what the OpenAPI description says of every
+    route that answers a document."""
+
+    media_type = JSONAPI_MEDIA_TYPE
 
 
 def jsonapi_response(document: Any, status_code: int = 200) -> Response:
     """A JSON:API document serialised with orjson."""
-    return Response(orjson.dumps(document), status_code=status_code, media_type=JSONAPI_MEDIA_TYPE)
+    return JSONAPIResponse(orjson.dumps(document), status_code=status_code)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -135,10 +152,71 @@ class JSONAPIRoute(APIRoute):
         return read_json
 
 
+def query_parameter(
+    name: str, description: str, schema: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """An optional query parameter as OpenAPI describes it, for the parameters a handler reads
+    itself (JSON:API's bracketed names such as ``page[size]`` are no Python names)."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": dict(schema or {"type": "string"}),
+    }
+
+
+FILTER_PARAMETER = query_parameter(
+    "filter",
+    'Klaviyo\'s filter expression, e.g. equals(metric_id,"X"); conditions joined by and(…) '
+    f"or commas, at most {MAX_FILTER_TERMS} conditions and {MAX_FILTER_DEPTH} levels deep",
+)
+PAGE_CURSOR_PARAMETER = query_parameter(
+    "page[cursor]", "the cursor of the next page, from a previous answer's links.next"
+)
+
+
+def page_size_parameter(default: int, maximum: int) -> dict[str, Any]:
+    return query_parameter(
+        "page[size]",
+        f"items per page (default {default})",
+        {"type": "integer", "minimum": 1, "maximum": maximum},
+    )
+
+
+def sort_parameter(values: Iterable[str]) -> dict[str, Any]:
+    return query_parameter(
+        "sort", "the order of the items", {"type": "string", "enum": list(values)}
+    )
+
+
+def fields_parameter(resource_type: str, names: Iterable[str]) -> dict[str, Any]:
+    return query_parameter(
+        f"fields[{resource_type}]",
+        f"a sparse fieldset: the {resource_type} attributes to answer, comma-separated, of "
+        + ", ".join(names),
+    )
+
+
+def include_parameter(names: Iterable[str]) -> dict[str, Any]:
+    return query_parameter(
+        "include", "related resources to include, comma-separated, of " + ", ".join(names)
+    )
+
+
 def add_route(
-    router: APIRouter, path: str, endpoint: Callable[..., Any], methods: list[str], **options: Any
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[..., Any],
+    methods: list[str],
+    *,
+    parameters: Sequence[Mapping[str, Any]] = (),
+    **options: Any,
 ) -> None:
-    """Registers ``path`` and ``path/``: every API path answers both, without a redirect."""
+    """Registers ``path`` and ``path/``: every API path answers both, without a redirect.
+    ``parameters`` describes the query parameters the handler reads itself."""
+    if parameters:
+        options["openapi_extra"] = {"parameters": [dict(p) for p in parameters]}
     router.add_api_route(path, endpoint, methods=methods, **options)
     router.add_api_route(path + "/", endpoint, methods=methods, include_in_schema=False, **options)
 
@@ -151,9 +229,6 @@ class Condition:
     field: str
     value: Any
 
-
-MAX_FILTER_DEPTH = 10
-MAX_FILTER_TERMS = 100
 
 _CALL = re.compile(r"\s*([a-z-]+)\(")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+)?(Z|[+-]\d{2}:?\d{2})?$")

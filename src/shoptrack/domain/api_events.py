@@ -41,7 +41,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Location(_Model):
+class ProfileLocation(_Model):
     address1: str | None = None
     address2: str | None = None
     city: str | None = None
@@ -67,7 +67,7 @@ class ProfileAttributes(_Model):
     locale: str | None = Field(default=None, max_length=32)
     title: str | None = Field(default=None, max_length=200)
     image: str | None = Field(default=None, max_length=2000)
-    location: Location | None = None
+    location: ProfileLocation | None = None
     properties: Properties | None = None
 
     @field_validator("email")
@@ -107,34 +107,34 @@ class ProfileAttributes(_Model):
         )
 
 
-class _ProfileData(_Model):
+class EventProfileData(_Model):
     type: Literal["profile"]
     id: str | None = None
     attributes: ProfileAttributes = ProfileAttributes()
 
 
-class _ProfileRef(_Model):
-    data: _ProfileData
+class EventProfileRef(_Model):
+    data: EventProfileData
 
 
-class _MetricAttributes(_Model):
+class EventMetricAttributes(_Model):
     name: str = Field(min_length=1, max_length=128)
     service: str | None = None
 
 
-class _MetricData(_Model):
+class EventMetricData(_Model):
     type: Literal["metric"]
-    attributes: _MetricAttributes
+    attributes: EventMetricAttributes
 
 
-class _MetricRef(_Model):
-    data: _MetricData
+class EventMetricRef(_Model):
+    data: EventMetricData
 
 
-class _EventAttributes(_Model):
+class EventAttributes(_Model):
     properties: Properties
-    metric: _MetricRef
-    profile: _ProfileRef
+    metric: EventMetricRef
+    profile: EventProfileRef
     time: datetime | None = None
     value: Decimal | None = Field(
         default=None, allow_inf_nan=False, max_digits=20, decimal_places=4
@@ -157,15 +157,15 @@ class _EventAttributes(_Model):
             raise ValueError("time must be after 1990 and at most one year ahead") from None
 
 
-class _EventData(_Model):
+class EventData(_Model):
     type: Literal["event"]
-    attributes: _EventAttributes
+    attributes: EventAttributes
 
 
 class EventCreate(_Model):
     """The body of ``POST /api/events`` and ``POST /client/events``."""
 
-    data: _EventData
+    data: EventData
 
 
 def pointer_of(location: tuple[int | str, ...]) -> str:

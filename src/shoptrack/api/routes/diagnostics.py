@@ -8,14 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, jsonapi_response
+from shoptrack.api.jsonapi import JSONAPIResponse, add_route, jsonapi_response
+from shoptrack.api.schemas import FindingResponse, ReportResponse, error_responses
 from shoptrack.doctor import Finding, Report, apply_fix, diagnose_account, diagnose_integration
 from shoptrack.services import Services
 from shoptrack.store.integrations import get_integration
 
 __all__ = ["finding_resource", "report_document", "router"]
 
-router = APIRouter(tags=["Diagnostics"])
+router = APIRouter(tags=["Diagnostics"], default_response_class=JSONAPIResponse)
 
 
 def finding_resource(finding: Finding, base: str) -> dict[str, Any]:
@@ -92,13 +93,23 @@ def fix_finding(
     )
 
 
-add_route(router, "/api/diagnostics", account_diagnostics, ["GET"], operation_id="get_diagnostics")
+add_route(
+    router,
+    "/api/diagnostics",
+    account_diagnostics,
+    ["GET"],
+    operation_id="get_diagnostics",
+    response_model=ReportResponse,
+    responses=error_responses(400, 401, 503),
+)
 add_route(
     router,
     "/api/integrations/{integration_id}/diagnostics",
     integration_diagnostics,
     ["GET"],
     operation_id="get_integration_diagnostics",
+    response_model=ReportResponse,
+    responses=error_responses(400, 401, 404, 503),
 )
 add_route(
     router,
@@ -106,4 +117,6 @@ add_route(
     fix_finding,
     ["POST"],
     operation_id="fix_integration_finding",
+    response_model=FindingResponse,
+    responses=error_responses(401, 404, 409, 422, 502, 503),
 )

@@ -17,18 +17,37 @@ from sqlalchemy import select
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
     JSONAPI_MEDIA_TYPE,
+    PAGE_CURSOR_PARAMETER,
+    JSONAPIResponse,
     JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
     iso,
     jsonapi_response,
     page_size,
+    page_size_parameter,
     parse_fields,
     parse_filter,
+    query_parameter,
     sparse,
+)
+from shoptrack.api.schemas import (
+    FlowActivityResponseCollection,
+    FlowCreated,
+    FlowMessageResponse,
+    FlowMessageResponseCollection,
+    FlowResponse,
+    FlowResponseCollection,
+    FlowRetargetResponse,
+    FlowStatisticsResponse,
+    SuppressionResponse,
+    SuppressionResponseCollection,
+    error_responses,
 )
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError, NotFoundError
@@ -64,9 +83,9 @@ __all__ = [
     "unsubscribe_router",
 ]
 
-router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute)
+router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
 # Public: reached from emails, without an API key; the signed token is the authority.
-unsubscribe_router = APIRouter(include_in_schema=False)
+unsubscribe_router = APIRouter(tags=["Unsubscribe"])
 
 FLOW_FIELDS = (
     "name",
@@ -545,16 +564,66 @@ def post_suppression(account: AccountDep, services: ServicesDep, body: Suppressi
     )
 
 
-add_route(router, "/api/flows", get_flows, ["GET"], operation_id="get_flows")
-add_route(router, "/api/flows", post_flow, ["POST"], operation_id="create_flow")
-add_route(router, "/api/flows/{flow_id}", get_one, ["GET"], operation_id="get_flow")
-add_route(router, "/api/flows/{flow_id}", patch_flow, ["PATCH"], operation_id="update_flow")
+_FLOW_FIELDS = fields_parameter("flow", FLOW_FIELDS)
+add_route(
+    router,
+    "/api/flows",
+    get_flows,
+    ["GET"],
+    operation_id="get_flows",
+    response_model=FlowResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        page_size_parameter(MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+        PAGE_CURSOR_PARAMETER,
+        _FLOW_FIELDS,
+    ),
+)
+add_route(
+    router,
+    "/api/flows",
+    post_flow,
+    ["POST"],
+    operation_id="create_flow",
+    status_code=201,
+    response_model=FlowCreated,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
+)
+add_route(
+    router,
+    "/api/flows/{flow_id}",
+    get_one,
+    ["GET"],
+    operation_id="get_flow",
+    response_model=FlowResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(
+        _FLOW_FIELDS,
+        query_parameter(
+            "additional-fields[flow]",
+            "definition: add the flow's filters and steps",
+            {"type": "string", "enum": ["definition"]},
+        ),
+    ),
+)
+add_route(
+    router,
+    "/api/flows/{flow_id}",
+    patch_flow,
+    ["PATCH"],
+    operation_id="update_flow",
+    response_model=FlowResponse,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
+)
 add_route(
     router,
     "/api/flows/{flow_id}/flow-messages",
     get_messages,
     ["GET"],
     operation_id="get_flow_messages",
+    response_model=FlowMessageResponseCollection,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -562,6 +631,8 @@ add_route(
     patch_message,
     ["PATCH"],
     operation_id="update_flow_message",
+    response_model=FlowMessageResponse,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
 )
 add_route(
     router,
@@ -569,17 +640,35 @@ add_route(
     get_statistics,
     ["GET"],
     operation_id="get_flow_statistics",
+    response_model=FlowStatisticsResponse,
+    responses=error_responses(401, 404, 503),
 )
-add_route(router, "/api/flow-retargets", post_retarget, ["POST"], operation_id="retarget_flows")
+add_route(
+    router,
+    "/api/flow-retargets",
+    post_retarget,
+    ["POST"],
+    operation_id="retarget_flows",
+    response_model=FlowRetargetResponse,
+    responses=error_responses(400, 401, 404, 413, 503),
+)
 add_route(
     router,
     "/api/profiles/{profile_id}/flow-activity",
     get_profile_activity,
     ["GET"],
     operation_id="get_profile_flow_activity",
+    response_model=FlowActivityResponseCollection,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
-    router, "/api/email-suppressions", get_suppressions, ["GET"], operation_id="get_suppressions"
+    router,
+    "/api/email-suppressions",
+    get_suppressions,
+    ["GET"],
+    operation_id="get_suppressions",
+    response_model=SuppressionResponseCollection,
+    responses=error_responses(401, 503),
 )
 add_route(
     router,
@@ -587,6 +676,12 @@ add_route(
     post_suppression,
     ["POST"],
     operation_id="create_suppression",
+    status_code=201,
+    response_model=SuppressionResponse,
+    responses={
+        200: {"model": SuppressionResponse, "description": "suppressed already"},
+        **error_responses(400, 401, 413, 503),
+    },
 )
 
 
@@ -638,5 +733,26 @@ def unsubscribe(token: str, services: ServicesDep) -> Response:
     return _page("Unsubscribed", f"<p>{html.escape(address)} will get no more emails.</p>")
 
 
-unsubscribe_router.add_api_route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"])
-unsubscribe_router.add_api_route("/unsubscribe/{token}", unsubscribe, methods=["POST"])
+_UNSUBSCRIBE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "a link this server did not make, or that was altered",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    **error_responses(503),
+}
+unsubscribe_router.add_api_route(
+    "/unsubscribe/{token}",
+    unsubscribe_page,
+    methods=["GET"],
+    operation_id="unsubscribe_page",
+    response_class=HTMLResponse,
+    responses=_UNSUBSCRIBE_ANSWERS,
+)
+unsubscribe_router.add_api_route(
+    "/unsubscribe/{token}",
+    unsubscribe,
+    methods=["POST"],
+    operation_id="unsubscribe",
+    response_class=HTMLResponse,
+    responses=_UNSUBSCRIBE_ANSWERS,
+)

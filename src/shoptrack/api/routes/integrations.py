@@ -14,11 +14,23 @@ from sqlalchemy import select, update
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     JSONAPI_MEDIA_TYPE,
+    JSONAPIResponse,
     JSONAPIRoute,
     add_route,
     iso,
     jsonapi_response,
     page_size,
+    page_size_parameter,
+    query_parameter,
+)
+from shoptrack.api.schemas import (
+    DeliveryResponseCollection,
+    IntegrationResponse,
+    IntegrationResponseCollection,
+    ReplayQueued,
+    SyncRunResponse,
+    SyncRunResponseCollection,
+    error_responses,
 )
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
@@ -32,7 +44,9 @@ from shoptrack.store.sync_runs import get_run, list_runs
 
 __all__ = ["integration_document", "router", "sync_run_resource"]
 
-router = APIRouter(tags=["Integrations"], route_class=JSONAPIRoute)
+router = APIRouter(
+    tags=["Integrations"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 
 def integration_document(services: Services, integration_id: str, base: str) -> dict[str, Any]:
@@ -352,10 +366,33 @@ def replay_deliveries(
     )
 
 
-add_route(router, "/api/integrations", create, ["POST"], operation_id="create_integration")
-add_route(router, "/api/integrations", list_all, ["GET"], operation_id="get_integrations")
 add_route(
-    router, "/api/integrations/{integration_id}", get_one, ["GET"], operation_id="get_integration"
+    router,
+    "/api/integrations",
+    create,
+    ["POST"],
+    operation_id="create_integration",
+    status_code=201,
+    response_model=IntegrationResponse,
+    responses=error_responses(400, 401, 413, 422, 503),
+)
+add_route(
+    router,
+    "/api/integrations",
+    list_all,
+    ["GET"],
+    operation_id="get_integrations",
+    response_model=IntegrationResponseCollection,
+    responses=error_responses(401, 503),
+)
+add_route(
+    router,
+    "/api/integrations/{integration_id}",
+    get_one,
+    ["GET"],
+    operation_id="get_integration",
+    response_model=IntegrationResponse,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -363,6 +400,8 @@ add_route(
     patch,
     ["PATCH"],
     operation_id="update_integration",
+    response_model=IntegrationResponse,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
 )
 add_route(
     router,
@@ -370,6 +409,9 @@ add_route(
     delete,
     ["DELETE"],
     operation_id="delete_integration",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -377,6 +419,9 @@ add_route(
     sync_runs,
     ["GET"],
     operation_id="get_sync_runs",
+    response_model=SyncRunResponseCollection,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(page_size_parameter(50, 200),),
 )
 add_route(
     router,
@@ -384,6 +429,8 @@ add_route(
     sync_run,
     ["GET"],
     operation_id="get_sync_run",
+    response_model=SyncRunResponse,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -391,6 +438,9 @@ add_route(
     queue_sync,
     ["POST"],
     operation_id="queue_sync",
+    status_code=202,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -398,6 +448,16 @@ add_route(
     deliveries,
     ["GET"],
     operation_id="get_deliveries",
+    response_model=DeliveryResponseCollection,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(
+        query_parameter(
+            "state",
+            "only deliveries in this state",
+            {"type": "string", "enum": [state.value for state in InboxState]},
+        ),
+        page_size_parameter(50, 500),
+    ),
 )
 add_route(
     router,
@@ -405,4 +465,7 @@ add_route(
     replay_deliveries,
     ["POST"],
     operation_id="replay_deliveries",
+    status_code=202,
+    response_model=ReplayQueued,
+    responses=error_responses(400, 401, 404, 413, 503),
 )

@@ -18,19 +18,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
     JSONAPI_MEDIA_TYPE,
     MAX_FILTER_TERMS,
+    PAGE_CURSOR_PARAMETER,
+    JSONAPIResponse,
     JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
     jsonapi_response,
     parse_fields,
     parse_filter,
     sparse,
 )
 from shoptrack.api.resources import METRIC_FIELDS, metric_resource
+from shoptrack.api.schemas import (
+    MetricAggregateResponse,
+    MetricResponse,
+    MetricResponseCollection,
+    error_responses,
+)
 from shoptrack.domain.buckets import Interval, make_buckets
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.ids import new_id
@@ -39,7 +49,9 @@ from shoptrack.store.events import list_metrics, metrics_by_id
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Metrics"], route_class=JSONAPIRoute)
+router = APIRouter(
+    tags=["Metrics"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 # Klaviyo pages metrics 200 at a time and takes no page[size] for them.
 METRICS_PAGE_SIZE = 200
@@ -397,12 +409,37 @@ def query_metric_aggregates(
     )
 
 
-add_route(router, "/api/metrics", get_metrics, ["GET"], operation_id="get_metrics")
-add_route(router, "/api/metrics/{metric_id}", get_metric, ["GET"], operation_id="get_metric")
+add_route(
+    router,
+    "/api/metrics",
+    get_metrics,
+    ["GET"],
+    operation_id="get_metrics",
+    response_model=MetricResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        PAGE_CURSOR_PARAMETER,
+        fields_parameter("metric", METRIC_FIELDS),
+    ),
+)
+add_route(
+    router,
+    "/api/metrics/{metric_id}",
+    get_metric,
+    ["GET"],
+    operation_id="get_metric",
+    response_model=MetricResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(fields_parameter("metric", METRIC_FIELDS),),
+)
 add_route(
     router,
     "/api/metric-aggregates",
     query_metric_aggregates,
     ["POST"],
     operation_id="query_metric_aggregates",
+    response_model=MetricAggregateResponse,
+    responses=error_responses(400, 401, 404, 413, 503),
+    parameters=(fields_parameter("metric-aggregate", ("data", "dates", "id")),),
 )

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import JSONAPI_MEDIA_TYPE, JSONAPIRoute, add_route
+from shoptrack.api.jsonapi import JSONAPI_MEDIA_TYPE, JSONAPIResponse, JSONAPIRoute, add_route
+from shoptrack.api.schemas import error_responses
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.privacy import erase_person
@@ -87,7 +88,9 @@ def _normalized(
         raise InputError(str(error), pointer=f"{_PROFILE_POINTER}/attributes/{field}") from error
 
 
-router = APIRouter(tags=["Data Privacy"], route_class=JSONAPIRoute)
+router = APIRouter(
+    tags=["Data Privacy"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 
 def request_profile_deletion(
@@ -127,4 +130,6 @@ add_route(
     ["POST"],
     operation_id="request_profile_deletion",
     status_code=202,
+    response_class=Response,
+    responses=error_responses(400, 401, 404, 413, 503),
 )

@@ -17,20 +17,27 @@ from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
     JSONAPI_MEDIA_TYPE,
+    PAGE_CURSOR_PARAMETER,
     Condition,
+    JSONAPIResponse,
     JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
     jsonapi_response,
     page_size,
+    page_size_parameter,
     parse_fields,
     parse_filter,
+    sort_parameter,
     utc_time,
 )
 from shoptrack.api.resources import PROFILE_FIELDS, profile_resource
+from shoptrack.api.schemas import ProfileResponse, ProfileResponseCollection, error_responses
 from shoptrack.domain.api_events import ProfileAttributes
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.properties import Properties
@@ -194,7 +201,9 @@ def _document(
     )
 
 
-router = APIRouter(tags=["Profiles"], route_class=JSONAPIRoute)
+router = APIRouter(
+    tags=["Profiles"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 # A profile document, read as JSON:API: a wrong body is a 400 whose pointer names the field.
 ProfileBody = Annotated[ProfileDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
@@ -271,13 +280,53 @@ def post_profile_import(
     return _document(request, row, fields, status_code=201 if created else 200)
 
 
-add_route(router, "/api/profiles", get_profiles, ["GET"], operation_id="get_profiles")
-add_route(router, "/api/profiles", post_profile, ["POST"], operation_id="create_profile")
+_PROFILE_FIELDS = fields_parameter("profile", PROFILE_FIELDS)
 add_route(
-    router, "/api/profiles/{profile_id}", get_one_profile, ["GET"], operation_id="get_profile"
+    router,
+    "/api/profiles",
+    get_profiles,
+    ["GET"],
+    operation_id="get_profiles",
+    response_model=ProfileResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        sort_parameter([key for name in _SORTS for key in (name, f"-{name}")]),
+        page_size_parameter(20, 100),
+        PAGE_CURSOR_PARAMETER,
+        _PROFILE_FIELDS,
+    ),
 )
 add_route(
-    router, "/api/profiles/{profile_id}", patch_profile, ["PATCH"], operation_id="update_profile"
+    router,
+    "/api/profiles",
+    post_profile,
+    ["POST"],
+    operation_id="create_profile",
+    status_code=201,
+    response_model=ProfileResponse,
+    responses=error_responses(400, 401, 409, 413, 503),
+    parameters=(_PROFILE_FIELDS,),
+)
+add_route(
+    router,
+    "/api/profiles/{profile_id}",
+    get_one_profile,
+    ["GET"],
+    operation_id="get_profile",
+    response_model=ProfileResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(_PROFILE_FIELDS,),
+)
+add_route(
+    router,
+    "/api/profiles/{profile_id}",
+    patch_profile,
+    ["PATCH"],
+    operation_id="update_profile",
+    response_model=ProfileResponse,
+    responses=error_responses(400, 401, 404, 409, 413, 503),
+    parameters=(_PROFILE_FIELDS,),
 )
 add_route(
     router,
@@ -285,4 +334,10 @@ add_route(
     post_profile_import,
     ["POST"],
     operation_id="create_or_update_profile",
+    response_model=ProfileResponse,
+    responses={
+        201: {"model": ProfileResponse, "description": "created"},
+        **error_responses(400, 401, 404, 409, 413, 503),
+    },
+    parameters=(_PROFILE_FIELDS,),
 )
