@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.types import Scope
@@ -66,16 +67,19 @@ MAX_FILTER_TERMS = 100
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class JSONAPIResponse(Response):
-    """An answer in ``application/vnd.api+json``: what the OpenAPI description says of every
-    route that answers a document."""
+class JSONAPIResponse(JSONResponse):
+    """A JSON:API document in ``application/vnd.api+json``, serialised with orjson (a JSON
+    answer, so the OpenAPI description gives it its route's response model)."""
 
     media_type = JSONAPI_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def jsonapi_response(document: Any, status_code: int = 200) -> Response:
     """A JSON:API document serialised with orjson."""
-    return JSONAPIResponse(orjson.dumps(document), status_code=status_code)
+    return JSONAPIResponse(document, status_code=status_code)
 
 
 def iso(moment: datetime | None) -> str | None:
