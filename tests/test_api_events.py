@@ -176,6 +176,29 @@ def test_filters_include_fields_and_keyset_pages(
 
 
 @pytest.mark.parametrize(
+    "path",
+    [
+        "/api/events/%0A",
+        "/api/events/%0D%0A",
+        "/api/events/a%09b",
+        "/api/events%0A",
+        "/api/profiles/%0A",
+        "/api/metrics/%7F",
+        "/api/integrations/%0A/diagnostics",
+    ],
+)
+def test_an_id_with_control_characters_is_404_never_a_list(
+    services: Services, shop: Shop, client: AppClient, path: str
+) -> None:
+    _post(client, shop, event_body())
+    Processor(services.database, services.clock).run_until_idle()
+    response = client.get(path, headers=shop.headers())
+    assert response.status_code == 404, response.text
+    (error,) = response.json()["errors"]
+    assert error["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "filter=equals(nope,1)",

@@ -203,7 +203,15 @@ def test_a_key_never_erases_another_accounts_profile(
     _process(services)
     theirs = _profile_id(services, other.account_id, "a@x.com")
     assert theirs is not None
-    assert _delete(client, shop, deletion_body(theirs)).status_code == 202
+    # Another account's profile id is no resource of this one: 404, as an unknown id.
+    refused = _delete(client, shop, deletion_body(theirs))
+    assert refused.status_code == 404, refused.text
+    (error,) = refused.json()["errors"]
+    assert (error["code"], error["source"]) == (
+        "not_found",
+        {"pointer": "/data/attributes/profile/data/id"},
+    )
+    assert _delete(client, shop, deletion_body("01UNKNOWN")).status_code == 404
     assert _delete(client, shop, deletion_body(email="a@x.com")).status_code == 202
     assert _profile_id(services, other.account_id, "a@x.com") == theirs
     assert len(_events_of(services, theirs)) == 1

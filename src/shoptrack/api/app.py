@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document, error_headers
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
+from shoptrack.api.openapi import install_openapi
 from shoptrack.api.routes import (
     account_settings,
     alerts,
@@ -35,8 +37,9 @@ from shoptrack.api.routes import (
     profiles,
     tracking,
 )
+from shoptrack.api.schemas import Health
 from shoptrack.api.segment_intake import SegmentIntake
-from shoptrack.errors import InputError, ShoptrackError, UnavailableError
+from shoptrack.errors import InputError, NotFoundError, ShoptrackError, UnavailableError
 from shoptrack.pipeline.runtime import WorkerProcess, build_workers
 from shoptrack.pipeline.spool import Spool, spool_directory
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
@@ -84,6 +87,8 @@ class Runtime:
 
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+# C0 controls and DEL, NUL aside (refused as input, with 400, before this is asked).
+_CONTROL_CHARACTERS = re.compile(r"[\x01-\x1f\x7f]")
 
 
 def _unavailable(error: BaseException) -> UnavailableError:
@@ -150,6 +155,12 @@ class ShoptrackApp:
                 error = InputError("the URL may not contain the NUL character (%00)")
                 await respond(send, 400, error_body(error), JSONAPI_CONTENT_TYPE)
                 return
+            if _CONTROL_CHARACTERS.search(path):
+                # No path of shoptrack holds one, nor does any id; the router's ``$`` would
+                # otherwise match before a trailing newline, and /api/events/%0A list events.
+                missing = NotFoundError("no resource here: ids hold no control characters")
+                await respond(send, 404, error_body(missing), JSONAPI_CONTENT_TYPE)
+                return
             if path.startswith("/webhooks/"):
                 await _answering_outages(self._webhooks, scope, receive, send)
                 return
@@ -181,6 +192,31 @@ async def _database_error(_request: Request, error: SQLAlchemyError) -> Response
         status_code=refusal.status,
         media_type=JSONAPI_CONTENT_TYPE,
         headers={"Retry-After": str(refusal.retry_after)},
+    )
+
+
+def _invalid_document(error: RequestValidationError) -> dict[str, Any]:
+    """The first of a request's validation errors as a 400 ``invalid``: a body's field named by
+    its JSON pointer, a query, path or header parameter by its name."""
+    first = error.errors()[0]
+    where, *path = first.get("loc", ("body",))
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if where != "body":
+        name = str(path[0]) if path else str(where)
+        return error_document(
+            status=400,
+            code="invalid",
+            title="Invalid input.",
+            detail=f"{name}: {message}",
+            parameter=name,
+        )
+    pointer = "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    return error_document(
+        status=400,
+        code="invalid",
+        title="Invalid input.",
+        detail=f"{pointer}: {message}",
+        pointer=pointer,
     )
 
 
@@ -288,17 +324,9 @@ def create_app(
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0]
-        location = "/".join(str(part) for part in first.get("loc", ()))
-        document = error_document(
-            status=400,
-            code="invalid",
-            title="Invalid input.",
-            detail=f"{location}: {first.get('msg', 'invalid')}",
-            pointer="/" + location,
-        )
-        return Response(orjson.dumps(document), status_code=400, media_type=JSONAPI_CONTENT_TYPE)
+        return _jsonapi(400, orjson.dumps(_invalid_document(error)))
 
+    install_openapi(api)
     keys = KeyCache(services)
     api.state.services = services
     api.state.keys = keys
@@ -317,7 +345,15 @@ def create_app(
 
     health = _health(services, writer)
     for path in ("/health", "/health/"):
-        api.add_api_route(path, health, methods=["GET"], include_in_schema=path == "/health")
+        api.add_api_route(
+            path,
+            health,
+            methods=["GET"],
+            include_in_schema=path == "/health",
+            operation_id="get_health",
+            response_model=Health,
+            responses={503: {"model": Health, "description": "degraded: the reason says why"}},
+        )
 
     return ShoptrackApp(
         api,

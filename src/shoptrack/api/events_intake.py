@@ -32,6 +32,7 @@ from shoptrack.api.asgi import (
 )
 from shoptrack.api.auth import CACHE_SECONDS, KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
+from shoptrack.api.jsonapi import refuse_unstorable
 from shoptrack.clock import Clock
 from shoptrack.domain.api_events import EventPayloadError, parse_event
 from shoptrack.errors import InputError, ShoptrackError
@@ -196,7 +197,7 @@ class EventIntake:
             raise InputError(f"the body is not JSON: {error}", pointer="/") from error
         if b"\\u0000" in body:
             # PostgreSQL's JSON cannot hold NUL: refuse now rather than acknowledge and then fail.
-            raise InputError("text may not contain the NUL character (\\u0000)", pointer="/")
+            refuse_unstorable(document)
         try:
             event = parse_event(document, now=self._services.clock.now())
         except EventPayloadError as error:

@@ -2,37 +2,59 @@
 
 Filters are Klaviyo's expressions — ``equals(metric_id,"X")``, ``greater-or-equal(datetime,
 2026-01-01T00:00:00Z)``, several joined by ``and(…)`` or by commas — checked against the fields
-and operators each endpoint allows, so a wrong filter is a 400 naming it, never a 500.
+and operators each endpoint allows, so a wrong filter is a 400 naming it, never a 500. A filter
+nests at most ``MAX_FILTER_DEPTH`` levels of ``and(…)`` and lists, and holds at most
+``MAX_FILTER_TERMS`` conditions and values per list: far more than a real query needs, and few
+enough that neither the parser nor the SQL it becomes grows with what a client sends.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.types import Scope
 
+from shoptrack.api.asgi import MAX_BODY_BYTES, PayloadTooLargeError
 from shoptrack.errors import InputError
 
 __all__ = [
+    "FILTER_PARAMETER",
+    "JSONAPI_MEDIA_TYPE",
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_TERMS",
+    "PAGE_CURSOR_PARAMETER",
     "Condition",
+    "JSONAPIResponse",
+    "JSONAPIRoute",
     "add_route",
     "collection_links",
     "decode_cursor",
     "encode_cursor",
+    "fields_parameter",
+    "include_parameter",
     "iso",
     "jsonapi_response",
     "page_size",
+    "page_size_parameter",
+    "parse_document",
     "parse_fields",
     "parse_filter",
     "parse_include",
+    "query_parameter",
     "refuse_unstorable",
+    "sort_parameter",
     "sparse",
     "unstorable",
     "utc_time",
@@ -40,11 +62,24 @@ __all__ = [
 
 
 JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
+MAX_FILTER_DEPTH = 10
+MAX_FILTER_TERMS = 100
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class JSONAPIResponse(JSONResponse):
+    """A JSON:API document in ``application/vnd.api+json``, serialised with orjson (a JSON
+    answer, so the OpenAPI description gives it its route's response model)."""
+
+    media_type = JSONAPI_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def jsonapi_response(document: Any, status_code: int = 200) -> Response:
     """A JSON:API document serialised with orjson."""
-    return Response(orjson.dumps(document), status_code=status_code, media_type=JSONAPI_MEDIA_TYPE)
+    return JSONAPIResponse(document, status_code=status_code)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -52,10 +87,140 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
+class _ParsedBody(Request):
+    """A request whose body was read and parsed already: FastAPI validates ``document``."""
+
+    def __init__(self, scope: Scope, body: bytes, document: Any) -> None:
+        super().__init__(scope)
+        self._raw = body
+        self._document = document
+
+    async def body(self) -> bytes:
+        return self._raw
+
+    async def json(self) -> Any:
+        return self._document
+
+
+def _as_json(scope: Scope) -> Scope:
+    headers = [(name, value) for name, value in scope["headers"] if name != b"content-type"]
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_document(body: bytes) -> Any:
+    """A body parsed as strict JSON. The standard library's parser, not orjson: it reads an
+    integer past 64 bits and a lone surrogate as they are, so that ``refuse_unstorable`` can
+    name them, where orjson would round the one to a float and refuse the whole body for the
+    other."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InputError("the body nests too deeply to be read", pointer="/") from None
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise InputError(f"the body is not JSON: {error}", pointer="/") from error
+
+
+class JSONAPIRoute(APIRoute):
+    """A route whose body, when it takes one, is read as Klaviyo reads bodies: JSON whatever the
+    ``Content-Type`` says (``curl -d`` sends form-urlencoded), at most 5 MB (413), and refused
+    with 400 naming the value when it holds what the database cannot. The endpoint's request
+    model then validates the parsed document, and its first error is a 400 naming the field by
+    its JSON pointer (``api.app``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def read_json(request: Request) -> Response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise PayloadTooLargeError(
+                        f"request bodies are limited to {MAX_BODY_BYTES} bytes"
+                    )
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            if not body:
+                return await handler(_ParsedBody(request.scope, body, None))
+            document = _json_document(body)
+            refuse_unstorable(document)
+            return await handler(_ParsedBody(_as_json(request.scope), body, document))
+
+        return read_json
+
+
+def query_parameter(
+    name: str, description: str, schema: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """An optional query parameter as OpenAPI describes it, for the parameters a handler reads
+    itself (JSON:API's bracketed names such as ``page[size]`` are no Python names)."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": dict(schema or {"type": "string"}),
+    }
+
+
+FILTER_PARAMETER = query_parameter(
+    "filter",
+    'Klaviyo\'s filter expression, e.g. equals(metric_id,"X"); conditions joined by and(…) '
+    f"or commas, at most {MAX_FILTER_TERMS} conditions and {MAX_FILTER_DEPTH} levels deep",
+)
+PAGE_CURSOR_PARAMETER = query_parameter(
+    "page[cursor]", "the cursor of the next page, from a previous answer's links.next"
+)
+
+
+def page_size_parameter(default: int, maximum: int) -> dict[str, Any]:
+    return query_parameter(
+        "page[size]",
+        f"items per page (default {default})",
+        {"type": "integer", "minimum": 1, "maximum": maximum},
+    )
+
+
+def sort_parameter(values: Iterable[str]) -> dict[str, Any]:
+    return query_parameter(
+        "sort", "the order of the items", {"type": "string", "enum": list(values)}
+    )
+
+
+def fields_parameter(resource_type: str, names: Iterable[str]) -> dict[str, Any]:
+    return query_parameter(
+        f"fields[{resource_type}]",
+        f"a sparse fieldset: the {resource_type} attributes to answer, comma-separated, of "
+        + ", ".join(names),
+    )
+
+
+def include_parameter(names: Iterable[str]) -> dict[str, Any]:
+    return query_parameter(
+        "include", "related resources to include, comma-separated, of " + ", ".join(names)
+    )
+
+
 def add_route(
-    router: APIRouter, path: str, endpoint: Callable[..., Any], methods: list[str], **options: Any
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[..., Any],
+    methods: list[str],
+    *,
+    parameters: Sequence[Mapping[str, Any]] = (),
+    **options: Any,
 ) -> None:
-    """Registers ``path`` and ``path/``: every API path answers both, without a redirect."""
+    """Registers ``path`` and ``path/``: every API path answers both, without a redirect.
+    ``parameters`` describes the query parameters the handler reads itself."""
+    if parameters:
+        options["openapi_extra"] = {"parameters": [dict(p) for p in parameters]}
     router.add_api_route(path, endpoint, methods=methods, **options)
     router.add_api_route(path + "/", endpoint, methods=methods, include_in_schema=False, **options)
 
@@ -104,11 +269,36 @@ def utc_time(text: str) -> datetime:
         raise ValueError(f"{text} has no UTC equivalent") from error
 
 
+def _nesting(text: str) -> int:
+    """How deep parentheses and brackets nest in ``text`` (quoted text aside), in one pass: the
+    parser recurses per level, so the depth is checked before it runs."""
+    deepest = depth = 0
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    return deepest
+
+
 def _value(text: str) -> Any:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
     if text.startswith("[") and text.endswith("]"):
-        return [_value(part) for part in _split_arguments(text[1:-1])]
+        values = _split_arguments(text[1:-1])
+        if len(values) > MAX_FILTER_TERMS:
+            raise InputError(
+                f"a filter list holds at most {MAX_FILTER_TERMS} values (got {len(values)})",
+                parameter="filter",
+            )
+        return [_value(part) for part in values]
     if text in ("true", "false"):
         return text == "true"
     if text == "null":
@@ -132,6 +322,22 @@ def parse_filter(text: str | None, allowed: Mapping[str, Iterable[str]]) -> list
     """The conditions of a ``filter`` parameter, all of which must hold."""
     if not text:
         return []
+    # A condition is a call, a level of nesting itself: equals(…) is depth 1.
+    if _nesting(text) > MAX_FILTER_DEPTH + 1:
+        raise InputError(
+            f"a filter nests at most {MAX_FILTER_DEPTH} levels of and(…) and lists",
+            parameter="filter",
+        )
+    conditions = _conditions(text, allowed)
+    if len(conditions) > MAX_FILTER_TERMS:
+        raise InputError(
+            f"a filter holds at most {MAX_FILTER_TERMS} conditions (got {len(conditions)})",
+            parameter="filter",
+        )
+    return conditions
+
+
+def _conditions(text: str, allowed: Mapping[str, Iterable[str]]) -> list[Condition]:
     conditions: list[Condition] = []
     for part in _split_arguments(text):
         match = _CALL.match(part)
@@ -139,7 +345,7 @@ def parse_filter(text: str | None, allowed: Mapping[str, Iterable[str]]) -> list
             raise InputError(f"cannot read the filter {part!r}", parameter="filter")
         operator, inner = match.group(1), part[match.end() : -1]
         if operator == "and":
-            conditions.extend(parse_filter(inner, allowed))
+            conditions.extend(_conditions(inner, allowed))
             continue
         arguments = _split_arguments(inner)
         if len(arguments) != 2:
@@ -288,3 +494,16 @@ def refuse_unstorable(document: Any) -> None:
     if found is not None:
         pointer, reason = found
         raise InputError(f"{pointer}: {reason}", pointer=pointer)
+
+
+def parse_document(model: type[ModelT], document: Any) -> ModelT:
+    """A request body read with its model; a 400 names the first field at fault by its JSON
+    pointer (and, before the model is asked, any value the database cannot hold)."""
+    refuse_unstorable(document)
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        pointer = "/" + "/".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{pointer}: {message}", pointer=pointer) from error

@@ -31,13 +31,14 @@ from shoptrack.api.asgi import (
 )
 from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
+from shoptrack.api.jsonapi import refuse_unstorable
 from shoptrack.domain.segment import SegmentPayloadError, validate_batch
 from shoptrack.errors import AuthenticationError, InputError, ShoptrackError
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry
 
-__all__ = ["SegmentIntake", "basic_auth_key", "decompress", "nul_pointer"]
+__all__ = ["SegmentIntake", "basic_auth_key", "decompress"]
 
 _SUCCESS = orjson.dumps({"success": True})
 # Below this size a batch is decoded and checked on the event loop; above it, in a thread, so a
@@ -185,10 +186,8 @@ def _check(raw: bytes, encoding: str | None, received_at: datetime) -> _Checked:
         raise InputError(error.detail, pointer=error.pointer) from error
     # PostgreSQL cannot store NUL in text or JSONB: such a batch would fail in processing after
     # it was acknowledged. The byte search is cheap; the walk runs only when it finds one.
-    if b"\\u0000" in body and (pointer := nul_pointer(document)) is not None:
-        raise InputError(
-            f"{pointer}: text may not contain NUL (\\u0000) characters", pointer=pointer
-        )
+    if b"\\u0000" in body:
+        refuse_unstorable(document)
     write_key = None
     if "writeKey" in document:
         # The write key is a private key: it is never stored in the inbox with the batch.
@@ -197,21 +196,3 @@ def _check(raw: bytes, encoding: str | None, received_at: datetime) -> _Checked:
         if isinstance(sent, str) and sent.strip():
             write_key = sent.strip()
     return _Checked(write_key, body, len(document["batch"]))
-
-
-def nul_pointer(value: Any, pointer: str = "") -> str | None:
-    """The JSON pointer of the first string or key holding a NUL character, if any."""
-    if isinstance(value, str):
-        return (pointer or "/") if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
-            if "\x00" in key:
-                return inner
-            if (found := nul_pointer(item, inner)) is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if (found := nul_pointer(item, f"{pointer}/{index}")) is not None:
-                return found
-    return None

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shoptrack.domain.events import EventDraft, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
+from shoptrack.domain.properties import Properties
 
 __all__ = [
-    "MAX_PROPERTIES",
     "EventCreate",
     "EventPayloadError",
     "ProfileAttributes",
@@ -24,8 +24,6 @@ __all__ = [
     "pointer_of",
 ]
 
-MAX_PROPERTIES = 400
-MAX_STRING_BYTES = 100 * 1024
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=365)
 
@@ -43,7 +41,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Location(_Model):
+class ProfileLocation(_Model):
     address1: str | None = None
     address2: str | None = None
     city: str | None = None
@@ -69,8 +67,8 @@ class ProfileAttributes(_Model):
     locale: str | None = Field(default=None, max_length=32)
     title: str | None = Field(default=None, max_length=200)
     image: str | None = Field(default=None, max_length=2000)
-    location: Location | None = None
-    properties: dict[str, Any] | None = None
+    location: ProfileLocation | None = None
+    properties: Properties | None = None
 
     @field_validator("email")
     @classmethod
@@ -109,34 +107,34 @@ class ProfileAttributes(_Model):
         )
 
 
-class _ProfileData(_Model):
+class EventProfileData(_Model):
     type: Literal["profile"]
     id: str | None = None
     attributes: ProfileAttributes = ProfileAttributes()
 
 
-class _ProfileRef(_Model):
-    data: _ProfileData
+class EventProfileRef(_Model):
+    data: EventProfileData
 
 
-class _MetricAttributes(_Model):
+class EventMetricAttributes(_Model):
     name: str = Field(min_length=1, max_length=128)
     service: str | None = None
 
 
-class _MetricData(_Model):
+class EventMetricData(_Model):
     type: Literal["metric"]
-    attributes: _MetricAttributes
+    attributes: EventMetricAttributes
 
 
-class _MetricRef(_Model):
-    data: _MetricData
+class EventMetricRef(_Model):
+    data: EventMetricData
 
 
-class _EventAttributes(_Model):
-    properties: dict[str, Any]
-    metric: _MetricRef
-    profile: _ProfileRef
+class EventAttributes(_Model):
+    properties: Properties
+    metric: EventMetricRef
+    profile: EventProfileRef
     time: datetime | None = None
     value: Decimal | None = Field(
         default=None, allow_inf_nan=False, max_digits=20, decimal_places=4
@@ -144,16 +142,6 @@ class _EventAttributes(_Model):
     value_currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
     unique_id: str | None = Field(default=None, min_length=1, max_length=255)
     backfill: bool = False
-
-    @field_validator("properties")
-    @classmethod
-    def _properties(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(value) > MAX_PROPERTIES:
-            raise ValueError(f"at most {MAX_PROPERTIES} properties (got {len(value)})")
-        for key, item in value.items():
-            if isinstance(item, str) and len(item.encode()) > MAX_STRING_BYTES:
-                raise ValueError(f"property {key!r} is longer than 100 KB")
-        return value
 
     @field_validator("time")
     @classmethod
@@ -169,15 +157,15 @@ class _EventAttributes(_Model):
             raise ValueError("time must be after 1990 and at most one year ahead") from None
 
 
-class _EventData(_Model):
+class EventData(_Model):
     type: Literal["event"]
-    attributes: _EventAttributes
+    attributes: EventAttributes
 
 
 class EventCreate(_Model):
     """The body of ``POST /api/events`` and ``POST /client/events``."""
 
-    data: _EventData
+    data: EventData
 
 
 def pointer_of(location: tuple[int | str, ...]) -> str:
@@ -191,7 +179,8 @@ def parse_event(document: Any, *, now: datetime) -> EventCreate:
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         pointer = pointer_of(tuple(first["loc"]))
-        raise EventPayloadError(f"{pointer}: {first['msg']}", pointer) from error
+        message = first["msg"].removeprefix("Value error, ")
+        raise EventPayloadError(f"{pointer}: {message}", pointer) from error
     attributes = event.data.attributes
     profile = attributes.profile.data
     if profile.id is None and not profile.attributes.person().identified:

@@ -21,14 +21,10 @@ from typing import Any
 
 import orjson
 
-from shoptrack.domain.api_events import (
-    EARLIEST,
-    LATEST_AHEAD,
-    MAX_PROPERTIES,
-    MAX_STRING_BYTES,
-)
+from shoptrack.domain.api_events import EARLIEST, LATEST_AHEAD
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
+from shoptrack.domain.properties import escape_pointer, property_problem, too_deep
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -62,6 +58,10 @@ MAX_NAME = 200
 MAX_EMAIL = 320
 MAX_AMOUNT = Decimal(10) ** 16
 _CENTS = Decimal("0.0001")
+
+# How deep a batch may nest: its properties nest 10 levels below a message's, and its traits and
+# context as much; far below what the JSON writer that stores a batch can write (255 levels).
+MAX_BATCH_NESTING = 32
 
 # The first of these properties present is the event's value (Segment's ``revenue`` excludes
 # shipping and tax; ``total`` is what the customer paid, which is what Klaviyo's value means).
@@ -107,6 +107,11 @@ def batch_drafts(document: Any, *, received_at: datetime) -> list[EventDraft]:
     """
     if not isinstance(document, dict):
         raise _fail("/", "the body must be a JSON object with a batch array")
+    deepest = too_deep(document, MAX_BATCH_NESTING)
+    if deepest is not None:
+        raise _fail(
+            deepest, f"a batch nests at most {MAX_BATCH_NESTING} levels of objects and arrays"
+        )
     batch = document.get("batch")
     if not isinstance(batch, list):
         raise _fail("/batch", "must be an array of messages")
@@ -192,12 +197,7 @@ def _trait_map(traits: Any, pointer: str) -> _Traits:
         return {}
     if not isinstance(traits, dict):
         raise _fail(pointer, "must be an object")
-    return {name: (value, f"{pointer}/{_escape(name)}") for name, value in traits.items()}
-
-
-def _escape(name: str) -> str:
-    """A property name as a JSON pointer segment (RFC 6901)."""
-    return name.replace("~", "~0").replace("/", "~1")
+    return {name: (value, f"{pointer}/{escape_pointer(name)}") for name, value in traits.items()}
 
 
 def _person(message: dict[str, Any], pointer: str, kind: str, batch_traits: _Traits) -> Person:
@@ -305,9 +305,14 @@ def _time(value: Any, pointer: str, received_at: datetime) -> datetime | None:
         raise _fail(pointer, f"{value!r} is not an ISO 8601 time") from error
     if time.tzinfo is None:
         time = time.replace(tzinfo=UTC)  # Segment reads a time without offset as UTC
-    time = time.astimezone(UTC)
+    outside = _fail(pointer, "must be after 1990 and at most one year ahead")
+    try:
+        time = time.astimezone(UTC)
+    except OverflowError:
+        # Year 1 east of UTC (or 9999 west of it) has no UTC time the database could hold.
+        raise outside from None
     if not EARLIEST <= time <= received_at + LATEST_AHEAD:
-        raise _fail(pointer, "must be after 1990 and at most one year ahead")
+        raise outside
     return time
 
 
@@ -316,11 +321,10 @@ def _properties(value: Any, pointer: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise _fail(pointer, "must be an object")
-    if len(value) > MAX_PROPERTIES:
-        raise _fail(pointer, f"at most {MAX_PROPERTIES} properties (got {len(value)})")
-    for key, item in value.items():
-        if isinstance(item, str) and len(item.encode()) > MAX_STRING_BYTES:
-            raise _fail(f"{pointer}/{_escape(key)}", "longer than 100 KB")
+    problem = property_problem(value)
+    if problem is not None:
+        where, reason = problem
+        raise _fail(f"{pointer}{where}", reason)
     return value
 
 

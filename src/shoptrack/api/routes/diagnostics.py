@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, jsonapi_response
+from shoptrack.api.jsonapi import JSONAPIResponse, add_route, jsonapi_response
+from shoptrack.api.schemas import FindingResponse, ReportResponse, error_responses
 from shoptrack.doctor import Finding, Report, apply_fix, diagnose_account, diagnose_integration
+from shoptrack.services import Services
+from shoptrack.store.integrations import get_integration
 
 __all__ = ["finding_resource", "report_document", "router"]
 
-router = APIRouter(tags=["Diagnostics"])
+router = APIRouter(tags=["Diagnostics"], default_response_class=JSONAPIResponse)
 
 
 def finding_resource(finding: Finding, base: str) -> dict[str, Any]:
@@ -42,6 +45,12 @@ def report_document(report: Report, base: str, self_link: str) -> dict[str, Any]
     }
 
 
+def _own(services: Services, account_id: str, integration_id: str) -> None:
+    """404 for an id of no integration of the account (removed ones are the account's still)."""
+    with services.database.read() as connection:
+        get_integration(connection, account_id, integration_id)
+
+
 def account_diagnostics(
     request: Request, account: AccountDep, services: ServicesDep, metric: str | None = None
 ) -> Response:
@@ -60,9 +69,10 @@ def integration_diagnostics(
     metric: str | None = None,
     order: str | None = None,
 ) -> Response:
-    """Every check of one integration (ok ones included); an integration that is not connected
-    gives the finding ``integration_missing``. ``order`` (the platform's order id) adds that
-    order's trace as ``meta.order``."""
+    """Every check of one integration (ok ones included); a removed integration of the account
+    gives the finding ``integration_missing``, one of no integration of the account is 404.
+    ``order`` (the platform's order id) adds that order's trace as ``meta.order``."""
+    _own(services, account.id, integration_id)
     report = diagnose_integration(services, account.id, integration_id, metric=metric, order=order)
     return jsonapi_response(report_document(report, base_url(request), str(request.url)))
 
@@ -72,6 +82,7 @@ def fix_finding(
 ) -> Response:
     """Applies the finding's fix when shoptrack can (409 ``fix_not_applicable`` when not), then
     answers with the finding as the doctor sees it afterwards."""
+    _own(services, account.id, integration_id)
     result = apply_fix(services, account.id, integration_id, code)
     base = base_url(request)
     return jsonapi_response(
@@ -82,13 +93,23 @@ def fix_finding(
     )
 
 
-add_route(router, "/api/diagnostics", account_diagnostics, ["GET"], operation_id="get_diagnostics")
+add_route(
+    router,
+    "/api/diagnostics",
+    account_diagnostics,
+    ["GET"],
+    operation_id="get_diagnostics",
+    response_model=ReportResponse,
+    responses=error_responses(400, 401, 503),
+)
 add_route(
     router,
     "/api/integrations/{integration_id}/diagnostics",
     integration_diagnostics,
     ["GET"],
     operation_id="get_integration_diagnostics",
+    response_model=ReportResponse,
+    responses=error_responses(400, 401, 404, 503),
 )
 add_route(
     router,
@@ -96,4 +117,6 @@ add_route(
     fix_finding,
     ["POST"],
     operation_id="fix_integration_finding",
+    response_model=FindingResponse,
+    responses=error_responses(401, 404, 409, 422, 502, 503),
 )

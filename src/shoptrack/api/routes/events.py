@@ -11,16 +11,23 @@ from fastapi import APIRouter, Request, Response
 from shoptrack.api.attributions import attribution_resources
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
+    PAGE_CURSOR_PARAMETER,
     Condition,
+    JSONAPIResponse,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
+    include_parameter,
     jsonapi_response,
     page_size,
+    page_size_parameter,
     parse_fields,
     parse_filter,
     parse_include,
+    sort_parameter,
     utc_time,
 )
 from shoptrack.api.resources import (
@@ -31,6 +38,7 @@ from shoptrack.api.resources import (
     metric_resource,
     profile_resource,
 )
+from shoptrack.api.schemas import EventResponse, EventResponseCollection, error_responses
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.services import Services
 from shoptrack.store.accounts import Account
@@ -118,7 +126,7 @@ def _included(
     return included
 
 
-router = APIRouter(tags=["Events"])
+router = APIRouter(tags=["Events"], default_response_class=JSONAPIResponse)
 
 
 def get_events(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -155,5 +163,35 @@ def get_one_event(
     return jsonapi_response(document)
 
 
-add_route(router, "/api/events", get_events, ["GET"], operation_id="get_events")
-add_route(router, "/api/events/{event_id}", get_one_event, ["GET"], operation_id="get_event")
+_INCLUDED_FIELDS = (
+    fields_parameter("metric", METRIC_FIELDS),
+    fields_parameter("profile", PROFILE_FIELDS),
+    include_parameter(("metric", "profile")),
+)
+add_route(
+    router,
+    "/api/events",
+    get_events,
+    ["GET"],
+    operation_id="get_events",
+    response_model=EventResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        sort_parameter(_SORTS),
+        page_size_parameter(200, 1000),
+        PAGE_CURSOR_PARAMETER,
+        fields_parameter("event", EVENT_FIELDS),
+        *_INCLUDED_FIELDS,
+    ),
+)
+add_route(
+    router,
+    "/api/events/{event_id}",
+    get_one_event,
+    ["GET"],
+    operation_id="get_event",
+    response_model=EventResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(fields_parameter("event", EVENT_FIELDS), *_INCLUDED_FIELDS),
+)

@@ -8,26 +8,46 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
+    JSONAPI_MEDIA_TYPE,
+    PAGE_CURSOR_PARAMETER,
+    JSONAPIResponse,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
     iso,
     jsonapi_response,
     page_size,
+    page_size_parameter,
     parse_fields,
     parse_filter,
-    refuse_unstorable,
+    query_parameter,
     sparse,
+)
+from shoptrack.api.schemas import (
+    FlowActivityResponseCollection,
+    FlowCreated,
+    FlowMessageResponse,
+    FlowMessageResponseCollection,
+    FlowResponse,
+    FlowResponseCollection,
+    FlowRetargetResponse,
+    FlowStatisticsResponse,
+    SuppressionResponse,
+    SuppressionResponseCollection,
+    error_responses,
 )
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError, NotFoundError
@@ -64,9 +84,9 @@ __all__ = [
     "unsubscribe_router",
 ]
 
-router = APIRouter(tags=["Flows"])
+router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
 # Public: reached from emails, without an API key; the signed token is the authority.
-unsubscribe_router = APIRouter(include_in_schema=False)
+unsubscribe_router = APIRouter(tags=["Unsubscribe"])
 
 FLOW_FIELDS = (
     "name",
@@ -162,29 +182,120 @@ def statistics_resource(flow: FlowRecord, statistics: dict[str, Any], base: str)
     }
 
 
-async def _attributes(request: Request, resource_type: str) -> dict[str, Any]:
-    """``data.attributes`` of a JSON:API body of ``resource_type``."""
-    try:
-        document = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as error:
-        raise InputError(f"the body is not JSON: {error}", pointer="/") from error
-    refuse_unstorable(document)
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, dict) or data.get("type") != resource_type:
-        raise InputError(
-            f'the body must be {{"data": {{"type": "{resource_type}", …}}}}', pointer="/data/type"
-        )
-    attributes = data.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise InputError("attributes must be an object", pointer="/data/attributes")
-    return attributes
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _text(attributes: dict[str, Any], name: str) -> str | None:
-    value = attributes.get(name)
-    if value is not None and not isinstance(value, str):
-        raise InputError(f"{name} must be a string", pointer=f"/data/attributes/{name}")
-    return value
+class FlowCreateAttributes(_Model):
+    """A library ``template`` or a ``definition`` (Klaviyo's shape, checked by the flow
+    model), and its trigger, status and name."""
+
+    template: str | None = None
+    definition: dict[str, Any] | None = None
+    trigger_metric_id: str | None = None
+    status: str | None = None
+    name: str | None = None
+
+
+class FlowCreateData(_Model):
+    type: Literal["flow"]
+    attributes: FlowCreateAttributes
+
+
+class FlowCreateDocument(_Model):
+    """The body of ``POST /api/flows``."""
+
+    data: FlowCreateData
+
+
+class FlowUpdateAttributes(_Model):
+    status: str | None = None
+    name: str | None = None
+    archived: bool | None = None
+
+
+class FlowUpdateData(_Model):
+    type: Literal["flow"]
+    id: str | None = None
+    attributes: FlowUpdateAttributes = FlowUpdateAttributes()
+
+
+class FlowUpdateDocument(_Model):
+    """The body of ``PATCH /api/flows/{id}``."""
+
+    data: FlowUpdateData
+
+
+class FlowMessageAttributes(BaseModel):
+    """What a message may change: an email's ``name``, ``status``, ``subject``,
+    ``preview_text``, ``html``, ``text``, ``from_email``, ``from_label`` and ``smart_sending``;
+    a webhook's ``name``, ``status``, ``url`` and ``secret``. Other names are refused, each
+    naming the field."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str | None = None
+    status: str | None = None
+    subject: str | None = None
+    preview_text: str | None = None
+    html: str | None = None
+    text: str | None = None
+    from_email: str | None = None
+    from_label: str | None = None
+    smart_sending: bool | None = None
+    url: str | None = None
+    secret: str | None = None
+
+
+class FlowMessageData(_Model):
+    type: Literal["flow-message"]
+    id: str | None = None
+    attributes: FlowMessageAttributes = FlowMessageAttributes()
+
+
+class FlowMessageDocument(_Model):
+    """The body of ``PATCH /api/flows/{id}/flow-messages/{step}``."""
+
+    data: FlowMessageData
+
+
+class FlowRetargetAttributes(_Model):
+    from_metric_id: str = Field(min_length=1)
+    to_metric_id: str = Field(min_length=1)
+
+
+class FlowRetargetData(_Model):
+    type: Literal["flow-retarget"]
+    attributes: FlowRetargetAttributes
+
+
+class FlowRetargetDocument(_Model):
+    """The body of ``POST /api/flow-retargets``."""
+
+    data: FlowRetargetData
+
+
+class SuppressionAttributes(_Model):
+    email: str
+    reason: Literal["manual", "unsubscribed", "bounced", "complained"] = "manual"
+
+
+class SuppressionData(_Model):
+    type: Literal["email-suppression"]
+    attributes: SuppressionAttributes
+
+
+class SuppressionDocument(_Model):
+    """The body of ``POST /api/email-suppressions``."""
+
+    data: SuppressionData
+
+
+FlowCreateBody = Annotated[FlowCreateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+FlowUpdateBody = Annotated[FlowUpdateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+FlowMessageBody = Annotated[FlowMessageDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+FlowRetargetBody = Annotated[FlowRetargetDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+SuppressionBody = Annotated[SuppressionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def _diagnostics_url(base: str) -> str:
@@ -273,29 +384,28 @@ def get_one(flow_id: str, request: Request, account: AccountDep, services: Servi
     )
 
 
-async def post_flow(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+def post_flow(
+    request: Request, account: AccountDep, services: ServicesDep, body: FlowCreateBody
+) -> Response:
     """Creates a flow from the library (``template``) or from a ``definition``; answers 201
     with warnings (a trigger metric without recent events) in ``meta.warnings``."""
-    attributes = await _attributes(request, "flow")
+    attributes = body.data.attributes
     flow_request = FlowRequest(
         account_id=account.id,
-        template=_text(attributes, "template"),
-        definition=attributes.get("definition"),
-        trigger_metric_id=_text(attributes, "trigger_metric_id"),
-        status=_text(attributes, "status"),
-        name=_text(attributes, "name"),
+        template=attributes.template,
+        definition=attributes.definition,
+        trigger_metric_id=attributes.trigger_metric_id,
+        status=attributes.status,
+        name=attributes.name,
     )
     return jsonapi_response(created_document(services, flow_request, base_url(request)), 201)
 
 
-async def patch_flow(
-    flow_id: str, request: Request, account: AccountDep, services: ServicesDep
+def patch_flow(
+    flow_id: str, request: Request, account: AccountDep, services: ServicesDep, body: FlowUpdateBody
 ) -> Response:
     """Changes a flow's status (draft, manual, live), name or archived flag."""
-    attributes = await _attributes(request, "flow")
-    archived = attributes.get("archived")
-    if archived is not None and not isinstance(archived, bool):
-        raise InputError("archived must be true or false", pointer="/data/attributes/archived")
+    attributes = body.data.attributes
     with services.database.write() as connection:
         flow = set_status(
             connection,
@@ -303,9 +413,9 @@ async def patch_flow(
             flow_id,
             services.clock.now(),
             safeguards=Safeguards.of(services),
-            status=_text(attributes, "status"),
-            name=_text(attributes, "name"),
-            archived=archived,
+            status=attributes.status,
+            name=attributes.name,
+            archived=attributes.archived,
         )
     return jsonapi_response({"data": flow_resource(flow, base_url(request))})
 
@@ -325,12 +435,18 @@ def get_messages(
     )
 
 
-async def patch_message(
-    flow_id: str, step_id: str, request: Request, account: AccountDep, services: ServicesDep
+def patch_message(
+    flow_id: str,
+    step_id: str,
+    *,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: FlowMessageBody,
 ) -> Response:
     """Edits a message: templates, sender, status and smart sending of an email; URL and
     status of a webhook. Templates are compiled before anything is stored."""
-    attributes = await _attributes(request, "flow-message")
+    attributes = body.data.attributes.model_dump(exclude_unset=True)
     with services.database.write() as connection:
         flow, step = edit_message(
             connection,
@@ -354,20 +470,16 @@ def get_statistics(
     return jsonapi_response({"data": statistics_resource(flow, statistics, base_url(request))})
 
 
-async def post_retarget(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+def post_retarget(account: AccountDep, services: ServicesDep, body: FlowRetargetBody) -> Response:
     """Moves the flows of one metric to another of the same name (after a platform switch)."""
-    attributes = await _attributes(request, "flow-retarget")
-    names = ("from_metric_id", "to_metric_id")
-    ids = {name: _text(attributes, name) for name in names}
-    for name in names:
-        if not ids[name]:
-            raise InputError(f"{name} is required", pointer=f"/data/attributes/{name}")
+    attributes = body.data.attributes
+    ids = attributes.model_dump()
     with services.database.write() as connection:
         moved = retarget(
             connection,
             account.id,
-            str(ids["from_metric_id"]),
-            str(ids["to_metric_id"]),
+            attributes.from_metric_id,
+            attributes.to_metric_id,
             services.clock.now(),
         )
     return jsonapi_response(
@@ -429,23 +541,15 @@ def get_suppressions(request: Request, account: AccountDep, services: ServicesDe
     )
 
 
-async def post_suppression(
-    request: Request, account: AccountDep, services: ServicesDep
-) -> Response:
+def post_suppression(account: AccountDep, services: ServicesDep, body: SuppressionBody) -> Response:
     """Suppresses an address (reason ``manual`` unless given): no flow emails it again."""
-    attributes = await _attributes(request, "email-suppression")
     try:
-        email = normalize_email(_text(attributes, "email"))
+        email = normalize_email(body.data.attributes.email)
     except InvalidIdentifierError as error:
         raise InputError(str(error), pointer="/data/attributes/email") from error
     if email is None:
         raise InputError("email is required", pointer="/data/attributes/email")
-    reason = _text(attributes, "reason") or "manual"
-    if reason not in ("manual", "unsubscribed", "bounced", "complained"):
-        raise InputError(
-            "reason must be manual, unsubscribed, bounced or complained",
-            pointer="/data/attributes/reason",
-        )
+    reason = body.data.attributes.reason
     now = services.clock.now()
     with services.database.write() as connection:
         created = suppress(connection, account.id, email, reason, now)
@@ -461,16 +565,66 @@ async def post_suppression(
     )
 
 
-add_route(router, "/api/flows", get_flows, ["GET"], operation_id="get_flows")
-add_route(router, "/api/flows", post_flow, ["POST"], operation_id="create_flow")
-add_route(router, "/api/flows/{flow_id}", get_one, ["GET"], operation_id="get_flow")
-add_route(router, "/api/flows/{flow_id}", patch_flow, ["PATCH"], operation_id="update_flow")
+_FLOW_FIELDS = fields_parameter("flow", FLOW_FIELDS)
+add_route(
+    router,
+    "/api/flows",
+    get_flows,
+    ["GET"],
+    operation_id="get_flows",
+    response_model=FlowResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        page_size_parameter(MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+        PAGE_CURSOR_PARAMETER,
+        _FLOW_FIELDS,
+    ),
+)
+add_route(
+    router,
+    "/api/flows",
+    post_flow,
+    ["POST"],
+    operation_id="create_flow",
+    status_code=201,
+    response_model=FlowCreated,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
+)
+add_route(
+    router,
+    "/api/flows/{flow_id}",
+    get_one,
+    ["GET"],
+    operation_id="get_flow",
+    response_model=FlowResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(
+        _FLOW_FIELDS,
+        query_parameter(
+            "additional-fields[flow]",
+            "definition: add the flow's filters and steps",
+            {"type": "string", "enum": ["definition"]},
+        ),
+    ),
+)
+add_route(
+    router,
+    "/api/flows/{flow_id}",
+    patch_flow,
+    ["PATCH"],
+    operation_id="update_flow",
+    response_model=FlowResponse,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
+)
 add_route(
     router,
     "/api/flows/{flow_id}/flow-messages",
     get_messages,
     ["GET"],
     operation_id="get_flow_messages",
+    response_model=FlowMessageResponseCollection,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -478,6 +632,8 @@ add_route(
     patch_message,
     ["PATCH"],
     operation_id="update_flow_message",
+    response_model=FlowMessageResponse,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
 )
 add_route(
     router,
@@ -485,17 +641,35 @@ add_route(
     get_statistics,
     ["GET"],
     operation_id="get_flow_statistics",
+    response_model=FlowStatisticsResponse,
+    responses=error_responses(401, 404, 503),
 )
-add_route(router, "/api/flow-retargets", post_retarget, ["POST"], operation_id="retarget_flows")
+add_route(
+    router,
+    "/api/flow-retargets",
+    post_retarget,
+    ["POST"],
+    operation_id="retarget_flows",
+    response_model=FlowRetargetResponse,
+    responses=error_responses(400, 401, 404, 413, 503),
+)
 add_route(
     router,
     "/api/profiles/{profile_id}/flow-activity",
     get_profile_activity,
     ["GET"],
     operation_id="get_profile_flow_activity",
+    response_model=FlowActivityResponseCollection,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
-    router, "/api/email-suppressions", get_suppressions, ["GET"], operation_id="get_suppressions"
+    router,
+    "/api/email-suppressions",
+    get_suppressions,
+    ["GET"],
+    operation_id="get_suppressions",
+    response_model=SuppressionResponseCollection,
+    responses=error_responses(401, 503),
 )
 add_route(
     router,
@@ -503,6 +677,12 @@ add_route(
     post_suppression,
     ["POST"],
     operation_id="create_suppression",
+    status_code=201,
+    response_model=SuppressionResponse,
+    responses={
+        200: {"model": SuppressionResponse, "description": "suppressed already"},
+        **error_responses(400, 401, 413, 503),
+    },
 )
 
 
@@ -554,5 +734,26 @@ def unsubscribe(token: str, services: ServicesDep) -> Response:
     return _page("Unsubscribed", f"<p>{html.escape(address)} will get no more emails.</p>")
 
 
-unsubscribe_router.add_api_route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"])
-unsubscribe_router.add_api_route("/unsubscribe/{token}", unsubscribe, methods=["POST"])
+_UNSUBSCRIBE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "a link this server did not make, or that was altered",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    **error_responses(503),
+}
+unsubscribe_router.add_api_route(
+    "/unsubscribe/{token}",
+    unsubscribe_page,
+    methods=["GET"],
+    operation_id="unsubscribe_page",
+    response_class=HTMLResponse,
+    responses=_UNSUBSCRIBE_ANSWERS,
+)
+unsubscribe_router.add_api_route(
+    "/unsubscribe/{token}",
+    unsubscribe,
+    methods=["POST"],
+    operation_id="unsubscribe",
+    response_class=HTMLResponse,
+    responses=_UNSUBSCRIBE_ANSWERS,
+)

@@ -4,15 +4,34 @@ deliveries; queue a sync; replay deliveries. JSON:API in shoptrack's own types (
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, iso, jsonapi_response, page_size
+from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIResponse,
+    JSONAPIRoute,
+    add_route,
+    iso,
+    jsonapi_response,
+    page_size,
+    page_size_parameter,
+    query_parameter,
+)
+from shoptrack.api.schemas import (
+    DeliveryResponseCollection,
+    IntegrationResponse,
+    IntegrationResponseCollection,
+    ReplayQueued,
+    SyncRunResponse,
+    SyncRunResponseCollection,
+    error_responses,
+)
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
 from shoptrack.integrations import update as update_integration
@@ -25,7 +44,9 @@ from shoptrack.store.sync_runs import get_run, list_runs
 
 __all__ = ["integration_document", "router", "sync_run_resource"]
 
-router = APIRouter(tags=["Integrations"])
+router = APIRouter(
+    tags=["Integrations"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 
 def integration_document(services: Services, integration_id: str, base: str) -> dict[str, Any]:
@@ -89,23 +110,53 @@ def sync_run_resource(row: Any, base: str) -> dict[str, Any]:
     }
 
 
-async def _body(request: Request, resource_type: str) -> dict[str, Any]:
-    try:
-        document = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as error:
-        raise InputError(f"the body is not JSON: {error}", pointer="/") from error
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, dict) or data.get("type") != resource_type:
-        raise InputError(
-            f'the body must be {{"data": {{"type": "{resource_type}", …}}}}', pointer="/data/type"
-        )
-    attributes = data.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise InputError("attributes must be an object", pointer="/data/attributes")
-    for name in ("credentials", "settings"):
-        if name in attributes and not isinstance(attributes[name], dict):
-            raise InputError(f"{name} must be an object", pointer=f"/data/attributes/{name}")
-    return attributes
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class IntegrationAttributes(_Model):
+    """What connecting a store (all but ``settings`` required) or changing one (any) takes."""
+
+    platform: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    credentials: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+
+
+class IntegrationData(_Model):
+    type: Literal["integration"]
+    attributes: IntegrationAttributes = IntegrationAttributes()
+
+
+class IntegrationDocument(_Model):
+    """The body of ``POST /api/integrations`` and ``PATCH /api/integrations/{id}``."""
+
+    data: IntegrationData
+
+
+class ReplayAttributes(_Model):
+    """Which stored deliveries to process again: ``ids``, or ``states`` received from
+    ``since`` to ``until``."""
+
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = []
+    states: list[InboxState] = [InboxState.DEAD]
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class ReplayData(_Model):
+    type: Literal["delivery-replay"]
+    attributes: ReplayAttributes = ReplayAttributes()
+
+
+class ReplayDocument(_Model):
+    """The body of ``POST /api/integrations/{id}/deliveries/replay``."""
+
+    data: ReplayData
+
+
+IntegrationBody = Annotated[IntegrationDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+ReplayBody = Annotated[ReplayDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def _answer(services: Services, request: Request, result: ConnectResult, status: int) -> Response:
@@ -121,19 +172,21 @@ def _answer(services: Services, request: Request, result: ConnectResult, status:
     return jsonapi_response(body, status)
 
 
-async def create(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+def create(
+    request: Request, account: AccountDep, services: ServicesDep, body: IntegrationBody
+) -> Response:
     """Connect a store: credentials checked against it, metrics created, webhooks registered."""
-    attributes = await _body(request, "integration")
+    attributes = body.data.attributes
     for name in ("platform", "name", "credentials"):
-        if not attributes.get(name):
+        if not getattr(attributes, name):
             raise InputError(f"{name} is required", pointer=f"/data/attributes/{name}")
     result = connect(
         services,
         account_id=account.id,
-        platform=str(attributes["platform"]),
-        name=str(attributes["name"]),
-        credentials=attributes["credentials"],
-        settings=attributes.get("settings") or {},
+        platform=str(attributes.platform),
+        name=str(attributes.name),
+        credentials=attributes.credentials or {},
+        settings=attributes.settings or {},
     )
     return _answer(services, request, result, 201)
 
@@ -165,18 +218,22 @@ def get_one(
     )
 
 
-async def patch(
-    integration_id: str, request: Request, account: AccountDep, services: ServicesDep
+def patch(
+    integration_id: str,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: IntegrationBody,
 ) -> Response:
     """Change the name, and merge credentials and settings key by key."""
-    attributes = await _body(request, "integration")
+    attributes = body.data.attributes
     result = update_integration(
         services,
         account_id=account.id,
         integration_id=integration_id,
-        name=attributes.get("name"),
-        credentials=attributes.get("credentials"),
-        settings=attributes.get("settings"),
+        name=attributes.name,
+        credentials=attributes.credentials,
+        settings=attributes.settings,
     )
     return _answer(services, request, result, 200)
 
@@ -265,49 +322,36 @@ def deliveries(
     )
 
 
-def _moment(attributes: dict[str, Any], name: str) -> datetime | None:
-    value = attributes.get(name)
-    if value is None:
+def _moment(moment: datetime | None, name: str) -> datetime | None:
+    if moment is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as error:
+        return moment.astimezone(UTC)
+    except OverflowError:
         raise InputError(
-            f"{name} must be an ISO 8601 time", pointer=f"/data/attributes/{name}"
-        ) from error
-    if moment.tzinfo is None:
-        raise InputError(
-            f"{name} needs its time zone, e.g. a trailing Z", pointer=f"/data/attributes/{name}"
-        )
-    return moment
+            f"{name} has no UTC time (year 1 east of UTC, or 9999 west of it)",
+            pointer=f"/data/attributes/{name}",
+        ) from None
 
 
-async def replay_deliveries(
-    integration_id: str, request: Request, account: AccountDep, services: ServicesDep
+def replay_deliveries(
+    integration_id: str, account: AccountDep, services: ServicesDep, body: ReplayBody
 ) -> Response:
     """Process stored deliveries again, as backfill: ``ids``, or ``states`` (dead by default)
     received from ``since`` to ``until``."""
     _own(services, account.id, integration_id)
-    attributes = await _body(request, "delivery-replay")
-    try:
-        states = [InboxState(s) for s in attributes.get("states", ["dead"])]
-    except ValueError as error:
-        raise InputError(str(error), pointer="/data/attributes/states") from error
-    if InboxState.REJECTED in states or InboxState.PENDING in states:
+    attributes = body.data.attributes
+    if InboxState.REJECTED in attributes.states or InboxState.PENDING in attributes.states:
         raise InputError(
             "rejected and pending deliveries are not replayed", pointer="/data/attributes/states"
         )
-    try:
-        ids = [int(i) for i in attributes.get("ids", [])]
-    except (TypeError, ValueError) as error:
-        raise InputError("ids must be delivery ids", pointer="/data/attributes/ids") from error
     selection = ReplaySelection(
         account_id=account.id,
         integration_id=integration_id,
-        ids=ids,
-        states=states,
-        since=_moment(attributes, "since"),
-        until=_moment(attributes, "until"),
+        ids=attributes.ids,
+        states=attributes.states,
+        since=_moment(attributes.since, "since"),
+        until=_moment(attributes.until, "until"),
     )
     with services.database.write() as connection:
         queued = replay(connection, selection, services.clock.now())
@@ -325,10 +369,33 @@ async def replay_deliveries(
     )
 
 
-add_route(router, "/api/integrations", create, ["POST"], operation_id="create_integration")
-add_route(router, "/api/integrations", list_all, ["GET"], operation_id="get_integrations")
 add_route(
-    router, "/api/integrations/{integration_id}", get_one, ["GET"], operation_id="get_integration"
+    router,
+    "/api/integrations",
+    create,
+    ["POST"],
+    operation_id="create_integration",
+    status_code=201,
+    response_model=IntegrationResponse,
+    responses=error_responses(400, 401, 413, 422, 503),
+)
+add_route(
+    router,
+    "/api/integrations",
+    list_all,
+    ["GET"],
+    operation_id="get_integrations",
+    response_model=IntegrationResponseCollection,
+    responses=error_responses(401, 503),
+)
+add_route(
+    router,
+    "/api/integrations/{integration_id}",
+    get_one,
+    ["GET"],
+    operation_id="get_integration",
+    response_model=IntegrationResponse,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -336,6 +403,8 @@ add_route(
     patch,
     ["PATCH"],
     operation_id="update_integration",
+    response_model=IntegrationResponse,
+    responses=error_responses(400, 401, 404, 413, 422, 503),
 )
 add_route(
     router,
@@ -343,6 +412,9 @@ add_route(
     delete,
     ["DELETE"],
     operation_id="delete_integration",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -350,6 +422,9 @@ add_route(
     sync_runs,
     ["GET"],
     operation_id="get_sync_runs",
+    response_model=SyncRunResponseCollection,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(page_size_parameter(50, 200),),
 )
 add_route(
     router,
@@ -357,6 +432,8 @@ add_route(
     sync_run,
     ["GET"],
     operation_id="get_sync_run",
+    response_model=SyncRunResponse,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -364,6 +441,9 @@ add_route(
     queue_sync,
     ["POST"],
     operation_id="queue_sync",
+    status_code=202,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
 )
 add_route(
     router,
@@ -371,6 +451,16 @@ add_route(
     deliveries,
     ["GET"],
     operation_id="get_deliveries",
+    response_model=DeliveryResponseCollection,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(
+        query_parameter(
+            "state",
+            "only deliveries in this state",
+            {"type": "string", "enum": [state.value for state in InboxState]},
+        ),
+        page_size_parameter(50, 500),
+    ),
 )
 add_route(
     router,
@@ -378,4 +468,7 @@ add_route(
     replay_deliveries,
     ["POST"],
     operation_id="replay_deliveries",
+    status_code=202,
+    response_model=ReplayQueued,
+    responses=error_responses(400, 401, 404, 413, 503),
 )

@@ -14,22 +14,33 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
+    JSONAPI_MEDIA_TYPE,
+    MAX_FILTER_TERMS,
+    PAGE_CURSOR_PARAMETER,
+    JSONAPIResponse,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
     jsonapi_response,
     parse_fields,
     parse_filter,
-    refuse_unstorable,
     sparse,
 )
 from shoptrack.api.resources import METRIC_FIELDS, metric_resource
-from shoptrack.domain.api_events import pointer_of
+from shoptrack.api.schemas import (
+    MetricAggregateResponse,
+    MetricResponse,
+    MetricResponseCollection,
+    error_responses,
+)
 from shoptrack.domain.buckets import Interval, make_buckets
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.ids import new_id
@@ -38,7 +49,9 @@ from shoptrack.store.events import list_metrics, metrics_by_id
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Metrics"])
+router = APIRouter(
+    tags=["Metrics"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 # Klaviyo pages metrics 200 at a time and takes no page[size] for them.
 METRICS_PAGE_SIZE = 200
@@ -172,12 +185,12 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class _AggregateAttributes(BaseModel):
+class MetricAggregateAttributes(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     metric_id: str = Field(min_length=1)
     measurements: list[Literal["count", "sum_value", "unique"]] = Field(min_length=1)
-    filter: list[str] = Field(min_length=1)
+    filter: list[str] = Field(min_length=1, max_length=MAX_FILTER_TERMS)
     interval: Interval | None = "day"
     timezone: str | None = "UTC"
     by: list[str] | None = None
@@ -207,11 +220,11 @@ class _AggregateAttributes(BaseModel):
         return value
 
 
-class _AggregateData(BaseModel):
+class MetricAggregateData(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: Literal["metric-aggregate"]
-    attributes: _AggregateAttributes
+    attributes: MetricAggregateAttributes
 
 
 class MetricAggregateQuery(BaseModel):
@@ -219,24 +232,7 @@ class MetricAggregateQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    data: _AggregateData
-
-
-def _parse_body(document: Any) -> _AggregateAttributes:
-    if isinstance(document, bytes):
-        # FastAPI hands over the raw bytes of a body sent without a JSON content type (curl -d
-        # says form-urlencoded); Klaviyo reads it as JSON all the same.
-        try:
-            document = orjson.loads(document)
-        except orjson.JSONDecodeError as error:
-            raise InputError("the body is not JSON", pointer="/") from error
-    refuse_unstorable(document)
-    try:
-        return MetricAggregateQuery.model_validate(document).data.attributes
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    data: MetricAggregateData
 
 
 def _moment(text: Any, zone: zoneinfo.ZoneInfo, pointer: str) -> datetime:
@@ -268,6 +264,10 @@ def _parse_filters(
             conditions = parse_filter(_BARE_DATETIME.sub(r'\1"\2"\3', text), _AGGREGATE_FILTERS)
         except InputError as error:
             raise InputError(error.detail, pointer=pointer) from error
+        if len(equals) + len(bounds) + len(conditions) > MAX_FILTER_TERMS:
+            raise InputError(
+                f"the filters hold at most {MAX_FILTER_TERMS} conditions in all", pointer=pointer
+            )
         for condition in conditions:
             if condition.field != "datetime":
                 equals.append((condition.field, str(condition.value)))
@@ -350,14 +350,14 @@ def _sorted_rows(
 
 
 def query_metric_aggregates(
-    document: Annotated[Any, Body(media_type="application/vnd.api+json")],
+    document: Annotated[MetricAggregateQuery, Body(media_type=JSONAPI_MEDIA_TYPE)],
     request: Request,
     account: AccountDep,
     services: ServicesDep,
 ) -> Response:
     """Counts, value sums and unique profiles of one metric per hour, day, week or month in a
     time zone's calendar, optionally per currency."""
-    attributes = _parse_body(document)
+    attributes = document.data.attributes
     fields = parse_fields(request, "metric-aggregate", ("data", "dates", "id"))
     zone = zoneinfo.ZoneInfo(attributes.timezone or "UTC")
     start, end, equals = _parse_filters(attributes.filter, zone)
@@ -409,12 +409,37 @@ def query_metric_aggregates(
     )
 
 
-add_route(router, "/api/metrics", get_metrics, ["GET"], operation_id="get_metrics")
-add_route(router, "/api/metrics/{metric_id}", get_metric, ["GET"], operation_id="get_metric")
+add_route(
+    router,
+    "/api/metrics",
+    get_metrics,
+    ["GET"],
+    operation_id="get_metrics",
+    response_model=MetricResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        PAGE_CURSOR_PARAMETER,
+        fields_parameter("metric", METRIC_FIELDS),
+    ),
+)
+add_route(
+    router,
+    "/api/metrics/{metric_id}",
+    get_metric,
+    ["GET"],
+    operation_id="get_metric",
+    response_model=MetricResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(fields_parameter("metric", METRIC_FIELDS),),
+)
 add_route(
     router,
     "/api/metric-aggregates",
     query_metric_aggregates,
     ["POST"],
     operation_id="query_metric_aggregates",
+    response_model=MetricAggregateResponse,
+    responses=error_responses(400, 401, 404, 413, 503),
+    parameters=(fields_parameter("metric-aggregate", ("data", "dates", "id")),),
 )

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import add_route, refuse_unstorable
-from shoptrack.domain.api_events import pointer_of
+from shoptrack.api.jsonapi import JSONAPI_MEDIA_TYPE, JSONAPIResponse, JSONAPIRoute, add_route
+from shoptrack.api.schemas import error_responses
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
-from shoptrack.errors import InputError
+from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.privacy import erase_person
 
 __all__ = ["router"]
@@ -31,45 +31,39 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class _ProfileAttributes(_Model):
+class DeletionProfileAttributes(_Model):
     email: str | None = None
     phone_number: str | None = None
 
 
-class _Profile(_Model):
+class DeletionProfile(_Model):
     type: Literal["profile"]
     id: str | None = None
-    attributes: _ProfileAttributes = _ProfileAttributes()
+    attributes: DeletionProfileAttributes = DeletionProfileAttributes()
 
 
-class _ProfileRef(_Model):
-    data: _Profile
+class DeletionProfileRef(_Model):
+    data: DeletionProfile
 
 
-class _JobAttributes(_Model):
-    profile: _ProfileRef
+class DeletionJobAttributes(_Model):
+    profile: DeletionProfileRef
 
 
-class _JobData(_Model):
+class DeletionJobData(_Model):
     type: Literal["data-privacy-deletion-job"]
-    attributes: _JobAttributes
+    attributes: DeletionJobAttributes
 
 
-class _JobDocument(_Model):
+class DeletionJobDocument(_Model):
     """The body of request_profile_deletion."""
 
-    data: _JobData
+    data: DeletionJobData
 
 
-def _person(body: Any) -> tuple[str, str]:
+def _person(body: DeletionJobDocument) -> tuple[str, str]:
     """The one identifier the job names the person by, normalised as profiles store it."""
-    refuse_unstorable(body)
-    try:
-        profile = _JobDocument.model_validate(body).data.attributes.profile.data
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    profile = body.data.attributes.profile.data
     named = {
         "id": profile.id or None,
         "email": _normalized(normalize_email, profile.attributes.email, "email"),
@@ -94,22 +88,30 @@ def _normalized(
         raise InputError(str(error), pointer=f"{_PROFILE_POINTER}/attributes/{field}") from error
 
 
-router = APIRouter(tags=["Data Privacy"])
+router = APIRouter(
+    tags=["Data Privacy"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 
 def request_profile_deletion(
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[Any, Body(media_type="application/vnd.api+json")],
+    body: Annotated[DeletionJobDocument, Body(media_type=JSONAPI_MEDIA_TYPE)],
 ) -> Response:
     """Erases a profile, its events and the personal data of its orders; 202 once done.
 
-    A person no profile matches is not an error: the request may be a repeat, and the orders of
-    the email are scrubbed all the same.
+    A person named by email or phone number whom no profile matches is not an error: the
+    request may be a repeat, and the orders of the email are scrubbed all the same. A profile
+    id is a resource, though: one that is not of this account is 404, like any other.
     """
     identifier, value = _person(body)
     with services.database.write() as connection:
         erasure = erase_person(connection, account.id, identifier, value)
+        if identifier == "id" and erasure.profile_id is None:
+            # Nothing was erased or scrubbed (no profile, no email): the rollback undoes nothing.
+            raise NotFoundError(
+                f"no profile {value} in this account", pointer=f"{_PROFILE_POINTER}/id"
+            )
     # Ids and counts only: the log must not keep what was just erased.
     logger.info(
         "erased profile %s of account %s: %d events, %d order states scrubbed",
@@ -128,4 +130,6 @@ add_route(
     ["POST"],
     operation_id="request_profile_deletion",
     status_code=202,
+    response_class=Response,
+    responses=error_responses(400, 401, 404, 413, 503),
 )

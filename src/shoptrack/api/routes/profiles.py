@@ -13,25 +13,34 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
+    JSONAPI_MEDIA_TYPE,
+    PAGE_CURSOR_PARAMETER,
     Condition,
+    JSONAPIResponse,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
+    fields_parameter,
     jsonapi_response,
     page_size,
+    page_size_parameter,
     parse_fields,
     parse_filter,
-    refuse_unstorable,
+    sort_parameter,
     utc_time,
 )
 from shoptrack.api.resources import PROFILE_FIELDS, profile_resource
-from shoptrack.domain.api_events import ProfileAttributes, pointer_of
+from shoptrack.api.schemas import ProfileResponse, ProfileResponseCollection, error_responses
+from shoptrack.domain.api_events import ProfileAttributes
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
+from shoptrack.domain.properties import Properties
 from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.store.accounts import Account
 from shoptrack.store.profiles import (
@@ -68,27 +77,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class _PatchProperties(_Model):
-    append: dict[str, Any] | None = None
-    unappend: dict[str, Any] | None = None
+class PatchProperties(_Model):
+    append: Properties | None = None
+    unappend: Properties | None = None
     unset: str | list[str] | None = None
 
 
-class _ProfileMeta(_Model):
-    patch_properties: _PatchProperties | None = None
+class ProfileMeta(_Model):
+    patch_properties: PatchProperties | None = None
 
 
-class _ProfileData(_Model):
+class ProfileData(_Model):
     type: Literal["profile"]
     id: str | None = None
     attributes: ProfileAttributes
-    meta: _ProfileMeta | None = None
+    meta: ProfileMeta | None = None
 
 
-class _ProfileDocument(_Model):
+class ProfileDocument(_Model):
     """The body of create_profile, update_profile and create_or_update_profile."""
 
-    data: _ProfileData
+    data: ProfileData
 
 
 def _matched_values(condition: Condition) -> tuple[str, ...]:
@@ -157,18 +166,7 @@ def _after_key(request: Request, column: str) -> tuple[Any, str] | None:
         ) from error
 
 
-def _parse(body: Any) -> _ProfileData:
-    """The profile of a request body; a wrong body is a 400 whose pointer names the field."""
-    refuse_unstorable(body)
-    try:
-        return _ProfileDocument.model_validate(body).data
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
-
-
-def _change(data: _ProfileData) -> ProfileChange:
+def _change(data: ProfileData) -> ProfileChange:
     """The change a body asks for: only the attributes it gave, as the store expects them."""
     attributes = data.attributes
     given: dict[str, Any] = {}
@@ -203,8 +201,11 @@ def _document(
     )
 
 
-router = APIRouter(tags=["Profiles"])
-JSONAPIBody = Annotated[Any, Body(media_type="application/vnd.api+json")]
+router = APIRouter(
+    tags=["Profiles"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
+# A profile document, read as JSON:API: a wrong body is a 400 whose pointer names the field.
+ProfileBody = Annotated[ProfileDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -227,10 +228,10 @@ def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -
 
 
 def post_profile(
-    request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody
+    request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
 ) -> Response:
     """Creates a profile; 409 ``duplicate_profile`` names the one holding an identifier given."""
-    change = _change(_parse(body))
+    change = _change(body.data)
     fields = _fields(request)  # before the write: a bad parameter changes nothing
     with services.database.write() as connection:
         row = create_profile(connection, account.id, change, services.clock.now())
@@ -250,10 +251,10 @@ def get_one_profile(
 
 
 def patch_profile(
-    profile_id: str, request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody
+    profile_id: str, request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
 ) -> Response:
     """Updates a profile: attributes given replace (``null`` clears), properties merge."""
-    data = _parse(body)
+    data = body.data
     if data.id is None:
         raise InputError("data.id is required and must be the profile's id", pointer="/data/id")
     if data.id != profile_id:
@@ -268,10 +269,10 @@ def patch_profile(
 
 
 def post_profile_import(
-    request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody
+    request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
 ) -> Response:
     """Creates or updates a profile: 201 when it was created, 200 when it was updated."""
-    data = _parse(body)
+    data = body.data
     change = _change(data)
     fields = _fields(request)
     with services.database.write() as connection:
@@ -279,13 +280,53 @@ def post_profile_import(
     return _document(request, row, fields, status_code=201 if created else 200)
 
 
-add_route(router, "/api/profiles", get_profiles, ["GET"], operation_id="get_profiles")
-add_route(router, "/api/profiles", post_profile, ["POST"], operation_id="create_profile")
+_PROFILE_FIELDS = fields_parameter("profile", PROFILE_FIELDS)
 add_route(
-    router, "/api/profiles/{profile_id}", get_one_profile, ["GET"], operation_id="get_profile"
+    router,
+    "/api/profiles",
+    get_profiles,
+    ["GET"],
+    operation_id="get_profiles",
+    response_model=ProfileResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        FILTER_PARAMETER,
+        sort_parameter([key for name in _SORTS for key in (name, f"-{name}")]),
+        page_size_parameter(20, 100),
+        PAGE_CURSOR_PARAMETER,
+        _PROFILE_FIELDS,
+    ),
 )
 add_route(
-    router, "/api/profiles/{profile_id}", patch_profile, ["PATCH"], operation_id="update_profile"
+    router,
+    "/api/profiles",
+    post_profile,
+    ["POST"],
+    operation_id="create_profile",
+    status_code=201,
+    response_model=ProfileResponse,
+    responses=error_responses(400, 401, 409, 413, 503),
+    parameters=(_PROFILE_FIELDS,),
+)
+add_route(
+    router,
+    "/api/profiles/{profile_id}",
+    get_one_profile,
+    ["GET"],
+    operation_id="get_profile",
+    response_model=ProfileResponse,
+    responses=error_responses(400, 401, 404, 503),
+    parameters=(_PROFILE_FIELDS,),
+)
+add_route(
+    router,
+    "/api/profiles/{profile_id}",
+    patch_profile,
+    ["PATCH"],
+    operation_id="update_profile",
+    response_model=ProfileResponse,
+    responses=error_responses(400, 401, 404, 409, 413, 503),
+    parameters=(_PROFILE_FIELDS,),
 )
 add_route(
     router,
@@ -293,4 +334,10 @@ add_route(
     post_profile_import,
     ["POST"],
     operation_id="create_or_update_profile",
+    response_model=ProfileResponse,
+    responses={
+        201: {"model": ProfileResponse, "description": "created"},
+        **error_responses(400, 401, 404, 409, 413, 503),
+    },
+    parameters=(_PROFILE_FIELDS,),
 )
