@@ -170,9 +170,11 @@ def test_subscriptions_are_made_listed_and_removed(
     listed = client.get("/api/alert-subscriptions", headers=shop.headers())
     assert [r["attributes"]["channel"] for r in listed.json()["data"]] == ["webhook"]
     # The body's model is in the OpenAPI document.
-    paths = client.get("/openapi.json").json()["paths"]
+    description = client.get("/openapi.json").json()
+    paths, schemas = description["paths"], description["components"]["schemas"]
     body = paths["/api/alert-subscriptions"]["post"]["requestBody"]["content"][JSONAPI]
-    assert set(body["schema"]["$defs"]["SubscriptionAttributes"]["properties"]) == {"email", "url"}
+    assert body["schema"] == {"$ref": "#/components/schemas/SubscriptionDocument"}
+    assert set(schemas["SubscriptionAttributes"]["properties"]) == {"email", "url"}
     assert {"get"} <= set(paths["/api/alerts"])
     assert {"delete"} <= set(paths["/api/alert-subscriptions/{subscription_id}"])
 

@@ -14,6 +14,11 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AccountSettingsResponse",
+    "AlertResponse",
+    "AlertResponseCollection",
+    "AlertSubscriptionCreated",
+    "AlertSubscriptionResponseCollection",
     "DeliveryResponseCollection",
     "ErrorDocument",
     "EventResponse",
@@ -26,7 +31,9 @@ __all__ = [
     "FlowResponse",
     "FlowResponseCollection",
     "FlowRetargetResponse",
+    "FlowSeriesReportResponse",
     "FlowStatisticsResponse",
+    "FlowValuesReportResponse",
     "Health",
     "IntegrationResponse",
     "IntegrationResponseCollection",
@@ -113,6 +120,10 @@ class Reference(_Open):
 class Relationship(_Open):
     data: Reference
     links: dict[str, str]
+
+
+class ManyReferences(_Open):
+    data: list[Reference]
 
 
 class ManyRelationship(_Open):
@@ -500,6 +511,129 @@ class SuppressionResponseCollection(_Open):
 
 class SuppressionResponse(_Open):
     data: SuppressionResource
+
+
+# --- flow reports -----------------------------------------------------------------------------
+
+
+class FlowReportResult(_Open):
+    groupings: dict[str, Any]
+    statistics: dict[str, Any]
+
+
+class FlowValuesReportAttributes(_Open):
+    results: list[FlowReportResult]
+
+
+class FlowSeriesReportAttributes(_Open):
+    results: list[FlowReportResult]
+    date_times: list[AwareDatetime]
+
+
+class FlowReportRelationships(_Open):
+    flows: ManyReferences
+    flow_messages: ManyReferences = Field(alias="flow-messages")
+
+
+class FlowValuesReportResource(_Open):
+    type: Literal["flow-values-report"]
+    attributes: FlowValuesReportAttributes
+    relationships: FlowReportRelationships
+
+
+class FlowSeriesReportResource(_Open):
+    type: Literal["flow-series-report"]
+    attributes: FlowSeriesReportAttributes
+    relationships: FlowReportRelationships
+
+
+class FlowValuesReportResponse(_Open):
+    data: FlowValuesReportResource
+    links: Links
+
+
+class FlowSeriesReportResponse(_Open):
+    data: FlowSeriesReportResource
+    links: Links
+
+
+# --- account settings -------------------------------------------------------------------------
+
+
+class AccountSettingsResponseAttributes(_Open):
+    time_zone: str
+    test_sends: bool
+    attribution_window_days: int
+    attribution_clicks_only: bool
+    email_tracking: bool
+    utm_parameters: bool
+
+
+class AccountSettingsResource(_Open):
+    type: Literal["account-settings"]
+    id: str
+    attributes: AccountSettingsResponseAttributes
+    links: Links
+
+
+class AccountSettingsResponse(_Open):
+    data: AccountSettingsResource
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+class AlertResponseAttributes(_Open):
+    code: str
+    severity: str
+    summary: str
+    integration_id: str | None
+    opened: AwareDatetime
+    last_seen: AwareDatetime
+    resolved: AwareDatetime | None
+    finding: dict[str, Any]
+
+
+class AlertResource(_Open):
+    type: Literal["alert"]
+    id: str
+    attributes: AlertResponseAttributes
+    links: Links
+
+
+class AlertResponseCollection(_Open):
+    data: list[AlertResource]
+    links: CollectionLinks
+
+
+class AlertResponse(_Open):
+    data: AlertResource
+
+
+class AlertSubscriptionResponseAttributes(_Open):
+    channel: Literal["email", "webhook"]
+    email: str | None
+    url: str | None
+    created: AwareDatetime
+    secret: str | None = Field(
+        default=None, description="a webhook's signing secret: in the answer that makes it only"
+    )
+
+
+class AlertSubscriptionResource(_Open):
+    type: Literal["alert-subscription"]
+    id: str
+    attributes: AlertSubscriptionResponseAttributes
+    links: Links
+
+
+class AlertSubscriptionResponseCollection(_Open):
+    data: list[AlertSubscriptionResource]
+    links: Links
+
+
+class AlertSubscriptionCreated(_Open):
+    data: AlertSubscriptionResource
 
 
 # --- health -----------------------------------------------------------------------------------

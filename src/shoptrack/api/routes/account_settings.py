@@ -6,13 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, jsonapi_response, refuse_unstorable
+from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIResponse,
+    JSONAPIRoute,
+    add_route,
+    jsonapi_response,
+)
+from shoptrack.api.schemas import AccountSettingsResponse, error_responses
 from shoptrack.domain.account_settings import ATTRIBUTES_POINTER, AccountSettings
-from shoptrack.domain.api_events import pointer_of
-from shoptrack.errors import ConflictError, InputError
+from shoptrack.errors import ConflictError
 from shoptrack.store.accounts import account_settings, save_account_settings
 
 __all__ = ["RESOURCE_TYPE", "router", "settings_resource"]
@@ -20,18 +26,27 @@ __all__ = ["RESOURCE_TYPE", "router", "settings_resource"]
 RESOURCE_TYPE = "account-settings"
 
 
-class _Data(BaseModel):
+class AccountSettingsChangeData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["account-settings"]
     id: str | None = None
-    attributes: dict[str, Any]
+    # Checked by ``AccountSettings.changed``, which names an unknown setting and lists the
+    # known ones; described as the settings it may hold.
+    attributes: dict[str, Any] = Field(
+        json_schema_extra={
+            "properties": AccountSettings.model_json_schema()["properties"],
+            "additionalProperties": False,
+        }
+    )
 
 
-class _Document(BaseModel):
+class AccountSettingsChange(BaseModel):
+    """The body of ``PATCH /api/account-settings``: the settings to change."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data: _Data
+    data: AccountSettingsChangeData
 
 
 def settings_resource(account_id: str, settings: AccountSettings, base: str) -> dict[str, Any]:
@@ -43,7 +58,9 @@ def settings_resource(account_id: str, settings: AccountSettings, base: str) -> 
     }
 
 
-router = APIRouter(tags=["Account settings"])
+router = APIRouter(
+    tags=["Account settings"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 
 def get_account_settings(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -57,16 +74,10 @@ def patch_account_settings(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[Any, Body(media_type="application/vnd.api+json")],
+    body: Annotated[AccountSettingsChange, Body(media_type=JSONAPI_MEDIA_TYPE)],
 ) -> Response:
     """Changes the settings the body's attributes name; the others keep their values."""
-    refuse_unstorable(body)
-    try:
-        data = _Document.model_validate(body).data
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    data = body.data
     if data.id is not None and data.id != account.id:
         raise ConflictError(
             f"data.id {data.id} is not this account's id {account.id}", pointer="/data/id"
@@ -85,6 +96,8 @@ add_route(
     get_account_settings,
     ["GET"],
     operation_id="get_account_settings",
+    response_model=AccountSettingsResponse,
+    responses=error_responses(401, 503),
 )
 add_route(
     router,
@@ -92,4 +105,6 @@ add_route(
     patch_account_settings,
     ["PATCH"],
     operation_id="update_account_settings",
+    response_model=AccountSettingsResponse,
+    responses=error_responses(400, 401, 409, 413, 503),
 )

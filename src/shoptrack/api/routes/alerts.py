@@ -13,22 +13,33 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from shoptrack.alerts import subscribe, subscriptions, unsubscribe
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    FILTER_PARAMETER,
+    JSONAPI_MEDIA_TYPE,
+    PAGE_CURSOR_PARAMETER,
+    JSONAPIResponse,
+    JSONAPIRoute,
     add_route,
     collection_links,
     decode_cursor,
     encode_cursor,
     jsonapi_response,
     page_size,
+    page_size_parameter,
     parse_filter,
-    refuse_unstorable,
     utc_time,
 )
-from shoptrack.domain.api_events import pointer_of
+from shoptrack.api.schemas import (
+    AlertResponse,
+    AlertResponseCollection,
+    AlertSubscriptionCreated,
+    AlertSubscriptionResponseCollection,
+    error_responses,
+)
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.alerts import AlertRecord, SubscriptionRecord, get_alert, list_alerts
 
@@ -85,7 +96,9 @@ def subscription_resource(subscription: SubscriptionRecord, base: str) -> dict[s
     }
 
 
-router = APIRouter(tags=["Alerts"])
+router = APIRouter(
+    tags=["Alerts"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 
 def _cursor(request: Request) -> tuple[bool, Any, str] | None:
@@ -168,17 +181,11 @@ def create_subscription(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[Any, Body(media_type="application/vnd.api+json")],
+    body: Annotated[SubscriptionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)],
 ) -> Response:
     """Subscribes an email address or a webhook URL; a webhook's secret is in this answer
     only."""
-    refuse_unstorable(body)
-    try:
-        attributes = SubscriptionDocument.model_validate(body).data.attributes
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
+    attributes = body.data.attributes
     made = subscribe(services, account.id, email=attributes.email, url=attributes.url)
     resource = subscription_resource(made.subscription, base_url(request))
     if made.secret is not None:
@@ -194,14 +201,41 @@ def delete_subscription(
     return Response(status_code=204)
 
 
-add_route(router, "/api/alerts", get_alerts, ["GET"], operation_id="get_alerts")
-add_route(router, "/api/alerts/{alert_id}", get_one_alert, ["GET"], operation_id="get_alert")
+add_route(
+    router,
+    "/api/alerts",
+    get_alerts,
+    ["GET"],
+    operation_id="get_alerts",
+    response_model=AlertResponseCollection,
+    responses=error_responses(400, 401, 503),
+    parameters=(
+        {
+            **FILTER_PARAMETER,
+            "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
+            'equals(code,"…"), joined by and(…) or commas',
+        },
+        page_size_parameter(50, _MAX_PAGE),
+        PAGE_CURSOR_PARAMETER,
+    ),
+)
+add_route(
+    router,
+    "/api/alerts/{alert_id}",
+    get_one_alert,
+    ["GET"],
+    operation_id="get_alert",
+    response_model=AlertResponse,
+    responses=error_responses(401, 404, 503),
+)
 add_route(
     router,
     "/api/alert-subscriptions",
     get_subscriptions,
     ["GET"],
     operation_id="get_alert_subscriptions",
+    response_model=AlertSubscriptionResponseCollection,
+    responses=error_responses(401, 503),
 )
 add_route(
     router,
@@ -210,14 +244,8 @@ add_route(
     ["POST"],
     operation_id="create_alert_subscription",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/vnd.api+json": {"schema": SubscriptionDocument.model_json_schema()}
-            },
-            "required": True,
-        }
-    },
+    response_model=AlertSubscriptionCreated,
+    responses=error_responses(400, 401, 409, 413, 422, 503),
 )
 add_route(
     router,
@@ -226,4 +254,6 @@ add_route(
     ["DELETE"],
     operation_id="delete_alert_subscription",
     status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
 )

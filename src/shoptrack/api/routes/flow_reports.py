@@ -7,20 +7,25 @@ the attribute."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ValidationError
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
     Condition,
+    JSONAPIResponse,
+    JSONAPIRoute,
     add_route,
     jsonapi_response,
     parse_filter,
-    refuse_unstorable,
 )
-from shoptrack.domain.api_events import pointer_of
+from shoptrack.api.schemas import (
+    FlowSeriesReportResponse,
+    FlowValuesReportResponse,
+    error_responses,
+)
 from shoptrack.domain.flow_reports import FlowSeriesRequest, FlowValuesRequest, ReportAttributes
 from shoptrack.errors import InputError
 from shoptrack.flows.reports import FILTERABLE, FlowReport, flow_report
@@ -28,20 +33,11 @@ from shoptrack.store.accounts import account_settings
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Reporting"])
+router = APIRouter(
+    tags=["Reporting"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
 
 _FILTER_POINTER = "/data/attributes/filter"
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def _parsed(model: type[Model], body: Any) -> Model:
-    refuse_unstorable(body)
-    try:
-        return model.model_validate(body)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        pointer = pointer_of(tuple(first["loc"]))
-        raise InputError(f"{pointer}: {first['msg']}", pointer=pointer) from error
 
 
 def _conditions(text: str | None) -> list[Condition]:
@@ -110,17 +106,17 @@ def _document(
     )
 
 
-_BODY = Body(media_type="application/vnd.api+json")
+_BODY = Body(media_type=JSONAPI_MEDIA_TYPE)
 
 
 def query_flow_values(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[Any, _BODY],
+    body: Annotated[FlowValuesRequest, _BODY],
 ) -> Response:
     """Each flow message's statistics over the timeframe."""
-    attributes = _parsed(FlowValuesRequest, body).data.attributes
+    attributes = body.data.attributes
     report = _report(account.id, services, attributes)
     results = report.results(attributes.statistics)
     return _document(request, "flow-values-report", report, {"results": results})
@@ -130,10 +126,10 @@ def query_flow_series(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[Any, _BODY],
+    body: Annotated[FlowSeriesRequest, _BODY],
 ) -> Response:
     """Each flow message's statistics per interval of the timeframe."""
-    attributes = _parsed(FlowSeriesRequest, body).data.attributes
+    attributes = body.data.attributes
     report = _report(account.id, services, attributes)
     document = {
         "results": report.results(attributes.statistics),
@@ -150,6 +146,8 @@ add_route(
     query_flow_values,
     ["POST"],
     operation_id="query_flow_values",
+    response_model=FlowValuesReportResponse,
+    responses=error_responses(400, 401, 413, 503),
 )
 add_route(
     router,
@@ -157,4 +155,6 @@ add_route(
     query_flow_series,
     ["POST"],
     operation_id="query_flow_series",
+    response_model=FlowSeriesReportResponse,
+    responses=error_responses(400, 401, 413, 503),
 )

@@ -27,6 +27,9 @@ from shoptrack.store.engagement import delivery_facts, link_address, tracking_se
 
 __all__ = ["router"]
 
+# Not in /openapi.json: these are addresses inside emails that mail clients and browsers
+# follow, not an API a client calls (unlike /unsubscribe, which RFC 8058 mail providers POST
+# to); describing them would only publish a token format nobody should build.
 router = APIRouter(include_in_schema=False)
 
 # Engagement must reach shoptrack each time: no cache may answer for it.
