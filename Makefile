@@ -30,7 +30,7 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/shoptrack demo
 
-# About 25 minutes on 2 cores: intake (3 runs), backfill (50,000 and 200,000 orders), web pages.
+# About 30 minutes on 2 cores: intake (3 runs), backfill (50,000 and 200,000 orders), web pages.
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/backfill.py

@@ -338,7 +338,9 @@ class BigCommerceSimulator:
                 due.reverse()
             outgoing = [(a, sent) for a in due if (sent := self._prepare(a, now)) is not None]
             copies = 2 if self.duplicate_webhooks else 1
-        made = []
+        made: list[Delivery] = []
+        if not outgoing:
+            return made  # every API request asks; a client (TLS set up) is for deliveries only
         async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
             for attempt, sent in outgoing:
                 for _ in range(copies):

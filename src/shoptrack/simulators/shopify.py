@@ -429,6 +429,8 @@ class ShopifySimulator:
             copies = 2 if self.duplicate_webhooks else 1
         made: list[Delivery] = []
         retry: list[_Pending] = []
+        if not ready:
+            return made  # every API request asks; a client (TLS set up) is for deliveries only
         async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
             for item, sent in ready:
                 item.attempts += 1

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, select, update
+from sqlalchemy import Connection, Row, Select, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store.schema import inbox
@@ -190,10 +190,22 @@ def write_entries(
     ]
 
 
-def _due(now: datetime, limit: int) -> Select[Any]:
+def _due(connection: Connection, now: datetime, limit: int) -> Select[Any]:
+    """The oldest due pending rows, read through the partial index ``ix_inbox_pending``.
+
+    A planner may use a partial index only for a query whose condition is the index's own,
+    literally: ``state = 'pending'``, not a bound parameter. SQLite, without statistics, also
+    takes an equality on ``state`` for a selective one and picks the index on ``(state,
+    received_at)``, then sorts every pending row, bodies and all, for each batch — the more
+    rows a backfill leaves pending, the slower each batch and the more memory the sort takes.
+    ``likely()`` tells it the condition selects most rows, so it reads the partial index in
+    order and stops at ``limit``.
+    """
+    pending = inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'")
+    condition = func.likely(pending) if connection.dialect.name == "sqlite" else pending
     return (
         select(inbox)
-        .where(inbox.c.state == InboxState.PENDING.value, inbox.c.available_at <= now)
+        .where(condition, inbox.c.available_at <= now)
         .order_by(inbox.c.available_at, inbox.c.id)
         .limit(limit)
     )
@@ -202,7 +214,7 @@ def _due(now: datetime, limit: int) -> Select[Any]:
 def peek_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
     """Pending rows that are due, oldest first, unlocked: read before a write transaction by a
     single writer (SQLite), which then keeps those still ``claimable``."""
-    return [_inbox_row(row) for row in connection.execute(_due(now, limit))]
+    return [_inbox_row(row) for row in connection.execute(_due(connection, now, limit))]
 
 
 def claimable(connection: Connection, ids: Sequence[int], now: datetime) -> set[int]:
@@ -223,7 +235,8 @@ def claim_pending(connection: Connection, now: datetime, limit: int) -> list[Inb
     On PostgreSQL ``SKIP LOCKED`` lets concurrent workers take disjoint rows; the locks end with
     the transaction, so a worker that dies releases its rows at once.
     """
-    rows = connection.execute(for_update(connection, _due(now, limit), skip_locked=True))
+    query = for_update(connection, _due(connection, now, limit), skip_locked=True)
+    rows = connection.execute(query)
     return [_inbox_row(row) for row in rows]
 
 
