@@ -104,6 +104,7 @@ POSTGRES_URL = (
 SHOPTRACK = str(Path(sys.executable).with_name("shoptrack"))
 ACCEPTED = b'{"status":"accepted"}'
 WARMUP_REQUESTS = 300
+BARE_REQUESTS = 2_000  # distinct requests the bare endpoint is sent, round and round
 START_SECONDS = 30.0
 # How long the last orders of a burst may take to become visible before the run gives up.
 VISIBLE_SECONDS = 300.0
@@ -184,9 +185,10 @@ def build_deliveries(count: int) -> list[bytes]:
     return deliveries
 
 
-def requests_for(path: str, deliveries: Iterable[bytes]) -> list[bytes]:
+def requests_for(path: str, deliveries: Iterable[bytes]) -> Iterator[bytes]:
+    """The deliveries as requests to ``path``, made as they are sent (not all held at once)."""
     request_line = f"POST {path} HTTP/1.1\r\n".encode()
-    return [request_line + delivery for delivery in deliveries]
+    return (request_line + delivery for delivery in deliveries)
 
 
 @dataclass(slots=True)
@@ -594,7 +596,7 @@ def _burst(
 ) -> tuple[LoadResult, LoadResult]:
     """Warm-up requests, then the burst; both from ``deliveries``, each order sent once.
     ``after_warmup`` is given the warm-up's acknowledged count before the burst starts."""
-    requests = iter(requests_for(f"/webhooks/woocommerce/{target.integration_id}", deliveries))
+    requests = requests_for(f"/webhooks/woocommerce/{target.integration_id}", deliveries)
     warmup = uvloop.run(
         _load(port, itertools.islice(requests, WARMUP_REQUESTS), options.connections, 60)
     )
@@ -679,7 +681,7 @@ def measure_bare(deliveries: Sequence[bytes], options: Options, workdir: Path) -
     port = _free_port()
     command = [sys.executable, __file__, "--serve-bare", str(port)]
     # The bare endpoint keeps nothing: the same requests may go round again.
-    requests = requests_for("/webhooks/woocommerce/bare", deliveries)
+    requests = list(requests_for("/webhooks/woocommerce/bare", deliveries[:BARE_REQUESTS]))
     with started("bare ASGI", command, workdir / "bare.log", ready=listening(port)) as process:
         uvloop.run(_load(port, iter(requests[:WARMUP_REQUESTS]), options.connections, 60))
         return load(port, itertools.cycle(requests), options, {"bare": [process.pid]})
@@ -755,6 +757,8 @@ def report_progress(number: int, label: str, figures: Figures) -> None:
         parts.append("ran out of prepared orders (--orders)")
     if figures.sustained is not None:
         parts.append(f"sustained {figures.sustained:,.0f}/s {figures.sustained / ceiling:.3f}x")
+    if figures.visible_after is not None:
+        parts.append(f"all visible {max(figures.visible_after, 0):.1f} s after the burst")
     if figures.processing is not None:
         parts.append(
             f"processing alone {figures.processing:,.0f} rows/s {figures.processing / ceiling:.3f}x"
