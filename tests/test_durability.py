@@ -3,6 +3,9 @@ and two ``worker`` processes on PostgreSQL share the inbox without processing a 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -83,6 +86,40 @@ def test_acknowledged_deliveries_survive_kill_9(services: Services, tmp_path: Pa
         # Exactly once: one Placed Order and two Ordered Products per order, nothing more.
         total = connection.execute(select(func.count()).select_from(events)).scalar_one()
     assert total == 3 * len(placed)
+
+
+def _worker_process(server: Server) -> int | None:
+    """The pid of serve's worker process, once it runs (a child of whichever of serve's threads
+    started it)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            children.extend(int(pid) for pid in (task / "children").read_text().split())
+    return children[0] if children else None
+
+
+def test_serve_starts_its_worker_process_again_when_it_ends(
+    services: Services, tmp_path: Path
+) -> None:
+    shop = make_shop(services)
+    server = Server(environment(services.settings.resolved_database_url(), tmp_path / "data"))
+    try:
+        wait_until(lambda: _worker_process(server) is not None)
+        first = _worker_process(server)
+        assert first is not None
+        os.kill(first, signal.SIGKILL)  # as the kernel's OOM killer would
+        wait_until(lambda: "the worker process ended (exit status -9)" in server.output())
+        wait_until(lambda: _worker_process(server) not in (None, first))
+        headers, body = woo_webhook(
+            woo_order(7, "processing", NOW - timedelta(minutes=1)),
+            secret=WEBHOOK_SECRET,
+            delivery_id="after-the-restart",
+        )
+        url = f"{server.url}/webhooks/woocommerce/{shop.integration.id}"
+        assert httpx.post(url, content=body, headers=headers, timeout=30).status_code == 200
+        wait_until(lambda: "7" in _placed_order_ids(services))
+    finally:
+        server.stop()
 
 
 def _unclaimed_rows(services: Services) -> int:

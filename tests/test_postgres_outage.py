@@ -17,17 +17,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from shoptrack.clock import SystemClock
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.database import Database
 from shoptrack.store.migrations import upgrade
-from shoptrack.store.schema import events, metrics
+from shoptrack.store.schema import events, inbox, metrics
 from shoptrack.store.secrets import CredentialCipher
 from tests.conftest import TEST_SECRET_KEY
-from tests.helpers import WEBHOOK_SECRET, Shop, make_shop
+from tests.helpers import WEBHOOK_SECRET, Shop, deliver, make_shop
 from tests.payloads import woo_order, woo_webhook
 from tests.pg_cluster import Cluster, cluster_binaries, running_cluster
 from tests.processes import Listener, Process, environment, wait_until
@@ -153,9 +153,36 @@ def _placed_orders(services: Services) -> dict[str, int]:
     return {str(unique_id): int(count) for unique_id, count in rows}
 
 
-def _assert_exactly_once(services: Services, acknowledged: set[int]) -> None:
+def _where_missing(services: Services, missing: set[str], server: Process) -> str:
+    """Where acknowledged orders without Placed Order are: their inbox rows' states and errors,
+    the inbox by state, and what serve printed — what a failure needs to be understood."""
+    delivery_ids = [f"d-{order_id}" for order_id in sorted(missing, key=int)[:20]]
+    with services.database.read() as connection:
+        by_state = connection.execute(
+            select(inbox.c.state, func.count()).group_by(inbox.c.state)
+        ).all()
+        rows = connection.execute(
+            select(
+                inbox.c.dedupe_key, inbox.c.state, inbox.c.attempts, inbox.c.available_at,
+                inbox.c.last_error,
+            ).where(or_(*(inbox.c.dedupe_key.like(f"%:{d}:%") for d in delivery_ids)))
+        ).all()  # fmt: skip
+    lines = [line for line in server.output().splitlines() if not line.startswith(" ")]
+    log = "\n".join(lines[-40:])
+    return (
+        f"{len(missing)} acknowledged orders have no Placed Order, e.g. {delivery_ids[:5]}; "
+        f"inbox by state: {[tuple(row) for row in by_state]}; their rows: {rows}; "
+        f"serve's last lines (tracebacks' frames left out):\n{log}"
+    )
+
+
+def _assert_exactly_once(services: Services, acknowledged: set[int], server: Process) -> None:
     expected = {str(order_id) for order_id in acknowledged}
-    wait_until(lambda: expected <= set(_placed_orders(services)), timeout=SETTLE_SECONDS)
+    try:
+        wait_until(lambda: expected <= set(_placed_orders(services)), timeout=SETTLE_SECONDS)
+    except AssertionError:
+        missing = expected - set(_placed_orders(services))
+        raise AssertionError(_where_missing(services, missing, server)) from None
     placed = _placed_orders(services)
     assert set(placed.values()) == {1}, "an order recorded Placed Order twice"
     with services.database.read() as connection:
@@ -257,7 +284,7 @@ def test_stopping_postgresql_mid_storm_loses_no_acknowledged_delivery(
             storm.stop()
         assert storm.refused == {}, "every delivery is acknowledged, database or not"
         wait_until(lambda: _reachable(services))
-        _assert_exactly_once(services, storm.acknowledged)
+        _assert_exactly_once(services, storm.acknowledged, server)
         wait_until(lambda: _viewed_products(services) == 6, timeout=SETTLE_SECONDS)
         assert httpx.get(f"{server.url}/health", timeout=30).json()["status"] == "ok"
     finally:
@@ -288,9 +315,27 @@ def test_kill_9_during_the_outage_loses_nothing_the_spool_acknowledged(
     wait_until(lambda: _reachable(services))
     restarted = Serve(env)  # adopts the spool the killed one left, drains it, processes
     try:
-        _assert_exactly_once(services, storm.acknowledged)
+        _assert_exactly_once(services, storm.acknowledged, restarted)
         assert _spooled(restarted) == 0
     finally:
         output = restarted.stop()
     assert "adopted" in output
     assert list((tmp_path / "spool").glob("*.spool")) == []
+
+
+def test_a_worker_started_while_postgresql_is_away_waits_for_it(
+    cluster: Cluster, services: Services, tmp_path: Path
+) -> None:
+    shop = make_shop(services)
+    cluster.stop("fast")
+    env = environment(cluster.url(services.database.url.database or ""), tmp_path)
+    worker = Process(env, "worker")
+    try:
+        wait_until(lambda: "the database cannot be reached" in worker.output())
+        assert worker.process.poll() is None, worker.output()
+        cluster.start()
+        wait_until(lambda: _reachable(services))
+        deliver(services, shop, woo_order(5, "processing", NOW - timedelta(minutes=1)), "w-5")
+        wait_until(lambda: "5" in _placed_orders(services), timeout=SETTLE_SECONDS)
+    finally:
+        worker.stop()

@@ -138,9 +138,9 @@ def worker(
     import signal
     import threading
 
-    from shoptrack.pipeline.runtime import build_workers, wake_reader
+    from shoptrack.pipeline.runtime import build_workers, upgrade_when_reachable, wake_reader
 
-    services = _services()
+    services = Services.build(Settings())
     if services.database.is_sqlite and wake_fd is None:
         raise ShoptrackError(
             "`shoptrack worker` needs PostgreSQL: SQLite has a single writer, so `shoptrack serve` "
@@ -156,13 +156,15 @@ def worker(
         # `serve`'s own worker ends when serve closes the pipe (Ctrl-C reaches serve too).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     pool = build_workers(services)
-    pool.start()
-    if wake_fd is None:
-        console.print("shoptrack worker running; Ctrl-C stops it")
-    else:
-        wake_reader(wake_fd, pool, stop)
-    stop.wait()
-    pool.stop()
+    if wake_fd is not None:
+        wake_reader(wake_fd, pool.wake, stop)
+    # Started during an outage (or before its database), a worker waits for the database.
+    if upgrade_when_reachable(services, stop):
+        pool.start()
+        if wake_fd is None:
+            console.print("shoptrack worker running; Ctrl-C stops it")
+        stop.wait()
+        pool.stop()
     services.close()
 
 

@@ -259,18 +259,36 @@ def _flow_and_doctor(page: object, simulator: WooCommerceSimulator) -> None:
 def _drawn_chart(page: object, canvas_id: str, *, label_prefix: str = "") -> tuple[str, int]:
     """The first label and the sum of the first dataset of the chart on ``canvas_id``, once
     ui.js has drawn it (after the page loaded, or htmx swapped it in) with labels starting with
-    ``label_prefix``."""
+    ``label_prefix``; if it is not drawn in time, what the page holds instead."""
     from playwright.sync_api import Page
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     assert isinstance(page, Page)
-    drawn = page.wait_for_function(
-        """([id, prefix]) => {
-            const chart = window.Chart && Chart.getChart(id);
-            if (!chart || !String(chart.data.labels[0]).startsWith(prefix)) return null;
-            return [chart.data.labels[0], chart.data.datasets[0].data.reduce((a, b) => a + b, 0)];
-        }""",
-        arg=[canvas_id, label_prefix],
-    ).json_value()
+    try:
+        drawn = page.wait_for_function(
+            """([id, prefix]) => {
+                const chart = window.Chart && Chart.getChart(id);
+                if (!chart || !String(chart.data.labels[0]).startsWith(prefix)) return null;
+                const sum = chart.data.datasets[0].data.reduce((a, b) => a + b, 0);
+                return [chart.data.labels[0], sum];
+            }""",
+            arg=[canvas_id, label_prefix],
+        ).json_value()
+    except PlaywrightTimeout:
+        state = page.evaluate(
+            """(id) => {
+                const canvas = document.getElementById(id);
+                const chart = window.Chart && Chart.getChart(id);
+                return {
+                    chartJs: typeof window.Chart, htmx: typeof window.htmx, canvas: !!canvas,
+                    drawnFlag: canvas && canvas.dataset.drawn, labels: chart && chart.data.labels,
+                    url: location.href,
+                };
+            }""",
+            canvas_id,
+        )
+        message = f"chart {canvas_id} not drawn with labels {label_prefix!r}: {state}"
+        raise AssertionError(message) from None
     return str(drawn[0]), int(drawn[1])
 
 

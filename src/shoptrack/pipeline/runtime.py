@@ -9,8 +9,12 @@ that starts flows.
 Python work, and sharing one interpreter with the HTTP server would take its turns away from
 acknowledging deliveries. The server wakes the child through a pipe whenever the intake writer
 commits; the child ends when the pipe closes, so a server killed outright leaves no orphan
-processing behind it. On SQLite the two processes share the single writer lock: the group-commit
-writer and the processor take turns, each holding it for one transaction at a time.
+processing behind it; a child that ends while the server runs (killed, out of memory) is started
+again. On SQLite the two processes share the single writer lock: the group-commit writer and the
+processor take turns, each holding it for one transaction at a time.
+
+A worker that starts while the database is away waits for it rather than ending: the server
+acknowledges into its spool meanwhile, and the backlog is processed once the database is back.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
@@ -30,13 +36,27 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.pipeline.workers import Workers
 from shoptrack.services import Services
 from shoptrack.settings import Settings
+from shoptrack.store.database import database_unavailable
 
-__all__ = ["WorkerProcess", "build_processor", "build_workers", "process_inbox", "wake_reader"]
+__all__ = [
+    "WorkerProcess",
+    "build_processor",
+    "build_workers",
+    "process_inbox",
+    "upgrade_when_reachable",
+    "wake_reader",
+]
 
 logger = logging.getLogger(__name__)
 
 # How long a stopping server waits for its worker process to finish its transaction.
 _STOP_SECONDS = 30.0
+# Waits before a worker process that ended is started again, and before a starting worker asks
+# an unreachable database again: doubling from the first to the last (seconds).
+_RETRY_FIRST = 1.0
+_RETRY_MOST = 30.0
+# A worker process that ran this long before it ended is started again after the first wait.
+_RAN_WELL = 60.0
 
 
 def build_processor(services: Services) -> Processor:
@@ -66,47 +86,127 @@ def build_workers(services: Services) -> Workers:
     )
 
 
-class WorkerProcess:
-    """``serve``'s workers, in a child process woken through a pipe."""
+def upgrade_when_reachable(services: Services, stop: threading.Event) -> bool:
+    """Brings the schema up to date, waiting while the database cannot be reached (a worker
+    started during an outage, or before its database); False when ``stop`` was set first."""
+    wait = _RETRY_FIRST
+    while not stop.is_set():
+        try:
+            services.upgrade()
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            logger.warning(
+                "the database cannot be reached (%s); asking again in %.0f s", error, wait
+            )
+            stop.wait(wait)
+            wait = min(wait * 2, _RETRY_MOST)
+            continue
+        return True
+    return False
 
-    def __init__(self, settings: Settings) -> None:
+
+class WorkerProcess:
+    """``serve``'s workers, in a child process woken through a pipe, and started again if it
+    ends while the server runs."""
+
+    def __init__(self, settings: Settings, *, retry_first: float = _RETRY_FIRST) -> None:
         self._settings = settings
+        self._retry_first = retry_first
+        self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._wake_fd: int | None = None
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._process is not None:
+        if self._supervisor is not None:
             return
+        self._stopping.clear()
+        self._spawn()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="shoptrack-worker-process", daemon=True
+        )
+        self._supervisor.start()
+
+    def _spawn(self) -> None:
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
-        self._process = subprocess.Popen(  # noqa: S603  # this interpreter, shoptrack's own command
-            [sys.executable, "-m", "shoptrack", "worker", "--wake-fd", str(read_end)],
-            env=_child_environment(self._settings),
-            pass_fds=(read_end,),
-        )
-        os.close(read_end)
-        self._wake_fd = write_end
+        try:
+            process = subprocess.Popen(  # noqa: S603  # this interpreter, shoptrack's own command
+                [sys.executable, "-m", "shoptrack", "worker", "--wake-fd", str(read_end)],
+                env=_child_environment(self._settings),
+                pass_fds=(read_end,),
+            )
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        with self._lock:
+            if self._stopping.is_set():  # stopped meanwhile: this child ends at the closed pipe
+                os.close(write_end)
+                return
+            self._process, self._wake_fd = process, write_end
+        # Rows committed before this child could be woken are due now.
+        self.wake()
+
+    def _supervise(self) -> None:
+        """Waits for the child; if it ends while the server runs, starts another after a wait
+        that doubles while children keep ending soon after they start."""
+        wait = self._retry_first
+        while not self._stopping.is_set():
+            with self._lock:
+                process = self._process
+            if process is None:
+                return
+            started = time.monotonic()
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started >= _RAN_WELL:
+                wait = self._retry_first
+            logger.warning(
+                "the worker process ended (exit status %s); starting it again in %.0f s", code, wait
+            )
+            self._close_pipe()
+            if self._stopping.wait(wait):
+                return
+            wait = min(wait * 2, _RETRY_MOST)
+            try:
+                self._spawn()
+            except OSError:
+                logger.exception("the worker process could not be started; trying again")
 
     def wake(self) -> None:
         """Tells the child that rows were committed (never blocks: a full pipe is awake)."""
-        if self._wake_fd is not None:
-            with contextlib.suppress(BlockingIOError, BrokenPipeError):
-                os.write(self._wake_fd, b"\0")
+        with self._lock:
+            if self._wake_fd is not None:
+                with contextlib.suppress(BlockingIOError, BrokenPipeError):
+                    os.write(self._wake_fd, b"\0")
+
+    def _close_pipe(self) -> None:
+        with self._lock:
+            if self._wake_fd is not None:
+                os.close(self._wake_fd)
+                self._wake_fd = None
 
     def stop(self) -> None:
         """Closes the pipe — the child finishes its transaction and ends — and waits for it."""
-        if self._wake_fd is not None:
-            os.close(self._wake_fd)
-            self._wake_fd = None
-        if self._process is None:
-            return
-        try:
-            self._process.wait(timeout=_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            logger.warning("the worker process did not stop in time; killing it")
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        self._stopping.set()
+        self._close_pipe()
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None:
+            try:
+                process.wait(timeout=_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                logger.warning("the worker process did not stop in time; killing it")
+                process.kill()
+                process.wait()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=_STOP_SECONDS)
+            self._supervisor = None
 
     @property
     def pid(self) -> int | None:
@@ -120,14 +220,14 @@ def _child_environment(settings: Settings) -> dict[str, str]:
     return inherited | settings.environment()
 
 
-def wake_reader(fd: int, workers: Workers, stop: threading.Event) -> threading.Thread:
-    """A thread that wakes ``workers`` for each byte read from ``fd`` and sets ``stop`` when
-    the writing end is closed (the server stopped, or died)."""
+def wake_reader(fd: int, wake: Callable[[], None], stop: threading.Event) -> threading.Thread:
+    """A thread that calls ``wake`` for each read from ``fd`` and sets ``stop`` when the
+    writing end is closed (the server stopped, or died)."""
 
     def read() -> None:
         try:
             while os.read(fd, 4096):
-                workers.wake()
+                wake()
         except OSError:
             logger.warning("the wake-up pipe from the server broke")
         stop.set()
