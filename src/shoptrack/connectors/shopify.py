@@ -89,15 +89,32 @@ class ShopifyCredentials(Credentials):
     its 24-hour tokens itself) or by the Admin API access token of an app created in the
     Shopify admin before 2026 (still accepted)."""
 
-    shop_domain: str
-    # A Dev Dashboard app (Apps > the app > Settings): its secret also signs its webhooks.
-    client_id: str | None = None
-    # Secrets stay out of reprs, so no log or traceback shows them.
-    client_secret: str | None = Field(default=None, repr=False)
+    shop_domain: str = Field(description="The shop's permanent address, e.g. example.myshopify.com")
+    # A Dev Dashboard app; its secret also signs its webhooks. Secrets stay out of reprs, so
+    # no log or traceback shows them.
+    client_id: str | None = Field(
+        default=None, description="Dev Dashboard > Apps > your app > Settings: Client ID."
+    )
+    client_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Dev Dashboard > Apps > your app > Settings: Secret. shoptrack obtains the"
+        " app's access tokens with it, and checks the app's webhooks against it.",
+    )
     # An admin-created custom app's token (shpat_...), entered once.
-    access_token: str | None = Field(default=None, repr=False)
+    access_token: str | None = Field(
+        default=None,
+        repr=False,
+        description="Only for an app created in the Shopify admin before 2026 (shpat_...):"
+        " instead of a client ID and secret.",
+    )
     # The admin-created app's client secret ("API secret key"), which signs its webhooks.
-    webhook_secret: str | None = Field(default=None, repr=False)
+    webhook_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Only with an access token: that app's API secret key, which signs its"
+        " webhooks.",
+    )
     previous_webhook_secrets: tuple[str, ...] = Field(default=(), repr=False)
 
     @model_validator(mode="after")
@@ -254,9 +271,10 @@ class Shopify(Connector):
         return Window(recent, window.until), StoreConfigError(
             "the access token lacks the read_all_orders scope, so Shopify serves only the last"
             " 60 days of orders: older ones were not imported. Grant read_all_orders to the app"
-            " (Settings > Apps and sales channels > Develop apps > the app > Configuration >"
-            " Admin API access scopes; then install the app again, which issues a new token"
-            " to enter here) and sync again.",
+            " (Dev Dashboard > Apps > the app > Versions: a new version with the scope, released"
+            " and accepted on the shop; an app created in the Shopify admin: its Configuration >"
+            " Admin API access scopes, then install it again and enter its new token here) and"
+            " sync again.",
             store_answer=response.text,
             code="scope_missing",
         )
