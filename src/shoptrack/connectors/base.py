@@ -254,6 +254,13 @@ class Connector(ABC):
         """How requests are authenticated (None when headers carry it, see ``headers``)."""
         return None
 
+    def client_auth(
+        self, credentials: Credentials, tokens: TokenKeeper | None
+    ) -> httpx.Auth | None:
+        """The auth of a client whose obtained tokens ``tokens`` keeps (Shopify's client
+        credentials grant); ``auth`` by default."""
+        return self.auth(credentials)
+
     def headers(self, credentials: Credentials) -> dict[str, str]:
         return {}
 
@@ -276,7 +283,7 @@ class Connector(ABC):
         return StoreClient(
             self.origin(credentials),
             guard=guard,
-            auth=self.auth(credentials),
+            auth=self.client_auth(credentials, tokens),
             headers=self.headers(credentials),
             transport=transport,
             sleep=sleep,

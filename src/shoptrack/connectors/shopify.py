@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,7 +46,6 @@ from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.order import Address, LineItem, Order
-from shoptrack.outbound import OutboundGuard
 
 __all__ = ["Shopify", "ShopifyCredentials"]
 
@@ -189,30 +187,16 @@ class Shopify(Connector):
             return {}  # the client credentials grant's tokens, set by auth
         return {ACCESS_TOKEN_HEADER: credentials.access_token}
 
-    def client(
-        self,
-        credentials: Credentials,
-        *,
-        guard: OutboundGuard,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        tokens: TokenKeeper | None = None,
-    ) -> StoreClient:
-        """A client sending the entered token, or tokens of the client credentials grant kept
-        by ``tokens`` (in memory for this client alone when none is given)."""
+    def client_auth(
+        self, credentials: Credentials, tokens: TokenKeeper | None
+    ) -> httpx.Auth | None:
+        """Tokens of the client credentials grant, kept by ``tokens`` (in memory for one
+        client alone when none is given); none with an entered token (see ``headers``)."""
         assert isinstance(credentials, ShopifyCredentials)
-        auth = None
-        if credentials.client_id is not None and credentials.client_secret is not None:
-            auth = ClientCredentialsAuth(
-                credentials.client_id, credentials.client_secret, tokens or MemoryTokens()
-            )
-        return StoreClient(
-            self.origin(credentials),
-            guard=guard,
-            auth=auth,
-            headers=self.headers(credentials),
-            transport=transport,
-            sleep=sleep,
+        if credentials.client_id is None or credentials.client_secret is None:
+            return None
+        return ClientCredentialsAuth(
+            credentials.client_id, credentials.client_secret, tokens or MemoryTokens()
         )
 
     def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
