@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Connection
 
 from shoptrack.connectors import Connector, connector_for, known_platforms
 from shoptrack.connectors.base import (
@@ -25,6 +26,7 @@ from shoptrack.connectors.base import (
     store_clients,
 )
 from shoptrack.connectors.errors import StoreAnswerNotJSONError, StoreConfigError, StoreError
+from shoptrack.connectors.tokens import MemoryTokens
 from shoptrack.domain.status import StatusRuleError
 from shoptrack.errors import InputError
 from shoptrack.pipeline.processing import reevaluate
@@ -37,6 +39,7 @@ from shoptrack.store.integrations import (
     set_health,
     update_integration,
 )
+from shoptrack.store.issued_tokens import clear_issued_token, save_issued_token
 
 __all__ = [
     "ConnectResult",
@@ -171,6 +174,18 @@ def _check_store(
     return None
 
 
+def _keep_token(
+    connection: Connection, services: Services, integration_id: str, tokens: MemoryTokens
+) -> None:
+    """Stores the token obtained while connecting (or none: the integration's old one is
+    dropped)."""
+    token = tokens.load()
+    if token is None:
+        clear_issued_token(connection, integration_id)
+    else:
+        save_issued_token(connection, services.cipher, integration_id, token)
+
+
 def _health(error: StoreError | None) -> tuple[str, dict[str, Any] | None]:
     if error is None:
         return "ok", None
@@ -209,7 +224,8 @@ def connect(
     stored_settings = check_settings(platform, settings or {})
     if trimmed:
         stored_settings["trimmed_credentials"] = trimmed
-    factory = client_factory or store_clients(services.outbound)
+    tokens = MemoryTokens(services.clock)
+    factory = client_factory or store_clients(services.outbound, tokens)
     failure = _check_store(services, connector, checked, factory)
     now = services.clock.now()
     with services.database.write() as connection:
@@ -224,6 +240,7 @@ def connect(
             now=now,
         )
         set_health(connection, integration.id, *_health(failure))
+        _keep_token(connection, services, integration.id, tokens)
     result = ConnectResult(integration, trimmed)
     if trimmed:
         result.warnings.append(
@@ -283,10 +300,11 @@ def update(
     result = ConnectResult(integration)
     new_credentials = None
     failure: StoreError | None = None
+    tokens = MemoryTokens(services.clock)
     if credentials:
         merged = integration.credentials(services.cipher) | dict(credentials)
         checked, result.trimmed_fields = clean_credentials(connector.credentials_model, merged)
-        factory = client_factory or store_clients(services.outbound)
+        factory = client_factory or store_clients(services.outbound, tokens)
         failure = _check_store(services, connector, checked, factory)
         new_credentials = checked.model_dump(exclude_none=True)
     new_settings = None
@@ -314,6 +332,8 @@ def update(
         )
         if new_credentials is not None:
             set_health(connection, integration.id, *_health(failure))
+            # A token of the old credentials is forgotten with them.
+            _keep_token(connection, services, integration.id, tokens)
     result.integration = updated
     if failure is not None:
         result.warnings.append(f"the store could not be checked: {failure.detail}")

@@ -42,7 +42,7 @@ from shoptrack.domain.events import TEST_ORDER_DOMAIN, Metric
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.runtime import build_processor
-from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES, SyncBusyError, Syncer
+from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES, SyncBusyError, Syncer, stored_tokens
 from shoptrack.services import Services
 from shoptrack.store.integrations import Integration, get_integration, integration_row
 from shoptrack.store.order_states import order_from_snapshot
@@ -606,5 +606,7 @@ class _Follower:
         credentials = self.connector.credentials_model.model_validate(
             self.integration.credentials(self.services.cipher)
         )
-        factory = self.options.client_factory or store_clients(self.services.outbound)
+        factory = self.options.client_factory or store_clients(
+            self.services.outbound, stored_tokens(self.services, self.integration.id)
+        )
         return factory(self.connector, credentials)

@@ -399,34 +399,48 @@ def _prestashop(version: str, variant: str) -> PlatformHarness:
 PRESTASHOP_1_7 = _prestashop(PS_VERSION_1_7, "1.7")
 PRESTASHOP_8 = _prestashop(PS_VERSION, "8")
 
-SHOPIFY = PlatformHarness(
-    connector=connector_for("shopify"),
-    serve=_serve(
-        "shopify",
-        lambda clock, transport: ShopifySimulator(
-            clock=clock.now, webhook_delivery="manual", webhook_transport=transport
+
+def _shopify(variant: str, **credential_options: Any) -> PlatformHarness:
+    return PlatformHarness(
+        connector=connector_for("shopify"),
+        serve=_serve(
+            "shopify",
+            lambda clock, transport: ShopifySimulator(
+                clock=clock.now, webhook_delivery="manual", webhook_transport=transport
+            ),
+            times=("at",),
+            # Every delivery is signed with the app's client secret. Shopify does not ping a
+            # new subscription.
+            signing_secret="client_secret",
+            credential_options=credential_options,
         ),
-        times=("at",),
-        # Every delivery is signed with the app's client secret. Shopify does not ping a new
-        # subscription.
-        signing_secret="client_secret",
-    ),
-    # The REST financial statuses (DESIGN: Shopify's raw status), the lifecycle's three first.
-    # Cancellation and fulfilment are markers beside it, which the suite does not move.
-    statuses=(
-        "pending",
-        "paid",
-        "refunded",
-        "authorized",
-        "partially_paid",
-        "partially_refunded",
-        "voided",
-    ),
-    custom_status=None,  # merchants cannot add financial statuses
-    secret_field="access_token",
-    # updated_at_min / updated_at_max: "at or after", "at or before" (the Order resource docs).
-    window_edges=WindowEdges(since=True, until=True),
-)
+        # The REST financial statuses (DESIGN: Shopify's raw status), the lifecycle's three
+        # first. Cancellation and fulfilment are markers beside it, which the suite does not
+        # move.
+        statuses=(
+            "pending",
+            "paid",
+            "refunded",
+            "authorized",
+            "partially_paid",
+            "partially_refunded",
+            "voided",
+        ),
+        custom_status=None,  # merchants cannot add financial statuses
+        # An admin-created app's token; a Dev Dashboard app's secret, refused by the token
+        # endpoint before any Admin API call.
+        secret_field="client_secret" if credential_options else "access_token",
+        # updated_at_min / updated_at_max: "at or after", "at or before" (the Order resource
+        # docs).
+        window_edges=WindowEdges(since=True, until=True),
+        variant=variant,
+    )
+
+
+# An app created in the Shopify admin (its access token), and a Dev Dashboard app (its client
+# id and secret: the client credentials grant's tokens).
+SHOPIFY = _shopify("")
+SHOPIFY_DEV_DASHBOARD = _shopify("dev-dashboard", dev_dashboard=True)
 
 HARNESSES: tuple[PlatformHarness, ...] = (
     WOOCOMMERCE,
@@ -437,4 +451,5 @@ HARNESSES: tuple[PlatformHarness, ...] = (
     PRESTASHOP_1_7,
     PRESTASHOP_8,
     SHOPIFY,
+    SHOPIFY_DEV_DASHBOARD,
 )

@@ -491,9 +491,10 @@ def test_bad_shop_domain_is_named(given: str) -> None:
         _credentials(shop_domain=given)
 
 
-def test_missing_access_token_is_named() -> None:
-    with pytest.raises(InputError, match=r"credentials\.access_token"):
+def test_credentials_without_a_way_in_name_the_client_id_and_the_access_token() -> None:
+    with pytest.raises(InputError, match=r"credentials\.client_id: .*access_token") as error:
         clean_credentials(ShopifyCredentials, {"shop_domain": SHOP})
+    assert error.value.pointer == "/data/attributes/credentials/client_id"
 
 
 def test_origin_and_the_token_header() -> None:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import Paginator
+from shoptrack.connectors.tokens import TokenKeeper
 from shoptrack.domain.events import EventDraft
 from shoptrack.domain.order import Order
 from shoptrack.domain.status import StatusRules, default_rules
@@ -118,6 +119,10 @@ def clean_credentials(
         first = error.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        if not field:
+            # A rule across fields (one way in or another) starts its message with the field
+            # it asks for: "client_secret: required with client_id".
+            field, _, message = str(first["ctx"]["error"]).partition(": ")
         raise InputError(
             f"credentials.{field}: {message}",
             pointer=f"/data/attributes/credentials/{field.replace('.', '/')}",
@@ -127,12 +132,13 @@ def clean_credentials(
 ClientFactory = Callable[["Connector", Credentials], StoreClient]
 
 
-def store_clients(guard: OutboundGuard) -> ClientFactory:
+def store_clients(guard: OutboundGuard, tokens: TokenKeeper | None = None) -> ClientFactory:
     """The client factory of a process: each connector's own client, reaching what ``guard``
-    allows (tests hand in factories of their own)."""
+    allows, keeping the tokens it obtains in ``tokens`` (tests hand in factories of their
+    own)."""
 
     def client(connector: Connector, credentials: Credentials) -> StoreClient:
-        return connector.client(credentials, guard=guard)
+        return connector.client(credentials, guard=guard, tokens=tokens)
 
     return client
 
@@ -248,6 +254,13 @@ class Connector(ABC):
         """How requests are authenticated (None when headers carry it, see ``headers``)."""
         return None
 
+    def client_auth(
+        self, credentials: Credentials, tokens: TokenKeeper | None
+    ) -> httpx.Auth | None:
+        """The auth of a client whose obtained tokens ``tokens`` keeps (Shopify's client
+        credentials grant); ``auth`` by default."""
+        return self.auth(credentials)
+
     def headers(self, credentials: Credentials) -> dict[str, str]:
         return {}
 
@@ -263,11 +276,14 @@ class Connector(ABC):
         guard: OutboundGuard,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        tokens: TokenKeeper | None = None,
     ) -> StoreClient:
+        """A client of the store these credentials open. ``tokens`` keeps the access tokens
+        a connector obtains for itself (Shopify's client credentials grant); elsewhere unused."""
         return StoreClient(
             self.origin(credentials),
             guard=guard,
-            auth=self.auth(credentials),
+            auth=self.client_auth(credentials, tokens),
             headers=self.headers(credentials),
             transport=transport,
             sleep=sleep,

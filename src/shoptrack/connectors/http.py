@@ -175,10 +175,11 @@ class StoreClient:
                 response = self._client.request(method, path, **options)
             except AddressNotAllowedError as error:
                 raise StoreConfigError(error.detail, code="address_not_allowed") from error
+            except StoreError as error:
+                # Raised by an auth flow whose own request failed (obtaining a token).
+                failure: StoreError = error
             except httpx.TimeoutException as error:
-                failure: StoreError = StoreTransientError(
-                    f"the store did not answer in time ({error})"
-                )
+                failure = StoreTransientError(f"the store did not answer in time ({error})")
             except httpx.TransportError as error:
                 failure = StoreTransientError(f"the store cannot be reached ({error})")
             else:

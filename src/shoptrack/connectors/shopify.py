@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 
 from shoptrack.connectors import fields
+from shoptrack.connectors._shopify_auth import ACCESS_TOKEN_HEADER, ClientCredentialsAuth
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
@@ -41,6 +42,7 @@ from shoptrack.connectors.base import (
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import HeaderLinkPaginator
+from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.order import Address, LineItem, Order
@@ -81,13 +83,57 @@ _SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 
 
 class ShopifyCredentials(Credentials):
-    """A custom app's Admin API access token (Settings > Apps > Develop apps), for one shop."""
+    """One shop, opened either by a Dev Dashboard app's client id and secret (shoptrack obtains
+    its 24-hour tokens itself) or by the Admin API access token of an app created in the
+    Shopify admin before 2026 (still accepted)."""
 
-    shop_domain: str
-    access_token: str
-    # The app's client secret ("API secret key"), which signs its webhook deliveries.
-    webhook_secret: str | None = None
-    previous_webhook_secrets: tuple[str, ...] = ()
+    shop_domain: str = Field(description="The shop's permanent address, e.g. example.myshopify.com")
+    # A Dev Dashboard app; its secret also signs its webhooks. Secrets stay out of reprs, so
+    # no log or traceback shows them.
+    client_id: str | None = Field(
+        default=None, description="Dev Dashboard > Apps > your app > Settings: Client ID."
+    )
+    client_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Dev Dashboard > Apps > your app > Settings: Secret. shoptrack obtains the"
+        " app's access tokens with it, and checks the app's webhooks against it.",
+    )
+    # An admin-created custom app's token (shpat_...), entered once.
+    access_token: str | None = Field(
+        default=None,
+        repr=False,
+        description="Only for an app created in the Shopify admin before 2026 (shpat_...):"
+        " instead of a client ID and secret.",
+    )
+    # The admin-created app's client secret ("API secret key"), which signs its webhooks.
+    webhook_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Only with an access token: that app's API secret key, which signs its"
+        " webhooks.",
+    )
+    previous_webhook_secrets: tuple[str, ...] = Field(default=(), repr=False)
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> ShopifyCredentials:
+        app = self.client_id is not None or self.client_secret is not None
+        if app and self.access_token is not None:
+            raise ValueError(
+                "access_token: give either client_id and client_secret (a Dev Dashboard app) or"
+                " access_token (an app created in the Shopify admin), not both"
+            )
+        if app and self.client_id is None:
+            raise ValueError("client_id: required with client_secret (Dev Dashboard > Settings)")
+        if app and self.client_secret is None:
+            raise ValueError("client_secret: required with client_id (Dev Dashboard > Settings)")
+        if not app and self.access_token is None:
+            raise ValueError(
+                "client_id: required, with client_secret (both on the Dev Dashboard app's"
+                " Settings page); or access_token, for an app created in the Shopify admin"
+                " before 2026"
+            )
+        return self
 
     @field_validator("shop_domain")
     @classmethod
@@ -137,7 +183,30 @@ class Shopify(Connector):
 
     def headers(self, credentials: Credentials) -> dict[str, str]:
         assert isinstance(credentials, ShopifyCredentials)
-        return {"X-Shopify-Access-Token": credentials.access_token}
+        if credentials.access_token is None:
+            return {}  # the client credentials grant's tokens, set by auth
+        return {ACCESS_TOKEN_HEADER: credentials.access_token}
+
+    def client_auth(
+        self, credentials: Credentials, tokens: TokenKeeper | None
+    ) -> httpx.Auth | None:
+        """Tokens of the client credentials grant, kept by ``tokens`` (in memory for one
+        client alone when none is given); none with an entered token (see ``headers``)."""
+        assert isinstance(credentials, ShopifyCredentials)
+        if credentials.client_id is None or credentials.client_secret is None:
+            return None
+        return ClientCredentialsAuth(
+            credentials.client_id, credentials.client_secret, tokens or MemoryTokens()
+        )
+
+    def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
+        """A Dev Dashboard app signs with its client secret; an admin-created app with the
+        secret entered as ``webhook_secret``; then those kept during a rotation."""
+        secrets = super().webhook_secrets(credentials)
+        client_secret = credentials.get("client_secret")
+        if isinstance(client_secret, str) and client_secret and client_secret not in secrets:
+            secrets.insert(0, client_secret)
+        return secrets
 
     def check_credentials(self, client: StoreClient) -> None:
         read_json(client.get(_SHOP_PATH), "the shop")
@@ -186,9 +255,10 @@ class Shopify(Connector):
         return Window(recent, window.until), StoreConfigError(
             "the access token lacks the read_all_orders scope, so Shopify serves only the last"
             " 60 days of orders: older ones were not imported. Grant read_all_orders to the app"
-            " (Settings > Apps and sales channels > Develop apps > the app > Configuration >"
-            " Admin API access scopes; then install the app again, which issues a new token"
-            " to enter here) and sync again.",
+            " (Dev Dashboard > Apps > the app > Versions: a new version with the scope, released"
+            " and accepted on the shop; an app created in the Shopify admin: its Configuration >"
+            " Admin API access scopes, then install it again and enter its new token here) and"
+            " sync again.",
             store_answer=response.text,
             code="scope_missing",
         )
@@ -198,12 +268,12 @@ class Shopify(Connector):
     ) -> None:
         """Subscribes the order and checkout topics that do not point here yet.
 
-        Shopify signs every delivery with the app's client secret, which ``webhook_secret``
-        holds; without it no delivery could be verified, so nothing is subscribed (polling
-        still imports every order).
+        Shopify signs every delivery with the app's client secret (``client_secret``, or
+        ``webhook_secret`` for an admin-created app); without it no delivery could be verified,
+        so nothing is subscribed (polling still imports every order).
         """
         assert isinstance(credentials, ShopifyCredentials)
-        if not credentials.webhook_secret:
+        if not (credentials.client_secret or credentials.webhook_secret):
             return
         existing = read_json(
             client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}),

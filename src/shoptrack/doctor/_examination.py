@@ -20,7 +20,7 @@ from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.secret_variants import verifying_variant
 from shoptrack.doctor._findings import Finding
 from shoptrack.integrations import webhook_url
-from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES
+from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES, stored_tokens
 from shoptrack.services import Services
 from shoptrack.store.diagnostics import StoredDelivery, rejected_deliveries
 from shoptrack.store.integrations import Integration, integration_row
@@ -80,7 +80,9 @@ class Examination:
         self.integration = integration
         self.now = now
         # The connector's own client, as syncs use it, unless a test hands in its own.
-        self.client_factory = client_factory or store_clients(services.outbound)
+        self.client_factory = client_factory or store_clients(
+            services.outbound, stored_tokens(services, integration.id)
+        )
         # False: the store is never asked (the checks that need it are left out, and the
         # others read what was recorded instead); for pages that diagnose on every view.
         self.live = live

@@ -35,6 +35,7 @@ from shoptrack.errors import ConflictError
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import Integration, get_integration
+from shoptrack.store.issued_tokens import StoredTokens
 from shoptrack.store.schema import integrations
 from shoptrack.store.sql import for_update
 from shoptrack.store.sync_runs import (
@@ -56,6 +57,7 @@ __all__ = [
     "Syncer",
     "default_client",
     "poll_dedupe_key",
+    "stored_tokens",
     "sync_interval",
 ]
 
@@ -103,7 +105,14 @@ def default_client(
     credentials = connector.credentials_model.model_validate(
         integration.credentials(services.cipher)
     )
-    return connector.client(credentials, guard=services.outbound)
+    return connector.client(
+        credentials, guard=services.outbound, tokens=stored_tokens(services, integration.id)
+    )
+
+
+def stored_tokens(services: Services, integration_id: str) -> StoredTokens:
+    """The keeper of the access tokens shoptrack obtains for an integration."""
+    return StoredTokens(services.database, services.cipher, services.clock, integration_id)
 
 
 class Syncer:

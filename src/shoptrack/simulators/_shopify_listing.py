@@ -28,6 +28,7 @@ __all__ = [
     "ApiError",
     "Cursor",
     "PageOf",
+    "internal_error",
     "json_response",
     "link_header",
     "page",
@@ -65,6 +66,11 @@ def json_response(
     return Response(
         content, status, dict(headers or {}), media_type="application/json; charset=utf-8"
     )
+
+
+def internal_error() -> Response:
+    """Shopify's answer when its own server fails."""
+    return json_response({"errors": "Internal Server Error"}, 500)
 
 
 def parse_limit(value: str | None) -> int:

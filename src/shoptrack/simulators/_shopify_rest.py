@@ -29,6 +29,7 @@ from shoptrack.simulators._shopify_listing import (
     ApiError,
     Cursor,
     PageOf,
+    internal_error,
     json_response,
     link_header,
     page,
@@ -116,11 +117,18 @@ class LeakyBucket:
 
 @dataclass(slots=True)
 class Token:
-    """An Admin API access token with its granted scopes, and its rate-limit bucket."""
+    """An Admin API access token with its granted scopes, its rate-limit bucket, and when it
+    expires."""
 
     value: str
     scopes: tuple[str, ...]
     bucket: LeakyBucket = field(default_factory=LeakyBucket)
+    # When a token of the client credentials grant stops working (None: an admin-created
+    # app's token, which works until revoked).
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def allows(self, scope: str) -> bool:
         """A ``write_`` scope grants its ``read_`` scope too."""
@@ -172,7 +180,7 @@ class RestApi:
             sim = self.sim
             with sim._lock:
                 edge = sim.edge.answer(
-                    request.headers.get("user-agent", ""), request.url.netloc, _internal_error
+                    request.headers.get("user-agent", ""), request.url.netloc, internal_error
                 )
                 slow_ms = sim.edge.slow_ms
             if edge is not None:
@@ -201,6 +209,9 @@ class RestApi:
         sim = self.sim
         with sim._lock:
             token = sim._tokens.get(request.headers.get("x-shopify-access-token", "").strip())
+            if token is not None and token.expired(sim.clock()):
+                del sim._tokens[token.value]
+                token = None
             if token is None:
                 raise ApiError(
                     401,
@@ -586,7 +597,3 @@ async def _body(request: Request) -> dict[str, Any]:
 
 async def _not_found(request: Request) -> Response:
     return json_response({"errors": "Not Found"}, 404)
-
-
-def _internal_error() -> Response:
-    return json_response({"errors": "Internal Server Error"}, 500)

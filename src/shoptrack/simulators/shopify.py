@@ -1,8 +1,11 @@
 """A Shopify shop on the REST Admin API ``2025-01``, for tests, ``shoptrack demo`` and benchmarks.
 
 ``ShopifySimulator(...).app`` is an ASGI app that answers as Shopify does for a custom app's
-access token (never mounted by ``shoptrack serve``):
+access token, or for the tokens a Dev Dashboard app obtains with its client id and secret
+(never mounted by ``shoptrack serve``):
 
+- ``POST /admin/oauth/access_token``: the client credentials grant (see ``_shopify_oauth``),
+  tokens that expire 24 hours later by ``clock``;
 - ``GET /admin/oauth/access_scopes.json`` (the token's scopes), ``GET /admin/api/{v}/shop.json``
   (time zone, currency);
 - ``GET /admin/api/{v}/orders.json``, ``orders/count.json``, ``orders/{id}.json``,
@@ -60,6 +63,7 @@ from starlette.applications import Starlette
 
 from shoptrack.simulators._faults import EdgeFaults
 from shoptrack.simulators._shopify_control import control_routes
+from shoptrack.simulators._shopify_oauth import TOKEN_LIFETIME, token_route
 from shoptrack.simulators._shopify_orders import (
     API_VERSION,
     CATALOGUE,
@@ -140,8 +144,10 @@ class ShopifySimulator:
         shop_domain: The shop's permanent ``myshopify.com`` domain.
         shop_name: The shop's name.
         access_token: The custom app's Admin API token (generated ``shpat_…`` when not given).
-        scopes: The token's access scopes.
-        client_secret: The app's client secret, which signs webhooks (generated when not given).
+        scopes: The token's access scopes (and those of tokens the grant issues).
+        client_id: The Dev Dashboard app's client id (generated when not given).
+        client_secret: The app's client secret, which signs webhooks and, with ``client_id``,
+            obtains tokens from ``POST /admin/oauth/access_token`` (generated when not given).
         currency: The shop's currency.
         shop_timezone: The shop's IANA time zone.
         clock: Returns the current time (aware); defaults to the machine's clock.
@@ -157,6 +163,7 @@ class ShopifySimulator:
         shop_name: str = "Acme Outfitters",
         access_token: str | None = None,
         scopes: Sequence[str] = DEFAULT_SCOPES,
+        client_id: str | None = None,
         client_secret: str | None = None,
         currency: str = "USD",
         shop_timezone: str = "America/New_York",
@@ -170,7 +177,10 @@ class ShopifySimulator:
         self.shop_name = shop_name
         self.currency = currency
         self.access_token = access_token or "shpat_" + secrets.token_hex(16)
-        self.client_secret = client_secret or secrets.token_hex(16)
+        self.client_id = client_id or secrets.token_hex(16)
+        self.client_secret = client_secret or "shpss_" + secrets.token_hex(16)
+        self.scopes = tuple(scopes)
+        self.issued_tokens = 0  # how many the client credentials grant issued
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.webhook_delivery = webhook_delivery
         self._transport = webhook_transport
@@ -195,18 +205,46 @@ class ShopifySimulator:
         self.reorder_webhooks = False
         self.custom_statuses: tuple[str, ...] = ()
         self.site_timezone = shop_timezone
-        self.app = Starlette(routes=[*RestApi(self).routes(), *control_routes(self)])
+        self.app = Starlette(
+            routes=[token_route(self), *RestApi(self).routes(), *control_routes(self)]
+        )
 
     # -- the shop, from Python -------------------------------------------------------------
 
-    def credentials(self, base_url: str) -> dict[str, str]:
-        """What a merchant enters in shoptrack for this shop, served at ``base_url``."""
+    def credentials(self, base_url: str, *, dev_dashboard: bool = False) -> dict[str, str]:
+        """What a merchant enters in shoptrack for this shop, served at ``base_url``: an
+        admin-created app's token and secret, or (``dev_dashboard``) a Dev Dashboard app's
+        client id and secret."""
+        if dev_dashboard:
+            return {
+                "shop_domain": self.shop_domain,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "api_base_url": base_url.rstrip("/"),
+            }
         return {
             "shop_domain": self.shop_domain,
             "access_token": self.access_token,
             "webhook_secret": self.client_secret,
             "api_base_url": base_url.rstrip("/"),
         }
+
+    def issue_token(self) -> Token:
+        """A new token of the client credentials grant, with the app's scopes, expiring
+        ``TOKEN_LIFETIME`` from now by ``clock``."""
+        with self._lock:
+            value = "shpat_" + secrets.token_hex(16)
+            token = Token(value, self.scopes, expires_at=self._now() + TOKEN_LIFETIME)
+            self._tokens[value] = token
+            self.issued_tokens += 1
+            return token
+
+    def revoke_issued_tokens(self) -> None:
+        """Every token the grant issued stops working before its time (the app's scopes
+        changed, or it was uninstalled and installed again)."""
+        with self._lock:
+            for value in [v for v, t in self._tokens.items() if t.expires_at is not None]:
+                del self._tokens[value]
 
     def add_token(self, scopes: Sequence[str]) -> str:
         """Another Admin API token with ``scopes`` (as another custom app would have)."""

@@ -102,6 +102,8 @@ integrations = Table(
     Column("platform", String(32), nullable=False),
     Column("name", String(200), nullable=False),
     Column("credentials", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
+    # An access token shoptrack obtained with those credentials (store.issued_tokens), encrypted.
+    Column("issued_token", Text),
     Column("settings", JSONDocument, nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("health", String(16), nullable=False, server_default="unknown"),
