@@ -4,6 +4,7 @@ Errors are one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -20,6 +21,7 @@ from shoptrack.cli_doctor import doctor
 from shoptrack.cli_flows import flows_app
 from shoptrack.cli_test_order import follow_test_order
 from shoptrack.cli_users import users_app
+from shoptrack.clock import relative
 from shoptrack.errors import InputError, ShoptrackError
 from shoptrack.services import Services
 from shoptrack.settings import Settings
@@ -47,7 +49,8 @@ app.add_typer(flows_app, name="flows")
 app.command()(watch)
 app.add_typer(alerts_app, name="alerts")
 
-console = Console()
+# Piped or sent to a file, a line stays one line: no wrapping at an imagined 80 columns.
+console = Console(soft_wrap=not sys.stdout.isatty())
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
 AccountOption = Annotated[
@@ -65,12 +68,18 @@ def _print_json(document: Any) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _account_id(services: Services, account: str | None) -> str:
+def _account_id(services: Services, account: str | None, integration: str | None = None) -> str:
+    """The account a command acts in: ``--account``, else the account of the integration the
+    command names (its id names its account), else the only account."""
     from shoptrack.store.accounts import get_account, list_accounts
+    from shoptrack.store.integrations import find_integration
 
     with services.database.read() as connection:
         if account is not None:
             return get_account(connection, account).id
+        named = None if integration is None else find_integration(connection, integration)
+        if named is not None:
+            return named.account_id
         accounts = list_accounts(connection)
     if len(accounts) != 1:
         raise typer.BadParameter(
@@ -106,10 +115,10 @@ def serve(
     import uvicorn
 
     from shoptrack.api import create_app
-    from shoptrack.listener import address, inherited_socket, listening_socket
+    from shoptrack.listener import address, command_socket, inherited_socket
 
     # Bound before anything else: the address printed is the one served.
-    listener = inherited_socket(fd) if fd is not None else listening_socket(host, port)
+    listener = inherited_socket(fd) if fd is not None else command_socket(host, port, "serve")
     bound_host, bound_port = address(listener)
     services = _services()
     console.print(
@@ -200,7 +209,8 @@ def accounts_create(name: str, as_json: JsonOption = False) -> None:
 
 @accounts_app.command("list")
 def accounts_list(as_json: JsonOption = False) -> None:
-    """List the accounts."""
+    """List the accounts (a table; --json for scripts)."""
+    from shoptrack.cli_output import Column, print_table
     from shoptrack.store.accounts import list_accounts
 
     services = _services()
@@ -210,8 +220,12 @@ def accounts_list(as_json: JsonOption = False) -> None:
     if as_json:
         _print_json(documents)
         return
-    for document in documents:
-        console.print(f"{document['id']}  {document['public_key']}  {document['name']}")
+    print_table(
+        console,
+        [Column("ID"), Column("Name", wrap=True), Column("Public key")],
+        [[d["id"], d["name"], d["public_key"]] for d in documents],
+        empty="no accounts yet: create one with `shoptrack accounts create NAME`",
+    )
 
 
 @accounts_app.command("settings")
@@ -370,7 +384,7 @@ def replay(
         states.append(chosen)
     services = _services()
     selection = ReplaySelection(
-        account_id=_account_id(services, account),
+        account_id=_account_id(services, account, integration),
         integration_id=integration,
         ids=row_id or (),
         states=states,
@@ -476,9 +490,31 @@ def integrations_add(
     _print_connected(services, result, as_json)
 
 
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _last_sync(attributes: dict[str, Any], now: datetime) -> str:
+    """The latest sync as a person reads it: how it ended, and when."""
+    last = attributes["last_sync"]
+    if last is None:
+        return "never"
+    if last["state"] == "running":
+        return f"running since {relative(_moment(last['started']), now)}"
+    return f"{last['state']} {relative(_moment(last['finished'] or last['started']), now)}"
+
+
+def _next_sync(attributes: dict[str, Any], now: datetime) -> str:
+    moment = _moment(attributes["next_sync_at"])
+    if not attributes["enabled"] or moment is None:
+        return "—"
+    return "due now" if moment <= now else relative(moment, now)
+
+
 @integrations_app.command("list")
 def integrations_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
-    """List the connected stores."""
+    """List the connected stores (a table; --json for scripts)."""
+    from shoptrack.cli_output import Column, print_table
     from shoptrack.store.integrations import list_integrations
 
     services = _services()
@@ -488,14 +524,36 @@ def integrations_list(account: AccountOption = None, as_json: JsonOption = False
     if as_json:
         _print_json({"data": documents})
         return
-    for document in documents:
+    now = services.clock.now()
+    columns = [
+        Column("ID"),
+        Column("Name", wrap=True),
+        Column("Platform"),
+        Column("Health"),
+        Column("Enabled"),
+        Column("Last sync"),
+        Column("Next sync"),
+    ]
+    rows = []
+    for document in sorted(documents, key=lambda d: d["attributes"]["name"].lower()):
         attributes = document["attributes"]
-        last = attributes["last_sync"] or {}
-        console.print(
-            f"{document['id']}  {attributes['platform']:<12} {attributes['health']:<9} "
-            f"{'enabled ' if attributes['enabled'] else 'disabled'} {attributes['name']}"
-            f"  last sync: {last.get('state', 'never')}"
+        rows.append(
+            [
+                document["id"],
+                attributes["name"],
+                attributes["platform"],
+                attributes["health"],
+                "yes" if attributes["enabled"] else "no",
+                _last_sync(attributes, now),
+                _next_sync(attributes, now),
+            ]
         )
+    print_table(
+        console,
+        columns,
+        rows,
+        empty="no integrations yet: connect a store with `shoptrack integrations add PLATFORM`",
+    )
 
 
 @integrations_app.command("show")
@@ -503,16 +561,55 @@ def integrations_show(
     integration: str, account: AccountOption = None, as_json: JsonOption = False
 ) -> None:
     """Show one integration, its settings and its last sync."""
+    from shoptrack.cli_output import local_time, print_fields
     from shoptrack.store.integrations import get_integration
 
     services = _services()
     with services.database.read() as connection:
-        get_integration(connection, _account_id(services, account), integration)
+        get_integration(connection, _account_id(services, account, integration), integration)
     document = _integration_document(services, integration)
     if as_json:
         _print_json({"data": document})
         return
-    console.print_json(data=document)
+    now = services.clock.now()
+    attributes = document["attributes"]
+    detail = attributes["health_detail"] or {}
+    health = attributes["health"]
+    if detail.get("detail"):
+        health = f"{health}: {detail['detail']}"
+    fields: list[tuple[str, object]] = [
+        ("ID", document["id"]),
+        ("Name", attributes["name"]),
+        ("Platform", attributes["platform"]),
+        ("Enabled", "yes" if attributes["enabled"] else "no"),
+        ("Health", health),
+        ("Webhook URL", attributes["webhook_url"]),
+        ("Credentials set", ", ".join(attributes["credential_fields"]) or "none"),
+        ("Connected", local_time(_moment(attributes["created"]), now)),
+        ("Next sync", _next_sync(attributes, now)),
+    ]
+    last = attributes["last_sync"]
+    if last is None:
+        fields.append(("Last sync", "never"))
+    else:
+        fields.append(
+            ("Last sync", f"{last['state']}, {local_time(_moment(last['started']), now)}")
+        )
+        read = (
+            f"{last['orders_seen']} orders, {last['rows_written']} new, "
+            f"{last['events_recorded']} events recorded"
+        )
+        fields.append(("  what it read", read))
+        if last["error"]:
+            fields.append(("  error", last["error"]["detail"]))
+    for name, value in sorted(attributes["settings"].items()):
+        shown = value
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, dict | list):
+            shown = orjson.dumps(value).decode()
+        fields.append((f"setting {name}", shown))
+    print_fields(console, fields)
 
 
 @integrations_app.command("update")
@@ -536,7 +633,7 @@ def integrations_update(
         settings["enabled"] = enable
     result = update(
         services,
-        account_id=_account_id(services, account),
+        account_id=_account_id(services, account, integration),
         integration_id=integration,
         name=name,
         credentials=_pairs(credential, "--credential", parse_json=False) or None,
@@ -551,7 +648,9 @@ def integrations_remove(integration: str, account: AccountOption = None) -> None
     from shoptrack.integrations import remove
 
     services = _services()
-    remove(services, account_id=_account_id(services, account), integration_id=integration)
+    remove(
+        services, account_id=_account_id(services, account, integration), integration_id=integration
+    )
     console.print(f"integration {integration} removed (its events and metrics stay)")
 
 
@@ -566,40 +665,31 @@ def sync(
 ) -> None:
     """Sync an integration to the end (waiting for a running sync first), then process what
     it fetched."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from shoptrack.api.routes.integrations import sync_run_resource
+    from shoptrack.cli_progress import SyncReport
     from shoptrack.pipeline.runtime import process_inbox
-    from shoptrack.pipeline.sync import Syncer, SyncProgress
+    from shoptrack.pipeline.sync import Syncer
+    from shoptrack.store.integrations import get_integration
     from shoptrack.store.sync_runs import get_run
 
     if backfill is not None and backfill < 0:
         raise typer.BadParameter("the number of days cannot be negative", param_hint="--backfill")
     services = _services()
-    account_id = _account_id(services, account)
+    account_id = _account_id(services, account, integration)
+    with services.database.read() as connection:
+        named = get_integration(connection, account_id, integration)
     syncer = Syncer(services)
-    quiet = as_json or not sys.stdout.isatty()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[pages]} pages"),
-        console=Console(stderr=True),
-        disable=quiet,
-    ) as bar:
-        task = bar.add_task("fetching orders", total=None, pages=0)
-
-        def show(progress: SyncProgress) -> None:
-            bar.update(task, completed=progress.orders, total=progress.total, pages=progress.pages)
-
+    label = f"{named.name} ({named.platform})"
+    with SyncReport(Console(stderr=True), "sync", quiet=as_json) as report:
+        report.start(label)
         run_id = syncer.run_when_free(
             account_id,
             integration,
             backfill_days=backfill,
-            progress=show,
-            waiting=lambda: bar.update(task, description="waiting for the running sync"),
+            progress=functools.partial(report.update, label),
+            waiting=functools.partial(report.waiting, label),
         )
-        bar.update(task, description="processing")
+        report.done(label)
         # Recent polled orders are live: they start flows (their steps run in serve/worker).
         process_inbox(services)
     with services.database.read() as connection:
@@ -626,7 +716,9 @@ def sync(
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (8000 unless given); 0 picks a free one.")
+    ] = 8000,
 ) -> None:
     """Serve with a demo account and six simulated stores connected (one per platform), their
     history imported and new orders coming in; prints the URL and keys."""
@@ -654,7 +746,7 @@ def simulate(
 
     import uvicorn
 
-    from shoptrack.listener import address, listening_socket
+    from shoptrack.listener import address, command_socket
     from shoptrack.outbound import OutboundGuard, host_networks
     from shoptrack.simulators.catalog import CATALOG, store_life
 
@@ -666,7 +758,7 @@ def simulate(
             f"{platform!r}: the simulated platforms are: {names}", param_hint="PLATFORM"
         ) from None
     # Bound before printing, so the port printed is the one served, even when 0 picked it.
-    listener = listening_socket(host, port)
+    listener = command_socket(host, port, f"simulate {platform}")
     bound_host, bound_port = address(listener)
     base_url = f"http://{bound_host}:{bound_port}"
     # shoptrack reaches private addresses only where allowed: say what the server must allow.
