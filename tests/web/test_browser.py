@@ -170,14 +170,19 @@ def _walk_through(
     assert drawn == ORDERS
     assert page.locator("#orders-chart").bounding_box()["height"] > 100  # type: ignore[index]
 
-    # Profiles: the shopper's activity feed, properties on demand.
+    # Profiles: the shopper's orders, each under its number in the feed, properties on demand.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Profiles").click()
     page.get_by_role("searchbox").fill("shopper@")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="shopper@example.com").click()
+    expect(page.locator("#profile-orders [data-figure=orders]")).to_have_text(str(ORDERS))
     feed = page.locator("#activity-feed")
+    expect(feed.locator(".order-group")).to_have_count(ORDERS)
     expect(feed.locator(".event-metric", has_text="Placed Order")).to_have_count(ORDERS)
-    first = feed.locator(".event").first
+    order = feed.locator(".order-group").first
+    expect(order.locator(".event-metric").first).to_contain_text("Order #")
+    order.locator("summary", has_text="events").click()
+    first = order.locator("li.event").first
     first.locator("summary", has_text="Properties").click()
     expect(first.locator("pre")).to_contain_text("OrderNumber")
 
