@@ -19,7 +19,7 @@ from tests.helpers import deliver, make_shop
 from tests.payloads import woo_order
 from tests.stores import serving
 from tests.web.pages import PASSWORD, add_user
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+from tests.web.test_browser import _require_chromium, desktop_page, launch_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -57,13 +57,9 @@ def test_profiles_sort_and_page_in_the_browser(site: str) -> None:
 
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
-            page.on("pageerror", lambda error: problems.append(str(error)))
+            page = desktop_page(browser, problems)
             page.on(
                 "console",
                 lambda message: problems.append(message.text) if message.type == "error" else None,
