@@ -27,8 +27,11 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# `make demo DEMO_PORT=8001` when port 8000 is taken; DEMO_HOST=0.0.0.0 to reach it from elsewhere.
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
 demo: $(STAMP)
-	$(BIN)/shoptrack demo
+	$(BIN)/shoptrack demo --host $(DEMO_HOST) --port $(DEMO_PORT)
 
 # About 30 minutes on 2 cores: intake (3 runs), backfill (50,000 and 200,000 orders), web pages.
 bench: $(STAMP)

@@ -122,3 +122,47 @@ def test_bad_fields_are_named(
     )
     assert result.returncode in (1, 2)
     assert message in result.stderr
+
+
+def test_listing_and_showing_read_as_tables_without_naming_the_account(
+    database_url: str, tmp_path: Path, store: tuple[WooCommerceSimulator, str]
+) -> None:
+    simulator, base_url = store
+    env = environment(database_url, tmp_path / "data")
+    first = orjson.loads(run_cli(env, "accounts", "create", "Acme", "--json").stdout)
+    run_cli(env, "accounts", "create", "Other")
+    options = [f"--credential={k}={v}" for k, v in simulator.credentials(base_url).items()]
+    added = run_cli(
+        env, "integrations", "add", "woocommerce", "--name", "Corner shop", *options,
+        "--account", first["id"], "--json",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    integration_id = orjson.loads(added.stdout)["data"]["id"]
+
+    # The integration's id names its account: no --account although there are two.
+    synced = run_cli(env, "sync", integration_id)
+    assert synced.returncode == 0, synced.stderr
+    # In a log, the sync's progress is lines with counts, the store's total among them.
+    assert "sync: Corner shop (woocommerce): 30/30 orders, 1 page" in synced.stderr
+
+    listed = run_cli(env, "integrations", "list", "--account", first["id"])
+    header, row = listed.stdout.splitlines()
+    assert header.split() == [
+        "ID", "Name", "Platform", "Health", "Enabled", "Last", "sync", "Next", "sync",
+    ]  # fmt: skip
+    assert row.startswith(f"{integration_id}  Corner shop  woocommerce  ok")
+    assert row[header.index("Last sync") :].startswith("succeeded just now")
+
+    shown = run_cli(env, "integrations", "show", integration_id)
+    assert shown.returncode == 0, shown.stderr
+    fields = dict(line.split(None, 1) for line in shown.stdout.splitlines() if "  " in line)
+    assert shown.stdout.splitlines()[1].split(None, 1) == ["Name", "Corner shop"]
+    assert "{" not in shown.stdout.split("setting")[0]  # not a JSON dump
+    assert "30 orders, 30 new" in shown.stdout
+    assert fields["Platform"].strip() == "woocommerce"
+
+    doctor = run_cli(env, "doctor", integration_id)
+    assert f"Corner shop (woocommerce), integration {integration_id}" in doctor.stdout
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", doctor.stdout)  # no raw ISO times
+
+    assert run_cli(env, "integrations", "remove", integration_id).returncode == 0

@@ -240,10 +240,13 @@ def test_the_flows_command(services: Services, tmp_path: Path) -> None:
     assert shown["included"][0]["attributes"]["entered"] == 0
     paused = run_cli(env, "flows", "set-status", flow_id, "manual")
     assert paused.returncode == 0, paused.stderr
-    lines = run_cli(env, "flows", "list").stdout.splitlines()
+    header, row = run_cli(env, "flows", "list").stdout.splitlines()
     metric = document["data"]["attributes"]["trigger_metric_id"]
-    expected = f"{flow_id}  manual Post-purchase thank you  (post-purchase, metric {metric})"
-    assert lines == [expected]
+    assert header.split() == ["ID", "Name", "Status", "Template", "Trigger", "Changed"]
+    assert row.startswith(f"{flow_id}  Post-purchase thank you  manual  post-purchase")
+    # The trigger by its name and source, beside its id.
+    assert row[header.index("Trigger") :].startswith("Placed Order (")
+    assert f"{metric}  " in row
     wrong = run_cli(env, "flows", "set-status", flow_id, "paused")
     assert wrong.returncode == 1
     assert wrong.stderr.startswith("error: status must be one of draft, manual, live")

@@ -4,6 +4,7 @@ Errors are one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +19,7 @@ import shoptrack
 from shoptrack.cli_alerts import alerts_app, watch
 from shoptrack.cli_doctor import doctor
 from shoptrack.cli_flows import flows_app
+from shoptrack.cli_integrations import integrations_app
 from shoptrack.cli_test_order import follow_test_order
 from shoptrack.cli_users import users_app
 from shoptrack.errors import InputError, ShoptrackError
@@ -38,7 +40,6 @@ keys_app = typer.Typer(help="Private API keys of an account.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
-integrations_app = typer.Typer(help="Connected stores.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
 app.command()(doctor)
 app.command("test-order")(follow_test_order)
@@ -47,7 +48,8 @@ app.add_typer(flows_app, name="flows")
 app.command()(watch)
 app.add_typer(alerts_app, name="alerts")
 
-console = Console()
+# Piped or sent to a file, a line stays one line: no wrapping at an imagined 80 columns.
+console = Console(soft_wrap=not sys.stdout.isatty())
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
 AccountOption = Annotated[
@@ -65,12 +67,18 @@ def _print_json(document: Any) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _account_id(services: Services, account: str | None) -> str:
+def _account_id(services: Services, account: str | None, integration: str | None = None) -> str:
+    """The account a command acts in: ``--account``, else the account of the integration the
+    command names (its id names its account), else the only account."""
     from shoptrack.store.accounts import get_account, list_accounts
+    from shoptrack.store.integrations import find_integration
 
     with services.database.read() as connection:
         if account is not None:
             return get_account(connection, account).id
+        named = None if integration is None else find_integration(connection, integration)
+        if named is not None:
+            return named.account_id
         accounts = list_accounts(connection)
     if len(accounts) != 1:
         raise typer.BadParameter(
@@ -106,10 +114,10 @@ def serve(
     import uvicorn
 
     from shoptrack.api import create_app
-    from shoptrack.listener import address, inherited_socket, listening_socket
+    from shoptrack.listener import address, command_socket, inherited_socket
 
     # Bound before anything else: the address printed is the one served.
-    listener = inherited_socket(fd) if fd is not None else listening_socket(host, port)
+    listener = inherited_socket(fd) if fd is not None else command_socket(host, port, "serve")
     bound_host, bound_port = address(listener)
     services = _services()
     console.print(
@@ -202,7 +210,8 @@ def accounts_create(name: str, as_json: JsonOption = False) -> None:
 
 @accounts_app.command("list")
 def accounts_list(as_json: JsonOption = False) -> None:
-    """List the accounts."""
+    """List the accounts (a table; --json for scripts)."""
+    from shoptrack.cli_output import Column, print_table
     from shoptrack.store.accounts import list_accounts
 
     services = _services()
@@ -212,8 +221,12 @@ def accounts_list(as_json: JsonOption = False) -> None:
     if as_json:
         _print_json(documents)
         return
-    for document in documents:
-        console.print(f"{document['id']}  {document['public_key']}  {document['name']}")
+    print_table(
+        console,
+        [Column("ID"), Column("Name", wrap=True), Column("Public key")],
+        [[d["id"], d["name"], d["public_key"]] for d in documents],
+        empty="no accounts yet: create one with `shoptrack accounts create NAME`",
+    )
 
 
 @accounts_app.command("settings")
@@ -372,7 +385,7 @@ def replay(
         states.append(chosen)
     services = _services()
     selection = ReplaySelection(
-        account_id=_account_id(services, account),
+        account_id=_account_id(services, account, integration),
         integration_id=integration,
         ids=row_id or (),
         states=states,
@@ -398,165 +411,6 @@ def replay(
     )
 
 
-def _pairs(values: list[str] | None, option: str, *, parse_json: bool) -> dict[str, Any]:
-    """``key=value`` options as a dict; with ``parse_json`` a value that reads as JSON (a list,
-    a number, true) is taken as such."""
-    pairs: dict[str, Any] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r}: write KEY=VALUE", param_hint=option)
-        parsed: Any = value
-        if parse_json:
-            try:
-                parsed = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                parsed = value
-        pairs[key.strip()] = parsed
-    return pairs
-
-
-CredentialOption = Annotated[
-    list[str] | None,
-    typer.Option("--credential", "-c", help="A credential as KEY=VALUE (repeatable)."),
-]
-SettingOption = Annotated[
-    list[str] | None,
-    typer.Option("--setting", "-s", help="A setting as KEY=VALUE; JSON values allowed."),
-]
-
-
-def _integration_document(services: Services, integration_id: str) -> dict[str, Any]:
-    from shoptrack.api.routes.integrations import integration_document
-
-    return integration_document(services, integration_id, services.settings.public_url.rstrip("/"))
-
-
-def _print_connected(services: Services, result: Any, as_json: bool) -> None:
-    document: dict[str, Any] = {"data": _integration_document(services, result.integration.id)}
-    meta = {
-        key: value
-        for key, value in (("trimmed_fields", result.trimmed_fields), ("warnings", result.warnings))
-        if value
-    }
-    if meta:
-        document["meta"] = meta
-    if as_json:
-        _print_json(document)
-        return
-    attributes = document["data"]["attributes"]
-    console.print(
-        f"integration {result.integration.id}: {attributes['platform']} "
-        f"{attributes['name']!r}, health {attributes['health']}"
-    )
-    console.print(f"webhook URL: {attributes['webhook_url']}")
-    for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-
-
-@integrations_app.command("add")
-def integrations_add(
-    platform: str,
-    name: Annotated[str, typer.Option(help="What to call this store.")],
-    credential: CredentialOption = None,
-    setting: SettingOption = None,
-    account: AccountOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Connect a store; its credentials are checked against it first."""
-    from shoptrack.integrations import connect
-
-    services = _services()
-    result = connect(
-        services,
-        account_id=_account_id(services, account),
-        platform=platform,
-        name=name,
-        credentials=_pairs(credential, "--credential", parse_json=False),
-        settings=_pairs(setting, "--setting", parse_json=True),
-    )
-    _print_connected(services, result, as_json)
-
-
-@integrations_app.command("list")
-def integrations_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
-    """List the connected stores."""
-    from shoptrack.store.integrations import list_integrations
-
-    services = _services()
-    with services.database.read() as connection:
-        found = list_integrations(connection, _account_id(services, account))
-    documents = [_integration_document(services, i.id) for i in found]
-    if as_json:
-        _print_json({"data": documents})
-        return
-    for document in documents:
-        attributes = document["attributes"]
-        last = attributes["last_sync"] or {}
-        console.print(
-            f"{document['id']}  {attributes['platform']:<12} {attributes['health']:<9} "
-            f"{'enabled ' if attributes['enabled'] else 'disabled'} {attributes['name']}"
-            f"  last sync: {last.get('state', 'never')}"
-        )
-
-
-@integrations_app.command("show")
-def integrations_show(
-    integration: str, account: AccountOption = None, as_json: JsonOption = False
-) -> None:
-    """Show one integration, its settings and its last sync."""
-    from shoptrack.store.integrations import get_integration
-
-    services = _services()
-    with services.database.read() as connection:
-        get_integration(connection, _account_id(services, account), integration)
-    document = _integration_document(services, integration)
-    if as_json:
-        _print_json({"data": document})
-        return
-    console.print_json(data=document)
-
-
-@integrations_app.command("update")
-def integrations_update(
-    integration: str,
-    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
-    credential: CredentialOption = None,
-    setting: SettingOption = None,
-    enable: Annotated[
-        bool | None, typer.Option("--enable/--disable", help="Turn the integration on or off.")
-    ] = None,
-    account: AccountOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Change an integration; credentials and settings are merged key by key."""
-    from shoptrack.integrations import update
-
-    services = _services()
-    settings = _pairs(setting, "--setting", parse_json=True)
-    if enable is not None:
-        settings["enabled"] = enable
-    result = update(
-        services,
-        account_id=_account_id(services, account),
-        integration_id=integration,
-        name=name,
-        credentials=_pairs(credential, "--credential", parse_json=False) or None,
-        settings=settings or None,
-    )
-    _print_connected(services, result, as_json)
-
-
-@integrations_app.command("remove")
-def integrations_remove(integration: str, account: AccountOption = None) -> None:
-    """Remove an integration; its events and metrics stay."""
-    from shoptrack.integrations import remove
-
-    services = _services()
-    remove(services, account_id=_account_id(services, account), integration_id=integration)
-    console.print(f"integration {integration} removed (its events and metrics stay)")
-
-
 @app.command()
 def sync(
     integration: str,
@@ -568,40 +422,31 @@ def sync(
 ) -> None:
     """Sync an integration to the end (waiting for a running sync first), then process what
     it fetched."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from shoptrack.api.routes.integrations import sync_run_resource
+    from shoptrack.cli_progress import SyncReport
     from shoptrack.pipeline.runtime import process_inbox
-    from shoptrack.pipeline.sync import Syncer, SyncProgress
+    from shoptrack.pipeline.sync import Syncer
+    from shoptrack.store.integrations import get_integration
     from shoptrack.store.sync_runs import get_run
 
     if backfill is not None and backfill < 0:
         raise typer.BadParameter("the number of days cannot be negative", param_hint="--backfill")
     services = _services()
-    account_id = _account_id(services, account)
+    account_id = _account_id(services, account, integration)
+    with services.database.read() as connection:
+        named = get_integration(connection, account_id, integration)
     syncer = Syncer(services)
-    quiet = as_json or not sys.stdout.isatty()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[pages]} pages"),
-        console=Console(stderr=True),
-        disable=quiet,
-    ) as bar:
-        task = bar.add_task("fetching orders", total=None, pages=0)
-
-        def show(progress: SyncProgress) -> None:
-            bar.update(task, completed=progress.orders, total=progress.total, pages=progress.pages)
-
+    label = f"{named.name} ({named.platform})"
+    with SyncReport(Console(stderr=True), "sync", quiet=as_json) as report:
+        report.start(label)
         run_id = syncer.run_when_free(
             account_id,
             integration,
             backfill_days=backfill,
-            progress=show,
-            waiting=lambda: bar.update(task, description="waiting for the running sync"),
+            progress=functools.partial(report.update, label),
+            waiting=functools.partial(report.waiting, label),
         )
-        bar.update(task, description="processing")
+        report.done(label)
         # Recent polled orders are live: they start flows (their steps run in serve/worker).
         process_inbox(services)
     with services.database.read() as connection:
@@ -628,7 +473,9 @@ def sync(
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (8000 unless given); 0 picks a free one.")
+    ] = 8000,
 ) -> None:
     """Serve with a demo account and six simulated stores connected (one per platform), their
     history imported and new orders coming in; prints the URL and keys."""
@@ -656,7 +503,7 @@ def simulate(
 
     import uvicorn
 
-    from shoptrack.listener import address, listening_socket
+    from shoptrack.listener import address, command_socket
     from shoptrack.outbound import OutboundGuard, host_networks
     from shoptrack.simulators.catalog import CATALOG, store_life
 
@@ -668,7 +515,7 @@ def simulate(
             f"{platform!r}: the simulated platforms are: {names}", param_hint="PLATFORM"
         ) from None
     # Bound before printing, so the port printed is the one served, even when 0 picked it.
-    listener = listening_socket(host, port)
+    listener = command_socket(host, port, f"simulate {platform}")
     bound_host, bound_port = address(listener)
     base_url = f"http://{bound_host}:{bound_port}"
     # shoptrack reaches private addresses only where allowed: say what the server must allow.

@@ -4,6 +4,8 @@ finding is an error, so scripts and monitoring can run it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import orjson
@@ -11,10 +13,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from shoptrack.cli_output import local_time
+
 if TYPE_CHECKING:
     from shoptrack.doctor import Finding, Report
+    from shoptrack.services import Services
 
-__all__ = ["doctor", "render_report"]
+__all__ = ["doctor", "integration_names", "render_finding", "render_report"]
 
 # By the severities' values: the doctor loads only when the command runs, so that every other
 # command starts fast.
@@ -27,17 +32,37 @@ _MARKS = {
 _EVIDENCE_WIDTH = 400
 
 
-def _evidence(finding: Finding) -> str:
-    text = orjson.dumps(dict(finding.evidence)).decode()
+def _readable(value: object, now: datetime) -> str:
+    """An evidence value as a person reads it: times in the local zone and how long ago,
+    nested objects as ``name: value`` pairs rather than JSON."""
+    if isinstance(value, Mapping):
+        return "(" + ", ".join(f"{k}: {_readable(v, now)}" for k, v in value.items()) + ")"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_readable(item, now) for item in value) + "]"
+    if isinstance(value, str):
+        if "T" in value[:11]:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if moment.tzinfo is not None:
+                return local_time(moment, now)
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _evidence(finding: Finding, now: datetime) -> str:
+    text = ", ".join(f"{key}: {_readable(value, now)}" for key, value in finding.evidence.items())
     return text if len(text) <= _EVIDENCE_WIDTH else text[: _EVIDENCE_WIDTH - 1] + "…"
 
 
-def _render_finding(console: Console, finding: Finding) -> None:
+def render_finding(console: Console, finding: Finding, now: datetime) -> None:
+    """One finding: its severity and code, what it means, its evidence and its fix."""
     console.print(f"  {_MARKS[finding.severity]}  [bold]{finding.code}[/bold]")
     console.print(f"           {escape(finding.summary)}", soft_wrap=True)
     if finding.evidence:
         console.print(
-            f"           [dim]evidence: {escape(_evidence(finding))}[/dim]", soft_wrap=True
+            f"           [dim]evidence: {escape(_evidence(finding, now))}[/dim]", soft_wrap=True
         )
     if finding.fix is not None:
         how = "shoptrack can apply it" if finding.fix.applicable else "only you can"
@@ -46,22 +71,27 @@ def _render_finding(console: Console, finding: Finding) -> None:
             console.print(f"           $ {escape(finding.fix.command)}", soft_wrap=True)
 
 
-def render_report(console: Console, report: Report) -> None:
-    """The findings that are not ok, grouped by integration, then the ok checks in one line
-    per integration."""
+def render_report(
+    console: Console, report: Report, names: Mapping[str, str], now: datetime
+) -> None:
+    """The findings that are not ok, grouped by integration (named by ``names``: id → "name
+    (platform)"), then the ok checks in one line per integration."""
     groups: dict[str | None, list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault(finding.integration_id, []).append(finding)
     for integration_id, findings in groups.items():
-        console.print(
-            f"[bold]{'integration ' + integration_id if integration_id else 'account'}[/bold]"
-        )
+        if integration_id is None:
+            heading = "account"
+        else:
+            name = names.get(integration_id)
+            heading = f"{name}, integration {integration_id}" if name else integration_id
+        console.print(f"[bold]{escape(heading)}[/bold]", soft_wrap=True)
         problems = sorted(
             (f for f in findings if f.severity != "ok"),
             key=lambda f: -f.severity.rank,
         )
         for finding in problems:
-            _render_finding(console, finding)
+            render_finding(console, finding, now)
         passed = [f.code for f in findings if f.severity == "ok"]
         if passed:
             console.print(f"  {_MARKS['ok']}  [dim]{', '.join(passed)}[/dim]", soft_wrap=True)
@@ -70,12 +100,23 @@ def render_report(console: Console, report: Report) -> None:
         console.print(f"  {escape(str(report.order['explanation']))}", soft_wrap=True)
         details = {k: v for k, v in report.order.items() if k not in ("order_id", "explanation")}
         if details:
-            console.print(f"  [dim]{escape(orjson.dumps(details).decode())}[/dim]", soft_wrap=True)
+            readable = ", ".join(
+                f"{key}: {_readable(value, now)}" for key, value in details.items()
+            )
+            console.print(f"  [dim]{escape(readable)}[/dim]", soft_wrap=True)
     counts = report.counts()
     console.print(
         f"worst: {_MARKS[report.worst].replace(' ', '')} ({counts['error']} errors, "
         f"{counts['warning']} warnings, {counts['info']} info, {counts['ok']} ok)"
     )
+
+
+def integration_names(services: Services, account_id: str) -> dict[str, str]:
+    """The account's integrations as the CLI names them: id → "name (platform)"."""
+    from shoptrack.store.integrations import list_integrations  # noqa: PLC0415  # lazy, fast start
+
+    with services.database.read() as connection:
+        return {i.id: f"{i.name} ({i.platform})" for i in list_integrations(connection, account_id)}
 
 
 def doctor(
@@ -108,7 +149,7 @@ def doctor(
     from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration  # noqa: PLC0415  # the CLI imports lazily, for a fast start
 
     services = _services()
-    account_id = _account_id(services, account)
+    account_id = _account_id(services, account, integration)
     base = services.settings.public_url.rstrip("/")
     if fix is not None:
         if integration is None:
@@ -123,7 +164,7 @@ def doctor(
             )
         else:
             console.print(f"applied {fix}: {escape(result.done)}", soft_wrap=True)
-            _render_finding(console, result.finding)
+            render_finding(console, result.finding, services.clock.now())
         if result.finding.severity == "error":
             raise typer.Exit(1)
         return
@@ -138,6 +179,7 @@ def doctor(
     if as_json:
         _print_json(report_document(report, base, link))
     else:
-        render_report(console, report)
+        now = services.clock.now()
+        render_report(console, report, integration_names(services, account_id), now)
     if report.has_errors:
         raise typer.Exit(1)

@@ -36,21 +36,56 @@ def _line(document: dict[str, Any]) -> str:
 
 @flows_app.command("list")
 def flows_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
-    """List the account's flows."""
+    """List the account's flows (a table; --json for scripts)."""
     from shoptrack.api.routes.flows import flow_resource  # noqa: PLC0415
     from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.cli_output import Column, print_table  # noqa: PLC0415
+    from shoptrack.clock import relative  # noqa: PLC0415
+    from shoptrack.store.events import metrics_by_id  # noqa: PLC0415
     from shoptrack.store.flows import list_flows  # noqa: PLC0415
 
     services = _services()
     account_id = _account_id(services, account)
     with services.database.read() as connection:
         found = list_flows(connection, account_id, limit=10_000)
-    documents = [flow_resource(flow, _base(services)) for flow in found]
+        metrics = metrics_by_id(connection, account_id, [f.trigger_metric_id for f in found])
     if as_json:
-        _print_json({"data": documents})
+        _print_json({"data": [flow_resource(flow, _base(services)) for flow in found]})
         return
-    for document in documents:
-        console.print(_line(document), highlight=False)
+    now = services.clock.now()
+    rows = []
+    for flow in found:
+        metric = metrics.get(flow.trigger_metric_id)
+        source = metric.integration.get("name") if metric is not None else None
+        trigger = (
+            flow.trigger_metric_id
+            if metric is None
+            else f"{metric.name} ({source or 'API'}) {metric.id}"
+        )
+        rows.append(
+            [
+                flow.id,
+                flow.name,
+                flow.status.value + (", archived" if flow.archived else ""),
+                flow.template or "custom",
+                trigger,
+                relative(flow.updated_at, now),
+            ]
+        )
+    columns = [
+        Column("ID"),
+        Column("Name", wrap=True),
+        Column("Status"),
+        Column("Template"),
+        Column("Trigger", wrap=True),
+        Column("Changed"),
+    ]
+    print_table(
+        console,
+        columns,
+        rows,
+        empty="no flows yet: create one from the library with `shoptrack flows create TEMPLATE`",
+    )
 
 
 @flows_app.command("create")
@@ -74,6 +109,7 @@ def flows_create(  # noqa: PLR0917  # Typer maps each option to a parameter
     """Create a flow from the library; warns when its trigger metric has been quiet."""
     from shoptrack.api.routes.flows import created_document  # noqa: PLC0415
     from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.cli_output import options_named  # noqa: PLC0415
     from shoptrack.flows.service import FlowRequest  # noqa: PLC0415
 
     services = _services()
@@ -84,7 +120,8 @@ def flows_create(  # noqa: PLR0917  # Typer maps each option to a parameter
         status=status,
         name=name,
     )
-    document = created_document(services, request, _base(services))
+    with options_named({"trigger_metric_id": "--metric", "status": "--status"}):
+        document = created_document(services, request, _base(services))
     if as_json:
         _print_json(document)
         return

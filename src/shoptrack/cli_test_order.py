@@ -123,7 +123,7 @@ def follow_test_order(
     )
 
     services = _services()
-    account_id = _account_id(services, account)
+    account_id = _account_id(services, account, integration)
     options = TestOrderOptions(email=email, order_id=order, timeout=timeout, keep=keep)
     quiet = as_json or not sys.stderr.isatty()
     told_manual = False

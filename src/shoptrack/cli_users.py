@@ -57,8 +57,9 @@ def users_list(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
 ) -> None:
-    """List the users of an account."""
+    """List the users of an account (a table; --json for scripts)."""
     from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.cli_output import Column, print_table  # noqa: PLC0415
     from shoptrack.store.users import list_users  # noqa: PLC0415
 
     services = _services()
@@ -69,5 +70,9 @@ def users_list(
     if as_json:
         _print_json(documents)
         return
-    for document in documents:
-        console.print(f"{document['id']}  {document['email']}")
+    print_table(
+        console,
+        [Column("ID"), Column("Email", wrap=True)],
+        [[d["id"], d["email"]] for d in documents],
+        empty="no users in this account yet: add one with `shoptrack users create EMAIL`",
+    )

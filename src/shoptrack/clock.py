@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "FrozenClock", "SystemClock"]
+__all__ = ["Clock", "FrozenClock", "SystemClock", "relative"]
 
 
 class Clock(Protocol):
@@ -43,3 +43,19 @@ class FrozenClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment.astimezone(UTC)
+
+
+def relative(value: datetime | None, now: datetime) -> str:
+    """ "3 minutes ago", "in 2 hours": how far ``value`` is from ``now``, as people say it."""
+    if value is None:
+        return "never"
+    delta = value - now
+    seconds = abs(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            text = f"{count} {unit}{'' if count == 1 else 's'}"
+            break
+    else:
+        return "just now"
+    return f"in {text}" if delta > timedelta(0) else f"{text} ago"

@@ -11,6 +11,7 @@ their integrations are pointed at the new stores' addresses and keys.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import threading
 import time
@@ -21,15 +22,15 @@ from datetime import timedelta
 import orjson
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from shoptrack.api import create_app
+from shoptrack.cli_progress import SyncReport
 from shoptrack.demo_flows import DemoReaders, ensure_demo_flows
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
-from shoptrack.listener import address, listening_socket
+from shoptrack.listener import address, command_socket
 from shoptrack.outbound import host_networks
-from shoptrack.pipeline.sync import Syncer, SyncProgress
+from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.simulators.catalog import CATALOG, SimulatedShop, StoreLife
@@ -208,30 +209,21 @@ class DemoShop:
         return result.integration.id
 
     def _import_history(self, connected: dict[str, str]) -> None:
-        labels = {store.life.platform: store.life.label for store in self._stores}
-        with Progress(
-            TextColumn("importing order history: {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=self._console,
-            transient=True,
-        ) as bar:
+        labels = {store.life.platform: f"{store.life.label} store" for store in self._stores}
+        with SyncReport(self._console, "importing order history") as report:
             for platform, integration_id in connected.items():
-                task = bar.add_task(labels[platform], total=None)
-
-                def show(progress: SyncProgress, task: TaskID = task) -> None:
-                    bar.update(task, completed=progress.orders, total=progress.total)
-
-                def waiting(task: TaskID = task, label: str = labels[platform]) -> None:
-                    bar.update(task, description=f"{label} (imported by serve…)")
-
+                label = labels[platform]
+                report.start(label)
                 # serve's scheduler may already be importing a store just connected: then this
                 # run, after it, only reads what changed since (the first sync of an
                 # integration reads its ``backfill_days`` of history, whoever runs it).
                 Syncer(self._services).run_when_free(
-                    self._state.account_id, integration_id, progress=show, waiting=waiting
+                    self._state.account_id,
+                    integration_id,
+                    progress=functools.partial(report.update, label),
+                    waiting=functools.partial(report.waiting, label),
                 )
-                bar.update(task, visible=False)
+                report.done(label)
 
     def _describe(self, connected: dict[str, str]) -> None:
         base = self._services.settings.public_url
@@ -267,7 +259,7 @@ class DemoShop:
 def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> None:
     """Serves the demo until interrupted."""
     # Bound first: the public URL is the address served, even when 0 picked the port.
-    listener = listening_socket(host, port)
+    listener = command_socket(host, port, "demo")
     bound_host, bound_port = address(listener)
     public_url = f"http://{bound_host}:{bound_port}"
     # The simulated stores listen beside the server: exactly their address is allowed.

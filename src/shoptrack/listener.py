@@ -4,9 +4,12 @@ choosing it and serving on it when another process could take it."""
 
 from __future__ import annotations
 
+import errno
 import socket
 
-__all__ = ["address", "inherited_socket", "listening_socket"]
+from shoptrack.errors import ShoptrackError
+
+__all__ = ["address", "command_socket", "inherited_socket", "listening_socket"]
 
 # Connections made before the server starts accepting wait here.
 _BACKLOG = 2048
@@ -24,6 +27,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
         listener.close()
         raise
     return listener
+
+
+def command_socket(host: str, port: int, command: str) -> socket.socket:
+    """:func:`listening_socket` for a command a person runs (``serve``, ``demo``, ``simulate``):
+    a port already taken is one readable line saying how to choose another."""
+    try:
+        return listening_socket(host, port)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise ShoptrackError(
+            f"port {port} on {host} is already in use (another shoptrack or another program "
+            f"listens there): choose another with `shoptrack {command} --port {port + 1}`, "
+            "or --port 0 for any free port",
+            code="port_in_use",
+        ) from None
 
 
 def inherited_socket(fd: int) -> socket.socket:

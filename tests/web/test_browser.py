@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -90,20 +91,31 @@ def test_a_merchant_signs_in_adds_a_store_and_finds_its_orders(
     credentials = simulator.credentials(store_url)
     problems: list[str] = []
     with sync_playwright() as playwright:
-        # Headless, with a new empty profile directory that Playwright makes and removes.
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
+            page = desktop_page(browser, problems)
             page.on("console", lambda message: _note_problem(problems, message))
-            page.on("pageerror", lambda error: problems.append(str(error)))
             _walk_through(page, server.url, credentials, simulator)
             _phone_layout(browser, server.url)
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, with a new empty profile directory that Playwright makes and
+    removes."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+def desktop_page(browser: Any, problems: list[str]) -> Any:
+    """A page of a desktop's size in ``browser``; its script errors are kept in ``problems``."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(20_000)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return page
 
 
 def _note_problem(problems: list[str], message: object) -> None:
@@ -170,14 +182,19 @@ def _walk_through(
     assert drawn == ORDERS
     assert page.locator("#orders-chart").bounding_box()["height"] > 100  # type: ignore[index]
 
-    # Profiles: the shopper's activity feed, properties on demand.
+    # Profiles: the shopper's orders, each under its number in the feed, properties on demand.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Profiles").click()
     page.get_by_role("searchbox").fill("shopper@")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="shopper@example.com").click()
+    expect(page.locator("#profile-orders [data-figure=orders]")).to_have_text(str(ORDERS))
     feed = page.locator("#activity-feed")
+    expect(feed.locator(".order-group")).to_have_count(ORDERS)
     expect(feed.locator(".event-metric", has_text="Placed Order")).to_have_count(ORDERS)
-    first = feed.locator(".event").first
+    order = feed.locator(".order-group").first
+    expect(order.locator(".event-metric").first).to_contain_text("Order #")
+    order.locator("summary", has_text="events").click()
+    first = order.locator("li.event").first
     first.locator("summary", has_text="Properties").click()
     expect(first.locator("pre")).to_contain_text("OrderNumber")
 

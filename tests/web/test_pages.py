@@ -384,11 +384,21 @@ def test_profiles_search_and_activity_feed(
     assert page.status_code == 200
     feed = page.text[page.text.index('id="activity-feed"') :]
     kinds = re.findall(r'<span class="event-metric">([^<]+)</span>', feed)
-    # Order 101's events (order 103 is pending: it placed nothing), its two lines included.
-    assert sorted(kinds) == ["Ordered Product", "Ordered Product", "Placed Order"]
+    # Order 101's events (order 103 is pending: it placed nothing), its two lines included,
+    # under its order number.
+    assert kinds[0] == "Order #101"
+    assert sorted(kinds[1:]) == ["Ordered Product", "Ordered Product", "Placed Order"]
+    detail = re.search(r"<p class=\"detail\">([^<]+)</p>", feed)
+    assert detail is not None
+    assert detail.group(1) == "Placed Order · 2 Ordered Product"
     assert "Properties" in feed
     assert "Email" in page.text
     assert "buyer@example.com" in page.text
+
+
+def _event_times(html: str) -> list[str]:
+    """The times of the feed's events, those gathered under an order number included."""
+    return re.findall(r'<li class="event">.*?<time datetime="([^"]+)"', html, flags=re.DOTALL)
 
 
 def test_activity_feed_pages_back(browser: Browser, services: Services, shop: Shop) -> None:
@@ -398,7 +408,7 @@ def test_activity_feed_pages_back(browser: Browser, services: Services, shop: Sh
     Processor(services.database, services.clock).run_until_idle()
     url = f"/profiles/{_profile_id(services, 'buyer@example.com')}"
     first = browser.get(url)
-    times = re.findall(r'<time datetime="([^"]+)"', first.text[first.text.index("activity-feed") :])
+    times = _event_times(first.text[first.text.index("activity-feed") :])
     assert len(times) == 25
     assert times == sorted(times, reverse=True)
     older = re.search(r'hx-get="([^"]+)" hx-target="#older-events"', first.text)
@@ -406,7 +416,7 @@ def test_activity_feed_pages_back(browser: Browser, services: Services, shop: Sh
     following = browser.get(unescape(older.group(1)), headers={"HX-Request": "true"})
     assert following.status_code == 200
     assert "<html" not in following.text  # only the items, appended under the others
-    more = re.findall(r'<time datetime="([^"]+)"', following.text)
+    more = _event_times(following.text)
     assert more
     assert max(more) <= min(times)
 

@@ -241,6 +241,8 @@ profiles = Table(
     UniqueConstraint("account_id", "email"),
     UniqueConstraint("account_id", "phone_number"),
     UniqueConstraint("account_id", "external_id"),
+    # The Profiles list's default sort, most recently active first, page by page.
+    Index(None, "account_id", "last_event_at", "id"),
 )
 
 # Partitioned by month on PostgreSQL (see the first migration); the primary key holds the
@@ -310,6 +312,7 @@ profile_orders = Table(
     Column("first_order_at", UTCDateTime()),
     Column("last_order_at", UTCDateTime()),
     PrimaryKeyConstraint("profile_id", "currency"),
+    Index(None, "account_id", "currency"),
 )
 
 # One row per sync of an integration: its window, what it saw, and how it ended.

@@ -37,6 +37,7 @@ __all__ = [
     "MetricSummary",
     "NamedSeries",
     "SyncStatus",
+    "escape_like",
     "event_page",
     "flow_steps_of_profile",
     "integration_summaries",
@@ -44,7 +45,6 @@ __all__ = [
     "metric_summaries",
     "metrics_named",
     "recent_deliveries",
-    "search_profiles",
     "seen_statuses",
     "sync_status",
 ]
@@ -204,7 +204,7 @@ def metric_summaries(
     ``since`` (to the hour, from the rollups; test orders left out)."""
     conditions = []
     if search.strip():
-        pattern = "%" + _escape_like(search.strip().lower()) + "%"
+        pattern = "%" + escape_like(search.strip().lower()) + "%"
         conditions.append(func.lower(metrics.c.name).like(pattern, escape="\\"))
     rows = _metric_rows(connection, account_id, *conditions)
     counts = dict(
@@ -232,7 +232,8 @@ def metric_summaries(
     return sorted(summaries, key=lambda summary: (summary.name.lower(), summary.source.lower()))
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -372,20 +373,6 @@ def flow_steps_of_profile(
         )
         for row in rows
     ]
-
-
-def search_profiles(
-    connection: Connection, account_id: str, search: str, limit: int = 50
-) -> list[Row[Any]]:
-    """Profiles whose email starts with ``search`` (emails are stored lower-cased), in email
-    order: the (account, email) index serves both the order and, mostly, the filter."""
-    query = select(profiles).where(profiles.c.account_id == account_id)
-    text = search.strip().lower()
-    if text:
-        query = query.where(profiles.c.email.like(_escape_like(text) + "%", escape="\\"))
-    else:
-        query = query.where(profiles.c.email.is_not(None))
-    return list(connection.execute(query.order_by(profiles.c.email).limit(limit)))
 
 
 def recent_deliveries(

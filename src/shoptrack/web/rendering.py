@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from shoptrack.clock import relative
 from shoptrack.web.security import FLASH_COOKIE, Visitor, read_flash, services_of
 from shoptrack.web.statuses import PLATFORM_NAMES
 
@@ -45,28 +46,12 @@ def _moment(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%d %b %Y, %H:%M UTC")
 
 
-def _relative(value: datetime | None, now: datetime) -> str:
-    """ "3 minutes ago", "in 2 hours": how far ``value`` is from ``now``."""
-    if value is None:
-        return "never"
-    delta = value - now
-    seconds = abs(delta.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            text = f"{count} {unit}{'' if count == 1 else 's'}"
-            break
-    else:
-        return "just now"
-    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
-
-
 def _time(value: datetime | None, now: datetime) -> Markup:
     """A ``<time>`` saying how long ago, with the exact time on hover."""
     if value is None:
         return Markup("—")
     return Markup('<time datetime="{iso}" title="{exact}">{ago}</time>').format(
-        iso=value.isoformat(), exact=_moment(value), ago=_relative(value, now)
+        iso=value.isoformat(), exact=_moment(value), ago=relative(value, now)
     )
 
 
