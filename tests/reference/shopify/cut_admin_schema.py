@@ -6,9 +6,10 @@ Usage (maintenance, not run by the tests)::
 
 reads a full introspection result (Shopify's own, see ``README.md``), keeps every field the
 documents in ``shoptrack.connectors._shopify_graphql.DOCUMENTS`` select (with all their
-arguments, the enums and input types those use, in full) and writes the subset, as SDL, to
-``admin_2026-10_subset.graphql`` beside this file and to the Shopify simulator, which answers
-with it. ``CHANGES`` applies what Shopify's release notes say changed since the version read.
+arguments, the enums and input types those use, in full) and writes the subset, as SDL, to the
+Shopify simulator's ``shopify_admin.graphql``, which ``admin_2026-10_subset.graphql`` beside
+this file links to (the tests check shoptrack's queries against it; the simulator answers with
+it). ``CHANGES`` applies what Shopify's release notes say changed since the version read.
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ from graphql.utilities import ast_from_value
 from shoptrack.connectors._shopify_graphql import API_VERSION, DOCUMENTS
 
 HERE = Path(__file__).resolve().parent
-TARGETS = (
-    HERE / f"admin_{API_VERSION}_subset.graphql",
-    HERE.parents[2] / "src/shoptrack/simulators/shopify_admin.graphql",
-)
+# admin_<version>_subset.graphql beside this file links to it: one schema, which the tests
+# check shoptrack's queries against and the simulator answers with.
+TARGETS = (HERE.parents[2] / "src/shoptrack/simulators/shopify_admin.graphql",)
 # Enum values added after the version read (shopify.dev changelog, "OrderDisplayFulfillmentStatus
 # now returns FULFILLMENT_NOT_REQUIRED", as of 2026-10).
 CHANGES = {"OrderDisplayFulfillmentStatus": ["FULFILLMENT_NOT_REQUIRED"]}
