@@ -85,6 +85,13 @@ def test_an_orders_page_asks_for_no_more_than_one_query_may_cost() -> None:
     assert bigger > MAX_QUERY_COST
 
 
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_no_query_asks_for_more_than_one_query_may_cost(name: str) -> None:
+    schema = build_schema(SCHEMA_FILE.read_text("utf-8"))
+    _, variables = connector.orders_request(EVERYTHING, None)
+    assert costs(schema, parse(DOCUMENTS[name]), variables) <= MAX_QUERY_COST
+
+
 def test_the_orders_request_filters_by_updated_time_and_follows_the_cursor() -> None:
     path, first = connector.orders_request(EVERYTHING, "")
     assert path == f"/admin/api/{API_VERSION}/graphql.json"

@@ -171,9 +171,10 @@ def run_query(
     """The ``data`` of one query, waiting out Shopify's cost limit.
 
     A ``THROTTLED`` answer is asked again once the bucket holds the query's requested cost
-    (the wait is the client's injected sleep); after an answer that leaves less than that in
-    the bucket, the next query waits first rather than be refused. ``ACCESS_DENIED`` is the
-    missing scope it is (``scope_missing``); other errors are unreadable answers.
+    (the wait is the client's injected sleep); an answer that leaves less than that in the
+    bucket is returned once the bucket holds it again, so that the next page is not refused.
+    ``ACCESS_DENIED`` is the missing scope it is (``scope_missing``); other errors are
+    unreadable answers.
     """
     for _ in range(_THROTTLED_ATTEMPTS):
         response = client.request(

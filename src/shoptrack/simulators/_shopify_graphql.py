@@ -111,7 +111,8 @@ class GraphQLApi:
         self._buckets: dict[str, _CostBucket] = {}
 
     def routes(self) -> list[BaseRoute]:
-        return [admin_route(self.sim, "/admin/api/{version}/graphql.json", ["POST"], self._query)]
+        path = "/admin/api/{version}/graphql.json"
+        return [admin_route(self.sim, path, ["POST"], self._query, call_limit=False)]
 
     async def _query(self, request: Request, token: Token) -> Response:
         try:

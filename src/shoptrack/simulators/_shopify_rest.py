@@ -138,9 +138,17 @@ class Token:
         )
 
 
-def admin_route(sim: ShopifySimulator, path: str, methods: list[str], handler: Handler) -> Route:
+def admin_route(
+    sim: ShopifySimulator,
+    path: str,
+    methods: list[str],
+    handler: Handler,
+    *,
+    call_limit: bool = True,
+) -> Route:
     """A route of the Admin API (REST or GraphQL) behind the edge's faults and the access token
-    (401); ``handler`` meets the rate limit of its own API."""
+    (401); ``handler`` meets the rate limit of its own API. REST answers say the call bucket's
+    level (``call_limit``); GraphQL's say their cost in the body instead."""
 
     async def endpoint(request: Request) -> Response:
         with sim._lock:
@@ -161,7 +169,7 @@ def admin_route(sim: ShopifySimulator, path: str, methods: list[str], handler: H
             response = await handler(request, token)
         except ApiError as error:
             response = error.response()
-        if token is not None:
+        if token is not None and call_limit:
             response.headers["x-shopify-shop-api-call-limit"] = token.bucket.header
         # The simulator writes one version's shapes whatever version is asked for.
         response.headers["x-shopify-api-version"] = version or API_VERSION
