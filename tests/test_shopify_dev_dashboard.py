@@ -206,3 +206,25 @@ def test_an_admin_created_apps_token_keeps_working(world: World) -> None:
     assert world.placed() == 1
     assert world.store.issued_tokens == 0
     assert world.sealed_token() is None
+
+
+def test_an_order_delivered_by_webhook_then_polled_records_each_event_once(world: World) -> None:
+    world.connect()
+    (order_id,) = world.store.add_orders(1, statuses=["paid"], lines=2)
+    world.deliver()  # the REST-shaped webhook
+    assert world.placed() == 1
+
+    run = world.sync()  # the same order, read through GraphQL
+
+    assert run.state == "succeeded", run.error_detail
+    counts = event_counts(world.services, world.account_id)
+    assert counts.get("Placed Order") == 1
+    assert counts.get("Ordered Product") == 2
+
+    # A refund seen by the poll first, then by its webhook: one Refunded Order.
+    world.clock.advance(timedelta(minutes=5))
+    world.store.set_status(order_id, "refunded")
+    assert world.sync().state == "succeeded"
+    world.deliver()
+    counts = event_counts(world.services, world.account_id)
+    assert (counts.get("Placed Order"), counts.get("Refunded Order")) == (1, 1)

@@ -1,4 +1,6 @@
-"""The Shopify connector: order mapping from REST Admin ``2025-01`` JSON, paging and webhooks.
+"""The Shopify connector: order mapping from REST Admin ``2025-01`` JSON (the shape of webhooks,
+and of GraphQL order nodes once converted) and webhooks; reading through GraphQL is
+``test_shopify_graphql.py``.
 
 The fixtures are Shopify's own examples: ``shopify_orders_2025-01.json`` is the documented
 ``GET /admin/api/2025-01/orders.json`` response and ``shopify_checkout_2025-01.json`` the
@@ -24,7 +26,6 @@ import pytest
 
 from shoptrack.connectors.base import WebhookVerdict, Window, clean_credentials
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
-from shoptrack.connectors.paging import RepeatedPageError
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.domain.events import Metric, Person
 from shoptrack.domain.lifecycle import stages_of
@@ -84,7 +85,7 @@ def _signed(
 
 def test_declares_platform_and_default_rules() -> None:
     assert connector.platform == "shopify"
-    assert connector.page_size == 250
+    assert connector.page_size == 10  # what fits in one GraphQL query's cost
     assert connector.default_rules.stages("pending") == {Lifecycle.PLACED}
     assert Lifecycle.REFUNDED in connector.default_rules.stages("refunded")
 
@@ -505,105 +506,6 @@ def test_origin_and_the_token_header() -> None:
     assert connector.auth(simulated) is None
 
 
-def test_check_credentials_reads_the_shop_with_the_token() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"shop": {"id": 1, "myshopify_domain": SHOP}})
-
-    with connector.client(
-        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
-    ) as client:
-        connector.check_credentials(client)
-
-    assert [str(request.url) for request in seen] == [f"https://{SHOP}/admin/api/2025-01/shop.json"]
-    assert seen[0].headers["x-shopify-access-token"] == "shpat_123"
-
-
-def test_first_page_filters_and_a_page_info_page_sends_only_limit() -> None:
-    path, first = connector.orders_request(WINDOW, "")
-    assert path == "/admin/api/2025-01/orders.json"
-    assert first == {
-        "status": "any",
-        "updated_at_min": "2025-03-09T14:00:00+00:00",
-        "updated_at_max": "2025-03-09T15:00:00+00:00",
-        "limit": 250,
-    }
-
-    path, following = connector.orders_request(WINDOW, "eyJsYXN0X2lkIjo0NTA3ODk0Njl9")
-    assert path == "/admin/api/2025-01/orders.json"
-    assert following == {"limit": 250, "page_info": "eyJsYXN0X2lkIjo0NTA3ODk0Njl9"}
-
-
-def _orders_store(pages: dict[str, tuple[list[dict[str, Any]], str | None]]) -> Any:
-    """A store answering orders.json from ``pages``: page_info -> (orders, next page_info)."""
-    requests: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        orders, following = pages[request.url.params.get("page_info", "")]
-        headers = {}
-        if following is not None:
-            url = f"https://{SHOP}/admin/api/2025-01/orders.json?limit=250&page_info={following}"
-            # Shopify has been seen sending the header lower-case.
-            headers["link"] = f'<{url}>; rel="next"'
-        return httpx.Response(200, json={"orders": orders}, headers=headers)
-
-    return handler, requests
-
-
-def test_order_pages_follow_the_link_header() -> None:
-    first, second = official_order(), official_order()
-    second["id"] = 450789470
-    handler, requests = _orders_store({"": ([first], "abc"), "abc": ([second], None)})
-
-    with connector.client(
-        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
-    ) as client:
-        pages = list(connector.order_pages(client, WINDOW))
-
-    assert [[raw["id"] for raw in page.records] for page in pages] == [[450789469], [450789470]]
-    assert dict(requests[1].url.params) == {"limit": "250", "page_info": "abc"}
-    assert requests[0].url.params["status"] == "any"
-    assert connector.updated_at(pages[0].records[0]) == datetime(2008, 1, 10, 16, tzinfo=UTC)
-
-
-def test_a_looping_link_header_stops() -> None:
-    handler, _ = _orders_store({"": ([official_order()], "abc"), "abc": ([], "abc")})
-
-    with (
-        connector.client(
-            _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
-        ) as client,
-        pytest.raises(RepeatedPageError),
-    ):
-        list(connector.order_pages(client, WINDOW))
-
-
-def test_records_are_the_orders_member() -> None:
-    body = _fixture("shopify_orders_2025-01.json")
-    response = httpx.Response(200, json=body)
-
-    records = connector.records(response)
-
-    assert [raw["id"] for raw in records] == [450789469]
-    assert connector.updated_at(records[0]) == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        httpx.Response(200, json=[{"id": 1}]),
-        httpx.Response(200, json={"order": {"id": 1}}),
-        httpx.Response(200, text="<html>maintenance</html>"),
-    ],
-)
-def test_records_of_an_unreadable_page(response: httpx.Response) -> None:
-    with pytest.raises(StoreDataError):
-        connector.records(response)
-
-
 def test_updated_at_needs_an_offset() -> None:
     with pytest.raises(ValueError, match=r"^updated_at: not an ISO 8601"):
         connector.updated_at({"updated_at": "2008-01-10T11:00:00"})
@@ -661,9 +563,8 @@ def _scopes_store(*handles: str) -> tuple[Any, list[httpx.Request]]:
 
     def handler(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        return httpx.Response(
-            200, json={"access_scopes": [{"handle": handle} for handle in handles]}
-        )
+        installation = {"accessScopes": [{"handle": handle} for handle in handles]}
+        return httpx.Response(200, json={"data": {"currentAppInstallation": installation}})
 
     return handler, requests
 
@@ -689,8 +590,9 @@ def test_a_longer_window_is_read_whole_with_read_all_orders() -> None:
     ) as client:
         assert connector.readable_window(client, window) == (window, None)
 
-    # Outside the versioned API, with the token.
-    assert [request.url.path for request in requests] == ["/admin/oauth/access_scopes.json"]
+    # currentAppInstallation.accessScopes, with the token.
+    assert [request.url.path for request in requests] == ["/admin/api/2026-10/graphql.json"]
+    assert "currentAppInstallation" in json.loads(requests[0].content)["query"]
     assert requests[0].headers["x-shopify-access-token"] == "shpat_123"
 
 
@@ -712,13 +614,13 @@ def test_without_read_all_orders_the_window_is_cut_to_60_days_and_the_cut_explai
 
 def test_unreadable_access_scopes_are_a_data_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"scopes": "read_orders"})
+        return httpx.Response(200, json={"data": {"currentAppInstallation": {"scopes": "x"}}})
 
     with (
         connector.client(
             _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
         ) as client,
-        pytest.raises(StoreDataError, match="access_scopes"),
+        pytest.raises(StoreDataError, match="accessScopes"),
     ):
         connector.readable_window(client, Window(NOW - timedelta(days=61), NOW))
 
@@ -839,29 +741,6 @@ def test_other_topics_name_no_order_to_fetch(topic: str) -> None:
 def test_a_refund_without_its_order_id_is_named() -> None:
     with pytest.raises(ValueError, match=r"^order_id: missing"):
         connector.order_ids_from_webhook("refunds/create", {"id": 509562969})
-
-
-def test_fetch_order_reads_one_order_and_none_when_gone() -> None:
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.url.path)
-        if request.url.path.endswith("/450789469.json"):
-            return httpx.Response(200, json={"order": official_order()})
-        return httpx.Response(404, json={"errors": "Not Found"})
-
-    with connector.client(
-        _credentials(), guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
-    ) as client:
-        fetched = connector.fetch_order(client, "450789469")
-        gone = connector.fetch_order(client, "1")
-
-    assert fetched == official_order()
-    assert gone is None
-    assert seen == [
-        "/admin/api/2025-01/orders/450789469.json",
-        "/admin/api/2025-01/orders/1.json",
-    ]
 
 
 # -- checkouts: Started Checkout ----------------------------------------------------------------

@@ -79,7 +79,7 @@ class FakeShop:
                     "wrong password)"
                 },
             )
-        return httpx.Response(200, json={"shop": {"myshopify_domain": SHOP}})
+        return httpx.Response(200, json={"data": {"shop": {"myshopifyDomain": SHOP}}})
 
     def client(self, tokens: MemoryTokens, **credentials: str) -> StoreClient:
         return connector.client(

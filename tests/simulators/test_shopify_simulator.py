@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from shoptrack.api import create_app
 from shoptrack.clock import FrozenClock
+from shoptrack.connectors._shopify_graphql import API_VERSION as GRAPHQL_VERSION
+from shoptrack.connectors._shopify_graphql import ORDERS_QUERY
 from shoptrack.connectors.base import WebhookVerdict, Window, clean_credentials
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.domain.events import Metric
@@ -186,6 +188,37 @@ def test_official_client_reads_one_order_and_the_shop(store: Store) -> None:
         "America/New_York",
         "USD",
     )
+
+
+def test_official_graphql_client_pages_orders_with_costs(store: Store) -> None:
+    created = store.sim.add_orders(3, statuses=["paid", "partially_refunded", "cancelled"])
+    session = shopify.Session(store.sim.shop_domain, GRAPHQL_VERSION, store.sim.access_token)
+    shopify.ShopifyResource.activate_session(session)
+    shopify.ShopifyResource.site = f"{store.url}/admin/api/{GRAPHQL_VERSION}"
+    try:
+        seen: list[dict[str, Any]] = []
+        after = None
+        while True:
+            variables = {"first": 2, "after": after, "query": "updated_at:>='2020-01-01'"}
+            answer = json.loads(shopify.GraphQL().execute(ORDERS_QUERY, variables))
+            connection = answer["data"]["orders"]
+            seen += connection["nodes"]
+            cost = answer["extensions"]["cost"]
+            assert 0 < cost["actualQueryCost"] <= cost["requestedQueryCost"] <= 1000
+            assert cost["throttleStatus"]["restoreRate"] == 100.0
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+    finally:
+        shopify.ShopifyResource.clear_session()
+
+    assert [int(node["legacyResourceId"]) for node in seen] == created
+    assert [node["displayFinancialStatus"] for node in seen] == [
+        "PAID",
+        "PARTIALLY_REFUNDED",
+        "VOIDED",
+    ]
+    assert seen[2]["displayFulfillmentStatus"] == "FULFILLMENT_NOT_REQUIRED"
 
 
 # -- resources as Shopify writes them ----------------------------------------------------------

@@ -197,6 +197,13 @@ class StoreClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
         return self.request("GET", path, params=params)
 
+    def pause(self, seconds: float) -> None:
+        """Waits as the store asks (a cost limit said in the answer's body), through the
+        injected sleep; capped like ``Retry-After``."""
+        delay = min(max(seconds, 0.0), self._retry.max_delay)
+        logger.info("waiting %.1fs for the store's rate limit", delay)
+        self._sleep(delay)
+
     def close(self) -> None:
         self._client.close()
 

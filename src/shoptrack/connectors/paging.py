@@ -7,8 +7,8 @@ again (older Magento past the end, a looping ``Link`` header) must not make a sy
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,6 +16,7 @@ import httpx
 from shoptrack.connectors.errors import StoreDataError
 
 __all__ = [
+    "EndCursorPaginator",
     "HeaderLinkPaginator",
     "OffsetPaginator",
     "PageNumberPaginator",
@@ -47,7 +48,9 @@ class Paginator(ABC, Generic[Token]):
 
     def advance(self, response: httpx.Response, records: int) -> None:
         """Moves to the next page after ``response``, which held ``records`` records."""
-        following = self.next_token(response, records)
+        self._move(self.next_token(response, records))
+
+    def _move(self, following: Token | None) -> None:
         if following is not None:
             if following in self._seen:
                 raise RepeatedPageError(f"the store sent page {following!r} again")
@@ -128,3 +131,30 @@ class HeaderLinkPaginator(Paginator[str]):
             return None
         values = parse_qs(urlsplit(link["url"]).query).get(self._parameter)
         return values[0] if values else None
+
+
+class EndCursorPaginator(Paginator[str]):
+    """GraphQL cursor connections (Shopify): the token is ``pageInfo.endCursor`` while
+    ``pageInfo.hasNextPage``; the first page has none (``""``)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.current = ""
+
+    def follow(self, page_info: Any) -> None:
+        """Moves past the page whose connection answered ``page_info``."""
+        self._move(_end_cursor(page_info))
+
+    def next_token(self, response: httpx.Response, records: int) -> str | None:
+        raise NotImplementedError("a connection's pageInfo is followed with follow()")
+
+
+def _end_cursor(page_info: Any) -> str | None:
+    if not isinstance(page_info, Mapping) or page_info.get("hasNextPage") is not True:
+        return None
+    cursor = page_info.get("endCursor")
+    if not isinstance(cursor, str) or not cursor:
+        raise StoreDataError(
+            "the page says another follows but gives no endCursor", store_answer=str(page_info)
+        )
+    return cursor

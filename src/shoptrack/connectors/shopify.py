@@ -1,13 +1,18 @@
-"""Shopify: orders as the REST Admin API ``2025-01`` returns them, and signed webhook deliveries.
+"""Shopify: orders read through the GraphQL Admin API, and signed webhook deliveries.
 
-Order webhooks carry the same JSON as ``GET /admin/api/2025-01/orders/{id}.json`` in the
+Order webhooks carry the REST order (``GET /admin/api/{version}/orders/{id}.json``) in the
 subscription's API version, signed base64(HMAC-SHA256(app client secret, raw body)). The raw
 status is ``financial_status``; cancellation and fulfilment live beside it (``cancelled_at``,
 ``fulfillment_status``) and are reported as the order's markers. Checkout webhooks
 (``checkouts/create``, ``checkouts/update``) carry an abandoned checkout and become Started
 Checkout; ``refunds/create`` carries a refund, whose order is fetched.
 
-Without the ``read_all_orders`` scope the Order resource silently serves only the last 60 days
+Everything shoptrack reads (orders, one order, the shop, the app's scopes) goes through the
+GraphQL Admin API (``_shopify_graphql``), whose order nodes are turned into that REST order, so
+that one mapping (``to_order``) reads webhooks and polls alike. Webhook subscriptions and test
+orders still use REST, at the same version.
+
+Without the ``read_all_orders`` scope Shopify silently serves only the last 60 days of orders
 (shopify.dev, Order resource): ``readable_window`` cuts a longer window and says so.
 """
 
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -27,9 +32,24 @@ from pydantic import Field, field_validator, model_validator
 
 from shoptrack.connectors import fields
 from shoptrack.connectors._shopify_auth import ACCESS_TOKEN_HEADER, ClientCredentialsAuth
+from shoptrack.connectors._shopify_graphql import (
+    ACCESS_SCOPES_QUERY,
+    API_VERSION,
+    GRAPHQL_PATH,
+    ORDER_LINES_QUERY,
+    ORDER_QUERY,
+    ORDERS_PER_PAGE,
+    ORDERS_QUERY,
+    SHOP_QUERY,
+    order_gid,
+    rest_lines,
+    rest_order,
+    run_query,
+)
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
+    OrderPage,
     TestOrder,
     WebhookCheck,
     WebhookVerdict,
@@ -41,7 +61,7 @@ from shoptrack.connectors.base import (
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
-from shoptrack.connectors.paging import HeaderLinkPaginator
+from shoptrack.connectors.paging import EndCursorPaginator
 from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
@@ -49,13 +69,9 @@ from shoptrack.domain.order import Address, LineItem, Order
 
 __all__ = ["Shopify", "ShopifyCredentials"]
 
-API_VERSION = "2025-01"
 _API = f"/admin/api/{API_VERSION}"
 _ORDERS_PATH = f"{_API}/orders.json"
-_SHOP_PATH = f"{_API}/shop.json"
 _WEBHOOKS_PATH = f"{_API}/webhooks.json"
-# Outside the versioned API: the scopes the token was granted (`{"access_scopes": [{"handle"}]}`).
-_ACCESS_SCOPES_PATH = "/admin/oauth/access_scopes.json"
 # Every change to an order (payment, fulfilment, cancellation, refund, edit) also fires
 # orders/updated, so the two order topics are enough; the narrower ones (orders/paid,
 # refunds/create...) are still read when a merchant subscribes them. Checkouts have topics of
@@ -154,12 +170,12 @@ def _iso(moment: datetime) -> str:
 
 
 class Shopify(Connector):
-    """The Shopify connector (REST Admin API ``2025-01``, ``financial_status`` as the status)."""
+    """The Shopify connector (GraphQL Admin API, REST's ``financial_status`` as the status)."""
 
     platform: ClassVar[str] = "shopify"
     credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
     origin_field: ClassVar[str] = "shop_domain"
-    page_size: ClassVar[int] = 250  # the API's maximum limit
+    page_size: ClassVar[int] = ORDERS_PER_PAGE  # what fits in one query's cost
     # The REST `financial_status` values; Shopify has no custom ones.
     status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
         {
@@ -209,30 +225,45 @@ class Shopify(Connector):
         return secrets
 
     def check_credentials(self, client: StoreClient) -> None:
-        read_json(client.get(_SHOP_PATH), "the shop")
+        run_query(client, SHOP_QUERY)
 
     def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
-        if token:
-            # With page_info only limit (and fields) may be sent: the cursor carries the filters,
-            # and any other parameter is answered 400.
-            return _ORDERS_PATH, {"limit": self.page_size, "page_info": token}
-        return _ORDERS_PATH, {
-            "status": "any",  # the default, open, would miss closed and cancelled orders
-            "updated_at_min": _iso(window.since),
-            "updated_at_max": _iso(window.until),
-            "limit": self.page_size,
+        """The GraphQL endpoint, and the ``Orders`` query's variables: orders updated within
+        the window (both bounds included), by updated time, after the cursor ``token``."""
+        return GRAPHQL_PATH, {
+            "first": self.page_size,
+            "after": token or None,
+            "query": f"updated_at:>='{_iso(window.since)}' AND updated_at:<='{_iso(window.until)}'",
         }
 
-    def paginator(self) -> HeaderLinkPaginator:
-        return HeaderLinkPaginator("page_info")
+    def paginator(self) -> EndCursorPaginator:
+        return EndCursorPaginator()
 
-    def records(self, response: httpx.Response) -> list[dict[str, Any]]:
-        """The orders of a page: the ``orders`` member of the body."""
-        body = read_json(response, "the orders page")
-        orders = body.get("orders") if isinstance(body, Mapping) else None
-        if not isinstance(orders, list):
-            raise StoreDataError('the orders page has no "orders" list', store_answer=response.text)
-        return orders
+    def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
+        """Every page of the ``orders`` connection within ``window``, each order in its REST
+        shape (with every line, read on where the page holds only the first ones)."""
+        paginator = self.paginator()
+        while not paginator.finished:
+            _, variables = self.orders_request(window, paginator.current)
+            connection = _connection(run_query(client, ORDERS_QUERY, variables), "orders")
+            nodes = [node for node in connection.get("nodes") or [] if isinstance(node, Mapping)]
+            yield OrderPage([self._complete(client, node) for node in nodes])
+            paginator.follow(connection.get("pageInfo"))
+
+    def _complete(self, client: StoreClient, node: Mapping[str, Any]) -> dict[str, Any]:
+        """The REST order of ``node``, its lines beyond the first page read on."""
+        order = rest_order(node)
+        lines = _connection(node, "lineItems")
+        more = EndCursorPaginator()
+        more.follow(lines.get("pageInfo"))
+        while not more.finished:
+            data = run_query(
+                client, ORDER_LINES_QUERY, {"id": node.get("id"), "after": more.current}
+            )
+            page = _connection(_connection(data, "order"), "lineItems")
+            order["line_items"] += rest_lines(page)
+            more.follow(page.get("pageInfo"))
+        return order
 
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         return _utc(raw, "updated_at")
@@ -249,8 +280,8 @@ class Shopify(Connector):
         recent = window.until - _RECENT_ORDERS
         if window.since >= recent:
             return window, None
-        response = client.get(_ACCESS_SCOPES_PATH)
-        if _ALL_ORDERS_SCOPE in _scope_handles(response):
+        granted = self.access_scopes(client)
+        if _ALL_ORDERS_SCOPE in granted:
             return window, None
         return Window(recent, window.until), StoreConfigError(
             "the access token lacks the read_all_orders scope, so Shopify serves only the last"
@@ -259,9 +290,18 @@ class Shopify(Connector):
             " and accepted on the shop; an app created in the Shopify admin: its Configuration >"
             " Admin API access scopes, then install it again and enter its new token here) and"
             " sync again.",
-            store_answer=response.text,
+            store_answer=f"access scopes: {', '.join(sorted(granted)) or 'none'}",
             code="scope_missing",
         )
+
+    def access_scopes(self, client: StoreClient) -> set[str]:
+        """The scopes the app holds on the shop (``currentAppInstallation.accessScopes``)."""
+        data = run_query(client, ACCESS_SCOPES_QUERY)
+        installation = _connection(data, "currentAppInstallation")
+        scopes = installation.get("accessScopes")
+        if not isinstance(scopes, list):
+            raise StoreDataError("the answer has no accessScopes list", store_answer=str(data))
+        return {str(scope.get("handle")) for scope in scopes if isinstance(scope, Mapping)}
 
     def register_webhooks(
         self, client: StoreClient, delivery_url: str, credentials: Credentials
@@ -341,19 +381,14 @@ class Shopify(Connector):
         return [str(fields.integer(payload, "order_id"))]
 
     def fetch_order(self, client: StoreClient, order_id: str) -> dict[str, Any] | None:
-        """``GET orders/{id}.json``; None when the store answers 404 (deleted, or older than 60
-        days for a token without ``read_all_orders``)."""
-        try:
-            response = client.get(f"{_API}/orders/{order_id}.json")
-        except StoreConfigError as error:
-            if error.store_status == 404:
-                return None
-            raise
-        body = read_json(response, "the order")
-        order = body.get("order") if isinstance(body, Mapping) else None
-        if not isinstance(order, dict):
-            raise StoreDataError('the answer has no "order" object', store_answer=response.text)
-        return order
+        """The ``order`` query, in the REST shape; None when Shopify has no such order for the
+        app (deleted, or older than 60 days without ``read_all_orders``)."""
+        node = run_query(client, ORDER_QUERY, {"id": order_gid(order_id)}).get("order")
+        if node is None:
+            return None
+        if not isinstance(node, Mapping):
+            raise StoreDataError("the answer's order is not an object", store_answer=str(node))
+        return self._complete(client, node)
 
     def drafts_from_webhook(self, topic: str, payload: Any) -> list[EventDraft]:
         """Started Checkout for a checkout webhook of someone shoptrack can name."""
@@ -452,12 +487,11 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
-def _scope_handles(response: httpx.Response) -> set[str]:
-    body = read_json(response, "the access scopes")
-    scopes = body.get("access_scopes") if isinstance(body, Mapping) else None
-    if not isinstance(scopes, list):
-        raise StoreDataError('the answer has no "access_scopes" list', store_answer=response.text)
-    return {str(scope.get("handle")) for scope in scopes if isinstance(scope, Mapping)}
+def _connection(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise StoreDataError(f"the GraphQL answer has no {key!r} object", store_answer=str(data))
+    return value
 
 
 def _started_checkout(raw: Mapping[str, Any]) -> EventDraft | None:

@@ -39,6 +39,7 @@ from shoptrack.simulators._shopify_listing import (
     pick_fields,
 )
 from shoptrack.simulators._shopify_orders import (
+    API_VERSION,
     SimulatedCheckout,
     SimulatedOrder,
     build_checkout,
@@ -50,7 +51,7 @@ from shoptrack.simulators._shopify_webhooks import ORDER_TOPICS, TOPICS
 if TYPE_CHECKING:
     from shoptrack.simulators.shopify import ShopifySimulator
 
-__all__ = ["RECENT_ORDERS", "LeakyBucket", "RestApi", "Token"]
+__all__ = ["RECENT_ORDERS", "LeakyBucket", "RestApi", "Token", "admin_route", "require_scope"]
 
 Handler = Callable[[Request, "Token"], Awaitable[Response]]
 
@@ -137,7 +138,61 @@ class Token:
         )
 
 
-def _require(token: Token, scope: str) -> None:
+def admin_route(
+    sim: ShopifySimulator,
+    path: str,
+    methods: list[str],
+    handler: Handler,
+    *,
+    call_limit: bool = True,
+) -> Route:
+    """A route of the Admin API (REST or GraphQL) behind the edge's faults and the access token
+    (401); ``handler`` meets the rate limit of its own API. REST answers say the call bucket's
+    level (``call_limit``); GraphQL's say their cost in the body instead."""
+
+    async def endpoint(request: Request) -> Response:
+        with sim._lock:
+            edge = sim.edge.answer(
+                request.headers.get("user-agent", ""), request.url.netloc, internal_error
+            )
+            slow_ms = sim.edge.slow_ms
+        if edge is not None:
+            return edge
+        if slow_ms:
+            await asyncio.sleep(slow_ms / 1000)
+        version = request.path_params.get("version")
+        if version is not None and not _VERSION.fullmatch(version):
+            return await _not_found(request)
+        token: Token | None = None
+        try:
+            token = _authenticate(sim, request)
+            response = await handler(request, token)
+        except ApiError as error:
+            response = error.response()
+        if token is not None and call_limit:
+            response.headers["x-shopify-shop-api-call-limit"] = token.bucket.header
+        # The simulator writes one version's shapes whatever version is asked for.
+        response.headers["x-shopify-api-version"] = version or API_VERSION
+        await sim._deliver_if_immediate()
+        return response
+
+    return Route(path, endpoint, methods=methods)
+
+
+def _authenticate(sim: ShopifySimulator, request: Request) -> Token:
+    with sim._lock:
+        token = sim._tokens.get(request.headers.get("x-shopify-access-token", "").strip())
+        if token is not None and token.expired(sim.clock()):
+            del sim._tokens[token.value]
+            token = None
+        if token is None:
+            raise ApiError(
+                401, _UNAUTHORIZED, {"www-authenticate": 'Basic Realm="Shopify API Authentication"'}
+            )
+        return token
+
+
+def require_scope(token: Token, scope: str) -> None:
     if not token.allows(scope):
         raise ApiError(403, f"[API] This action requires merchant approval for {scope} scope.")
 
@@ -176,48 +231,16 @@ class RestApi:
     def _admin(self, path: str, methods: list[str], handler: Handler) -> Route:
         """An Admin API route behind the edge, the token and the rate limit."""
 
-        async def endpoint(request: Request) -> Response:
-            sim = self.sim
-            with sim._lock:
-                edge = sim.edge.answer(
-                    request.headers.get("user-agent", ""), request.url.netloc, internal_error
-                )
-                slow_ms = sim.edge.slow_ms
-            if edge is not None:
-                return edge
-            if slow_ms:
-                await asyncio.sleep(slow_ms / 1000)
-            version = request.path_params.get("version")
-            if version is not None and not _VERSION.fullmatch(version):
-                return await _not_found(request)
-            token: Token | None = None
-            try:
-                token = self._admit(request)
-                response = await handler(request, token)
-            except ApiError as error:
-                response = error.response()
-            if token is not None:
-                response.headers["x-shopify-shop-api-call-limit"] = token.bucket.header
-            # The simulator writes 2025-01's shapes whatever version is asked for.
-            response.headers["x-shopify-api-version"] = version or "2025-01"
-            await sim._deliver_if_immediate()
-            return response
+        async def admitted(request: Request, token: Token) -> Response:
+            self._take_call(token)
+            return await handler(request, token)
 
-        return Route(path, endpoint, methods=methods)
+        return admin_route(self.sim, path, methods, admitted)
 
-    def _admit(self, request: Request) -> Token:
+    def _take_call(self, token: Token) -> None:
+        """One call from the token's leaky bucket (or the rate-limit fault): 429 when full."""
         sim = self.sim
         with sim._lock:
-            token = sim._tokens.get(request.headers.get("x-shopify-access-token", "").strip())
-            if token is not None and token.expired(sim.clock()):
-                del sim._tokens[token.value]
-                token = None
-            if token is None:
-                raise ApiError(
-                    401,
-                    _UNAUTHORIZED,
-                    {"www-authenticate": 'Basic Realm="Shopify API Authentication"'},
-                )
             if sim.throttled > 0:
                 sim.throttled -= 1
                 wait: float | None = float(sim.throttle_retry_after)
@@ -232,7 +255,6 @@ class RestApi:
                         "x-shopify-shop-api-call-limit": f"{token.bucket.size}/{token.bucket.size}",
                     },
                 )
-            return token
 
     # -- the shop --------------------------------------------------------------------------
 
@@ -248,7 +270,7 @@ class RestApi:
     # -- orders ----------------------------------------------------------------------------
 
     async def _list_orders(self, request: Request, token: Token) -> Response:
-        _require(token, "read_orders")
+        require_scope(token, "read_orders")
         params = dict(request.query_params)
         cursor = parse_cursor(params)
         query = cursor.query if cursor is not None else _only(params, _ORDER_FILTERS)
@@ -264,7 +286,7 @@ class RestApi:
         return json_response({"orders": body}, headers={"link": link} if link else None)
 
     async def _count_orders(self, request: Request, token: Token) -> Response:
-        _require(token, "read_orders")
+        require_scope(token, "read_orders")
         query = _only(dict(request.query_params), _ORDER_FILTERS)
         sim = self.sim
         with sim._lock:
@@ -273,7 +295,7 @@ class RestApi:
         return json_response({"count": count})
 
     async def _get_order(self, request: Request, token: Token) -> Response:
-        _require(token, "read_orders")
+        require_scope(token, "read_orders")
         sim = self.sim
         with sim._lock:
             order = sim._orders.get(request.path_params["order_id"])
@@ -286,7 +308,7 @@ class RestApi:
         """``POST orders.json``: an order made through the API (a test order with ``test``),
         in ``financial_status`` (``paid`` when not given); its webhooks go out as a
         checkout's do. The simulator's lines are its catalogue's products sharing the total."""
-        _require(token, "write_orders")
+        require_scope(token, "write_orders")
         spec = (await _body(request)).get("order")
         if not isinstance(spec, Mapping):
             raise ApiError(400, {"order": "Required parameter missing or invalid"})
@@ -325,7 +347,7 @@ class RestApi:
         return json_response({"order": body}, 201)
 
     async def _cancel(self, request: Request, token: Token) -> Response:
-        _require(token, "write_orders")
+        require_scope(token, "write_orders")
         body = await _body(request)
         sim = self.sim
         with sim._lock:
@@ -394,7 +416,7 @@ class RestApi:
     # -- checkouts -------------------------------------------------------------------------
 
     async def _list_checkouts(self, request: Request, token: Token) -> Response:
-        _require(token, "read_orders")
+        require_scope(token, "read_orders")
         params = dict(request.query_params)
         cursor = parse_cursor(params)
         query = cursor.query if cursor is not None else _only(params, _CHECKOUT_FILTERS)
@@ -409,7 +431,7 @@ class RestApi:
         return json_response({"checkouts": body}, headers={"link": link} if link else None)
 
     async def _count_checkouts(self, request: Request, token: Token) -> Response:
-        _require(token, "read_orders")
+        require_scope(token, "read_orders")
         query = _only(dict(request.query_params), _CHECKOUT_FILTERS)
         with self.sim._lock:
             select = self._checkout_filter(query)

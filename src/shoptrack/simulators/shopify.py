@@ -1,4 +1,4 @@
-"""A Shopify shop on the REST Admin API ``2025-01``, for tests, ``shoptrack demo`` and benchmarks.
+"""A Shopify shop on the GraphQL and REST Admin APIs, for tests, ``shoptrack demo`` and benchmarks.
 
 ``ShopifySimulator(...).app`` is an ASGI app that answers as Shopify does for a custom app's
 access token, or for the tokens a Dev Dashboard app obtains with its client id and secret
@@ -6,6 +6,9 @@ access token, or for the tokens a Dev Dashboard app obtains with its client id a
 
 - ``POST /admin/oauth/access_token``: the client credentials grant (see ``_shopify_oauth``),
   tokens that expire 24 hours later by ``clock``;
+- ``POST /admin/api/{v}/graphql.json``: the GraphQL Admin API for the part of Shopify's schema
+  shoptrack reads (``shop``, ``currentAppInstallation``, ``orders``, ``order``), with Shopify's
+  query costs and cost-based throttling (see ``_shopify_graphql``);
 - ``GET /admin/oauth/access_scopes.json`` (the token's scopes), ``GET /admin/api/{v}/shop.json``
   (time zone, currency);
 - ``GET /admin/api/{v}/orders.json``, ``orders/count.json``, ``orders/{id}.json``,
@@ -34,7 +37,8 @@ Control endpoints (JSON, no token), for tests and demos (see ``_shopify_control`
 (create, status, refunds, fulfil, cancel), checkouts (start, step, complete), tokens, webhook
 deliveries, and faults at ``GET|POST|DELETE /_sim/faults``:
 
-- ``{"rate_limit": {"burst": N, "retry_after": S}}``: the next N calls answered 429;
+- ``{"rate_limit": {"burst": N, "retry_after": S}}``: the next N calls answered 429 (GraphQL
+  queries: ``THROTTLED``, with a bucket S seconds short of the query's cost);
 - ``{"server_error": N}``, ``{"slow_ms": M}``, ``{"firewall_user_agent": "shoptrack"}``;
 - ``{"duplicate_webhooks": true}``: each delivery sent twice, with the same ids;
 - ``{"reorder_webhooks": true}``: deliveries held, then sent newest first;
@@ -63,6 +67,7 @@ from starlette.applications import Starlette
 
 from shoptrack.simulators._faults import EdgeFaults
 from shoptrack.simulators._shopify_control import control_routes
+from shoptrack.simulators._shopify_graphql import GraphQLApi
 from shoptrack.simulators._shopify_oauth import TOKEN_LIFETIME, token_route
 from shoptrack.simulators._shopify_orders import (
     API_VERSION,
@@ -206,7 +211,12 @@ class ShopifySimulator:
         self.custom_statuses: tuple[str, ...] = ()
         self.site_timezone = shop_timezone
         self.app = Starlette(
-            routes=[token_route(self), *RestApi(self).routes(), *control_routes(self)]
+            routes=[
+                token_route(self),
+                *GraphQLApi(self).routes(),
+                *RestApi(self).routes(),
+                *control_routes(self),
+            ]
         )
 
     # -- the shop, from Python -------------------------------------------------------------
