@@ -23,7 +23,7 @@ from shoptrack.store.sync_runs import count_page, finish_run, start_run
 from tests.conftest import START
 from tests.helpers import AppClient, Shop, deliver
 from tests.payloads import woo_order
-from tests.web.pages import Browser, add_user, csrf_of, no_wait_client
+from tests.web.pages import Browser, add_user, csrf_of, no_wait_client, row_cells
 
 EMAIL = "merchant@example.com"
 
@@ -99,15 +99,17 @@ def test_layout_links_the_pages_that_exist(browser: Browser) -> None:
 def test_home_charts_placed_orders_per_integration(browser: Browser) -> None:
     page = browser.get("/")
     assert page.status_code == 200
-    totals = page.text[page.text.index('id="placed-order-totals"') :]
-    assert re.search(
-        r"<th scope=\"row\">Woo</th><td class=\"num\">2</td><td class=\"num\">59.50</td>", totals
-    )
+    assert row_cells(page.text, "placed-order-totals", "Woo")[:2] == ["2", "59.50 USD"]
     orders = _chart(page.text, "orders-chart")
     assert orders["type"] == "bar"
     assert len(orders["data"]["labels"]) == 30
-    (dataset,) = orders["data"]["datasets"]
+    dataset, previous = orders["data"]["datasets"]
     assert dataset["label"] == "Woo"
+    assert (previous["label"], previous["type"], sum(previous["data"])) == (
+        "Previous 30 days",
+        "line",
+        0,
+    )
     assert sum(dataset["data"]) == 2
     assert dataset["data"][-4] == 1
     assert dataset["data"][-2] == 1
@@ -494,8 +496,7 @@ def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
     Processor(services.database, services.clock).run_until_idle()
 
     home = browser.get("/")
-    totals = home.text[home.text.index('id="placed-order-totals"') :]
-    assert re.search(r"<td class=\"num\">2</td><td class=\"num\">59.50</td>", totals)
+    assert row_cells(home.text, "placed-order-totals", "Woo")[:2] == ["2", "59.50 USD"]
     revenue = _chart(home.text, "revenue-chart")
     assert sum(revenue["data"]["datasets"][0]["data"]) == pytest.approx(59.5)
 
@@ -519,7 +520,7 @@ def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
     page = browser.get("/settings")
     assert page.status_code == 200
     assert 'value="UTC"' in page.text
-    assert "Days in UTC" in browser.get("/").text
+    assert "days in UTC" in browser.get("/").text
 
     refused = browser.submit("/settings", "/settings", {"time_zone": "Mars/Base"})
     assert refused.status_code == 400
@@ -552,8 +553,8 @@ def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
     assert settings.attribution_window_days == 10
     assert (settings.email_tracking, settings.utm_parameters) == (True, False)
     home = browser.get("/")
-    assert "Days in Pacific/Kiritimati" in home.text
+    assert "days in Pacific/Kiritimati" in home.text
     labels = _chart(home.text, "orders-chart")["data"]["labels"]
     assert labels[-1] == START.astimezone(settings.zone).strftime("%d %b")
-    (dataset,) = _chart(home.text, "orders-chart")["data"]["datasets"]
+    dataset = _chart(home.text, "orders-chart")["data"]["datasets"][0]
     assert sum(dataset["data"]) == 2  # the same orders, counted in the zone's days

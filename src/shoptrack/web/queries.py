@@ -46,6 +46,7 @@ __all__ = [
     "metrics_named",
     "recent_deliveries",
     "seen_statuses",
+    "source_label",
     "sync_status",
 ]
 
@@ -103,7 +104,8 @@ class NamedSeries:
     series: Series
 
 
-def _source_label(row: Any) -> str:
+def source_label(row: Any) -> str:
+    """Where a metric row's events come from, as the web UI names it."""
     return _label(row.source, row.integration_name)
 
 
@@ -147,7 +149,7 @@ def metric_series(
     return [
         NamedSeries(
             row.id,
-            _source_label(row),
+            source_label(row),
             aggregate(
                 connection,
                 AggregateQuery(
@@ -222,7 +224,7 @@ def metric_summaries(
         MetricSummary(
             id=row.id,
             name=row.name,
-            source=_source_label(row),
+            source=source_label(row),
             platform=row.integration_platform or "api",
             recent_count=int(counts.get(row.id) or 0),
         )
