@@ -67,6 +67,10 @@ def _metric_id(services: Services, shop: Shop, name: str) -> str:
         )
 
 
+def _metric_names(html: str) -> list[str]:
+    return re.findall(r'<span class="metric-name">([^<]+)</span>', html)
+
+
 def _profile_id(services: Services, email: str) -> str:
     with services.database.read() as connection:
         return str(
@@ -306,12 +310,9 @@ def test_removing_an_integration(browser: Browser, services: Services, shop: Sho
 
 def test_metrics_search_and_metric_page(browser: Browser, services: Services, shop: Shop) -> None:
     listed = browser.get("/metrics", params={"q": "placed"})
-    names = re.findall(r'<a href="/metrics/[^"]+">([^<]+)</a>', listed.text)
-    assert names == ["Placed Order"]
-    checkout = browser.get("/metrics", params={"q": "Started Checkout"})
-    assert re.findall(r'<a href="/metrics/[^"]+">([^<]+)</a>', checkout.text) == [
-        "Started Checkout"
-    ]
+    assert _metric_names(listed.text) == ["Placed Order"]
+    checkout = browser.get("/metrics", params={"q": "Started Checkout", "zeros": "show"})
+    assert _metric_names(checkout.text) == ["Started Checkout"]
     assert "No metric is called" in browser.get("/metrics", params={"q": "zzz"}).text
 
     placed = _metric_id(services, shop, "Placed Order")
@@ -437,7 +438,7 @@ def test_another_accounts_data_is_never_shown(
     assert outsider.get(f"/metrics/{placed}").status_code == 404
     assert outsider.get(f"/profiles/{profile}").status_code == 404
     assert "ann@example.com" not in outsider.get("/profiles", params={"q": "ann"}).text
-    assert "Placed Order" not in outsider.get("/metrics").text
+    assert "Placed Order" not in outsider.get("/metrics", params={"zeros": "show"}).text
     home = outsider.get("/")
     assert "59.50" not in home.text
     assert "Woo" not in home.text
@@ -511,7 +512,7 @@ def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
     assert "test orders included" in asked.text
 
     listed = browser.get("/metrics", params={"q": "placed"})
-    assert re.search(r'>Placed Order</a>.*?<td class="num">2</td>', listed.text, re.DOTALL)
+    assert row_cells(listed.text, "metrics-Placed-Order", "Woo WooCommerce")[0] == "2"
 
 
 def test_settings_page_saves_the_time_zone_that_home_counts_days_in(

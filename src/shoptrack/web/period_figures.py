@@ -21,7 +21,16 @@ from shoptrack.store.aggregates import AggregateQuery, Series, aggregate
 from shoptrack.web.periods import Period
 from shoptrack.web.queries import source_label
 
-__all__ = ["SourceFigures", "Totals", "change", "counts", "source_figures", "values"]
+__all__ = [
+    "MetricGroup",
+    "SourceFigures",
+    "Totals",
+    "change",
+    "counts",
+    "metric_groups",
+    "source_figures",
+    "values",
+]
 
 _BY_CURRENCY = ("$value_currency",)
 
@@ -75,6 +84,7 @@ class SourceFigures:
 
     metric_id: str
     label: str
+    platform: str  # the source's platform, "api" for events sent through the API
     totals: Totals
     previous: Totals | None
     series: dict[str, Series]
@@ -144,6 +154,7 @@ def source_figures(
             SourceFigures(
                 metric_id=row.id,
                 label=source_label(row),
+                platform=row.integration_platform or "api",
                 totals=Totals.of(now),
                 previous=None if then is None else Totals.of(then),
                 series=now if charted else {},
@@ -151,6 +162,41 @@ def source_figures(
             )
         )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class MetricGroup:
+    """A metric name with every source's events together, and each source on its own."""
+
+    name: str
+    sources: list[SourceFigures]
+    totals: Totals
+    previous: Totals | None
+
+
+def metric_groups(
+    connection: Connection, account_id: str, metric_rows: list[Row[Any]], period: Period
+) -> list[MetricGroup]:
+    """The metrics of ``metric_rows`` by name, in name order, each source's totals in
+    ``period`` beside the previous period's (when compared). A removed integration's metric
+    is left out unless it had events in either period."""
+    figures = source_figures(connection, account_id, metric_rows, period, charted=False)
+    named: dict[str, list[SourceFigures]] = {}
+    for row, found in zip(metric_rows, figures, strict=True):
+        had_events = found.totals.count or (found.previous is not None and found.previous.count)
+        if row.integration_removed_at is None or had_events:
+            named.setdefault(row.name, []).append(found)
+    return [
+        MetricGroup(
+            name=name,
+            sources=sorted(sources, key=lambda source: source.label.lower()),
+            totals=Totals.combined(source.totals for source in sources),
+            previous=None
+            if not period.compare
+            else Totals.combined(source.previous for source in sources if source.previous),
+        )
+        for name, sources in sorted(named.items(), key=lambda item: item[0].lower())
+    ]
 
 
 def _buckets(period: Period, charted: bool) -> Buckets:
