@@ -479,14 +479,30 @@ def test_whole_hours_are_read_from_the_rollups(
                 value_sum=Decimal("50"),
             )
         )
+        connection.execute(
+            metric_rollups.insert().values(
+                account_id=shop.account_id,
+                metric_id=metric_id,
+                hour=datetime(2026, 11, 20, 13, tzinfo=UTC),
+                currency="EUR",
+                count=3,
+                value_sum=Decimal("30"),
+            )
+        )
     body = _query(metric_id, "2026-11-20T00:00:00", "2026-11-21T00:00:00", ("count", "unique"))
     from_rollups = _result(_aggregate(client, shop, body))["data"][0]["measurements"]
-    assert from_rollups == {"count": [6], "unique": [1]}
-    # Grouping by currency, and a zone 5:45 ahead of UTC, need the events themselves.
-    by_currency = _change(copy.deepcopy(body), by=["$value_currency"])
+    assert from_rollups == {"count": [9], "unique": [1]}
+    # The rollups keep each currency apart: grouping or filtering by it reads them too.
+    by_currency = _change(copy.deepcopy(body), by=["$value_currency"], sort="$value_currency")
     assert _result(_aggregate(client, shop, by_currency))["data"] == [
-        {"dimensions": [""], "measurements": {"count": [1], "unique": [1]}}
+        {"dimensions": [""], "measurements": {"count": [6], "unique": [1]}},
+        {"dimensions": ["EUR"], "measurements": {"count": [3], "unique": [0]}},
     ]
+    in_euros = copy.deepcopy(body)
+    in_euros["data"]["attributes"]["filter"].append('equals($value_currency,"EUR")')
+    euros = _result(_aggregate(client, shop, in_euros))["data"][0]["measurements"]
+    assert euros == {"count": [3], "unique": [0]}
+    # A zone 5:45 ahead of UTC needs the events themselves.
     kathmandu = _change(body, timezone="Asia/Kathmandu")
     from_events = _result(_aggregate(client, shop, kathmandu))["data"][0]["measurements"]
     assert from_events == {"count": [1], "unique": [1]}

@@ -69,3 +69,22 @@ class Browser:
     def cookie(self, name: str) -> str | None:
         jar = self.client._client.cookies  # what the browser keeps
         return jar.get(name)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def text_of(html: str) -> str:
+    """The text of an HTML fragment, tags dropped and white space collapsed."""
+    return " ".join(unescape(_TAG.sub(" ", html)).split())
+
+
+def row_cells(html: str, table_id: str, label: str) -> list[str]:
+    """The text of each cell of the row headed ``label`` in the table ``table_id``."""
+    table = html[html.index(f'id="{table_id}"') :]
+    table = table[: table.index("</table>")]
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.DOTALL):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.DOTALL)
+        if cells and text_of(cells[0]) == label:
+            return [text_of(cell) for cell in cells[1:]]
+    raise AssertionError(f"no row {label!r} in #{table_id}")

@@ -23,7 +23,7 @@ from shoptrack.store.sync_runs import count_page, finish_run, start_run
 from tests.conftest import START
 from tests.helpers import AppClient, Shop, deliver
 from tests.payloads import woo_order
-from tests.web.pages import Browser, add_user, csrf_of, no_wait_client
+from tests.web.pages import Browser, add_user, csrf_of, no_wait_client, row_cells
 
 EMAIL = "merchant@example.com"
 
@@ -67,6 +67,10 @@ def _metric_id(services: Services, shop: Shop, name: str) -> str:
         )
 
 
+def _metric_names(html: str) -> list[str]:
+    return re.findall(r'<span class="metric-name">([^<]+)</span>', html)
+
+
 def _profile_id(services: Services, email: str) -> str:
     with services.database.read() as connection:
         return str(
@@ -99,15 +103,17 @@ def test_layout_links_the_pages_that_exist(browser: Browser) -> None:
 def test_home_charts_placed_orders_per_integration(browser: Browser) -> None:
     page = browser.get("/")
     assert page.status_code == 200
-    totals = page.text[page.text.index('id="placed-order-totals"') :]
-    assert re.search(
-        r"<th scope=\"row\">Woo</th><td class=\"num\">2</td><td class=\"num\">59.50</td>", totals
-    )
+    assert row_cells(page.text, "placed-order-totals", "Woo")[:2] == ["2", "59.50 USD"]
     orders = _chart(page.text, "orders-chart")
     assert orders["type"] == "bar"
     assert len(orders["data"]["labels"]) == 30
-    (dataset,) = orders["data"]["datasets"]
+    dataset, previous = orders["data"]["datasets"]
     assert dataset["label"] == "Woo"
+    assert (previous["label"], previous["type"], sum(previous["data"])) == (
+        "Previous 30 days",
+        "line",
+        0,
+    )
     assert sum(dataset["data"]) == 2
     assert dataset["data"][-4] == 1
     assert dataset["data"][-2] == 1
@@ -304,12 +310,9 @@ def test_removing_an_integration(browser: Browser, services: Services, shop: Sho
 
 def test_metrics_search_and_metric_page(browser: Browser, services: Services, shop: Shop) -> None:
     listed = browser.get("/metrics", params={"q": "placed"})
-    names = re.findall(r'<a href="/metrics/[^"]+">([^<]+)</a>', listed.text)
-    assert names == ["Placed Order"]
-    checkout = browser.get("/metrics", params={"q": "Started Checkout"})
-    assert re.findall(r'<a href="/metrics/[^"]+">([^<]+)</a>', checkout.text) == [
-        "Started Checkout"
-    ]
+    assert _metric_names(listed.text) == ["Placed Order"]
+    checkout = browser.get("/metrics", params={"q": "Started Checkout", "zeros": "show"})
+    assert _metric_names(checkout.text) == ["Started Checkout"]
     assert "No metric is called" in browser.get("/metrics", params={"q": "zzz"}).text
 
     placed = _metric_id(services, shop, "Placed Order")
@@ -435,7 +438,7 @@ def test_another_accounts_data_is_never_shown(
     assert outsider.get(f"/metrics/{placed}").status_code == 404
     assert outsider.get(f"/profiles/{profile}").status_code == 404
     assert "ann@example.com" not in outsider.get("/profiles", params={"q": "ann"}).text
-    assert "Placed Order" not in outsider.get("/metrics").text
+    assert "Placed Order" not in outsider.get("/metrics", params={"zeros": "show"}).text
     home = outsider.get("/")
     assert "59.50" not in home.text
     assert "Woo" not in home.text
@@ -494,8 +497,7 @@ def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
     Processor(services.database, services.clock).run_until_idle()
 
     home = browser.get("/")
-    totals = home.text[home.text.index('id="placed-order-totals"') :]
-    assert re.search(r"<td class=\"num\">2</td><td class=\"num\">59.50</td>", totals)
+    assert row_cells(home.text, "placed-order-totals", "Woo")[:2] == ["2", "59.50 USD"]
     revenue = _chart(home.text, "revenue-chart")
     assert sum(revenue["data"]["datasets"][0]["data"]) == pytest.approx(59.5)
 
@@ -510,7 +512,7 @@ def test_test_orders_are_marked_and_stay_out_of_charts_unless_asked_for(
     assert "test orders included" in asked.text
 
     listed = browser.get("/metrics", params={"q": "placed"})
-    assert re.search(r'>Placed Order</a>.*?<td class="num">2</td>', listed.text, re.DOTALL)
+    assert row_cells(listed.text, "metrics-Placed-Order", "Woo WooCommerce")[0] == "2"
 
 
 def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
@@ -519,7 +521,7 @@ def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
     page = browser.get("/settings")
     assert page.status_code == 200
     assert 'value="UTC"' in page.text
-    assert "Days in UTC" in browser.get("/").text
+    assert "days in UTC" in browser.get("/").text
 
     refused = browser.submit("/settings", "/settings", {"time_zone": "Mars/Base"})
     assert refused.status_code == 400
@@ -552,8 +554,8 @@ def test_settings_page_saves_the_time_zone_that_home_counts_days_in(
     assert settings.attribution_window_days == 10
     assert (settings.email_tracking, settings.utm_parameters) == (True, False)
     home = browser.get("/")
-    assert "Days in Pacific/Kiritimati" in home.text
+    assert "days in Pacific/Kiritimati" in home.text
     labels = _chart(home.text, "orders-chart")["data"]["labels"]
     assert labels[-1] == START.astimezone(settings.zone).strftime("%d %b")
-    (dataset,) = _chart(home.text, "orders-chart")["data"]["datasets"]
+    dataset = _chart(home.text, "orders-chart")["data"]["datasets"][0]
     assert sum(dataset["data"]) == 2  # the same orders, counted in the zone's days

@@ -8,9 +8,10 @@ Where the numbers come from:
   year of a busy metric reads at most 8,784 rollup rows instead of every event. The partial
   hours at the ends of a range that does not start or end on the hour come from the events
   table.
+  Rollups are kept per currency, so grouping or filtering by ``$value_currency`` reads them
+  too (an event without a currency is under ``""`` in both).
 - The events table answers alone for time zones whose offset is not a whole number of hours
-  (India, Nepal, parts of Australia: their buckets split UTC hours), and for grouping or
-  filtering by a dimension the rollups do not hold (``$value_currency``).
+  (India, Nepal, parts of Australia: their buckets split UTC hours).
 - ``unique`` always comes from the events table: a distinct count per hour cannot be added up
   into a distinct count per day.
 
@@ -48,6 +49,8 @@ __all__ = ["DIMENSIONS", "AggregateQuery", "Series", "aggregate"]
 
 # The dimensions of Klaviyo's ``by`` list that shoptrack records, and the column holding each.
 DIMENSIONS = {"$value_currency": events.c.value_currency}
+# The same dimensions in the hourly rollups (which keep each currency apart).
+_ROLLUP_DIMENSIONS = {"$value_currency": metric_rollups.c.currency}
 
 _HOUR = timedelta(hours=1)
 
@@ -111,7 +114,8 @@ def _time_spans(column: Any, spans: Sequence[tuple[datetime, datetime]]) -> Colu
 
 def _rollup_span(query: AggregateQuery) -> tuple[datetime, datetime] | None:
     """The whole UTC hours of the range that rollups can answer for, if any."""
-    if query.by or query.equals or not query.buckets.on_whole_hours:
+    named = {*query.by, *(name for name, _ in query.equals)}
+    if not named <= _ROLLUP_DIMENSIONS.keys() or not query.buckets.on_whole_hours:
         return None
     # In UTC: a bound written as 10:00+05:30 is not on a rollup hour.
     start, end = query.start.astimezone(UTC), query.end.astimezone(UTC)
@@ -126,28 +130,35 @@ def _add_rollups(
     connection: Connection,
     query: AggregateQuery,
     span: tuple[datetime, datetime],
-    total: Series,
+    series: dict[tuple[str, ...], Series],
 ) -> None:
     epoch = _epoch_seconds(connection, metric_rollups.c.hour)
+    dimensions = [
+        _ROLLUP_DIMENSIONS[name].label(f"dimension_{index}") for index, name in enumerate(query.by)
+    ]
     rows = select(
         _bucket_index(epoch, query.buckets.runs()).label("bucket"),
+        *dimensions,
         metric_rollups.c.count,
         metric_rollups.c.value_sum,
     ).where(
         metric_rollups.c.account_id == query.account_id,
         metric_rollups.c.metric_id == query.metric_id,
         _time_spans(metric_rollups.c.hour, [span]),
+        *(_ROLLUP_DIMENSIONS[name] == value for name, value in query.equals),
         *(() if query.include_test else (metric_rollups.c.test.is_(False),)),
     )
     inner = rows.subquery()
-    # Grouping on a subquery's column, not on the CASE itself: PostgreSQL cannot tell that a
+    # Grouping on a subquery's columns, not on the CASE itself: PostgreSQL cannot tell that a
     # GROUP BY expression equals the selected one when each carries its own bind parameters.
-    grouped = select(inner.c.bucket, func.sum(inner.c.count), func.sum(inner.c.value_sum)).group_by(
-        inner.c.bucket
-    )
-    for bucket, count, value_sum in connection.execute(grouped):
-        total.count[bucket] += int(count)
-        total.sum_value[bucket] += value_sum or Decimal(0)
+    keys = [inner.c.bucket, *(inner.c[f"dimension_{index}"] for index in range(len(query.by)))]
+    grouped = select(*keys, func.sum(inner.c.count), func.sum(inner.c.value_sum)).group_by(*keys)
+    for row in connection.execute(grouped):
+        bucket, key = row[0], tuple(row[1 : len(keys)])
+        count, value_sum = row[len(keys)], row[len(keys) + 1]
+        entry = series.setdefault(key, Series.zeros(len(query.buckets)))
+        entry.count[bucket] += int(count)
+        entry.sum_value[bucket] += value_sum or Decimal(0)
 
 
 def _add_events(
@@ -208,7 +219,7 @@ def aggregate(connection: Connection, query: AggregateQuery) -> dict[tuple[str, 
     if span is None:
         _add_events(connection, query, whole, series, totals=totals, unique=unique)
         return series
-    _add_rollups(connection, query, span, series[()])
+    _add_rollups(connection, query, span, series)
     ends = ((query.start, span[0]), (span[1], query.end))
     edges = [(since, before) for since, before in ends if since < before]
     if edges:

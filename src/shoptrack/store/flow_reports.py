@@ -99,13 +99,20 @@ def report_items(
 
 def attributed_revenue(
     connection: Connection, account_id: str, start: datetime, end: datetime
-) -> Decimal:
-    """The value of the orders in ``[start, end)`` credited to flow emails."""
-    total = connection.execute(
-        select(func.coalesce(func.sum(flow_attributions.c.value), 0)).where(
+) -> dict[str, Decimal]:
+    """The value of the orders in ``[start, end)`` credited to flow emails, per currency
+    (``""`` for orders without one): amounts in different currencies are never added."""
+    rows = connection.execute(
+        select(flow_attributions.c.currency, func.sum(flow_attributions.c.value))
+        .where(
             flow_attributions.c.account_id == account_id,
             flow_attributions.c.time >= start,
             flow_attributions.c.time < end,
         )
-    ).scalar_one()
-    return Decimal(total)
+        .group_by(flow_attributions.c.currency)
+    )
+    totals: dict[str, Decimal] = {}
+    for currency, total in rows:
+        key = currency or ""
+        totals[key] = totals.get(key, Decimal(0)) + Decimal(total or 0)
+    return dict(sorted(totals.items()))

@@ -23,7 +23,6 @@ from shoptrack.store.schema import (
     flows,
     inbox,
     integrations,
-    metric_rollups,
     metrics,
     order_states,
     profiles,
@@ -34,7 +33,6 @@ from shoptrack.store.sync_runs import list_runs, pending_rows
 __all__ = [
     "FlowStep",
     "IntegrationSummary",
-    "MetricSummary",
     "NamedSeries",
     "SyncStatus",
     "escape_like",
@@ -42,10 +40,11 @@ __all__ = [
     "flow_steps_of_profile",
     "integration_summaries",
     "metric_series",
-    "metric_summaries",
     "metrics_named",
     "recent_deliveries",
+    "searched_metrics",
     "seen_statuses",
+    "source_label",
     "sync_status",
 ]
 
@@ -103,7 +102,8 @@ class NamedSeries:
     series: Series
 
 
-def _source_label(row: Any) -> str:
+def source_label(row: Any) -> str:
+    """Where a metric row's events come from, as the web UI names it."""
     return _label(row.source, row.integration_name)
 
 
@@ -147,7 +147,7 @@ def metric_series(
     return [
         NamedSeries(
             row.id,
-            _source_label(row),
+            source_label(row),
             aggregate(
                 connection,
                 AggregateQuery(
@@ -186,50 +186,15 @@ def placed_order_metrics(connection: Connection, account_id: str) -> list[Row[An
     return metrics_named(connection, account_id, Metric.PLACED_ORDER)
 
 
-@dataclass(frozen=True, slots=True)
-class MetricSummary:
-    """A metric as the Metrics list shows it."""
-
-    id: str
-    name: str
-    source: str
-    platform: str
-    recent_count: int
-
-
-def metric_summaries(
-    connection: Connection, account_id: str, search: str, since: datetime
-) -> list[MetricSummary]:
-    """Metrics whose name contains ``search`` (any case), with their event count since
-    ``since`` (to the hour, from the rollups; test orders left out)."""
+def searched_metrics(connection: Connection, account_id: str, search: str) -> list[Row[Any]]:
+    """The account's metrics whose name contains ``search`` (any case), each with its source's
+    name, platform and removal time (``integration_name``, ``integration_platform``,
+    ``integration_removed_at``)."""
     conditions = []
     if search.strip():
         pattern = "%" + escape_like(search.strip().lower()) + "%"
         conditions.append(func.lower(metrics.c.name).like(pattern, escape="\\"))
-    rows = _metric_rows(connection, account_id, *conditions)
-    counts = dict(
-        connection.execute(
-            select(metric_rollups.c.metric_id, func.sum(metric_rollups.c.count))
-            .where(
-                metric_rollups.c.account_id == account_id,
-                metric_rollups.c.hour >= since,
-                metric_rollups.c.test.is_(False),
-            )
-            .group_by(metric_rollups.c.metric_id)
-        ).all()
-    )
-    summaries = [
-        MetricSummary(
-            id=row.id,
-            name=row.name,
-            source=_source_label(row),
-            platform=row.integration_platform or "api",
-            recent_count=int(counts.get(row.id) or 0),
-        )
-        for row in rows
-        if row.integration_removed_at is None or counts.get(row.id)
-    ]
-    return sorted(summaries, key=lambda summary: (summary.name.lower(), summary.source.lower()))
+    return _metric_rows(connection, account_id, *conditions)
 
 
 def escape_like(text: str) -> str:

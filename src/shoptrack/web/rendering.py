@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from shoptrack.clock import relative
+from shoptrack.web.period_figures import change
 from shoptrack.web.security import FLASH_COOKIE, Visitor, read_flash, services_of
 from shoptrack.web.statuses import PLATFORM_NAMES
 
@@ -86,6 +87,7 @@ def _environment() -> Environment:
         "humanize": humanize,
         "platform": lambda value: PLATFORM_NAMES.get(value, value),
     }
+    environment.globals["change"] = change
     return environment
 
 

@@ -1,7 +1,8 @@
-"""Home: the watchdog's open alerts first, then Placed Order count and revenue over the last 30
-days per integration, the health of each integration at a glance, and the doctor's open warnings
-and errors — from its mode that asks no store (``live=False``), so a view of Home never calls a
-store."""
+"""Home: the watchdog's open alerts first, then Placed Order over the period chosen (the last 7,
+30 or 90 days or custom dates, in the account's time zone, the previous period beside it) —
+orders and revenue in each currency, per integration and together, revenue from flows — the
+health of each integration at a glance, and the doctor's open warnings and errors, from its mode
+that asks no store (``live=False``), so a view of Home never calls a store."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from shoptrack.doctor import diagnose_account
-from shoptrack.domain.buckets import make_buckets
 from shoptrack.store.accounts import account_settings
 from shoptrack.store.flow_reports import attributed_revenue
-from shoptrack.web.charts import bucket_labels, chart, range_for
-from shoptrack.web.queries import integration_summaries, metric_series, placed_order_metrics
+from shoptrack.web.charts import SCALES, Chart, bucket_labels, chart
+from shoptrack.web.period_figures import SourceFigures, Totals, counts, source_figures, values
+from shoptrack.web.periods import Period, read_period
+from shoptrack.web.queries import integration_summaries, placed_order_metrics
 from shoptrack.web.routes._common import pages
 from shoptrack.web.routes.alerts import open_alert_views
 from shoptrack.web.routes.doctor import open_problems
@@ -26,45 +28,96 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 
+def _charts(
+    figures: list[SourceFigures], period: Period, labels: list[str], scale: str
+) -> tuple[Chart, list[tuple[str, Chart]]]:
+    """The orders chart (sources stacked) and one revenue chart per currency."""
+    length = len(labels)
+    previous_name = f"Previous {period.days} days"
+    previous_orders = None
+    if period.compare:
+        summed = [0] * length
+        for source in figures:
+            for index, count in enumerate(counts(source.previous_series, length)):
+                summed[index] += count
+        previous_orders = (previous_name, summed)
+    orders = chart(
+        labels,
+        [(source.label, counts(source.series, length)) for source in figures],
+        scale=scale,
+        previous=previous_orders,
+    )
+    currencies = sorted({currency for source in figures for currency in source.totals.counts})
+    revenue = []
+    for currency in currencies or [""]:
+        shown = [source for source in figures if currency in source.totals.counts] or figures
+        previous_revenue = None
+        if period.compare:
+            summed_value = [Decimal(0)] * length
+            for source in figures:
+                earlier = values(source.previous_series, currency, length)
+                for index, value in enumerate(earlier):
+                    summed_value[index] += value
+            previous_revenue = (previous_name, summed_value)
+        revenue.append(
+            (
+                currency,
+                chart(
+                    labels,
+                    [(source.label, values(source.series, currency, length)) for source in shown],
+                    money=True,
+                    scale=scale,
+                    previous=previous_revenue,
+                ),
+            )
+        )
+    return orders, revenue
+
+
 @router.get("/")
 def home(request: Request, visitor: VisitorDep) -> Response:
     services = services_of(request)
+    params = request.query_params
+    scale = params.get("scale", "fit")
+    scale = scale if scale in SCALES else "fit"
     with services.database.read() as connection:
         zone = account_settings(connection, visitor.account_id).zone
-        start, end = range_for("day", services.clock.now(), zone)
-        buckets = make_buckets(start, end, "day", zone)
+        period = read_period(params, services.clock.now(), zone)
         summaries = integration_summaries(connection, visitor.account_id)
-        placed = metric_series(
-            connection,
-            visitor.account_id,
-            placed_order_metrics(connection, visitor.account_id),
-            buckets,
-            ("count", "sum_value"),
-        )
+        placed = placed_order_metrics(connection, visitor.account_id)
+        figures = source_figures(connection, visitor.account_id, placed, period, charted=True)
         alerts = open_alert_views(connection, visitor.account_id)
-        from_flows = attributed_revenue(connection, visitor.account_id, start, end)
+        from_flows = attributed_revenue(connection, visitor.account_id, period.start, period.end)
+        before = period.previous()
+        flows_before = (
+            attributed_revenue(connection, visitor.account_id, before.start, before.end)
+            if period.compare
+            else None
+        )
     names = {summary.id: summary.name for summary in summaries}
     report = diagnose_account(services, visitor.account_id, live=False)
-    labels = bucket_labels(buckets, "day")
-    totals = [
-        (named.label, sum(named.series.count), sum(named.series.sum_value, Decimal(0)))
-        for named in placed
-    ]
+    labels = bucket_labels(period.buckets(), period.interval)
+    orders_chart, revenue_charts = _charts(figures, period, labels, scale)
+    total = Totals.combined(source.totals for source in figures)
+    previous_total = (
+        Totals.combined(source.previous for source in figures if source.previous is not None)
+        if period.compare
+        else None
+    )
     return pages(request).render(
         request,
         "home.html",
         {
             "integrations": summaries,
-            "totals": totals,
-            "orders_chart": chart(labels, [(n.label, n.series.count) for n in placed]),
-            "revenue_chart": chart(
-                labels, [(n.label, n.series.sum_value) for n in placed], money=True
-            ),
-            "has_orders": any(count for _, count, _ in totals),
+            "period": period,
+            "scale": scale,
+            "sources": figures,
+            "total": total,
+            "previous_total": previous_total,
+            "orders_chart": orders_chart,
+            "revenue_charts": revenue_charts,
             "flow_revenue": from_flows,
-            "total_revenue": sum((revenue for _, _, revenue in totals), Decimal(0)),
-            "since": start,
-            "time_zone": zone.key,
+            "flow_revenue_before": flows_before,
             "problems": open_problems(report.findings),
             "integration_names": names,
             "alerts": alerts,

@@ -1,9 +1,9 @@
-"""Analytics, Metrics: find a metric by name; a metric's chart over time (count, value or unique
+"""Metrics: every metric by name over a period (all stores together, each on demand); a
+metric's chart over time (count, value or unique
 profiles by day, week or month, per integration) and its latest events."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Literal, TypeVar, get_args
 
@@ -15,12 +15,14 @@ from shoptrack.errors import NotFoundError
 from shoptrack.store.accounts import account_settings
 from shoptrack.store.events import metrics_by_id
 from shoptrack.web.charts import bucket_labels, chart, range_for
+from shoptrack.web.period_figures import metric_groups
+from shoptrack.web.periods import read_period
 from shoptrack.web.queries import (
     NamedSeries,
     event_page,
     metric_series,
-    metric_summaries,
     metrics_named,
+    searched_metrics,
 )
 from shoptrack.web.routes._common import pages
 from shoptrack.web.security import VisitorDep, services_of
@@ -42,13 +44,29 @@ _MEASUREMENTS = {"count": ("count",), "value": ("sum_value",), "unique": ("uniqu
 
 @router.get("/metrics")
 def metric_list(request: Request, visitor: VisitorDep) -> Response:
-    search = request.query_params.get("q", "")[:200]
+    """One row per metric name, every source together and each on its own, over the period
+    chosen beside the one before; names without events in the period behind a toggle."""
+    params = request.query_params
+    search = params.get("q", "")[:200]
+    show_zeros = params.get("zeros") == "show"
     services = services_of(request)
-    since = services.clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=30)
     with services.database.read() as connection:
-        found = metric_summaries(connection, visitor.account_id, search, since)
+        zone = account_settings(connection, visitor.account_id).zone
+        period = read_period(params, services.clock.now(), zone)
+        rows = searched_metrics(connection, visitor.account_id, search)
+        groups = metric_groups(connection, visitor.account_id, rows, period)
+    active = [group for group in groups if group.totals.count]
     return pages(request).render(
-        request, "metrics/list.html", {"metrics": found, "search": search}, visitor=visitor
+        request,
+        "metrics/list.html",
+        {
+            "groups": groups if show_zeros else active,
+            "without_events": len(groups) - len(active),
+            "show_zeros": show_zeros,
+            "search": search,
+            "period": period,
+        },
+        visitor=visitor,
     )
 
 
