@@ -12,15 +12,15 @@ prefetch, a link scanner).
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
-from shoptrack.domain.account_settings import AccountSettings
 from shoptrack.domain.events import Metric
 from shoptrack.store.accounts import account_settings
-from shoptrack.store.engagement import add_attribution, last_touch
+from shoptrack.store.engagement import Touch, add_attribution, touches
 from shoptrack.store.recording import RecordedEvent
 from shoptrack.store.schema import events
 
@@ -33,37 +33,43 @@ CONVERSION_METRIC = Metric.PLACED_ORDER.value
 
 def attribute_orders(connection: Connection, recorded: Sequence[RecordedEvent]) -> int:
     """Credits the live Placed Orders among ``recorded`` to the flow emails that earned them;
-    how many were credited. One order's failure is logged and leaves the others alone."""
-    orders = [
-        event
-        for event in recorded
-        if event.metric == CONVERSION_METRIC and not event.backfill and not event.test
-    ]
-    settings: dict[str, AccountSettings] = {}
+    how many were credited. The touches of a batch's orders are read in one statement per
+    account (most orders have none); one order's failure is logged and leaves the others alone."""
+    by_account: dict[str, list[RecordedEvent]] = defaultdict(list)
+    for event in recorded:
+        if event.metric == CONVERSION_METRIC and not event.backfill and not event.test:
+            by_account[event.account_id].append(event)
     credited = 0
-    for order in orders:
-        if order.account_id not in settings:
-            settings[order.account_id] = account_settings(connection, order.account_id)
-        try:
-            with connection.begin_nested():
-                credited += _attribute(connection, order, settings[order.account_id])
-        except Exception:  # logged; the order stays recorded, uncredited
-            logger.exception("crediting order event %s to a flow failed", order.id)
+    for account_id, orders in sorted(by_account.items()):
+        settings = account_settings(connection, account_id)
+        window = timedelta(days=settings.attribution_window_days)
+        found = touches(
+            connection,
+            account_id,
+            [order.profile_id for order in orders],
+            since=min(order.time for order in orders) - window,
+            until=max(order.time for order in orders),
+            kinds=("clicked",) if settings.attribution_clicks_only else ("opened", "clicked"),
+        )
+        for order in orders:
+            touch = _last_touch(found.get(order.profile_id, ()), order.time - window, order.time)
+            if touch is None:
+                continue
+            try:
+                with connection.begin_nested():
+                    credited += _attribute(connection, order, touch)
+            except Exception:  # logged; the order stays recorded, uncredited
+                logger.exception("crediting order event %s to a flow failed", order.id)
     return credited
 
 
-def _attribute(connection: Connection, order: RecordedEvent, settings: AccountSettings) -> bool:
-    kinds = ("clicked",) if settings.attribution_clicks_only else ("opened", "clicked")
-    touch = last_touch(
-        connection,
-        order.account_id,
-        order.profile_id,
-        since=order.time - timedelta(days=settings.attribution_window_days),
-        until=order.time,
-        kinds=kinds,
-    )
-    if touch is None:
-        return False
+def _last_touch(touched: Sequence[Touch], since: datetime, until: datetime) -> Touch | None:
+    """The last of ``touched`` (oldest first) in ``[since, until]``."""
+    within = [touch for touch in touched if since <= touch.at <= until]
+    return within[-1] if within else None
+
+
+def _attribute(connection: Connection, order: RecordedEvent, touch: Touch) -> bool:
     key = (events.c.id == order.id, events.c.time == order.time)
     row = connection.execute(
         select(events.c.value, events.c.value_currency, events.c.properties).where(*key)

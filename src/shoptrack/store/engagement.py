@@ -31,12 +31,15 @@ __all__ = [
     "add_engagement",
     "delivery_facts",
     "erase_profile_engagement",
-    "last_touch",
     "link_address",
     "save_links",
     "signing_key",
+    "touches",
     "tracking_secret",
 ]
+
+# Profiles named in one statement (well below SQLite's limit of bound parameters).
+_PROFILES_PER_STATEMENT = 500
 
 
 def signing_key(connection: Connection, now: datetime) -> TrackingKey:
@@ -179,33 +182,40 @@ class Touch:
     at: datetime
 
 
-def last_touch(
+def touches(
     connection: Connection,
     account_id: str,
-    profile_id: str,
+    profile_ids: Collection[str],
     *,
     since: datetime,
     until: datetime,
     kinds: Collection[str],
-) -> Touch | None:
-    """The profile's last open or click (``kinds``) of a flow email in ``[since, until]`` that
-    no machine made."""
-    row = connection.execute(
-        select(email_engagements)
-        .where(
-            email_engagements.c.account_id == account_id,
-            email_engagements.c.profile_id == profile_id,
-            email_engagements.c.at >= since,
-            email_engagements.c.at <= until,
-            email_engagements.c.kind.in_(sorted(kinds)),
-            email_engagements.c.machine.is_(False),
+) -> dict[str, list[Touch]]:
+    """The opens or clicks (``kinds``) of flow emails that no machine made, by the profiles of
+    ``profile_ids`` in ``[since, until]``: by profile, oldest first. One statement per 500
+    profiles, whatever the number of orders asking."""
+    found: dict[str, list[Touch]] = {}
+    ordered = sorted(set(profile_ids))
+    for start in range(0, len(ordered), _PROFILES_PER_STATEMENT):
+        rows = connection.execute(
+            select(email_engagements)
+            .where(
+                email_engagements.c.account_id == account_id,
+                email_engagements.c.profile_id.in_(
+                    ordered[start : start + _PROFILES_PER_STATEMENT]
+                ),
+                email_engagements.c.at >= since,
+                email_engagements.c.at <= until,
+                email_engagements.c.kind.in_(sorted(kinds)),
+                email_engagements.c.machine.is_(False),
+            )
+            .order_by(email_engagements.c.at, email_engagements.c.id)
         )
-        .order_by(email_engagements.c.at.desc(), email_engagements.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return Touch(row.delivery_id, row.flow_id, row.step_id, row.kind, row.at)
+        for row in rows:
+            found.setdefault(row.profile_id, []).append(
+                Touch(row.delivery_id, row.flow_id, row.step_id, row.kind, row.at)
+            )
+    return found
 
 
 def add_attribution(

@@ -227,8 +227,7 @@ def _insert_new(
         }
         for key in new
     ]
-    statement = insert_ignore_returning(connection, order_states, list(_INSERTED_COLUMNS))
-    returned = connection.execute(statement, _complete(rows))
+    returned = insert_ignore_returning(connection, order_states, _complete(rows), _INSERTED_COLUMNS)
     return {(row.integration_id, row.platform_order_id) for row in returned}
 
 

@@ -151,8 +151,7 @@ def _create_missing(
         for person in later:
             row |= _changes(row, person)
         rows.append(row)
-    statement = insert_ignore_returning(connection, profiles, ["id"])
-    inserted = {str(row.id) for row in connection.execute(statement, rows)}
+    inserted = {str(row.id) for row in insert_ignore_returning(connection, profiles, rows, ["id"])}
     created: dict[PersonKey, str] = {}
     elsewhere: dict[PersonKey, str] = {}
     for key, row in zip(new_keys, rows, strict=True):

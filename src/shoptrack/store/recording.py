@@ -93,7 +93,6 @@ def record_events(
     candidates = _candidates(connection, recordings, now)
     if not candidates:
         return []
-    statement = insert_ignore_returning(connection, event_keys, _KEY_COLUMNS, _KEY_COLUMNS)
     key_rows = [
         {
             "account_id": candidate.recording.account_id,
@@ -106,7 +105,9 @@ def record_events(
     ]
     inserted = {
         (row.account_id, row.metric_id, row.unique_id)
-        for row in connection.execute(statement, key_rows)
+        for row in insert_ignore_returning(
+            connection, event_keys, key_rows, _KEY_COLUMNS, _KEY_COLUMNS
+        )
     }
     fresh = [candidate for candidate in candidates if candidate.key in inserted]
     if not fresh:
