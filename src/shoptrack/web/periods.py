@@ -30,6 +30,8 @@ MAX_DAYS = 366
 _YEARS = range(1990, 2201)
 # Past this many days, a chart counts weeks rather than days.
 _MOST_DAYS_CHARTED = 92
+# The fewest days a chart counts in weeks or in months: fewer make a chart of one or two bars.
+_FEWEST_DAYS_BY: dict[Interval, int] = {"week": 14, "month": 60}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +60,23 @@ class Period:
 
     @property
     def interval(self) -> Interval:
+        """The interval a chart of this period counts in unless another is chosen."""
         return "day" if self.days <= _MOST_DAYS_CHARTED else "week"
 
-    def buckets(self) -> Buckets:
-        return make_buckets(self.start, self.end, self.interval, self.zone)
+    @property
+    def intervals(self) -> tuple[Interval, ...]:
+        """The intervals a chart of this period may count in: days up to a quarter, weeks from
+        two weeks on, months from two months on."""
+        chosen: list[Interval] = ["day"] if self.days <= _MOST_DAYS_CHARTED else []
+        return (
+            *chosen,
+            *(each for each, fewest in _FEWEST_DAYS_BY.items() if self.days >= fewest),
+        )
+
+    def buckets(self, interval: Interval | None = None) -> Buckets:
+        """The period in days (or ``interval``s: the first week or month can start before the
+        period, the last end after it)."""
+        return make_buckets(self.start, self.end, interval or self.interval, self.zone)
 
     def previous(self) -> Period:
         """The period of as many days that ends the day before this one starts."""
