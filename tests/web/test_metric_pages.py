@@ -121,7 +121,7 @@ def test_every_integration_and_old_compare_links(
     old = browser.get(f"/metrics/{placed}?compare=1&measure=value&interval=week")
     assert old.status_code == 301
     assert old.headers["location"] == (
-        f"/metrics/{placed}?measure=value&interval=week&integrations=all"
+        f"/metrics/{placed}?integrations=all&measure=value&interval=week"
     )
     page = browser.get(old.headers["location"]).text
     assert 'name="integrations" value="all" checked' in page

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Literal, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from shoptrack.domain.buckets import Interval
 from shoptrack.errors import InputError, NotFoundError
@@ -30,7 +29,7 @@ from shoptrack.web.period_figures import (
 )
 from shoptrack.web.periods import read_period
 from shoptrack.web.queries import event_page, metrics_named, searched_metrics
-from shoptrack.web.routes._common import pages
+from shoptrack.web.routes._common import moved, pages
 from shoptrack.web.security import VisitorDep, services_of
 
 __all__ = ["router"]
@@ -101,12 +100,8 @@ def _without_old_compare(request: Request) -> Response | None:
     ``integrations=all``, its other parameters kept (``compare`` now names the period's)."""
     if request.query_params.get("compare") != "1":
         return None
-    kept = [
-        (name, value) for name, value in request.query_params.multi_items() if name != "compare"
-    ]
-    if "integrations" not in request.query_params:
-        kept.append(("integrations", "all"))
-    return RedirectResponse(f"{request.url.path}?{urlencode(kept)}", status_code=301)
+    every = [] if "integrations" in request.query_params else [("integrations", "all")]
+    return moved(request, "compare", every)
 
 
 @router.get("/metrics/{metric_id}")
