@@ -115,8 +115,7 @@ def _measure(connection: Connection, flow: FlowRecord, period: Period, interval:
 
 def flow_figures(connection: Connection, flow: FlowRecord, period: Period) -> FlowFigures:
     interval = "weekly" if period.days > _MOST_DAYS_BY_DAY else "daily"
-    now = _measure(connection, flow, period, interval)
-    before = _measure(connection, flow, period.previous(), interval) if period.compare else None
+    now, before = period.and_previous(lambda when: _measure(connection, flow, when, interval))
     total, by_step = now.performance()
     previous, previous_by_step = before.performance() if before else (None, {})
     names = {step.id: step.name for step in flow.definition.messages()}

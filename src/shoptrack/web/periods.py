@@ -9,9 +9,10 @@ and in its links to other pages with one, so a period can be shared and reloaded
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,8 @@ from shoptrack.domain.buckets import Buckets, Interval, make_buckets
 from shoptrack.errors import InputError
 
 __all__ = ["MAX_DAYS", "RANGES", "Period", "read_period"]
+
+_Measured = TypeVar("_Measured")
 
 # The picker's choices, with the number of days each covers (today included).
 RANGES: dict[str, int] = {"7d": 7, "30d": 30, "90d": 90}
@@ -77,6 +80,12 @@ class Period:
         """The period in days (or ``interval``s: the first week or month can start before the
         period, the last end after it)."""
         return make_buckets(self.start, self.end, interval or self.interval, self.zone)
+
+    def and_previous(
+        self, measure: Callable[[Period], _Measured]
+    ) -> tuple[_Measured, _Measured | None]:
+        """``measure`` of this period, and of the previous one when compared (else None)."""
+        return measure(self), measure(self.previous()) if self.compare else None
 
     def previous(self) -> Period:
         """The period of as many days that ends the day before this one starts."""

@@ -116,12 +116,8 @@ def flow_list(request: Request, visitor: VisitorDep) -> Response:
         )
         zone = account_settings(connection, visitor.account_id).zone
         period = read_period(request.query_params, now, zone)
-        revenue = revenue_by_flow(connection, visitor.account_id, period.start, period.end)
-        before = period.previous()
-        earlier = (
-            revenue_by_flow(connection, visitor.account_id, before.start, before.end)
-            if period.compare
-            else None
+        revenue, earlier = period.and_previous(
+            lambda when: revenue_by_flow(connection, visitor.account_id, when.start, when.end)
         )
         rows = [
             {

@@ -45,12 +45,8 @@ def home(request: Request, visitor: VisitorDep) -> Response:
         placed = placed_order_metrics(connection, visitor.account_id)
         figures = source_figures(connection, visitor.account_id, placed, period, Charted())
         alerts = open_alert_views(connection, visitor.account_id)
-        from_flows = attributed_revenue(connection, visitor.account_id, period.start, period.end)
-        before = period.previous()
-        flows_before = (
-            attributed_revenue(connection, visitor.account_id, before.start, before.end)
-            if period.compare
-            else None
+        from_flows, flows_before = period.and_previous(
+            lambda when: attributed_revenue(connection, visitor.account_id, when.start, when.end)
         )
     names = {summary.id: summary.name for summary in summaries}
     report = diagnose_account(services, visitor.account_id, live=False)
