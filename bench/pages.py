@@ -283,7 +283,10 @@ def pages(account: Account) -> list[tuple[str, str]]:
         ("metrics search", "/metrics?q=placed"),
         ("metric: count by day", placed),
         ("metric: unique by week", f"{placed}?measure=unique&interval=week"),
-        ("metric: value by month", f"{placed}?measure=value&interval=month&compare=1"),
+        (
+            "metric: value by month, every integration",
+            f"{placed}?range=90d&measure=value&interval=month&integrations=all",
+        ),
         ("profiles", "/profiles"),
         ("profiles search", "/profiles?q=customer12"),
         ("profile (busiest)", f"/profiles/{account.busiest_profile_id}"),

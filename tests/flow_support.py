@@ -230,6 +230,7 @@ def send_event(
     unique_id: str,
     properties: dict[str, Any] | None = None,
     value: float | None = None,
+    value_currency: str | None = None,
     backfill: bool = False,
     first_name: str | None = None,
 ) -> None:
@@ -246,6 +247,8 @@ def send_event(
     }
     if value is not None:
         attributes["value"] = value
+    if value_currency is not None:
+        attributes["value_currency"] = value_currency
     if backfill:
         attributes["backfill"] = True
     response = client.post(

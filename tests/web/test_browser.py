@@ -198,7 +198,8 @@ def _walk_through(
     first.locator("summary", has_text="Properties").click()
     expect(first.locator("pre")).to_contain_text("OrderNumber")
 
-    # Metrics: find Placed Order; its chart by week, swapped in by htmx.
+    # Metrics: find Placed Order, opened for the list's period; its chart by week, swapped in
+    # by htmx.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Metrics").click()
     page.get_by_role("searchbox").fill("Placed Order")
     page.get_by_role("button", name="Search").click()
@@ -206,6 +207,7 @@ def _walk_through(
     placed.locator("summary").click()
     placed.get_by_role("link", name="Browser Woo").click()
     expect(page.get_by_role("heading", name="Placed Order")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"range=30d&compare=previous"))  # the list's period
     expect(page.locator("#latest-events .event")).to_have_count(ORDERS)
     page.locator("select[name=interval]").select_option("week")
     expect(page).to_have_url(re.compile(r"interval=week"))

@@ -160,7 +160,7 @@ def test_a_library_flow_is_created_edited_and_switched_live(
         engine.close()
 
     listed = browser.get("/flows")
-    row = listed.text[listed.text.index(f'href="/flows/{flow_id}"') :].split("</tr>")[0]
+    row = listed.text[listed.text.index(f'href="/flows/{flow_id}?') :].split("</tr>")[0]
     assert re.findall(r'<td class="num">(\d+)</td>', row) == ["2", "0", "1", "1", "0"]
     page = browser.get(f"/flows/{flow_id}")
     statistics = page.text[page.text.index('id="flow-statistics"') :]

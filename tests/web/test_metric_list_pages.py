@@ -44,8 +44,9 @@ def test_a_row_per_metric_name_with_every_store_together(
     assert row_cells(page, "metrics-Placed-Order", "API API") == ["1", "20.00", "0"]
     assert row_cells(page, "metrics-Placed-Order", "Woo WooCommerce") == ["2", "59.50 USD", "0"]
     woo = _metric_id(services, shop, "Placed Order")
-    assert f'href="/metrics/{woo}"' in page
-    assert "Chart every store's Placed Order" in page
+    # Its page, and every store's chart, for the same period.
+    assert f'href="/metrics/{woo}?range=30d&amp;compare=previous"' in page
+    assert "range=30d&amp;compare=previous&amp;integrations=all\">Chart every store's" in page
 
 
 def test_metrics_without_events_are_behind_a_toggle(browser: Browser) -> None:
@@ -102,8 +103,10 @@ def test_the_period_and_comparison_are_read_from_and_kept_in_the_url(
 def test_the_metric_pages_breadcrumb_leads_back(
     browser: Browser, services: Services, shop: Shop
 ) -> None:
-    page = browser.get(f"/metrics/{_metric_id(services, shop, 'Placed Order')}").text
+    placed = _metric_id(services, shop, "Placed Order")
+    page = browser.get(f"/metrics/{placed}", params={"range": "7d"}).text
     crumb = re.search(r'<nav class="crumbs" aria-label="Breadcrumb">(.*?)</nav>', page, re.DOTALL)
     assert crumb is not None
-    assert re.findall(r'<a href="([^"]+)"', crumb.group(1)) == ["/", "/metrics"]
+    links = re.findall(r'<a href="([^"]+)"', crumb.group(1))
+    assert links == ["/", "/metrics?range=7d&amp;compare=previous"]  # the period kept
     assert "Analytics" not in page

@@ -333,8 +333,9 @@ def test_metrics_search_and_metric_page(browser: Browser, services: Services, sh
     )
     assert sum(unique["data"]["datasets"][0]["data"]) == 2
     assert unique["data"]["labels"][0].startswith("week of")
-    month = _chart(browser.get(f"/metrics/{placed}?interval=month").text, "metric-chart-canvas")
-    assert len(month["data"]["labels"]) == 12
+    quarter = browser.get(f"/metrics/{placed}?range=90d&interval=month").text
+    month = _chart(quarter, "metric-chart-canvas")
+    assert month["data"]["labels"] == ["Aug 2026", "Sep 2026", "Oct 2026", "Nov 2026"]
     missing = browser.get("/metrics/NOSUCHMETRIC")
     assert missing.status_code == 404
     assert "no metric NOSUCHMETRIC in this account" in missing.text
@@ -366,9 +367,10 @@ def test_metric_page_compares_integrations(
             now=services.clock.now(),
         )
     placed = _metric_id(services, shop, "Placed Order")
-    page = browser.get(f"/metrics/{placed}?compare=1")
+    page = browser.get(f"/metrics/{placed}?integrations=all")
     labels = [d["label"] for d in _chart(page.text, "metric-chart-canvas")["data"]["datasets"]]
-    assert sorted(labels) == ["Second store", "Woo"]  # never the other account's "Woo"
+    # Never the other account's "Woo"; the previous period as one line.
+    assert sorted(labels) == ["Previous 30 days", "Second store", "Woo"]
 
 
 def test_profiles_search_and_activity_feed(

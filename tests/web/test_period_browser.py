@@ -1,4 +1,5 @@
-"""Home's period picker, the Metrics list across stores, and Home and Integrations on a phone,
+"""Home's period picker, the Metrics list across stores, a metric's page with its period and
+chart in the URL, and Home and Integrations on a phone,
 in headless Chromium (Debian's): choices swapped in place by htmx and kept in the URL, charts
 drawn for the period chosen, and nothing past the right edge of a 390-pixel screen."""
 
@@ -181,11 +182,81 @@ def test_the_metrics_list_across_stores_in_the_browser(site: str) -> None:
                 return chart ? chart.data.datasets.map((d) => d.label) : null;
             }"""
         ).json_value()
-        assert sorted(drawn) == sorted(["API", STORE_NAME])
+        assert sorted(drawn) == sorted(["API", STORE_NAME, "Previous 7 days"])
+        expect(page).to_have_url(re.compile(r"range=7d&compare=previous&integrations=all$"))
         page.get_by_role("navigation", name="Breadcrumb").get_by_role(
             "link", name="Metrics"
         ).click()
         expect(page.get_by_role("heading", name="Metrics")).to_be_visible()
+
+    _run(site, steps)
+
+
+def _datasets(page: Any, canvas_id: str, count: int) -> list[str]:
+    """The dataset labels of the chart on ``canvas_id`` once it is drawn with ``count`` bars."""
+    drawn = page.wait_for_function(
+        """([id, count]) => {
+            const chart = window.Chart && Chart.getChart(id);
+            return chart && chart.data.labels.length === count
+                ? chart.data.datasets.map((d) => d.label) : null;
+        }""",
+        arg=[canvas_id, count],
+    )
+    return list(drawn.json_value())
+
+
+def test_a_metrics_page_keeps_its_period_and_chart_in_the_url(site: str) -> None:
+    from playwright.sync_api import expect
+
+    def steps(page: Any) -> None:
+        # From the Metrics list, for the last 7 days: the store's own Placed Order.
+        _signed_in(page, site, "/metrics?range=7d")
+        placed = page.locator("details.metric[data-metric='Placed Order']")
+        placed.locator("summary").click()
+        placed.get_by_role("link", name=STORE_NAME).click()
+        expect(page).to_have_url(re.compile(r"/metrics/\w+\?range=7d&compare=previous$"))
+        events = page.locator("[data-figure=events]")
+        expect(events.locator("strong")).to_have_text("5")  # 1, 2, 3, 4 (euros) and 5 days ago
+        expect(events).to_contain_text("vs 2")  # 8 and 12 days ago
+        assert _datasets(page, "metric-chart-canvas", 7) == [STORE_NAME, "Previous 7 days"]
+        expect(page.locator("#interval option")).to_have_count(1)  # a week is charted by day
+
+        # Values: a chart per currency.
+        page.locator("#measure").select_option("value")
+        expect(page).to_have_url(re.compile(r"range=7d.*measure=value"))
+        _datasets(page, "metric-chart-canvas", 7)
+        _datasets(page, "metric-chart-canvas-USD", 7)
+        expect(page.locator("[data-figure=value][data-currency=EUR] strong")).to_have_text("30.00")
+
+        # A longer period keeps the chart's choices and offers weeks and months.
+        page.locator("#range").select_option("90d")
+        expect(page).to_have_url(re.compile(r"measure=value.*range=90d"))
+        expect(page.locator("#interval option")).to_have_count(3)
+        page.locator("#interval").select_option("month")
+        expect(page).to_have_url(re.compile(r"range=90d.*interval=month"))
+        _datasets(page, "metric-chart-canvas-USD", 4)
+        expect(events.locator("strong")).to_have_text("10")
+
+        # Every integration: the API's events (no currency) charted apart from the store's.
+        page.get_by_label("every integration").check()
+        expect(page).to_have_url(re.compile(r"integrations=all"))
+        expect(page.locator("#metric-sources tbody tr")).to_have_count(2)
+        assert _datasets(page, "metric-chart-canvas", 4) == ["API", "Previous 90 days"]
+
+        # Reloaded, or back in history, the page shows what its URL names.
+        page.reload()
+        expect(page.locator("#range")).to_have_value("90d")
+        expect(page.locator("#interval")).to_have_value("month")
+        expect(page.get_by_label("every integration")).to_be_checked()
+        page.go_back()
+        expect(page).not_to_have_url(re.compile(r"integrations=all"))
+        expect(page.locator("#metric-sources")).to_have_count(0)
+
+        # An old link to every integration's chart lands on the new one.
+        old = page.url.split("?")[0] + "?compare=1"
+        page.goto(old)
+        expect(page).to_have_url(re.compile(r"\?integrations=all$"))
+        expect(page.locator("#metric-sources tbody tr")).to_have_count(2)
 
     _run(site, steps)
 
@@ -210,7 +281,7 @@ _OVERFLOWING = """() => {
 }"""
 
 
-def test_home_and_integrations_fit_a_phone(site: str) -> None:
+def test_home_integrations_and_metrics_fit_a_phone(site: str) -> None:
     from playwright.sync_api import expect
 
     def steps(page: Any) -> None:
@@ -237,5 +308,12 @@ def test_home_and_integrations_fit_a_phone(site: str) -> None:
 
         page.goto(site + "/metrics")
         assert page.evaluate(_OVERFLOWING) == [], "Metrics: past the right edge"
+
+        placed = page.locator("details.metric[data-metric='Placed Order']")
+        placed.locator("summary").click()
+        placed.get_by_role("link", name="Chart every store's Placed Order").click()
+        expect(page.locator("#metric-sources")).to_be_visible()
+        _datasets(page, "metric-chart-canvas", 30)
+        assert page.evaluate(_OVERFLOWING) == [], "A metric's page: past the right edge"
 
     _run(site, steps, phone=True)

@@ -3,6 +3,7 @@ flow emails in a timeframe."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,7 +12,14 @@ from sqlalchemy import Connection, and_, exists, func, select
 from shoptrack.domain.flow_reports import Conversion, Engagement, Failure
 from shoptrack.store.schema import email_engagements, flow_attributions, flow_deliveries, metrics
 
-__all__ = ["attributed_revenue", "metric_exists", "report_items"]
+__all__ = [
+    "Credit",
+    "attributed_revenue",
+    "credited_orders",
+    "metric_exists",
+    "report_items",
+    "revenue_by_flow",
+]
 
 
 def metric_exists(connection: Connection, account_id: str, metric_id: str) -> bool:
@@ -116,3 +124,60 @@ def attributed_revenue(
         key = currency or ""
         totals[key] = totals.get(key, Decimal(0)) + Decimal(total or 0)
     return dict(sorted(totals.items()))
+
+
+def revenue_by_flow(
+    connection: Connection, account_id: str, start: datetime, end: datetime
+) -> dict[str, dict[str, Decimal]]:
+    """Each flow's credited revenue in ``[start, end)`` per currency (``""`` for orders
+    without one), as ``attributed_revenue`` counts the account's."""
+    rows = connection.execute(
+        select(
+            flow_attributions.c.flow_id,
+            flow_attributions.c.currency,
+            func.sum(flow_attributions.c.value),
+        )
+        .where(
+            flow_attributions.c.account_id == account_id,
+            flow_attributions.c.time >= start,
+            flow_attributions.c.time < end,
+        )
+        .group_by(flow_attributions.c.flow_id, flow_attributions.c.currency)
+    )
+    found: dict[str, dict[str, Decimal]] = {}
+    for flow_id, currency, total in rows:
+        by_currency = found.setdefault(flow_id, {})
+        key = currency or ""
+        by_currency[key] = by_currency.get(key, Decimal(0)) + Decimal(total or 0)
+    return {flow_id: dict(sorted(totals.items())) for flow_id, totals in found.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """An order credited to one of a flow's emails: when, how much and in what currency
+    (``""`` for none)."""
+
+    step_id: str
+    time: datetime
+    value: Decimal
+    currency: str
+
+
+def credited_orders(
+    connection: Connection, account_id: str, flow_id: str, start: datetime, end: datetime
+) -> list[Credit]:
+    """The orders in ``[start, end)`` credited to the emails of one flow, by time."""
+    credited = flow_attributions
+    rows = connection.execute(
+        select(credited.c.step_id, credited.c.time, credited.c.value, credited.c.currency)
+        .where(
+            credited.c.account_id == account_id,
+            credited.c.flow_id == flow_id,
+            credited.c.time >= start,
+            credited.c.time < end,
+        )
+        .order_by(credited.c.time)
+    )
+    return [
+        Credit(row.step_id, row.time, Decimal(row.value or 0), row.currency or "") for row in rows
+    ]

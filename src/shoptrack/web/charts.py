@@ -15,14 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shoptrack.domain.buckets import Buckets, Interval
 
-__all__ = ["SCALES", "Chart", "bucket_labels", "chart", "range_for"]
+__all__ = ["SCALES", "Chart", "bucket_labels", "chart"]
 
 # Distinguishable colours, each readable on white (integrations keep their colour across charts).
 PALETTE = (
@@ -46,27 +44,6 @@ _FEWEST_TO_JUDGE = 5
 
 # The previous period's line: grey, so it reads as the background of this period's colours.
 _PREVIOUS_COLOUR = "#9ca3af"
-
-# How far back each interval looks by default: a month of days, a quarter of weeks, a year.
-_SPANS: dict[Interval, int] = {"hour": 48, "day": 30, "week": 13, "month": 12}
-
-
-def range_for(interval: Interval, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The last ``_SPANS[interval]`` buckets up to and including the one ``now`` is in, in
-    ``zone`` (the account's time zone): days start at its midnight."""
-    now = now.astimezone(zone)
-    if interval == "hour":
-        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        return end - timedelta(hours=_SPANS["hour"]), end
-    tomorrow = datetime.combine(now.date() + timedelta(days=1), time.min, zone)
-    if interval == "day":
-        return tomorrow - timedelta(days=_SPANS["day"]), tomorrow
-    if interval == "week":
-        return tomorrow - timedelta(weeks=_SPANS["week"]), tomorrow
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    for _ in range(_SPANS["month"] - 1):
-        start = (start - timedelta(days=1)).replace(day=1)
-    return start, tomorrow
 
 
 def bucket_labels(buckets: Buckets, interval: Interval) -> list[str]:

@@ -1,5 +1,6 @@
-"""A period's figures for Home and the Metrics list: event counts and summed values per source
-and per currency, and the same for the period before it.
+"""A period's figures for Home, the Metrics list and a metric's page: event counts, summed
+values per source and per currency and profiles with events, the same for the period before
+it, and their charts.
 
 Amounts are never added across currencies: every value is kept under its currency (``""`` for
 events without one), and a total of several sources adds each currency on its own. The figures
@@ -9,30 +10,38 @@ come from the hourly rollups, which keep each currency and test orders apart (se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row
 
-from shoptrack.domain.buckets import Buckets
+from shoptrack.domain.buckets import Buckets, Interval
 from shoptrack.store.aggregates import AggregateQuery, Series, aggregate
+from shoptrack.web.charts import Chart, chart
 from shoptrack.web.periods import Period
 from shoptrack.web.queries import source_label
 
 __all__ = [
+    "TOTALS_ONLY",
+    "Charted",
     "MetricGroup",
     "SourceFigures",
     "Totals",
     "change",
+    "count_chart",
     "counts",
     "metric_groups",
+    "period_chart",
     "source_figures",
+    "unique_profiles",
+    "value_charts",
     "values",
 ]
 
 _BY_CURRENCY = ("$value_currency",)
+_UNIQUE = ("unique",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,23 +121,50 @@ def values(series: Mapping[str, Series], currency: str, length: int) -> list[Dec
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Charted:
+    """How a period's figures are counted: bucket by bucket in ``interval`` (the period's own
+    when None) or, when not ``by_bucket``, the whole period as one; test orders' events only
+    when ``include_test``."""
+
+    by_bucket: bool = True
+    interval: Interval | None = None
+    include_test: bool = False
+
+    def buckets(self, period: Period) -> Buckets:
+        # Totals alone are one bucket: the whole period.
+        if not self.by_bucket:
+            return Buckets((period.start, period.end))
+        return period.buckets(self.interval)
+
+
+TOTALS_ONLY = Charted(by_bucket=False)
+
+
 def _measured(
-    connection: Connection, account_id: str, metric_id: str, buckets: Buckets
+    connection: Connection,
+    account_id: str,
+    metric_id: str,
+    period: Period,
+    charted: Charted,
+    *,
+    measurements: tuple[str, ...] = ("count", "sum_value"),
 ) -> dict[str, Series]:
+    # Events of the period only: a week or month bucket can start before it or end after it.
     found = aggregate(
         connection,
         AggregateQuery(
             account_id=account_id,
             metric_id=metric_id,
-            start=buckets.boundaries[0],
-            end=buckets.boundaries[-1],
-            buckets=buckets,
-            measurements=("count", "sum_value"),
-            by=_BY_CURRENCY,
-            include_test=False,
+            start=period.start,
+            end=period.end,
+            buckets=charted.buckets(period),
+            measurements=measurements,
+            by=_BY_CURRENCY if "unique" not in measurements else (),
+            include_test=charted.include_test,
         ),
     )
-    return {key[0]: series for key, series in found.items()}
+    return {key[0] if key else "": series for key, series in found.items()}
 
 
 def source_figures(
@@ -136,19 +172,16 @@ def source_figures(
     account_id: str,
     metric_rows: list[Row[Any]],
     period: Period,
-    *,
-    charted: bool,
+    charted: Charted,
 ) -> list[SourceFigures]:
-    """The figures of each metric in ``period`` (bucket by bucket when ``charted``), and of
-    the previous period when ``period.compare``."""
+    """The figures of each metric in ``period`` (bucket by bucket when ``charted`` so), and
+    of the previous period when ``period.compare``."""
     before = period.previous()
     found = []
     for row in metric_rows:
-        now = _measured(connection, account_id, row.id, _buckets(period, charted))
+        now = _measured(connection, account_id, row.id, period, charted)
         then = (
-            _measured(connection, account_id, row.id, _buckets(before, charted))
-            if period.compare
-            else None
+            _measured(connection, account_id, row.id, before, charted) if period.compare else None
         )
         found.append(
             SourceFigures(
@@ -157,8 +190,8 @@ def source_figures(
                 platform=row.integration_platform or "api",
                 totals=Totals.of(now),
                 previous=None if then is None else Totals.of(then),
-                series=now if charted else {},
-                previous_series=then if charted and then is not None else {},
+                series=now if charted.by_bucket else {},
+                previous_series=then if charted.by_bucket and then is not None else {},
             )
         )
     return found
@@ -180,7 +213,7 @@ def metric_groups(
     """The metrics of ``metric_rows`` by name, in name order, each source's totals in
     ``period`` beside the previous period's (when compared). A removed integration's metric
     is left out unless it had events in either period."""
-    figures = source_figures(connection, account_id, metric_rows, period, charted=False)
+    figures = source_figures(connection, account_id, metric_rows, period, TOTALS_ONLY)
     named: dict[str, list[SourceFigures]] = {}
     for row, found in zip(metric_rows, figures, strict=True):
         had_events = found.totals.count or (found.previous is not None and found.previous.count)
@@ -199,9 +232,104 @@ def metric_groups(
     ]
 
 
-def _buckets(period: Period, charted: bool) -> Buckets:
-    # Totals alone are one bucket: the whole period.
-    return period.buckets() if charted else Buckets((period.start, period.end))
+def unique_profiles(
+    connection: Connection,
+    account_id: str,
+    metric_rows: list[Row[Any]],
+    period: Period,
+    charted: Charted,
+) -> list[tuple[list[int], list[int] | None]]:
+    """Each metric's profiles with events, bucket by bucket, in ``period`` and (when compared)
+    in the previous period."""
+
+    def unique(metric_id: str, when: Period) -> list[int]:
+        found = _measured(connection, account_id, metric_id, when, charted, measurements=_UNIQUE)
+        return found[""].unique
+
+    before = period.previous()
+    return [
+        (unique(row.id, period), unique(row.id, before) if period.compare else None)
+        for row in metric_rows
+    ]
+
+
+def period_chart(
+    labels: list[str],
+    sources: Sequence[tuple[str, Sequence[int] | Sequence[Decimal]]],
+    previous: Sequence[Sequence[int] | Sequence[Decimal]] | None,
+    period: Period,
+    *,
+    money: bool = False,
+    scale: str = "full",
+) -> Chart:
+    """A chart of ``sources`` stacked, with ``previous`` (each source's figures of the period
+    before, in as many buckets or one more or fewer) added up as one dashed line."""
+    length = len(labels)
+    before = None
+    if previous is not None:
+        summed: list[Decimal] = [Decimal(0)] * length
+        for earlier in previous:
+            for index in range(min(length, len(earlier))):
+                summed[index] += earlier[index]
+        shown = summed if money else [int(value) for value in summed]
+        before = (f"Previous {period.days} days", shown)
+    return chart(labels, sources, money=money, scale=scale, previous=before)
+
+
+def count_chart(
+    figures: list[SourceFigures], period: Period, labels: list[str], scale: str = "full"
+) -> Chart:
+    """Events per bucket, sources stacked, every currency together."""
+    length = len(labels)
+    return period_chart(
+        labels,
+        [(source.label, counts(source.series, length)) for source in figures],
+        [counts(source.previous_series, length) for source in figures] if period.compare else None,
+        period,
+        scale=scale,
+    )
+
+
+def value_charts(
+    figures: list[SourceFigures], period: Period, labels: list[str], scale: str = "full"
+) -> list[tuple[str, Chart]]:
+    """One chart of summed values per currency (``""`` alone when no event had a value),
+    sources stacked: amounts in different currencies are never added."""
+    length = len(labels)
+    currencies = {
+        currency
+        for source in figures
+        for totals in (source.totals, source.previous)
+        if totals is not None
+        for currency in totals.counts
+    }
+    charts = []
+    for currency in sorted(currencies) or [""]:
+        had = [
+            source
+            for source in figures
+            if currency in source.totals.counts
+            or (source.previous is not None and currency in source.previous.counts)
+        ]
+        charts.append(
+            (
+                currency,
+                period_chart(
+                    labels,
+                    [
+                        (source.label, values(source.series, currency, length))
+                        for source in had or figures
+                    ],
+                    [values(source.previous_series, currency, length) for source in figures]
+                    if period.compare
+                    else None,
+                    period,
+                    money=True,
+                    scale=scale,
+                ),
+            )
+        )
+    return charts
 
 
 def change(current: int | Decimal, previous: int | Decimal | None) -> str:

@@ -9,9 +9,10 @@ and in its links to other pages with one, so a period can be shared and reloaded
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,8 @@ from shoptrack.domain.buckets import Buckets, Interval, make_buckets
 from shoptrack.errors import InputError
 
 __all__ = ["MAX_DAYS", "RANGES", "Period", "read_period"]
+
+_Measured = TypeVar("_Measured")
 
 # The picker's choices, with the number of days each covers (today included).
 RANGES: dict[str, int] = {"7d": 7, "30d": 30, "90d": 90}
@@ -30,6 +33,8 @@ MAX_DAYS = 366
 _YEARS = range(1990, 2201)
 # Past this many days, a chart counts weeks rather than days.
 _MOST_DAYS_CHARTED = 92
+# The fewest days a chart counts in weeks or in months: fewer make a chart of one or two bars.
+_FEWEST_DAYS_BY: dict[Interval, int] = {"week": 14, "month": 60}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,29 @@ class Period:
 
     @property
     def interval(self) -> Interval:
+        """The interval a chart of this period counts in unless another is chosen."""
         return "day" if self.days <= _MOST_DAYS_CHARTED else "week"
 
-    def buckets(self) -> Buckets:
-        return make_buckets(self.start, self.end, self.interval, self.zone)
+    @property
+    def intervals(self) -> tuple[Interval, ...]:
+        """The intervals a chart of this period may count in: days up to a quarter, weeks from
+        two weeks on, months from two months on."""
+        chosen: list[Interval] = ["day"] if self.days <= _MOST_DAYS_CHARTED else []
+        return (
+            *chosen,
+            *(each for each, fewest in _FEWEST_DAYS_BY.items() if self.days >= fewest),
+        )
+
+    def buckets(self, interval: Interval | None = None) -> Buckets:
+        """The period in days (or ``interval``s: the first week or month can start before the
+        period, the last end after it)."""
+        return make_buckets(self.start, self.end, interval or self.interval, self.zone)
+
+    def and_previous(
+        self, measure: Callable[[Period], _Measured]
+    ) -> tuple[_Measured, _Measured | None]:
+        """``measure`` of this period, and of the previous one when compared (else None)."""
+        return measure(self), measure(self.previous()) if self.compare else None
 
     def previous(self) -> Period:
         """The period of as many days that ends the day before this one starts."""

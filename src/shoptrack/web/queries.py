@@ -13,9 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
-from shoptrack.domain.buckets import Buckets
 from shoptrack.domain.events import Metric
-from shoptrack.store.aggregates import AggregateQuery, Series, aggregate
 from shoptrack.store.metrics import API_SOURCE, EMAIL_SOURCE
 from shoptrack.store.schema import (
     events,
@@ -33,13 +31,11 @@ from shoptrack.store.sync_runs import list_runs, pending_rows
 __all__ = [
     "FlowStep",
     "IntegrationSummary",
-    "NamedSeries",
     "SyncStatus",
     "escape_like",
     "event_page",
     "flow_steps_of_profile",
     "integration_summaries",
-    "metric_series",
     "metrics_named",
     "recent_deliveries",
     "searched_metrics",
@@ -93,15 +89,6 @@ def integration_summaries(connection: Connection, account_id: str) -> list[Integ
     return summaries
 
 
-@dataclass(frozen=True, slots=True)
-class NamedSeries:
-    """A metric's measurements over buckets, labelled with where its events come from."""
-
-    metric_id: str
-    label: str
-    series: Series
-
-
 def source_label(row: Any) -> str:
     """Where a metric row's events come from, as the web UI names it."""
     return _label(row.source, row.integration_name)
@@ -130,39 +117,6 @@ def _metric_rows(connection: Connection, account_id: str, *conditions: Any) -> l
             .order_by(integrations.c.name, metrics.c.source, metrics.c.id)
         )
     )
-
-
-def metric_series(
-    connection: Connection,
-    account_id: str,
-    metric_rows: list[Row[Any]],
-    buckets: Buckets,
-    measurements: tuple[str, ...],
-    *,
-    include_test: bool = False,
-) -> list[NamedSeries]:
-    """Each metric's measurements in ``buckets``, from the hourly rollups where they answer;
-    test orders' events only when ``include_test``."""
-    start, end = buckets.boundaries[0], buckets.boundaries[-1]
-    return [
-        NamedSeries(
-            row.id,
-            source_label(row),
-            aggregate(
-                connection,
-                AggregateQuery(
-                    account_id=account_id,
-                    metric_id=row.id,
-                    start=start,
-                    end=end,
-                    buckets=buckets,
-                    measurements=measurements,
-                    include_test=include_test,
-                ),
-            )[()],
-        )
-        for row in metric_rows
-    ]
 
 
 def metrics_named(connection: Connection, account_id: str, name: str) -> list[Row[Any]]:

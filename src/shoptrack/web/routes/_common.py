@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.responses import RedirectResponse, Response
@@ -11,7 +12,7 @@ from shoptrack.errors import ShoptrackError
 from shoptrack.web.rendering import Pages, humanize
 from shoptrack.web.security import Visitor, add_flash
 
-__all__ = ["FieldErrors", "field_errors", "pages", "redirect"]
+__all__ = ["FieldErrors", "field_errors", "moved", "pages", "redirect"]
 
 
 def pages(request: Request) -> Pages:
@@ -27,6 +28,15 @@ def redirect(
     if visitor is not None and flash:
         add_flash(response, visitor, flash)
     return response
+
+
+def moved(request: Request, dropped: str, added: list[tuple[str, str]]) -> Response:
+    """A permanent redirect from an old form of this page's URL: the same path and parameters
+    without ``dropped``, ``added`` first."""
+    params = request.query_params.multi_items()
+    kept = added + [(name, value) for name, value in params if name != dropped]
+    query = urlencode(kept)
+    return RedirectResponse(f"{request.url.path}{'?' if query else ''}{query}", status_code=301)
 
 
 FieldErrors = dict[str, str]

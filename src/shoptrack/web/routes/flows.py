@@ -33,6 +33,7 @@ from shoptrack.flows.service import (
 )
 from shoptrack.store.accounts import account_settings
 from shoptrack.store.events import MetricView, list_metrics, metrics_by_id
+from shoptrack.store.flow_reports import revenue_by_flow
 from shoptrack.store.flows import (
     FlowRecord,
     StepStatistics,
@@ -41,8 +42,9 @@ from shoptrack.store.flows import (
     list_flows,
     step_statistics,
 )
-from shoptrack.web.flow_figures import PERIODS, flow_figures, period, revenue_by_flow
-from shoptrack.web.routes._common import FieldErrors, field_errors, pages, redirect
+from shoptrack.web.flow_figures import flow_figures, revenue_totals
+from shoptrack.web.periods import RANGES, read_period
+from shoptrack.web.routes._common import FieldErrors, field_errors, moved, pages, redirect
 from shoptrack.web.security import Form, FormDep, Visitor, VisitorDep, services_of
 
 __all__ = ["router"]
@@ -88,8 +90,23 @@ def _source(metric: MetricView | None) -> str:
 # -- the list ---------------------------------------------------------------------------------
 
 
+def _without_days(request: Request) -> Response | None:
+    """Before the shared period picker, ``?days=7|30|90`` chose a flow page's period; such a
+    link is sent on to the same period as ``range``, its other parameters kept."""
+    if "days" not in request.query_params:
+        return None
+    named = f"{request.query_params['days']}d"
+    chosen = named in RANGES and "range" not in request.query_params
+    return moved(request, "days", [("range", named)] if chosen else [])
+
+
 @router.get("/flows")
 def flow_list(request: Request, visitor: VisitorDep) -> Response:
+    """Every flow with its status and statistics, and the revenue credited to it over the
+    period chosen beside the period before."""
+    moved = _without_days(request)
+    if moved is not None:
+        return moved
     services = services_of(request)
     now = services.clock.now()
     with services.database.read() as connection:
@@ -98,19 +115,28 @@ def flow_list(request: Request, visitor: VisitorDep) -> Response:
             connection, visitor.account_id, sorted({f.trigger_metric_id for f in flows})
         )
         zone = account_settings(connection, visitor.account_id).zone
-        revenue = revenue_by_flow(connection, visitor.account_id, days=30, zone=zone, now=now)
+        period = read_period(request.query_params, now, zone)
+        revenue, earlier = period.and_previous(
+            lambda when: revenue_by_flow(connection, visitor.account_id, when.start, when.end)
+        )
         rows = [
             {
                 "flow": flow,
                 "metric": metrics.get(flow.trigger_metric_id),
                 "source": _source(metrics.get(flow.trigger_metric_id)),
                 "statistics": flow_statistics(connection, flow, now),
-                "revenue": revenue.get(flow.id, 0),
+                "revenue": revenue_totals(revenue.get(flow.id, {})),
+                "revenue_before": None
+                if earlier is None
+                else revenue_totals(earlier.get(flow.id, {})),
             }
             for flow in sorted(flows, key=lambda f: (f.archived, f.name.lower(), f.id))
         ]
     return pages(request).render(
-        request, "flows/list.html", {"rows": rows, "status_words": _STATUS_WORDS}, visitor=visitor
+        request,
+        "flows/list.html",
+        {"rows": rows, "status_words": _STATUS_WORDS, "period": period},
+        visitor=visitor,
     )
 
 
@@ -248,11 +274,13 @@ def _own_flow(request: Request, visitor: Visitor, flow_id: str) -> FlowRecord:
 
 @router.get("/flows/{flow_id}")
 def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
-    """The flow: what it earned over the period chosen (``?days=7|30|90``), its status and its
-    steps, each with what happened there."""
+    """The flow: what it earned over the period chosen (see ``periods.py``) beside the period
+    before, its status and its steps, each with what happened there."""
+    moved = _without_days(request)
+    if moved is not None:
+        return moved
     services = services_of(request)
     now = services.clock.now()
-    days = period(request.query_params.get("days"))
     with services.database.read() as connection:
         flow = get_flow(connection, visitor.account_id, flow_id)
         metric = metrics_by_id(connection, visitor.account_id, [flow.trigger_metric_id]).get(
@@ -261,7 +289,8 @@ def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
         statistics = flow_statistics(connection, flow, now)
         per_step = step_statistics(connection, flow, now)
         zone = account_settings(connection, visitor.account_id).zone
-        figures = flow_figures(connection, flow, days=days, zone=zone, now=now)
+        period = read_period(request.query_params, now, zone)
+        figures = flow_figures(connection, flow, period)
     names = {action.id: action.id for action in flow.definition.actions}
     steps = []
     for step in _ordered_steps(flow):
@@ -290,8 +319,7 @@ def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
             "status_words": _STATUS_WORDS,
             "reasons": _REASONS,
             "figures": figures,
-            "periods": PERIODS,
-            "time_zone": zone.key,
+            "period": period,
         },
         visitor=visitor,
     )

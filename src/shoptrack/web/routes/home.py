@@ -6,17 +6,21 @@ that asks no store (``live=False``), so a view of Home never calls a store."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from shoptrack.doctor import diagnose_account
 from shoptrack.store.accounts import account_settings
 from shoptrack.store.flow_reports import attributed_revenue
-from shoptrack.web.charts import SCALES, Chart, bucket_labels, chart
-from shoptrack.web.period_figures import SourceFigures, Totals, counts, source_figures, values
-from shoptrack.web.periods import Period, read_period
+from shoptrack.web.charts import SCALES, bucket_labels
+from shoptrack.web.period_figures import (
+    Charted,
+    Totals,
+    count_chart,
+    source_figures,
+    value_charts,
+)
+from shoptrack.web.periods import read_period
 from shoptrack.web.queries import integration_summaries, placed_order_metrics
 from shoptrack.web.routes._common import pages
 from shoptrack.web.routes.alerts import open_alert_views
@@ -26,52 +30,6 @@ from shoptrack.web.security import VisitorDep, services_of
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-
-def _charts(
-    figures: list[SourceFigures], period: Period, labels: list[str], scale: str
-) -> tuple[Chart, list[tuple[str, Chart]]]:
-    """The orders chart (sources stacked) and one revenue chart per currency."""
-    length = len(labels)
-    previous_name = f"Previous {period.days} days"
-    previous_orders = None
-    if period.compare:
-        summed = [0] * length
-        for source in figures:
-            for index, count in enumerate(counts(source.previous_series, length)):
-                summed[index] += count
-        previous_orders = (previous_name, summed)
-    orders = chart(
-        labels,
-        [(source.label, counts(source.series, length)) for source in figures],
-        scale=scale,
-        previous=previous_orders,
-    )
-    currencies = sorted({currency for source in figures for currency in source.totals.counts})
-    revenue = []
-    for currency in currencies or [""]:
-        shown = [source for source in figures if currency in source.totals.counts] or figures
-        previous_revenue = None
-        if period.compare:
-            summed_value = [Decimal(0)] * length
-            for source in figures:
-                earlier = values(source.previous_series, currency, length)
-                for index, value in enumerate(earlier):
-                    summed_value[index] += value
-            previous_revenue = (previous_name, summed_value)
-        revenue.append(
-            (
-                currency,
-                chart(
-                    labels,
-                    [(source.label, values(source.series, currency, length)) for source in shown],
-                    money=True,
-                    scale=scale,
-                    previous=previous_revenue,
-                ),
-            )
-        )
-    return orders, revenue
 
 
 @router.get("/")
@@ -85,19 +43,16 @@ def home(request: Request, visitor: VisitorDep) -> Response:
         period = read_period(params, services.clock.now(), zone)
         summaries = integration_summaries(connection, visitor.account_id)
         placed = placed_order_metrics(connection, visitor.account_id)
-        figures = source_figures(connection, visitor.account_id, placed, period, charted=True)
+        figures = source_figures(connection, visitor.account_id, placed, period, Charted())
         alerts = open_alert_views(connection, visitor.account_id)
-        from_flows = attributed_revenue(connection, visitor.account_id, period.start, period.end)
-        before = period.previous()
-        flows_before = (
-            attributed_revenue(connection, visitor.account_id, before.start, before.end)
-            if period.compare
-            else None
+        from_flows, flows_before = period.and_previous(
+            lambda when: attributed_revenue(connection, visitor.account_id, when.start, when.end)
         )
     names = {summary.id: summary.name for summary in summaries}
     report = diagnose_account(services, visitor.account_id, live=False)
     labels = bucket_labels(period.buckets(), period.interval)
-    orders_chart, revenue_charts = _charts(figures, period, labels, scale)
+    orders_chart = count_chart(figures, period, labels, scale)
+    revenue_charts = value_charts(figures, period, labels, scale)
     total = Totals.combined(source.totals for source in figures)
     previous_total = (
         Totals.combined(source.previous for source in figures if source.previous is not None)
