@@ -9,20 +9,19 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 
 from shoptrack.simulators import ShopifySimulator
-from tests.processes import Listener, Server, environment, run_cli
+from tests.processes import Server
 from tests.stores import serving
 from tests.web.test_browser import (
     EMAIL,
     PASSWORD,
     _note_problem,
-    _require_chromium,
     _wait_until_synced_and_processed,
     desktop_page,
     launch_chromium,
+    serve_with_a_user,
 )
 
 pytestmark = pytest.mark.slow
@@ -41,21 +40,8 @@ def store() -> Iterator[tuple[ShopifySimulator, str]]:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    _require_chromium()
-    env = environment(database_url, tmp_path / "data")
-    created = run_cli(env, "accounts", "create", "Agency", "--json")
-    assert created.returncode == 0, created.stderr
-    account_id = orjson.loads(created.stdout)["id"]
-    user = run_cli(env, "users", "create", EMAIL, "--account", account_id, "--password", PASSWORD)
-    assert user.returncode == 0, user.stderr
-    listener = Listener()
     # Shopify sends the browser back to the public URL: the one the browser reaches.
-    serving_process = Server(env | {"SHOPTRACK_PUBLIC_URL": listener.url}, listener=listener)
-    try:
-        yield serving_process
-    finally:
-        output = serving_process.stop()
-        assert "Traceback" not in output, output
+    yield from serve_with_a_user(database_url, tmp_path, public_url=True)
 
 
 def test_an_agency_installs_its_app_on_a_clients_shop(

@@ -6,6 +6,10 @@ DESIGN.md: a bad signature is 401 and stored as rejected (the doctor shows it); 
 with nothing new; a disabled integration is 200, stored as ignored and replayable; load never
 gives a 5xx, nor does the database being away (the writer spools what it acknowledges).
 
+Two Shopify paths do more: ``/webhooks/shopify/compliance`` (the app's privacy topics, for
+any shop) is verified and applied by ``shopify_compliance`` before its 200, and a store's
+``uninstall_topic`` (``app/uninstalled``), once stored, disables its integration.
+
 A rejected delivery keeps its headers, size, hash and first bytes only, and past the
 integration's limit (``rejection_limit.py``) nothing but a count: anyone can post to a webhook
 URL, and refusing a forgery must not cost disk.
