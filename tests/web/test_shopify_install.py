@@ -257,3 +257,18 @@ def test_uninstalling_disables_and_installing_again_enables(
         integration = find_integration(connection, integration_id)
     assert integration is not None
     assert integration.enabled
+
+
+def test_the_install_asks_for_read_scopes_and_write_orders_only_for_test_orders(
+    browser: Browser, configured: ShopifySimulator
+) -> None:
+    def scopes(query: str) -> str:
+        started = browser.get(f"/integrations/shopify/install?shop={SHOP}{query}")
+        assert started.status_code == 303
+        asked = dict(parse_qsl(urlsplit(started.headers["location"]).query))
+        assert asked["client_id"] == configured.client_id
+        assert asked["redirect_uri"].endswith("/integrations/shopify/callback")
+        return asked["scope"]
+
+    assert scopes("") == "read_orders,read_all_orders,read_customers"
+    assert scopes("&test_orders=1") == "read_orders,read_all_orders,read_customers,write_orders"
