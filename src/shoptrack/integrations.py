@@ -34,24 +34,31 @@ from shoptrack.services import Services
 from shoptrack.store.integrations import (
     Integration,
     create_integration,
+    find_integration,
     get_integration,
     remove_integration,
     set_health,
     update_integration,
 )
-from shoptrack.store.issued_tokens import clear_issued_token, save_issued_token
+from shoptrack.store.issued_tokens import StoredTokens, clear_issued_token, save_issued_token
 
 __all__ = [
+    "KEPT_SECRETS",
     "ConnectResult",
     "CredentialsRejectedError",
     "IntegrationSettings",
     "StoreNotFoundError",
     "connect",
+    "register_webhooks",
     "remove",
+    "retired_secrets",
+    "uninstalled",
     "update",
     "webhook_url",
 ]
 
+# Webhook secrets replaced by a rotation that still verify deliveries.
+KEPT_SECRETS = 3
 _RULE_SETTINGS = (
     "placed_statuses",
     "fulfilled_statuses",
@@ -123,6 +130,17 @@ def check_settings(platform: str, settings: Mapping[str, Any]) -> dict[str, Any]
     except StatusRuleError as error:
         raise InputError(str(error), pointer="/data/attributes/settings") from error
     return stored
+
+
+def retired_secrets(
+    connector: Connector, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[str]:
+    """The ``previous_webhook_secrets`` of ``new`` credentials: the webhook secrets of ``old``
+    that ``new`` no longer has, newest first (``KEPT_SECRETS`` at most). Deliveries the store
+    signed before a rotation, still in flight or retried, keep verifying."""
+    current = set(connector.webhook_secrets({**new, "previous_webhook_secrets": []}))
+    kept = [s for s in connector.webhook_secrets(old) if s not in current]
+    return list(dict.fromkeys(kept))[:KEPT_SECRETS]
 
 
 def webhook_url(services: Services, integration: Integration) -> str:
@@ -250,7 +268,7 @@ def connect(
     if failure is not None:
         result.warnings.append(f"the store could not be checked: {failure.detail}")
         return result
-    _register_webhooks(
+    _subscribe(
         services,
         connector=connector,
         credentials=checked,
@@ -261,7 +279,30 @@ def connect(
     return result
 
 
-def _register_webhooks(
+def register_webhooks(
+    services: Services, result: ConnectResult, client_factory: ClientFactory | None = None
+) -> None:
+    """Asks the store again to send webhooks here (an app installed anew lost them)."""
+    integration = result.integration
+    connector = connector_for(integration.platform)
+    credentials, _ = clean_credentials(
+        connector.credentials_model, integration.credentials(services.cipher)
+    )
+    _subscribe(
+        services,
+        connector=connector,
+        credentials=credentials,
+        integration=integration,
+        result=result,
+        client_factory=client_factory
+        or store_clients(
+            services.outbound,
+            StoredTokens(services.database, services.cipher, services.clock, integration.id),
+        ),
+    )
+
+
+def _subscribe(
     services: Services,
     *,
     connector: Connector,
@@ -302,7 +343,13 @@ def update(
     failure: StoreError | None = None
     tokens = MemoryTokens(services.clock)
     if credentials:
-        merged = integration.credentials(services.cipher) | dict(credentials)
+        stored = integration.credentials(services.cipher)
+        merged = stored | dict(credentials)
+        if (
+            "previous_webhook_secrets" in connector.credentials_model.model_fields
+            and "previous_webhook_secrets" not in credentials
+        ):
+            merged["previous_webhook_secrets"] = retired_secrets(connector, stored, merged)
         checked, result.trimmed_fields = clean_credentials(connector.credentials_model, merged)
         factory = client_factory or store_clients(services.outbound, tokens)
         failure = _check_store(services, connector, checked, factory)
@@ -346,6 +393,37 @@ def update(
                 f"the new status rules recorded {len(recorded)} events for kept orders, as backfill"
             )
     return result
+
+
+def uninstalled(services: Services, integration_id: str, topic: str) -> None:
+    """The store says the app was uninstalled (``topic``): its token no longer works, so the
+    integration is disabled, its health says why (the doctor's ``integration_disabled``), and
+    the token obtained for it is forgotten. Installing the app again enables it."""
+    now = services.clock.now()
+    with services.database.write() as connection:
+        integration = find_integration(connection, integration_id)
+        if integration is None:
+            return
+        update_integration(
+            connection,
+            services.cipher,
+            integration,
+            now=now,
+            settings={**integration.settings, "enabled": False},
+        )
+        set_health(
+            connection,
+            integration_id,
+            "error",
+            {
+                "code": "app_uninstalled",
+                "kind": "config",
+                "detail": f"the store sent {topic}: the app was uninstalled, and its access"
+                " token no longer works",
+                "uninstalled_at": now.isoformat(),
+            },
+        )
+        clear_issued_token(connection, integration_id)
 
 
 def remove(services: Services, *, account_id: str, integration_id: str) -> None:

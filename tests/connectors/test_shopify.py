@@ -531,7 +531,12 @@ def test_register_webhooks_adds_only_the_missing_topics() -> None:
 
     assert posted == [
         {"webhook": {"topic": topic, "address": delivery_url, "format": "json"}}
-        for topic in ("orders/updated", "checkouts/create", "checkouts/update")
+        for topic in (
+            "orders/updated",
+            "checkouts/create",
+            "checkouts/update",
+            "app/uninstalled",
+        )
     ]
 
 

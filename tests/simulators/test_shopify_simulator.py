@@ -522,6 +522,7 @@ def test_the_connector_registers_its_topics_and_deliveries_verify(
         connector.register_webhooks(client, "https://shoptrack.test/hook", credentials)
         connector.register_webhooks(client, "https://shoptrack.test/hook", credentials)  # no-op
     assert sorted(s.topic for s in store.sim.webhooks) == [
+        "app/uninstalled",
         "checkouts/create",
         "checkouts/update",
         "orders/create",
@@ -907,7 +908,13 @@ def test_checkouts_and_orders_become_events_once_each(world: World, clock: Froze
     integration_id = world.connect(shop.credentials(world.shop_url))
     assert {(s.topic, s.address.rsplit("/", 1)[1]) for s in shop.webhooks} == {
         (topic, integration_id)
-        for topic in ("orders/create", "orders/updated", "checkouts/create", "checkouts/update")
+        for topic in (
+            "orders/create",
+            "orders/updated",
+            "checkouts/create",
+            "checkouts/update",
+            "app/uninstalled",
+        )
     }
 
     token = shop.add_checkout(email="ada@example.com", lines=2)

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from shoptrack.simulators import WooCommerceSimulator
-from tests.processes import Server, environment, run_cli
+from tests.processes import Listener, Server, environment, run_cli
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow
@@ -67,6 +67,15 @@ def store() -> Iterator[tuple[WooCommerceSimulator, str]]:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    yield from serve_with_a_user(database_url, tmp_path)
+
+
+def serve_with_a_user(
+    database_url: str, tmp_path: Path, *, public_url: bool = False
+) -> Iterator[Server]:
+    """``shoptrack serve`` for an account with one user (``EMAIL``, ``PASSWORD``); with
+    ``public_url``, its public URL is the address it serves on (where stores send browsers
+    back)."""
     _require_chromium()
     env = environment(database_url, tmp_path / "data")
     created = run_cli(env, "accounts", "create", "Browser shop", "--json")
@@ -74,7 +83,10 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     account_id = orjson.loads(created.stdout)["id"]
     user = run_cli(env, "users", "create", EMAIL, "--account", account_id, "--password", PASSWORD)
     assert user.returncode == 0, user.stderr
-    serving_process = Server(env)
+    listener = Listener()
+    if public_url:
+        env["SHOPTRACK_PUBLIC_URL"] = listener.url
+    serving_process = Server(env, listener=listener)
     try:
         yield serving_process
     finally:

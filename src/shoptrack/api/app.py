@@ -35,6 +35,7 @@ from shoptrack.api.routes import (
     metrics,
     privacy,
     profiles,
+    shopify_app,
     tracking,
 )
 from shoptrack.api.schemas import Health
@@ -337,6 +338,7 @@ def create_app(
     api.include_router(privacy.router)
     api.include_router(diagnostics.router)
     api.include_router(account_settings.router)
+    api.include_router(shopify_app.router)
     api.include_router(alerts.router)
     api.include_router(flows.router)
     api.include_router(flows.unsubscribe_router)

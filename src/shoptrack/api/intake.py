@@ -6,6 +6,10 @@ DESIGN.md: a bad signature is 401 and stored as rejected (the doctor shows it); 
 with nothing new; a disabled integration is 200, stored as ignored and replayable; load never
 gives a 5xx, nor does the database being away (the writer spools what it acknowledges).
 
+Two Shopify paths do more: ``/webhooks/shopify/compliance`` (the app's privacy topics, for
+any shop) is verified and applied by ``shopify_compliance`` before its 200, and a store's
+``uninstall_topic`` (``app/uninstalled``), once stored, disables its integration.
+
 A rejected delivery keeps its headers, size, hash and first bytes only, and past the
 integration's limit (``rejection_limit.py``) nothing but a count: anyone can post to a webhook
 URL, and refusing a forgery must not cost disk.
@@ -41,8 +45,10 @@ from shoptrack.connectors import (
 )
 from shoptrack.connectors.secret_variants import verifying_variant
 from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError, UnavailableError
+from shoptrack.integrations import uninstalled
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
+from shoptrack.shopify_compliance import handle_compliance
 from shoptrack.store.database import database_unavailable
 from shoptrack.store.inbox import InboxEntry, InboxState, as_rejected
 from shoptrack.store.integrations import find_integration
@@ -89,6 +95,12 @@ class WebhookIntake:
         _, platform, integration_id = parts
         if scope["method"] != "POST":
             raise MethodNotAllowedError("webhooks are delivered with POST")
+        if (platform, integration_id) == ("shopify", "compliance"):
+            body = await read_body(receive)
+            answer = await run_in_threadpool(
+                handle_compliance, self._services, header_map(scope), body
+            )
+            return 200, {key: str(value) for key, value in answer.items()}
         if platform not in known_platforms():
             raise NotFoundError(f"unknown platform {platform!r} in the webhook URL")
         target = await self._target(integration_id)
@@ -125,6 +137,9 @@ class WebhookIntake:
         inserted = await self._writer.write(replace(entry, dedupe_key=dedupe))
         if not inserted:
             return 200, {"status": "duplicate"}
+        if connector.uninstall_topic is not None and check.topic == connector.uninstall_topic:
+            await run_in_threadpool(uninstalled, self._services, target.integration_id, check.topic)
+            self._cache.pop(target.integration_id, None)
         return 200, {"status": "ignored" if not target.enabled else "accepted"}
 
     async def _keep_rejected(

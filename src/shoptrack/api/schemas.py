@@ -44,6 +44,7 @@ __all__ = [
     "ProfileResponseCollection",
     "ReplayQueued",
     "ReportResponse",
+    "ShopifyAppResponse",
     "SuppressionResponse",
     "SuppressionResponseCollection",
     "SyncRunResponse",
@@ -578,6 +579,30 @@ class AccountSettingsResource(_Open):
 
 class AccountSettingsResponse(_Open):
     data: AccountSettingsResource
+
+
+# --- the account's Shopify app -----------------------------------------------------------------
+
+
+class ShopifyAppResponseAttributes(_Open):
+    client_id: str
+    api_base_url: str | None
+    scopes: list[str]
+    callback_url: str
+    compliance_webhooks_url: str
+    previous_secrets_kept: int
+    updated: AwareDatetime | None
+
+
+class ShopifyAppResource(_Open):
+    type: Literal["shopify-app"]
+    id: str
+    attributes: ShopifyAppResponseAttributes
+    links: Links
+
+
+class ShopifyAppResponse(_Open):
+    data: ShopifyAppResource
 
 
 # --- alerts -----------------------------------------------------------------------------------

@@ -234,6 +234,9 @@ class Connector(ABC):
     # The credential field holding the store's address, named when that address is refused;
     # platforms whose API lives at a fixed origin name ``api_base_url``, the only way to move it.
     origin_field: ClassVar[str] = "api_base_url"
+    # The webhook topic by which the store says the app was uninstalled (its token is gone):
+    # intake disables the integration.
+    uninstall_topic: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -76,7 +76,14 @@ _WEBHOOKS_PATH = f"{_API}/webhooks.json"
 # orders/updated, so the two order topics are enough; the narrower ones (orders/paid,
 # refunds/create...) are still read when a merchant subscribes them. Checkouts have topics of
 # their own, which Started Checkout needs.
-_REGISTERED_TOPICS = ("orders/create", "orders/updated", "checkouts/create", "checkouts/update")
+# app/uninstalled says the token is gone, so the integration is disabled rather than failing.
+_REGISTERED_TOPICS = (
+    "orders/create",
+    "orders/updated",
+    "checkouts/create",
+    "checkouts/update",
+    "app/uninstalled",
+)
 # Topics whose payload is the whole order.
 _ORDER_TOPICS = frozenset(
     {
@@ -175,6 +182,7 @@ class Shopify(Connector):
     platform: ClassVar[str] = "shopify"
     credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
     origin_field: ClassVar[str] = "shop_domain"
+    uninstall_topic: ClassVar[str | None] = "app/uninstalled"
     page_size: ClassVar[int] = ORDERS_PER_PAGE  # what fits in one query's cost
     # The REST `financial_status` values; Shopify has no custom ones.
     status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(

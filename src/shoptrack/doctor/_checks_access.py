@@ -72,6 +72,9 @@ def check_integration_disabled(exam: Examination) -> Finding:
         return Finding("integration_disabled", Severity.OK, "The integration is enabled.")
     with exam.read() as connection:
         ignored = delivery_summary(connection, integration.id, "ignored")
+    detail = exam.row.health_detail or {}
+    if detail.get("code") == "app_uninstalled":
+        return _uninstalled(exam, detail, ignored.count)
     return Finding(
         "integration_disabled",
         Severity.ERROR,
@@ -88,6 +91,28 @@ def check_integration_disabled(exam: Examination) -> Finding:
             "Enable the integration and process the deliveries kept while it was disabled.",
             fix_command(exam, "integration_disabled"),
             applicable=True,
+        ),
+    )
+
+
+def _uninstalled(exam: Examination, detail: dict[str, Any], ignored: int) -> Finding:
+    shop = exam.stored_credentials.get("shop_domain")
+    return Finding(
+        "integration_disabled",
+        Severity.ERROR,
+        f"The app was uninstalled from {shop}: its access token no longer works, so the"
+        f" integration was disabled; {ignored} webhook deliveries were kept unprocessed.",
+        {
+            "enabled": False,
+            "uninstalled_at": detail.get("uninstalled_at"),
+            "store_said": detail.get("detail"),
+            "ignored_deliveries": ignored,
+        },
+        Fix(
+            "Install the app on the shop again (Integrations > Add a Shopify store, or"
+            f" /integrations/shopify/install?shop={shop}); the integration is enabled with"
+            " its new token. For a Dev Dashboard app of your own store, install it again in"
+            " the Dev Dashboard, then enable the integration."
         ),
     )
 

@@ -37,6 +37,10 @@ from shoptrack.doctor._checks_orders import (
     check_sync_failing,
     check_sync_pending,
 )
+from shoptrack.doctor._checks_shopify import (
+    check_customer_data_redacted,
+    check_customer_data_requested,
+)
 from shoptrack.doctor._examination import ClientFactory, Examination
 from shoptrack.doctor._findings import Finding, Report, Severity
 from shoptrack.doctor._fixes import FIXES
@@ -101,6 +105,8 @@ CHECKS: tuple[Check, ...] = (
     Check("sync_pending", check_sync_pending, _ORDER_METRICS, live=True),
     Check("custom_status_unmapped", check_custom_status_unmapped, _ORDER_METRICS),
     Check("status_skipped", check_status_skipped, _ORDER_METRICS),
+    Check("customer_data_redacted", check_customer_data_redacted, _ORDER_METRICS),
+    Check("customer_data_requested", check_customer_data_requested),
     Check("other_metrics_missing", check_other_metrics_missing, _ONSITE_METRICS),
     Check("platform_switched", check_platform_switched, frozenset({Metric.PLACED_ORDER})),
     Check("no_recent_placed_orders", check_no_recent_placed_orders, _ORDER_METRICS),

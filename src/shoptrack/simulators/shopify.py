@@ -5,7 +5,10 @@ access token, or for the tokens a Dev Dashboard app obtains with its client id a
 (never mounted by ``shoptrack serve``):
 
 - ``POST /admin/oauth/access_token``: the client credentials grant (see ``_shopify_oauth``),
-  tokens that expire 24 hours later by ``clock``;
+  tokens that expire 24 hours later by ``clock``, and the authorization code grant's exchange;
+- ``GET /admin/oauth/authorize``: the install's approval page, approved at once (redirects
+  back with a code); ``uninstall_app()`` sends ``app/uninstalled`` and revokes every token,
+  ``send_compliance()`` posts a compliance webhook (``customers/redact``...) to a URL;
 - ``POST /admin/api/{v}/graphql.json``: the GraphQL Admin API for the part of Shopify's schema
   shoptrack reads (``shop``, ``currentAppInstallation``, ``orders``, ``order``), with Shopify's
   query costs and cost-based throttling (see ``_shopify_graphql``);
@@ -68,7 +71,12 @@ from starlette.applications import Starlette
 from shoptrack.simulators._faults import EdgeFaults
 from shoptrack.simulators._shopify_control import control_routes
 from shoptrack.simulators._shopify_graphql import GraphQLApi
-from shoptrack.simulators._shopify_oauth import TOKEN_LIFETIME, token_route
+from shoptrack.simulators._shopify_oauth import (
+    CODE_LIFETIME,
+    TOKEN_LIFETIME,
+    authorize_route,
+    token_route,
+)
 from shoptrack.simulators._shopify_orders import (
     API_VERSION,
     CATALOGUE,
@@ -192,6 +200,8 @@ class ShopifySimulator:
         self._timeout = webhook_timeout
         self._lock = threading.RLock()  # tests change the shop from their own thread
         self._tokens = {self.access_token: Token(self.access_token, tuple(scopes))}
+        # Authorization codes not yet exchanged: their scopes and when they stop working.
+        self._codes: dict[str, tuple[tuple[str, ...], datetime]] = {}
         self._ids = 5_820_000_000_000
         self._numbers = 1000
         self._orders: dict[int, SimulatedOrder] = {}
@@ -213,6 +223,7 @@ class ShopifySimulator:
         self.app = Starlette(
             routes=[
                 token_route(self),
+                authorize_route(self),
                 *GraphQLApi(self).routes(),
                 *RestApi(self).routes(),
                 *control_routes(self),
@@ -248,6 +259,51 @@ class ShopifySimulator:
             self._tokens[value] = token
             self.issued_tokens += 1
             return token
+
+    def grant_code(self, scopes: Sequence[str]) -> str:
+        """An authorization code for an install approved with ``scopes``."""
+        with self._lock:
+            code = secrets.token_hex(16)
+            self._codes[code] = (tuple(scopes), self._now() + CODE_LIFETIME)
+            return code
+
+    def exchange_code(self, code: str) -> Token | None:
+        """The offline token of a code, once; None for an unknown, used or expired code."""
+        with self._lock:
+            granted = self._codes.pop(code, None)
+            if granted is None or self._now() >= granted[1]:
+                return None
+            value = "shpat_" + secrets.token_hex(16)
+            self._tokens[value] = Token(value, granted[0])
+            return self._tokens[value]
+
+    async def uninstall_app(self) -> None:
+        """The owner uninstalls the app: ``app/uninstalled`` goes to its subscriptions, then
+        every token stops working and the subscriptions are gone (as Shopify deletes them)."""
+        with self._lock:
+            shop = self._shop()
+            self._emit("app/uninstalled", shop.id, {"id": shop.id, "domain": shop.domain,
+                                                    "name": shop.name})  # fmt: skip
+        await self.deliver_pending()
+        with self._lock:
+            self._tokens.clear()
+            self._subscriptions.clear()
+
+    async def send_compliance(self, url: str, topic: str, payload: Mapping[str, Any]) -> Delivery:
+        """Posts one compliance webhook (``customers/data_request``, ``customers/redact``,
+        ``shop/redact``) to the app's compliance URL, signed with its client secret."""
+        body = json.dumps(dict(payload), separators=(",", ":")).encode()
+        event = Event(str(uuid.uuid4()), topic, 0, self.clock(), body)
+        headers = delivery_headers(
+            event, secret=self.client_secret, shop_domain=self.shop_domain,
+            webhook_id=str(uuid.uuid4()),
+        )  # fmt: skip
+        sent = Outgoing(0, url, headers, body, topic, 0, event.id, headers["x-shopify-webhook-id"])
+        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
+            delivery = await post(client, sent, self.clock, 1)
+        with self._lock:
+            self._log.append(delivery)
+        return delivery
 
     def revoke_issued_tokens(self) -> None:
         """Every token the grant issued stops working before its time (the app's scopes

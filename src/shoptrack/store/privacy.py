@@ -22,15 +22,24 @@ from shoptrack.store.flows import erase_profile_flows
 from shoptrack.store.schema import (
     event_keys,
     events,
+    inbox,
     metric_rollups,
     metrics,
+    order_fetches,
     order_states,
     profile_orders,
     profiles,
 )
 from shoptrack.store.sql import for_update
 
-__all__ = ["ERASABLE_IDENTIFIERS", "Erasure", "erase_person", "scrubbed_snapshot"]
+__all__ = [
+    "ERASABLE_IDENTIFIERS",
+    "Erasure",
+    "StoreErasure",
+    "erase_person",
+    "erase_store_data",
+    "scrubbed_snapshot",
+]
 
 # What a deletion request may name the person by (Klaviyo's data-privacy-deletion-job).
 ERASABLE_IDENTIFIERS = ("id", "email", "phone_number")
@@ -72,7 +81,14 @@ def scrubbed_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     return {**snapshot, **dict.fromkeys(_PERSONAL_ORDER_FIELDS), "extra": {}}
 
 
-def erase_person(connection: Connection, account_id: str, identifier: str, value: str) -> Erasure:
+def erase_person(
+    connection: Connection,
+    account_id: str,
+    identifier: str,
+    value: str,
+    *,
+    orders: Mapping[str, set[str]] | None = None,
+) -> Erasure:
     """Erases the person named by ``identifier`` (``id``, ``email`` or ``phone_number``, already
     normalised): their profile, all its events and their exactly-once keys, their share of the
     metric rollups, and the personal fields of their order states.
@@ -83,7 +99,8 @@ def erase_person(connection: Connection, account_id: str, identifier: str, value
     about the person, though: processing makes a profile for whoever an order names, as Klaviyo
     re-creates a deleted profile when data about it arrives.) Orders are found by the profile's
     order events and by email, also when no profile matches, so an order first seen cancelled,
-    which recorded nothing, is scrubbed too.
+    which recorded nothing, is scrubbed too; ``orders`` names more (platform order ids by
+    integration: those a store asks to redact).
     """
     if identifier not in ERASABLE_IDENTIFIERS:
         raise ValueError(f"a person is erased by one of {ERASABLE_IDENTIFIERS}")
@@ -97,15 +114,34 @@ def erase_person(connection: Connection, account_id: str, identifier: str, value
         )
     ).first()
     emails = {value} if identifier == "email" else set()
+    named: dict[str, set[str]] = defaultdict(set)
+    for integration_id, order_ids in (orders or {}).items():
+        named[integration_id] |= set(order_ids)
     if profile is None:
-        scrubbed = _scrub_orders(connection, account_id, emails, {})
+        scrubbed = _scrub_orders(connection, account_id, emails, named)
         return Erasure(None, 0, scrubbed)
     if profile.email:
         emails.add(profile.email)
-    scrubbed = _scrub_orders(connection, account_id, emails, _orders_of(connection, profile))
+    for integration_id, order_ids in _orders_of(connection, profile).items():
+        named[integration_id] |= order_ids
+    scrubbed = _scrub_orders(connection, account_id, emails, named)
+    erased = _delete_events(
+        connection,
+        account_id,
+        (events.c.account_id == account_id, events.c.profile_id == profile.id),
+    )
+    _forget_profile(connection, account_id, profile.id)
+    return Erasure(profile.id, len(erased), scrubbed)
+
+
+def _delete_events(
+    connection: Connection, account_id: str, where: Sequence[ColumnElement[bool]]
+) -> Sequence[Any]:
+    """Deletes the events ``where`` selects, with their exactly-once keys and their share of
+    the rollups; returns them."""
     erased = connection.execute(
         delete(events)
-        .where(events.c.account_id == account_id, events.c.profile_id == profile.id)
+        .where(*where)
         .returning(
             events.c.id,
             events.c.metric_id,
@@ -114,14 +150,62 @@ def erase_person(connection: Connection, account_id: str, identifier: str, value
             events.c.value,
             events.c.value_currency,
             events.c.test,
+            events.c.profile_id,
         )
     ).all()
     _delete_keys(connection, account_id, erased)
     _subtract_rollups(connection, account_id, erased)
-    erase_profile_flows(connection, account_id, profile.id)
-    connection.execute(delete(profile_orders).where(profile_orders.c.profile_id == profile.id))
-    connection.execute(delete(profiles).where(profiles.c.id == profile.id))
-    return Erasure(profile.id, len(erased), scrubbed)
+    return erased
+
+
+def _forget_profile(connection: Connection, account_id: str, profile_id: str) -> None:
+    erase_profile_flows(connection, account_id, profile_id)
+    connection.execute(delete(profile_orders).where(profile_orders.c.profile_id == profile_id))
+    connection.execute(delete(profiles).where(profiles.c.id == profile_id))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreErasure:
+    """What erasing a store's data removed: its events, the profiles it alone had made, and
+    its orders."""
+
+    events: int
+    profiles: int
+    order_states: int
+
+
+def erase_store_data(connection: Connection, account_id: str, integration_id: str) -> StoreErasure:
+    """Erases what one store sent (Shopify's ``shop/redact``, 48 hours after the app is
+    uninstalled): the integration's events with their keys and rollups, the profiles that had
+    events from it and have none left, its order states, pending fetches and inbox rows. The
+    integration itself stays, removed, so that its id names nothing new; other stores' events
+    of a profile keep the profile."""
+    erased = _delete_events(
+        connection,
+        account_id,
+        (events.c.account_id == account_id, events.c.integration_id == integration_id),
+    )
+    touched = sorted({row.profile_id for row in erased if row.profile_id is not None})
+    left: set[str] = set()
+    for chunk in _chunks(touched):
+        left |= set(
+            connection.execute(
+                select(events.c.profile_id)
+                .where(events.c.account_id == account_id, events.c.profile_id.in_(chunk))
+                .distinct()
+            ).scalars()
+        )
+    alone = [profile_id for profile_id in touched if profile_id not in left]
+    for profile_id in alone:
+        _forget_profile(connection, account_id, profile_id)
+    orders = connection.execute(
+        delete(order_states).where(order_states.c.integration_id == integration_id)
+    ).rowcount
+    connection.execute(
+        delete(order_fetches).where(order_fetches.c.integration_id == integration_id)
+    )
+    connection.execute(delete(inbox).where(inbox.c.integration_id == integration_id))
+    return StoreErasure(len(erased), len(alone), orders)
 
 
 def _orders_of(connection: Connection, profile: Any) -> dict[str, set[str]]:

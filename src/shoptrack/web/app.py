@@ -33,12 +33,14 @@ from shoptrack.web.routes import (
     metrics,
     profiles,
     settings,
+    shopify,
 )
 from shoptrack.web.security import (
     CsrfRejectedError,
     FormTooLargeError,
     SignInRequiredError,
     clear_session_cookie,
+    content_security_policy,
     visitor_or_none,
 )
 
@@ -51,14 +53,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 
-# No inline script or style anywhere: pages load shoptrack's own files only.
-_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "object-src 'none'"
-)
 _PAGE_HEADERS = [
-    (b"content-security-policy", _CONTENT_SECURITY_POLICY.encode()),
+    (b"content-security-policy", content_security_policy().encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
@@ -102,7 +98,18 @@ def create_web(services: Services, *, doctor_client: ClientFactory | None = None
     ``doctor_client`` (tests give one that never waits between retries)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     page_paths: list[str] = []
-    for module in (auth, home, integrations, metrics, profiles, flows, doctor, alerts, settings):
+    for module in (
+        auth,
+        home,
+        shopify,
+        integrations,
+        metrics,
+        profiles,
+        flows,
+        doctor,
+        alerts,
+        settings,
+    ):
         app.include_router(module.router)
         page_paths += [route.path for route in module.router.routes if isinstance(route, APIRoute)]
     pages = Pages(page_paths)

@@ -39,6 +39,7 @@ __all__ = [
     "VisitorDep",
     "add_flash",
     "clear_session_cookie",
+    "content_security_policy",
     "keep_sign_in_csrf_token",
     "read_flash",
     "read_form",
@@ -57,6 +58,18 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 # A form here is a few fields; anything larger is refused before it is parsed.
 MAX_FORM_BYTES = 64 * 1024
+
+
+def content_security_policy(*form_targets: str) -> str:
+    """The pages' policy: no inline script or style anywhere, shoptrack's own files only.
+    Forms post to shoptrack, and to ``form_targets`` (origins a form's answer redirects to,
+    which Chromium checks against ``form-action`` too)."""
+    form_action = " ".join(("'self'", *form_targets))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )
 
 
 class SignInRequiredError(Exception):

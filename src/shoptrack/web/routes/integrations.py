@@ -19,6 +19,7 @@ from shoptrack.errors import InputError, NotFoundError
 from shoptrack.integrations import CredentialsRejectedError, connect, remove, webhook_url
 from shoptrack.integrations import update as update_integration
 from shoptrack.pipeline.sync import sync_interval
+from shoptrack.shopify_app import SCOPES, callback_url, shopify_app_of
 from shoptrack.store.integrations import Integration, get_integration, integration_row
 from shoptrack.store.sync_runs import list_runs, queue_sync, queued_backfill
 from shoptrack.web.queries import (
@@ -30,7 +31,14 @@ from shoptrack.web.queries import (
 )
 from shoptrack.web.rendering import humanize
 from shoptrack.web.routes._common import FieldErrors, field_errors, pages, redirect
-from shoptrack.web.security import Form, FormDep, Visitor, VisitorDep, services_of
+from shoptrack.web.security import (
+    Form,
+    FormDep,
+    Visitor,
+    VisitorDep,
+    content_security_policy,
+    services_of,
+)
 from shoptrack.web.statuses import PLATFORM_NAMES, status_rows
 
 __all__ = ["router"]
@@ -116,10 +124,16 @@ def _new_page(
     store_answer: str | None = None,
     status: int = 200,
 ) -> Response:
-    return pages(request).render(
+    app = (
+        shopify_app_of(services_of(request), visitor.account_id) if platform == "shopify" else None
+    )
+    response = pages(request).render(
         request,
         "integrations/new.html",
         {
+            "shopify_app": app,
+            "callback_url": callback_url(services_of(request)),
+            "scopes": ", ".join(SCOPES),
             "platforms": [(p, PLATFORM_NAMES.get(p, p)) for p in known_platforms()],
             "platform": platform,
             "platform_name": PLATFORM_NAMES.get(platform or "", platform),
@@ -131,6 +145,14 @@ def _new_page(
         visitor=visitor,
         status=status,
     )
+    if app is not None:
+        # The install form's answer redirects to the shop's approval page, which Chromium
+        # checks against the page's form-action.
+        targets = ["https://*.myshopify.com"]
+        if app.api_base_url:
+            targets.append(app.api_base_url.rstrip("/"))
+        response.headers["content-security-policy"] = content_security_policy(*targets)
+    return response
 
 
 @router.get("/integrations/new")

@@ -1,7 +1,7 @@
 """The account's Settings page: the account settings resource (``domain.account_settings``) as a
 form, saved whole; a setting that is not valid is named beside its field and nothing is saved.
-It also lists who hears of the account's alerts, and adds and removes them
-(``shoptrack.alerts``)."""
+It holds the account's Shopify app (``shoptrack.shopify_app``), and lists who hears of the
+account's alerts, and adds and removes them (``shoptrack.alerts``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ from starlette.responses import Response
 from shoptrack.alerts import subscribe, subscriptions, unsubscribe
 from shoptrack.domain.account_settings import AccountSettings
 from shoptrack.errors import InputError
+from shoptrack.shopify_app import (
+    COMPLIANCE_PATH,
+    SCOPES,
+    callback_url,
+    configure,
+    parse_settings,
+    shopify_app_of,
+)
 from shoptrack.store.accounts import account_settings, save_account_settings
 from shoptrack.web.routes._common import FieldErrors, field_errors, pages, redirect
 from shoptrack.web.security import FormDep, Visitor, VisitorDep, services_of
@@ -31,9 +39,12 @@ def _page(
     status: int = 200,
     *,
     subscription: dict[str, Any] | None = None,
+    shopify: dict[str, Any] | None = None,
 ) -> Response:
     """The page; ``subscription`` holds the alert subscription form's values, its errors and
-    a new webhook's secret (shown this once)."""
+    a new webhook's secret (shown this once); ``shopify`` the Shopify app form's."""
+    services = services_of(request)
+    app = shopify_app_of(services, visitor.account_id)
     return pages(request).render(
         request,
         "settings.html",
@@ -43,6 +54,15 @@ def _page(
             "zones": sorted(available_timezones()),
             "subscriptions": subscriptions(services_of(request), visitor.account_id),
             "subscription": {"values": {}, "errors": {}, "secret": None} | (subscription or {}),
+            "shopify": {
+                "app": app,
+                "values": {"client_id": app.client_id if app else ""},
+                "errors": {},
+                "callback_url": callback_url(services),
+                "compliance_url": services.settings.public_url.rstrip("/") + COMPLIANCE_PATH,
+                "scopes": ", ".join(SCOPES),
+            }
+            | (shopify or {}),
         },
         visitor=visitor,
         status=status,
@@ -131,4 +151,37 @@ def remove_alert_subscription(
         "/settings#alert-subscriptions",
         visitor,
         [("ok", f"{removed.target} is no longer told of the account's alerts.")],
+    )
+
+
+@router.post("/settings/shopify-app")
+def save_shopify_app(request: Request, visitor: VisitorDep, form: FormDep) -> Response:
+    """Stores the account's Shopify app; a new secret keeps the old ones for verifying."""
+    values = {"client_id": form.get("client_id"), "api_base_url": form.get("api_base_url")}
+    try:
+        configure(
+            services_of(request),
+            visitor.account_id,
+            parse_settings(
+                {
+                    "client_id": values["client_id"],
+                    "client_secret": form.get("client_secret"),
+                    "api_base_url": values["api_base_url"].strip() or None,
+                },
+                "/data/attributes",
+            ),
+        )
+    except InputError as error:
+        errors = field_errors(error, {"client_id", "client_secret", "api_base_url"})
+        return _page(
+            request,
+            visitor,
+            _current(request, visitor),
+            status=400,
+            shopify={"values": values, "errors": errors},
+        )
+    return redirect(
+        "/settings#shopify-app",
+        visitor,
+        [("ok", "The Shopify app is saved: install it on a store from Add a Shopify store.")],
     )

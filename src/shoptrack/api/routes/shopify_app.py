@@ -1,0 +1,132 @@
+"""``GET|PUT /api/shopify-app``: the account's Shopify app (type ``shopify-app``), which it
+installs on stores it does not own. PUT sets the client id and secret; no answer ever holds the
+secret."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shoptrack.api.deps import AccountDep, ServicesDep, base_url
+from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIResponse,
+    JSONAPIRoute,
+    add_route,
+    iso,
+    jsonapi_response,
+)
+from shoptrack.api.schemas import ShopifyAppResponse, error_responses
+from shoptrack.errors import ConflictError, NotFoundError
+from shoptrack.services import Services
+from shoptrack.shopify_app import (
+    COMPLIANCE_PATH,
+    SCOPES,
+    AppSettings,
+    callback_url,
+    configure,
+    parse_settings,
+    shopify_app_of,
+)
+from shoptrack.store.shopify_apps import ShopifyApp
+
+__all__ = ["RESOURCE_TYPE", "app_resource", "router"]
+
+RESOURCE_TYPE = "shopify-app"
+_ATTRIBUTES = "/data/attributes"
+
+
+class ShopifyAppChangeData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["shopify-app"]
+    id: str | None = None
+    # Checked by ``AppSettings``, which names the field that is wrong.
+    attributes: dict[str, Any] = Field(
+        json_schema_extra={
+            "properties": AppSettings.model_json_schema()["properties"],
+            "required": ["client_id", "client_secret"],
+            "additionalProperties": False,
+        }
+    )
+
+
+class ShopifyAppChange(BaseModel):
+    """The body of ``PUT /api/shopify-app``: the app's client id and secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: ShopifyAppChangeData
+
+
+def app_resource(services: Services, account_id: str, app: ShopifyApp, base: str) -> dict[str, Any]:
+    public = services.settings.public_url.rstrip("/")
+    return {
+        "type": RESOURCE_TYPE,
+        "id": account_id,
+        "attributes": {
+            "client_id": app.client_id,
+            "api_base_url": app.api_base_url,
+            "scopes": list(SCOPES),
+            "callback_url": callback_url(services),
+            "compliance_webhooks_url": public + COMPLIANCE_PATH,
+            "previous_secrets_kept": len(app.previous_secrets),
+            "updated": iso(app.updated_at),
+        },
+        "links": {"self": f"{base}/api/shopify-app"},
+    }
+
+
+router = APIRouter(
+    tags=["Shopify app"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
+)
+
+
+def get_shopify_app(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """The account's Shopify app, without its secret; 404 until one is configured."""
+    app = shopify_app_of(services, account.id)
+    if app is None:
+        raise NotFoundError(
+            "no Shopify app is configured for this account: PUT /api/shopify-app with its"
+            " client_id and client_secret"
+        )
+    return jsonapi_response({"data": app_resource(services, account.id, app, base_url(request))})
+
+
+def put_shopify_app(
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: Annotated[ShopifyAppChange, Body(media_type=JSONAPI_MEDIA_TYPE)],
+) -> Response:
+    """Sets the app's client id and secret. A new secret of the same client id keeps the old
+    ones for verifying what Shopify signed before the rotation."""
+    data = body.data
+    if data.id is not None and data.id != account.id:
+        raise ConflictError(
+            f"data.id {data.id} is not this account's id {account.id}", pointer="/data/id"
+        )
+    app = configure(services, account.id, parse_settings(data.attributes, _ATTRIBUTES))
+    return jsonapi_response({"data": app_resource(services, account.id, app, base_url(request))})
+
+
+add_route(
+    router,
+    "/api/shopify-app",
+    get_shopify_app,
+    ["GET"],
+    operation_id="get_shopify_app",
+    response_model=ShopifyAppResponse,
+    responses=error_responses(401, 404, 503),
+)
+add_route(
+    router,
+    "/api/shopify-app",
+    put_shopify_app,
+    ["PUT"],
+    operation_id="update_shopify_app",
+    response_model=ShopifyAppResponse,
+    responses=error_responses(400, 401, 409, 413, 503),
+)

@@ -1,0 +1,205 @@
+"""The Shopify app of an account (client id, encrypted secrets), the installs it started, and
+the data requests its stores' customers made."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from shoptrack.ids import new_id
+from shoptrack.store.schema import shopify_apps, shopify_data_requests, shopify_installs
+from shoptrack.store.secrets import CredentialCipher
+
+__all__ = [
+    "DataRequest",
+    "PendingInstall",
+    "ShopifyApp",
+    "data_requests",
+    "forget_data_requests",
+    "forget_expired_installs",
+    "load_app",
+    "record_data_request",
+    "save_app",
+    "start_install",
+    "take_install",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifyApp:
+    """An account's app: what signs its callbacks and webhooks is ``client_secret``, then the
+    secrets it replaced (deliveries signed before a rotation still verify)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    previous_secrets: tuple[str, ...] = field(default=(), repr=False)
+    api_base_url: str | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self.client_secret, *self.previous_secrets]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInstall:
+    """An install started by a browser session, waiting for Shopify's redirect back."""
+
+    account_id: str
+    session_hash: str
+    shop_domain: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DataRequest:
+    """A customer's request for their data, received through ``customers/data_request``."""
+
+    id: str
+    integration_id: str
+    shop_domain: str
+    customer_email: str | None
+    customer_id: str | None
+    orders_requested: Sequence[str]
+    received_at: datetime
+
+
+def load_app(
+    connection: Connection, cipher: CredentialCipher, account_id: str
+) -> ShopifyApp | None:
+    row = connection.execute(
+        select(shopify_apps).where(shopify_apps.c.account_id == account_id)
+    ).first()
+    if row is None:
+        return None
+    sealed = cipher.decrypt(row.secrets)
+    return ShopifyApp(
+        client_id=row.client_id,
+        client_secret=str(sealed["client_secret"]),
+        previous_secrets=tuple(str(s) for s in sealed.get("previous_secrets") or ()),
+        api_base_url=row.api_base_url,
+        updated_at=row.updated_at,
+    )
+
+
+def save_app(
+    connection: Connection,
+    cipher: CredentialCipher,
+    account_id: str,
+    app: ShopifyApp,
+    now: datetime,
+) -> None:
+    """Stores the account's app in place of the one before."""
+    values: dict[str, Any] = {
+        "client_id": app.client_id,
+        "secrets": cipher.encrypt(
+            {"client_secret": app.client_secret, "previous_secrets": list(app.previous_secrets)}
+        ),
+        "api_base_url": app.api_base_url,
+        "updated_at": now,
+    }
+    updated = connection.execute(
+        shopify_apps.update().where(shopify_apps.c.account_id == account_id).values(**values)
+    )
+    if not updated.rowcount:
+        connection.execute(
+            shopify_apps.insert().values(account_id=account_id, created_at=now, **values)
+        )
+
+
+def start_install(
+    connection: Connection, state_hash: str, install: PendingInstall, now: datetime
+) -> None:
+    connection.execute(
+        shopify_installs.insert().values(
+            state_hash=state_hash,
+            account_id=install.account_id,
+            session_hash=install.session_hash,
+            shop_domain=install.shop_domain,
+            created_at=now,
+            expires_at=install.expires_at,
+        )
+    )
+
+
+def take_install(connection: Connection, state_hash: str) -> PendingInstall | None:
+    """The install of that state, removed: a state is good for one callback."""
+    row = connection.execute(
+        select(shopify_installs).where(shopify_installs.c.state_hash == state_hash)
+    ).first()
+    if row is None:
+        return None
+    connection.execute(delete(shopify_installs).where(shopify_installs.c.state_hash == state_hash))
+    return PendingInstall(row.account_id, row.session_hash, row.shop_domain, row.expires_at)
+
+
+def forget_expired_installs(connection: Connection, now: datetime) -> None:
+    connection.execute(delete(shopify_installs).where(shopify_installs.c.expires_at < now))
+
+
+def record_data_request(
+    connection: Connection,
+    *,
+    account_id: str,
+    integration_id: str,
+    shop_domain: str,
+    customer_email: str | None,
+    customer_id: str | None,
+    orders_requested: Sequence[str],
+    data_request_id: str | None,
+    now: datetime,
+) -> str:
+    request_id = new_id()
+    connection.execute(
+        shopify_data_requests.insert().values(
+            id=request_id,
+            account_id=account_id,
+            integration_id=integration_id,
+            shop_domain=shop_domain,
+            customer_email=customer_email,
+            customer_id=customer_id,
+            orders_requested=list(orders_requested),
+            data_request_id=data_request_id,
+            received_at=now,
+        )
+    )
+    return request_id
+
+
+def data_requests(
+    connection: Connection, integration_id: str, since: datetime
+) -> list[DataRequest]:
+    """The integration's data requests received since ``since``, newest first."""
+    rows = connection.execute(
+        select(shopify_data_requests)
+        .where(
+            shopify_data_requests.c.integration_id == integration_id,
+            shopify_data_requests.c.received_at >= since,
+        )
+        .order_by(shopify_data_requests.c.received_at.desc())
+    )
+    return [
+        DataRequest(
+            id=row.id,
+            integration_id=row.integration_id,
+            shop_domain=row.shop_domain,
+            customer_email=row.customer_email,
+            customer_id=row.customer_id,
+            orders_requested=tuple(row.orders_requested or ()),
+            received_at=row.received_at,
+        )
+        for row in rows
+    ]
+
+
+def forget_data_requests(connection: Connection, integration_id: str) -> None:
+    """Deletes the integration's data requests (they name customers): its shop is redacted."""
+    connection.execute(
+        delete(shopify_data_requests).where(
+            shopify_data_requests.c.integration_id == integration_id
+        )
+    )
