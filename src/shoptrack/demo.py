@@ -25,7 +25,7 @@ from rich.console import Console
 
 from shoptrack.api import create_app
 from shoptrack.cli_progress import SyncReport
-from shoptrack.demo_flows import DemoReaders, ensure_demo_flows
+from shoptrack.demo_flows import DemoReaders, ensure_demo_flows, replay_flow_history
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
 from shoptrack.listener import address, command_socket
@@ -147,7 +147,16 @@ class DemoShop:
         try:
             connected = {store.life.platform: self._connect(store) for store in self._stores}
             self._import_history(connected)
-            ensure_demo_flows(self._services, self._state.account_id, connected["woocommerce"])
+            woocommerce = connected["woocommerce"]
+            flow_ids = ensure_demo_flows(self._services, self._state.account_id, woocommerce)
+            # What the post-purchase flow would have done over the imported history.
+            replay_flow_history(
+                self._services,
+                self._state.account_id,
+                integration_id=woocommerce,
+                flow_id=flow_ids[0],
+                rng=random.Random(0),  # noqa: S311  # demo data, not security
+            )
             self._describe(connected)
         except Exception as error:  # noqa: BLE001  # shown to the user; the server keeps serving
             self._console.print(f"[red]demo set-up failed:[/red] {error}")
