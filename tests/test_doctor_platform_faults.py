@@ -73,8 +73,8 @@ def test_a_shopify_token_without_read_all_orders_is_scope_missing(
     client, _ = app_client
     shop = make_shop(services)
     store = ShopifySimulator(clock=clock.now, webhook_delivery="manual")
-    store.add_orders(at=clock.now() - timedelta(days=75))
-    store.add_orders(at=clock.now() - timedelta(days=5))
+    store.add_orders(created=clock.now() - timedelta(days=75))
+    store.add_orders(created=clock.now() - timedelta(days=5))
     limited = store.add_token(["read_orders"])
     with serving(store.app) as url:
         credentials = store.credentials(url) | {"access_token": limited}

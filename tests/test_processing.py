@@ -35,6 +35,7 @@ from shoptrack.store.schema import (
     metrics,
     order_states,
     profile_orders,
+    profiles,
 )
 from tests.conftest import START
 from tests.helpers import (
@@ -471,3 +472,30 @@ def test_a_body_without_nul_characters_counts_none(services: Services) -> None:
     with services.database.read() as connection:
         removed = connection.execute(select(inbox.c.nul_characters_removed)).scalar_one()
     assert removed == 0
+
+
+def test_customers_who_share_a_phone_number_get_a_profile_each(services: Services) -> None:
+    """Two people, one phone (a family's, or a store's placeholder): each email is a profile;
+    the phone stays with the profile that had it first, and no order fails for it."""
+    shop = make_shop(services)
+
+    def order(order_id: int, email: str) -> dict[str, Any]:
+        placed = woo_order(order_id, "processing", START, email=email)
+        placed["billing"] = placed["billing"] | {"phone": "+49 30 5550 1234"}
+        return placed
+
+    deliver(services, shop, order(1, "first@example.com"), "1")
+    Processor(services.database, services.clock).run_until_idle()
+    # Then two more in one batch: one alone, one beside another of its kind.
+    deliver(services, shop, order(2, "second@example.com"), "2")
+    deliver(services, shop, order(3, "third@example.com"), "3")
+    result = Processor(services.database, services.clock).run_until_idle()
+    assert (result.processed, result.retried, result.dead) == (2, 0, 0)
+    assert event_counts(services, shop.account_id)["Placed Order"] == 3
+    with services.database.read() as connection:
+        phones = dict(connection.execute(select(profiles.c.email, profiles.c.phone_number)).all())
+    assert phones == {
+        "first@example.com": "+493055501234",
+        "second@example.com": None,
+        "third@example.com": None,
+    }

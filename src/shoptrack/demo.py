@@ -1,7 +1,8 @@
 """The demo: ``serve`` with an account and six simulated stores connected — one per platform —
-their history imported and new orders moving through their statuses every few seconds; the
-post-purchase and abandoned-checkout flows live on the WooCommerce store, with simulated
-customers opening and clicking their emails and ordering again (``demo_flows``).
+their 90 days of history imported (a weekly rhythm, customers who come back) and new orders
+moving through their statuses every few seconds; the post-purchase and abandoned-checkout flows
+live on the WooCommerce store, with simulated customers opening and clicking their emails and
+ordering again (``demo_flows``).
 
 The account and its keys are kept in the data dir (``demo.json``), so a second ``make demo`` finds
 the same account and integrations; the simulated stores themselves start afresh each time, and
@@ -17,7 +18,6 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 
 import orjson
 import uvicorn
@@ -25,7 +25,7 @@ from rich.console import Console
 
 from shoptrack.api import create_app
 from shoptrack.cli_progress import SyncReport
-from shoptrack.demo_flows import DemoReaders, ensure_demo_flows
+from shoptrack.demo_flows import DemoReaders, ensure_demo_flows, replay_flow_history
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
 from shoptrack.listener import address, command_socket
@@ -34,6 +34,7 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.simulators.catalog import CATALOG, SimulatedShop, StoreLife
+from shoptrack.simulators.history import past_orders
 from shoptrack.simulators.serving import serving
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
 from shoptrack.store.accounts import create_account, get_account
@@ -45,9 +46,9 @@ __all__ = ["DemoState", "run_demo"]
 
 # How often one of the demo stores takes a new order or moves one along (seconds).
 ACTIVITY_EVERY = 2.0
-HISTORY_ORDERS = 40
-HISTORY_INTERVAL = timedelta(hours=31)
-HISTORY_DAYS = 60
+# Each store's past: 90 days in a weekly rhythm, about this many orders a day.
+HISTORY_DAYS = 90
+HISTORY_ORDERS_PER_DAY = 3.0
 # Stores without webhooks are polled; in the demo every minute rather than every five.
 DEMO_SYNC_MINUTES = 1
 
@@ -146,7 +147,16 @@ class DemoShop:
         try:
             connected = {store.life.platform: self._connect(store) for store in self._stores}
             self._import_history(connected)
-            ensure_demo_flows(self._services, self._state.account_id, connected["woocommerce"])
+            woocommerce = connected["woocommerce"]
+            flow_ids = ensure_demo_flows(self._services, self._state.account_id, woocommerce)
+            # What the post-purchase flow would have done over the imported history.
+            replay_flow_history(
+                self._services,
+                self._state.account_id,
+                integration_id=woocommerce,
+                flow_id=flow_ids[0],
+                rng=random.Random(0),  # noqa: S311  # demo data, not security
+            )
             self._describe(connected)
         except Exception as error:  # noqa: BLE001  # shown to the user; the server keeps serving
             self._console.print(f"[red]demo set-up failed:[/red] {error}")
@@ -278,9 +288,13 @@ def run_demo(settings: Settings, *, host: str, port: int, console: Console) -> N
     _ensure_demo_user(services, state)
     with ExitStack() as stack:
         stores = []
-        for life in CATALOG:
+        now = services.clock.now()
+        for number, life in enumerate(CATALOG):
             shop = life.build(None, True)  # a store learns its address from its requests
-            life.seed(shop, HISTORY_ORDERS, HISTORY_INTERVAL)
+            # Reproducible: every demo's stores have the same past, relative to now.
+            rng = random.Random(number)  # noqa: S311  # demo data, not security
+            past = past_orders(now, days=HISTORY_DAYS, per_day=HISTORY_ORDERS_PER_DAY, rng=rng)
+            life.seed_history(shop, past)
             stores.append(DemoStore(life, shop, stack.enter_context(serving(shop.app, host))))
         server = uvicorn.Server(
             uvicorn.Config(

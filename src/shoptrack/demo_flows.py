@@ -15,23 +15,42 @@ import email.policy
 import random
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, select
 
 from shoptrack.domain.events import Metric
+from shoptrack.flows.attribution import credit
+from shoptrack.flows.email import message_id_for
+from shoptrack.flows.engagement import EmailMetric, record_engagement
 from shoptrack.flows.model import FlowStatus
 from shoptrack.flows.service import FlowRequest, Safeguards, create_flow
+from shoptrack.ids import new_id
 from shoptrack.services import Services
-from shoptrack.store.flows import list_flows
+from shoptrack.store.accounts import account_settings
+from shoptrack.store.engagement import Touch, delivery_facts
+from shoptrack.store.flows import (
+    FlowRecord,
+    RunRecord,
+    RunState,
+    finish_run,
+    get_flow,
+    list_flows,
+    mark_delivery,
+    prepare_delivery,
+    record_activity,
+    start_run,
+)
 from shoptrack.store.metrics import ensure_metric
-from shoptrack.store.schema import flow_deliveries
+from shoptrack.store.recording import RecordedEvent
+from shoptrack.store.schema import events, flow_deliveries, metrics, profiles
 
-__all__ = ["DEMO_FLOWS", "DemoReaders", "ensure_demo_flows"]
+__all__ = ["DEMO_FLOWS", "DemoReaders", "ensure_demo_flows", "replay_flow_history"]
 
 # The library flows the demo runs, and the metric of the store each is triggered by.
 DEMO_FLOWS = (
@@ -145,6 +164,142 @@ class DemoReaders:
             self._client.get(_path(self._random.choice(links)))
             if self._random.random() < ORDER_AGAIN_CHANCE:
                 self._order_again(recipient)
+
+
+# How the demo's past readers behaved: the thank-you email goes out this long after an order,
+# this many are opened (hours later), and this many of the opened ones clicked.
+PAST_SEND_AFTER = timedelta(minutes=2)
+PAST_OPEN_CHANCE = 0.55
+PAST_CLICK_CHANCE = 0.35
+
+
+def replay_flow_history(
+    services: Services, account_id: str, integration_id: str, flow_id: str, rng: random.Random
+) -> int:
+    """The post-purchase flow's past, as shoptrack would have recorded it had the flow run while
+    the store's history happened: for each imported Placed Order of the integration a run, its
+    thank-you email sent, Received Email, and some Opened and Clicked Email; an order that came
+    within the account's attribution window after a click is credited to it. Orders that have a
+    run already are left alone (a second demo start adds nothing); how many runs were made."""
+    with services.database.write() as connection:
+        flow = get_flow(connection, account_id, flow_id)
+        window = timedelta(days=account_settings(connection, account_id).attribution_window_days)
+        orders = connection.execute(
+            select(events)
+            .join(metrics, metrics.c.id == events.c.metric_id)
+            .where(
+                events.c.account_id == account_id,
+                events.c.integration_id == integration_id,
+                events.c.backfill.is_(True),
+                metrics.c.name == Metric.PLACED_ORDER.value,
+            )
+            .order_by(events.c.time, events.c.id)
+        ).all()
+        address = connection.execute(
+            select(profiles.c.id, profiles.c.email).where(
+                profiles.c.id.in_({order.profile_id for order in orders})
+            )
+        ).all()
+        emails = {row.id: row.email for row in address}
+        clicks: dict[str, Touch] = {}  # a profile's last click, for the order after it
+        made = 0
+        seen: set[str] = set()
+        for order in orders:
+            touch = clicks.get(order.profile_id)
+            if touch is not None and touch.at < order.time <= touch.at + window:
+                credit(connection, _recorded(order), touch)
+            step = "thank-you-returning" if order.profile_id in seen else "thank-you-first"
+            seen.add(order.profile_id)
+            recipient = emails.get(order.profile_id)
+            if recipient is None:
+                continue
+            run_id = start_run(
+                connection,
+                flow=flow,
+                profile_id=order.profile_id,
+                trigger_event_id=order.id,
+                trigger_time=order.time,
+                now=order.time,
+            )
+            if run_id is None:
+                continue
+            made += 1
+            click = _past_email(
+                connection,
+                flow,
+                run_id=run_id,
+                order=order,
+                step=step,
+                recipient=recipient,
+                rng=rng,
+            )
+            if click is not None:
+                clicks[order.profile_id] = click
+    return made
+
+
+def _past_email(
+    connection: Connection,
+    flow: FlowRecord,
+    *,
+    run_id: str,
+    order: Row[Any],
+    step: str,
+    recipient: str,
+    rng: random.Random,
+) -> Touch | None:
+    """One past run of the flow: entered, emailed, completed; the email's engagement. The
+    click it got, if any."""
+    sent = order.time + PAST_SEND_AFTER
+
+    def activity(kind: str, at: datetime, step_id: str | None = None) -> None:
+        record_activity(
+            connection, account_id=flow.account_id, flow_id=flow.id, profile_id=order.profile_id,
+            run_id=run_id, step_id=step_id, kind=kind, now=at,
+        )  # fmt: skip
+
+    activity("entered", order.time)
+    delivery_id = new_id()
+    run = RunRecord(
+        id=run_id, account_id=flow.account_id, flow_id=flow.id, profile_id=order.profile_id,
+        trigger_event_id=order.id, trigger_time=order.time, step_id=step, attempts=0,
+        entered_at=order.time,
+    )  # fmt: skip
+    prepare_delivery(
+        connection, run=run, step_id=step, channel="email", recipient=recipient,
+        message_id=message_id_for(delivery_id, "shop@example.com"), delivery_id=delivery_id,
+        subject=f"Thank you for your order {order.unique_id}", now=sent,
+    )  # fmt: skip
+    mark_delivery(connection, delivery_id, "sent", sent)
+    activity("emailed", sent, step)
+    finish_run(connection, run_id, RunState.COMPLETED, sent)
+    activity("completed", sent)
+    facts = delivery_facts(connection, delivery_id)
+    if facts is None:
+        return None
+    record_engagement(connection, facts, EmailMetric.RECEIVED, sent)
+    if rng.random() >= PAST_OPEN_CHANCE:
+        return None
+    opened = sent + timedelta(minutes=rng.randrange(20, 30 * 60))
+    record_engagement(connection, facts, EmailMetric.OPENED, opened)
+    if rng.random() >= PAST_CLICK_CHANCE:
+        return None
+    clicked = opened + timedelta(seconds=rng.randrange(5, 300))
+    record_engagement(connection, facts, EmailMetric.CLICKED, clicked, link=0)
+    return Touch(delivery_id, flow.id, step, "clicked", clicked)
+
+
+def _recorded(order: Row[Any]) -> RecordedEvent:
+    return RecordedEvent(
+        id=order.id,
+        account_id=order.account_id,
+        metric_id=order.metric_id,
+        metric=Metric.PLACED_ORDER.value,
+        profile_id=order.profile_id,
+        integration_id=order.integration_id,
+        time=order.time,
+        backfill=order.backfill,
+    )
 
 
 def _message(path: Path) -> EmailMessage | None:

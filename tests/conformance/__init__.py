@@ -408,7 +408,7 @@ def _shopify(variant: str, **credential_options: Any) -> PlatformHarness:
             lambda clock, transport: ShopifySimulator(
                 clock=clock.now, webhook_delivery="manual", webhook_transport=transport
             ),
-            times=("at",),
+            times=("created",),
             # Every delivery is signed with the app's client secret. Shopify does not ping a
             # new subscription.
             signing_secret="client_secret",

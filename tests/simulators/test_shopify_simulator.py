@@ -296,7 +296,7 @@ def test_shop_and_access_scopes(store: Store) -> None:
 def test_updated_at_bounds_are_inclusive_and_compare_instants(store: Store) -> None:
     cut = datetime(2026, 11, 20, 12, tzinfo=UTC)
     before, at_cut, after = (
-        store.sim.add_orders(statuses=["paid"], at=cut + offset)[0]
+        store.sim.add_orders(statuses=["paid"], created=cut + offset)[0]
         for offset in (timedelta(seconds=-1), timedelta(0), timedelta(seconds=1))
     )
 
@@ -363,8 +363,8 @@ def test_link_headers_page_both_ways_and_refuse_filters_beside_page_info(store: 
 
 def test_orders_older_than_60_days_need_read_all_orders(store: Store) -> None:
     now = store.clock.now()
-    (old,) = store.sim.add_orders(at=now - timedelta(days=61))
-    (recent,) = store.sim.add_orders(at=now - timedelta(days=59))
+    (old,) = store.sim.add_orders(created=now - timedelta(days=61))
+    (recent,) = store.sim.add_orders(created=now - timedelta(days=59))
     store.sim.set_status(old, "refunded")  # updated now, created long ago: still hidden
     limited = store.sim.add_token(["read_orders"])
 
@@ -713,7 +713,7 @@ def test_control_endpoints_act_as_buyers_and_the_admin(store: Store, receiver: R
             "count": 3,
             "statuses": ["paid", "pending"],
             "email": "grace@example.com",
-            "at": "2026-11-01T09:00:00Z",
+            "created": "2026-11-01T09:00:00Z",
             "interval_seconds": 3600,
             "total": "19.99",
             "test": True,
@@ -954,8 +954,8 @@ def test_a_token_without_read_all_orders_syncs_60_days_and_says_why(
 ) -> None:
     shop = world.shop
     now = clock.now()
-    shop.add_orders(at=now - timedelta(days=75))
-    (recent,) = shop.add_orders(at=now - timedelta(days=5))
+    shop.add_orders(created=now - timedelta(days=75))
+    (recent,) = shop.add_orders(created=now - timedelta(days=5))
     limited = shop.add_token(["read_orders"])
     credentials = shop.credentials(world.shop_url) | {"access_token": limited}
     integration_id = world.connect(credentials, backfill_days=90)

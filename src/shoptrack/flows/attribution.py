@@ -24,7 +24,7 @@ from shoptrack.store.engagement import Touch, add_attribution, touches
 from shoptrack.store.recording import RecordedEvent
 from shoptrack.store.schema import events
 
-__all__ = ["CONVERSION_METRIC", "attribute_orders"]
+__all__ = ["CONVERSION_METRIC", "attribute_orders", "credit"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def attribute_orders(connection: Connection, recorded: Sequence[RecordedEvent]) 
                 continue
             try:
                 with connection.begin_nested():
-                    credited += _attribute(connection, order, touch)
+                    credited += credit(connection, order, touch)
             except Exception:  # logged; the order stays recorded, uncredited
                 logger.exception("crediting order event %s to a flow failed", order.id)
     return credited
@@ -69,7 +69,10 @@ def _last_touch(touched: Sequence[Touch], since: datetime, until: datetime) -> T
     return within[-1] if within else None
 
 
-def _attribute(connection: Connection, order: RecordedEvent, touch: Touch) -> bool:
+def credit(connection: Connection, order: RecordedEvent, touch: Touch) -> bool:
+    """Credits the order event ``order`` to the email of ``touch``: the event's
+    ``$attributed_flow`` and ``$attributed_message``, and its row in ``flow_attributions``;
+    False when it was credited already."""
     key = (events.c.id == order.id, events.c.time == order.time)
     row = connection.execute(
         select(events.c.value, events.c.value_currency, events.c.properties).where(*key)

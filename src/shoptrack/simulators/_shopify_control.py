@@ -1,7 +1,7 @@
 """The Shopify simulator's control endpoints under ``/_sim/``: plain JSON, no token, for tests,
 demos and benchmarks to act as the shop's buyers and admin and to switch faults on and off.
 
-- ``POST /_sim/orders`` ``{count, statuses, email, at, updated_at, interval_seconds, total,
+- ``POST /_sim/orders`` ``{count, statuses, email, created, updated_at, interval_seconds, total,
   lines, test}`` → ``{"ids": [...]}`` (times ISO 8601 with an offset);
 - ``POST /_sim/orders/{id}/status`` ``{status}``, ``/refunds`` ``{amount, note}``, ``/fulfil``,
   ``/cancel`` ``{reason}`` → the order;
@@ -59,7 +59,7 @@ def control_routes(sim: ShopifySimulator) -> list[BaseRoute]:
         ids = sim.add_orders(
             int(spec.get("count", 1)),
             statuses=list(spec.get("statuses") or ["paid"]),
-            at=_moment(spec.get("at")),
+            created=_moment(spec.get("created")),
             updated_at=_moment(spec.get("updated_at")),
             interval=timedelta(seconds=float(spec.get("interval_seconds", 0))),
             total=None if spec.get("total") is None else Decimal(str(spec["total"])),

@@ -12,10 +12,12 @@ import asyncio
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from starlette.types import ASGIApp
+
+from shoptrack.simulators.history import PastOrder
 
 __all__ = ["CATALOG", "SimulatedShop", "StoreLife", "store_life"]
 
@@ -29,7 +31,13 @@ class SimulatedShop(Protocol):
     def credentials(self, base_url: str) -> dict[str, str]: ...
 
     def add_orders(
-        self, count: int = 1, *, statuses: Sequence[Any] = ..., interval: timedelta = ...
+        self,
+        count: int = 1,
+        *,
+        statuses: Sequence[Any] = ...,
+        email: str | None = ...,
+        created: datetime | None = ...,
+        interval: timedelta = ...,
     ) -> list[int]: ...
 
     def set_status(self, order_id: int, status: Any) -> None: ...
@@ -53,6 +61,13 @@ class StoreLife:
         """The store's past: ``orders`` orders in the usual mix, ``interval`` apart up to now."""
         if orders:
             shop.add_orders(orders, statuses=self.history, interval=interval)
+
+    def seed_history(self, shop: SimulatedShop, orders: Sequence[PastOrder]) -> None:
+        """The store's past as ``simulators.history`` plans it, each order in a status of the
+        store's usual mix."""
+        for order in orders:
+            status = self.history[order.mix % len(self.history)]
+            shop.add_orders(1, statuses=[status], email=order.email, created=order.created)
 
     def step(self, shop: SimulatedShop, rng: random.Random) -> None:
         """A checkout, then one open order moving to its next status; webhooks go out."""

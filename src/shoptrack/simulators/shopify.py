@@ -333,7 +333,7 @@ class ShopifySimulator:
         count: int = 1,
         *,
         statuses: Sequence[str] = ("paid",),
-        at: datetime | None = None,
+        created: datetime | None = None,
         updated_at: datetime | None = None,
         interval: timedelta = timedelta(0),
         total: Decimal | str | None = None,
@@ -344,7 +344,7 @@ class ShopifySimulator:
         """Creates orders as checkouts would; returns their ids.
 
         ``statuses`` cycle: financial statuses, ``cancelled`` or ``fulfilled``. The first order
-        is created (and last updated, unless ``updated_at``) at ``at`` (by default the clock,
+        is created (and last updated, unless ``updated_at``) at ``created`` (by default the clock,
         less the intervals), each next one ``interval`` later. ``total`` is shared by the lines;
         ``test`` makes Bogus Gateway test orders. Their webhooks wait for ``deliver_pending``.
         """
@@ -352,7 +352,7 @@ class ShopifySimulator:
             raise ValueError("count must be >= 0 and statuses not empty")
         for status in statuses:
             self._check_status(status)
-        first = at or self._now() - interval * max(count - 1, 0)
+        first = created or self._now() - interval * max(count - 1, 0)
         ids = []
         with self._lock:
             for index in range(count):

@@ -69,10 +69,11 @@ def _find_or_create(connection: Connection, account_id: str, person: Person, now
     if row is not None:
         return str(row.id)
     new = _new_row(account_id, person, now)
-    # A secondary identifier may belong to another profile already: then it is left off.
+    # A secondary identifier may belong to another profile already (two customers who share a
+    # phone number): then the first insert does nothing, and the second leaves it off.
     secondary = dict.fromkeys(name for name in _IDENTIFIERS if name != identifier)
-    for values in (new, new | secondary):
-        if insert_ignore(connection, profiles, values, conflict=("account_id", identifier)):
+    for values, conflict in ((new, ()), (new | secondary, ("account_id", identifier))):
+        if insert_ignore(connection, profiles, values, conflict=conflict):
             return str(new["id"])
         row = _find(connection, account_id, identifier, value)
         if row is not None:  # another worker created this person first: theirs is the profile
