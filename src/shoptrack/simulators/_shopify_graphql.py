@@ -40,6 +40,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     build_schema,
     execute_sync,
@@ -56,13 +57,30 @@ from starlette.routing import BaseRoute
 from shoptrack.simulators._shopify_listing import ApiError, json_response
 from shoptrack.simulators._shopify_orders import Line, Shop, SimulatedOrder
 from shoptrack.simulators._shopify_rest import Token, admin_route
+from shoptrack.simulators._shopify_webhooks import (
+    SubscriptionRefusedError,
+    subscription_node,
+    topic_enum,
+    topic_name,
+)
 
 if TYPE_CHECKING:
     from shoptrack.simulators.shopify import ShopifySimulator
 
-__all__ = ["COST_BUCKET", "MAX_QUERY_COST", "RESTORE_RATE", "GraphQLApi", "admin_schema", "costs"]
+__all__ = [
+    "COST_BUCKET",
+    "MAX_QUERY_COST",
+    "MUTATION_COST",
+    "RESTORE_RATE",
+    "GraphQLApi",
+    "admin_schema",
+    "costs",
+    "matching_orders",
+    "order_node",
+]
 
 MAX_QUERY_COST = 1000
+MUTATION_COST = 10  # every mutation, whatever it selects
 COST_BUCKET = 2000.0
 RESTORE_RATE = 100.0
 _SEARCH_TERM = re.compile(r"(\w+):(>=|<=|>|<)?'?([^'\s]+)'?")
@@ -119,7 +137,7 @@ class GraphQLApi:
             document, variables, operation = await _read(request)
         except _RefusedError as refused:
             return _errors(refused.errors)
-        return self._run(token, document, variables, operation)
+        return self._run(token, document, variables, operation, str(request.base_url))
 
     def _run(
         self,
@@ -127,6 +145,7 @@ class GraphQLApi:
         document: DocumentNode,
         variables: dict[str, Any],
         operation: str | None,
+        base_url: str,
     ) -> Response:
         """Runs a valid query within the token's points, or refuses it as Shopify would."""
         schema = admin_schema()
@@ -155,7 +174,7 @@ class GraphQLApi:
             result = execute_sync(
                 schema,
                 document,
-                root_value=_Root(sim, token),
+                root_value=_Root(sim, token, base_url),
                 variable_values=variables,
                 operation_name=operation,
             )
@@ -237,6 +256,8 @@ def costs(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    if operation.operation == OperationType.MUTATION:
+        return MUTATION_COST
     root = schema.query_type
     assert root is not None
     counter = _Cost(fragments, dict(variables), actual=data is not None)
@@ -316,10 +337,69 @@ class _Root:
     """The query root, resolved by graphql-core's default resolver (attributes, and methods
     called with the field's arguments)."""
 
-    def __init__(self, sim: ShopifySimulator, token: Token) -> None:
+    def __init__(self, sim: ShopifySimulator, token: Token, base_url: str) -> None:
         self._sim = sim
         self._token = token
         self._shop = sim._shop()
+        self._base_url = base_url
+
+    # Fields and arguments go by Shopify's names, as graphql-core passes them.
+
+    def ordersCount(  # noqa: N802
+        self, info: Any, query: str | None = None, limit: int | None = 10000, **_: Any
+    ) -> dict[str, Any]:
+        self._require_orders("ordersCount")
+        count = len(matching_orders(self._sim, self._token, query=query, sort_key="ID",
+                                    reverse=False))  # fmt: skip
+        if limit is not None and count > limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": count, "precision": "EXACT"}
+
+    def bulkOperationRunQuery(  # noqa: N802
+        self,
+        info: Any,
+        query: str,
+        groupObjects: bool,  # noqa: N803
+    ) -> dict[str, Any]:
+        return self._sim.bulk.run_query(self._token, query, groupObjects, self._base_url)
+
+    def bulkOperation(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: N802
+        return self._sim.bulk.node(id, self._base_url)
+
+    def webhookSubscriptions(  # noqa: N802
+        self,
+        info: Any,
+        first: int | None = None,
+        uri: str | None = None,
+        topics: list[str] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        if first is None or not 0 < first <= 250:
+            raise GraphQLError("you must provide first, between 1 and 250")
+        chosen = [
+            s
+            for s in self._sim._subscriptions.values()
+            if uri in (None, s.address) and (not topics or topic_enum(s.topic) in topics)
+        ]
+        return {"nodes": [subscription_node(s) for s in sorted(chosen, key=lambda s: s.id)][:first]}
+
+    def webhookSubscriptionCreate(  # noqa: N802
+        self,
+        info: Any,
+        topic: str,
+        webhookSubscription: dict[str, Any],  # noqa: N803
+    ) -> dict[str, Any]:
+        address = str(webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+                      or "").strip()  # fmt: skip
+        try:
+            subscription = self._sim.subscribe_checked(self._token, topic_name(topic), address)
+        except SubscriptionRefusedError as refused:
+            return {
+                "webhookSubscription": None,
+                "userErrors": [{"field": ["webhookSubscription", refused.field],
+                                "message": refused.message}],
+            }  # fmt: skip
+        return {"webhookSubscription": subscription_node(subscription), "userErrors": []}
 
     def shop(self, info: Any) -> dict[str, Any]:
         return {
@@ -360,16 +440,9 @@ class _Root:
             )
         if not 0 < first <= 250:
             raise GraphQLError("first must be between 1 and 250")  # [UNCERTAIN] wording
-        select = _search(query or "", self._shop)
         sort = _SORT_KEYS.get(sortKey, _SORT_KEYS["ID"])
-        chosen = sorted(
-            (
-                o
-                for o in self._sim._orders.values()
-                if self._sim._visible(o, self._token) and select(o)
-            ),
-            key=sort,
-            reverse=reverse,
+        chosen = matching_orders(
+            self._sim, self._token, query=query, sort_key=sortKey, reverse=reverse
         )
         if after is not None:
             mark = _uncursor(after)
@@ -389,6 +462,19 @@ class _Root:
                 f"Access denied for {field} field. Required access: `read_orders` access scope.",
                 extensions={"code": "ACCESS_DENIED"},
             )
+
+
+def matching_orders(
+    sim: ShopifySimulator, token: Token, *, query: str | None, sort_key: str, reverse: bool
+) -> list[SimulatedOrder]:
+    """The orders ``token`` may read that the search ``query`` selects, sorted by
+    ``sort_key`` (under the simulator's lock)."""
+    select = _search(query or "", sim._shop())
+    return sorted(
+        (o for o in sim._orders.values() if sim._visible(o, token) and select(o)),
+        key=_SORT_KEYS.get(sort_key, _SORT_KEYS["ID"]),
+        reverse=reverse,
+    )
 
 
 def _cursor(key: tuple[float, int]) -> str:
