@@ -9,8 +9,10 @@ Checkout; ``refunds/create`` carries a refund, whose order is fetched.
 
 Everything shoptrack reads (orders, one order, the shop, the app's scopes) goes through the
 GraphQL Admin API (``_shopify_graphql``), whose order nodes are turned into that REST order, so
-that one mapping (``to_order``) reads webhooks and polls alike. Webhook subscriptions and test
-orders still use REST, at the same version.
+that one mapping (``to_order``) reads webhooks and polls alike; a long backfill is read with a
+bulk operation (``_shopify_bulk``). Webhooks are subscribed with ``webhookSubscriptionCreate``
+(their payloads stay REST orders of the app's API version); test orders still use REST, at the
+same version.
 
 Without the ``read_all_orders`` scope Shopify silently serves only the last 60 days of orders
 (shopify.dev, Order resource): ``readable_window`` cuts a longer window and says so.
@@ -44,6 +46,8 @@ from shoptrack.connectors._shopify_graphql import (
     ORDERS_PER_PAGE,
     ORDERS_QUERY,
     SHOP_QUERY,
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    WEBHOOK_SUBSCRIPTIONS_QUERY,
     order_gid,
     rest_lines,
     rest_order,
@@ -62,8 +66,8 @@ from shoptrack.connectors.base import (
     replace_origin,
     signature_matches,
 )
-from shoptrack.connectors.errors import StoreConfigError, StoreDataError
-from shoptrack.connectors.http import StoreClient, read_json
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
+from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import EndCursorPaginator
 from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
 from shoptrack.domain.events import EventDraft, Metric, Person
@@ -74,7 +78,6 @@ __all__ = ["BULK_AFTER_PAGES", "Shopify", "ShopifyCredentials"]
 
 _API = f"/admin/api/{API_VERSION}"
 _ORDERS_PATH = f"{_API}/orders.json"
-_WEBHOOKS_PATH = f"{_API}/webhooks.json"
 # Every change to an order (payment, fulfilment, cancellation, refund, edit) also fires
 # orders/updated, so the two order topics are enough; the narrower ones (orders/paid,
 # refunds/create...) are still read when a merchant subscribes them. Checkouts have topics of
@@ -333,7 +336,9 @@ class Shopify(Connector):
     def register_webhooks(
         self, client: StoreClient, delivery_url: str, credentials: Credentials
     ) -> None:
-        """Subscribes the order and checkout topics that do not point here yet.
+        """Subscribes the order and checkout topics that do not point here yet
+        (``webhookSubscriptions`` filtered by ``uri`` and topic, then
+        ``webhookSubscriptionCreate`` for each one missing).
 
         Shopify signs every delivery with the app's client secret (``client_secret``, or
         ``webhook_secret`` for an admin-created app); without it no delivery could be verified,
@@ -342,22 +347,26 @@ class Shopify(Connector):
         assert isinstance(credentials, ShopifyCredentials)
         if not (credentials.client_secret or credentials.webhook_secret):
             return
-        existing = read_json(
-            client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}),
-            "the webhooks list",
+        wanted = {_topic_enum(topic): topic for topic in _REGISTERED_TOPICS}
+        data = run_query(
+            client, WEBHOOK_SUBSCRIPTIONS_QUERY, {"uri": delivery_url, "topics": list(wanted)}
         )
-        hooks = existing.get("webhooks") if isinstance(existing, Mapping) else None
         present = {
             hook.get("topic")
-            for hook in hooks or []
-            if isinstance(hook, Mapping) and hook.get("address") == delivery_url
+            for hook in _connection(data, "webhookSubscriptions").get("nodes") or []
+            if isinstance(hook, Mapping) and hook.get("uri") == delivery_url
         }
-        for topic in _REGISTERED_TOPICS:
-            if topic not in present:
-                client.request(
-                    "POST",
-                    _WEBHOOKS_PATH,
-                    json={"webhook": {"topic": topic, "address": delivery_url, "format": "json"}},
+        for topic in (enum for enum in wanted if enum not in present):
+            answer = run_query(
+                client, WEBHOOK_SUBSCRIPTION_CREATE, {"topic": topic, "uri": delivery_url}
+            )
+            errors = _connection(answer, "webhookSubscriptionCreate").get("userErrors") or []
+            messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping))
+            # Subscribed meanwhile (another process connecting the same store): as wanted.
+            if messages and "already been taken" not in messages:
+                raise StoreError(
+                    f"Shopify refused the {wanted[topic]} webhook subscription: {messages}",
+                    store_answer=str(answer),
                 )
 
     def check_webhook(
@@ -506,6 +515,11 @@ class Shopify(Connector):
             fulfilled_at=_fulfilled_at(raw, updated_at),
             customer_id=str(customer_id) if customer_id is not None else None,
         )
+
+
+def _topic_enum(topic: str) -> str:
+    # GraphQL's WebhookSubscriptionTopic spells REST's orders/create as ORDERS_CREATE.
+    return topic.replace("/", "_").upper()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
