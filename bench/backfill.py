@@ -1,12 +1,14 @@
 """Backfill at speed and in flat memory: ``shoptrack sync`` imports a store's whole history to
 durable Placed Order events; how fast, and in how much memory, at two sizes.
 
-For each size (``--orders``, 50,000 and 200,000 by default):
+For each size (``--orders``, 50,000 and 200,000 by default) of a ``--platform``'s store
+(``woocommerce`` by default, or ``shopify``):
 
-1. The store: ``shoptrack simulate woocommerce --orders N`` in a process of its own — a
-   WooCommerce shop whose history is N orders 37 minutes apart, in the simulator's usual mix of
-   statuses (five in six of them placed: processing, completed or refunded; one in six
-   cancelled, which records nothing).
+1. The store: ``shoptrack simulate PLATFORM --orders N`` in a process of its own — a shop whose
+   history is N orders 37 minutes apart, in the simulator's usual mix of statuses (five in six
+   of them placed — WooCommerce: processing, completed or refunded; Shopify: paid, fulfilled,
+   pending or refunded — and one in six cancelled, which records nothing). A Shopify backfill
+   is read with one bulk operation, whose JSONL result the sync streams.
 2. shoptrack: an empty SQLite data dir (the default database), an account, and the shop
    connected with ``shoptrack integrations add woocommerce`` — all as a user would run them.
 3. **backfill**: ``shoptrack sync INTEGRATION --backfill DAYS`` (a window holding every order),
@@ -15,8 +17,9 @@ For each size (``--orders``, 50,000 and 200,000 by default):
    rollups. Timed from the command's start to its exit (its start-up included), in orders/s;
    its peak resident memory is the kernel's ``ru_maxrss`` of that process (``os.wait4``).
 4. **plain extractor**: a process that reads the same store through the same connector and
-   client, page after page, and writes each order as a JSON line to ``/dev/null`` — what reading
-   the store costs by itself, and so the most any backfill from it could reach.
+   client, page after page (Shopify: the same bulk operation), and writes each order as a JSON
+   line to ``/dev/null`` — what reading the store costs by itself, and so the most any
+   backfill from it could reach.
 
 Rates are given as ratios to the **bare ASGI** ceiling of ``bench/intake.py`` (5 s of signed
 WooCommerce deliveries on 32 connections to a raw ASGI endpoint doing the HMAC check and JSON
@@ -58,12 +61,16 @@ from shoptrack.simulators.catalog import store_life
 from shoptrack.store.schema import events, inbox, metrics, order_states
 
 SHOPTRACK = str(Path(sys.executable).with_name("shoptrack"))
-PLATFORM = "woocommerce"
+PLATFORMS = ("woocommerce", "shopify")
 # The simulator's history: one order every 37 minutes up to now (``shoptrack simulate``).
 ORDER_INTERVAL = timedelta(minutes=37)
-# WooCommerce statuses that record Placed Order when an order is first seen in them (DESIGN.md:
-# processing is placed; completed and refunded imply it).
-PLACING_STATUSES = frozenset({"processing", "completed", "refunded"})
+# The simulators' statuses that record Placed Order when an order is first seen in them
+# (DESIGN.md: WooCommerce's processing is placed, completed and refunded imply it; every Shopify
+# order is placed, unless first seen cancelled).
+PLACING_STATUSES = {
+    "woocommerce": frozenset({"processing", "completed", "refunded"}),
+    "shopify": frozenset({"paid", "fulfilled", "pending", "refunded"}),
+}
 KILOBYTE = 1024
 
 
@@ -80,11 +87,11 @@ class Shop:
 
 
 @contextlib.contextmanager
-def simulated_store(orders: int, log: Path) -> Iterator[Shop]:
-    """``shoptrack simulate woocommerce --orders N`` in its own process, until the block ends."""
+def simulated_store(platform: str, orders: int, log: Path) -> Iterator[Shop]:
+    """``shoptrack simulate PLATFORM --orders N`` in its own process, until the block ends."""
     with log.open("wb") as errors:
         process = subprocess.Popen(
-            [SHOPTRACK, "simulate", PLATFORM, "--orders", str(orders), "--json"],
+            [SHOPTRACK, "simulate", platform, "--orders", str(orders), "--json"],
             stdout=subprocess.PIPE,
             stderr=errors,
         )
@@ -124,7 +131,7 @@ class Connected:
     integration_id: str
 
 
-def connect(shop: Shop, workdir: Path) -> Connected:
+def connect(platform: str, shop: Shop, workdir: Path) -> Connected:
     """An empty SQLite store with the shop connected, through the CLI."""
     data_dir = workdir / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPTRACK_")}
@@ -136,7 +143,7 @@ def connect(shop: Shop, workdir: Path) -> Connected:
     subprocess.run([SHOPTRACK, "db", "upgrade"], env=env, capture_output=True, check=True)
     shoptrack(env, "accounts", "create", "Backfill bench")
     credentials = [f"--credential={k}={v}" for k, v in shop.credentials.items()]
-    added = shoptrack(env, "integrations", "add", PLATFORM, "--name", "Bench", *credentials)
+    added = shoptrack(env, "integrations", "add", platform, "--name", "Bench", *credentials)
     return Connected(env, data_dir, added["data"]["id"])
 
 
@@ -189,7 +196,7 @@ def timed(command: Sequence[str], env: dict[str, str]) -> Timed:
 def extract(days: int) -> None:
     """Reads every order of the window through the connector, as a sync would, and writes
     each as a JSON line to stdout, nothing else; then their count to stderr (``--extract``)."""
-    connector = connector_for(PLATFORM)
+    connector = connector_for(os.environ["BENCH_PLATFORM"])
     credentials = connector.credentials_model.model_validate(
         orjson.loads(os.environ["BENCH_STORE_CREDENTIALS"])
     )
@@ -197,7 +204,9 @@ def extract(days: int) -> None:
     now = datetime.now(UTC)
     out = sys.stdout.buffer
     with connector.client(credentials, guard=guard) as client:
-        window, _ = connector.readable_window(client, Window(now - timedelta(days=days), now))
+        # A backfill's window, which Shopify reads with a bulk operation as the sync does.
+        whole = Window(now - timedelta(days=days), now, backfill=True)
+        window, _ = connector.readable_window(client, whole)
         count = 0
         for page in connector.order_pages(client, window):
             for record in page.records:
@@ -236,9 +245,10 @@ class Check:
         )
 
 
-def check(connected: Connected, orders: int) -> Check:
-    history = store_life(PLATFORM).history
-    expected = sum(1 for n in range(orders) if history[n % len(history)] in PLACING_STATUSES)
+def check(platform: str, connected: Connected, orders: int) -> Check:
+    history = store_life(platform).history
+    placing = PLACING_STATUSES[platform]
+    expected = sum(1 for n in range(orders) if history[n % len(history)] in placing)
     services = Services.build(Settings(data_dir=connected.data_dir, database_url=None))
     try:
         with services.database.read() as connection:
@@ -282,22 +292,25 @@ class Size:
         return self.extracted / self.extractor.seconds
 
 
-def measure(orders: int, workdir: Path, ceiling: Callable[[], float]) -> Size:
+def measure(platform: str, orders: int, workdir: Path, ceiling: Callable[[], float]) -> Size:
     workdir.mkdir(parents=True)
     # Every order in the window, with a day to spare at each end.
     days = int(orders * ORDER_INTERVAL / timedelta(days=1)) + 2
-    with simulated_store(orders, workdir / "simulator.log") as shop:
-        connected = connect(shop, workdir)
+    with simulated_store(platform, orders, workdir / "simulator.log") as shop:
+        connected = connect(platform, shop, workdir)
         before = ceiling()
         backfill = timed(
             [SHOPTRACK, "sync", connected.integration_id, "--backfill", str(days), "--json"],
             connected.env,
         )
         bare = (before + ceiling()) / 2
-        env = connected.env | {"BENCH_STORE_CREDENTIALS": orjson.dumps(shop.credentials).decode()}
+        env = connected.env | {
+            "BENCH_STORE_CREDENTIALS": orjson.dumps(shop.credentials).decode(),
+            "BENCH_PLATFORM": platform,
+        }
         extractor = timed([sys.executable, __file__, "--extract", str(days)], env)
     extracted = int(extractor.errors)
-    return Size(orders, backfill, extractor, extracted, check(connected, orders), bare)
+    return Size(orders, backfill, extractor, extracted, check(platform, connected, orders), bare)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -350,6 +363,7 @@ def main() -> None:
         "--orders", type=int, nargs="+", default=[50_000, 200_000], help="store sizes, ascending"
     )
     parser.add_argument("--quick", action="store_true", help="2,000 and 8,000 orders")
+    parser.add_argument("--platform", choices=PLATFORMS, default=PLATFORMS[0], help="the store")
     parser.add_argument("--extract", type=int, metavar="DAYS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.extract is not None:
@@ -358,7 +372,7 @@ def main() -> None:
     sizes = [2_000, 8_000] if args.quick else sorted(args.orders)
     print(intake.machine_line("not used"))
     print(
-        f"store: `shoptrack simulate {PLATFORM}` in its own process; shoptrack: SQLite, "
+        f"store: `shoptrack simulate {args.platform}` in its own process; shoptrack: SQLite, "
         "`shoptrack sync --backfill` in its own process"
     )
     with tempfile.TemporaryDirectory(prefix="shoptrack-backfill-") as tmp:
@@ -373,7 +387,7 @@ def main() -> None:
 
         measured = []
         for orders in sizes:
-            size = measure(orders, workdir / f"orders-{orders}", ceiling)
+            size = measure(args.platform, orders, workdir / f"orders-{orders}", ceiling)
             measured.append(size)
             print(
                 f"  {orders:,} orders: bare ASGI {size.ceiling:,.0f} req/s, "

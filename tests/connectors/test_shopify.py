@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from shoptrack.connectors.base import WebhookVerdict, Window, clean_credentials
-from shoptrack.connectors.errors import StoreConfigError, StoreDataError
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.domain.events import Metric, Person
 from shoptrack.domain.lifecycle import stages_of
@@ -513,15 +513,18 @@ def test_updated_at_needs_an_offset() -> None:
 
 def test_register_webhooks_adds_only_the_missing_topics() -> None:
     delivery_url = "https://track.example.com/webhooks/shopify/7"
-    posted: list[Any] = []
+    sent: list[Any] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
-            posted.append(json.loads(request.content))
-            return httpx.Response(201, json={"webhook": {"id": 9}})
-        assert request.url.params["address"] == delivery_url
-        hook = {"id": 1, "topic": "orders/create", "address": delivery_url, "format": "json"}
-        return httpx.Response(200, json={"webhooks": [hook]})
+        body = json.loads(request.content)
+        sent.append(body)
+        if "webhookSubscriptionCreate" in body["query"]:
+            created = {"id": "gid://shopify/WebhookSubscription/9", "topic": "X", "uri": ""}
+            payload = {"webhookSubscription": created, "userErrors": []}
+            return httpx.Response(200, json={"data": {"webhookSubscriptionCreate": payload}})
+        hook = {"id": "gid://shopify/WebhookSubscription/1", "topic": "ORDERS_CREATE",
+                "uri": delivery_url}  # fmt: skip
+        return httpx.Response(200, json={"data": {"webhookSubscriptions": {"nodes": [hook]}}})
 
     credentials = _credentials(webhook_secret=SECRET)
     with connector.client(
@@ -529,15 +532,40 @@ def test_register_webhooks_adds_only_the_missing_topics() -> None:
     ) as client:
         connector.register_webhooks(client, delivery_url, credentials)
 
-    assert posted == [
-        {"webhook": {"topic": topic, "address": delivery_url, "format": "json"}}
-        for topic in (
-            "orders/updated",
-            "checkouts/create",
-            "checkouts/update",
-            "app/uninstalled",
-        )
+    listed, *created = sent
+    assert listed["variables"] == {
+        "uri": delivery_url,
+        "topics": [
+            "ORDERS_CREATE",
+            "ORDERS_UPDATED",
+            "CHECKOUTS_CREATE",
+            "CHECKOUTS_UPDATE",
+            "APP_UNINSTALLED",
+        ],  # fmt: skip
+    }
+    assert [body["variables"] for body in created] == [
+        {"topic": topic, "uri": delivery_url}
+        for topic in ("ORDERS_UPDATED", "CHECKOUTS_CREATE", "CHECKOUTS_UPDATE", "APP_UNINSTALLED")
     ]
+    assert all("webhookSubscription: {uri: $uri, format: JSON}" in b["query"] for b in created)
+
+
+def test_a_refused_subscription_is_an_error_naming_the_topic() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "webhookSubscriptionCreate" in json.loads(request.content)["query"]:
+            error = {"field": ["webhookSubscription", "uri"], "message": "Address is invalid"}
+            payload = {"webhookSubscription": None, "userErrors": [error]}
+            return httpx.Response(200, json={"data": {"webhookSubscriptionCreate": payload}})
+        return httpx.Response(200, json={"data": {"webhookSubscriptions": {"nodes": []}}})
+
+    credentials = _credentials(webhook_secret=SECRET)
+    with (
+        connector.client(
+            credentials, guard=SIMULATOR_GUARD, transport=httpx.MockTransport(handler)
+        ) as client,
+        pytest.raises(StoreError, match=r"refused the orders/create webhook.*Address is invalid"),
+    ):
+        connector.register_webhooks(client, "https://track.example.com/hook", credentials)
 
 
 def test_without_the_client_secret_nothing_is_subscribed() -> None:

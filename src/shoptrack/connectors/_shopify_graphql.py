@@ -18,6 +18,7 @@ both and a webhook and a poll of one order are the same order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,14 +28,20 @@ from shoptrack.connectors.http import StoreClient, read_json
 __all__ = [
     "ACCESS_SCOPES_QUERY",
     "API_VERSION",
+    "BULK_OPERATION_QUERY",
+    "BULK_RUN_QUERY",
     "DOCUMENTS",
     "GRAPHQL_PATH",
     "LINES_PER_ORDER",
+    "ORDERS_COUNT_QUERY",
     "ORDERS_PER_PAGE",
     "ORDERS_QUERY",
     "ORDER_LINES_QUERY",
     "ORDER_QUERY",
     "SHOP_QUERY",
+    "WEBHOOK_SUBSCRIPTIONS_QUERY",
+    "WEBHOOK_SUBSCRIPTION_CREATE",
+    "bulk_orders_query",
     "order_gid",
     "rest_lines",
     "rest_order",
@@ -70,8 +77,9 @@ _ADDRESS_FIELDS = """
   countryCodeV2 zip phone
 """
 
-_ORDER_FIELDS = f"""
-fragment OrderFields on Order {{
+# An order's own fields (everything but its lines), read alike by the paged queries and the
+# bulk query.
+_ORDER_OWN_FIELDS = f"""
   id
   legacyResourceId
   name
@@ -99,6 +107,11 @@ fragment OrderFields on Order {{
   billingAddress {{ {_ADDRESS_FIELDS} }}
   shippingAddress {{ {_ADDRESS_FIELDS} }}
   fulfillments(first: 5) {{ createdAt status }}
+"""
+
+_ORDER_FIELDS = f"""
+fragment OrderFields on Order {{
+  {_ORDER_OWN_FIELDS}
   lineItems(first: {LINES_PER_ORDER}) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ {_LINE_FIELDS} }}
@@ -150,6 +163,71 @@ query AccessScopes {
 }
 """
 
+# How many orders a window holds, up to ``limit`` (the count says AT_LEAST beyond it): whether a
+# backfill is worth a bulk operation.
+ORDERS_COUNT_QUERY = """
+query OrdersCount($query: String!, $limit: Int) {
+  ordersCount(query: $query, limit: $limit) { count precision }
+}
+"""
+
+# A bulk operation runs one query in the background and writes what it finds to a JSONL file
+# (shopify.dev, "Perform bulk operations with the GraphQL Admin API"). ``groupObjects: true``
+# puts each order's lines right below it, which lets the file be read in one pass in flat
+# memory; since 2026-01 the default is false, with children anywhere in the file.
+BULK_RUN_QUERY = """
+mutation BulkRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+# ``currentBulkOperation`` is deprecated since 2026-01 (several operations may run at once);
+# an operation is followed by its id.
+BULK_OPERATION_QUERY = """
+query BulkOperation($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount rootObjectCount url partialDataUrl }
+}
+"""
+
+
+def bulk_orders_query(search: str) -> str:
+    """The query a bulk operation runs for the orders ``search`` selects: every order with all
+    its lines (a bulk query takes no variables, and ignores ``first`` on its connections)."""
+    return f"""
+{{
+  orders(query: {json.dumps(search)}, sortKey: UPDATED_AT) {{
+    edges {{
+      node {{
+        {_ORDER_OWN_FIELDS}
+        lineItems {{ edges {{ node {{ {_LINE_FIELDS} }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
+WEBHOOK_SUBSCRIPTIONS_QUERY = """
+query WebhookSubscriptions($uri: String!, $topics: [WebhookSubscriptionTopic!]) {
+  webhookSubscriptions(first: 100, uri: $uri, topics: $topics) {
+    nodes { id topic uri }
+  }
+}
+"""
+
+# Since 2025-04 a subscription's address is its ``uri`` (``callbackUrl`` is deprecated).
+WEBHOOK_SUBSCRIPTION_CREATE = """
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $uri: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}
+"""
+
 # Every document shoptrack sends, by name (the schema test validates each one).
 DOCUMENTS: Mapping[str, str] = {
     "Orders": ORDERS_QUERY,
@@ -157,6 +235,12 @@ DOCUMENTS: Mapping[str, str] = {
     "OrderLines": ORDER_LINES_QUERY,
     "Shop": SHOP_QUERY,
     "AccessScopes": ACCESS_SCOPES_QUERY,
+    "OrdersCount": ORDERS_COUNT_QUERY,
+    "BulkRunQuery": BULK_RUN_QUERY,
+    "BulkOperation": BULK_OPERATION_QUERY,
+    "BulkOrders": bulk_orders_query("updated_at:>='2026-01-01T00:00:00+00:00'"),
+    "WebhookSubscriptions": WEBHOOK_SUBSCRIPTIONS_QUERY,
+    "WebhookSubscriptionCreate": WEBHOOK_SUBSCRIPTION_CREATE,
 }
 
 

@@ -154,18 +154,25 @@ def replace_origin(url: str, api_base_url: str | None) -> str:
 @dataclass(frozen=True, slots=True)
 class Window:
     """The stretch of the platform's updated times a sync asks for: from ``since`` to the
-    run's start ``until`` (the signpost: a cursor never moves past it)."""
+    run's start ``until`` (the signpost: a cursor never moves past it). ``backfill``: a first
+    import or ``sync --backfill``, which a platform may read in bulk (Shopify)."""
 
     since: datetime
     until: datetime
+    backfill: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPage:
-    """One page of raw orders, with the store's count of all matching orders when it says."""
+    """One page of raw orders, with the store's count of all matching orders when it says.
+
+    ``waiting``: no orders yet, the store is still preparing them (a Shopify bulk operation);
+    the sync keeps its lease and reports its progress meanwhile.
+    """
 
     records: list[dict[str, Any]]
     total: int | None = None
+    waiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,11 @@ that honour ``Retry-After``; every failure classified (``connectors.errors``).""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -196,6 +197,51 @@ class StoreClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
         return self.request("GET", path, params=params)
+
+    @contextlib.contextmanager
+    def download(self, url: str, what: str) -> Iterator[httpx.Response]:
+        """A streamed ``GET`` of an absolute ``url`` the store handed out (a signed link to a
+        file on another host), through the same guard, without the store's credentials: no
+        access token leaves for that host. Transient failures before the body are retried;
+        a failure is a ``StoreError`` naming ``what``."""
+        for attempt in range(1, self._retry.attempts + 1):
+            request = httpx.Request(
+                "GET",
+                url,
+                headers={"User-Agent": USER_AGENT},
+                extensions={"timeout": self._client.timeout.as_dict()},
+            )
+            try:
+                response = self._client.send(request, auth=None, stream=True)
+            except AddressNotAllowedError as error:
+                raise StoreConfigError(error.detail, code="address_not_allowed") from error
+            except httpx.TransportError as error:
+                failure: StoreError = StoreTransientError(f"{what} cannot be reached ({error})")
+            else:
+                if response.is_success:
+                    try:
+                        yield response
+                    finally:
+                        response.close()
+                    return
+                response.read()
+                response.close()
+                failure = StoreError(
+                    f"{what} answered HTTP {response.status_code}",
+                    store_status=response.status_code,
+                    store_answer=response.text,
+                )
+                if response.status_code == 429 or response.status_code >= 500:
+                    failure = StoreTransientError(
+                        failure.detail,
+                        store_status=response.status_code,
+                        store_answer=response.text,
+                        retry_after=_retry_after(response),
+                    )
+            if not isinstance(failure, StoreTransientError) or attempt == self._retry.attempts:
+                raise failure
+            self._sleep(self._retry.delay(attempt, failure.retry_after))
+        raise AssertionError("unreachable: the last attempt raises")
 
     def pause(self, seconds: float) -> None:
         """Waits as the store asks (a cost limit said in the answer's body), through the

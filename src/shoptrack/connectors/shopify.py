@@ -9,8 +9,10 @@ Checkout; ``refunds/create`` carries a refund, whose order is fetched.
 
 Everything shoptrack reads (orders, one order, the shop, the app's scopes) goes through the
 GraphQL Admin API (``_shopify_graphql``), whose order nodes are turned into that REST order, so
-that one mapping (``to_order``) reads webhooks and polls alike. Webhook subscriptions and test
-orders still use REST, at the same version.
+that one mapping (``to_order``) reads webhooks and polls alike; a long backfill is read with a
+bulk operation (``_shopify_bulk``). Webhooks are subscribed with ``webhookSubscriptionCreate``
+(their payloads stay REST orders of the app's API version); test orders still use REST, at the
+same version.
 
 Without the ``read_all_orders`` scope Shopify silently serves only the last 60 days of orders
 (shopify.dev, Order resource): ``readable_window`` cuts a longer window and says so.
@@ -18,6 +20,7 @@ Without the ``read_all_orders`` scope Shopify silently serves only the last 60 d
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,15 +35,19 @@ from pydantic import Field, field_validator, model_validator
 
 from shoptrack.connectors import fields
 from shoptrack.connectors._shopify_auth import ACCESS_TOKEN_HEADER, ClientCredentialsAuth
+from shoptrack.connectors._shopify_bulk import bulk_order_pages
 from shoptrack.connectors._shopify_graphql import (
     ACCESS_SCOPES_QUERY,
     API_VERSION,
     GRAPHQL_PATH,
     ORDER_LINES_QUERY,
     ORDER_QUERY,
+    ORDERS_COUNT_QUERY,
     ORDERS_PER_PAGE,
     ORDERS_QUERY,
     SHOP_QUERY,
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    WEBHOOK_SUBSCRIPTIONS_QUERY,
     order_gid,
     rest_lines,
     rest_order,
@@ -59,19 +66,18 @@ from shoptrack.connectors.base import (
     replace_origin,
     signature_matches,
 )
-from shoptrack.connectors.errors import StoreConfigError, StoreDataError
-from shoptrack.connectors.http import StoreClient, read_json
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
+from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import EndCursorPaginator
 from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
 from shoptrack.domain.events import EventDraft, Metric, Person
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.order import Address, LineItem, Order
 
-__all__ = ["Shopify", "ShopifyCredentials"]
+__all__ = ["BULK_AFTER_PAGES", "Shopify", "ShopifyCredentials"]
 
 _API = f"/admin/api/{API_VERSION}"
 _ORDERS_PATH = f"{_API}/orders.json"
-_WEBHOOKS_PATH = f"{_API}/webhooks.json"
 # Every change to an order (payment, fulfilment, cancellation, refund, edit) also fires
 # orders/updated, so the two order topics are enough; the narrower ones (orders/paid,
 # refunds/create...) are still read when a merchant subscribes them. Checkouts have topics of
@@ -96,6 +102,10 @@ _ORDER_TOPICS = frozenset(
     }
 )
 _CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
+# A backfill of more pages than this is read with a bulk operation: a page costs some 700 of the
+# 2,000 points the cost limit holds, refilled at 100 a second, while a bulk operation waits on
+# nothing but Shopify.
+BULK_AFTER_PAGES = 2
 # Orders older than this (by creation) are served only with the read_all_orders scope.
 _RECENT_ORDERS = timedelta(days=60)
 _ALL_ORDERS_SCOPE = "read_all_orders"
@@ -241,15 +251,35 @@ class Shopify(Connector):
         return GRAPHQL_PATH, {
             "first": self.page_size,
             "after": token or None,
-            "query": f"updated_at:>='{_iso(window.since)}' AND updated_at:<='{_iso(window.until)}'",
+            "query": self._search(window),
         }
+
+    def _search(self, window: Window) -> str:
+        # Shopify's search syntax: orders updated within the window, both bounds included.
+        return f"updated_at:>='{_iso(window.since)}' AND updated_at:<='{_iso(window.until)}'"
+
+    def _more_than(self, client: StoreClient, window: Window, limit: int) -> bool:
+        """Whether the window holds more than ``limit`` orders (``ordersCount`` counts no
+        further, and says so with ``AT_LEAST``)."""
+        data = run_query(
+            client, ORDERS_COUNT_QUERY, {"query": self._search(window), "limit": limit + 1}
+        )
+        count = _connection(data, "ordersCount").get("count")
+        return isinstance(count, int) and count > limit
 
     def paginator(self) -> EndCursorPaginator:
         return EndCursorPaginator()
 
     def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
         """Every page of the ``orders`` connection within ``window``, each order in its REST
-        shape (with every line, read on where the page holds only the first ones)."""
+        shape (with every line, read on where the page holds only the first ones).
+
+        A backfill of more orders than ``BULK_AFTER_PAGES`` pages hold is read with a bulk
+        operation instead (``_shopify_bulk``): one query, outside the cost limit.
+        """
+        if window.backfill and self._more_than(client, window, BULK_AFTER_PAGES * self.page_size):
+            yield from bulk_order_pages(client, self._search(window))
+            return
         paginator = self.paginator()
         while not paginator.finished:
             _, variables = self.orders_request(window, paginator.current)
@@ -291,7 +321,7 @@ class Shopify(Connector):
         granted = self.access_scopes(client)
         if _ALL_ORDERS_SCOPE in granted:
             return window, None
-        return Window(recent, window.until), StoreConfigError(
+        return dataclasses.replace(window, since=recent), StoreConfigError(
             "the access token lacks the read_all_orders scope, so Shopify serves only the last"
             " 60 days of orders: older ones were not imported. Grant read_all_orders to the app"
             " (Dev Dashboard > Apps > the app > Versions: a new version with the scope, released"
@@ -314,7 +344,9 @@ class Shopify(Connector):
     def register_webhooks(
         self, client: StoreClient, delivery_url: str, credentials: Credentials
     ) -> None:
-        """Subscribes the order and checkout topics that do not point here yet.
+        """Subscribes the order and checkout topics that do not point here yet
+        (``webhookSubscriptions`` filtered by ``uri`` and topic, then
+        ``webhookSubscriptionCreate`` for each one missing).
 
         Shopify signs every delivery with the app's client secret (``client_secret``, or
         ``webhook_secret`` for an admin-created app); without it no delivery could be verified,
@@ -323,22 +355,26 @@ class Shopify(Connector):
         assert isinstance(credentials, ShopifyCredentials)
         if not (credentials.client_secret or credentials.webhook_secret):
             return
-        existing = read_json(
-            client.get(_WEBHOOKS_PATH, {"address": delivery_url, "limit": 250}),
-            "the webhooks list",
+        wanted = {_topic_enum(topic): topic for topic in _REGISTERED_TOPICS}
+        data = run_query(
+            client, WEBHOOK_SUBSCRIPTIONS_QUERY, {"uri": delivery_url, "topics": list(wanted)}
         )
-        hooks = existing.get("webhooks") if isinstance(existing, Mapping) else None
         present = {
             hook.get("topic")
-            for hook in hooks or []
-            if isinstance(hook, Mapping) and hook.get("address") == delivery_url
+            for hook in _connection(data, "webhookSubscriptions").get("nodes") or []
+            if isinstance(hook, Mapping) and hook.get("uri") == delivery_url
         }
-        for topic in _REGISTERED_TOPICS:
-            if topic not in present:
-                client.request(
-                    "POST",
-                    _WEBHOOKS_PATH,
-                    json={"webhook": {"topic": topic, "address": delivery_url, "format": "json"}},
+        for topic in (enum for enum in wanted if enum not in present):
+            answer = run_query(
+                client, WEBHOOK_SUBSCRIPTION_CREATE, {"topic": topic, "uri": delivery_url}
+            )
+            errors = _connection(answer, "webhookSubscriptionCreate").get("userErrors") or []
+            messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping))
+            # Subscribed meanwhile (another process connecting the same store): as wanted.
+            if messages and "already been taken" not in messages:
+                raise StoreError(
+                    f"Shopify refused the {wanted[topic]} webhook subscription: {messages}",
+                    store_answer=str(answer),
                 )
 
     def check_webhook(
@@ -487,6 +523,11 @@ class Shopify(Connector):
             fulfilled_at=_fulfilled_at(raw, updated_at),
             customer_id=str(customer_id) if customer_id is not None else None,
         )
+
+
+def _topic_enum(topic: str) -> str:
+    # GraphQL's WebhookSubscriptionTopic spells REST's orders/create as ORDERS_CREATE.
+    return topic.replace("/", "_").upper()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

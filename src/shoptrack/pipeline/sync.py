@@ -220,6 +220,11 @@ class Syncer:
                 first_total: int | None = None
                 last_total: int | None = None
                 for page in connector.order_pages(client, window):
+                    if page.waiting:
+                        self._store_page(integration, run, None)
+                        if progress is not None:
+                            progress(SyncProgress(run.id, pages, orders, None))
+                        continue
                     first_total = page.total if first_total is None else first_total
                     last_total = page.total
                     entries = []
@@ -248,12 +253,15 @@ class Syncer:
             raise cut
 
     def _store_page(
-        self, integration: Integration, run: SyncRunRecord, entries: list[InboxEntry]
+        self, integration: Integration, run: SyncRunRecord, entries: list[InboxEntry] | None
     ) -> None:
+        """Stores one page and renews the lease (only renews it, for ``None``: the store is
+        still preparing the orders)."""
         now = self._clock.now()
         with self._services.database.write() as connection:
-            written = sum(write_entries(connection, entries, now)) if entries else 0
-            count_page(connection, run.id, len(entries), written)
+            if entries is not None:
+                written = sum(write_entries(connection, entries, now)) if entries else 0
+                count_page(connection, run.id, len(entries), written)
             if not claim_lease(connection, integration.id, self.owner, now, LEASE):
                 raise StoreError(
                     "the sync lease was lost to another process", code="sync_lease_lost"
@@ -282,12 +290,12 @@ def _window(
 ) -> tuple[Window, bool]:
     """The window of a run and whether what it records is backfill."""
     if backfill_days is not None:
-        return Window(start - timedelta(days=backfill_days), start), True
+        return Window(start - timedelta(days=backfill_days), start, backfill=True), True
     if cursor and cursor.get("updated_at"):
         since = datetime.fromisoformat(cursor["updated_at"]) - LOOKBACK
         return Window(min(since, start - LOOKBACK), start), False
     days = int(integration.settings.get("backfill_days") or DEFAULT_BACKFILL_DAYS)
-    return Window(start - timedelta(days=days), start), True
+    return Window(start - timedelta(days=days), start, backfill=True), True
 
 
 def poll_dedupe_key(integration_id: str, order_id: str, updated: datetime) -> str:

@@ -31,36 +31,42 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    GraphQLList,
-    GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
     build_schema,
     execute_sync,
-    get_named_type,
-    get_nullable_type,
     parse,
     validate,
-    value_from_ast_untyped,
 )
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from shoptrack.simulators._shopify_cost import MUTATION_COST, costs
 from shoptrack.simulators._shopify_listing import ApiError, json_response
 from shoptrack.simulators._shopify_orders import Line, Shop, SimulatedOrder
 from shoptrack.simulators._shopify_rest import Token, admin_route
+from shoptrack.simulators._shopify_webhooks import (
+    SubscriptionRefusedError,
+    subscription_node,
+    topic_enum,
+    topic_name,
+)
 
 if TYPE_CHECKING:
     from shoptrack.simulators.shopify import ShopifySimulator
 
-__all__ = ["COST_BUCKET", "MAX_QUERY_COST", "RESTORE_RATE", "GraphQLApi", "admin_schema", "costs"]
+__all__ = [
+    "COST_BUCKET",
+    "MAX_QUERY_COST",
+    "MUTATION_COST",
+    "RESTORE_RATE",
+    "GraphQLApi",
+    "admin_schema",
+    "costs",
+    "matching_orders",
+    "order_node",
+]
 
 MAX_QUERY_COST = 1000
 COST_BUCKET = 2000.0
@@ -119,7 +125,7 @@ class GraphQLApi:
             document, variables, operation = await _read(request)
         except _RefusedError as refused:
             return _errors(refused.errors)
-        return self._run(token, document, variables, operation)
+        return self._run(token, document, variables, operation, str(request.base_url))
 
     def _run(
         self,
@@ -127,6 +133,7 @@ class GraphQLApi:
         document: DocumentNode,
         variables: dict[str, Any],
         operation: str | None,
+        base_url: str,
     ) -> Response:
         """Runs a valid query within the token's points, or refuses it as Shopify would."""
         schema = admin_schema()
@@ -155,7 +162,7 @@ class GraphQLApi:
             result = execute_sync(
                 schema,
                 document,
-                root_value=_Root(sim, token),
+                root_value=_Root(sim, token, base_url),
                 variable_values=variables,
                 operation_name=operation,
             )
@@ -222,93 +229,6 @@ def _throttled(cost: Mapping[str, Any]) -> Response:
     )
 
 
-# -- cost, as Shopify counts it ---------------------------------------------------------------
-
-
-def costs(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    variables: Mapping[str, Any],
-    data: Mapping[str, Any] | None = None,
-) -> int:
-    """The requested cost of the document's operation, or, given the ``data`` it returned, the
-    actual cost."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-    root = schema.query_type
-    assert root is not None
-    counter = _Cost(fragments, dict(variables), actual=data is not None)
-    return counter.selection(operation.selection_set, root, data)
-
-
-@dataclass(slots=True)
-class _Cost:
-    fragments: Mapping[str, FragmentDefinitionNode]
-    variables: dict[str, Any]
-    actual: bool
-
-    def selection(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, data: Any
-    ) -> int:
-        total = 0
-        for node in selection_set.selections:
-            if isinstance(node, FragmentSpreadNode):
-                total += self.selection(self.fragments[node.name.value].selection_set, parent, data)
-            elif isinstance(node, InlineFragmentNode):
-                total += self.selection(node.selection_set, parent, data)
-            elif isinstance(node, FieldNode) and node.selection_set is not None:
-                total += self.field(node, parent, data)
-        return total
-
-    def field(self, node: FieldNode, parent: GraphQLObjectType, data: Any) -> int:
-        definition = parent.fields[node.name.value]
-        target = get_named_type(definition.type)
-        assert isinstance(target, GraphQLObjectType)
-        assert node.selection_set is not None
-        value = data.get(node.alias.value if node.alias else node.name.value) if data else None
-        if self.actual and value is None:
-            return 0
-        arguments = {
-            argument.name.value: value_from_ast_untyped(argument.value, self.variables)
-            for argument in node.arguments or ()
-        }
-        if target.name.endswith("Connection"):
-            return 2 + self.connection(node.selection_set, target, arguments, value)
-        if isinstance(get_nullable_type(definition.type), GraphQLList):
-            if self.actual:
-                items = value if isinstance(value, list) else []
-                return sum(1 + self.selection(node.selection_set, target, item) for item in items)
-            count: int = arguments.get("first") or 1
-            return count * (1 + self.selection(node.selection_set, target, None))
-        return 1 + self.selection(node.selection_set, target, value)
-
-    def connection(
-        self,
-        selection_set: SelectionSetNode,
-        connection: GraphQLObjectType,
-        arguments: Mapping[str, Any],
-        value: Any,
-    ) -> int:
-        node_type = get_named_type(connection.fields["nodes"].type)
-        assert isinstance(node_type, GraphQLObjectType)
-        total = 0
-        for field in selection_set.selections:
-            if not isinstance(field, FieldNode) or field.name.value != "nodes":
-                continue  # pageInfo and cursors cost nothing
-            assert field.selection_set is not None
-            if self.actual:
-                total += sum(
-                    1 + self.selection(field.selection_set, node_type, item)
-                    for item in value.get("nodes") or []
-                )
-            else:
-                count = arguments.get("first") or arguments.get("last") or 0
-                total += count * (1 + self.selection(field.selection_set, node_type, None))
-        return total
-
-
 # -- the data ---------------------------------------------------------------------------------
 
 
@@ -316,10 +236,69 @@ class _Root:
     """The query root, resolved by graphql-core's default resolver (attributes, and methods
     called with the field's arguments)."""
 
-    def __init__(self, sim: ShopifySimulator, token: Token) -> None:
+    def __init__(self, sim: ShopifySimulator, token: Token, base_url: str) -> None:
         self._sim = sim
         self._token = token
         self._shop = sim._shop()
+        self._base_url = base_url
+
+    # Fields and arguments go by Shopify's names, as graphql-core passes them.
+
+    def ordersCount(  # noqa: N802
+        self, info: Any, query: str | None = None, limit: int | None = 10000, **_: Any
+    ) -> dict[str, Any]:
+        self._require_orders("ordersCount")
+        count = len(matching_orders(self._sim, self._token, query=query, sort_key="ID",
+                                    reverse=False))  # fmt: skip
+        if limit is not None and count > limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": count, "precision": "EXACT"}
+
+    def bulkOperationRunQuery(  # noqa: N802
+        self,
+        info: Any,
+        query: str,
+        groupObjects: bool,  # noqa: N803
+    ) -> dict[str, Any]:
+        return self._sim.bulk.run_query(self._token, query, groupObjects, self._base_url)
+
+    def bulkOperation(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: N802
+        return self._sim.bulk.node(id, self._base_url)
+
+    def webhookSubscriptions(  # noqa: N802
+        self,
+        info: Any,
+        first: int | None = None,
+        uri: str | None = None,
+        topics: list[str] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        if first is None or not 0 < first <= 250:
+            raise GraphQLError("you must provide first, between 1 and 250")
+        chosen = [
+            s
+            for s in self._sim._subscriptions.values()
+            if uri in (None, s.address) and (not topics or topic_enum(s.topic) in topics)
+        ]
+        return {"nodes": [subscription_node(s) for s in sorted(chosen, key=lambda s: s.id)][:first]}
+
+    def webhookSubscriptionCreate(  # noqa: N802
+        self,
+        info: Any,
+        topic: str,
+        webhookSubscription: dict[str, Any],  # noqa: N803
+    ) -> dict[str, Any]:
+        address = str(webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+                      or "").strip()  # fmt: skip
+        try:
+            subscription = self._sim.subscribe_checked(self._token, topic_name(topic), address)
+        except SubscriptionRefusedError as refused:
+            return {
+                "webhookSubscription": None,
+                "userErrors": [{"field": ["webhookSubscription", refused.field],
+                                "message": refused.message}],
+            }  # fmt: skip
+        return {"webhookSubscription": subscription_node(subscription), "userErrors": []}
 
     def shop(self, info: Any) -> dict[str, Any]:
         return {
@@ -360,16 +339,9 @@ class _Root:
             )
         if not 0 < first <= 250:
             raise GraphQLError("first must be between 1 and 250")  # [UNCERTAIN] wording
-        select = _search(query or "", self._shop)
         sort = _SORT_KEYS.get(sortKey, _SORT_KEYS["ID"])
-        chosen = sorted(
-            (
-                o
-                for o in self._sim._orders.values()
-                if self._sim._visible(o, self._token) and select(o)
-            ),
-            key=sort,
-            reverse=reverse,
+        chosen = matching_orders(
+            self._sim, self._token, query=query, sort_key=sortKey, reverse=reverse
         )
         if after is not None:
             mark = _uncursor(after)
@@ -389,6 +361,19 @@ class _Root:
                 f"Access denied for {field} field. Required access: `read_orders` access scope.",
                 extensions={"code": "ACCESS_DENIED"},
             )
+
+
+def matching_orders(
+    sim: ShopifySimulator, token: Token, *, query: str | None, sort_key: str, reverse: bool
+) -> list[SimulatedOrder]:
+    """The orders ``token`` may read that the search ``query`` selects, sorted by
+    ``sort_key`` (under the simulator's lock)."""
+    select = _search(query or "", sim._shop())
+    return sorted(
+        (o for o in sim._orders.values() if sim._visible(o, token) and select(o)),
+        key=_SORT_KEYS.get(sort_key, _SORT_KEYS["ID"]),
+        reverse=reverse,
+    )
 
 
 def _cursor(key: tuple[float, int]) -> str:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,7 +45,7 @@ from shoptrack.simulators._shopify_orders import (
     build_order,
     build_shop,
 )
-from shoptrack.simulators._shopify_webhooks import ORDER_TOPICS, TOPICS
+from shoptrack.simulators._shopify_webhooks import SubscriptionRefusedError
 
 if TYPE_CHECKING:
     from shoptrack.simulators.shopify import ShopifySimulator
@@ -488,28 +487,14 @@ class RestApi:
             raise ApiError(400, {"webhook": "Required parameter missing or invalid"})
         topic = str(spec.get("topic") or "").strip()
         address = str(spec.get("address") or "").strip()
-        allowed = sorted(t for t in TOPICS if t not in ORDER_TOPICS or token.allows("read_orders"))
-        if topic not in allowed:
-            # Topics the token's scopes do not cover are refused like unknown ones.
-            raise ApiError(
-                422,
-                {
-                    "topic": [
-                        f"Invalid topic specified: {topic}. Topics allowed: {', '.join(allowed)}"
-                    ]
-                },
-            )
-        # Shopify delivers over https only; the simulator takes http too, for local receivers.
-        parts = urlsplit(address)
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ApiError(422, {"address": ["is not a valid URL"]})
         if str(spec.get("format") or "json") != "json":
             raise ApiError(422, {"format": ["is not supported by this simulator"]})
         sim = self.sim
         with sim._lock:
-            if any(s.topic == topic and s.address == address for s in sim._subscriptions.values()):
-                raise ApiError(422, {"address": ["for this topic has already been taken"]})
-            subscription = sim.subscribe(topic, address)
+            try:
+                subscription = sim.subscribe_checked(token, topic, address)
+            except SubscriptionRefusedError as refused:
+                raise ApiError(422, {refused.field: [refused.message]}) from None
             body = subscription.as_json(sim._shop().zone)
         return json_response({"webhook": body}, 201)
 

@@ -33,8 +33,12 @@ __all__ = [
     "Event",
     "Outgoing",
     "Subscription",
+    "SubscriptionRefusedError",
     "delivery_headers",
     "post",
+    "subscription_node",
+    "topic_enum",
+    "topic_name",
 ]
 
 USER_AGENT = "Shopify-Captain-Hook"
@@ -60,6 +64,28 @@ ORDER_TOPICS = frozenset(
 )
 # Every topic a subscription may name here; others are refused as Shopify refuses them.
 TOPICS = ORDER_TOPICS | {"app/uninstalled", "shop/update"}
+# GraphQL's WebhookSubscriptionTopic names them in capitals: ORDERS_CREATE is orders/create.
+_BY_ENUM = {topic.replace("/", "_").upper(): topic for topic in TOPICS}
+
+
+def topic_enum(topic: str) -> str:
+    """The ``WebhookSubscriptionTopic`` value of a REST topic."""
+    return topic.replace("/", "_").upper()
+
+
+def topic_name(value: str) -> str:
+    """The REST topic of a ``WebhookSubscriptionTopic`` value (itself, lower-cased, when the
+    simulator sends no such topic)."""
+    return _BY_ENUM.get(value, value.lower())
+
+
+class SubscriptionRefusedError(ValueError):
+    """A subscription Shopify refuses, with the input field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 @dataclass(slots=True)
@@ -87,6 +113,16 @@ class Subscription:
             "api_version": API_VERSION,
             "private_metafield_namespaces": [],
         }
+
+
+def subscription_node(subscription: Subscription) -> dict[str, Any]:
+    """A ``WebhookSubscription`` as the GraphQL Admin API writes it (the fields shoptrack
+    reads)."""
+    return {
+        "id": f"gid://shopify/WebhookSubscription/{subscription.id}",
+        "topic": topic_enum(subscription.topic),
+        "uri": subscription.address,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,12 @@ access token, or for the tokens a Dev Dashboard app obtains with its client id a
   back with a code); ``uninstall_app()`` sends ``app/uninstalled`` and revokes every token,
   ``send_compliance()`` posts a compliance webhook (``customers/redact``...) to a URL;
 - ``POST /admin/api/{v}/graphql.json``: the GraphQL Admin API for the part of Shopify's schema
-  shoptrack reads (``shop``, ``currentAppInstallation``, ``orders``, ``order``), with Shopify's
-  query costs and cost-based throttling (see ``_shopify_graphql``);
+  shoptrack uses (``shop``, ``currentAppInstallation``, ``orders``, ``order``, ``ordersCount``,
+  ``webhookSubscriptions`` and ``webhookSubscriptionCreate``), with Shopify's query costs and
+  cost-based throttling (see ``_shopify_graphql``); and bulk query operations
+  (``bulkOperationRunQuery``, ``bulkOperation``) whose JSONL result is served at
+  ``GET /bulk-operation-outputs/{id}-final`` without a token, as a signed link
+  (see ``_shopify_bulk``; they run ``bulk_seconds`` by ``clock``, 0 by default);
 - ``GET /admin/oauth/access_scopes.json`` (the token's scopes), ``GET /admin/api/{v}/shop.json``
   (time zone, currency);
 - ``GET /admin/api/{v}/orders.json``, ``orders/count.json``, ``orders/{id}.json``,
@@ -47,7 +51,10 @@ deliveries, and faults at ``GET|POST|DELETE /_sim/faults``:
 - ``{"reorder_webhooks": true}``: deliveries held, then sent newest first;
 - ``{"custom_statuses": ["expired"]}``: financial statuses beyond the REST ones (newer
   versions add some);
-- ``{"site_timezone": "America/New_York"}``: the shop's time zone.
+- ``{"site_timezone": "America/New_York"}``: the shop's time zone;
+- ``{"bulk_outcome": {"status": "FAILED", "error_code": "TIMEOUT"}}``: how bulk operations
+  end (``COMPLETED``, ``FAILED`` with ``TIMEOUT``, ``INTERNAL_SERVER_ERROR`` or
+  ``ACCESS_DENIED``, ``CANCELED``, ``EXPIRED``).
 """
 
 from __future__ import annotations
@@ -63,12 +70,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from starlette.applications import Starlette
 
 from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._shopify_bulk import ERROR_CODES, OUTCOMES, BulkOperations
 from shoptrack.simulators._shopify_control import control_routes
 from shoptrack.simulators._shopify_graphql import GraphQLApi
 from shoptrack.simulators._shopify_oauth import (
@@ -96,11 +105,13 @@ from shoptrack.simulators._shopify_orders import (
 from shoptrack.simulators._shopify_rest import RECENT_ORDERS, RestApi, Token
 from shoptrack.simulators._shopify_webhooks import (
     MAX_RETRIES,
+    ORDER_TOPICS,
     TOPICS,
     Delivery,
     Event,
     Outgoing,
     Subscription,
+    SubscriptionRefusedError,
     delivery_headers,
     post,
 )
@@ -133,6 +144,7 @@ _FAULTS = frozenset(
         "reorder_webhooks",
         "custom_statuses",
         "site_timezone",
+        "bulk_outcome",
     }
 )
 _CENT = Decimal("0.01")
@@ -220,11 +232,16 @@ class ShopifySimulator:
         self.reorder_webhooks = False
         self.custom_statuses: tuple[str, ...] = ()
         self.site_timezone = shop_timezone
+        self.bulk_outcome: tuple[str, str | None] = ("COMPLETED", None)
+        # How long a bulk operation runs, by ``clock``.
+        self.bulk_seconds = 0.0
+        self.bulk = BulkOperations(self)
         self.app = Starlette(
             routes=[
                 token_route(self),
                 authorize_route(self),
                 *GraphQLApi(self).routes(),
+                *self.bulk.routes(),
                 *RestApi(self).routes(),
                 *control_routes(self),
             ]
@@ -511,6 +528,24 @@ class ShopifySimulator:
             self._subscriptions[subscription.id] = subscription
             return subscription
 
+    def subscribe_checked(self, token: Token, topic: str, address: str) -> Subscription:
+        """Subscribes as the Admin API does (``webhooks.json``, ``webhookSubscriptionCreate``);
+        ``SubscriptionRefusedError`` for a topic the token's scopes do not cover (refused like
+        an unknown one), an address that is no URL, or a topic already sent there."""
+        allowed = sorted(t for t in TOPICS if t not in ORDER_TOPICS or token.allows("read_orders"))
+        if topic not in allowed:
+            raise SubscriptionRefusedError(
+                "topic", f"Invalid topic specified: {topic}. Topics allowed: {', '.join(allowed)}"
+            )
+        # Shopify delivers over https only; the simulator takes http too, for local receivers.
+        parts = urlsplit(address)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise SubscriptionRefusedError("address", "is not a valid URL")
+        with self._lock:
+            if any(s.topic == topic and s.address == address for s in self._subscriptions.values()):
+                raise SubscriptionRefusedError("address", "for this topic has already been taken")
+            return self.subscribe(topic, address)
+
     @property
     def webhooks(self) -> list[Subscription]:
         """The webhook subscriptions, oldest first."""
@@ -586,6 +621,8 @@ class ShopifySimulator:
             if "site_timezone" in faults:
                 _zone(str(faults["site_timezone"]))
                 self.site_timezone = str(faults["site_timezone"])
+            if "bulk_outcome" in faults:
+                self.bulk_outcome = _bulk_outcome(faults["bulk_outcome"])
 
     def clear_faults(self) -> None:
         """Back to a well-behaved shop in its constructor's time zone."""
@@ -597,6 +634,7 @@ class ShopifySimulator:
             self.reorder_webhooks = False
             self.custom_statuses = ()
             self.site_timezone = self._default_timezone
+            self.bulk_outcome = ("COMPLETED", None)
 
     def faults(self) -> dict[str, Any]:
         """The faults in force, as ``GET /_sim/faults`` shows them."""
@@ -610,7 +648,9 @@ class ShopifySimulator:
                 "reorder_webhooks": self.reorder_webhooks,
                 "custom_statuses": list(self.custom_statuses),
                 "site_timezone": self.site_timezone,
-            }
+                "bulk_outcome": {"status": self.bulk_outcome[0],
+                                 "error_code": self.bulk_outcome[1]},
+            }  # fmt: skip
 
     # -- state, always under the lock ------------------------------------------------------
 
@@ -840,6 +880,15 @@ def _half(amount: Decimal) -> Decimal:
 
 def _tracking(order_id: int) -> str:
     return f"1Z999AA1{order_id % 10**10:010d}"
+
+
+def _bulk_outcome(value: Any) -> tuple[str, str | None]:
+    if not isinstance(value, Mapping) or value.get("status") not in OUTCOMES:
+        raise ValueError(f'bulk_outcome: expected {{"status": one of {list(OUTCOMES)}, ...}}')
+    error_code = value.get("error_code")
+    if value["status"] == "FAILED" and error_code not in ERROR_CODES:
+        raise ValueError(f"bulk_outcome.error_code: expected one of {list(ERROR_CODES)}")
+    return str(value["status"]), error_code if value["status"] == "FAILED" else None
 
 
 def _count(value: Any, name: str) -> int:

@@ -114,11 +114,14 @@ def cut(schema: GraphQLSchema, source: str) -> str:
             # as objects with no fields shoptrack reads would be invalid SDL.
             raise SystemExit(f"a document selects into {name}, which the cut cannot write")
     root = schema.query_type.name if schema.query_type else "QueryRoot"
+    roots = f"  query: {root}\n"
+    if schema.mutation_type is not None and schema.mutation_type.name in chosen:
+        roots += f"  mutation: {schema.mutation_type.name}\n"
     header = (
-        f"# Shopify Admin GraphQL API {API_VERSION}: the part shoptrack reads.\n"
+        f"# Shopify Admin GraphQL API {API_VERSION}: the part shoptrack reads and writes.\n"
         f"# Cut by tests/reference/shopify/cut_admin_schema.py from {source};\n"
         "# see tests/reference/shopify/README.md for where it came from.\n\n"
-        f"schema {{\n  query: {root}\n}}\n"
+        f"schema {{\n{roots}}}\n"
     )
     return header + "\n" + "\n\n".join(blocks) + "\n"
 
