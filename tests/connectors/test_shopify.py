@@ -541,7 +541,7 @@ def test_register_webhooks_adds_only_the_missing_topics() -> None:
             "CHECKOUTS_CREATE",
             "CHECKOUTS_UPDATE",
             "APP_UNINSTALLED",
-        ],  # fmt: skip
+        ],
     }
     assert [body["variables"] for body in created] == [
         {"topic": topic, "uri": delivery_url}
