@@ -103,6 +103,7 @@ def test_the_connector_subscribes_through_graphql_once_and_deliveries_verify() -
             connector.register_webhooks(client, HOOK, credentials)
             connector.register_webhooks(client, HOOK, credentials)  # nothing more
     assert sorted(s.topic for s in shop.webhooks) == [
+        "app/uninstalled",
         "checkouts/create",
         "checkouts/update",
         "orders/create",
