@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from shoptrack.services import Services
-from shoptrack.store.schema import event_keys, order_states
+from shoptrack.store.schema import event_keys, flow_attributions, order_states
 from shoptrack.store.sql import insert_ignore_returning
 from tests.helpers import make_shop
 
@@ -94,8 +94,6 @@ def test_a_time_without_its_zone_is_refused(services: Services) -> None:
 
 def test_exact_decimals_survive(services: Services) -> None:
     # Money: rollups keep sums exactly; a float on the way would lose the last digits.
-    from shoptrack.store.schema import flow_attributions
-
     value = Decimal("123456789012345.6789")
     row = {
         "event_id": "E" * 26,

@@ -208,10 +208,6 @@ class WorkerProcess:
             self._supervisor.join(timeout=_STOP_SECONDS)
             self._supervisor = None
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
 
 def _child_environment(settings: Settings) -> dict[str, str]:
     """This process's environment with its settings as they are (a demo or a test may have
