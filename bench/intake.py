@@ -31,7 +31,8 @@ Targets, each on an empty store, as a user would start them (``shoptrack serve``
   ``shoptrack serve --no-workers`` (acknowledging only; then processing alone). The ratio of the
   two acknowledged rates says what processing costs intake (the goal is >= 0.8).
 - PostgreSQL, ``serve --no-workers`` with 1 and with 2 ``shoptrack worker`` processes, and with
-  none (then processing alone in 1 worker).
+  none (then processing alone in 1 worker, and in another store in 2: whether workers scale
+  when intake and the load generator do not share the cores with them).
 
 After every target the store is checked: the Placed Order events of the integration must be as
 many as the orders acknowledged, each order once (distinct ``unique_id``), and every stored
@@ -632,17 +633,17 @@ def measure_processing_target(
 
 
 def measure_acknowledging_target(
-    target: Store, deliveries: Sequence[bytes], options: Options
+    target: Store, deliveries: Sequence[bytes], options: Options, *, workers: int = 1
 ) -> Figures:
-    """A burst on ``serve --no-workers``, then what it stored processed alone: by one worker
-    process on PostgreSQL, by ``Processor`` in this process on SQLite."""
+    """A burst on ``serve --no-workers``, then what it stored processed alone: by ``workers``
+    worker processes on PostgreSQL, by ``Processor`` in this process on SQLite."""
     with serve(target, workers=False) as (port, server):
         warmup, burst = _burst(port, deliveries, target, options, {"serve": [server.pid]})
     figures = Figures(burst)
     if target.services.database.is_sqlite:
         figures.processing = _processing_in_process(target)
     else:
-        figures.processing = _processing_in_worker(target, warmup.ok + burst.ok)
+        figures.processing = _processing_in_workers(target, warmup.ok + burst.ok, workers)
     figures.check = check(target, warmup.ok + burst.ok)
     return figures
 
@@ -656,11 +657,11 @@ def _processing_in_process(target: Store) -> float:
     return total.processed / (time.perf_counter() - begun)
 
 
-def _processing_in_worker(target: Store, rows: int) -> float | None:
-    """Rows/s of one worker process, from the first processed row it was seen to have
-    written to the last (its start-up is not the processing's)."""
+def _processing_in_workers(target: Store, rows: int, workers: int) -> float | None:
+    """Rows/s of ``workers`` worker processes together, from the first processed row they
+    were seen to have written to the last (their start-up is not the processing's)."""
     first: tuple[float, int] | None = None
-    with worker_processes(target, 1):
+    with worker_processes(target, workers):
         deadline = time.perf_counter() + VISIBLE_SECONDS
         while time.perf_counter() < deadline:
             done = processed_rows(target)
@@ -694,6 +695,7 @@ SQLITE_NO_WORKERS = "SQLite: serve --no-workers"
 PG_ONE = "PostgreSQL: serve + 1 worker"
 PG_TWO = "PostgreSQL: serve + 2 workers"
 PG_NO_WORKERS = "PostgreSQL: serve --no-workers"
+PG_NO_WORKERS_TWO = "PostgreSQL: the same, 2 workers"
 
 
 @dataclass(slots=True)
@@ -733,6 +735,11 @@ def run_once(number: int, deliveries: Sequence[bytes], options: Options, workdir
                 PG_NO_WORKERS,
                 "postgresql",
                 lambda t: measure_acknowledging_target(t, deliveries, options),
+            ),
+            (
+                PG_NO_WORKERS_TWO,
+                "postgresql",
+                lambda t: measure_acknowledging_target(t, deliveries, options, workers=2),
             ),
         ]
     for n, (label, database, measure) in enumerate(plan):
@@ -819,7 +826,14 @@ def report(runs: Sequence[Run]) -> None:
             "target", "acknowledged", "sustained to Placed Order", "processing alone", "checked"
         )
     )
-    for label in (SQLITE_DEFAULT, SQLITE_NO_WORKERS, PG_ONE, PG_TWO, PG_NO_WORKERS):
+    for label in (
+        SQLITE_DEFAULT,
+        SQLITE_NO_WORKERS,
+        PG_ONE,
+        PG_TWO,
+        PG_NO_WORKERS,
+        PG_NO_WORKERS_TWO,
+    ):
         measured = [run.targets[label] for run in runs if label in run.targets]
         if not measured:
             continue
@@ -868,6 +882,13 @@ def _report_comparisons(runs: Sequence[Run]) -> None:
     if scaling is not None:
         verdict = "met" if scaling > 1 else "NOT met"
         print(f"PostgreSQL sustained, 2 workers / 1 worker: {scaling:.2f} ({verdict} > 1)")
+    alone = ratio_of(PG_NO_WORKERS_TWO, PG_NO_WORKERS, lambda figures: figures.processing)
+    if alone is not None:
+        verdict = "met" if alone > 1 else "NOT met"
+        print(
+            "PostgreSQL processing alone (no intake beside it), 2 workers / 1 worker: "
+            f"{alone:.2f} ({verdict} > 1)"
+        )
 
 
 def machine_line(postgres: str | None) -> str:

@@ -1,5 +1,6 @@
-"""``serve`` runs its workers in a process of their own beside the HTTP server: woken when a
-delivery is committed, gone when the server is — even when the server is killed outright."""
+"""``serve`` runs its workers in a process of their own beside the HTTP server, at a lower
+scheduling priority: woken when a delivery is committed, gone when the server is — even when
+the server is killed outright."""
 
 from __future__ import annotations
 
@@ -72,6 +73,9 @@ def test_serve_processes_in_a_worker_process_that_ends_with_it(
         # The row was processed by the worker process, not by the server.
         assert processed_by.endswith(f":{worker}")
         assert worker != server.process.pid != os.getpid()
+        # Acknowledging goes first when both are busy: the worker runs at a lower priority.
+        server_niceness = os.getpriority(os.PRIO_PROCESS, server.process.pid)
+        assert os.getpriority(os.PRIO_PROCESS, worker) == server_niceness + 5
         server.kill_hard()
         wait_until(lambda: not _alive(worker), timeout=60)
     finally:

@@ -113,12 +113,10 @@ class StatusRules:
     refunded: StatusSet
 
     def for_stage(self, stage: Lifecycle) -> StatusSet:
-        return {
-            Lifecycle.PLACED: self.placed,
-            Lifecycle.FULFILLED: self.fulfilled,
-            Lifecycle.CANCELLED: self.cancelled,
-            Lifecycle.REFUNDED: self.refunded,
-        }[stage]
+        # Asked several times for every order processed: one attribute read, no table built
+        # (the four fields are named after the stages' values).
+        status_set: StatusSet = getattr(self, stage.value)
+        return status_set
 
     def names(self, raw_status: str) -> bool:
         """Whether any of the four lists mentions the status by name."""

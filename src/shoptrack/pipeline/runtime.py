@@ -10,8 +10,10 @@ Python work, and sharing one interpreter with the HTTP server would take its tur
 acknowledging deliveries. The server wakes the child through a pipe whenever the intake writer
 commits; the child ends when the pipe closes, so a server killed outright leaves no orphan
 processing behind it; a child that ends while the server runs (killed, out of memory) is started
-again. On SQLite the two processes share the single writer lock: the group-commit writer and the
-processor take turns, each holding it for one transaction at a time.
+again. The child runs at a lower scheduling priority than the server: when both are busy, a
+store's delivery is acknowledged first and processing takes the cores' rest. On SQLite the two
+processes share the single writer lock: the group-commit writer and the processor take turns,
+each holding it for one transaction at a time.
 
 A worker that starts while the database is away waits for it rather than ending: the server
 acknowledges into its spool meanwhile, and the backlog is processed once the database is back.
@@ -20,6 +22,7 @@ acknowledges into its spool meanwhile, and the backlog is processed once the dat
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import subprocess
@@ -42,6 +45,7 @@ __all__ = [
     "WorkerProcess",
     "build_processor",
     "build_workers",
+    "freeze_start_up_objects",
     "process_inbox",
     "upgrade_when_reachable",
     "wake_reader",
@@ -57,11 +61,29 @@ _RETRY_FIRST = 1.0
 _RETRY_MOST = 30.0
 # A worker process that ran this long before it ended is started again after the first wait.
 _RAN_WELL = 60.0
+# How much lower the worker process's scheduling priority is than the server's (niceness
+# added): with both busy, the cores go to acknowledging deliveries first — a store waits for
+# that answer — and processing takes the rest; on an idle machine it changes nothing.
+_WORKER_NICENESS = 5
 
 
 def build_processor(services: Services) -> Processor:
     """The inbox processor, with the hook that starts the flows its events trigger."""
     return Processor(services.database, services.clock, on_recorded=FlowEntry(services.clock))
+
+
+def freeze_start_up_objects() -> None:
+    """Leaves what a command's start-up allocated out of the cyclic garbage collector's passes.
+
+    A long-running process (``serve``, ``worker``, ``sync``) holds for its whole life the
+    objects its start-up made — modules, the schema, the structures pydantic, FastAPI and
+    SQLAlchemy compile — and each full collection would walk them all again. Frozen, collections
+    walk only what the work allocates: about a fifth less CPU per processed row, measured on
+    SQLite. Called once by the commands, never by an app factory: a test process builds many
+    apps, whose frozen objects would never be collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def process_inbox(services: Services) -> BatchResult:
@@ -143,6 +165,9 @@ class WorkerProcess:
             raise
         finally:
             os.close(read_end)
+        with contextlib.suppress(OSError):  # ended already: its supervisor starts another
+            niceness = os.getpriority(os.PRIO_PROCESS, 0) + _WORKER_NICENESS
+            os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
         with self._lock:
             if self._stopping.is_set():  # stopped meanwhile: this child ends at the closed pipe
                 os.close(write_end)
