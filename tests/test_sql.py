@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import DateTime, select
+from sqlalchemy.dialects import sqlite
 
 from shoptrack.services import Services
 from shoptrack.store.schema import event_keys, flow_attributions, order_states
 from shoptrack.store.sql import insert_ignore_returning
+from shoptrack.store.types import UTCDateTime
 from tests.helpers import make_shop
 
 KEY = ("account_id", "metric_id", "unique_id")
@@ -112,3 +114,24 @@ def test_exact_decimals_survive(services: Services) -> None:
         insert_ignore_returning(connection, flow_attributions, [row], ["event_id"])
         stored = connection.execute(select(flow_attributions.c.value)).scalar_one()
     assert stored == value
+
+
+def test_sqlite_stores_times_as_sqlalchemy_writes_them_and_compares_them_in_order() -> None:
+    """SQLite's times are bound as text in one call: the same text SQLAlchemy's DATETIME writes,
+    whatever the zone given, so rows stored before read and sort as they did."""
+    dialect = sqlite.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None
+    assert theirs is not None
+    moments = [
+        datetime(2026, 3, 1, 12, tzinfo=UTC),
+        datetime(2026, 3, 1, 12, 30, 5, 120, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(999, 1, 2, 3, 4, 5, 999_999, tzinfo=timezone(timedelta(hours=2))),
+        datetime(9999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+    ]
+    for moment in moments:
+        assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ours(datetime(2026, 3, 1, 12))  # noqa: DTZ001  # the point
