@@ -499,3 +499,28 @@ def test_customers_who_share_a_phone_number_get_a_profile_each(services: Service
         "second@example.com": None,
         "third@example.com": None,
     }
+
+
+def test_a_profile_s_last_event_is_its_newest_whether_created_or_found(services: Services) -> None:
+    shop = make_shop(services)
+    t0 = START - timedelta(hours=5)
+
+    def last_event() -> Any:
+        with services.database.read() as connection:
+            return connection.execute(select(profiles.c.last_event_at)).scalar_one()
+
+    # A new customer's two orders in one batch: the profile is created with the newer one's time.
+    deliver(services, shop, woo_order(1, "processing", t0 + timedelta(hours=1), created=t0), "d1")
+    later = t0 + timedelta(hours=2)
+    deliver(services, shop, woo_order(2, "processing", later, created=later), "d2")
+    _process(services)
+    assert last_event() == later
+    # An older order seen afterwards leaves it; a newer one moves it on.
+    earlier = t0 - timedelta(hours=1)
+    deliver(services, shop, woo_order(3, "processing", earlier, created=earlier), "d3")
+    _process(services)
+    assert last_event() == later
+    newest = t0 + timedelta(hours=3)
+    deliver(services, shop, woo_order(4, "processing", newest, created=newest), "d4")
+    _process(services)
+    assert last_event() == newest

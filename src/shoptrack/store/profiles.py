@@ -22,6 +22,7 @@ __all__ = [
     "DuplicateProfileError",
     "ProfileChange",
     "ProfileQuery",
+    "ResolvedProfiles",
     "create_profile",
     "get_profile",
     "import_profile",
@@ -104,12 +105,25 @@ def person_key(account_id: str, person: Person) -> PersonKey:
     return (account_id, *primary_identifier(person))
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedProfiles:
+    """The profile of each person resolved, and which of those profiles were created."""
+
+    ids: dict[PersonKey, str]
+    created: frozenset[str]
+
+
 def resolve_profiles(
-    connection: Connection, people: Sequence[tuple[str, Person]], now: datetime
-) -> dict[PersonKey, str]:
+    connection: Connection,
+    people: Sequence[tuple[str, Person]],
+    now: datetime,
+    *,
+    last_event_at: Mapping[PersonKey, datetime] | None = None,
+) -> ResolvedProfiles:
     """The profile ids of many people at once, in a few statements whatever their number: found
     by their primary identifier, created when none matches, updated with what is new (people
-    met several times apply in the order given).
+    met several times apply in the order given). A profile created here takes its
+    ``last_event_at`` from the mapping, if it is given one.
 
     Concurrent workers never wait on each other in a circle: first the missing profiles are
     inserted, in key order (holding no other profile's lock meanwhile), then every profile is
@@ -126,10 +140,12 @@ def resolve_profiles(
         raise NotFoundError(
             f"no profile {missing_ids[0][2]} in this account", pointer="/data/attributes/profile"
         )
-    created, found_meanwhile = _create_missing(connection, wanted, resolved, now)
+    created, found_meanwhile = _create_missing(
+        connection, wanted, resolved, now, last_event_at or {}
+    )
     resolved |= found_meanwhile
     _update_found(connection, wanted, resolved, now)
-    return resolved | created
+    return ResolvedProfiles(resolved | created, frozenset(created.values()))
 
 
 def _create_missing(
@@ -137,6 +153,7 @@ def _create_missing(
     wanted: Mapping[PersonKey, list[Person]],
     found: Mapping[PersonKey, str],
     now: datetime,
+    last_event_at: Mapping[PersonKey, datetime],
 ) -> tuple[dict[PersonKey, str], dict[PersonKey, str]]:
     """Creates the profiles of the people not ``found``, in key order (what later sightings of a
     person add is merged before the insert): the ids of those created, and of those another
@@ -148,7 +165,7 @@ def _create_missing(
     rows = []
     for key in new_keys:
         first, *later = wanted[key]
-        row = _new_row(key[0], first, now)
+        row = _new_row(key[0], first, now) | {"last_event_at": last_event_at.get(key)}
         for person in later:
             row |= _changes(row, person)
         rows.append(row)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shoptrack.domain.events import EventDraft, Metric
 from shoptrack.ids import new_id
 from shoptrack.store.metrics import ensure_metric
-from shoptrack.store.profiles import person_key, resolve_profiles
+from shoptrack.store.profiles import PersonKey, person_key, resolve_profiles
 from shoptrack.store.schema import event_keys, events, metric_rollups, profile_orders, profiles
 from shoptrack.store.sql import insert_ignore_returning, upsert_add_many
 from shoptrack.store.types import UTCDateTime
@@ -112,17 +112,25 @@ def record_events(
     fresh = [candidate for candidate in candidates if candidate.key in inserted]
     if not fresh:
         return []
+    keys = [person_key(c.recording.account_id, c.recording.draft.person) for c in fresh]
+    newest: dict[PersonKey, datetime] = {}
+    for key, candidate in zip(keys, fresh, strict=True):
+        time = candidate.recording.draft.time
+        newest[key] = max(time, newest.get(key, time))
     people = [(c.recording.account_id, c.recording.draft.person) for c in fresh]
-    profile_ids = resolve_profiles(connection, people, now)
+    # New profiles are inserted with their newest event's time: only found ones are touched.
+    profiles_of = resolve_profiles(connection, people, now, last_event_at=newest)
     recorded = [
-        _recorded(candidate, profile_ids[person_key(*person)])
-        for candidate, person in zip(fresh, people, strict=True)
+        _recorded(candidate, profiles_of.ids[key])
+        for candidate, key in zip(fresh, keys, strict=True)
     ]
     connection.execute(
         _INSERT_EVENT,
         [_event_row(c, event, now) for c, event in zip(fresh, recorded, strict=True)],
     )
-    _touch_profiles(connection, recorded)
+    _touch_profiles(
+        connection, [event for event in recorded if event.profile_id not in profiles_of.created]
+    )
     _add_to_rollups(connection, fresh)
     _add_to_profile_orders(connection, fresh, recorded)
     return recorded
@@ -196,6 +204,8 @@ def _touch_profiles(connection: Connection, recorded: Sequence[RecordedEvent]) -
     newest: dict[str, datetime] = {}
     for event in recorded:
         newest[event.profile_id] = max(event.time, newest.get(event.profile_id, event.time))
+    if not newest:
+        return
     connection.execute(
         _TOUCH_PROFILE,
         [{"p_id": profile_id, "p_time": newest[profile_id]} for profile_id in sorted(newest)],
