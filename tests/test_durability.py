@@ -13,8 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 from sqlalchemy import func, select, text
 
+from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import events, inbox, metrics
 from tests.helpers import WEBHOOK_SECRET, deliver, inbox_states, make_shop
@@ -205,3 +207,36 @@ def test_two_workers_never_process_a_row_twice(postgres_url: str, tmp_path: Path
     assert len(by_worker) == 2, f"both workers should have taken rows: {by_worker}"
     assert dict(per_metric) == {"Placed Order": 150, "Ordered Product": 300, "Fulfilled Order": 150}
     services.close()
+
+
+def _commit_waits_for_the_disk(services: Services, connection: sqlalchemy.Connection) -> bool:
+    if services.database.is_sqlite:
+        # FULL (2) waits for the disk at every commit; NORMAL (1), in WAL mode, at checkpoints.
+        return connection.execute(text("PRAGMA synchronous")).scalar_one() == 2
+    return connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+
+
+def test_only_derived_writes_commit_without_waiting_for_the_disk(services: Services) -> None:
+    """Processing's transactions are derived from durable inbox rows and need not wait for the
+    disk; every other write does, and so does the next one on the same pooled connection."""
+    for _ in range(3):
+        with services.database.write() as connection:
+            assert _commit_waits_for_the_disk(services, connection)
+        with services.database.write(derived=True) as connection:
+            assert not _commit_waits_for_the_disk(services, connection)
+    with contextlib.suppress(RuntimeError), services.database.write(derived=True) as connection:
+        raise RuntimeError("a failed derived transaction puts the setting back too")
+    with services.database.write() as connection:
+        assert _commit_waits_for_the_disk(services, connection)
+
+
+def test_processing_commits_are_derived(services: Services) -> None:
+    shop = make_shop(services)
+    deliver(services, shop, woo_order(1, "processing", NOW - timedelta(minutes=1)), "d1")
+    seen: list[bool] = []
+
+    def hook(connection: sqlalchemy.Connection, _recorded: object) -> None:
+        seen.append(_commit_waits_for_the_disk(services, connection))
+
+    Processor(services.database, services.clock, on_recorded=hook).run_until_idle()
+    assert seen == [False]

@@ -232,7 +232,8 @@ class Processor:
                 parsed = [self._parse(connection, row, integrations) for row in rows]
             if not parsed:
                 return BatchResult()
-        with self._database.write() as connection:
+        # Derived from the durable inbox rows: a commit lost to a power cut is processed again.
+        with self._database.write(derived=True) as connection:
             if self._database.is_sqlite:
                 # Anything that changed a row since it was read (a replay) wins: skip it.
                 claimed = claimable(connection, [item.row.id for item in parsed], now)

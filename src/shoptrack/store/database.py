@@ -1,8 +1,9 @@
 """Connections with each database's rules: one writer on SQLite, many on PostgreSQL.
 
-SQLite runs in WAL mode with ``synchronous=FULL`` (a committed row survives a power cut) and
-takes its write lock at the start of every write transaction (``BEGIN IMMEDIATE``), so two writers
-queue instead of failing half-way. PostgreSQL uses psycopg 3 with a pool.
+SQLite runs in WAL mode with ``synchronous=FULL`` (a committed row survives a power cut; derived
+writes relax it, see ``Database.write``) and takes its write lock at the start of every write
+transaction (``BEGIN IMMEDIATE``), so two writers queue instead of failing half-way. PostgreSQL
+uses psycopg 3 with a pool.
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ def _postgres_unavailable(error: psycopg.Error) -> bool:
         # Raised by the client itself: connection refused, closed or lost.
         return isinstance(error, psycopg.OperationalError)
     return state.startswith(_POSTGRES_UNAVAILABLE_CLASSES) or state == _POSTGRES_READ_ONLY
+
+
+def _sqlite_synchronous(connection: Connection, level: str) -> None:
+    """Sets SQLite's ``synchronous`` on the driver's connection, outside any transaction (a
+    statement through SQLAlchemy would begin one first, and with it the write lock)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA synchronous={level}")
+    finally:
+        cursor.close()
 
 
 def _json_dumps(value: Any) -> str:
@@ -146,10 +157,33 @@ class Database:
         return engine
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction, committed when the block ends without an exception."""
-        with self._writer.begin() as connection:
-            yield connection
+    def write(self, *, derived: bool = False) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends without an exception.
+
+        ``derived``: everything the transaction writes is derived from rows already durable
+        (processing an inbox row): its commit does not wait for the disk (SQLite
+        ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``). A power cut or a
+        database crash may then undo the last such commits — never half of one — and their rows
+        are processed again, exactly once as before; a process killed outright loses nothing.
+        Whatever leaves shoptrack (an email, a webhook) is sent after a commit that does wait
+        for the disk, and that commit makes every earlier one durable with it: the log is
+        written and flushed in order.
+        """
+        if not derived:
+            with self._writer.begin() as connection:
+                yield connection
+        elif self.is_sqlite:
+            with self._writer.connect() as connection:
+                _sqlite_synchronous(connection, "NORMAL")
+                try:
+                    with connection.begin():
+                        yield connection
+                finally:
+                    _sqlite_synchronous(connection, "FULL")
+        else:
+            with self._writer.begin() as connection:
+                connection.execute(text("SET LOCAL synchronous_commit = off"))
+                yield connection
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
