@@ -24,7 +24,7 @@ import uvicorn
 from rich.console import Console
 
 from shoptrack.api import create_app
-from shoptrack.cli_progress import SyncReport
+from shoptrack.cli.progress import SyncReport
 from shoptrack.demo_flows import DemoReaders, ensure_demo_flows, replay_flow_history
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update

@@ -36,19 +36,23 @@ from shoptrack.store.integrations import (
     create_integration,
     find_integration,
     get_integration,
+    integration_row,
     remove_integration,
     set_health,
     update_integration,
 )
 from shoptrack.store.issued_tokens import StoredTokens, clear_issued_token, save_issued_token
+from shoptrack.store.sync_runs import list_runs
 
 __all__ = [
     "KEPT_SECRETS",
     "ConnectResult",
     "CredentialsRejectedError",
     "IntegrationSettings",
+    "IntegrationView",
     "StoreNotFoundError",
     "connect",
+    "integration_view",
     "register_webhooks",
     "remove",
     "retired_secrets",
@@ -146,6 +150,36 @@ def retired_secrets(
 def webhook_url(services: Services, integration: Integration) -> str:
     base = services.settings.public_url.rstrip("/")
     return f"{base}/webhooks/{integration.platform}/{integration.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationView:
+    """An integration as the API and the CLI show it: its whole stored row, its status rules,
+    which credential fields are set (never their values), its webhook URL and its latest sync
+    run (None before the first)."""
+
+    row: Any
+    integration: Integration
+    credential_fields: tuple[str, ...]
+    webhook_url: str
+    last_run: Any | None
+
+
+def integration_view(services: Services, integration_id: str) -> IntegrationView:
+    """What showing an integration takes, read in one transaction; its credentials are
+    decrypted only to tell which fields are set."""
+    with services.database.read() as connection:
+        row = integration_row(connection, integration_id)
+        last = list_runs(connection, row.account_id, row.id, limit=1)
+        integration = get_integration(connection, row.account_id, row.id)
+    credentials = integration.credentials(services.cipher)
+    return IntegrationView(
+        row=row,
+        integration=integration,
+        credential_fields=tuple(sorted(name for name, value in credentials.items() if value)),
+        webhook_url=webhook_url(services, integration),
+        last_run=last[0] if last else None,
+    )
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ from shoptrack.api.routes import (
     profiles,
     shopify_app,
     tracking,
+    unsubscribe,
 )
 from shoptrack.api.schemas import Health
 from shoptrack.api.segment_intake import SegmentIntake
@@ -341,7 +342,7 @@ def create_app(
     api.include_router(shopify_app.router)
     api.include_router(alerts.router)
     api.include_router(flows.router)
-    api.include_router(flows.unsubscribe_router)
+    api.include_router(unsubscribe.router)
     api.include_router(tracking.router)
     api.include_router(flow_reports.router)
 

@@ -39,7 +39,7 @@ __all__ = [
     "Connector",
     "Credentials",
     "OrderPage",
-    "TestOrder",
+    "ProbeOrder",
     "WebhookCheck",
     "WebhookHealth",
     "WebhookVerdict",
@@ -209,11 +209,10 @@ def created_id(response: httpx.Response, *path: str | int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class TestOrder:
-    """The order ``shoptrack test-order`` places through a store's API: one line of
-    ``price`` named ``product_name``, paid, for ``email``, with ``note`` saying what it is."""
-
-    __test__: ClassVar[bool] = False  # not a pytest test class, despite its name
+class ProbeOrder:
+    """The test order the order probe (``shoptrack test-order``) places through a store's API:
+    one line of ``price`` named ``product_name``, paid, for ``email``, with ``note`` saying
+    what it is."""
 
     email: str
     note: str
@@ -411,7 +410,7 @@ class Connector(ABC):
 
     # -- test orders (``shoptrack test-order``) ------------------------------------------
 
-    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+    def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
         """Places ``order`` through the store's order-creation API, paid (in a status the
         default rules count as placed) and marked as a test where the platform can say so;
         returns the platform's order id. None where the platform has no such API: the

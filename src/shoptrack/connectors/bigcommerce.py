@@ -37,7 +37,7 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     OrderPage,
-    TestOrder,
+    ProbeOrder,
     WebhookCheck,
     WebhookHealth,
     WebhookVerdict,
@@ -324,7 +324,7 @@ class BigCommerce(Connector):
             raise ValueError(f"data.{key}: expected an order id, got {value!r}")
         return [str(value)]
 
-    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+    def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
         """``POST /v2/orders`` in 11 Awaiting Fulfillment (paid); a custom product line, a
         guest customer. BigCommerce orders have no test flag: the staff notes say it."""
         price = f"{order.price:.2f}"

@@ -26,7 +26,7 @@ from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
-    TestOrder,
+    ProbeOrder,
     Window,
     created_id,
     replace_origin,
@@ -264,7 +264,7 @@ class Magento2(Connector):
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         return _utc(raw, "updated_at")
 
-    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+    def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
         """``POST /V1/orders`` (``salesOrderRepositoryV1SavePost``): a guest order in
         ``processing`` (paid) with one virtual line. Magento orders have no test flag: the
         status history comment says it."""

@@ -45,7 +45,7 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     OrderPage,
-    TestOrder,
+    ProbeOrder,
     Window,
     created_id,
     replace_origin,
@@ -203,7 +203,7 @@ class Shift4Shop(Connector):
         hour, the earlier reading."""
         return _updated(raw, _StoreContext.read(fields.mapping(raw, STORE_KEY)).zone)[0]
 
-    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+    def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
         """``POST /Orders`` in 2 Processing (paid). Shift4Shop orders have no test flag: the
         payment method and the internal comments say it."""
         # [UNCERTAIN] whether the endpoint takes one Order object or a list; one is sent.

@@ -57,7 +57,7 @@ from shoptrack.connectors.base import (
     Connector,
     Credentials,
     OrderPage,
-    TestOrder,
+    ProbeOrder,
     WebhookCheck,
     WebhookVerdict,
     Window,
@@ -443,7 +443,7 @@ class Shopify(Connector):
         draft = _started_checkout(payload)
         return [] if draft is None else [draft]
 
-    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+    def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
         """``POST orders.json`` with ``test: true`` and ``financial_status: paid``, sending
         the customer no receipt."""
         response = client.request(

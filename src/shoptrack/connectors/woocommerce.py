@@ -23,7 +23,7 @@ from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
     Connector,
     Credentials,
-    TestOrder,
+    ProbeOrder,
     WebhookCheck,
     WebhookHealth,
     WebhookVerdict,
@@ -235,7 +235,7 @@ class WooCommerce(Connector):
             )
         return [self.to_order(payload)]
 
-    def place_test_order(self, client: StoreClient, order: TestOrder) -> str | None:
+    def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
         """``POST orders`` with ``set_paid`` (``processing``, as a paid checkout). WooCommerce
         orders have no test flag: the payment method's title, the note and a meta entry say
         what it is."""

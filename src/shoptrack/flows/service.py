@@ -1,12 +1,13 @@
 """Creating and changing flows — from the library or a definition, their status, their messages,
 and moving them to another integration's metric — with the checks the API and the CLI share.
 
-Every function works inside the caller's transaction and raises :class:`InputError` (a 4xx
-naming the field, under ``/data/attributes``) for what the caller got wrong. A webhook step's
-``url`` must be an address shoptrack may reach for its users (``outbound``): it is checked
-whenever a step that sends is saved — 422 ``address_not_allowed`` naming the step's ``url`` —
-and again at every send. A webhook step's ``whsec_…`` secret is encrypted like store
-credentials before it is stored, and shown once: in the answer that creates it.
+Every function but ``create_flow_now`` works inside the caller's transaction and raises
+:class:`InputError` (a 4xx naming the field, under ``/data/attributes``) for what the caller got
+wrong. A webhook step's ``url`` must be an address shoptrack may reach for its users
+(``outbound``): it is checked whenever a step that sends is saved — 422 ``address_not_allowed``
+naming the step's ``url`` — and again at every send. A webhook step's ``whsec_…`` secret is
+encrypted like store credentials before it is stored, and shown once: in the answer that
+creates it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "Safeguards",
     "TriggerMetricMismatchError",
     "create_flow",
+    "create_flow_now",
     "edit_message",
     "new_webhook_secret",
     "retarget",
@@ -325,6 +327,21 @@ def create_flow(
     )
     warning = _quiet_warning(connection, request.account_id, metric, now, diagnostics_url)
     return CreatedFlow(flow, metric, [warning] if warning else [], webhook_secrets)
+
+
+def create_flow_now(
+    services: Services, request: FlowRequest, *, diagnostics_url: str
+) -> CreatedFlow:
+    """``create_flow`` in a transaction of its own, at the services' time and with their
+    safeguards: what the API and the CLI call."""
+    with services.database.write() as connection:
+        return create_flow(
+            connection,
+            request,
+            services.clock.now(),
+            diagnostics_url=diagnostics_url,
+            safeguards=Safeguards.of(services),
+        )
 
 
 def set_status(

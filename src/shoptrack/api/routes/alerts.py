@@ -33,6 +33,7 @@ from shoptrack.api.jsonapi import (
     parse_filter,
     utc_time,
 )
+from shoptrack.api.resources import alert_resource, subscription_resource
 from shoptrack.api.schemas import (
     AlertResponse,
     AlertResponseCollection,
@@ -41,12 +42,10 @@ from shoptrack.api.schemas import (
     error_responses,
 )
 from shoptrack.errors import InputError, NotFoundError
-from shoptrack.store.alerts import AlertRecord, SubscriptionRecord, get_alert, list_alerts
+from shoptrack.store.alerts import get_alert, list_alerts
 
-__all__ = ["alert_resource", "router", "subscription_resource"]
+__all__ = ["router"]
 
-ALERT_TYPE = "alert"
-SUBSCRIPTION_TYPE = "alert-subscription"
 _MAX_PAGE = 100
 _FILTERS = {"status": ("equals",), "integration_id": ("equals",), "code": ("equals",)}
 _STATUSES = ("open", "resolved")
@@ -76,24 +75,6 @@ class SubscriptionDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     data: SubscriptionData
-
-
-def alert_resource(alert: AlertRecord, base: str) -> dict[str, Any]:
-    return {
-        "type": ALERT_TYPE,
-        "id": alert.id,
-        "attributes": alert.attributes(),
-        "links": {"self": f"{base}/api/alerts/{alert.id}"},
-    }
-
-
-def subscription_resource(subscription: SubscriptionRecord, base: str) -> dict[str, Any]:
-    return {
-        "type": SUBSCRIPTION_TYPE,
-        "id": subscription.id,
-        "attributes": subscription.attributes(),
-        "links": {"self": f"{base}/api/alert-subscriptions/{subscription.id}"},
-    }
 
 
 router = APIRouter(
@@ -187,9 +168,7 @@ def create_subscription(
     only."""
     attributes = body.data.attributes
     made = subscribe(services, account.id, email=attributes.email, url=attributes.url)
-    resource = subscription_resource(made.subscription, base_url(request))
-    if made.secret is not None:
-        resource["attributes"]["secret"] = made.secret
+    resource = subscription_resource(made.subscription, base_url(request), secret=made.secret)
     return jsonapi_response({"data": resource}, status_code=201)
 
 

@@ -3,46 +3,19 @@ JSON:API resources of type ``finding``, and applying a finding's fix."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import JSONAPIResponse, add_route, jsonapi_response
+from shoptrack.api.resources import fix_document, report_document
 from shoptrack.api.schemas import FindingResponse, ReportResponse, error_responses
-from shoptrack.doctor import Finding, Report, apply_fix, diagnose_account, diagnose_integration
+from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration
 from shoptrack.services import Services
 from shoptrack.store.integrations import get_integration
 
-__all__ = ["finding_resource", "report_document", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["Diagnostics"], default_response_class=JSONAPIResponse)
-
-
-def finding_resource(finding: Finding, base: str) -> dict[str, Any]:
-    """One finding: its code, severity, summary, evidence and fix."""
-    resource: dict[str, Any] = {
-        "type": "finding",
-        "id": finding.id,
-        "attributes": finding.as_json(),
-    }
-    if finding.integration_id is not None:
-        resource["links"] = {
-            "integration": f"{base}/api/integrations/{finding.integration_id}/",
-        }
-    return resource
-
-
-def report_document(report: Report, base: str, self_link: str) -> dict[str, Any]:
-    """The document both endpoints (and ``shoptrack doctor --json``) answer with."""
-    meta: dict[str, Any] = {"worst": report.worst.value, "counts": report.counts()}
-    if report.order is not None:
-        meta["order"] = dict(report.order)
-    return {
-        "data": [finding_resource(finding, base) for finding in report.findings],
-        "meta": meta,
-        "links": {"self": self_link},
-    }
 
 
 def _own(services: Services, account_id: str, integration_id: str) -> None:
@@ -84,13 +57,7 @@ def fix_finding(
     answers with the finding as the doctor sees it afterwards."""
     _own(services, account.id, integration_id)
     result = apply_fix(services, account.id, integration_id, code)
-    base = base_url(request)
-    return jsonapi_response(
-        {
-            "data": finding_resource(result.finding, base),
-            "meta": {"done": result.done, "worst": result.report.worst.value},
-        }
-    )
+    return jsonapi_response(fix_document(result, base_url(request)))
 
 
 add_route(

@@ -1,19 +1,14 @@
 """Flows over HTTP: ``GET /api/flows`` and ``/api/flows/{id}`` in Klaviyo's ``flow`` shape;
 creation from the library (``POST /api/flows``, extension attribute ``template``), status
 changes, message edits, statistics, retargeting after a platform switch, a profile's flow
-activity, the suppression list — and the public, token-signed unsubscribe page."""
+activity and the suppression list (the public unsubscribe page is ``unsubscribe``)."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
@@ -34,7 +29,15 @@ from shoptrack.api.jsonapi import (
     parse_fields,
     parse_filter,
     query_parameter,
-    sparse,
+)
+from shoptrack.api.resources import (
+    FLOW_FIELDS,
+    created_flow_document,
+    diagnostics_url,
+    flow_resource,
+    message_resource,
+    retarget_resource,
+    statistics_resource,
 )
 from shoptrack.api.schemas import (
     FlowActivityResponseCollection,
@@ -51,18 +54,14 @@ from shoptrack.api.schemas import (
 )
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError, NotFoundError
-from shoptrack.flows.engagement import record_unsubscribe
-from shoptrack.flows.model import SendEmail, SendWebhook, public_step
 from shoptrack.flows.service import (
     FlowRequest,
     Safeguards,
-    create_flow,
+    create_flow_now,
     edit_message,
     retarget,
     set_status,
 )
-from shoptrack.flows.unsubscribe import UnsubscribeLinkError, UnsubscribeToken, verify_token
-from shoptrack.services import Services
 from shoptrack.store.flows import (
     FlowRecord,
     activity_of_profile,
@@ -73,31 +72,11 @@ from shoptrack.store.flows import (
     suppress,
 )
 from shoptrack.store.profiles import get_profile
-from shoptrack.store.schema import accounts
 
-__all__ = [
-    "FLOW_FIELDS",
-    "flow_resource",
-    "message_resource",
-    "router",
-    "statistics_resource",
-    "unsubscribe_router",
-]
+__all__ = ["router"]
 
 router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
-# Public: reached from emails, without an API key; the signed token is the authority.
-unsubscribe_router = APIRouter(tags=["Unsubscribe"])
 
-FLOW_FIELDS = (
-    "name",
-    "status",
-    "archived",
-    "created",
-    "updated",
-    "trigger_type",
-    "template",
-    "trigger_metric_id",
-)
 # Klaviyo pages flows 50 at a time at most.
 MAX_PAGE_SIZE = 50
 # More flows than an account has in practice: listing reads them all after the cursor.
@@ -108,78 +87,6 @@ _FILTERS = {
     "name": ("equals", "contains"),
     "trigger_metric_id": ("equals",),
 }
-
-
-def flow_resource(
-    flow: FlowRecord,
-    base: str,
-    fields: set[str] | None = None,
-    *,
-    definition: bool = False,
-    webhook_secrets: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """The ``flow`` resource: Klaviyo's attributes, plus shoptrack's ``template`` and
-    ``trigger_metric_id`` (and ``definition`` when asked for: webhook secrets only as
-    ``secret_set``, except ``webhook_secrets`` in the answer that made them)."""
-    attributes: dict[str, Any] = {
-        "name": flow.name,
-        "status": flow.status.value,
-        "archived": flow.archived,
-        "created": iso(flow.created_at),
-        "updated": iso(flow.updated_at),
-        "trigger_type": "Metric",
-        "template": flow.template,
-        "trigger_metric_id": flow.trigger_metric_id,
-    }
-    attributes = sparse(attributes, fields)
-    if definition:
-        attributes["definition"] = flow.definition.public_document(webhook_secrets)
-    self_link = f"{base}/api/flows/{flow.id}/"
-    return {
-        "type": "flow",
-        "id": flow.id,
-        "attributes": attributes,
-        "relationships": {
-            "flow-actions": {
-                "data": [{"type": "flow-action", "id": a.id} for a in flow.definition.actions],
-                "links": {
-                    "self": f"{self_link}relationships/flow-actions/",
-                    "related": f"{self_link}flow-actions/",
-                },
-            },
-            "tags": {
-                "data": [],
-                "links": {
-                    "self": f"{self_link}relationships/tags/",
-                    "related": f"{self_link}tags/",
-                },
-            },
-        },
-        "links": {"self": self_link},
-    }
-
-
-def message_resource(flow: FlowRecord, step: SendEmail | SendWebhook, base: str) -> dict[str, Any]:
-    """One message of a flow (an email or a webhook step) and what may be edited in it."""
-    attributes = public_step(step)
-    for name in ("type", "id", "next"):
-        del attributes[name]
-    attributes["channel"] = "email" if isinstance(step, SendEmail) else "webhook"
-    return {
-        "type": "flow-message",
-        "id": step.id,
-        "attributes": attributes,
-        "links": {"self": f"{base}/api/flows/{flow.id}/flow-messages/{step.id}/"},
-    }
-
-
-def statistics_resource(flow: FlowRecord, statistics: dict[str, Any], base: str) -> dict[str, Any]:
-    return {
-        "type": "flow-statistics",
-        "id": flow.id,
-        "attributes": statistics,
-        "links": {"self": f"{base}/api/flows/{flow.id}/statistics/"},
-    }
 
 
 class _Model(BaseModel):
@@ -298,29 +205,6 @@ FlowRetargetBody = Annotated[FlowRetargetDocument, Body(media_type=JSONAPI_MEDIA
 SuppressionBody = Annotated[SuppressionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
-def _diagnostics_url(base: str) -> str:
-    return f"{base}/api/diagnostics"
-
-
-def created_document(services: Services, request: FlowRequest, base: str) -> dict[str, Any]:
-    """Creates a flow; the 201 document, its creation warnings in ``meta.warnings`` (and its
-    webhook steps' secrets, the one time they are shown)."""
-    with services.database.write() as connection:
-        created = create_flow(
-            connection,
-            request,
-            services.clock.now(),
-            diagnostics_url=_diagnostics_url(base),
-            safeguards=Safeguards.of(services),
-        )
-    return {
-        "data": flow_resource(
-            created.flow, base, definition=True, webhook_secrets=created.webhook_secrets
-        ),
-        "meta": {"warnings": created.warnings},
-    }
-
-
 def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's flows in id order, at most 50 a page."""
     fields = parse_fields(request, "flow", FLOW_FIELDS)
@@ -398,7 +282,9 @@ def post_flow(
         status=attributes.status,
         name=attributes.name,
     )
-    return jsonapi_response(created_document(services, flow_request, base_url(request)), 201)
+    base = base_url(request)
+    created = create_flow_now(services, flow_request, diagnostics_url=diagnostics_url(base))
+    return jsonapi_response(created_flow_document(created, base), 201)
 
 
 def patch_flow(
@@ -473,7 +359,6 @@ def get_statistics(
 def post_retarget(account: AccountDep, services: ServicesDep, body: FlowRetargetBody) -> Response:
     """Moves the flows of one metric to another of the same name (after a platform switch)."""
     attributes = body.data.attributes
-    ids = attributes.model_dump()
     with services.database.write() as connection:
         moved = retarget(
             connection,
@@ -483,13 +368,7 @@ def post_retarget(account: AccountDep, services: ServicesDep, body: FlowRetarget
             services.clock.now(),
         )
     return jsonapi_response(
-        {
-            "data": {
-                "type": "flow-retarget",
-                "id": f"{ids['from_metric_id']}-{ids['to_metric_id']}",
-                "attributes": {**ids, "flow_ids": moved},
-            }
-        }
+        {"data": retarget_resource(attributes.from_metric_id, attributes.to_metric_id, moved)}
     )
 
 
@@ -683,77 +562,4 @@ add_route(
         200: {"model": SuppressionResponse, "description": "suppressed already"},
         **error_responses(400, 401, 413, 503),
     },
-)
-
-
-# --- the public unsubscribe page ------------------------------------------------------------
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport"
-content="width=device-width, initial-scale=1"><title>{title}</title></head>
-<body style="font-family:sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
-<h1>{title}</h1>{body}</body></html>
-"""
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
-
-
-def _token(services: Services, token: str) -> UnsubscribeToken | HTMLResponse:
-    try:
-        return verify_token(services.settings.secret_keys(), token)
-    except UnsubscribeLinkError as error:
-        return _page("Link not valid", f"<p>{html.escape(error.detail)}.</p>", error.status)
-
-
-def unsubscribe_page(token: str, services: ServicesDep) -> Response:
-    """Asks to confirm (a link scanner's GET must not unsubscribe anyone)."""
-    found = _token(services, token)
-    if isinstance(found, HTMLResponse):
-        return found
-    address = html.escape(found.email)
-    return _page(
-        "Unsubscribe",
-        f"<p>Stop all emails to <strong>{address}</strong>?</p>"
-        f'<form method="post"><button type="submit">Unsubscribe</button></form>',
-    )
-
-
-def unsubscribe(token: str, services: ServicesDep) -> Response:
-    """Unsubscribes the address: the confirmation form, and RFC 8058 one-click POSTs."""
-    found = _token(services, token)
-    if isinstance(found, HTMLResponse):
-        return found
-    account_id, address = found.account_id, found.email
-    now: datetime = services.clock.now()
-    with services.database.write() as connection:
-        if connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first():
-            suppress(connection, account_id, address, "unsubscribed", now)
-            record_unsubscribe(connection, account_id, found.delivery_id, now)
-    return _page("Unsubscribed", f"<p>{html.escape(address)} will get no more emails.</p>")
-
-
-_UNSUBSCRIBE_ANSWERS: dict[int | str, dict[str, Any]] = {
-    400: {
-        "description": "a link this server did not make, or that was altered",
-        "content": {"text/html": {"schema": {"type": "string"}}},
-    },
-    **error_responses(503),
-}
-unsubscribe_router.add_api_route(
-    "/unsubscribe/{token}",
-    unsubscribe_page,
-    methods=["GET"],
-    operation_id="unsubscribe_page",
-    response_class=HTMLResponse,
-    responses=_UNSUBSCRIBE_ANSWERS,
-)
-unsubscribe_router.add_api_route(
-    "/unsubscribe/{token}",
-    unsubscribe,
-    methods=["POST"],
-    operation_id="unsubscribe",
-    response_class=HTMLResponse,
-    responses=_UNSUBSCRIBE_ANSWERS,
 )

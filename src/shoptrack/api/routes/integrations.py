@@ -23,6 +23,11 @@ from shoptrack.api.jsonapi import (
     page_size_parameter,
     query_parameter,
 )
+from shoptrack.api.resources import (
+    connected_document,
+    integration_resource,
+    sync_run_resource,
+)
 from shoptrack.api.schemas import (
     DeliveryResponseCollection,
     IntegrationResponse,
@@ -33,81 +38,20 @@ from shoptrack.api.schemas import (
     error_responses,
 )
 from shoptrack.errors import InputError, NotFoundError
-from shoptrack.integrations import ConnectResult, connect, remove, webhook_url
+from shoptrack.integrations import ConnectResult, connect, integration_view, remove
 from shoptrack.integrations import update as update_integration
 from shoptrack.pipeline.runtime import process_inbox
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxState, ReplaySelection, replay
-from shoptrack.store.integrations import get_integration, integration_row, list_integrations
+from shoptrack.store.integrations import get_integration, list_integrations
 from shoptrack.store.schema import inbox, integrations
 from shoptrack.store.sync_runs import get_run, list_runs
 
-__all__ = ["integration_document", "router", "sync_run_resource"]
+__all__ = ["router"]
 
 router = APIRouter(
     tags=["Integrations"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
 )
-
-
-def integration_document(services: Services, integration_id: str, base: str) -> dict[str, Any]:
-    """The ``integration`` resource: never its credentials, only which fields are set."""
-    with services.database.read() as connection:
-        row = integration_row(connection, integration_id)
-        last = list_runs(connection, row.account_id, row.id, limit=1)
-        integration = get_integration(connection, row.account_id, row.id)
-    credentials = integration.credentials(services.cipher)
-    return {
-        "type": "integration",
-        "id": row.id,
-        "attributes": {
-            "platform": row.platform,
-            "name": row.name,
-            "enabled": row.enabled,
-            "health": row.health,
-            "health_detail": row.health_detail,
-            "settings": {**integration.rules.to_settings(), **row.settings},
-            "credential_fields": sorted(k for k, v in credentials.items() if v),
-            "webhook_url": webhook_url(services, integration),
-            "created": iso(row.created_at),
-            "updated": iso(row.updated_at),
-            "removed": iso(row.removed_at),
-            "next_sync_at": iso(row.next_sync_at),
-            "sync_cursor": row.sync_cursor,
-            "last_sync": sync_run_resource(last[0], base)["attributes"] if last else None,
-        },
-        "links": {"self": f"{base}/api/integrations/{row.id}/"},
-    }
-
-
-def sync_run_resource(row: Any, base: str) -> dict[str, Any]:
-    return {
-        "type": "sync-run",
-        "id": row.id,
-        "attributes": {
-            "integration_id": row.integration_id,
-            "state": row.state,
-            "backfill": row.backfill,
-            "window_since": iso(row.window_since),
-            "window_until": iso(row.window_until),
-            "started": iso(row.started_at),
-            "finished": iso(row.finished_at),
-            "pages": row.pages,
-            "orders_seen": row.orders_seen,
-            "rows_written": row.rows_written,
-            "events_recorded": row.events_recorded,
-            # Fetched, not processed yet: its events are recorded once this is 0.
-            "pending_rows": row.pending_rows,
-            "error": None
-            if row.error_code is None
-            else {
-                "code": row.error_code,
-                "kind": row.error_kind,
-                "detail": row.error_detail,
-                "store_answer": row.error_answer,
-            },
-        },
-        "links": {"self": f"{base}/api/integrations/{row.integration_id}/sync-runs/{row.id}/"},
-    }
 
 
 class _Model(BaseModel):
@@ -160,16 +104,8 @@ ReplayBody = Annotated[ReplayDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def _answer(services: Services, request: Request, result: ConnectResult, status: int) -> Response:
-    document = integration_document(services, result.integration.id, base_url(request))
-    meta: dict[str, Any] = {}
-    if result.trimmed_fields:
-        meta["trimmed_fields"] = result.trimmed_fields
-    if result.warnings:
-        meta["warnings"] = result.warnings
-    body: dict[str, Any] = {"data": document}
-    if meta:
-        body["meta"] = meta
-    return jsonapi_response(body, status)
+    view = integration_view(services, result.integration.id)
+    return jsonapi_response(connected_document(view, result, base_url(request)), status)
 
 
 def create(
@@ -198,7 +134,7 @@ def list_all(request: Request, account: AccountDep, services: ServicesDep) -> Re
     base = base_url(request)
     return jsonapi_response(
         {
-            "data": [integration_document(services, i.id, base) for i in found],
+            "data": [integration_resource(integration_view(services, i.id), base) for i in found],
             "links": {"self": str(request.url)},
         }
     )
@@ -213,9 +149,8 @@ def get_one(
     integration_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
     _own(services, account.id, integration_id)
-    return jsonapi_response(
-        {"data": integration_document(services, integration_id, base_url(request))}
-    )
+    view = integration_view(services, integration_id)
+    return jsonapi_response({"data": integration_resource(view, base_url(request))})
 
 
 def patch(

@@ -8,21 +8,19 @@ from typing import Annotated, Any
 
 import typer
 
+from shoptrack.cli._common import (
+    AccountOption,
+    JsonOption,
+    build_services,
+    console,
+    in_account,
+    print_json,
+    public_base,
+)
+
 __all__ = ["flows_app"]
 
 flows_app = typer.Typer(help="Flows: automations started by live events.", no_args_is_help=True)
-
-# Imported inside the commands, as cli.py does: the CLI starts fast, and shoptrack.cli (which
-# mounts this module) is not imported back while it is still being imported.
-
-AccountOption = Annotated[
-    str | None, typer.Option("--account", help="Account id; optional when there is exactly one.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
-
-
-def _base(services: Any) -> str:
-    return str(services.settings.public_url).rstrip("/")
 
 
 def _line(document: dict[str, Any]) -> str:
@@ -37,20 +35,18 @@ def _line(document: dict[str, Any]) -> str:
 @flows_app.command("list")
 def flows_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
     """List the account's flows (a table; --json for scripts)."""
-    from shoptrack.api.routes.flows import flow_resource  # noqa: PLC0415
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.cli_output import Column, print_table  # noqa: PLC0415
-    from shoptrack.clock import relative  # noqa: PLC0415
-    from shoptrack.store.events import metrics_by_id  # noqa: PLC0415
-    from shoptrack.store.flows import list_flows  # noqa: PLC0415
+    from shoptrack.api.resources import flow_resource
+    from shoptrack.cli._output import Column, print_table
+    from shoptrack.clock import relative
+    from shoptrack.store.events import metrics_by_id
+    from shoptrack.store.flows import list_flows
 
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.read() as connection:
         found = list_flows(connection, account_id, limit=10_000)
         metrics = metrics_by_id(connection, account_id, [f.trigger_metric_id for f in found])
     if as_json:
-        _print_json({"data": [flow_resource(flow, _base(services)) for flow in found]})
+        print_json({"data": [flow_resource(flow, public_base(services)) for flow in found]})
         return
     now = services.clock.now()
     rows = []
@@ -89,7 +85,7 @@ def flows_list(account: AccountOption = None, as_json: JsonOption = False) -> No
 
 
 @flows_app.command("create")
-def flows_create(  # noqa: PLR0917  # Typer maps each option to a parameter
+def flows_create(
     template: Annotated[
         str,
         typer.Argument(
@@ -107,23 +103,24 @@ def flows_create(  # noqa: PLR0917  # Typer maps each option to a parameter
     as_json: JsonOption = False,
 ) -> None:
     """Create a flow from the library; warns when its trigger metric has been quiet."""
-    from shoptrack.api.routes.flows import created_document  # noqa: PLC0415
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.cli_output import options_named  # noqa: PLC0415
-    from shoptrack.flows.service import FlowRequest  # noqa: PLC0415
+    from shoptrack.api.resources import created_flow_document, diagnostics_url
+    from shoptrack.cli._output import options_named
+    from shoptrack.flows.service import FlowRequest, create_flow_now
 
-    services = _services()
+    services, account_id = in_account(account)
     request = FlowRequest(
-        account_id=_account_id(services, account),
+        account_id=account_id,
         template=template,
         trigger_metric_id=metric,
         status=status,
         name=name,
     )
+    base = public_base(services)
     with options_named({"trigger_metric_id": "--metric", "status": "--status"}):
-        document = created_document(services, request, _base(services))
+        created = create_flow_now(services, request, diagnostics_url=diagnostics_url(base))
+    document = created_flow_document(created, base)
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     console.print(f"flow {_line(document['data'])}", highlight=False)
     for warning in document["meta"]["warnings"]:
@@ -133,22 +130,20 @@ def flows_create(  # noqa: PLR0917  # Typer maps each option to a parameter
 @flows_app.command("show")
 def flows_show(flow: str, account: AccountOption = None, as_json: JsonOption = False) -> None:
     """Show a flow, its definition and its statistics."""
-    from shoptrack.api.routes.flows import flow_resource, statistics_resource  # noqa: PLC0415
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.store.flows import flow_statistics, get_flow  # noqa: PLC0415
+    from shoptrack.api.resources import flow_resource, statistics_resource
+    from shoptrack.store.flows import flow_statistics, get_flow
 
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.read() as connection:
         found = get_flow(connection, account_id, flow)
         statistics = flow_statistics(connection, found, services.clock.now())
-    base = _base(services)
+    base = public_base(services)
     document = {
         "data": flow_resource(found, base, definition=True),
         "included": [statistics_resource(found, statistics, base)],
     }
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     console.print_json(data=document)
 
@@ -161,12 +156,10 @@ def flows_set_status(
     as_json: JsonOption = False,
 ) -> None:
     """Set a flow's status: draft (nobody enters), manual (nothing sent) or live."""
-    from shoptrack.api.routes.flows import flow_resource  # noqa: PLC0415
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.flows.service import Safeguards, set_status  # noqa: PLC0415
+    from shoptrack.api.resources import flow_resource
+    from shoptrack.flows.service import Safeguards, set_status
 
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.write() as connection:
         changed = set_status(
             connection,
@@ -176,9 +169,9 @@ def flows_set_status(
             safeguards=Safeguards.of(services),
             status=status,
         )
-    document = flow_resource(changed, _base(services))
+    document = flow_resource(changed, public_base(services))
     if as_json:
-        _print_json({"data": document})
+        print_json({"data": document})
         return
     console.print(f"flow {_line(document)}", highlight=False)
 
@@ -191,26 +184,15 @@ def flows_retarget(
     as_json: JsonOption = False,
 ) -> None:
     """Move the flows of one metric to another of the same name (after a platform switch)."""
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.flows.service import retarget  # noqa: PLC0415
+    from shoptrack.api.resources import retarget_resource
+    from shoptrack.flows.service import retarget
 
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.write() as connection:
         moved = retarget(connection, account_id, from_metric, to_metric, services.clock.now())
-    document = {
-        "data": {
-            "type": "flow-retarget",
-            "id": f"{from_metric}-{to_metric}",
-            "attributes": {
-                "from_metric_id": from_metric,
-                "to_metric_id": to_metric,
-                "flow_ids": moved,
-            },
-        }
-    }
+    document = {"data": retarget_resource(from_metric, to_metric, moved)}
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     console.print(f"moved {len(moved)} flows to metric {to_metric}: {' '.join(moved)}")
 
@@ -219,10 +201,9 @@ def flows_retarget(
 def flows_run(as_json: JsonOption = False) -> None:
     """Take every flow step that is due now and send its messages (serve and worker do this
     continuously)."""
-    from shoptrack.cli import _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.flows.engine import FlowEngine  # noqa: PLC0415
+    from shoptrack.flows.engine import FlowEngine
 
-    services = _services()
+    services = build_services()
     engine = FlowEngine.from_services(services)
     try:
         report = engine.run_until_idle()
@@ -230,7 +211,7 @@ def flows_run(as_json: JsonOption = False) -> None:
         engine.close()
     document = {name: getattr(report, name) for name in report.__slots__}
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     console.print(
         f"{report.emailed} emailed, {report.webhooks_sent} webhooks, {report.skipped} skipped, "
@@ -251,25 +232,20 @@ def flows_sender(
     as_json: JsonOption = False,
 ) -> None:
     """Show or set the account's From address (a message's own From still comes first)."""
-    import email.utils  # noqa: PLC0415
+    import email.utils
 
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.store.flows import (  # noqa: PLC0415
-        account_email_from,
-        set_account_email_from,
-    )
+    from shoptrack.store.flows import account_email_from, set_account_email_from
 
     if address is not None and "@" not in email.utils.parseaddr(address)[1]:
         raise typer.BadParameter(f"{address!r} is not an email address", param_hint="ADDRESS")
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.write() as connection:
         if address is not None or clear:
             set_account_email_from(connection, account_id, None if clear else address)
         own = account_email_from(connection, account_id)
     document = {"account_id": account_id, "email_from": own or services.settings.email_from}
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     source = "account" if own else "SHOPTRACK_EMAIL_FROM"
     console.print(f"From: {document['email_from']} ({source})", highlight=False)

@@ -13,13 +13,21 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shoptrack.cli_output import local_time
+from shoptrack.cli._common import (
+    AccountOption,
+    JsonOption,
+    console,
+    in_account,
+    integration_names,
+    print_json,
+    public_base,
+)
+from shoptrack.cli._output import local_time
 
 if TYPE_CHECKING:
     from shoptrack.doctor import Finding, Report
-    from shoptrack.services import Services
 
-__all__ = ["doctor", "integration_names", "render_finding", "render_report"]
+__all__ = ["doctor", "print_finding", "render_finding", "render_report"]
 
 # By the severities' values: the doctor loads only when the command runs, so that every other
 # command starts fast.
@@ -56,19 +64,30 @@ def _evidence(finding: Finding, now: datetime) -> str:
     return text if len(text) <= _EVIDENCE_WIDTH else text[: _EVIDENCE_WIDTH - 1] + "…"
 
 
-def render_finding(console: Console, finding: Finding, now: datetime) -> None:
-    """One finding: its severity and code, what it means, its evidence and its fix."""
-    console.print(f"  {_MARKS[finding.severity]}  [bold]{finding.code}[/bold]")
-    console.print(f"           {escape(finding.summary)}", soft_wrap=True)
-    if finding.evidence:
-        console.print(
-            f"           [dim]evidence: {escape(_evidence(finding, now))}[/dim]", soft_wrap=True
-        )
+def print_finding(
+    console: Console, finding: Finding, *, mark: str, indent: int, evidence: str
+) -> None:
+    """A finding under its severity ``mark``: its code, then what it means, its ``evidence``
+    (as text, left out when empty) and its fix, each ``indent`` columns in."""
+    margin = " " * indent
+    console.print(f"  {mark} [bold]{finding.code}[/bold]")
+    console.print(f"{margin}{escape(finding.summary)}", soft_wrap=True)
+    if evidence:
+        console.print(f"{margin}[dim]evidence: {escape(evidence)}[/dim]", soft_wrap=True)
     if finding.fix is not None:
         how = "shoptrack can apply it" if finding.fix.applicable else "only you can"
-        console.print(f"           fix ({how}): {escape(finding.fix.text)}", soft_wrap=True)
+        console.print(f"{margin}fix ({how}): {escape(finding.fix.text)}", soft_wrap=True)
         if finding.fix.command:
-            console.print(f"           $ {escape(finding.fix.command)}", soft_wrap=True)
+            console.print(f"{margin}$ {escape(finding.fix.command)}", soft_wrap=True)
+
+
+def render_finding(console: Console, finding: Finding, now: datetime) -> None:
+    """One finding: its severity and code, what it means, its evidence and its fix."""
+    evidence = _evidence(finding, now) if finding.evidence else ""
+    # The marks are padded to one width; the code stands two columns after them.
+    print_finding(
+        console, finding, mark=_MARKS[finding.severity] + " ", indent=11, evidence=evidence
+    )
 
 
 def render_report(
@@ -111,14 +130,6 @@ def render_report(
     )
 
 
-def integration_names(services: Services, account_id: str) -> dict[str, str]:
-    """The account's integrations as the CLI names them: id → "name (platform)"."""
-    from shoptrack.store.integrations import list_integrations  # noqa: PLC0415  # lazy, fast start
-
-    with services.database.read() as connection:
-        return {i.id: f"{i.name} ({i.platform})" for i in list_integrations(connection, account_id)}
-
-
 def doctor(
     integration: Annotated[
         str | None, typer.Argument(help="An integration id; without one, the whole account.")
@@ -136,32 +147,22 @@ def doctor(
         str | None,
         typer.Option(help="Also follow this order (the platform's id) through shoptrack."),
     ] = None,
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="Account id; optional when there is exactly one."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Explain missing events: one finding per check (credentials, firewall, webhooks, dead
     letters, statuses no rule knows, syncs...), with evidence and a fix. Exits 1 on any error."""
-    from shoptrack.api.routes.diagnostics import finding_resource, report_document  # noqa: PLC0415  # the CLI imports lazily, for a fast start
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415  # cli imports this module: a top-level import would be circular
-    from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration  # noqa: PLC0415  # the CLI imports lazily, for a fast start
+    from shoptrack.api.resources import diagnostics_url, fix_document, report_document
+    from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration
 
-    services = _services()
-    account_id = _account_id(services, account, integration)
-    base = services.settings.public_url.rstrip("/")
+    services, account_id = in_account(account, integration)
+    base = public_base(services)
     if fix is not None:
         if integration is None:
             raise typer.BadParameter("name the integration to fix", param_hint="INTEGRATION")
         result = apply_fix(services, account_id, integration, fix)
         if as_json:
-            _print_json(
-                {
-                    "data": finding_resource(result.finding, base),
-                    "meta": {"done": result.done, "worst": result.report.worst.value},
-                }
-            )
+            print_json(fix_document(result, base))
         else:
             console.print(f"applied {fix}: {escape(result.done)}", soft_wrap=True)
             render_finding(console, result.finding, services.clock.now())
@@ -172,12 +173,10 @@ def doctor(
         if order is not None:
             raise typer.BadParameter("name the order's integration", param_hint="INTEGRATION")
         report = diagnose_account(services, account_id, metric=metric)
-        link = f"{base}/api/diagnostics"
     else:
         report = diagnose_integration(services, account_id, integration, metric=metric, order=order)
-        link = f"{base}/api/integrations/{integration}/diagnostics"
     if as_json:
-        _print_json(report_document(report, base, link))
+        print_json(report_document(report, base, diagnostics_url(base, integration)))
     else:
         now = services.clock.now()
         render_report(console, report, integration_names(services, account_id), now)

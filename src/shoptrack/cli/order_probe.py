@@ -15,9 +15,12 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 
+from shoptrack.cli._common import AccountOption, JsonOption, console, in_account, print_json
+from shoptrack.cli.doctor import print_finding
+
 if TYPE_CHECKING:
     from shoptrack.doctor import Finding
-    from shoptrack.test_orders import TestOrderRun
+    from shoptrack.order_probe import OrderProbeRun
 
 __all__ = ["follow_test_order", "render_run"]
 
@@ -28,9 +31,9 @@ _SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]"}
 _EVIDENCE_WIDTH = 300
 
 
-def _steps_table(run: TestOrderRun, *, live: bool) -> Table:
+def _steps_table(run: OrderProbeRun, *, live: bool) -> Table:
     """One row per step; the step being waited for spins while ``live``."""
-    from shoptrack.test_orders import StepState  # noqa: PLC0415  # loaded when the command runs
+    from shoptrack.order_probe import StepState
 
     table = Table.grid(padding=(0, 1))
     waiting_seen = False
@@ -46,23 +49,17 @@ def _steps_table(run: TestOrderRun, *, live: bool) -> Table:
 
 
 def _render_finding(console: Console, finding: Finding) -> None:
-    console.print(f"  {_SEVERITY[finding.severity]} [bold]{finding.code}[/bold]")
-    console.print(f"    {escape(finding.summary)}", soft_wrap=True)
+    text = ""
     if finding.evidence:
         text = orjson.dumps(dict(finding.evidence)).decode()
         if len(text) > _EVIDENCE_WIDTH:
             text = text[: _EVIDENCE_WIDTH - 1] + "…"
-        console.print(f"    [dim]evidence: {escape(text)}[/dim]", soft_wrap=True)
-    if finding.fix is not None:
-        how = "shoptrack can apply it" if finding.fix.applicable else "only you can"
-        console.print(f"    fix ({how}): {escape(finding.fix.text)}", soft_wrap=True)
-        if finding.fix.command:
-            console.print(f"    $ {escape(finding.fix.command)}", soft_wrap=True)
+    print_finding(console, finding, mark=_SEVERITY[finding.severity], indent=4, evidence=text)
 
 
-def render_run(console: Console, run: TestOrderRun) -> None:
+def render_run(console: Console, run: OrderProbeRun) -> None:
     """The run's steps, then where it stopped and the findings that explain it."""
-    from shoptrack.test_orders import StepState  # noqa: PLC0415  # loaded when the command runs
+    from shoptrack.order_probe import StepState
 
     console.print(
         f"test order for {escape(run.email)} on {run.platform} integration {run.integration_id}"
@@ -106,25 +103,16 @@ def follow_test_order(
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the test order on the store (not cancelled).")
     ] = False,
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="Account id; optional when there is exactly one."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Place a test order through the store's API (or say how to place one by hand), follow it
     (delivery, order state, Placed Order, profile), explain where it stopped, then cancel it.
     Exits 1 when it stopped."""
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415  # cli imports this module: a top-level import would be circular
-    from shoptrack.test_orders import (  # noqa: PLC0415  # loaded when the command runs
-        MANUAL_STEPS,
-        TestOrderOptions,
-        run_test_order,
-    )
+    from shoptrack.order_probe import MANUAL_STEPS, OrderProbeOptions, run_order_probe
 
-    services = _services()
-    account_id = _account_id(services, account, integration)
-    options = TestOrderOptions(email=email, order_id=order, timeout=timeout, keep=keep)
+    services, account_id = in_account(account, integration)
+    options = OrderProbeOptions(email=email, order_id=order, timeout=timeout, keep=keep)
     quiet = as_json or not sys.stderr.isatty()
     told_manual = False
 
@@ -134,7 +122,7 @@ def follow_test_order(
         # Above the live display where there is one, else plainly on stderr.
         notes = Console(stderr=True) if quiet else live.console
 
-        def show(run: TestOrderRun) -> None:
+        def show(run: OrderProbeRun) -> None:
             nonlocal told_manual
             if run.manual and run.order_id is None and not told_manual and not as_json:
                 told_manual = True
@@ -147,9 +135,9 @@ def follow_test_order(
                     notes.print(f"  {number}. {text}")
             live.update(Group(_steps_table(run, live=True)))
 
-        result = run_test_order(services, account_id, integration, options, on_change=show)
+        result = run_order_probe(services, account_id, integration, options, on_change=show)
     if as_json:
-        _print_json({"data": result.as_json()})
+        print_json({"data": result.as_json()})
     else:
         render_run(console, result)
     if not result.succeeded:

@@ -1,7 +1,7 @@
 """``shoptrack test-order``: against every simulated store on a real socket, with shoptrack's
 app receiving the stores' webhooks; then with faults injected, where it must stop at the right
 step with the doctor's right finding, and still cancel the order. Most runs are in-process
-(``run_test_order``); the command itself runs as a merchant runs it, beside ``shoptrack serve``."""
+(``run_order_probe``); the command itself runs as a merchant runs it, beside ``shoptrack serve``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from shoptrack.api import create_app
 from shoptrack.clock import SystemClock
 from shoptrack.integrations import connect
+from shoptrack.order_probe import OrderProbeOptions, OrderProbeRun, StepState, run_order_probe
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.simulators.catalog import SimulatedShop, store_life
@@ -23,7 +24,6 @@ from shoptrack.simulators.serving import serving
 from shoptrack.store.accounts import create_account
 from shoptrack.store.database import Database
 from shoptrack.store.secrets import CredentialCipher
-from shoptrack.test_orders import StepState, TestOrderOptions, TestOrderRun, run_test_order
 from tests.conftest import TEST_SECRET_KEY
 from tests.helpers import SIMULATOR_NETWORKS
 from tests.processes import Listener, Server, environment, run_cli
@@ -66,9 +66,9 @@ class Shoptrack:
         )
         return result.integration.id
 
-    def run(self, integration_id: str, **options: Any) -> TestOrderRun:
-        return run_test_order(
-            self.services, self.account_id, integration_id, TestOrderOptions(**options)
+    def run(self, integration_id: str, **options: Any) -> OrderProbeRun:
+        return run_order_probe(
+            self.services, self.account_id, integration_id, OrderProbeOptions(**options)
         )
 
 
@@ -128,10 +128,10 @@ def test_a_test_order_goes_through_every_store_and_is_cancelled(
 
 def test_prestashop_waits_for_an_order_placed_by_hand(shoptrack: Shoptrack) -> None:
     store = _store("prestashop")
-    seen: list[TestOrderRun] = []
+    seen: list[OrderProbeRun] = []
     placed: list[int] = []
 
-    def merchant(run: TestOrderRun) -> None:
+    def merchant(run: OrderProbeRun) -> None:
         """Checks out once told how to, while shoptrack waits for the order."""
         seen.append(run)
         if run.manual and run.step("order_placed").state is StepState.WAITING and not placed:
@@ -139,11 +139,11 @@ def test_prestashop_waits_for_an_order_placed_by_hand(shoptrack: Shoptrack) -> N
 
     with serving(store.app) as base_url:
         integration_id = shoptrack.connect("prestashop", store, base_url)
-        run = run_test_order(
+        run = run_order_probe(
             shoptrack.services,
             shoptrack.account_id,
             integration_id,
-            TestOrderOptions(timeout=30),
+            OrderProbeOptions(timeout=30),
             on_change=merchant,
         )
     assert run.succeeded, run.as_json()

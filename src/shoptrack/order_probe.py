@@ -1,4 +1,5 @@
-"""``shoptrack test-order``: one order followed through shoptrack, end to end.
+"""The order probe behind ``shoptrack test-order``: a test order placed through a store and
+followed through shoptrack, end to end.
 
 Where the platform has an order-creation API (``Connector.place_test_order``), a small paid test
 order is placed through it; elsewhere the merchant is told how to place one by hand and the run
@@ -34,7 +35,7 @@ import orjson
 from sqlalchemy import Connection, and_, select
 
 from shoptrack.connectors import Connector, connector_for
-from shoptrack.connectors.base import TestOrder, store_clients
+from shoptrack.connectors.base import ProbeOrder, store_clients
 from shoptrack.connectors.errors import StoreError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.doctor import ClientFactory, Finding, Severity, diagnose_integration
@@ -51,12 +52,12 @@ from shoptrack.store.sync_runs import get_run
 
 __all__ = [
     "MANUAL_STEPS",
+    "OrderProbeOptions",
+    "OrderProbeRun",
     "Step",
     "StepState",
-    "TestOrderOptions",
-    "TestOrderRun",
     "default_email",
-    "run_test_order",
+    "run_order_probe",
 ]
 
 # What a merchant does on a platform without an order-creation API (the run waits meanwhile).
@@ -121,10 +122,8 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class TestOrderRun:
+class OrderProbeRun:
     """A run as it stands: the steps, where it stopped, and the doctor's findings then."""
-
-    __test__ = False  # not a pytest test class, despite its name
 
     integration_id: str
     platform: str
@@ -145,7 +144,7 @@ class TestOrderRun:
     def step(self, key: str) -> Step:
         return next(step for step in self.steps if step.key == key)
 
-    def with_step(self, key: str, state: StepState, detail: str, **evidence: Any) -> TestOrderRun:
+    def with_step(self, key: str, state: StepState, detail: str, **evidence: Any) -> OrderProbeRun:
         steps = tuple(
             replace(step, state=state, detail=detail, evidence=evidence)
             if step.key == key
@@ -176,12 +175,10 @@ class TestOrderRun:
 
 
 @dataclass(frozen=True, slots=True)
-class TestOrderOptions:
+class OrderProbeOptions:
     """How a run goes: ``timeout`` seconds to follow the order; ``order_id`` follows an order
     already placed by hand instead of placing one; ``keep`` leaves the order on the store.
     ``sleep``, ``monotonic`` and ``client_factory`` are injected by tests."""
-
-    __test__ = False  # not a pytest test class, despite its name
 
     email: str | None = None
     order_id: str | None = None
@@ -198,18 +195,18 @@ def default_email(now: datetime) -> str:
     return f"test-order+{now:%Y%m%d%H%M%S}@{TEST_ORDER_DOMAIN}"
 
 
-def run_test_order(
+def run_order_probe(
     services: Services,
     account_id: str,
     integration_id: str,
-    options: TestOrderOptions | None = None,
+    options: OrderProbeOptions | None = None,
     *,
-    on_change: Callable[[TestOrderRun], None] | None = None,
-) -> TestOrderRun:
+    on_change: Callable[[OrderProbeRun], None] | None = None,
+) -> OrderProbeRun:
     """Places (or waits for) a test order and follows it; see the module's docstring.
     ``on_change`` sees the run each time a step moves (for a progress display)."""
     return _Follower(
-        services, account_id, integration_id, options or TestOrderOptions(), on_change
+        services, account_id, integration_id, options or OrderProbeOptions(), on_change
     ).run()
 
 
@@ -221,8 +218,8 @@ class _Follower:
         services: Services,
         account_id: str,
         integration_id: str,
-        options: TestOrderOptions,
-        on_change: Callable[[TestOrderRun], None] | None,
+        options: OrderProbeOptions,
+        on_change: Callable[[OrderProbeRun], None] | None,
     ) -> None:
         self.services = services
         self.account_id = account_id
@@ -239,7 +236,7 @@ class _Follower:
         self.last_sync = float("-inf")
         self.seen_inbox_id = 0
         self.rejections: list[str] = []
-        self.state = TestOrderRun(
+        self.state = OrderProbeRun(
             integration_id=self.integration.id,
             platform=self.integration.platform,
             email=(options.email or default_email(self.started)).strip().lower(),
@@ -250,7 +247,7 @@ class _Follower:
 
     # -- the run -------------------------------------------------------------------------
 
-    def run(self) -> TestOrderRun:
+    def run(self) -> OrderProbeRun:
         placed = self._place()
         if placed:
             deadline = self.options.monotonic() + self.options.timeout
@@ -271,6 +268,11 @@ class _Follower:
             self.state = replace(self.state, stopped_at=key)
         self._changed()
 
+    def _placed(self, order_id: str, detail: str) -> None:
+        """The first step is done: the run follows ``order_id`` from now on."""
+        self.state = replace(self.state, order_id=order_id)
+        self._set("order_placed", StepState.DONE, detail, order_id=order_id)
+
     def _place(self) -> bool:
         """The first step: the order placed through the API, or the merchant told how."""
         if not self.integration.enabled:
@@ -282,12 +284,7 @@ class _Follower:
             return False
         if self.options.order_id is not None:
             self.state = replace(self.state, manual=True)
-            self._set(
-                "order_placed",
-                StepState.DONE,
-                "following the order given",
-                order_id=self.options.order_id,
-            )
+            self._placed(self.options.order_id, "following the order given")
             return True
         if self.polled:
             self._first_import()
@@ -297,7 +294,7 @@ class _Follower:
         try:
             with self._client() as client:
                 order_id = self.connector.place_test_order(
-                    client, TestOrder(self.state.email, note)
+                    client, ProbeOrder(self.state.email, note)
                 )
         except StoreError as error:
             self._set(
@@ -318,13 +315,7 @@ class _Follower:
                 steps=list(MANUAL_STEPS),
             )
             return True
-        self.state = replace(self.state, order_id=order_id)
-        self._set(
-            "order_placed",
-            StepState.DONE,
-            f"order {order_id} placed through the store's API",
-            order_id=order_id,
-        )
+        self._placed(order_id, f"order {order_id} placed through the store's API")
         return True
 
     def _first_import(self) -> None:
@@ -493,13 +484,7 @@ class _Follower:
                 if not fresh:
                     continue
                 wanted = fresh[0]
-                self.state = replace(self.state, order_id=wanted)
-                self._set(
-                    "order_placed",
-                    StepState.DONE,
-                    f"order {wanted} placed by hand",
-                    order_id=wanted,
-                )
+                self._placed(wanted, f"order {wanted} placed by hand")
             if wanted not in {o for o, _ in orders}:
                 continue
             if row.state in ("rejected", "ignored"):

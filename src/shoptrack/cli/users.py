@@ -6,14 +6,13 @@ from typing import Annotated
 
 import typer
 
+from shoptrack.cli._common import AccountOption, JsonOption, console, in_account, print_json
+
 __all__ = ["users_app"]
 
 users_app = typer.Typer(
     help="Users of the web UI (each belongs to one account).", no_args_is_help=True
 )
-
-# Imported inside the commands, as cli.py does: the CLI starts fast, and shoptrack.cli (which
-# mounts this module) is not imported back while it is still being imported.
 
 
 @users_app.command("create")
@@ -28,47 +27,36 @@ def users_create(
             help="At least 10 characters; asked for (hidden) when not given.",
         ),
     ],
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="Account id; optional when there is exactly one."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a user who signs in to the web UI and sees this account only."""
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.users import create_user  # noqa: PLC0415
+    from shoptrack.users import create_user
 
-    services = _services()
-    user = create_user(
-        services, account_id=_account_id(services, account), email=email, password=password
-    )
+    services, account_id = in_account(account)
+    user = create_user(services, account_id=account_id, email=email, password=password)
     document = {"id": user.id, "account_id": user.account_id, "email": user.email}
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     console.print(f"user {user.email} ({user.id}) created in account {user.account_id}")
 
 
 @users_app.command("list")
 def users_list(
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="Account id; optional when there is exactly one."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the users of an account (a table; --json for scripts)."""
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.cli_output import Column, print_table  # noqa: PLC0415
-    from shoptrack.store.users import list_users  # noqa: PLC0415
+    from shoptrack.cli._output import Column, print_table
+    from shoptrack.store.users import list_users
 
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.read() as connection:
         found = list_users(connection, account_id)
     documents = [{"id": u.id, "account_id": u.account_id, "email": u.email} for u in found]
     if as_json:
-        _print_json(documents)
+        print_json(documents)
         return
     print_table(
         console,

@@ -4,10 +4,21 @@ the foreground), and the account's alerts and who hears of them. ``--json`` prin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+
+from shoptrack.cli._common import (
+    AccountOption,
+    JsonOption,
+    build_services,
+    console,
+    in_account,
+    integration_names,
+    print_json,
+    public_base,
+)
 
 if TYPE_CHECKING:
     from shoptrack.alerts import WatchReport
@@ -17,16 +28,10 @@ __all__ = ["alerts_app", "watch"]
 
 alerts_app = typer.Typer(help="The watchdog's alerts and who hears of them.", no_args_is_help=True)
 
-AccountOption = Annotated[
-    str | None, typer.Option("--account", help="Account id; optional when there is exactly one.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
 _MARKS = {"error": "[red]error  [/red]", "warning": "[yellow]warning[/yellow]"}
 
 
 def _print_report(report: WatchReport) -> None:
-    from shoptrack.cli import console  # noqa: PLC0415  # cli imports this module
-
     for account in report.accounts:
         console.print(
             f"[bold]{escape(account.name)}[/bold] ({account.account_id}): "
@@ -57,19 +62,18 @@ def watch(
     """Run the watchdog: the doctor on every account, alerts opened and resolved, subscribers
     told. Without --once it runs every SHOPTRACK_WATCH_INTERVAL_MINUTES until stopped, as the
     workers of `serve` and `worker` do."""
-    import signal  # noqa: PLC0415  # the CLI imports lazily, for a fast start
-    import threading  # noqa: PLC0415  # the CLI imports lazily, for a fast start
+    import signal
+    import threading
 
-    from shoptrack.alerts import Watchdog  # noqa: PLC0415  # the CLI imports lazily
-    from shoptrack.cli import _print_json, _services, console  # noqa: PLC0415  # cli imports this
+    from shoptrack.alerts import Watchdog
 
-    services = _services()
+    services = build_services()
     watchdog = Watchdog.from_services(services)
     try:
         if once:
             report = watchdog.run_when_free()
             if as_json:
-                _print_json(report.as_json())
+                print_json(report.as_json())
             else:
                 _print_report(report)
             return
@@ -117,27 +121,22 @@ def alerts_list(
     as_json: JsonOption = False,
 ) -> None:
     """The account's open alerts (with --all, their history too)."""
-    from shoptrack.api.routes.alerts import alert_resource  # noqa: PLC0415  # lazy, fast start
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
-    from shoptrack.store.alerts import list_alerts  # noqa: PLC0415  # lazy, fast start
-    from shoptrack.store.integrations import list_integrations  # noqa: PLC0415  # lazy
+    from shoptrack.api.resources import alert_resource
+    from shoptrack.store.alerts import list_alerts
 
-    services = _services()
-    account_id = _account_id(services, account)
+    services, account_id = in_account(account)
     with services.database.read() as connection:
         found = list_alerts(
             connection, account_id, status=None if show_all else "open", limit=10_000
         )
-        names = {
-            i.id: f"{i.name} ({i.platform})" for i in list_integrations(connection, account_id)
-        }
     if as_json:
-        base = services.settings.public_url.rstrip("/")
-        _print_json({"data": [alert_resource(alert, base) for alert in found]})
+        base = public_base(services)
+        print_json({"data": [alert_resource(alert, base) for alert in found]})
         return
     if not found:
         console.print("no open alerts" if not show_all else "no alerts")
         return
+    names = integration_names(services, account_id)
     for alert in found:
         console.print(_alert_line(alert, names), soft_wrap=True)
 
@@ -153,21 +152,18 @@ def alerts_subscribe(
 ) -> None:
     """Tell an email address or a webhook URL of the account's alerts (a webhook's secret is
     printed this once)."""
-    from shoptrack.alerts import subscribe  # noqa: PLC0415  # lazy, fast start
-    from shoptrack.api.routes.alerts import subscription_resource  # noqa: PLC0415  # lazy
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.alerts import subscribe
+    from shoptrack.api.resources import subscription_resource
 
     if (email is None) == (webhook is None):
         raise typer.BadParameter("give --email or --webhook (one)", param_hint="--email")
-    services = _services()
-    made = subscribe(services, _account_id(services, account), email=email, url=webhook)
+    services, account_id = in_account(account)
+    made = subscribe(services, account_id, email=email, url=webhook)
     if as_json:
-        resource: dict[str, Any] = subscription_resource(
-            made.subscription, services.settings.public_url.rstrip("/")
+        resource = subscription_resource(
+            made.subscription, public_base(services), secret=made.secret
         )
-        if made.secret is not None:
-            resource["attributes"]["secret"] = made.secret
-        _print_json({"data": resource})
+        print_json({"data": resource})
         return
     subscription = made.subscription
     console.print(f"subscribed {escape(subscription.target)} (id {subscription.id})")
@@ -186,20 +182,15 @@ def alerts_unsubscribe(
     account: AccountOption = None,
 ) -> None:
     """Stop telling an address or URL of the account's alerts (by id, --email or --webhook)."""
-    from shoptrack.alerts import unsubscribe  # noqa: PLC0415  # lazy, fast start
-    from shoptrack.cli import _account_id, _services, console  # noqa: PLC0415
+    from shoptrack.alerts import unsubscribe
 
     if sum(value is not None for value in (subscription, email, webhook)) != 1:
         raise typer.BadParameter(
             "name the subscription: its id, --email or --webhook (one)", param_hint="SUBSCRIPTION"
         )
-    services = _services()
+    services, account_id = in_account(account)
     removed = unsubscribe(
-        services,
-        _account_id(services, account),
-        subscription_id=subscription,
-        email=email,
-        url=webhook,
+        services, account_id, subscription_id=subscription, email=email, url=webhook
     )
     console.print(f"unsubscribed {escape(removed.target)}")
 
@@ -207,15 +198,14 @@ def alerts_unsubscribe(
 @alerts_app.command("subscriptions")
 def alerts_subscriptions(account: AccountOption = None, as_json: JsonOption = False) -> None:
     """Who hears of the account's alerts."""
-    from shoptrack.alerts import subscriptions  # noqa: PLC0415  # lazy, fast start
-    from shoptrack.api.routes.alerts import subscription_resource  # noqa: PLC0415  # lazy
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415
+    from shoptrack.alerts import subscriptions
+    from shoptrack.api.resources import subscription_resource
 
-    services = _services()
-    found = subscriptions(services, _account_id(services, account))
+    services, account_id = in_account(account)
+    found = subscriptions(services, account_id)
     if as_json:
-        base = services.settings.public_url.rstrip("/")
-        _print_json({"data": [subscription_resource(s, base) for s in found]})
+        base = public_base(services)
+        print_json({"data": [subscription_resource(s, base) for s in found]})
         return
     for item in found:
         console.print(f"{item.id}  {item.channel:<8} {escape(item.target)}")

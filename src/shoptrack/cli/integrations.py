@@ -10,22 +10,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
+from shoptrack.cli._common import (
+    AccountOption,
+    JsonOption,
+    console,
+    in_account,
+    print_json,
+    public_base,
+)
 from shoptrack.clock import relative
 
 if TYPE_CHECKING:
+    from shoptrack.integrations import ConnectResult
     from shoptrack.services import Services
 
 __all__ = ["integrations_app"]
 
 integrations_app = typer.Typer(help="Connected stores.", no_args_is_help=True)
-
-# shoptrack.cli mounts this module: what it shares (services, the account, the console) is
-# imported inside the commands, as the other command modules do.
-
-AccountOption = Annotated[
-    str | None, typer.Option("--account", help="Account id; optional when there is exactly one.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document.")]
 
 
 def _pairs(values: list[str] | None, option: str, *, parse_json: bool) -> dict[str, Any]:
@@ -57,24 +58,20 @@ SettingOption = Annotated[
 
 
 def _integration_document(services: Services, integration_id: str) -> dict[str, Any]:
-    from shoptrack.api.routes.integrations import integration_document  # noqa: PLC0415
+    from shoptrack.api.resources import integration_resource
+    from shoptrack.integrations import integration_view
 
-    return integration_document(services, integration_id, services.settings.public_url.rstrip("/"))
+    return integration_resource(integration_view(services, integration_id), public_base(services))
 
 
-def _print_connected(services: Services, result: Any, as_json: bool) -> None:
-    from shoptrack.cli import _print_json, console  # noqa: PLC0415  # cli imports this module
+def _print_connected(services: Services, result: ConnectResult, as_json: bool) -> None:
+    from shoptrack.api.resources import connected_document
+    from shoptrack.integrations import integration_view
 
-    document: dict[str, Any] = {"data": _integration_document(services, result.integration.id)}
-    meta = {
-        key: value
-        for key, value in (("trimmed_fields", result.trimmed_fields), ("warnings", result.warnings))
-        if value
-    }
-    if meta:
-        document["meta"] = meta
+    view = integration_view(services, result.integration.id)
+    document = connected_document(view, result, public_base(services))
     if as_json:
-        _print_json(document)
+        print_json(document)
         return
     attributes = document["data"]["attributes"]
     console.print(
@@ -87,7 +84,7 @@ def _print_connected(services: Services, result: Any, as_json: bool) -> None:
 
 
 @integrations_app.command("add")
-def integrations_add(  # noqa: PLR0917  # Typer maps each option to a parameter
+def integrations_add(
     platform: str,
     name: Annotated[str, typer.Option(help="What to call this store.")],
     credential: CredentialOption = None,
@@ -96,13 +93,12 @@ def integrations_add(  # noqa: PLR0917  # Typer maps each option to a parameter
     as_json: JsonOption = False,
 ) -> None:
     """Connect a store; its credentials are checked against it first."""
-    from shoptrack.cli import _account_id, _services  # noqa: PLC0415  # cli imports this module
-    from shoptrack.integrations import connect  # noqa: PLC0415
+    from shoptrack.integrations import connect
 
-    services = _services()
+    services, account_id = in_account(account)
     result = connect(
         services,
-        account_id=_account_id(services, account),
+        account_id=account_id,
         platform=platform,
         name=name,
         credentials=_pairs(credential, "--credential", parse_json=False),
@@ -135,16 +131,15 @@ def _next_sync(attributes: dict[str, Any], now: datetime) -> str:
 @integrations_app.command("list")
 def integrations_list(account: AccountOption = None, as_json: JsonOption = False) -> None:
     """List the connected stores (a table; --json for scripts)."""
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415  # cli imports this module
-    from shoptrack.cli_output import Column, print_table  # noqa: PLC0415
-    from shoptrack.store.integrations import list_integrations  # noqa: PLC0415
+    from shoptrack.cli._output import Column, print_table
+    from shoptrack.store.integrations import list_integrations
 
-    services = _services()
+    services, account_id = in_account(account)
     with services.database.read() as connection:
-        found = list_integrations(connection, _account_id(services, account))
+        found = list_integrations(connection, account_id)
     documents = [_integration_document(services, i.id) for i in found]
     if as_json:
-        _print_json({"data": documents})
+        print_json({"data": documents})
         return
     now = services.clock.now()
     columns = [
@@ -183,16 +178,15 @@ def integrations_show(
     integration: str, account: AccountOption = None, as_json: JsonOption = False
 ) -> None:
     """Show one integration, its settings and its last sync."""
-    from shoptrack.cli import _account_id, _print_json, _services, console  # noqa: PLC0415  # cli imports this module
-    from shoptrack.cli_output import local_time, print_fields  # noqa: PLC0415
-    from shoptrack.store.integrations import get_integration  # noqa: PLC0415
+    from shoptrack.cli._output import local_time, print_fields
+    from shoptrack.store.integrations import get_integration
 
-    services = _services()
+    services, account_id = in_account(account, integration)
     with services.database.read() as connection:
-        get_integration(connection, _account_id(services, account, integration), integration)
+        get_integration(connection, account_id, integration)
     document = _integration_document(services, integration)
     if as_json:
-        _print_json({"data": document})
+        print_json({"data": document})
         return
     now = services.clock.now()
     attributes = document["attributes"]
@@ -236,7 +230,7 @@ def integrations_show(
 
 
 @integrations_app.command("update")
-def integrations_update(  # noqa: PLR0917  # Typer maps each option to a parameter
+def integrations_update(
     integration: str,
     name: Annotated[str | None, typer.Option(help="A new name.")] = None,
     credential: CredentialOption = None,
@@ -248,16 +242,15 @@ def integrations_update(  # noqa: PLR0917  # Typer maps each option to a paramet
     as_json: JsonOption = False,
 ) -> None:
     """Change an integration; credentials and settings are merged key by key."""
-    from shoptrack.cli import _account_id, _services  # noqa: PLC0415  # cli imports this module
-    from shoptrack.integrations import update  # noqa: PLC0415
+    from shoptrack.integrations import update
 
-    services = _services()
+    services, account_id = in_account(account, integration)
     settings = _pairs(setting, "--setting", parse_json=True)
     if enable is not None:
         settings["enabled"] = enable
     result = update(
         services,
-        account_id=_account_id(services, account, integration),
+        account_id=account_id,
         integration_id=integration,
         name=name,
         credentials=_pairs(credential, "--credential", parse_json=False) or None,
@@ -269,11 +262,8 @@ def integrations_update(  # noqa: PLR0917  # Typer maps each option to a paramet
 @integrations_app.command("remove")
 def integrations_remove(integration: str, account: AccountOption = None) -> None:
     """Remove an integration; its events and metrics stay."""
-    from shoptrack.cli import _account_id, _services, console  # noqa: PLC0415  # cli imports this module
-    from shoptrack.integrations import remove  # noqa: PLC0415
+    from shoptrack.integrations import remove
 
-    services = _services()
-    remove(
-        services, account_id=_account_id(services, account, integration), integration_id=integration
-    )
+    services, account_id = in_account(account, integration)
+    remove(services, account_id=account_id, integration_id=integration)
     console.print(f"integration {integration} removed (its events and metrics stay)")

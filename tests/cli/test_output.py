@@ -15,8 +15,8 @@ import orjson
 import pytest
 from rich.console import Console
 
-from shoptrack.cli_output import Column, local_time, print_fields, print_table
-from shoptrack.cli_progress import SyncReport
+from shoptrack.cli._output import Column, local_time, print_fields, print_table
+from shoptrack.cli.progress import SyncReport
 from shoptrack.pipeline.sync import SyncProgress
 from tests.processes import environment, run_cli
 
