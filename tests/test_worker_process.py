@@ -4,6 +4,7 @@ the server is killed outright."""
 
 from __future__ import annotations
 
+import gc
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from shoptrack.pipeline.runtime import freeze_start_up_objects
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox
 from tests.helpers import WEBHOOK_SECRET, event_counts, make_shop
@@ -80,3 +82,14 @@ def test_serve_processes_in_a_worker_process_that_ends_with_it(
         wait_until(lambda: not _alive(worker), timeout=60)
     finally:
         server.stop()
+
+
+def test_a_command_s_start_up_objects_are_left_out_of_collections() -> None:
+    """What ``serve``, ``worker`` and ``sync`` hold from their start-up is frozen: the garbage
+    collector's passes walk only what their work allocates."""
+    before = gc.get_freeze_count()
+    try:
+        freeze_start_up_objects()
+        assert gc.get_freeze_count() > before + 1000
+    finally:
+        gc.unfreeze()

@@ -43,6 +43,7 @@ def serve(
 
     from shoptrack.api import create_app
     from shoptrack.listener import address, command_socket, inherited_socket
+    from shoptrack.pipeline.runtime import freeze_start_up_objects
 
     # Bound before anything else: the address printed is the one served.
     listener = inherited_socket(fd) if fd is not None else command_socket(host, port, "serve")
@@ -60,6 +61,7 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+    freeze_start_up_objects()
     uvicorn.Server(config).run(sockets=[listener])
 
 
@@ -73,7 +75,12 @@ def worker(
     import signal
     import threading
 
-    from shoptrack.pipeline.runtime import build_workers, upgrade_when_reachable, wake_reader
+    from shoptrack.pipeline.runtime import (
+        build_workers,
+        freeze_start_up_objects,
+        upgrade_when_reachable,
+        wake_reader,
+    )
 
     # Not build_services(): the schema is upgraded once the database is reachable.
     services = Services.build(Settings())
@@ -96,6 +103,7 @@ def worker(
         wake_reader(wake_fd, pool.wake, stop)
     # Started during an outage (or before its database), a worker waits for the database.
     if upgrade_when_reachable(services, stop):
+        freeze_start_up_objects()
         pool.start()
         if wake_fd is None:
             console.print("shoptrack worker running; Ctrl-C stops it")

@@ -113,7 +113,7 @@ def sync(
     it fetched."""
     from shoptrack.api.resources import sync_run_resource
     from shoptrack.cli.progress import SyncReport
-    from shoptrack.pipeline.runtime import process_inbox
+    from shoptrack.pipeline.runtime import freeze_start_up_objects, process_inbox
     from shoptrack.pipeline.sync import Syncer
     from shoptrack.store.integrations import get_integration
     from shoptrack.store.sync_runs import get_run
@@ -124,6 +124,7 @@ def sync(
     with services.database.read() as connection:
         named = get_integration(connection, account_id, integration)
     syncer = Syncer(services)
+    freeze_start_up_objects()  # a backfill may run for hours
     label = f"{named.name} ({named.platform})"
     with SyncReport(Console(stderr=True), "sync", quiet=as_json) as report:
         report.start(label)
