@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from shoptrack.clock import FrozenClock
 from shoptrack.flows.delivery import SmtpMailer, WebhookSender, standard_webhook_signature
-from shoptrack.flows.engine import MAX_ATTEMPTS, FlowEngine
+from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.model import SendWebhook
+from shoptrack.flows.sending import MAX_ATTEMPTS
 from shoptrack.services import Services
 from shoptrack.store.flows import get_flow
 from shoptrack.store.schema import flow_deliveries, flows

@@ -20,7 +20,8 @@ from shoptrack.clock import FrozenClock
 from shoptrack.doctor._fixes import _process as fix_processing
 from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.flows.delivery import SmtpMailer
-from shoptrack.flows.engine import LEASE, FlowEngine
+from shoptrack.flows.engine import FlowEngine
+from shoptrack.flows.sending import LEASE
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.database import Database

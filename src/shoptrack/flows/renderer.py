@@ -7,7 +7,7 @@ reused from one email to the next. A render that outlasts ``TIME_LIMIT`` gets it
 killed, and the next render starts a new one. The child also runs under an address-space limit,
 so that one filter asked for a gigabyte fails with ``MemoryError`` instead of taking the machine.
 
-Rendering happens outside any database transaction (``flows.engine``), so a slow template costs
+Rendering happens outside any database transaction (``flows.sending``), so a slow template costs
 its own step at most ``TIME_LIMIT`` and holds no lock another account waits for.
 
 Frames on the pipes are a 4-byte length and a payload: the parent sends ``pickle`` (the context

@@ -411,7 +411,7 @@ flow_runs = Table(
 )
 
 # A message a run sends (email or webhook): written before it goes out, so a process that dies
-# mid-send leaves its intent and its Message-ID behind (shoptrack.flows.engine explains).
+# mid-send leaves its intent and its Message-ID behind (shoptrack.flows.sending explains).
 flow_deliveries = Table(
     "flow_deliveries",
     metadata,

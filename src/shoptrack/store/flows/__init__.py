@@ -12,6 +12,7 @@ from shoptrack.store.flows._activity import (
     activity_of_profile,
     flow_statistics,
     record_activity,
+    record_run_activity,
     step_statistics,
 )
 from shoptrack.store.flows._definitions import (
@@ -83,6 +84,7 @@ __all__ = [
     "prepare_delivery",
     "recent_event_count",
     "record_activity",
+    "record_run_activity",
     "renew_send_lease",
     "restart_delivery",
     "retarget_flows",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, func, select
 
 from shoptrack.store.flows._definitions import FlowRecord
-from shoptrack.store.flows._runs import RunState
+from shoptrack.store.flows._runs import RunRecord, RunState
 from shoptrack.store.schema import flow_activity, flow_runs
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "activity_of_profile",
     "flow_statistics",
     "record_activity",
+    "record_run_activity",
     "step_statistics",
 ]
 
@@ -48,6 +49,31 @@ def record_activity(
             detail=None if detail is None else detail[:2000],
             at=now,
         )
+    )
+
+
+def record_run_activity(
+    connection: Connection,
+    run: RunRecord,
+    now: datetime,
+    kind: str,
+    step_id: str | None,
+    *,
+    reason: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Records one step a run's profile took (``record_activity`` for a run)."""
+    record_activity(
+        connection,
+        account_id=run.account_id,
+        flow_id=run.flow_id,
+        profile_id=run.profile_id,
+        run_id=run.id,
+        step_id=step_id,
+        kind=kind,
+        reason=reason,
+        detail=detail,
+        now=now,
     )
 
 
