@@ -36,6 +36,7 @@ from shoptrack.api.routes import (
     privacy,
     profiles,
     shopify_app,
+    suppressions,
     tracking,
     unsubscribe,
 )
@@ -342,6 +343,7 @@ def create_app(
     api.include_router(shopify_app.router)
     api.include_router(alerts.router)
     api.include_router(flows.router)
+    api.include_router(suppressions.router)
     api.include_router(unsubscribe.router)
     api.include_router(tracking.router)
     api.include_router(flow_reports.router)

@@ -23,7 +23,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.types import Scope
 
 from shoptrack.api.asgi import MAX_BODY_BYTES, PayloadTooLargeError
@@ -38,6 +38,7 @@ __all__ = [
     "Condition",
     "JSONAPIResponse",
     "JSONAPIRoute",
+    "RequestModel",
     "add_route",
     "collection_links",
     "decode_cursor",
@@ -154,6 +155,13 @@ class JSONAPIRoute(APIRoute):
             return await handler(_ParsedBody(_as_json(request.scope), body, document))
 
         return read_json
+
+
+class RequestModel(BaseModel):
+    """Base of the documents (and their members) that JSON:API request bodies are read into:
+    members a model does not name are ignored, and what was read is not changed afterwards."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 def query_parameter(

@@ -1,7 +1,8 @@
 """Flows over HTTP: ``GET /api/flows`` and ``/api/flows/{id}`` in Klaviyo's ``flow`` shape;
 creation from the library (``POST /api/flows``, extension attribute ``template``), status
-changes, message edits, statistics, retargeting after a platform switch, a profile's flow
-activity and the suppression list (the public unsubscribe page is ``unsubscribe``)."""
+changes, message edits, statistics, retargeting after a platform switch, and a profile's flow
+activity (the suppression list is ``suppressions``, the public unsubscribe page
+``unsubscribe``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from shoptrack.api.jsonapi import (
     PAGE_CURSOR_PARAMETER,
     JSONAPIResponse,
     JSONAPIRoute,
+    RequestModel,
     add_route,
     collection_links,
     decode_cursor,
@@ -48,11 +50,8 @@ from shoptrack.api.schemas import (
     FlowResponseCollection,
     FlowRetargetResponse,
     FlowStatisticsResponse,
-    SuppressionResponse,
-    SuppressionResponseCollection,
     error_responses,
 )
-from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.flows.service import (
     FlowRequest,
@@ -68,8 +67,6 @@ from shoptrack.store.flows import (
     flow_statistics,
     get_flow,
     list_flows,
-    list_suppressions,
-    suppress,
 )
 from shoptrack.store.profiles import get_profile
 
@@ -89,11 +86,7 @@ _FILTERS = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class FlowCreateAttributes(_Model):
+class FlowCreateAttributes(RequestModel):
     """A library ``template`` or a ``definition`` (Klaviyo's shape, checked by the flow
     model), and its trigger, status and name."""
 
@@ -104,30 +97,30 @@ class FlowCreateAttributes(_Model):
     name: str | None = None
 
 
-class FlowCreateData(_Model):
+class FlowCreateData(RequestModel):
     type: Literal["flow"]
     attributes: FlowCreateAttributes
 
 
-class FlowCreateDocument(_Model):
+class FlowCreateDocument(RequestModel):
     """The body of ``POST /api/flows``."""
 
     data: FlowCreateData
 
 
-class FlowUpdateAttributes(_Model):
+class FlowUpdateAttributes(RequestModel):
     status: str | None = None
     name: str | None = None
     archived: bool | None = None
 
 
-class FlowUpdateData(_Model):
+class FlowUpdateData(RequestModel):
     type: Literal["flow"]
     id: str | None = None
     attributes: FlowUpdateAttributes = FlowUpdateAttributes()
 
 
-class FlowUpdateDocument(_Model):
+class FlowUpdateDocument(RequestModel):
     """The body of ``PATCH /api/flows/{id}``."""
 
     data: FlowUpdateData
@@ -154,55 +147,38 @@ class FlowMessageAttributes(BaseModel):
     secret: str | None = None
 
 
-class FlowMessageData(_Model):
+class FlowMessageData(RequestModel):
     type: Literal["flow-message"]
     id: str | None = None
     attributes: FlowMessageAttributes = FlowMessageAttributes()
 
 
-class FlowMessageDocument(_Model):
+class FlowMessageDocument(RequestModel):
     """The body of ``PATCH /api/flows/{id}/flow-messages/{step}``."""
 
     data: FlowMessageData
 
 
-class FlowRetargetAttributes(_Model):
+class FlowRetargetAttributes(RequestModel):
     from_metric_id: str = Field(min_length=1)
     to_metric_id: str = Field(min_length=1)
 
 
-class FlowRetargetData(_Model):
+class FlowRetargetData(RequestModel):
     type: Literal["flow-retarget"]
     attributes: FlowRetargetAttributes
 
 
-class FlowRetargetDocument(_Model):
+class FlowRetargetDocument(RequestModel):
     """The body of ``POST /api/flow-retargets``."""
 
     data: FlowRetargetData
-
-
-class SuppressionAttributes(_Model):
-    email: str
-    reason: Literal["manual", "unsubscribed", "bounced", "complained"] = "manual"
-
-
-class SuppressionData(_Model):
-    type: Literal["email-suppression"]
-    attributes: SuppressionAttributes
-
-
-class SuppressionDocument(_Model):
-    """The body of ``POST /api/email-suppressions``."""
-
-    data: SuppressionData
 
 
 FlowCreateBody = Annotated[FlowCreateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 FlowUpdateBody = Annotated[FlowUpdateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 FlowMessageBody = Annotated[FlowMessageDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 FlowRetargetBody = Annotated[FlowRetargetDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
-SuppressionBody = Annotated[SuppressionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -403,47 +379,6 @@ def get_profile_activity(
     )
 
 
-def _suppression_resource(row: Any) -> dict[str, Any]:
-    return {
-        "type": "email-suppression",
-        "id": row.email,
-        "attributes": {"email": row.email, "reason": row.reason, "created": iso(row.created_at)},
-    }
-
-
-def get_suppressions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
-    """The addresses no flow email goes to."""
-    with services.database.read() as connection:
-        rows = list_suppressions(connection, account.id)
-    return jsonapi_response(
-        {"data": [_suppression_resource(row) for row in rows], "links": {"self": str(request.url)}}
-    )
-
-
-def post_suppression(account: AccountDep, services: ServicesDep, body: SuppressionBody) -> Response:
-    """Suppresses an address (reason ``manual`` unless given): no flow emails it again."""
-    try:
-        email = normalize_email(body.data.attributes.email)
-    except InvalidIdentifierError as error:
-        raise InputError(str(error), pointer="/data/attributes/email") from error
-    if email is None:
-        raise InputError("email is required", pointer="/data/attributes/email")
-    reason = body.data.attributes.reason
-    now = services.clock.now()
-    with services.database.write() as connection:
-        created = suppress(connection, account.id, email, reason, now)
-    return jsonapi_response(
-        {
-            "data": {
-                "type": "email-suppression",
-                "id": email,
-                "attributes": {"email": email, "reason": reason, "created": iso(now)},
-            }
-        },
-        201 if created else 200,
-    )
-
-
 _FLOW_FIELDS = fields_parameter("flow", FLOW_FIELDS)
 add_route(
     router,
@@ -540,26 +475,4 @@ add_route(
     operation_id="get_profile_flow_activity",
     response_model=FlowActivityResponseCollection,
     responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/email-suppressions",
-    get_suppressions,
-    ["GET"],
-    operation_id="get_suppressions",
-    response_model=SuppressionResponseCollection,
-    responses=error_responses(401, 503),
-)
-add_route(
-    router,
-    "/api/email-suppressions",
-    post_suppression,
-    ["POST"],
-    operation_id="create_suppression",
-    status_code=201,
-    response_model=SuppressionResponse,
-    responses={
-        200: {"model": SuppressionResponse, "description": "suppressed already"},
-        **error_responses(400, 401, 413, 503),
-    },
 )

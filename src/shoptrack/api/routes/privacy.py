@@ -11,10 +11,15 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import JSONAPI_MEDIA_TYPE, JSONAPIResponse, JSONAPIRoute, add_route
+from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIResponse,
+    JSONAPIRoute,
+    RequestModel,
+    add_route,
+)
 from shoptrack.api.schemas import error_responses
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.errors import InputError, NotFoundError
@@ -27,35 +32,31 @@ logger = logging.getLogger(__name__)
 _PROFILE_POINTER = "/data/attributes/profile/data"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class DeletionProfileAttributes(_Model):
+class DeletionProfileAttributes(RequestModel):
     email: str | None = None
     phone_number: str | None = None
 
 
-class DeletionProfile(_Model):
+class DeletionProfile(RequestModel):
     type: Literal["profile"]
     id: str | None = None
     attributes: DeletionProfileAttributes = DeletionProfileAttributes()
 
 
-class DeletionProfileRef(_Model):
+class DeletionProfileRef(RequestModel):
     data: DeletionProfile
 
 
-class DeletionJobAttributes(_Model):
+class DeletionJobAttributes(RequestModel):
     profile: DeletionProfileRef
 
 
-class DeletionJobData(_Model):
+class DeletionJobData(RequestModel):
     type: Literal["data-privacy-deletion-job"]
     attributes: DeletionJobAttributes
 
 
-class DeletionJobDocument(_Model):
+class DeletionJobDocument(RequestModel):
     """The body of request_profile_deletion."""
 
     data: DeletionJobData

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
@@ -23,6 +22,7 @@ from shoptrack.api.jsonapi import (
     Condition,
     JSONAPIResponse,
     JSONAPIRoute,
+    RequestModel,
     add_route,
     collection_links,
     decode_cursor,
@@ -73,28 +73,24 @@ _NORMALIZE: dict[str, Callable[[str | None], str | None]] = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class PatchProperties(_Model):
+class PatchProperties(RequestModel):
     append: Properties | None = None
     unappend: Properties | None = None
     unset: str | list[str] | None = None
 
 
-class ProfileMeta(_Model):
+class ProfileMeta(RequestModel):
     patch_properties: PatchProperties | None = None
 
 
-class ProfileData(_Model):
+class ProfileData(RequestModel):
     type: Literal["profile"]
     id: str | None = None
     attributes: ProfileAttributes
     meta: ProfileMeta | None = None
 
 
-class ProfileDocument(_Model):
+class ProfileDocument(RequestModel):
     """The body of create_profile, update_profile and create_or_update_profile."""
 
     data: ProfileData

@@ -1,0 +1,116 @@
+"""The suppression list over HTTP: ``GET /api/email-suppressions`` (the addresses no flow email
+goes to) and ``POST`` (suppressing one). The public unsubscribe page adds to it too
+(``unsubscribe``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Request, Response
+
+from shoptrack.api.deps import AccountDep, ServicesDep
+from shoptrack.api.jsonapi import (
+    JSONAPI_MEDIA_TYPE,
+    JSONAPIResponse,
+    JSONAPIRoute,
+    RequestModel,
+    add_route,
+    iso,
+    jsonapi_response,
+)
+from shoptrack.api.schemas import (
+    SuppressionResponse,
+    SuppressionResponseCollection,
+    error_responses,
+)
+from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
+from shoptrack.errors import InputError
+from shoptrack.store.flows import list_suppressions, suppress
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
+
+
+class SuppressionAttributes(RequestModel):
+    email: str
+    reason: Literal["manual", "unsubscribed", "bounced", "complained"] = "manual"
+
+
+class SuppressionData(RequestModel):
+    type: Literal["email-suppression"]
+    attributes: SuppressionAttributes
+
+
+class SuppressionDocument(RequestModel):
+    """The body of ``POST /api/email-suppressions``."""
+
+    data: SuppressionData
+
+
+SuppressionBody = Annotated[SuppressionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
+
+
+def _suppression_resource(row: Any) -> dict[str, Any]:
+    return {
+        "type": "email-suppression",
+        "id": row.email,
+        "attributes": {"email": row.email, "reason": row.reason, "created": iso(row.created_at)},
+    }
+
+
+def get_suppressions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
+    """The addresses no flow email goes to."""
+    with services.database.read() as connection:
+        rows = list_suppressions(connection, account.id)
+    return jsonapi_response(
+        {"data": [_suppression_resource(row) for row in rows], "links": {"self": str(request.url)}}
+    )
+
+
+def post_suppression(account: AccountDep, services: ServicesDep, body: SuppressionBody) -> Response:
+    """Suppresses an address (reason ``manual`` unless given): no flow emails it again."""
+    try:
+        email = normalize_email(body.data.attributes.email)
+    except InvalidIdentifierError as error:
+        raise InputError(str(error), pointer="/data/attributes/email") from error
+    if email is None:
+        raise InputError("email is required", pointer="/data/attributes/email")
+    reason = body.data.attributes.reason
+    now = services.clock.now()
+    with services.database.write() as connection:
+        created = suppress(connection, account.id, email, reason, now)
+    return jsonapi_response(
+        {
+            "data": {
+                "type": "email-suppression",
+                "id": email,
+                "attributes": {"email": email, "reason": reason, "created": iso(now)},
+            }
+        },
+        201 if created else 200,
+    )
+
+
+add_route(
+    router,
+    "/api/email-suppressions",
+    get_suppressions,
+    ["GET"],
+    operation_id="get_suppressions",
+    response_model=SuppressionResponseCollection,
+    responses=error_responses(401, 503),
+)
+add_route(
+    router,
+    "/api/email-suppressions",
+    post_suppression,
+    ["POST"],
+    operation_id="create_suppression",
+    status_code=201,
+    response_model=SuppressionResponse,
+    responses={
+        200: {"model": SuppressionResponse, "description": "suppressed already"},
+        **error_responses(400, 401, 413, 503),
+    },
+)
