@@ -1,0 +1,74 @@
+"""Accounts and who acts in them: the account (with its settings), its API keys, the people who
+sign in to the web UI and their sessions."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    text,
+)
+
+from shoptrack.store.schema._metadata import metadata
+from shoptrack.store.types import UTCDateTime
+
+__all__ = ["accounts", "api_keys", "users", "web_sessions"]
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("public_key", String(16), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # The From of the account's flow emails; SHOPTRACK_EMAIL_FROM while it is NULL.
+    Column("email_from", String(320)),
+    # The account's settings (domain.account_settings.AccountSettings), one column each.
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    Column("test_sends", Boolean, nullable=False, server_default=text("false")),
+    Column("attribution_window_days", Integer, nullable=False, server_default=text("5")),
+    Column("attribution_clicks_only", Boolean, nullable=False, server_default=text("false")),
+    Column("email_tracking", Boolean, nullable=False, server_default=text("true")),
+    Column("utm_parameters", Boolean, nullable=False, server_default=text("true")),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # The first and last characters, so a merchant can tell keys apart without seeing them.
+    Column("hint", String(16), nullable=False),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+# People who sign in to the web UI: each belongs to one account and sees only it.
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("email", String(320), nullable=False, unique=True),  # trimmed, lower-cased
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_sign_in_at", UTCDateTime()),
+)
+
+# Signed-in browsers: the cookie holds a random token, the table only its SHA-256, so signing
+# out (deleting the row) ends the session everywhere and a leaked table signs nobody in.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(26), ForeignKey("users.id"), nullable=False, index=True),
+    Column("account_id", String(26), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)

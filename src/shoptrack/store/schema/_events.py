@@ -1,0 +1,133 @@
+"""Metrics, profiles and events, with the keys that make events unique and the rollups and
+per-profile order figures kept as they are recorded."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+
+from shoptrack.store.schema._metadata import metadata
+from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
+
+__all__ = ["event_keys", "events", "metric_rollups", "metrics", "profile_orders", "profiles"]
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    # "api" for events sent by custom shops, else the integration's id.
+    Column("source", String(26), nullable=False),
+    Column("integration_id", String(26), ForeignKey("integrations.id")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("account_id", "source", "name"),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    Column("email", String(320)),
+    Column("phone_number", String(20)),
+    Column("external_id", String(200)),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("properties", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_event_at", UTCDateTime()),
+    Column("anonymous_id", String(200)),
+    Column("organization", String(200)),
+    Column("locale", String(32)),
+    Column("title", String(200)),
+    Column("image", String(2000)),
+    Column("location", JSONDocument),
+    UniqueConstraint("account_id", "email"),
+    UniqueConstraint("account_id", "phone_number"),
+    UniqueConstraint("account_id", "external_id"),
+    # The Profiles list's default sort, most recently active first, page by page.
+    Index(None, "account_id", "last_event_at", "id"),
+)
+
+# Partitioned by month on PostgreSQL (see the first migration); the primary key holds the
+# partition key, so uniqueness of (account, metric, unique_id) lives in event_keys.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(26), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("profile_id", String(26), nullable=False),
+    Column("integration_id", String(26)),
+    Column("unique_id", String(255), nullable=False),
+    Column("value", Money()),
+    Column("value_currency", String(3)),
+    Column("properties", JSONDocument, nullable=False),
+    Column("backfill", Boolean, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("inbox_id", RowId),
+    # A store's test order (or one placed by ``shoptrack test-order``): kept out of charts.
+    Column("test", Boolean, nullable=False, server_default=text("false")),
+    PrimaryKeyConstraint("time", "id"),
+    Index("ix_events_id", "id"),
+)
+# A profile's activity feed and a metric's latest events, newest first.
+Index("ix_events_feed", events.c.account_id, events.c.profile_id, events.c.time.desc())
+Index("ix_events_metric", events.c.account_id, events.c.metric_id, events.c.time.desc())
+
+event_keys = Table(
+    "event_keys",
+    metadata,
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("unique_id", String(255), nullable=False),
+    Column("event_id", String(26), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "metric_id", "unique_id"),
+)
+
+# Each metric's events per hour, by currency ('' when an event has none) and test flag:
+# figures per currency are never summed across currencies, and test orders stay apart.
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("account_id", String(26), nullable=False),
+    Column("metric_id", String(26), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("currency", String(3), nullable=False, server_default=""),
+    Column("test", Boolean, nullable=False, server_default=text("false")),
+    Column("count", Integer, nullable=False),
+    Column("value_sum", Money(), nullable=False),
+    PrimaryKeyConstraint("account_id", "metric_id", "hour", "currency", "test"),
+)
+
+# A profile's orders per currency, maintained as Placed and Refunded Order events are recorded
+# (test orders left out): order count, placed and refunded amounts, first and last order.
+profile_orders = Table(
+    "profile_orders",
+    metadata,
+    Column("profile_id", String(26), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("orders", Integer, nullable=False),
+    Column("placed_value", Money(), nullable=False),
+    Column("refunded_value", Money(), nullable=False),
+    Column("first_order_at", UTCDateTime()),
+    Column("last_order_at", UTCDateTime()),
+    PrimaryKeyConstraint("profile_id", "currency"),
+    Index(None, "account_id", "currency"),
+)

@@ -1,0 +1,184 @@
+"""Connected stores and what comes from them: the integration, the last-known state of each of
+its orders, the inbox of everything received (and the refusals only counted), its sync runs and
+the orders a webhook named for fetching."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from shoptrack.store.schema._metadata import metadata
+from shoptrack.store.types import JSONDocument, RowId, UTCDateTime
+
+__all__ = [
+    "inbox",
+    "integrations",
+    "order_fetches",
+    "order_states",
+    "sync_runs",
+    "unstored_rejections",
+]
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("platform", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("credentials", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
+    # An access token shoptrack obtained with those credentials (store.issued_tokens), encrypted.
+    Column("issued_token", Text),
+    Column("settings", JSONDocument, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("health", String(16), nullable=False, server_default="unknown"),
+    Column("health_detail", JSONDocument),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("removed_at", UTCDateTime()),
+    # Work columns: the next scheduled sync and the lease of the process running one.
+    Column("next_sync_at", UTCDateTime()),
+    Column("sync_lease_owner", String(64)),
+    Column("sync_lease_expires_at", UTCDateTime()),
+    Column("sync_cursor", JSONDocument),
+)
+
+order_states = Table(
+    "order_states",
+    metadata,
+    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    Column("platform_order_id", String(64), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("raw_status", String(64), nullable=False),
+    Column("platform_updated_at", UTCDateTime(), nullable=False),
+    Column("order_created_at", UTCDateTime(), nullable=False),
+    Column("email", String(320)),
+    # One column per event kind: when it was recorded, NULL while it is not.
+    Column("placed_recorded_at", UTCDateTime()),
+    Column("fulfilled_recorded_at", UTCDateTime()),
+    Column("cancelled_recorded_at", UTCDateTime()),
+    Column("refunded_recorded_at", UTCDateTime()),
+    Column("skipped", Boolean, nullable=False, server_default=text("false")),
+    Column("snapshot", JSONDocument, nullable=False),  # the newest sighting, for re-evaluation
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("integration_id", "platform_order_id"),
+    Index(None, "integration_id", "raw_status"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(26), nullable=False),
+    Column("integration_id", String(26)),
+    Column("source", String(16), nullable=False),  # webhook, api, poll, backfill
+    Column("topic", String(64), nullable=False),
+    # Unique per account when set: the platform's delivery id, so repeats add nothing.
+    Column("dedupe_key", String(200)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("headers", JSONDocument, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    # pending → processed | dead; or accepted as rejected / ignored with a reason.
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("backfill", Boolean, nullable=False, server_default=text("false")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("available_at", UTCDateTime(), nullable=False),
+    Column("processed_at", UTCDateTime()),
+    Column("processed_by", String(64)),  # host:pid of the process that processed it
+    Column("sync_run_id", String(26)),  # the sync that fetched it (poll and backfill rows)
+    # What was received, whatever ``body`` keeps: a forged delivery keeps only its first bytes
+    # (``body_truncated``), never replayable, so refusing one cannot be used to fill the disk.
+    Column("body_size", Integer),
+    Column("body_sha256", String(64)),
+    Column("body_truncated", Boolean, nullable=False, server_default=text("false")),
+    # NUL characters processing dropped from a store's delivery (PostgreSQL stores none in
+    # text); ``body`` keeps them, as sent.
+    Column("nul_characters_removed", Integer, nullable=False, server_default=text("0")),
+    UniqueConstraint("account_id", "dedupe_key"),
+    Index(
+        "ix_inbox_pending",
+        "available_at",
+        "id",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
+    Index(None, "integration_id", "received_at"),
+    Index(None, "state", "received_at"),
+    # A sync's rows not processed yet (its ``pending_rows``): pending rows only, so counting
+    # them costs nothing however large the run was.
+    Index(
+        "ix_inbox_pending_sync_run_id",
+        "sync_run_id",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
+)
+
+# Webhook deliveries refused past the per-integration limit: answered 401 and counted here, by
+# hour and verdict, instead of stored (the doctor adds them to the stored rejected rows).
+unstored_rejections = Table(
+    "unstored_rejections",
+    metadata,
+    Column("integration_id", String(26), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("verdict", String(16), nullable=False),  # rejected or clock_skew
+    Column("deliveries", Integer, nullable=False),
+    PrimaryKeyConstraint("integration_id", "hour", "verdict"),
+)
+
+# One row per sync of an integration: its window, what it saw, and how it ended.
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("account_id", String(26), nullable=False),
+    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # running, succeeded, failed
+    Column("backfill", Boolean, nullable=False),
+    Column("window_since", UTCDateTime(), nullable=False),
+    Column("window_until", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("pages", Integer, nullable=False, server_default=text("0")),
+    Column("orders_seen", Integer, nullable=False, server_default=text("0")),
+    Column("rows_written", Integer, nullable=False, server_default=text("0")),
+    Column("events_recorded", Integer, nullable=False, server_default=text("0")),
+    Column("error_code", String(64)),
+    Column("error_kind", String(16)),
+    Column("error_detail", Text),
+    Column("error_answer", Text),
+    Index(None, "integration_id", "started_at"),
+)
+
+# Orders a webhook named without carrying them (BigCommerce sends ids only): one row per order
+# however many webhooks name it, fetched from the store once due, then deleted.
+order_fetches = Table(
+    "order_fetches",
+    metadata,
+    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    Column("platform_order_id", String(64), nullable=False),
+    Column("account_id", String(26), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime()),
+    PrimaryKeyConstraint("integration_id", "platform_order_id"),
+    Index(None, "due_at"),
+)
