@@ -1,13 +1,20 @@
-"""The store client: User-Agent, retries honouring Retry-After, and classified failures."""
+"""The store client: User-Agent, retries honouring Retry-After, and classified failures; the
+paginators."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from shoptrack.connectors.errors import StoreConfigError, StoreError, StoreTransientError
+from shoptrack.connectors.errors import (
+    StoreConfigError,
+    StoreDataError,
+    StoreError,
+    StoreTransientError,
+)
 from shoptrack.connectors.http import USER_AGENT, RetryPolicy, StoreClient
 from shoptrack.connectors.paging import (
+    EndCursorPaginator,
     HeaderLinkPaginator,
     OffsetPaginator,
     PageNumberPaginator,
@@ -190,3 +197,16 @@ def test_link_header_pages_and_a_repeated_token_is_refused() -> None:
     last = HeaderLinkPaginator()
     last.advance(_response(headers={"link": '<https://s/x?page_info=z>; rel="previous"'}), 3)
     assert last.finished
+
+
+def test_graphql_connections_page_on_their_end_cursor_until_there_is_no_next_page() -> None:
+    paginator = EndCursorPaginator()
+    assert paginator.current == ""
+    paginator.follow({"hasNextPage": True, "endCursor": "c1"})
+    assert paginator.current == "c1"
+    with pytest.raises(RepeatedPageError):
+        paginator.follow({"hasNextPage": True, "endCursor": "c1"})
+    paginator.follow({"hasNextPage": False, "endCursor": "c2"})
+    assert paginator.finished
+    with pytest.raises(StoreDataError):
+        EndCursorPaginator().follow({"hasNextPage": True, "endCursor": None})

@@ -40,6 +40,7 @@ __all__ = [
     "Credentials",
     "OrderPage",
     "ProbeOrder",
+    "RestConnector",
     "WebhookCheck",
     "WebhookHealth",
     "WebhookVerdict",
@@ -307,23 +308,6 @@ class Connector(ABC):
         """The path and parameters of the orders page ``token`` within ``window``."""
 
     @abstractmethod
-    def paginator(self) -> Paginator[Any]:
-        """A fresh paginator for one pass over the orders."""
-
-    def records(self, response: httpx.Response) -> list[dict[str, Any]]:
-        """The raw orders in a page (a bare JSON array by default)."""
-        if response.status_code == 204:
-            return []
-        body = read_json(response, "the orders page")
-        if not isinstance(body, list):
-            raise StoreDataError("the orders page is not a list", store_answer=response.text)
-        return body
-
-    def total(self, response: httpx.Response) -> int | None:
-        """The store's count of all orders matching the request, when it says."""
-        return None
-
-    @abstractmethod
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
         """The platform's own updated time of a raw order (UTC), which cursors follow."""
 
@@ -335,15 +319,9 @@ class Connector(ABC):
         reads the part, keeps its cursor, then reports the error. The whole window by default."""
         return window, None
 
+    @abstractmethod
     def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
-        """Every page of orders updated within ``window``, following the paginator."""
-        paginator = self.paginator()
-        while not paginator.finished:
-            path, params = self.orders_request(window, paginator.current)
-            response = client.get(path, params)
-            records = self.records(response)
-            yield OrderPage(records, self.total(response))
-            paginator.advance(response, len(records))
+        """Every page of orders updated within ``window``."""
 
     # -- webhooks and mapping ------------------------------------------------------------
 
@@ -426,3 +404,36 @@ class Connector(ABC):
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one order as the platform's API returns it. ``ValueError`` names a field that
         cannot be read."""
+
+
+class RestConnector(Connector):
+    """A connector of a REST API, where each orders page is one ``GET`` (``orders_request``)
+    answering a list of orders (``records``), and the response tells where the next page is
+    (``paginator``)."""
+
+    @abstractmethod
+    def paginator(self) -> Paginator[Any]:
+        """A fresh paginator for one pass over the orders."""
+
+    def records(self, response: httpx.Response) -> list[dict[str, Any]]:
+        """The raw orders in a page (a bare JSON array by default)."""
+        if response.status_code == 204:
+            return []
+        body = read_json(response, "the orders page")
+        if not isinstance(body, list):
+            raise StoreDataError("the orders page is not a list", store_answer=response.text)
+        return body
+
+    def total(self, response: httpx.Response) -> int | None:
+        """The store's count of all orders matching the request, when it says."""
+        return None
+
+    def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
+        """Every page of orders updated within ``window``, following the paginator."""
+        paginator = self.paginator()
+        while not paginator.finished:
+            path, params = self.orders_request(window, paginator.current)
+            response = client.get(path, params)
+            records = self.records(response)
+            yield OrderPage(records, self.total(response))
+            paginator.advance(response, len(records))

@@ -34,10 +34,10 @@ from pydantic import field_validator
 
 from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
-    Connector,
     Credentials,
     OrderPage,
     ProbeOrder,
+    RestConnector,
     WebhookCheck,
     WebhookHealth,
     WebhookVerdict,
@@ -111,7 +111,7 @@ def _rfc2822(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
 
 
-class BigCommerce(Connector):
+class BigCommerce(RestConnector):
     """The BigCommerce connector (Orders API v2, system order statuses 0-14)."""
 
     platform: ClassVar[str] = "bigcommerce"

@@ -24,9 +24,9 @@ from pydantic import Field, ValidationInfo, field_validator
 from shoptrack.connectors import fields
 from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
-    Connector,
     Credentials,
     ProbeOrder,
+    RestConnector,
     Window,
     created_id,
     replace_origin,
@@ -150,7 +150,7 @@ def _magento_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class Magento2(Connector):
+class Magento2(RestConnector):
     """The Magento 2 connector (REST ``V1``, ``status`` falling back on ``state``)."""
 
     platform: ClassVar[str] = "magento2"

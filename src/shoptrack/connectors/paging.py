@@ -1,5 +1,10 @@
 """Paginators: how each platform says where the next page is, as small generic objects.
 
+Two shapes share ``PageCursor`` (the token of the page to request next): a ``Paginator`` reads
+the next token from the HTTP response (its headers, its status, how many records it held) —
+every REST API here; ``EndCursorPaginator`` reads it from the body, a GraphQL connection's
+``pageInfo`` (Shopify), which only the query's reader can find.
+
 Each one refuses a page token it has already followed: a store that answers the same page
 again (older Magento past the end, a looping ``Link`` header) must not make a sync run forever.
 """
@@ -19,6 +24,7 @@ __all__ = [
     "EndCursorPaginator",
     "HeaderLinkPaginator",
     "OffsetPaginator",
+    "PageCursor",
     "PageNumberPaginator",
     "Paginator",
     "RepeatedPageError",
@@ -34,21 +40,17 @@ class RepeatedPageError(StoreDataError):
     code = "store_paging_loop"
 
 
-class Paginator(ABC, Generic[Token]):
-    """Follows one platform's paging: ``current`` is the token of the page to request next,
-    None once there is none."""
+class PageCursor(Generic[Token]):
+    """Where a pass over a platform's pages stands: ``current`` is the token of the page to
+    request next, None once there is none; a token already followed is refused."""
 
-    def __init__(self, first: Token | None) -> None:
+    def __init__(self, first: Token) -> None:
         self.current: Token | None = first
-        self._seen: set[Token] = set() if first is None else {first}
+        self._seen: set[Token] = {first}
 
     @property
     def finished(self) -> bool:
         return self.current is None
-
-    def advance(self, response: httpx.Response, records: int) -> None:
-        """Moves to the next page after ``response``, which held ``records`` records."""
-        self._move(self.next_token(response, records))
 
     def _move(self, following: Token | None) -> None:
         if following is not None:
@@ -56,6 +58,14 @@ class Paginator(ABC, Generic[Token]):
                 raise RepeatedPageError(f"the store sent page {following!r} again")
             self._seen.add(following)
         self.current = following
+
+
+class Paginator(PageCursor[Token], ABC):
+    """Paging told by the HTTP response: ``advance`` after each page."""
+
+    def advance(self, response: httpx.Response, records: int) -> None:
+        """Moves to the next page after ``response``, which held ``records`` records."""
+        self._move(self.next_token(response, records))
 
     @abstractmethod
     def next_token(self, response: httpx.Response, records: int) -> Token | None:
@@ -117,13 +127,8 @@ class HeaderLinkPaginator(Paginator[str]):
     """RFC 8288 ``Link`` headers (Shopify): the token is the ``page_info`` of ``rel="next"``."""
 
     def __init__(self, parameter: str = "page_info") -> None:
-        super().__init__(None)
-        self.current = ""  # the first page has no token
+        super().__init__("")  # the first page has no token
         self._parameter = parameter
-
-    @property
-    def finished(self) -> bool:
-        return self.current is None
 
     def next_token(self, response: httpx.Response, records: int) -> str | None:
         link = response.links.get("next")
@@ -133,20 +138,17 @@ class HeaderLinkPaginator(Paginator[str]):
         return values[0] if values else None
 
 
-class EndCursorPaginator(Paginator[str]):
-    """GraphQL cursor connections (Shopify): the token is ``pageInfo.endCursor`` while
-    ``pageInfo.hasNextPage``; the first page has none (``""``)."""
+class EndCursorPaginator(PageCursor[str]):
+    """GraphQL cursor connections (Shopify): paging told by the body, ``pageInfo.endCursor``
+    while ``pageInfo.hasNextPage``; ``follow`` each connection read. The first page has no
+    token (``""``)."""
 
     def __init__(self) -> None:
-        super().__init__(None)
-        self.current = ""
+        super().__init__("")
 
     def follow(self, page_info: Any) -> None:
         """Moves past the page whose connection answered ``page_info``."""
         self._move(_end_cursor(page_info))
-
-    def next_token(self, response: httpx.Response, records: int) -> str | None:
-        raise NotImplementedError("a connection's pageInfo is followed with follow()")
 
 
 def _end_cursor(page_info: Any) -> str | None:

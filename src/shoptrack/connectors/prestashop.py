@@ -49,9 +49,9 @@ from pydantic import field_validator
 
 from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
-    Connector,
     Credentials,
     OrderPage,
+    RestConnector,
     Window,
     replace_origin,
 )
@@ -176,7 +176,7 @@ class _UpdatedKeyset(Paginator[_After]):
         return _After(last, seen)
 
 
-class PrestaShop(Connector):
+class PrestaShop(RestConnector):
     """The PrestaShop connector (Webservice, JSON output, ``current_state`` as the status)."""
 
     platform: ClassVar[str] = "prestashop"

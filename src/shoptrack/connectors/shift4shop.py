@@ -42,10 +42,10 @@ from pydantic import field_validator
 
 from shoptrack.connectors import fields
 from shoptrack.connectors.base import (
-    Connector,
     Credentials,
     OrderPage,
     ProbeOrder,
+    RestConnector,
     Window,
     created_id,
     replace_origin,
@@ -99,7 +99,7 @@ class Shift4ShopCredentials(Credentials):
         return host
 
 
-class Shift4Shop(Connector):
+class Shift4Shop(RestConnector):
     """The Shift4Shop connector (REST API v1, ``OrderStatusID`` as the status)."""
 
     platform: ClassVar[str] = "shift4shop"

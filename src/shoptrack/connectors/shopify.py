@@ -267,9 +267,6 @@ class Shopify(Connector):
         count = _connection(data, "ordersCount").get("count")
         return isinstance(count, int) and count > limit
 
-    def paginator(self) -> EndCursorPaginator:
-        return EndCursorPaginator()
-
     def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
         """Every page of the ``orders`` connection within ``window``, each order in its REST
         shape (with every line, read on where the page holds only the first ones).
@@ -280,7 +277,7 @@ class Shopify(Connector):
         if window.backfill and self._more_than(client, window, BULK_AFTER_PAGES * self.page_size):
             yield from bulk_order_pages(client, self._search(window))
             return
-        paginator = self.paginator()
+        paginator = EndCursorPaginator()
         while not paginator.finished:
             _, variables = self.orders_request(window, paginator.current)
             connection = _connection(run_query(client, ORDERS_QUERY, variables), "orders")

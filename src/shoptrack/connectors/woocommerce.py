@@ -21,9 +21,9 @@ from pydantic import field_validator
 from shoptrack.connectors import fields
 from shoptrack.connectors.auth import OAuth1Auth
 from shoptrack.connectors.base import (
-    Connector,
     Credentials,
     ProbeOrder,
+    RestConnector,
     WebhookCheck,
     WebhookHealth,
     WebhookVerdict,
@@ -81,7 +81,7 @@ def _gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class WooCommerce(Connector):
+class WooCommerce(RestConnector):
     """The WooCommerce connector (REST API ``wc/v3``, core order statuses)."""
 
     platform: ClassVar[str] = "woocommerce"
