@@ -42,6 +42,7 @@ __all__ = [
     "WEBHOOK_SUBSCRIPTIONS_QUERY",
     "WEBHOOK_SUBSCRIPTION_CREATE",
     "bulk_orders_query",
+    "object_at",
     "order_gid",
     "rest_lines",
     "rest_order",
@@ -242,6 +243,15 @@ DOCUMENTS: Mapping[str, str] = {
     "WebhookSubscriptions": WEBHOOK_SUBSCRIPTIONS_QUERY,
     "WebhookSubscriptionCreate": WEBHOOK_SUBSCRIPTION_CREATE,
 }
+
+
+def object_at(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The object ``key`` of an answer's ``data`` (or of an object in it); ``StoreDataError``
+    when there is none."""
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise StoreDataError(f"the GraphQL answer has no {key!r} object", store_answer=str(data))
+    return value
 
 
 def order_gid(order_id: str) -> str:

@@ -47,6 +47,7 @@ __all__ = [
     "Window",
     "clean_credentials",
     "created_id",
+    "hmac_refusal",
     "hmac_sha256_base64",
     "replace_origin",
     "signature_matches",
@@ -82,6 +83,18 @@ def signature_matches(expected: Sequence[str], given: str) -> bool:
     """Constant-time comparison against every currently valid signature (secret rotation)."""
     given_bytes = given.strip().encode()
     return any(hmac.compare_digest(candidate.encode(), given_bytes) for candidate in expected)
+
+
+def hmac_refusal(secrets: Sequence[str], body: bytes, signature: str, header: str) -> str | None:
+    """Why a delivery whose ``header`` says ``signature`` (``hmac_sha256_base64`` of its body)
+    is refused, or None when one of ``secrets`` signed it."""
+    if not signature:
+        return f"missing {header} header"
+    if not secrets:
+        return "no webhook secret is configured for this integration"
+    if not signature_matches([hmac_sha256_base64(s, body) for s in secrets], signature):
+        return "signature does not match the webhook secret"
+    return None
 
 
 class Credentials(BaseModel):

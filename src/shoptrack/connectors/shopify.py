@@ -9,10 +9,10 @@ Checkout; ``refunds/create`` carries a refund, whose order is fetched.
 
 Everything shoptrack reads (orders, one order, the shop, the app's scopes) goes through the
 GraphQL Admin API (``_shopify_graphql``), whose order nodes are turned into that REST order, so
-that one mapping (``to_order``) reads webhooks and polls alike; a long backfill is read with a
-bulk operation (``_shopify_bulk``). Webhooks are subscribed with ``webhookSubscriptionCreate``
-(their payloads stay REST orders of the app's API version); test orders still use REST, at the
-same version.
+that one mapping (``to_order``, in ``_shopify_orders``) reads webhooks and polls alike; a long
+backfill is read with a bulk operation (``_shopify_bulk``). Webhooks are subscribed with
+``webhookSubscriptionCreate`` (their payloads stay REST orders of the app's API version), and
+checked and read by ``_shopify_webhooks``; test orders still use REST, at the same version.
 
 Without the ``read_all_orders`` scope Shopify silently serves only the last 60 days of orders
 (shopify.dev, Order resource): ``readable_window`` cuts a longer window and says so.
@@ -21,11 +21,9 @@ Without the ``read_all_orders`` scope Shopify silently serves only the last 60 d
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -46,12 +44,19 @@ from shoptrack.connectors._shopify_graphql import (
     ORDERS_PER_PAGE,
     ORDERS_QUERY,
     SHOP_QUERY,
-    WEBHOOK_SUBSCRIPTION_CREATE,
-    WEBHOOK_SUBSCRIPTIONS_QUERY,
+    object_at,
     order_gid,
     rest_lines,
     rest_order,
     run_query,
+)
+from shoptrack.connectors._shopify_orders import shopify_order, utc
+from shoptrack.connectors._shopify_webhooks import (
+    CHECKOUT_TOPICS,
+    ORDER_TOPICS,
+    check_delivery,
+    started_checkout,
+    subscribe_webhooks,
 )
 from shoptrack.connectors.base import (
     Connector,
@@ -59,49 +64,21 @@ from shoptrack.connectors.base import (
     OrderPage,
     ProbeOrder,
     WebhookCheck,
-    WebhookVerdict,
     Window,
     created_id,
-    hmac_sha256_base64,
     replace_origin,
-    signature_matches,
 )
-from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
+from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.paging import EndCursorPaginator
 from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
-from shoptrack.domain.events import EventDraft, Metric, Person
-from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
-from shoptrack.domain.order import Address, LineItem, Order
+from shoptrack.domain.events import EventDraft
+from shoptrack.domain.order import Order
 
 __all__ = ["BULK_AFTER_PAGES", "Shopify", "ShopifyCredentials"]
 
 _API = f"/admin/api/{API_VERSION}"
 _ORDERS_PATH = f"{_API}/orders.json"
-# Every change to an order (payment, fulfilment, cancellation, refund, edit) also fires
-# orders/updated, so the two order topics are enough; the narrower ones (orders/paid,
-# refunds/create...) are still read when a merchant subscribes them. Checkouts have topics of
-# their own, which Started Checkout needs.
-# app/uninstalled says the token is gone, so the integration is disabled rather than failing.
-_REGISTERED_TOPICS = (
-    "orders/create",
-    "orders/updated",
-    "checkouts/create",
-    "checkouts/update",
-    "app/uninstalled",
-)
-# Topics whose payload is the whole order.
-_ORDER_TOPICS = frozenset(
-    {
-        "orders/create",
-        "orders/updated",
-        "orders/paid",
-        "orders/cancelled",
-        "orders/fulfilled",
-        "orders/edited",
-    }
-)
-_CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
 # A backfill of more pages than this is read with a bulk operation: a page costs some 700 of the
 # 2,000 points the cost limit holds, refilled at 100 a second, while a bulk operation waits on
 # nothing but Shopify.
@@ -109,8 +86,6 @@ BULK_AFTER_PAGES = 2
 # Orders older than this (by creation) are served only with the read_all_orders scope.
 _RECENT_ORDERS = timedelta(days=60)
 _ALL_ORDERS_SCOPE = "read_all_orders"
-# A fulfilment in one of these states shipped nothing.
-_FAILED_FULFILLMENTS = frozenset({"cancelled", "error", "failure"})
 # The Admin API answers only on the shop's permanent myshopify.com host (custom domains redirect).
 _SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 
@@ -264,7 +239,7 @@ class Shopify(Connector):
         data = run_query(
             client, ORDERS_COUNT_QUERY, {"query": self._search(window), "limit": limit + 1}
         )
-        count = _connection(data, "ordersCount").get("count")
+        count = object_at(data, "ordersCount").get("count")
         return isinstance(count, int) and count > limit
 
     def order_pages(self, client: StoreClient, window: Window) -> Iterator[OrderPage]:
@@ -280,7 +255,7 @@ class Shopify(Connector):
         paginator = EndCursorPaginator()
         while not paginator.finished:
             _, variables = self.orders_request(window, paginator.current)
-            connection = _connection(run_query(client, ORDERS_QUERY, variables), "orders")
+            connection = object_at(run_query(client, ORDERS_QUERY, variables), "orders")
             nodes = [node for node in connection.get("nodes") or [] if isinstance(node, Mapping)]
             yield OrderPage([self._complete(client, node) for node in nodes])
             paginator.follow(connection.get("pageInfo"))
@@ -288,20 +263,20 @@ class Shopify(Connector):
     def _complete(self, client: StoreClient, node: Mapping[str, Any]) -> dict[str, Any]:
         """The REST order of ``node``, its lines beyond the first page read on."""
         order = rest_order(node)
-        lines = _connection(node, "lineItems")
+        lines = object_at(node, "lineItems")
         more = EndCursorPaginator()
         more.follow(lines.get("pageInfo"))
         while not more.finished:
             data = run_query(
                 client, ORDER_LINES_QUERY, {"id": node.get("id"), "after": more.current}
             )
-            page = _connection(_connection(data, "order"), "lineItems")
+            page = object_at(object_at(data, "order"), "lineItems")
             order["line_items"] += rest_lines(page)
             more.follow(page.get("pageInfo"))
         return order
 
     def updated_at(self, raw: Mapping[str, Any]) -> datetime:
-        return _utc(raw, "updated_at")
+        return utc(raw, "updated_at")
 
     def readable_window(
         self, client: StoreClient, window: Window
@@ -332,7 +307,7 @@ class Shopify(Connector):
     def access_scopes(self, client: StoreClient) -> set[str]:
         """The scopes the app holds on the shop (``currentAppInstallation.accessScopes``)."""
         data = run_query(client, ACCESS_SCOPES_QUERY)
-        installation = _connection(data, "currentAppInstallation")
+        installation = object_at(data, "currentAppInstallation")
         scopes = installation.get("accessScopes")
         if not isinstance(scopes, list):
             raise StoreDataError("the answer has no accessScopes list", store_answer=str(data))
@@ -342,8 +317,7 @@ class Shopify(Connector):
         self, client: StoreClient, delivery_url: str, credentials: Credentials
     ) -> None:
         """Subscribes the order and checkout topics that do not point here yet
-        (``webhookSubscriptions`` filtered by ``uri`` and topic, then
-        ``webhookSubscriptionCreate`` for each one missing).
+        (``_shopify_webhooks.subscribe_webhooks``).
 
         Shopify signs every delivery with the app's client secret (``client_secret``, or
         ``webhook_secret`` for an admin-created app); without it no delivery could be verified,
@@ -352,27 +326,7 @@ class Shopify(Connector):
         assert isinstance(credentials, ShopifyCredentials)
         if not (credentials.client_secret or credentials.webhook_secret):
             return
-        wanted = {_topic_enum(topic): topic for topic in _REGISTERED_TOPICS}
-        data = run_query(
-            client, WEBHOOK_SUBSCRIPTIONS_QUERY, {"uri": delivery_url, "topics": list(wanted)}
-        )
-        present = {
-            hook.get("topic")
-            for hook in _connection(data, "webhookSubscriptions").get("nodes") or []
-            if isinstance(hook, Mapping) and hook.get("uri") == delivery_url
-        }
-        for topic in (enum for enum in wanted if enum not in present):
-            answer = run_query(
-                client, WEBHOOK_SUBSCRIPTION_CREATE, {"topic": topic, "uri": delivery_url}
-            )
-            errors = _connection(answer, "webhookSubscriptionCreate").get("userErrors") or []
-            messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping))
-            # Subscribed meanwhile (another process connecting the same store): as wanted.
-            if messages and "already been taken" not in messages:
-                raise StoreError(
-                    f"Shopify refused the {wanted[topic]} webhook subscription: {messages}",
-                    store_answer=str(answer),
-                )
+        subscribe_webhooks(client, delivery_url)
 
     def check_webhook(
         self,
@@ -383,22 +337,7 @@ class Shopify(Connector):
         now: datetime | None = None,
     ) -> WebhookCheck:
         """Verifies a delivery against every current secret."""
-        signature = _header(headers, "hmac-sha256")
-        if not signature:
-            reason = "missing X-Shopify-Hmac-Sha256 header"
-        elif not secrets:
-            reason = "no webhook secret is configured for this integration"
-        elif not signature_matches([hmac_sha256_base64(s, body) for s in secrets], signature):
-            reason = "signature does not match the webhook secret"
-        else:
-            return WebhookCheck(
-                WebhookVerdict.ACCEPTED,
-                topic=_header(headers, "topic"),
-                # The event id is shared by every delivery of one event (retries, several
-                # subscriptions); older deliveries carry only the webhook id.
-                delivery_id=_header(headers, "event-id") or _header(headers, "webhook-id") or None,
-            )
-        return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+        return check_delivery(secrets, headers, body)
 
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
         """The order an order webhook carries.
@@ -407,7 +346,7 @@ class Shopify(Connector):
         the order for fetching (``orders/updated`` brings it too, where subscribed). Other topics
         (``orders/delete``, checkouts, customers...) carry no order.
         """
-        if topic not in _ORDER_TOPICS:
+        if topic not in ORDER_TOPICS:
             return []
         if not isinstance(payload, Mapping):
             raise ValueError("payload: expected a Shopify order object")
@@ -433,11 +372,11 @@ class Shopify(Connector):
 
     def drafts_from_webhook(self, topic: str, payload: Any) -> list[EventDraft]:
         """Started Checkout for a checkout webhook of someone shoptrack can name."""
-        if topic not in _CHECKOUT_TOPICS:
+        if topic not in CHECKOUT_TOPICS:
             return []
         if not isinstance(payload, Mapping):
             raise ValueError("payload: expected a Shopify checkout object")
-        draft = _started_checkout(payload)
+        draft = started_checkout(payload)
         return [] if draft is None else [draft]
 
     def place_test_order(self, client: StoreClient, order: ProbeOrder) -> str | None:
@@ -479,289 +418,4 @@ class Shopify(Connector):
 
     def to_order(self, raw: Mapping[str, Any]) -> Order:
         """Maps one REST order; ``ValueError`` names the first field that cannot be read."""
-        customer = fields.mapping(raw, "customer")
-        billing = fields.mapping(raw, "billing_address")
-        updated_at = _utc(raw, "updated_at")
-        customer_id = fields.optional_integer(customer, "id", "customer.")
-        return Order(
-            platform_order_id=str(fields.integer(raw, "id")),
-            number=fields.optional_text(raw, "name") or fields.text(raw, "order_number"),
-            created_at=_utc(raw, "created_at"),
-            updated_at=updated_at,
-            raw_status=fields.text(raw, "financial_status"),
-            total=fields.money(raw, "total_price"),
-            currency=fields.text(raw, "currency"),
-            email=(
-                fields.optional_text(raw, "email")
-                or fields.optional_text(raw, "contact_email")
-                or fields.optional_text(customer, "email")
-            ),
-            phone=fields.optional_text(raw, "phone"),
-            first_name=fields.optional_text(customer, "first_name")
-            or fields.optional_text(billing, "first_name"),
-            last_name=fields.optional_text(customer, "last_name")
-            or fields.optional_text(billing, "last_name"),
-            line_items=tuple(
-                _line_item(item, f"line_items[{index}].")
-                for index, item in enumerate(fields.object_list(raw, "line_items", required=True))
-            ),
-            discount_codes=tuple(
-                fields.text(code, "code", f"discount_codes[{index}].")
-                for index, code in enumerate(fields.object_list(raw, "discount_codes"))
-            ),
-            discount_total=fields.money(raw, "total_discounts", default=Decimal(0)),
-            refunded_total=_refunded_total(raw),
-            billing_address=_address(billing),
-            shipping_address=_address(fields.mapping(raw, "shipping_address")),
-            accepts_marketing=_accepts_marketing(raw, customer),
-            # Test orders (Bogus Gateway, test mode) are kept, and marked for the metrics to skip.
-            is_test=raw.get("test") is True,
-            cancelled_at=_optional_utc(raw, "cancelled_at"),
-            fulfilled_at=_fulfilled_at(raw, updated_at),
-            customer_id=str(customer_id) if customer_id is not None else None,
-        )
-
-
-def _topic_enum(topic: str) -> str:
-    # GraphQL's WebhookSubscriptionTopic spells REST's orders/create as ORDERS_CREATE.
-    return topic.replace("/", "_").upper()
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    # Event-style deliveries drop the X-Shopify- prefix (`shopify-hmac-sha256`).
-    value = headers.get(f"x-shopify-{name}") or headers.get(f"shopify-{name}") or ""
-    return value.strip()
-
-
-def _connection(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    if not isinstance(value, Mapping):
-        raise StoreDataError(f"the GraphQL answer has no {key!r} object", store_answer=str(data))
-    return value
-
-
-def _started_checkout(raw: Mapping[str, Any]) -> EventDraft | None:
-    """Started Checkout for one abandoned-checkout payload, or None when there is no one to
-    record it for or nothing left to recover."""
-    if raw.get("completed_at") is not None:
-        # The checkout became an order, which Placed Order records; a Started Checkout now would
-        # start an abandoned-checkout flow for a buyer who has just bought.
-        return None
-    customer = fields.mapping(raw, "customer")
-    billing = fields.mapping(raw, "billing_address")
-    person = Person(
-        email=_identifier(
-            normalize_email,
-            fields.optional_text(raw, "email") or fields.optional_text(customer, "email"),
-        ),
-        phone_number=_identifier(
-            normalize_phone,
-            fields.optional_text(raw, "phone")
-            or fields.optional_text(raw, "sms_marketing_phone")
-            or fields.optional_text(customer, "phone"),
-        ),
-        first_name=fields.optional_text(customer, "first_name")
-        or fields.optional_text(billing, "first_name"),
-        last_name=fields.optional_text(customer, "last_name")
-        or fields.optional_text(billing, "last_name"),
-    )
-    if not person.identified:
-        # Checkouts exist from the first step, before the buyer has typed an email or phone
-        # (Klaviyo's Shopify integration too waits for the contact): no profile to name yet.
-        return None
-    items = fields.object_list(raw, "line_items")
-    lines = [_checkout_line(item, f"line_items[{index}].") for index, item in enumerate(items)]
-    token = fields.text(raw, "token")
-    return EventDraft(
-        metric=Metric.STARTED_CHECKOUT,
-        person=person,
-        time=_optional_utc(raw, "updated_at") or _utc(raw, "created_at"),
-        # Klaviyo's guide makes Started Checkout's $event_id the cart id plus a time, so that it
-        # can fire again for the same cart. Shopify sends checkouts/update at every step of one
-        # checkout (contact, address, shipping rate...), where a time would start the abandoned
-        # checkout flow once per step; the cart's contents instead keep one event per cart the
-        # buyer built: repeated and step-only deliveries dedupe, a changed cart records anew.
-        unique_id=f"{token}-{_cart_digest(items)}",
-        properties={
-            "CheckoutURL": fields.optional_text(raw, "abandoned_checkout_url"),
-            "ItemNames": [line.name for line in lines],
-            # Checkout lines carry neither product types nor collections.
-            "Categories": [],
-            "Brands": list(dict.fromkeys(line.brand for line in lines if line.brand)),
-            "DiscountCode": ", ".join(
-                fields.text(code, "code", f"discount_codes[{index}].")
-                for index, code in enumerate(fields.object_list(raw, "discount_codes"))
-            )
-            or None,
-            "DiscountValue": float(fields.money(raw, "total_discounts", default=Decimal(0))),
-            "Items": [_checkout_item(line) for line in lines],
-        },
-        value=fields.money(raw, "total_price"),
-        value_currency=fields.optional_text(raw, "currency"),
-    )
-
-
-def _checkout_line(item: Mapping[str, Any], path: str) -> LineItem:
-    price = fields.money(item, "price", path)
-    quantity = fields.integer(item, "quantity", path)
-    discount = sum(
-        (
-            fields.money(allocation, "amount", f"{path}discount_allocations[{index}].")
-            for index, allocation in enumerate(
-                fields.object_list(item, "discount_allocations", path=path)
-            )
-        ),
-        Decimal(0),
-    )
-    title = fields.text(item, "title", path)
-    variant = fields.optional_text(item, "variant_title")
-    return LineItem(
-        line_id=fields.optional_text(item, "key") or str(fields.present(item, "variant_id", path)),
-        # As an order line's `name` writes it: "IPod Nano - 8GB - Red".
-        name=f"{title} - {variant}" if variant else title,
-        quantity=quantity,
-        item_price=price,
-        row_total=price * quantity - discount,
-        # The 2025-01 checkout writes its ids as strings, webhooks of older versions as numbers.
-        product_id=fields.optional_text(item, "product_id"),
-        sku=fields.optional_text(item, "sku"),
-        brand=fields.optional_text(item, "vendor"),
-    )
-
-
-def _checkout_item(line: LineItem) -> dict[str, Any]:
-    # Klaviyo's Started Checkout item, spelt as Placed Order's `Items` (money as JSON numbers).
-    return {
-        "ProductID": line.product_id,
-        "SKU": line.sku,
-        "ProductName": line.name,
-        "Quantity": line.quantity,
-        "ItemPrice": float(line.item_price),
-        "RowTotal": float(line.row_total),
-        # Checkout lines carry no product handle or image.
-        "ProductURL": None,
-        "ImageURL": None,
-        "Categories": [],
-        "Brand": line.brand,
-    }
-
-
-def _cart_digest(items: Sequence[Mapping[str, Any]]) -> str:
-    """A short fingerprint of what is in a cart: its variants, quantities and prices."""
-    parts = sorted(
-        "/".join(str(item.get(key)) for key in ("variant_id", "product_id", "sku", "title"))
-        + f"*{item.get('quantity')}@{item.get('price')}"
-        for item in items
-    )
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def _identifier(normalize: Callable[[str | None], str | None], value: str | None) -> str | None:
-    # Checkout forms accept what identifies no one (a phone without its country code).
-    try:
-        return normalize(value)
-    except InvalidIdentifierError:
-        return None
-
-
-def _accepts_marketing(raw: Mapping[str, Any], customer: Mapping[str, Any]) -> bool | None:
-    # The checkout box, or the customer's standing email consent (which the box may predate).
-    buyer = raw.get("buyer_accepts_marketing")
-    consent = customer.get("email_marketing_consent")
-    state = consent.get("state") if isinstance(consent, Mapping) else None
-    if buyer is True or state == "subscribed":
-        return True
-    if isinstance(buyer, bool) or isinstance(state, str):
-        return False
-    return None
-
-
-def _refunded_total(raw: Mapping[str, Any]) -> Decimal:
-    # What went back to the buyer: successful refund transactions (a refund that only restocks
-    # has none; a failed or pending transaction moved no money).
-    total = Decimal(0)
-    for index, refund in enumerate(fields.object_list(raw, "refunds")):
-        path = f"refunds[{index}]."
-        for number, transaction in enumerate(fields.object_list(refund, "transactions", path=path)):
-            if transaction.get("kind") == "refund" and transaction.get("status") == "success":
-                total += fields.money(transaction, "amount", f"{path}transactions[{number}].")
-    return total
-
-
-def _fulfilled_at(raw: Mapping[str, Any], updated_at: datetime) -> datetime | None:
-    if raw.get("fulfillment_status") != "fulfilled":
-        return None
-    shipped = [
-        _utc(fulfillment, "created_at", f"fulfillments[{index}].")
-        for index, fulfillment in enumerate(fields.object_list(raw, "fulfillments"))
-        if fulfillment.get("status") not in _FAILED_FULFILLMENTS
-        and fulfillment.get("created_at") is not None
-    ]
-    # Without its fulfilments (trimmed by include_fields) the order's change is the best time.
-    return max(shipped, default=updated_at)
-
-
-def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
-    price = fields.money(item, "price", path)
-    quantity = fields.integer(item, "quantity", path)
-    allocations = fields.object_list(item, "discount_allocations", path=path)
-    if allocations:
-        discount = sum(
-            (
-                fields.money(allocation, "amount", f"{path}discount_allocations[{index}].")
-                for index, allocation in enumerate(allocations)
-            ),
-            Decimal(0),
-        )
-    else:
-        # Payloads without allocations (older versions) carry the line's discount in one sum.
-        discount = fields.money(item, "total_discount", path, default=Decimal(0))
-    product_id = fields.optional_integer(item, "product_id", path)
-    return LineItem(
-        line_id=str(fields.integer(item, "id", path)),
-        # `name` is the title with the variant's ("IPod Nano - 8gb - green"), as shown at checkout.
-        name=fields.optional_text(item, "name") or fields.text(item, "title", path),
-        quantity=quantity,
-        item_price=price,
-        row_total=price * quantity - discount,
-        # Custom (non-catalogue) lines have no product, variant or SKU.
-        product_id=str(product_id) if product_id is not None else None,
-        sku=fields.optional_text(item, "sku"),
-        # The product's vendor is the brand Klaviyo's `Brands` lists.
-        brand=fields.optional_text(item, "vendor"),
-    )
-
-
-def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "address1"),
-        address2=fields.optional_text(raw, "address2"),
-        city=fields.optional_text(raw, "city"),
-        region=fields.optional_text(raw, "province"),
-        region_code=fields.optional_text(raw, "province_code"),
-        country=fields.optional_text(raw, "country"),
-        country_code=fields.optional_text(raw, "country_code"),
-        zip=fields.optional_text(raw, "zip"),
-        phone=fields.optional_text(raw, "phone"),
-    )
-    return None if address == Address() else address
-
-
-def _utc(raw: Mapping[str, Any], key: str, path: str = "") -> datetime:
-    value = fields.present(raw, key, path)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    # Shopify writes the shop's offset ("2008-01-10T11:00:00-05:00"); a time without one names
-    # no instant.
-    if moment is None or moment.tzinfo is None:
-        raise ValueError(f"{path}{key}: not an ISO 8601 date-time with an offset: {value!r}")
-    return moment.astimezone(UTC)
-
-
-def _optional_utc(raw: Mapping[str, Any], key: str) -> datetime | None:
-    return None if raw.get(key) is None else _utc(raw, key)
+        return shopify_order(raw)

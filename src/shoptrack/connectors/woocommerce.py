@@ -29,9 +29,8 @@ from shoptrack.connectors.base import (
     WebhookVerdict,
     Window,
     created_id,
-    hmac_sha256_base64,
+    hmac_refusal,
     replace_origin,
-    signature_matches,
 )
 from shoptrack.connectors.errors import StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
@@ -205,21 +204,16 @@ class WooCommerce(RestConnector):
     ) -> WebhookCheck:
         """Verifies a delivery against every current secret; recognises the creation ping."""
         signature = headers.get("x-wc-webhook-signature", "").strip()
-        if not signature:
-            if _PING_BODY.fullmatch(body.strip()):
-                return WebhookCheck(WebhookVerdict.PING)
-            reason = "missing X-WC-Webhook-Signature header"
-        elif not secrets:
-            reason = "no webhook secret is configured for this integration"
-        elif not signature_matches([hmac_sha256_base64(s, body) for s in secrets], signature):
-            reason = "signature does not match the webhook secret"
-        else:
-            return WebhookCheck(
-                WebhookVerdict.ACCEPTED,
-                topic=headers.get("x-wc-webhook-topic", "").strip(),
-                delivery_id=headers.get("x-wc-webhook-delivery-id", "").strip() or None,
-            )
-        return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+        if not signature and _PING_BODY.fullmatch(body.strip()):
+            return WebhookCheck(WebhookVerdict.PING)
+        reason = hmac_refusal(secrets, body, signature, "X-WC-Webhook-Signature")
+        if reason is not None:
+            return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+        return WebhookCheck(
+            WebhookVerdict.ACCEPTED,
+            topic=headers.get("x-wc-webhook-topic", "").strip(),
+            delivery_id=headers.get("x-wc-webhook-delivery-id", "").strip() or None,
+        )
 
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
         """The order an order webhook carries; deletions and other topics carry none."""
