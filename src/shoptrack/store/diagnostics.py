@@ -246,43 +246,37 @@ def event_counts(
     would be millions of events.
     """
     source = integration_id or API_SOURCE
-    named = dict(
-        connection.execute(
-            select(metrics.c.id, metrics.c.name).where(
-                metrics.c.account_id == account_id,
-                metrics.c.source == source,
-                metrics.c.name.in_(list(names)),
-            )
-        ).all()
-    )
-    counts = dict.fromkeys((str(name) for name in names), 0)
-    if not named:
-        return counts
     hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if hour < since:
         hour += timedelta(hours=1)
     rolled_up = (
-        select(metric_rollups.c.metric_id, func.sum(metric_rollups.c.count))
+        select(func.coalesce(func.sum(metric_rollups.c.count), 0))
         .where(
             metric_rollups.c.account_id == account_id,
-            metric_rollups.c.metric_id.in_(list(named)),
+            metric_rollups.c.metric_id == metrics.c.id,
             metric_rollups.c.hour >= hour,
         )
-        .group_by(metric_rollups.c.metric_id)
+        .scalar_subquery()
     )
     before_the_hour = (
-        select(events.c.metric_id, func.count())
+        select(func.count())
         .where(
             events.c.account_id == account_id,
-            events.c.metric_id.in_(list(named)),
+            events.c.metric_id == metrics.c.id,
             events.c.time >= since,
             events.c.time < hour,
         )
-        .group_by(events.c.metric_id)
+        .scalar_subquery()
     )
-    for query in (rolled_up, before_the_hour):
-        for metric_id, count in connection.execute(query):
-            counts[str(named[metric_id])] += int(count or 0)
+    rows = connection.execute(
+        select(metrics.c.name, rolled_up + before_the_hour).where(
+            metrics.c.account_id == account_id,
+            metrics.c.source == source,
+            metrics.c.name.in_(list(names)),
+        )
+    )
+    counts = dict.fromkeys((str(name) for name in names), 0)
+    counts.update({str(name): int(count) for name, count in rows})
     return counts
 
 
