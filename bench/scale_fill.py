@@ -243,17 +243,23 @@ _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
 
 class Ulids:
     """ULIDs as ``shoptrack.ids.new_id`` makes them, from a seeded generator and quickly: the
-    time's ten digits, then sixteen random ones from a pool taken in turn, so two ids of one
-    millisecond differ (the pool is far larger than the events of any second)."""
+    time's ten digits, then sixteen random ones from a pool taken in turn. The n-th id adds
+    n mod 1,000 milliseconds to its time, so two ids of one second can be equal only when
+    made 8,192,000 ids apart (a multiple of both 1,000 and the pool's size), where the events
+    of one second are made within weeks of each other."""
 
     def __init__(self, rng: random.Random, pool: int = 1 << 16) -> None:
         self._pool = [
             "".join(_PAIRS[(value >> shift) & 0x3FF] for shift in range(70, -1, -10))
             for value in (rng.getrandbits(80) for _ in range(pool))
         ]
-        self._next = itertools.cycle(range(pool)).__next__
+        self._size = pool
+        self._made = 0
 
-    def __call__(self, milliseconds: int) -> str:
+    def __call__(self, seconds: int) -> str:
+        made = self._made
+        self._made = made + 1
+        milliseconds = seconds * 1000 + made % 1000
         pairs = _PAIRS
         return (
             pairs[milliseconds >> 40 & 0x3FF]
@@ -261,7 +267,7 @@ class Ulids:
             + pairs[milliseconds >> 20 & 0x3FF]
             + pairs[milliseconds >> 10 & 0x3FF]
             + pairs[milliseconds & 0x3FF]
-            + self._pool[self._next()]
+            + self._pool[made % self._size]
         )
 
 
@@ -276,7 +282,10 @@ class CopyStream:
 
     def __init__(self, url: str, columns: str) -> None:
         self.connection = psycopg.connect(url)
-        self.connection.execute("SET session_replication_role = replica")  # no FK triggers
+        try:  # no foreign key triggers (every key is made here); a superuser's setting
+            self.connection.execute("SET session_replication_role = replica")
+        except psycopg.errors.InsufficientPrivilege:
+            self.connection.rollback()
         self._cursor = self.connection.cursor()
         self._columns = columns
         self._context: Any = None
@@ -342,8 +351,9 @@ def copy_text(text: str) -> str:
 
 
 @dataclass(slots=True)
-class Totals:
-    """Per (profile, currency): orders, placed and refunded value, first and last order."""
+class OrderTotals:
+    """A profile's orders in one currency: count, placed and refunded value, first and last
+    (``profile_orders``)."""
 
     orders: int = 0
     placed: Decimal = Decimal(0)
@@ -394,7 +404,6 @@ class Filler:
         self.url = url
         self.account_id = account_id
         self.integration_ids = integration_ids
-        self.metric_ids = metric_ids
         self.profiles = profiles
         self.target = events
         self.end = int(now.timestamp())
@@ -404,11 +413,11 @@ class Filler:
         self.days = days
         self.products = catalogue(self.rng)
         self.ulid = Ulids(self.rng)
-        self.profile_ids = [self.ulid((self.start - 86_400) * 1000 + n) for n in range(profiles)]
+        self.profile_ids = [self.ulid(self.start - 86_400) for _ in range(profiles)]
         self.first_event = array("q", bytes(8 * profiles))
         self.last_event = array("q", bytes(8 * profiles))
         self.rollups: dict[tuple[str, int, str, bool], list[Any]] = {}
-        self.profile_orders: dict[tuple[int, str], Totals] = {}
+        self.profile_orders: dict[tuple[int, str], OrderTotals] = {}
         self.pending: dict[int, list[str]] = {}  # event rows by the day they happen
         self.key_lines: list[str] = []
         self.order_lines: list[str] = []
@@ -575,7 +584,7 @@ class Filler:
         if moment >= self.end:
             return
         metric_id = self.store_metrics[store][metric]
-        event_id = self.ulid(moment * 1000)
+        event_id = self.ulid(moment)
         day, second = divmod(moment, 86_400)
         stamp = self.day_texts[day] + self.stamps[second]
         received = self.day_texts[day + (second >= 86_398)] + self.stamps[(second + 2) % 86_400]
@@ -816,7 +825,7 @@ class Filler:
     def _add_to_profile_orders(
         self, person: int, currency: str, order: Order, recorded: dict[str, int]
     ) -> None:
-        totals = self.profile_orders.setdefault((person, currency), Totals())
+        totals = self.profile_orders.setdefault((person, currency), OrderTotals())
         placed = recorded[Metric.PLACED_ORDER]
         totals.orders += 1
         totals.placed += order.total
@@ -868,7 +877,8 @@ class Filler:
         stream.write(
             [
                 f"{self.profile_ids[person]}\t{currency}\t{self.account_id}\t{totals.orders}\t"
-                f"{totals.placed}\t{totals.refunded}\t{self.stamp(totals.first)}\t{self.stamp(totals.last)}\n"
+                f"{totals.placed}\t{totals.refunded}\t{self.stamp(totals.first)}\t"
+                f"{self.stamp(totals.last)}\n"
                 for (person, currency), totals in self.profile_orders.items()
             ]
         )
