@@ -224,3 +224,22 @@ def test_nul_characters_are_refused_before_acknowledging(
     response = _post(client, shop, event_body(properties={"Note": "a\u0000b"}))
     assert response.status_code == 400
     assert inbox_states(services) == {}
+
+
+@pytest.mark.parametrize("sort", ["-datetime", "datetime"])
+def test_keyset_pages_take_events_of_one_second_in_id_order_once_each(
+    services: Services, shop: Shop, client: AppClient, sort: str
+) -> None:
+    moment = (START - timedelta(hours=1)).isoformat()
+    for n in range(5):
+        _post(client, shop, event_body(time=moment, unique_id=f"same-{n}"))
+    _post(client, shop, event_body(time=START.isoformat(), unique_id="later"))
+    Processor(services.database, services.clock).run_until_idle()
+    seen: list[tuple[str, str]] = []
+    url: str | None = f"/api/events?sort={sort}&page[size]=2"
+    while url is not None:
+        page = client.get(url, headers=shop.headers()).json()
+        seen += [(e["attributes"]["datetime"], e["id"]) for e in page["data"]]
+        url = page["links"].get("next")
+    assert len(seen) == len(set(seen)) == 6
+    assert seen == sorted(seen, reverse=sort.startswith("-"))

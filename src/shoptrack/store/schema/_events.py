@@ -61,6 +61,14 @@ profiles = Table(
     # The Profiles list's default sort, most recently active first, page by page.
     Index(None, "account_id", "last_event_at", "id"),
 )
+# The Profiles search, by the start of an email: LIKE 'prefix%' uses a PostgreSQL index only with
+# the pattern operators (SQLite's case-blind LIKE uses none).
+Index(
+    "ix_profiles_email_prefix",
+    profiles.c.account_id,
+    profiles.c.email,
+    postgresql_ops={"email": "varchar_pattern_ops"},
+).ddl_if(dialect="postgresql")
 
 # Partitioned by month on PostgreSQL (see the first migration); the primary key holds the
 # partition key, so uniqueness of (account, metric, unique_id) lives in event_keys.
@@ -85,9 +93,24 @@ events = Table(
     PrimaryKeyConstraint("time", "id"),
     Index("ix_events_id", "id"),
 )
-# A profile's activity feed and a metric's latest events, newest first.
-Index("ix_events_feed", events.c.account_id, events.c.profile_id, events.c.time.desc())
-Index("ix_events_metric", events.c.account_id, events.c.metric_id, events.c.time.desc())
+# A profile's activity feed and a metric's latest events, newest first (by time, then id: the
+# order of a page, so that a page is the index's first rows).
+Index(
+    "ix_events_feed",
+    events.c.account_id,
+    events.c.profile_id,
+    events.c.time.desc(),
+    events.c.id.desc(),
+)
+Index(
+    "ix_events_metric",
+    events.c.account_id,
+    events.c.metric_id,
+    events.c.time.desc(),
+    events.c.id.desc(),
+    # Unique profiles of a metric's days counted from the index alone.
+    postgresql_include=["profile_id", "test"],
+)
 
 event_keys = Table(
     "event_keys",

@@ -75,7 +75,14 @@ order_states = Table(
     Column("first_seen_at", UTCDateTime(), nullable=False),
     Column("last_seen_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("integration_id", "platform_order_id"),
-    Index(None, "integration_id", "raw_status"),
+    # The doctor's counts by status and its newest orders, from the indexes alone.
+    Index(
+        None,
+        "integration_id",
+        "raw_status",
+        postgresql_include=["placed_recorded_at", "order_created_at", "skipped"],
+    ),
+    Index(None, "integration_id", "order_created_at"),
 )
 
 inbox = Table(
