@@ -10,7 +10,8 @@ import pytest
 
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings
-from tests.helpers import AppClient, Shop, make_shop
+from shoptrack.testing import Shop, make_shop
+from tests.helpers import AppClient
 
 URL = "/api/account-settings"
 DEFAULTS = {

@@ -20,8 +20,8 @@ from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
 from shoptrack.store.alerts import get_alert
 from shoptrack.store.schema import alert_notifications
+from shoptrack.testing import Shop
 from tests.flow_support import webhook_receiver
-from tests.helpers import Shop
 from tests.watch_support import no_wait, order_history
 
 EVERY = timedelta(hours=4)

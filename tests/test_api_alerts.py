@@ -13,8 +13,9 @@ from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.alerts import insert_alert
+from shoptrack.testing import Shop
 from tests.flow_support import webhook_receiver
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.watch_support import no_wait, order_history
 
 JSONAPI = "application/vnd.api+json"

@@ -10,7 +10,8 @@ import pytest
 
 from shoptrack.api.asgi import MAX_BODY_BYTES
 from shoptrack.services import Services
-from tests.helpers import AppClient, Shop, profile_count
+from shoptrack.testing import Shop
+from tests.helpers import AppClient, profile_count
 
 # Each JSON:API body route, with a path that exists for the shop's integration where it needs one.
 ROUTES = [

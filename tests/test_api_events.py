@@ -9,8 +9,9 @@ import pytest
 
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
+from shoptrack.testing import Shop, make_shop
 from tests.conftest import START
-from tests.helpers import AppClient, Shop, event_counts, inbox_states, make_shop, profile_count
+from tests.helpers import AppClient, event_counts, inbox_states, profile_count
 
 
 def event_body(

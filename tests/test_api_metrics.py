@@ -17,7 +17,8 @@ from shoptrack.services import Services
 from shoptrack.store.integrations import INTEGRATION_METRICS
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.schema import metric_rollups
-from tests.helpers import AppClient, Shop, make_shop
+from shoptrack.testing import Shop, make_shop
+from tests.helpers import AppClient
 
 API_INTEGRATION = {"id": "api", "name": "API", "category": "API", "platform": "api"}
 

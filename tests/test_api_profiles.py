@@ -11,8 +11,9 @@ import pytest
 from shoptrack.clock import FrozenClock
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
+from shoptrack.testing import Shop, make_shop
 from tests.conftest import START
-from tests.helpers import AppClient, Shop, make_shop, profile_count
+from tests.helpers import AppClient, profile_count
 
 
 def profile_body(

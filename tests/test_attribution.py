@@ -15,6 +15,7 @@ from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings, save_account_settings
 from shoptrack.store.schema import events, flow_attributions, metrics
+from shoptrack.testing import Shop, woo_order
 from tests.flow_support import (
     Mailbox,
     SmtpServer,
@@ -27,8 +28,7 @@ from tests.flow_support import (
     send_event,
     smtp,
 )
-from tests.helpers import AppClient, Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 from tests.test_klaviyo_openapi import assert_klaviyo_response
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here

@@ -16,9 +16,8 @@ from shoptrack.pipeline.runtime import process_inbox
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, peek_pending, write_entries
 from shoptrack.store.recording import RecordedEvent
+from shoptrack.testing import make_shop, woo_order
 from tests.conftest import START
-from tests.helpers import make_shop
-from tests.payloads import woo_order
 
 ORDERS = 1_000  # five batches of 200
 

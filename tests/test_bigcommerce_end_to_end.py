@@ -21,7 +21,8 @@ from shoptrack.services import Services
 from shoptrack.simulators.bigcommerce import BigCommerceSimulator
 from shoptrack.store.order_fetches import COALESCE_DELAY
 from shoptrack.store.schema import order_fetches, order_states
-from tests.helpers import AppClient, event_counts, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import AppClient, event_counts
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

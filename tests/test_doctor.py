@@ -36,8 +36,8 @@ from shoptrack.simulators.woocommerce import WooCommerceSimulator
 from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import MAX_ATTEMPTS, InboxEntry, InboxState, retry_delay, write_entry
 from shoptrack.store.integrations import create_integration, get_integration, remove_integration
-from tests.helpers import SIMULATOR_GUARD, AppClient, event_counts, inbox_states
-from tests.payloads import woo_webhook
+from shoptrack.testing import SIMULATOR_GUARD, woo_webhook
+from tests.helpers import AppClient, event_counts, inbox_states
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.simulators.prestashop import PrestaShopSimulator
 from shoptrack.store.accounts import create_account
-from tests.helpers import Shop, deliver
-from tests.payloads import woo_order
+from shoptrack.testing import Shop, woo_order
+from tests.helpers import deliver
 from tests.stores import serving
 from tests.watch_support import order_history
 

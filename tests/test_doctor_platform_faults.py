@@ -19,7 +19,8 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.simulators.bigcommerce import BigCommerceSimulator
 from shoptrack.simulators.shopify import ShopifySimulator
-from tests.helpers import AppClient, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import AppClient
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

@@ -19,8 +19,8 @@ from sqlalchemy import func, select, text
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import events, inbox, metrics
-from tests.helpers import WEBHOOK_SECRET, deliver, inbox_states, make_shop
-from tests.payloads import woo_order, woo_webhook
+from shoptrack.testing import WEBHOOK_SECRET, make_shop, woo_order, woo_webhook
+from tests.helpers import deliver, inbox_states
 from tests.processes import Process, Server, environment, wait_until
 
 pytestmark = pytest.mark.slow

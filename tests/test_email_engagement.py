@@ -26,6 +26,7 @@ from shoptrack.store.engagement import signing_key
 from shoptrack.store.flows import suppression_of
 from shoptrack.store.schema import email_engagements, email_links, events, flow_deliveries, metrics
 from shoptrack.store.secrets import CredentialCipher
+from shoptrack.testing import SIMULATOR_NETWORKS, Shop
 from tests.flow_support import (
     READER,
     Mailbox,
@@ -40,7 +41,7 @@ from tests.flow_support import (
     send_event,
     smtp,
 )
-from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop
+from tests.helpers import AppClient
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 

@@ -20,6 +20,7 @@ from shoptrack.api import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.store.schema import events, flow_runs, metrics
+from shoptrack.testing import make_shop, woo_order
 from tests.flow_support import (
     Mailbox,
     SmtpServer,
@@ -30,8 +31,7 @@ from tests.flow_support import (
     process,
     smtp,
 )
-from tests.helpers import AppClient, deliver, make_shop
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 from tests.stores import serving
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here

@@ -23,6 +23,7 @@ from shoptrack.domain.flow_reports import (
 )
 from shoptrack.errors import InputError
 from shoptrack.services import Services
+from shoptrack.testing import Shop
 from tests.flow_support import (
     READER,
     Mailbox,
@@ -36,7 +37,7 @@ from tests.flow_support import (
     send_event,
     smtp,
 )
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.test_klaviyo_openapi import assert_klaviyo_request, assert_klaviyo_response
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
@@ -377,7 +378,7 @@ def test_what_cannot_be_answered_is_a_400_naming_it(
 def test_reports_need_a_key_and_see_only_their_account(
     services: Services, client: AppClient, shop: Shop, earned: dict[str, str]
 ) -> None:
-    from tests.helpers import make_shop
+    from shoptrack.testing import make_shop
 
     assert client.post(VALUES, json=_values_body(earned["metric"])).status_code == 401
     other = make_shop(services)

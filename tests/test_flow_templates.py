@@ -27,6 +27,7 @@ from shoptrack.flows.sandbox import (
 )
 from shoptrack.services import Services
 from shoptrack.store.schema import flow_deliveries
+from shoptrack.testing import WEBHOOK_SECRET, Shop, make_shop, woo_order, woo_webhook
 from tests.conftest import START
 from tests.flow_support import (
     SmtpServer,
@@ -37,8 +38,7 @@ from tests.flow_support import (
     smtp,
     statistics,
 )
-from tests.helpers import WEBHOOK_SECRET, AppClient, Shop, event_counts, make_shop
-from tests.payloads import woo_order, woo_webhook
+from tests.helpers import AppClient, event_counts
 from tests.processes import wait_until
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here

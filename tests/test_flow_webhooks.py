@@ -24,6 +24,7 @@ from shoptrack.flows.model import SendWebhook
 from shoptrack.services import Services
 from shoptrack.store.flows import get_flow
 from shoptrack.store.schema import flow_deliveries, flows
+from shoptrack.testing import Shop
 from tests.flow_support import (
     SmtpServer,
     api_metric,
@@ -34,7 +35,7 @@ from tests.flow_support import (
     stored_webhook_flow,
     webhook_receiver,
 )
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.processes import environment, run_cli
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here

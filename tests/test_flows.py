@@ -27,6 +27,7 @@ from shoptrack.store.database import Database
 from shoptrack.store.flows import set_account_email_from
 from shoptrack.store.schema import flow_deliveries, flow_runs, metrics
 from shoptrack.store.secrets import CredentialCipher
+from shoptrack.testing import SIMULATOR_NETWORKS, Shop, woo_order
 from tests.conftest import START, TEST_SECRET_KEY
 from tests.flow_support import (
     Mailbox,
@@ -42,8 +43,7 @@ from tests.flow_support import (
     statistics,
     webhook_receiver,
 )
-from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 
@@ -443,7 +443,7 @@ def test_two_workers_on_postgresql_never_send_twice(
 ) -> None:
     import threading
 
-    from tests.helpers import make_shop
+    from shoptrack.testing import make_shop
 
     clock = FrozenClock(START)
 
@@ -760,7 +760,7 @@ def test_bad_message_edits_are_400s_naming_the_field(
 def test_flows_of_another_account_are_not_found(
     services: Services, shop: Shop, client: AppClient
 ) -> None:
-    from tests.helpers import make_shop
+    from shoptrack.testing import make_shop
 
     flow = create_flow(client, shop, "post-purchase", api_metric(services, shop, "Placed Order"))
     other = make_shop(services)

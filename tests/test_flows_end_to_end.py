@@ -20,8 +20,9 @@ from shoptrack.flows.engine import FlowEngine
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
+from shoptrack.testing import make_shop
 from tests.flow_support import Mailbox, SmtpServer, create_flow, flow_engine, process, smtp
-from tests.helpers import AppClient, make_shop
+from tests.helpers import AppClient
 from tests.processes import environment, run_cli
 from tests.stores import serving
 

@@ -14,7 +14,8 @@ import pytest
 from shoptrack.api.jsonapi import MAX_FILTER_DEPTH, MAX_FILTER_TERMS
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
-from tests.helpers import AppClient, Shop, inbox_states, profile_count
+from shoptrack.testing import Shop
+from tests.helpers import AppClient, inbox_states, profile_count
 
 
 def _nested(levels: int, inner: Any) -> Any:

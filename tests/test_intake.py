@@ -12,15 +12,9 @@ from shoptrack.api.asgi import MAX_BODY_BYTES
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox, integrations, profiles
+from shoptrack.testing import WEBHOOK_SECRET, Shop, woo_order, woo_ping, woo_webhook
 from tests.conftest import START
-from tests.helpers import (
-    WEBHOOK_SECRET,
-    AppClient,
-    Shop,
-    event_counts,
-    inbox_states,
-)
-from tests.payloads import woo_order, woo_ping, woo_webhook
+from tests.helpers import AppClient, event_counts, inbox_states
 from tests.processes import wait_until
 
 

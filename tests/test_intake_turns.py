@@ -7,9 +7,9 @@ import pytest
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.workers import IntakeTurns
 from shoptrack.services import Services
+from shoptrack.testing import make_shop, woo_order
 from tests.conftest import START
-from tests.helpers import deliver, inbox_states, make_shop
-from tests.payloads import woo_order
+from tests.helpers import deliver, inbox_states
 
 
 class Monotonic:

@@ -34,8 +34,9 @@ from schemathesis.schemas import APIOperation
 from shoptrack.api.jsonapi import unstorable
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
+from shoptrack.testing import Shop
 from tests.conftest import START
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 
 SLICES = Path(__file__).parent / "reference" / "klaviyo"
 JSONAPI = "application/vnd.api+json"

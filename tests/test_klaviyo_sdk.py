@@ -12,7 +12,7 @@ from klaviyo_api import KlaviyoAPI
 from openapi_client.exceptions import ApiException
 
 from shoptrack.services import Services
-from tests.helpers import Shop, make_shop
+from shoptrack.testing import Shop, make_shop
 from tests.processes import Server, environment, wait_until
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from shoptrack.store.order_fetches import (
     request_fetches,
 )
 from shoptrack.store.schema import order_fetches
-from tests.helpers import Shop
+from shoptrack.testing import Shop
 
 LEASE = timedelta(minutes=5)
 

@@ -22,10 +22,10 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.spool import spool_directory
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox
+from shoptrack.testing import WEBHOOK_SECRET, Shop, woo_order, woo_webhook
 from tests.conftest import START
-from tests.helpers import WEBHOOK_SECRET, AppClient, Shop, event_counts, inbox_states
+from tests.helpers import AppClient, event_counts, inbox_states
 from tests.outages import refusing_writes
-from tests.payloads import woo_order, woo_webhook
 from tests.processes import wait_until
 
 

@@ -20,7 +20,8 @@ from shoptrack.services import Services
 from shoptrack.simulators.magento2 import Magento2Simulator
 from shoptrack.simulators.prestashop import PrestaShopSimulator
 from shoptrack.simulators.shift4shop import Shift4ShopSimulator
-from tests.helpers import event_counts, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import event_counts
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

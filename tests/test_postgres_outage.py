@@ -26,9 +26,9 @@ from shoptrack.store.database import Database
 from shoptrack.store.migrations import upgrade
 from shoptrack.store.schema import events, inbox, metrics
 from shoptrack.store.secrets import CredentialCipher
+from shoptrack.testing import WEBHOOK_SECRET, Shop, make_shop, woo_order, woo_webhook
 from tests.conftest import TEST_SECRET_KEY
-from tests.helpers import WEBHOOK_SECRET, Shop, deliver, make_shop
-from tests.payloads import woo_order, woo_webhook
+from tests.helpers import deliver
 from tests.pg_cluster import Cluster, cluster_binaries, running_cluster
 from tests.processes import Listener, Process, environment, wait_until
 

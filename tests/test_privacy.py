@@ -17,9 +17,9 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.order_states import order_from_snapshot
 from shoptrack.store.schema import event_keys, events, metric_rollups, order_states, profiles
+from shoptrack.testing import Shop, make_shop, woo_order
 from tests.conftest import START
-from tests.helpers import AppClient, Shop, deliver, make_shop, profile_count
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver, profile_count
 
 Rollups = dict[tuple[str, datetime], tuple[int, Decimal]]
 

@@ -37,17 +37,9 @@ from shoptrack.store.schema import (
     profile_orders,
     profiles,
 )
+from shoptrack.testing import WEBHOOK_SECRET, Shop, make_shop, woo_order, woo_webhook
 from tests.conftest import START
-from tests.helpers import (
-    WEBHOOK_SECRET,
-    Shop,
-    deliver,
-    event_counts,
-    inbox_states,
-    make_shop,
-    profile_count,
-)
-from tests.payloads import woo_order, woo_webhook
+from tests.helpers import deliver, event_counts, inbox_states, profile_count
 
 
 def _process(services: Services) -> Processor:

@@ -25,9 +25,9 @@ from shoptrack.store.inbox import (
     replay,
 )
 from shoptrack.store.schema import inbox
+from shoptrack.testing import WEBHOOK_SECRET, Shop, woo_order, woo_webhook
 from tests.conftest import START
-from tests.helpers import WEBHOOK_SECRET, AppClient, Shop, event_counts, inbox_states
-from tests.payloads import woo_order, woo_webhook
+from tests.helpers import AppClient, event_counts, inbox_states
 from tests.processes import wait_until
 
 

@@ -19,8 +19,9 @@ from shoptrack.domain.segment import SegmentPayloadError, batch_drafts, segment_
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import events, inbox, metrics, profiles
+from shoptrack.testing import Shop
 from tests.conftest import START
-from tests.helpers import AppClient, Shop, event_counts, inbox_states, profile_count
+from tests.helpers import AppClient, event_counts, inbox_states, profile_count
 from tests.processes import Server, environment, wait_until
 
 

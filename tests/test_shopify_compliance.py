@@ -26,7 +26,8 @@ from shoptrack.services import Services
 from shoptrack.simulators import ShopifySimulator
 from shoptrack.store.integrations import find_integration
 from shoptrack.store.schema import order_states, profiles
-from tests.helpers import AppClient, event_counts, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import AppClient, event_counts
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

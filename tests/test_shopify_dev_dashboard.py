@@ -22,7 +22,8 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.simulators.shopify import ShopifySimulator
 from shoptrack.store.schema import integrations, sync_runs
-from tests.helpers import AppClient, event_counts, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import AppClient, event_counts
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,9 @@ from shoptrack.connectors._shopify_graphql import (
 from shoptrack.connectors.base import WebhookVerdict, clean_credentials
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.simulators.shopify import ShopifySimulator
+from shoptrack.testing import SIMULATOR_GUARD
 from tests import test_shopify_dev_dashboard as dev_dashboard
-from tests.helpers import SIMULATOR_GUARD, inbox_states
+from tests.helpers import inbox_states
 from tests.stores import serving
 
 connector = Shopify()

@@ -14,7 +14,7 @@ from shoptrack.services import Services
 from shoptrack.store.schema import event_keys, flow_attributions, order_states
 from shoptrack.store.sql import insert_ignore_returning
 from shoptrack.store.types import UTCDateTime
-from tests.helpers import make_shop
+from shoptrack.testing import make_shop
 
 KEY = ("account_id", "metric_id", "unique_id")
 

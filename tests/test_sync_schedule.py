@@ -18,7 +18,7 @@ from shoptrack.simulators import WooCommerceSimulator
 from shoptrack.simulators.serving import serving
 from shoptrack.store.schema import integrations, sync_runs
 from shoptrack.store.sync_runs import claim_lease
-from tests.helpers import Shop
+from shoptrack.testing import Shop
 
 
 @pytest.fixture

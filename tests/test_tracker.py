@@ -15,8 +15,9 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.integrations import find_integration, remove_integration
 from shoptrack.store.schema import events, metrics, profiles
+from shoptrack.testing import Shop, make_shop
 from shoptrack.tracker import VERSION_MARKER, tracker_source
-from tests.helpers import AppClient, Shop, make_shop
+from tests.helpers import AppClient
 
 
 def _client_event(metric: str = "Viewed Product", **profile: Any) -> dict[str, Any]:

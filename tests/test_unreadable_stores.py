@@ -20,7 +20,8 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.simulators.catalog import CATALOG, StoreLife
 from shoptrack.store.integrations import create_integration
-from tests.helpers import AppClient, Shop
+from shoptrack.testing import Shop
+from tests.helpers import AppClient
 from tests.stores import serving
 from tests.web.pages import Browser, add_user, no_wait_client
 

@@ -19,9 +19,9 @@ from shoptrack.settings import Settings
 from shoptrack.store.alerts import list_alerts, open_alerts
 from shoptrack.store.database import Database
 from shoptrack.store.secrets import CredentialCipher
+from shoptrack.testing import SIMULATOR_NETWORKS
 from tests.conftest import TEST_SECRET_KEY
 from tests.flow_support import Mailbox, SmtpServer, smtp
-from tests.helpers import SIMULATOR_NETWORKS
 from tests.processes import environment
 from tests.watch_support import WatchedStore, watched_store
 

@@ -20,7 +20,8 @@ from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
 from shoptrack.store.schema import events, integrations, metrics
-from tests.helpers import AppClient, event_counts, inbox_states, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import AppClient, event_counts, inbox_states
 from tests.stores import serving
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from shoptrack.pipeline.runtime import freeze_start_up_objects
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox
-from tests.helpers import WEBHOOK_SECRET, event_counts, make_shop
-from tests.payloads import woo_order, woo_webhook
+from shoptrack.testing import WEBHOOK_SECRET, make_shop, woo_order, woo_webhook
+from tests.helpers import event_counts
 from tests.processes import Server, environment, wait_until
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.writer import GroupCommitWriter, WriterStoppedError
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry
-from tests.helpers import inbox_states, make_shop
+from shoptrack.testing import make_shop
+from tests.helpers import inbox_states
 
 
 def _entry(account_id: str, n: int, **changes: object) -> InboxEntry:
@@ -72,9 +73,9 @@ def test_a_stopped_writer_refuses_with_503(services: Services) -> None:
 
 
 def test_only_inserted_events_are_handed_on(services: Services) -> None:
+    from shoptrack.testing import woo_order
     from tests.conftest import START
     from tests.helpers import deliver
-    from tests.payloads import woo_order
 
     shop = make_shop(services)
     handed: list[str] = []

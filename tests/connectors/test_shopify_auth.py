@@ -22,7 +22,7 @@ from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.connectors.tokens import IssuedToken, MemoryTokens
 from shoptrack.errors import InputError
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 SHOP = "jsmith.myshopify.com"
 CLIENT_ID = "4a1c0e7b"

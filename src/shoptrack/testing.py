@@ -1,4 +1,8 @@
-"""Platform payloads for tests, built the way each platform writes them.
+"""Builders for shoptrack's tests and benchmarks, so that what ``bench/`` measures is what the
+tests check: a test account with a WooCommerce integration (``make_shop``), WooCommerce orders
+and signed webhook deliveries written the way the platform writes them (``woo_order``,
+``woo_webhook``, ``woo_ping``), and the outbound guard that lets requests reach the simulators
+(``SIMULATOR_GUARD``). Nothing in the running service imports it.
 
 WooCommerce: ``woo_order`` is an order as ``GET /wp-json/wc/v3/orders/{id}`` returns it (keys in
 the API's order, money as decimal strings, line ``price`` as PHP's float, ``_gmt`` dates beside
@@ -12,19 +16,37 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import update
+
+from shoptrack.outbound import OutboundGuard, host_networks
+from shoptrack.services import Services
 from shoptrack.simulators.woocommerce import WC_VERSION, WP_VERSION, SimulatedOrder, build_order
+from shoptrack.store.accounts import create_account
+from shoptrack.store.integrations import Integration, create_integration
+from shoptrack.store.schema import integrations
 
 __all__ = [
+    "SIMULATOR_GUARD",
+    "SIMULATOR_NETWORKS",
+    "WEBHOOK_SECRET",
     "WOO_SITE_TIMEZONE",
     "WOO_SITE_URL",
     "WOO_WEBHOOK_ID",
+    "Shop",
+    "make_shop",
     "woo_order",
     "woo_ping",
     "woo_webhook",
 ]
+
+WEBHOOK_SECRET = "whsec-test-secret"  # noqa: S105  # the test shop's literal secret, on purpose
+# Simulated stores listen on 127.0.0.1: tests allow exactly that address, as the demo does.
+SIMULATOR_NETWORKS = "127.0.0.1/32"
+SIMULATOR_GUARD = OutboundGuard(host_networks("127.0.0.1"))
 
 WOO_SITE_URL = "https://shop.example.com/"
 # A site west of UTC, as in the REST docs' example (16:28 local, 19:28 GMT), so that a mapping
@@ -34,6 +56,52 @@ WOO_WEBHOOK_ID = 12
 _USER_AGENT = f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"
 # Orders in these statuses were paid when created (a refunded order was paid first).
 _PAID_STATUSES = ("processing", "completed", "refunded")
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A test account, its API keys and its WooCommerce integration."""
+
+    account_id: str
+    private_key: str
+    public_key: str
+    integration: Integration
+
+    def headers(self) -> dict[str, str]:
+        """The API headers of this shop's private key, as Klaviyo's SDK sends them."""
+        return {"Authorization": f"Klaviyo-API-Key {self.private_key}", "revision": "2026-07-15"}
+
+
+def make_shop(services: Services, *, settings: dict[str, Any] | None = None) -> Shop:
+    """Creates an account with a WooCommerce integration whose deliveries are signed with
+    ``WEBHOOK_SECRET``; its store is never polled."""
+    now = services.clock.now()
+    with services.database.write() as connection:
+        account, key = create_account(connection, "Test shop", now)
+        integration = create_integration(
+            connection,
+            services.cipher,
+            account_id=account.id,
+            platform="woocommerce",
+            name="Woo",
+            credentials={
+                "store_url": "https://shop.example.com",
+                "api_base_url": "http://127.0.0.1:9",
+                "consumer_key": "ck_x",
+                "consumer_secret": "cs_x",
+                "webhook_secret": WEBHOOK_SECRET,
+            },
+            settings=settings or {},
+            now=now,
+        )
+        # The test shop's orders arrive as the test's deliveries: its store is never polled
+        # (and if something tried, the address is a closed local port, never the internet).
+        connection.execute(
+            update(integrations)
+            .where(integrations.c.id == integration.id)
+            .values(next_sync_at=None)
+        )
+    return Shop(account.id, key.key, account.public_key, integration)
 
 
 def woo_order(
