@@ -20,7 +20,7 @@ from shoptrack.pipeline.sync import ClientFactory, Syncer, SyncProgress, stored_
 from shoptrack.services import Services
 from shoptrack.store.integrations import Integration
 from shoptrack.store.schema import integrations, sync_runs
-from tests import test_shopify_dev_dashboard as dev_dashboard
+from tests.end_to_end import test_shopify_dev_dashboard as dev_dashboard
 from tests.helpers import event_counts
 
 # The store connected through the API with a Dev Dashboard app's client id and secret.

@@ -24,6 +24,7 @@ from shoptrack.domain.flow_reports import (
 from shoptrack.errors import InputError
 from shoptrack.services import Services
 from shoptrack.testing import Shop
+from tests.api.test_klaviyo_openapi import assert_klaviyo_request, assert_klaviyo_response
 from tests.flow_support import (
     READER,
     Mailbox,
@@ -38,7 +39,6 @@ from tests.flow_support import (
     smtp,
 )
 from tests.helpers import AppClient
-from tests.test_klaviyo_openapi import assert_klaviyo_request, assert_klaviyo_response
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 

@@ -21,7 +21,7 @@ from shoptrack.connectors.base import WebhookVerdict, clean_credentials
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.simulators.shopify import ShopifySimulator
 from shoptrack.testing import SIMULATOR_GUARD
-from tests import test_shopify_dev_dashboard as dev_dashboard
+from tests.end_to_end import test_shopify_dev_dashboard as dev_dashboard
 from tests.helpers import inbox_states
 from tests.stores import serving
 

@@ -38,7 +38,7 @@ from shoptrack.testing import Shop
 from tests.conftest import START
 from tests.helpers import AppClient
 
-SLICES = Path(__file__).parent / "reference" / "klaviyo"
+SLICES = Path(__file__).parents[1] / "reference" / "klaviyo"
 JSONAPI = "application/vnd.api+json"
 
 

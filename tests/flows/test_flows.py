@@ -405,7 +405,7 @@ def _post_a_signed_webhook(
         },
     )
     assert response.status_code == 201, response.text
-    # The secret shoptrack made, shown this once (see tests/test_flow_webhooks.py).
+    # The secret shoptrack made, shown this once (see tests/flows/test_webhooks.py).
     (step,) = response.json()["data"]["attributes"]["definition"]["actions"]
     secret = step["secret"]
     assert secret.startswith("whsec_")
@@ -544,7 +544,7 @@ def test_flows_are_listed_in_klaviyos_shape(
 ) -> None:
     from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 
-    from tests.test_klaviyo_openapi import _spec
+    from tests.api.test_klaviyo_openapi import _spec
 
     create_flow(client, shop, "post-purchase", api_metric(services, shop, "Placed Order"))
     create_flow(client, shop, "win-back", api_metric(services, shop, "Placed Order"), "manual")
@@ -815,7 +815,7 @@ def test_the_trigger_filters_and_reentry_rules(
 def test_erasing_a_person_forgets_their_flows_but_keeps_their_unsubscribe(
     services: Services, shop: Shop, client: AppClient, smtp: SmtpServer
 ) -> None:
-    from tests.test_privacy import deletion_body
+    from tests.api.test_privacy import deletion_body
 
     flow = create_flow(client, shop, "post-purchase", api_metric(services, shop, "Placed Order"))
     send_event(client, shop, "Placed Order", "oli@example.com", unique_id="o1")

@@ -16,6 +16,7 @@ from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings, save_account_settings
 from shoptrack.store.schema import events, flow_attributions, metrics
 from shoptrack.testing import Shop, woo_order
+from tests.api.test_klaviyo_openapi import assert_klaviyo_response
 from tests.flow_support import (
     Mailbox,
     SmtpServer,
@@ -29,7 +30,6 @@ from tests.flow_support import (
     smtp,
 )
 from tests.helpers import AppClient, deliver
-from tests.test_klaviyo_openapi import assert_klaviyo_response
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here
 

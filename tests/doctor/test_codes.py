@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shoptrack.doctor import CHECKS, FINDING_CODES, Finding, Fix, Report, Severity
 
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).parents[2] / "README.md"
 
 
 def _documented_codes() -> list[str]:
