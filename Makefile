@@ -34,11 +34,10 @@ demo: $(STAMP)
 	$(BIN)/shoptrack demo --host $(DEMO_HOST) --port $(DEMO_PORT)
 
 # About 30 minutes on 2 cores: intake (3 runs), backfill (50,000 and 200,000 orders), web pages.
-# bench/pages.py reuses the tests' helpers (the simulated stores' guard): the checkout on the path.
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/backfill.py
-	PYTHONPATH=. $(BIN)/python bench/pages.py
+	$(BIN)/python bench/pages.py
 
 # The read side at 10 million events: a throwaway PostgreSQL database filled by COPY (about
 # 13 GB, half an hour on a busy 2-core machine), then p50/p99 of the API's and web UI's reads.

@@ -87,12 +87,7 @@ from shoptrack.pipeline.runtime import build_processor
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.schema import events, inbox, metrics
-
-REPO = Path(__file__).resolve().parent.parent
-# The bench reuses the tests' shop and payloads, so what it measures is what the tests check.
-sys.path.insert(0, str(REPO))
-from tests.helpers import WEBHOOK_SECRET, make_shop  # noqa: E402  # needs the line above
-from tests.payloads import woo_order, woo_webhook  # noqa: E402
+from shoptrack.testing import WEBHOOK_SECRET, make_shop, woo_order, woo_webhook
 
 # libpq's form of the URL (psycopg.connect takes no SQLAlchemy "+driver" suffix)
 POSTGRES_URL = (

@@ -46,7 +46,6 @@ import httpx
 import psycopg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
-from tests.helpers import SIMULATOR_GUARD, SIMULATOR_NETWORKS
 
 from shoptrack.api import create_app
 from shoptrack.connectors import Connector
@@ -61,6 +60,7 @@ from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import create_integration
 from shoptrack.store.schema import event_keys, events, inbox, metric_rollups, metrics, profiles
+from shoptrack.testing import SIMULATOR_GUARD, SIMULATOR_NETWORKS
 from shoptrack.users import create_user
 
 POSTGRES_URL = (

@@ -23,7 +23,8 @@ from shoptrack.settings import Settings
 from shoptrack.store.database import Database
 from shoptrack.store.migrations import upgrade
 from shoptrack.store.secrets import CredentialCipher
-from tests.helpers import SIMULATOR_NETWORKS, AppClient, Shop, make_shop
+from shoptrack.testing import SIMULATOR_NETWORKS, Shop, make_shop
+from tests.helpers import AppClient
 
 POSTGRES_URL = os.environ.get("SHOPTRACK_TEST_POSTGRES_URL")
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -32,7 +32,8 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.flows import insert_flow
 from shoptrack.store.metrics import ensure_metric
-from tests.helpers import AppClient, Shop
+from shoptrack.testing import Shop
+from tests.helpers import AppClient
 
 
 @dataclass

@@ -1,73 +1,35 @@
-"""Shared test steps: an account with a WooCommerce integration, deliveries into the inbox,
-and reads of what processing recorded."""
+"""Shared test steps: deliveries into the inbox of a ``shoptrack.testing`` shop, reads of what
+processing recorded, and a client of the ASGI app with its runtime started."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 import httpx
 from anyio.from_thread import start_blocking_portal
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from shoptrack.api.app import ShoptrackApp
-from shoptrack.outbound import OutboundGuard, host_networks
 from shoptrack.services import Services
-from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import InboxEntry, write_entry
-from shoptrack.store.integrations import Integration, create_integration
-from shoptrack.store.schema import events, inbox, integrations, metrics, profiles
-from tests.payloads import woo_webhook
+from shoptrack.store.schema import events, inbox, metrics, profiles
+from shoptrack.testing import SIMULATOR_GUARD, WEBHOOK_SECRET, Shop, make_shop, woo_webhook
 
-WEBHOOK_SECRET = "whsec-test-secret"
-# Simulated stores listen on 127.0.0.1: tests allow exactly that address, as the demo does.
-SIMULATOR_NETWORKS = "127.0.0.1/32"
-SIMULATOR_GUARD = OutboundGuard(host_networks("127.0.0.1"))
+# SIMULATOR_GUARD and make_shop are shoptrack.testing's, listed for tests/conformance and
+# tests/simulators, which still import them from here.
+__all__ = [
+    "SIMULATOR_GUARD",
+    "AppClient",
+    "deliver",
+    "event_counts",
+    "inbox_states",
+    "make_shop",
+    "profile_count",
+]
+
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Shop:
-    account_id: str
-    private_key: str
-    public_key: str
-    integration: Integration
-
-    def headers(self) -> dict[str, str]:
-        """The API headers of this shop's private key, as Klaviyo's SDK sends them."""
-        return {"Authorization": f"Klaviyo-API-Key {self.private_key}", "revision": "2026-07-15"}
-
-
-def make_shop(services: Services, *, settings: dict[str, Any] | None = None) -> Shop:
-    now = services.clock.now()
-    with services.database.write() as connection:
-        account, key = create_account(connection, "Test shop", now)
-        integration = create_integration(
-            connection,
-            services.cipher,
-            account_id=account.id,
-            platform="woocommerce",
-            name="Woo",
-            credentials={
-                "store_url": "https://shop.example.com",
-                "api_base_url": "http://127.0.0.1:9",
-                "consumer_key": "ck_x",
-                "consumer_secret": "cs_x",
-                "webhook_secret": WEBHOOK_SECRET,
-            },
-            settings=settings or {},
-            now=now,
-        )
-        # The test shop's orders arrive as the test's deliveries: its store is never polled
-        # (and if something tried, the address is a closed local port, never the internet).
-        connection.execute(
-            update(integrations)
-            .where(integrations.c.id == integration.id)
-            .values(next_sync_at=None)
-        )
-    return Shop(account.id, key.key, account.public_key, integration)
 
 
 def deliver(services: Services, shop: Shop, order: dict[str, Any], delivery_id: str) -> bool:

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from shoptrack.listener import listening_socket
+from shoptrack.testing import SIMULATOR_NETWORKS
 from tests.conftest import TEST_SECRET_KEY
-from tests.helpers import SIMULATOR_NETWORKS
 
 
 def environment(database_url: str, data_dir: Path) -> dict[str, str]:

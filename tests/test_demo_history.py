@@ -15,9 +15,9 @@ from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entry
 from shoptrack.store.schema import email_engagements, flow_attributions, flow_deliveries, flow_runs
+from shoptrack.testing import Shop, make_shop, woo_order
 from tests.conftest import START
-from tests.helpers import Shop, event_counts, make_shop
-from tests.payloads import woo_order
+from tests.helpers import event_counts
 
 
 def _imported(services: Services, shop: Shop, count: int) -> None:

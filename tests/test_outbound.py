@@ -29,7 +29,8 @@ from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import create_integration
 from shoptrack.store.schema import integrations
 from shoptrack.store.sync_runs import get_run
-from tests.helpers import AppClient, Shop
+from shoptrack.testing import Shop
+from tests.helpers import AppClient
 from tests.processes import environment, run_cli
 
 INTERNAL_ANSWER = "internal service: secret-token-0123"

@@ -22,9 +22,9 @@ from shoptrack.services import Services
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
 from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import Integration
+from shoptrack.testing import SIMULATOR_GUARD, Shop, woo_order
 from tests.flow_support import SmtpServer
-from tests.helpers import SIMULATOR_GUARD, Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import deliver
 from tests.stores import serving
 
 

@@ -114,9 +114,9 @@ def test_replay_finishes_dead_letters(env: dict[str, str], database_url: str) ->
     from shoptrack.services import Services
     from shoptrack.settings import Settings
     from shoptrack.store.schema import inbox
+    from shoptrack.testing import make_shop, woo_order
     from tests.conftest import START
-    from tests.helpers import deliver, event_counts, inbox_states, make_shop
-    from tests.payloads import woo_order
+    from tests.helpers import deliver, event_counts, inbox_states
 
     services = Services.build(
         Settings(database_url=database_url, secret_key=env["SHOPTRACK_SECRET_KEY"])

@@ -24,8 +24,8 @@ from shoptrack.simulators.serving import serving
 from shoptrack.store.accounts import create_account
 from shoptrack.store.database import Database
 from shoptrack.store.secrets import CredentialCipher
+from shoptrack.testing import SIMULATOR_NETWORKS
 from tests.conftest import TEST_SECRET_KEY
-from tests.helpers import SIMULATOR_NETWORKS
 from tests.processes import Listener, Server, environment, run_cli
 
 pytestmark = pytest.mark.slow

@@ -26,7 +26,7 @@ from shoptrack.domain.lifecycle import stages_of, transition
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCOPES = ["created", "updated", "statusUpdated", "refund_created", "archived"]

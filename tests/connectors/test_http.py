@@ -20,7 +20,7 @@ from shoptrack.connectors.paging import (
     PageNumberPaginator,
     RepeatedPageError,
 )
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head>"

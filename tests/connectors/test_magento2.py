@@ -26,7 +26,7 @@ from shoptrack.connectors.paging import TotalCountPaginator
 from shoptrack.domain.order import Address
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 FIXTURE = Path(__file__).parent / "fixtures" / "magento2" / "order.json"
 KEYS = {

@@ -37,7 +37,7 @@ from shoptrack.connectors.prestashop import (
 from shoptrack.domain.order import LineItem
 from shoptrack.errors import InputError
 from shoptrack.simulators.prestashop import PS_VERSION, PS_VERSION_1_7, PrestaShopSimulator
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.stores import serving
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prestashop"

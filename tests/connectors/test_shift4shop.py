@@ -24,7 +24,7 @@ from shoptrack.connectors.shift4shop import STORE_KEY, Shift4Shop, store_timezon
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shift4shop"
 NEW_YORK = ZoneInfo("America/New_York")

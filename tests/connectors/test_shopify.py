@@ -32,7 +32,7 @@ from shoptrack.domain.lifecycle import stages_of
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
 from shoptrack.errors import InputError
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "shpss_client_secret_1"

@@ -3,7 +3,7 @@ credentials grant the Shopify connector's client runs to obtain, reuse and renew
 
 The store is a ``MockTransport`` answering as Shopify does; the simulator's own token endpoint
 is covered by ``tests/simulators/test_shopify_simulator.py`` and the whole path by
-``tests/test_shopify_dev_dashboard.py``.
+``tests/end_to_end/test_shopify_dev_dashboard.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.connectors.tokens import IssuedToken, MemoryTokens
 from shoptrack.errors import InputError
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 
 SHOP = "jsmith.myshopify.com"
 CLIENT_ID = "4a1c0e7b"

@@ -36,8 +36,8 @@ from shoptrack.connectors.shopify import BULK_AFTER_PAGES, Shopify, ShopifyCrede
 from shoptrack.outbound import OutboundGuard
 from shoptrack.simulators._shopify_bulk import MAX_RUNNING
 from shoptrack.simulators.shopify import ShopifySimulator
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.connectors import test_shopify_graphql as paged
-from tests.helpers import SIMULATOR_GUARD
 from tests.stores import serving
 
 # The paged reading's fixtures: its clock, and its shop with webhooks delivered by hand.

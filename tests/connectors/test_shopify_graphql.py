@@ -29,7 +29,7 @@ from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.shopify import Shopify, ShopifyCredentials
 from shoptrack.simulators._shopify_graphql import MAX_QUERY_COST, costs
 from shoptrack.simulators.shopify import ShopifySimulator
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.stores import serving
 
 REFERENCE = Path(__file__).parents[1] / "reference" / "shopify"

@@ -15,7 +15,7 @@ from shoptrack.connectors.base import WebhookVerdict
 from shoptrack.connectors.woocommerce import WooCommerce
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
-from tests.payloads import WOO_SITE_TIMEZONE, woo_order, woo_ping, woo_webhook
+from shoptrack.testing import WOO_SITE_TIMEZONE, woo_order, woo_ping, woo_webhook
 
 MODIFIED = datetime(2025, 3, 9, 14, 30, 5, tzinfo=UTC)
 CREATED = datetime(2025, 3, 9, 14, 2, 41, tzinfo=UTC)

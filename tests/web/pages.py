@@ -13,8 +13,9 @@ from shoptrack.connectors import Connector
 from shoptrack.connectors.base import Credentials
 from shoptrack.connectors.http import StoreClient
 from shoptrack.services import Services
+from shoptrack.testing import SIMULATOR_GUARD
 from shoptrack.users import create_user
-from tests.helpers import SIMULATOR_GUARD, AppClient
+from tests.helpers import AppClient
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')

@@ -12,7 +12,8 @@ import pytest
 from shoptrack.services import Services
 from shoptrack.simulators import WooCommerceSimulator
 from shoptrack.store.integrations import list_integrations
-from tests.helpers import AppClient, Shop
+from shoptrack.testing import Shop
+from tests.helpers import AppClient
 from tests.stores import serving
 from tests.web.pages import Browser, add_user
 

@@ -11,8 +11,9 @@ from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.alerts import list_subscriptions
+from shoptrack.testing import Shop
 from tests.flow_support import webhook_receiver
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.watch_support import no_wait, order_history
 from tests.web.pages import Browser, add_user
 

@@ -20,7 +20,8 @@ from shoptrack.simulators import WooCommerceSimulator
 from shoptrack.simulators.serving import serving
 from shoptrack.store.schema import integrations, sync_runs
 from shoptrack.store.sync_runs import QUEUED_BACKFILL, queue_sync
-from tests.helpers import AppClient, Shop
+from shoptrack.testing import Shop
+from tests.helpers import AppClient
 from tests.web.pages import Browser, add_user, csrf_of
 
 pytestmark = pytest.mark.slow

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.store.schema import profiles
+from shoptrack.testing import Shop
 from tests.flow_support import (
     Mailbox,
     SmtpServer,
@@ -28,7 +29,7 @@ from tests.flow_support import (
     send_event,
     smtp,
 )
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.web.pages import Browser, add_user, text_of
 
 __all__ = ["smtp"]  # the fixture, imported so pytest finds it here

@@ -20,10 +20,10 @@ from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.flows import get_flow
 from shoptrack.store.schema import flows, metrics, profiles
+from shoptrack.testing import Shop, woo_order
 from tests.conftest import START
 from tests.flow_support import stored_webhook_flow
-from tests.helpers import AppClient, Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 from tests.web.pages import Browser, add_user, csrf_of
 
 EMAIL = "merchant@example.com"

@@ -13,9 +13,9 @@ import pytest
 
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
+from shoptrack.testing import Shop, woo_order
 from tests.conftest import START
-from tests.helpers import Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import deliver
 from tests.web.pages import Browser, row_cells, text_of
 from tests.web.test_pages import _chart, browser
 

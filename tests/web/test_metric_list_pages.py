@@ -11,8 +11,9 @@ from html import unescape
 
 from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
+from shoptrack.testing import Shop
 from tests.flow_support import process, send_event
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.web.pages import Browser, row_cells, text_of
 from tests.web.test_pages import _metric_id, _metric_names, browser
 

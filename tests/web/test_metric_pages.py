@@ -10,8 +10,9 @@ import re
 import pytest
 
 from shoptrack.services import Services
+from shoptrack.testing import Shop
 from tests.flow_support import process, send_event
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.web.pages import Browser, row_cells, text_of
 from tests.web.test_home_pages import _figure, currencies
 from tests.web.test_pages import _chart, _metric_id, browser

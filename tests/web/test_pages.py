@@ -20,9 +20,9 @@ from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import get_integration
 from shoptrack.store.schema import integrations, metrics, profiles
 from shoptrack.store.sync_runs import count_page, finish_run, start_run
+from shoptrack.testing import Shop, woo_order
 from tests.conftest import START
-from tests.helpers import AppClient, Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 from tests.web.pages import Browser, add_user, csrf_of, no_wait_client, row_cells
 
 EMAIL = "merchant@example.com"
@@ -345,7 +345,7 @@ def test_metrics_search_and_metric_page(browser: Browser, services: Services, sh
 def test_metric_page_compares_integrations(
     browser: Browser, services: Services, shop: Shop
 ) -> None:
-    from tests.helpers import make_shop
+    from shoptrack.testing import make_shop
 
     make_shop(services)  # another account with an integration called Woo too
     with services.database.write() as connection:

@@ -16,10 +16,10 @@ from sqlalchemy import update
 from shoptrack.api.app import create_app
 from shoptrack.services import Services
 from shoptrack.store.schema import integrations
+from shoptrack.testing import make_shop, woo_order
 from tests.conftest import START
 from tests.flow_support import process, send_event
-from tests.helpers import AppClient, deliver, make_shop
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 from tests.stores import serving
 from tests.web.pages import PASSWORD, add_user
 from tests.web.test_browser import _require_chromium, desktop_page, launch_chromium

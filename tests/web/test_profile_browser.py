@@ -13,10 +13,10 @@ import pytest
 from shoptrack.api.app import create_app
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
+from shoptrack.testing import make_shop, woo_order
 from shoptrack.web.routes import profiles as profile_routes
 from tests.conftest import START
-from tests.helpers import deliver, make_shop
-from tests.payloads import woo_order
+from tests.helpers import deliver
 from tests.stores import serving
 from tests.web.pages import PASSWORD, add_user
 from tests.web.test_browser import _require_chromium, desktop_page, launch_chromium

@@ -17,10 +17,10 @@ from shoptrack.ids import new_id
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import profiles
+from shoptrack.testing import Shop, woo_order
 from shoptrack.web.routes import profiles as profile_routes
 from tests.conftest import START
-from tests.helpers import AppClient, Shop, deliver
-from tests.payloads import woo_order
+from tests.helpers import AppClient, deliver
 from tests.web.pages import Browser, add_user
 
 DAY = timedelta(days=1)

@@ -19,7 +19,8 @@ from shoptrack.services import Services
 from shoptrack.shopify_app import INSTALL_LIFETIME, query_hmac
 from shoptrack.simulators import ShopifySimulator
 from shoptrack.store.integrations import find_integration, list_integrations
-from tests.helpers import AppClient, Shop
+from shoptrack.testing import Shop
+from tests.helpers import AppClient
 from tests.stores import serving
 from tests.web.pages import Browser, add_user
 

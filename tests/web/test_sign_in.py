@@ -11,8 +11,9 @@ from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.schema import web_sessions
+from shoptrack.testing import Shop
 from shoptrack.users import create_user, sign_in
-from tests.helpers import AppClient, Shop
+from tests.helpers import AppClient
 from tests.web.pages import PASSWORD, Browser, add_user, csrf_of
 
 PAGES = ["/", "/integrations", "/integrations/new", "/metrics", "/profiles"]

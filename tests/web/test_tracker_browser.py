@@ -33,8 +33,8 @@ from shoptrack.doctor import Severity, diagnose_integration
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services
 from shoptrack.store.schema import events, inbox, metrics, profiles
+from shoptrack.testing import SIMULATOR_GUARD, Shop, make_shop
 from shoptrack.tracker import tracker_source
-from tests.helpers import SIMULATOR_GUARD, Shop, make_shop
 from tests.stores import serving
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
 

@@ -6,7 +6,7 @@ events) and, where it says so, asks the store live through the connector; it giv
 ``apply_fix`` applies the fixes shoptrack can apply itself and looks again. ``live=False`` on
 ``diagnose_account`` and ``diagnose_integration`` asks no store (the live checks are left out,
 the recorded health stands in): what the web UI's Home shows on every view. The codes are listed
-in README.md ("Doctor findings"); ``tests/test_doctor_codes.py`` keeps the list honest.
+in README.md ("Doctor findings"); ``tests/doctor/test_codes.py`` keeps the list honest.
 """
 
 from shoptrack.doctor._checks_account import TRACKER_VERSION_PROPERTY
