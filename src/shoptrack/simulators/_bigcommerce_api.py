@@ -12,7 +12,6 @@ are v3-style JSON (``{"status", "title", "type"}``); the v2 routes' own errors a
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from shoptrack.simulators._bigcommerce_orders import (
     build_shipping_addresses,
     status_entry,
 )
+from shoptrack.simulators._kit import at_edge
 
 if TYPE_CHECKING:
     from shoptrack.simulators.bigcommerce import BigCommerceSimulator
@@ -111,19 +111,13 @@ class RestApi:
     def _route(self, path: str, methods: list[str], handler: Handler) -> Route:
         async def endpoint(request: Request) -> Response:
             sim = self.sim
-            with sim._lock:
-                edge = sim.edge.answer(
-                    request.headers.get("user-agent", ""), request.url.netloc, _internal_error
-                )
-                reset_ms = sim.edge.retry_after_seconds * 1000
-                slow_ms = sim.edge.slow_ms
+            edge = await at_edge(sim, request, _internal_error)
             if edge is not None and edge.status_code == 429:
                 # The rate-limit burst is BigCommerce's own 429: quota spent, wait the reset.
+                reset_ms = int(edge.headers["retry-after"]) * 1000
                 return self._metered(_too_many_requests(), reset_ms=reset_ms, spent=True)
             if edge is not None:
                 return edge
-            if slow_ms:
-                await asyncio.sleep(slow_ms / 1000)
             refused = self._refusal(request)
             if refused is not None:
                 return refused
@@ -440,14 +434,14 @@ def _line(sim: BigCommerceSimulator, item: Any, index: int) -> Line:
     quantity = item.get("quantity", 1)
     if not isinstance(quantity, int) or quantity < 1:
         raise ApiError(400, f"The field '{where}.quantity' is invalid.")
-    sim._line_ids += 1
+    line_id = sim._line_ids.next()
     if "product_id" in item:
         found = [p for p in CATALOGUE if p.id == item["product_id"]]
         if not found:
             raise ApiError(400, f"The field '{where}.product_id' is invalid.")
         product = found[0]
         return Line(
-            sim._line_ids,
+            line_id,
             product.id,
             product.name,
             product.sku,
@@ -463,7 +457,7 @@ def _line(sim: BigCommerceSimulator, item: Any, index: int) -> Line:
         price = Decimal(-1)
     if not name or not price.is_finite() or price < 0:
         raise ApiError(400, f"The field '{where}' needs a name and price_inc_tax.")
-    return Line(sim._line_ids, 0, name, _text(item, "sku") or "", "", price, quantity)
+    return Line(line_id, 0, name, _text(item, "sku") or "", "", price, quantity)
 
 
 def update_order(sim: BigCommerceSimulator, order: SimulatedOrder, body: Mapping[str, Any]) -> None:

@@ -9,7 +9,6 @@ answers the same.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._magento2_orders import (
     BASE_CURRENCY,
     STORES,
@@ -91,22 +91,13 @@ class RestApi:
 
     def routes(self) -> list[BaseRoute]:
         methods = ["GET", "POST", "PUT", "DELETE"]
+        endpoint = behind_edge(self.sim, self._endpoint, internal_error)
         return [
-            Route("/rest/{rest:path}", self._endpoint, methods=methods),
-            Route("/index.php/rest/{rest:path}", self._endpoint, methods=methods),
+            Route("/rest/{rest:path}", endpoint, methods=methods),
+            Route("/index.php/rest/{rest:path}", endpoint, methods=methods),
         ]
 
     async def _endpoint(self, request: Request) -> Response:
-        sim = self.sim
-        with sim._lock:
-            edge = sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, internal_error
-            )
-            slow_ms = sim.edge.slow_ms
-        if edge is not None:
-            return edge
-        if slow_ms:
-            await asyncio.sleep(slow_ms / 1000)
         try:
             service, match = self._route(request)
             await self._authorize(request, service)

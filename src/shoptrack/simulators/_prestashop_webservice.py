@@ -20,7 +20,6 @@ numbers, text without regard to case.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -36,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._prestashop_resources import (
     ALL_RESOURCES,
     RESOURCES,
@@ -307,11 +307,16 @@ class Webservice:
         self.sim = sim
 
     def routes(self) -> list[BaseRoute]:
+        api = behind_edge(self.sim, self._api, _internal_error)
         return [
-            Route("/api", self._api, methods=_METHODS),
-            Route("/api/{url:path}", self._api, methods=_METHODS),
+            Route("/api", api, methods=_METHODS),
+            Route("/api/{url:path}", api, methods=_METHODS),
             # The entry point without URL rewriting: the resource path in `url`.
-            Route("/webservice/dispatcher.php", self._dispatcher, methods=_METHODS),
+            Route(
+                "/webservice/dispatcher.php",
+                behind_edge(self.sim, self._dispatcher, _internal_error),
+                methods=_METHODS,
+            ),
         ]
 
     async def _api(self, request: Request) -> Response:
@@ -323,15 +328,6 @@ class Webservice:
         return await self._serve(request, request.query_params.get("url", ""), query)
 
     async def _serve(self, request: Request, url: str, query: _Query) -> Response:
-        with self.sim._lock:
-            edge = self.sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, _internal_error
-            )
-            slow_ms = self.sim.edge.slow_ms
-        if edge is not None:
-            return edge
-        if slow_ms:
-            await asyncio.sleep(slow_ms / 1000)
         ws_url = f"{request.url.scheme}://{request.url.netloc}/api/"
         with self.sim._lock:
             return _Call(self.sim, request, url, query, ws_url).answer()
@@ -373,7 +369,7 @@ class _Call:
             return self._errors(error)
 
     def _answer(self) -> Response:
-        if not self.sim.webservice_enabled:
+        if self.sim.webservice_disabled:
             raise WebserviceError(
                 503,
                 22,

@@ -10,7 +10,6 @@ plans' REST limit, shopify.dev "REST Admin API rate limits"); a full bucket is a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._shopify_listing import (
     ApiError,
     Cursor,
@@ -150,15 +150,6 @@ def admin_route(
     level (``call_limit``); GraphQL's say their cost in the body instead."""
 
     async def endpoint(request: Request) -> Response:
-        with sim._lock:
-            edge = sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, internal_error
-            )
-            slow_ms = sim.edge.slow_ms
-        if edge is not None:
-            return edge
-        if slow_ms:
-            await asyncio.sleep(slow_ms / 1000)
         version = request.path_params.get("version")
         if version is not None and not _VERSION.fullmatch(version):
             return await _not_found(request)
@@ -175,7 +166,7 @@ def admin_route(
         await sim._deliver_if_immediate()
         return response
 
-    return Route(path, endpoint, methods=methods)
+    return Route(path, behind_edge(sim, endpoint, internal_error), methods=methods)
 
 
 def _authenticate(sim: ShopifySimulator, request: Request) -> Token:
@@ -240,11 +231,8 @@ class RestApi:
         """One call from the token's leaky bucket (or the rate-limit fault): 429 when full."""
         sim = self.sim
         with sim._lock:
-            if sim.throttled > 0:
-                sim.throttled -= 1
-                wait: float | None = float(sim.throttle_retry_after)
-            else:
-                wait = token.bucket.take(sim.clock())
+            burst = sim.edge.take_burst()  # the rate-limit fault
+            wait = float(burst) if burst is not None else token.bucket.take(sim.clock())
             if wait is not None:
                 raise ApiError(
                     429,

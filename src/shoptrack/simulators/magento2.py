@@ -42,16 +42,15 @@ from __future__ import annotations
 import re
 import secrets
 import string
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import Clock, Fault, Simulator, timezone_fault
+from shoptrack.simulators._kit.values import amount, second, zone
 from shoptrack.simulators._magento2_auth import Authenticator, Integration
 from shoptrack.simulators._magento2_control import control_routes
 from shoptrack.simulators._magento2_orders import (
@@ -69,21 +68,7 @@ from shoptrack.simulators._magento2_web import MagentoError
 
 __all__ = ["MAGENTO_VERSION", "Magento2Simulator", "SimulatedOrder", "build_order"]
 
-Clock = Callable[[], datetime]
 PastEnd = Literal["last_page", "empty"]
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "custom_statuses",
-        "site_timezone",
-        "bearer_tokens",
-        "past_end",
-        "input_limits",
-    }
-)
 # Stores > Order Status > Create New Status: "letters (a-z), numbers (0-9) or underscore (_),
 # and the first character must be a letter"; the column holds 32.
 _STATUS_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -96,7 +81,31 @@ def _key() -> str:
     return "".join(secrets.choice(_KEY_CHARACTERS) for _ in range(32))
 
 
-class Magento2Simulator:
+def _custom_statuses(value: Any) -> dict[str, str]:
+    pairs = dict.fromkeys(value, "processing") if isinstance(value, list) else value
+    if not isinstance(pairs, Mapping) or not all(
+        isinstance(code, str)
+        and _STATUS_CODE.fullmatch(code)
+        and code not in STATE_OF
+        and state in _STATES
+        for code, state in pairs.items()
+    ):
+        raise ValueError(
+            "custom_statuses: expected new status codes like 'awaiting_shipment' (a list, or"
+            f" each with its state, one of {sorted(_STATES)})"
+        )
+    return dict(pairs)
+
+
+def _past_end(value: Any) -> PastEnd:
+    if value == "last_page":
+        return "last_page"
+    if value == "empty":
+        return "empty"
+    raise ValueError("past_end: expected 'last_page' or 'empty'")
+
+
+class Magento2Simulator(Simulator):
     """One simulated store: its orders, integration, settings and faults, served by ``app``.
 
     Args:
@@ -110,6 +119,16 @@ class Magento2Simulator:
         input_limits: Webapi input limits on (default page size 20, at most 300).
         site_timezone: The store's IANA timezone (what the admin shows times in).
     """
+
+    FAULTS = (
+        # New status codes, each assigned to a state (processing unless told otherwise).
+        Fault("custom_statuses", _custom_statuses, dict),
+        timezone_fault(),
+        # The store's settings (Stores > Configuration), as the constructor takes them.
+        Fault("bearer_tokens"),
+        Fault("past_end", _past_end),
+        Fault("input_limits"),
+    )
 
     def __init__(
         self,
@@ -126,7 +145,7 @@ class Magento2Simulator:
         input_limits: bool = False,
         site_timezone: str = "UTC",
     ) -> None:
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(clock)
         self.integration = Integration(
             consumer_id=1,
             consumer_key=consumer_key or _key(),
@@ -136,13 +155,7 @@ class Magento2Simulator:
         )
         self.admin_username = admin_username
         self.admin_password = admin_password or secrets.token_urlsafe(12)
-        _zone(site_timezone)  # fail early on a name nobody knows
-        self._defaults: dict[str, Any] = {
-            "bearer_tokens": bearer_tokens,
-            "past_end": _past_end(past_end),
-            "input_limits": input_limits,
-            "site_timezone": site_timezone,
-        }
+        zone(site_timezone)  # fail early on a name nobody knows
         self._auth = Authenticator(
             self.integration,
             admin_username=self.admin_username,
@@ -150,19 +163,25 @@ class Magento2Simulator:
             bearer_tokens=bearer_tokens,
             jwt_key=secrets.token_bytes(32),
         )
-        self._lock = threading.RLock()  # tests change the store from their own thread
         self._salt = b"magento2-simulator"  # ties come back in a fixed (if arbitrary) order
         self._orders: dict[int, SimulatedOrder] = {}
         self._sequences = {store.id: 0 for store in STORES}
         self._history_ids = 0
-        # The faults and settings; clear_faults() puts these back.
-        self.edge = EdgeFaults()
         self.custom_statuses: dict[str, str] = {}
-        self.bearer_tokens = bearer_tokens
-        self.past_end: PastEnd = self._defaults["past_end"]
+        self.past_end: PastEnd = _past_end(past_end)
         self.input_limits = input_limits
         self.site_timezone = site_timezone
+        self._settle_faults()
         self.app = Starlette(routes=[*RestApi(self).routes(), *control_routes(self)])
+
+    @property
+    def bearer_tokens(self) -> bool:
+        """Whether the integration's access token is taken as a Bearer token."""
+        return self._auth.bearer_tokens
+
+    @bearer_tokens.setter
+    def bearer_tokens(self, allowed: bool) -> None:
+        self._auth.bearer_tokens = allowed
 
     # -- the store, from Python ------------------------------------------------------------
 
@@ -193,7 +212,7 @@ class Magento2Simulator:
         created: datetime | None = None,
         modified: datetime | None = None,
         interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
+        total: Decimal | str | None = None,
         lines: int | None = None,
         currency: str | None = None,
     ) -> list[int]:
@@ -208,8 +227,7 @@ class Magento2Simulator:
             raise ValueError("count must be >= 0 and statuses not empty")
         if lines is not None and lines < 1:
             raise ValueError("lines must be >= 1")
-        if total is not None and total < 0:
-            raise ValueError("total must be >= 0")
+        exact = None if total is None else amount(total, "total")
         store = next((s for s in STORES if s.currency == (currency or STORES[0].currency)), None)
         if store is None:
             raise ValueError(f"currency must be one of {[s.currency for s in STORES]}")
@@ -218,8 +236,8 @@ class Magento2Simulator:
             first = created or self._now() - interval * max(count - 1, 0)
             ids = []
             for index in range(count):
-                born = _second(first + interval * index)
-                changed = _second(modified + interval * index) if modified else born
+                born = second(first + interval * index)
+                changed = second(modified + interval * index) if modified else born
                 entity_id = len(self._orders) + 1
                 self._sequences[store.id] += 1
                 prefix = "" if store.id == 1 else str(store.id)
@@ -236,7 +254,7 @@ class Magento2Simulator:
                     customer=customer,
                     guest=entity_id % 3 == 0,
                     lines=lines or 1 + entity_id % 3,
-                    total=total,
+                    total=exact,
                     store=store,
                 )
                 self._orders[entity_id] = order
@@ -264,55 +282,7 @@ class Magento2Simulator:
         with self._lock:
             return {order_id: order.status for order_id, order in self._orders.items()}
 
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            self.edge.apply(faults)
-            if "custom_statuses" in faults:
-                self.custom_statuses = _custom_statuses(faults["custom_statuses"])
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.site_timezone = str(faults["site_timezone"])
-            if "bearer_tokens" in faults:
-                self.bearer_tokens = self._auth.bearer_tokens = bool(faults["bearer_tokens"])
-            if "past_end" in faults:
-                self.past_end = _past_end(faults["past_end"])
-            if "input_limits" in faults:
-                self.input_limits = bool(faults["input_limits"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved store with the constructor's settings."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.custom_statuses = {}
-            self.bearer_tokens = self._auth.bearer_tokens = self._defaults["bearer_tokens"]
-            self.past_end = self._defaults["past_end"]
-            self.input_limits = self._defaults["input_limits"]
-            self.site_timezone = self._defaults["site_timezone"]
-
-    def faults(self) -> dict[str, Any]:
-        """The faults and settings in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            edge = self.edge
-            return {
-                **edge.describe(),
-                "custom_statuses": dict(self.custom_statuses),
-                "site_timezone": self.site_timezone,
-                "bearer_tokens": self.bearer_tokens,
-                "past_end": self.past_end,
-                "input_limits": self.input_limits,
-            }
-
     # -- state, always under the lock ------------------------------------------------------
-
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
 
     def _state(self, status: str) -> str:
         state = STATE_OF.get(status) or self.custom_statuses.get(status)
@@ -329,45 +299,3 @@ class Magento2Simulator:
                 404,
             )
         return order
-
-
-def _custom_statuses(value: Any) -> dict[str, str]:
-    pairs = dict.fromkeys(value, "processing") if isinstance(value, list) else value
-    if not isinstance(pairs, Mapping) or not all(
-        isinstance(code, str)
-        and _STATUS_CODE.fullmatch(code)
-        and code not in STATE_OF
-        and state in _STATES
-        for code, state in pairs.items()
-    ):
-        raise ValueError(
-            "custom_statuses: expected new status codes like 'awaiting_shipment' (a list, or"
-            f" each with its state, one of {sorted(_STATES)})"
-        )
-    return dict(pairs)
-
-
-def _zone(name: str) -> ZoneInfo:
-    # Magento offers IANA names only (Stores > Configuration > General > Locale Options).
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {name!r}") from None
-
-
-def _past_end(value: Any) -> PastEnd:
-    if value == "last_page":
-        return "last_page"
-    if value == "empty":
-        return "empty"
-    raise ValueError("past_end: expected 'last_page' or 'empty'")
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value

@@ -62,21 +62,29 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 import uuid
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from starlette.applications import Starlette
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import (
+    DELIVERY_FAULTS,
+    Clock,
+    EdgeFaults,
+    Fault,
+    Ids,
+    WebhookDelivery,
+    WebhookSimulator,
+    listed,
+    timezone_fault,
+)
+from shoptrack.simulators._kit.values import second, zone
 from shoptrack.simulators._shopify_bulk import ERROR_CODES, OUTCOMES, BulkOperations
 from shoptrack.simulators._shopify_control import control_routes
 from shoptrack.simulators._shopify_graphql import GraphQLApi
@@ -113,7 +121,6 @@ from shoptrack.simulators._shopify_webhooks import (
     Subscription,
     SubscriptionRefusedError,
     delivery_headers,
-    post,
 )
 
 __all__ = [
@@ -127,27 +134,34 @@ __all__ = [
     "build_order",
 ]
 
-Clock = Callable[[], datetime]
 # What a custom app for shoptrack is granted (write_orders lets demos cancel through the API).
 DEFAULT_SCOPES = ("read_orders", "write_orders", "read_all_orders")
 # Names set_status takes besides the financial statuses: the admin's two other actions.
 _ACTIONS = ("cancelled", "fulfilled")
 # Financial statuses in which the money was captured (orders/paid has fired).
 _PAID = frozenset({"paid", "partially_refunded", "refunded"})
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "duplicate_webhooks",
-        "reorder_webhooks",
-        "custom_statuses",
-        "site_timezone",
-        "bulk_outcome",
-    }
-)
 _CENT = Decimal("0.01")
+
+
+def _bulk_outcome(value: Any) -> tuple[str, str | None]:
+    if not isinstance(value, Mapping) or value.get("status") not in OUTCOMES:
+        raise ValueError(f'bulk_outcome: expected {{"status": one of {list(OUTCOMES)}, ...}}')
+    error_code = value.get("error_code")
+    if value["status"] == "FAILED" and error_code not in ERROR_CODES:
+        raise ValueError(f"bulk_outcome.error_code: expected one of {list(ERROR_CODES)}")
+    return str(value["status"]), error_code if value["status"] == "FAILED" else None
+
+
+def _shown_outcome(outcome: tuple[str, str | None]) -> dict[str, str | None]:
+    return {"status": outcome[0], "error_code": outcome[1]}
+
+
+def _custom_statuses(custom: Any) -> tuple[str, ...]:
+    if not isinstance(custom, list) or not all(
+        isinstance(s, str) and re.fullmatch(r"[a-z_]{1,30}", s) for s in custom
+    ):
+        raise ValueError("custom_statuses: expected a list of names like 'expired'")
+    return tuple(custom)
 
 
 @dataclass(slots=True)
@@ -161,7 +175,7 @@ class _Pending:
     outgoing: Outgoing | None = None
 
 
-class ShopifySimulator:
+class ShopifySimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
     """One simulated shop: its orders, checkouts, app tokens, webhooks and faults, served by
     ``app``.
 
@@ -181,6 +195,14 @@ class ShopifySimulator:
         webhook_timeout: Seconds to wait for an answer (Shopify: 5 seconds in all).
     """
 
+    FAULTS = (
+        *DELIVERY_FAULTS,
+        # Financial statuses beyond the REST ones (newer versions add some).
+        Fault("custom_statuses", _custom_statuses, listed),
+        timezone_fault(),
+        Fault("bulk_outcome", _bulk_outcome, _shown_outcome),
+    )
+
     def __init__(
         self,
         *,
@@ -193,11 +215,19 @@ class ShopifySimulator:
         currency: str = "USD",
         shop_timezone: str = "America/New_York",
         clock: Clock | None = None,
-        webhook_delivery: Literal["immediate", "manual"] = "immediate",
+        webhook_delivery: WebhookDelivery = "immediate",
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         webhook_timeout: float = 5.0,
     ) -> None:
-        _zone(shop_timezone)  # fail early on a name nobody knows
+        super().__init__(
+            clock,
+            webhook_delivery=webhook_delivery,
+            webhook_transport=webhook_transport,
+            webhook_timeout=webhook_timeout,
+            # The API answers the rate-limit burst, as REST and GraphQL each do (2 seconds).
+            edge=EdgeFaults(retry_after_seconds=2, platform_rate_limit=True),
+        )
+        zone(shop_timezone)  # fail early on a name nobody knows
         self.shop_domain = shop_domain
         self.shop_name = shop_name
         self.currency = currency
@@ -206,33 +236,20 @@ class ShopifySimulator:
         self.client_secret = client_secret or "shpss_" + secrets.token_hex(16)
         self.scopes = tuple(scopes)
         self.issued_tokens = 0  # how many the client credentials grant issued
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.webhook_delivery = webhook_delivery
-        self._transport = webhook_transport
-        self._timeout = webhook_timeout
-        self._lock = threading.RLock()  # tests change the shop from their own thread
         self._tokens = {self.access_token: Token(self.access_token, tuple(scopes))}
         # Authorization codes not yet exchanged: their scopes and when they stop working.
         self._codes: dict[str, tuple[tuple[str, ...], datetime]] = {}
-        self._ids = 5_820_000_000_000
-        self._numbers = 1000
+        self._ids = Ids(5_820_000_000_000)
+        self._numbers = Ids(1000)
         self._orders: dict[int, SimulatedOrder] = {}
         self._checkouts: dict[int, SimulatedCheckout] = {}
         self._buyers: dict[str, Buyer] = {}
         self._subscriptions: dict[int, Subscription] = {}
-        self._pending: list[_Pending] = []
-        self._log: deque[Delivery] = deque(maxlen=10_000)
         self.opened = self._now() - timedelta(days=730)
-        self._default_timezone = shop_timezone
-        # The faults; clear_faults() puts these back.
-        self.edge = EdgeFaults()
-        self.throttled = 0  # the next N calls are answered 429
-        self.throttle_retry_after = 2
-        self.duplicate_webhooks = False
-        self.reorder_webhooks = False
         self.custom_statuses: tuple[str, ...] = ()
         self.site_timezone = shop_timezone
         self.bulk_outcome: tuple[str, str | None] = ("COMPLETED", None)
+        self._settle_faults()
         # How long a bulk operation runs, by ``clock``.
         self.bulk_seconds = 0.0
         self.bulk = BulkOperations(self)
@@ -316,11 +333,7 @@ class ShopifySimulator:
             webhook_id=str(uuid.uuid4()),
         )  # fmt: skip
         sent = Outgoing(0, url, headers, body, topic, 0, event.id, headers["x-shopify-webhook-id"])
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-            delivery = await post(client, sent, self.clock, 1)
-        with self._lock:
-            self._log.append(delivery)
-        return delivery
+        return await self._send_now(sent)
 
     def revoke_issued_tokens(self) -> None:
         """Every token the grant issued stops working before its time (the app's scopes
@@ -351,7 +364,7 @@ class ShopifySimulator:
         *,
         statuses: Sequence[str] = ("paid",),
         created: datetime | None = None,
-        updated_at: datetime | None = None,
+        modified: datetime | None = None,
         interval: timedelta = timedelta(0),
         total: Decimal | str | None = None,
         email: str | None = None,
@@ -361,7 +374,7 @@ class ShopifySimulator:
         """Creates orders as checkouts would; returns their ids.
 
         ``statuses`` cycle: financial statuses, ``cancelled`` or ``fulfilled``. The first order
-        is created (and last updated, unless ``updated_at``) at ``created`` (by default the clock,
+        is created (and last updated, unless ``modified``) at ``created`` (by default the clock,
         less the intervals), each next one ``interval`` later. ``total`` is shared by the lines;
         ``test`` makes Bogus Gateway test orders. Their webhooks wait for ``deliver_pending``.
         """
@@ -373,8 +386,8 @@ class ShopifySimulator:
         ids = []
         with self._lock:
             for index in range(count):
-                born = _second(first + interval * index)
-                changed = _second(updated_at + interval * index) if updated_at else born
+                born = second(first + interval * index)
+                changed = second(modified + interval * index) if modified else born
                 order = self._new_order(born, email=email, lines=lines, total=total, test=test)
                 self._open(order, statuses[index % len(statuses)], born)
                 order.updated = max(changed, born)
@@ -459,8 +472,8 @@ class ShopifySimulator:
         email (``email``), or only a ``phone``; ``contact=False`` is a checkout whose buyer has
         not typed either yet."""
         with self._lock:
-            born = _second(at or self._now())
-            checkout_id = self._next_id()
+            born = second(at or self._now())
+            checkout_id = self._ids.next()
             checkout = SimulatedCheckout(
                 id=checkout_id,
                 token=secrets.token_hex(16),
@@ -490,7 +503,7 @@ class ShopifySimulator:
             if email is not None or phone is not None:
                 checkout.buyer = self._contact(checkout.id % 1000, email, phone)
             if lines is not None:
-                checkout.lines = self._lines(self._next_id() % 97, lines, None)
+                checkout.lines = self._lines(self._ids.next() % 97, lines, None)
             checkout.updated = self._now()
             self._emit("checkouts/update", checkout.id, build_checkout(checkout, self._shop()))
 
@@ -524,7 +537,7 @@ class ShopifySimulator:
             raise ValueError(f"unknown webhook topic {topic!r}")
         with self._lock:
             now = self._now()
-            subscription = Subscription(self._next_id(), address, topic, now, now)
+            subscription = Subscription(self._ids.next(), address, topic, now, now)
             self._subscriptions[subscription.id] = subscription
             return subscription
 
@@ -552,117 +565,7 @@ class ShopifySimulator:
         with self._lock:
             return list(self._subscriptions.values())
 
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """Every request sent to a webhook address, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    async def deliver_pending(self) -> list[Delivery]:
-        """Sends the deliveries waiting (newest first under the reorder fault), and retries the
-        ones that failed before."""
-        with self._lock:
-            batch = self._pending[::-1] if self.reorder_webhooks else list(self._pending)
-            self._pending.clear()
-            ready = [(item, sent) for item in batch if (sent := self._prepare(item)) is not None]
-            copies = 2 if self.duplicate_webhooks else 1
-        made: list[Delivery] = []
-        retry: list[_Pending] = []
-        if not ready:
-            return made  # every API request asks; a client (TLS set up) is for deliveries only
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-            for item, sent in ready:
-                item.attempts += 1
-                for _ in range(copies):
-                    delivery = await post(client, sent, self.clock, item.attempts)
-                    made.append(delivery)
-                with self._lock:
-                    self._log.extend(made[-copies:])
-                if not made[-1].succeeded:
-                    retry.append(item)
-        with self._lock:
-            for item in retry:
-                if item.attempts <= MAX_RETRIES:
-                    self._pending.append(item)
-                else:
-                    # Subscriptions made through the API go after their retries are spent.
-                    self._subscriptions.pop(item.subscription_id, None)
-        return made
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            if "rate_limit" in faults:
-                limit = faults["rate_limit"]
-                if not isinstance(limit, Mapping):
-                    raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
-                self.throttled = _count(limit.get("burst"), "rate_limit.burst")
-                self.throttle_retry_after = _count(limit.get("retry_after", 2), "retry_after")
-            if "server_error" in faults:
-                self.edge.server_errors = _count(faults["server_error"], "server_error")
-            if "slow_ms" in faults:
-                self.edge.slow_ms = _count(faults["slow_ms"], "slow_ms")
-            if "firewall_user_agent" in faults:
-                self.edge.firewall_user_agent = str(faults["firewall_user_agent"] or "") or None
-            self.duplicate_webhooks = bool(
-                faults.get("duplicate_webhooks", self.duplicate_webhooks)
-            )
-            self.reorder_webhooks = bool(faults.get("reorder_webhooks", self.reorder_webhooks))
-            if "custom_statuses" in faults:
-                custom = faults["custom_statuses"]
-                if not isinstance(custom, list) or not all(
-                    isinstance(s, str) and re.fullmatch(r"[a-z_]{1,30}", s) for s in custom
-                ):
-                    raise ValueError("custom_statuses: expected a list of names like 'expired'")
-                self.custom_statuses = tuple(custom)
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.site_timezone = str(faults["site_timezone"])
-            if "bulk_outcome" in faults:
-                self.bulk_outcome = _bulk_outcome(faults["bulk_outcome"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved shop in its constructor's time zone."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.throttled = 0
-            self.throttle_retry_after = 2
-            self.duplicate_webhooks = False
-            self.reorder_webhooks = False
-            self.custom_statuses = ()
-            self.site_timezone = self._default_timezone
-            self.bulk_outcome = ("COMPLETED", None)
-
-    def faults(self) -> dict[str, Any]:
-        """The faults in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            return {
-                "rate_limit": {"burst": self.throttled, "retry_after": self.throttle_retry_after},
-                "server_error": self.edge.server_errors,
-                "slow_ms": self.edge.slow_ms,
-                "firewall_user_agent": self.edge.firewall_user_agent,
-                "duplicate_webhooks": self.duplicate_webhooks,
-                "reorder_webhooks": self.reorder_webhooks,
-                "custom_statuses": list(self.custom_statuses),
-                "site_timezone": self.site_timezone,
-                "bulk_outcome": {"status": self.bulk_outcome[0],
-                                 "error_code": self.bulk_outcome[1]},
-            }  # fmt: skip
-
     # -- state, always under the lock ------------------------------------------------------
-
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
 
     def _shop(self) -> Shop:
         return Shop(
@@ -670,7 +573,7 @@ class ShopifySimulator:
             domain=self.shop_domain,
             name=self.shop_name,
             currency=self.currency,
-            zone=_zone(self.site_timezone),
+            zone=zone(self.site_timezone),
             zone_name=self.site_timezone,
             location_id=655441491,
         )
@@ -715,14 +618,14 @@ class ShopifySimulator:
         chosen = [CATALOGUE[(number + index * 3) % len(CATALOGUE)] for index in range(size)]
         if total is None:
             return [
-                Line(self._next_id(), product, 1 + (number + index) % 2, product.price)
+                Line(self._ids.next(), product, 1 + (number + index) % 2, product.price)
                 for index, product in enumerate(chosen)
             ]
         # The lines share a given total to the cent, one of each product.
         cents = int((total / _CENT).to_integral_value())
         shares = [cents // size + (cents % size if i == size - 1 else 0) for i in range(size)]
         return [
-            Line(self._next_id(), product, 1, Decimal(share) * _CENT)
+            Line(self._ids.next(), product, 1, Decimal(share) * _CENT)
             for product, share in zip(chosen, shares, strict=True)
         ]
 
@@ -735,19 +638,19 @@ class ShopifySimulator:
         total: Decimal | str | None,
         test: bool,
     ) -> SimulatedOrder:
-        order_id = self._next_id()
-        self._ids += 2  # the order's sale transaction and shipping line take the next ids
-        self._numbers += 1
+        order_id = self._ids.next()
+        self._ids.last += 2  # the order's sale transaction and shipping line take the next ids
+        number = self._numbers.next()
         return SimulatedOrder(
             id=order_id,
-            number=self._numbers,
+            number=number,
             created=born,
             updated=born,
-            buyer=self._buyer(self._numbers, email, born),
-            lines=self._lines(self._numbers, lines, None if total is None else Decimal(str(total))),
+            buyer=self._buyer(number, email, born),
+            lines=self._lines(number, lines, None if total is None else Decimal(str(total))),
             financial_status="pending",
             test=test,
-            checkout_id=self._next_id(),
+            checkout_id=self._ids.next(),
         )
 
     def _open(self, order: SimulatedOrder, status: str, at: datetime) -> None:
@@ -760,13 +663,15 @@ class ShopifySimulator:
             order.cancelled_at, order.cancel_reason, order.closed_at = at, "customer", at
         elif status == "fulfilled":
             order.financial_status = "paid"
-            order.fulfillments.append(Fulfillment(self._next_id(), at, _tracking(order.id)))
+            order.fulfillments.append(Fulfillment(self._ids.next(), at, _tracking(order.id)))
             order.fulfillment_status, order.closed_at = "fulfilled", at
         else:
             order.financial_status = status
             owed = {"refunded": order.total, "partially_refunded": _half(order.total)}
             if status in owed and owed[status] > 0:
-                order.refunds.append(Refund(self._next_id(), self._next_id(), owed[status], "", at))
+                order.refunds.append(
+                    Refund(self._ids.next(), self._ids.next(), owed[status], "", at)
+                )
 
     def _topics_of_new(self, order: SimulatedOrder) -> list[str]:
         topics = ["orders/paid"] if order.financial_status in _PAID else []
@@ -781,7 +686,7 @@ class ShopifySimulator:
         if amount <= 0 or amount > left:
             raise ValueError(f"refund amount must be more than 0.00 and at most {left:.2f}")
         now = self._now()
-        refund = Refund(self._next_id(), self._next_id(), amount.quantize(_CENT), note, now)
+        refund = Refund(self._ids.next(), self._ids.next(), amount.quantize(_CENT), note, now)
         order.refunds.append(refund)
         order.financial_status = "refunded" if amount == left else "partially_refunded"
         order.updated = now
@@ -793,7 +698,7 @@ class ShopifySimulator:
         if order.fulfillment_status == "fulfilled":
             raise ValueError(f"order {order.id} is already fulfilled")
         now = self._now()
-        order.fulfillments.append(Fulfillment(self._next_id(), now, _tracking(order.id)))
+        order.fulfillments.append(Fulfillment(self._ids.next(), now, _tracking(order.id)))
         order.fulfillment_status = "fulfilled"
         if order.financial_status in _PAID:
             # The default "automatically archive the order" once it is paid and fulfilled.
@@ -822,12 +727,15 @@ class ShopifySimulator:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         event = Event(str(uuid.uuid4()), topic, resource_id, self.clock(), body)
         for subscription in targets:
-            self._pending.append(_Pending(subscription.id, event, str(uuid.uuid4())))
+            self._waiting.append(_Pending(subscription.id, event, str(uuid.uuid4())))
+
+    # -- the outbox, always under the lock -------------------------------------------------
 
     def _prepare(self, item: _Pending) -> Outgoing | None:
         subscription = self._subscriptions.get(item.subscription_id)
         if subscription is None:
             return None
+        item.attempts += 1
         if item.outgoing is None:
             headers = delivery_headers(
                 item.event,
@@ -847,10 +755,20 @@ class ShopifySimulator:
             )
         return item.outgoing
 
-    async def _deliver_if_immediate(self) -> None:
-        # Held under the reorder fault until deliver_pending() is called.
-        if self.webhook_delivery == "immediate" and not self.reorder_webhooks and self._pending:
-            await self.deliver_pending()
+    def _delivery(
+        self, sent: Outgoing, status: int | None, error: str | None, item: _Pending | None
+    ) -> Delivery:
+        return Delivery(sent, self.clock(), status, error, item.attempts if item else 1)
+
+    def _sent(self, item: _Pending, tries: Sequence[Delivery]) -> None:
+        # A failed delivery is retried at each later round, up to MAX_RETRIES times; then a
+        # subscription made through the API goes.
+        if tries[-1].succeeded:
+            return
+        if item.attempts <= MAX_RETRIES:
+            self._waiting.append(item)
+        else:
+            self._subscriptions.pop(item.subscription_id, None)
 
 
 def _status_name(order: SimulatedOrder) -> str:
@@ -863,35 +781,9 @@ def _status_name(order: SimulatedOrder) -> str:
     return order.financial_status
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
 def _half(amount: Decimal) -> Decimal:
     return (amount / 2).quantize(_CENT, rounding=ROUND_DOWN)
 
 
 def _tracking(order_id: int) -> str:
     return f"1Z999AA1{order_id % 10**10:010d}"
-
-
-def _bulk_outcome(value: Any) -> tuple[str, str | None]:
-    if not isinstance(value, Mapping) or value.get("status") not in OUTCOMES:
-        raise ValueError(f'bulk_outcome: expected {{"status": one of {list(OUTCOMES)}, ...}}')
-    error_code = value.get("error_code")
-    if value["status"] == "FAILED" and error_code not in ERROR_CODES:
-        raise ValueError(f"bulk_outcome.error_code: expected one of {list(ERROR_CODES)}")
-    return str(value["status"]), error_code if value["status"] == "FAILED" else None
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value
