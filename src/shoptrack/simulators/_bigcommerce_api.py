@@ -25,17 +25,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shoptrack.simulators._bigcommerce_orders import (
-    CATALOGUE,
-    STATUSES,
-    Line,
-    SimulatedOrder,
+from shoptrack.simulators._bigcommerce_order_json import (
     build_coupons,
     build_order,
     build_products,
     build_shipping_addresses,
     status_entry,
 )
+from shoptrack.simulators._bigcommerce_orders import CATALOGUE, STATUSES, Line, SimulatedOrder
 from shoptrack.simulators._kit import at_edge
 
 if TYPE_CHECKING:

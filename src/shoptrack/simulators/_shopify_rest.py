@@ -37,14 +37,8 @@ from shoptrack.simulators._shopify_listing import (
     parse_time,
     pick_fields,
 )
-from shoptrack.simulators._shopify_orders import (
-    API_VERSION,
-    SimulatedCheckout,
-    SimulatedOrder,
-    build_checkout,
-    build_order,
-    build_shop,
-)
+from shoptrack.simulators._shopify_order_json import build_checkout, build_order, build_shop
+from shoptrack.simulators._shopify_orders import API_VERSION, SimulatedCheckout, SimulatedOrder
 from shoptrack.simulators._shopify_webhooks import SubscriptionRefusedError
 
 if TYPE_CHECKING:

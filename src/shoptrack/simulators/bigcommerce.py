@@ -60,15 +60,15 @@ from starlette.applications import Starlette
 
 from shoptrack.simulators._bigcommerce_api import ApiError, RestApi
 from shoptrack.simulators._bigcommerce_control import control_routes
+from shoptrack.simulators._bigcommerce_order_json import build_order, build_products
 from shoptrack.simulators._bigcommerce_orders import (
     CATALOGUE,
+    SHIPPED_STATUSES,
     SHOPPERS,
     STATUSES,
     Coupon,
     Line,
     SimulatedOrder,
-    build_order,
-    build_products,
 )
 from shoptrack.simulators._bigcommerce_webhooks import (
     RETRY_DELAYS,
@@ -374,7 +374,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
             lines=self._lines(order_id, size or 1 + order_id % 3, total),
             is_email_opt_in=order_id % 3 == 0,
             payment_method="Cash" if status_id == 7 else "Credit Card",
-            shipped=changed if status_id in (2, 10) else None,
+            shipped=changed if status_id in SHIPPED_STATUSES else None,
         )
         if total is None:
             subtotal = order.subtotal()
@@ -422,7 +422,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
         if previous == status_id:
             return
         order.status_id = status_id
-        if status_id in (2, 10) and order.shipped is None:
+        if status_id in SHIPPED_STATUSES and order.shipped is None:
             order.shipped = self._now()
         status = {"previous_status_id": previous, "new_status_id": status_id}
         self._raise(

@@ -94,6 +94,7 @@ from shoptrack.simulators._shopify_oauth import (
     authorize_route,
     token_route,
 )
+from shoptrack.simulators._shopify_order_json import build_checkout, build_order, build_refund
 from shoptrack.simulators._shopify_orders import (
     API_VERSION,
     CATALOGUE,
@@ -105,9 +106,6 @@ from shoptrack.simulators._shopify_orders import (
     Shop,
     SimulatedCheckout,
     SimulatedOrder,
-    build_checkout,
-    build_order,
-    build_refund,
     buyer_for,
 )
 from shoptrack.simulators._shopify_rest import RECENT_ORDERS, RestApi, Token
