@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shoptrack.simulators._bigcommerce_api import ApiError
+from shoptrack.simulators._bigcommerce_web import ApiError
 from shoptrack.simulators._kit import Control, OrderForm, webhook_routes
 from shoptrack.simulators._kit.control import ORDER, order_id
 

@@ -58,7 +58,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from shoptrack.simulators._bigcommerce_api import ApiError, RestApi
+from shoptrack.simulators._bigcommerce_api import RestApi
 from shoptrack.simulators._bigcommerce_control import control_routes
 from shoptrack.simulators._bigcommerce_order_json import build_order, build_products
 from shoptrack.simulators._bigcommerce_orders import (
@@ -70,6 +70,7 @@ from shoptrack.simulators._bigcommerce_orders import (
     Line,
     SimulatedOrder,
 )
+from shoptrack.simulators._bigcommerce_web import ApiError
 from shoptrack.simulators._bigcommerce_webhooks import (
     RETRY_DELAYS,
     Delivery,
@@ -87,7 +88,7 @@ from shoptrack.simulators._kit import (
     WebhookSimulator,
     timezone_fault,
 )
-from shoptrack.simulators._kit.values import amount, second, zone
+from shoptrack.simulators._kit.values import amount, zone
 
 __all__ = ["BigCommerceSimulator", "Delivery", "Hook", "SimulatedOrder"]
 
@@ -237,18 +238,16 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
         the lines add up to it, without shipping or coupon. Refunded (4) orders are refunded in
         full, Partially Refunded (14) ones by half. Their ``store/order/created`` deliveries
         wait for ``deliver_pending``."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
+        plan = self._order_times(
+            count, statuses, created=created, modified=modified, interval=interval
+        )
         for status_id in statuses:
             _check_status(status_id)
         exact = None if total is None else amount(total, "total")
-        first = created or self._now() - interval * max(count - 1, 0)
         ids = []
         with self._lock:
-            for index in range(count):
-                order_id, status_id = self._ids.next(), statuses[index % len(statuses)]
-                born = second(first + interval * index)
-                changed = second(modified + interval * index) if modified else born
+            for status_id, born, changed in plan:
+                order_id = self._ids.next()
                 order = self._new_order(
                     order_id,
                     status_id,

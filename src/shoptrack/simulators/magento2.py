@@ -50,7 +50,7 @@ from typing import Any, Literal
 from starlette.applications import Starlette
 
 from shoptrack.simulators._kit import Clock, Fault, Simulator, timezone_fault
-from shoptrack.simulators._kit.values import amount, second, zone
+from shoptrack.simulators._kit.values import amount, zone
 from shoptrack.simulators._magento2_auth import Authenticator, Integration
 from shoptrack.simulators._magento2_control import control_routes
 from shoptrack.simulators._magento2_orders import (
@@ -223,8 +223,9 @@ class Magento2Simulator(Simulator):
         $5 shipping per item and a coupon on every fourth order); ``currency`` ``"EUR"`` places
         the orders in the Euro store view.
         """
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
+        plan = self._order_times(
+            count, statuses, created=created, modified=modified, interval=interval
+        )
         if lines is not None and lines < 1:
             raise ValueError("lines must be >= 1")
         exact = None if total is None else amount(total, "total")
@@ -232,12 +233,10 @@ class Magento2Simulator(Simulator):
         if store is None:
             raise ValueError(f"currency must be one of {[s.currency for s in STORES]}")
         with self._lock:
-            states = [self._state(status) for status in statuses]
-            first = created or self._now() - interval * max(count - 1, 0)
+            for status in statuses:
+                self._state(status)
             ids = []
-            for index in range(count):
-                born = second(first + interval * index)
-                changed = second(modified + interval * index) if modified else born
+            for status, born, changed in plan:
                 entity_id = len(self._orders) + 1
                 self._sequences[store.id] += 1
                 prefix = "" if store.id == 1 else str(store.id)
@@ -246,8 +245,8 @@ class Magento2Simulator(Simulator):
                 order = SimulatedOrder(
                     entity_id=entity_id,
                     increment_id=number,
-                    status=statuses[index % len(statuses)],
-                    state=states[index % len(states)],
+                    status=status,
+                    state=self._state(status),
                     created=born,
                     updated=changed,
                     email=email or customer_email(customer),

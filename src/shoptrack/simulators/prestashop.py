@@ -198,20 +198,20 @@ class PrestaShopSimulator(Simulator):
         """Places orders as checkouts would (``statuses`` cycle; order state ids), each next
         one ``interval`` later, the first placed at ``created`` (by default the clock less the
         intervals) and last changed at ``modified`` (by default when placed)."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
+        plan = self._order_times(
+            count, statuses, created=created, modified=modified, interval=interval
+        )
         exact = None if total is None else amount(total, "total")
-        first = created or self._now() - interval * max(count - 1, 0)
         ids = []
         with self._lock:
-            states = [self._state(status) for status in statuses]
-            for index in range(count):
-                placed = first + interval * index
+            for status in statuses:
+                self._state(status)
+            for status, placed, changed in plan:
                 order = self.shop.place(
-                    states[index % len(states)],
+                    self._state(status),
                     email=email,
                     created=placed,
-                    updated=(modified + interval * index) if modified else placed,
+                    updated=changed,
                     total=exact,
                     lines=lines,
                 )

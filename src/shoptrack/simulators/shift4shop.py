@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from starlette.applications import Starlette
 
 from shoptrack.simulators._kit import Clock, Fault, Ids, Simulator, timezone_fault
-from shoptrack.simulators._kit.values import amount, second, zone
+from shoptrack.simulators._kit.values import amount, zone
 from shoptrack.simulators._shift4shop_api import RestApi
 from shoptrack.simulators._shift4shop_control import control_routes
 from shoptrack.simulators._shift4shop_orders import (
@@ -143,8 +143,9 @@ class Shift4ShopSimulator(Simulator):
         """Creates orders as checkouts would (``statuses`` cycle; status 7 is a checkout left
         unfinished, without an invoice number); each next one ``interval`` later, the first
         placed at ``created`` (by default the store's clock, less the intervals)."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
+        plan = self._order_times(
+            count, statuses, created=created, modified=modified, interval=interval
+        )
         if lines is not None and not 1 <= lines <= 20:
             raise ValueError("lines must be between 1 and 20")
         for status in statuses:
@@ -152,16 +153,14 @@ class Shift4ShopSimulator(Simulator):
         exact = None if total is None else amount(total, "total")
         ids = []
         with self._lock:
-            first = created or self._now() - interval * max(count - 1, 0)
-            for index in range(count):
-                status = str(statuses[index % len(statuses)])
-                born = second(first + interval * index)
+            for given, born, changed in plan:
+                status = str(given)
                 order = new_order(
                     self._order_ids.next(),
                     0 if status == NOT_COMPLETED else self._invoices.next(),
                     status,
                     born,
-                    second(modified + interval * index) if modified else born,
+                    changed,
                     email=email,
                     lines=lines,
                     total=exact,

@@ -376,18 +376,16 @@ class ShopifySimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
         less the intervals), each next one ``interval`` later. ``total`` is shared by the lines;
         ``test`` makes Bogus Gateway test orders. Their webhooks wait for ``deliver_pending``.
         """
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
+        plan = self._order_times(
+            count, statuses, created=created, modified=modified, interval=interval
+        )
         for status in statuses:
             self._check_status(status)
-        first = created or self._now() - interval * max(count - 1, 0)
         ids = []
         with self._lock:
-            for index in range(count):
-                born = second(first + interval * index)
-                changed = second(modified + interval * index) if modified else born
+            for status, born, changed in plan:
                 order = self._new_order(born, email=email, lines=lines, total=total, test=test)
-                self._open(order, statuses[index % len(statuses)], born)
+                self._open(order, status, born)
                 order.updated = max(changed, born)
                 self._orders[order.id] = order
                 self._emit_order(order, "orders/create")

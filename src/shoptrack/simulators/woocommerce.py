@@ -72,7 +72,7 @@ from shoptrack.simulators._kit import (
     WebhookSimulator,
     listed,
 )
-from shoptrack.simulators._kit.values import second, zone
+from shoptrack.simulators._kit.values import zone
 from shoptrack.simulators._woocommerce_auth import ApiKey, Authenticator, Permission
 from shoptrack.simulators._woocommerce_control import control_routes
 from shoptrack.simulators._woocommerce_orders import (
@@ -240,17 +240,15 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
         """Creates orders as checkouts would; each next one ``interval`` later. Refunded ones
         carry a full refund. Their ``order.created`` deliveries wait for ``deliver_pending``."""
         written = None if total is None else str(total)
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
+        plan = self._order_times(
+            count, statuses, created=created, modified=modified, interval=interval
+        )
         for status in statuses:
             self._check_status(status)
-        first = created or self._now() - interval * max(count - 1, 0)
         ids = []
         with self._lock:
-            for index in range(count):
-                order_id, status = self._ids.next(), statuses[index % len(statuses)]
-                born = second(first + interval * index)
-                changed = second(modified + interval * index) if modified else born
+            for status, born, changed in plan:
+                order_id = self._ids.next()
                 size = lines or 1 + order_id % 3
                 order = SimulatedOrder(
                     id=order_id,

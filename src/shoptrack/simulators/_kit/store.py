@@ -12,8 +12,8 @@ import copy
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
 
 from shoptrack.simulators._kit.edge import EDGE_FAULTS, EdgeFaults
 from shoptrack.simulators._kit.values import as_is, second, zone_name
@@ -21,6 +21,7 @@ from shoptrack.simulators._kit.values import as_is, second, zone_name
 __all__ = ["DELIVERY_FAULTS", "Clock", "Fault", "Ids", "Simulator", "listed", "timezone_fault"]
 
 Clock = Callable[[], datetime]
+StatusT = TypeVar("StatusT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,29 @@ class Simulator:
 
     async def _deliver_if_immediate(self) -> None:
         """Sends what a route caused before it answers, where the store delivers immediately."""
+
+    def _order_times(
+        self,
+        count: int,
+        statuses: Sequence[StatusT],
+        *,
+        created: datetime | None,
+        modified: datetime | None,
+        interval: timedelta,
+    ) -> list[tuple[StatusT, datetime, datetime]]:
+        """``add_orders``'s plan: each new order's status (``statuses`` cycle), when it is
+        placed (the first at ``created``, by default the clock less the intervals; each next
+        one ``interval`` later) and when it last changed (``modified`` likewise, by default
+        when placed), to the second."""
+        if count < 0 or not statuses:
+            raise ValueError("count must be >= 0 and statuses not empty")
+        first = created or self._now() - interval * max(count - 1, 0)
+        plan = []
+        for index in range(count):
+            placed = second(first + interval * index)
+            changed = second(modified + interval * index) if modified else placed
+            plan.append((statuses[index % len(statuses)], placed, changed))
+        return plan
 
     def _now(self) -> datetime:
         """The clock's time to the second, in UTC."""
