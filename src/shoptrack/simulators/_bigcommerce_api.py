@@ -287,7 +287,7 @@ class RestApi:
         with self.sim._lock:
             hooks = [
                 hook.as_json()
-                for hook in self.sim._hooks.values()
+                for hook in self.sim._subscriptions.values()
                 if query.get("scope", hook.scope) == hook.scope
                 and query.get("destination", hook.destination) == hook.destination
                 and query.get("is_active", str(hook.is_active).lower()) in _truth(hook.is_active)
@@ -307,12 +307,9 @@ class RestApi:
         return JSONResponse({"data": shown, "meta": {"pagination": pagination}})
 
     async def _create_hook(self, request: Request) -> Response:
-        body = await v3_body(request)
+        body = await self._hook_body(request, creating=True)
         if isinstance(body, Response):
             return body
-        problem = self._hook_problems(body, creating=True)
-        if problem is not None:
-            return problem
         with self.sim._lock:
             hook = self.sim.add_hook(
                 str(body["scope"]),
@@ -326,19 +323,16 @@ class RestApi:
         hook_id = request.path_params["hook_id"]
         body: dict[str, Any] = {}
         if request.method == "PUT":
-            given = await v3_body(request)
+            given = await self._hook_body(request, creating=False)
             if isinstance(given, Response):
                 return given
-            problem = self._hook_problems(given, creating=False)
-            if problem is not None:
-                return problem
             body = given
         with self.sim._lock:
-            hook = self.sim._hooks.get(hook_id)
+            hook = self.sim._subscriptions.get(hook_id)
             if hook is None:
                 return gateway_error(404, f"Webhook with id [{hook_id}] not found")
             if request.method == "DELETE":
-                del self.sim._hooks[hook_id]
+                del self.sim._subscriptions[hook_id]
             elif request.method == "PUT":
                 for name in ("scope", "destination"):
                     if isinstance(body.get(name), str):
@@ -349,6 +343,14 @@ class RestApi:
                     hook.headers = body["headers"]
                 hook.updated_at = self.sim._now()
             return JSONResponse({"data": hook.as_json(), "meta": {}})
+
+    async def _hook_body(self, request: Request, *, creating: bool) -> dict[str, Any] | Response:
+        """A hook's JSON object, or the 400 or 422 BigCommerce answers to it."""
+        body = await v3_body(request)
+        if isinstance(body, Response):
+            return body
+        problem = self._hook_problems(body, creating=creating)
+        return body if problem is None else problem
 
     def _hook_problems(self, body: Mapping[str, Any], *, creating: bool) -> Response | None:
         """422 naming the first field BigCommerce would refuse (``errors`` as in the spec)."""
@@ -380,7 +382,7 @@ class RestApi:
             with self.sim._lock:
                 taken = any(
                     h.scope == body["scope"] and h.destination == destination
-                    for h in self.sim._hooks.values()
+                    for h in self.sim._subscriptions.values()
                 )
             if taken:
                 # One hook per store, client, scope and destination; the exact wording is a guess.

@@ -72,6 +72,18 @@ def status_entry(status_id: int, labels: dict[int, str]) -> dict[str, Any]:
     }
 
 
+def _cost(name: str, amount: Decimal, *, tax_class: int) -> dict[str, Any]:
+    """A cost as v2 writes it: its base amount, without and with tax (the same: the store
+    charges none), the tax, and the tax class it falls in."""
+    return {
+        f"base_{name}": money(amount),
+        f"{name}_ex_tax": money(amount),
+        f"{name}_inc_tax": money(amount),
+        f"{name}_tax": money(Decimal(0)),
+        f"{name}_tax_class_id": tax_class,
+    }
+
+
 def _link(api_root: str, resource: str) -> dict[str, str]:
     return {"url": f"{api_root}/v2{resource}", "resource": resource}
 
@@ -99,21 +111,9 @@ def build_order(order: SimulatedOrder, *, api_root: str, labels: dict[int, str])
         "subtotal_ex_tax": money(subtotal),
         "subtotal_inc_tax": money(subtotal),
         "subtotal_tax": money(Decimal(0)),
-        "base_shipping_cost": money(order.shipping_cost),
-        "shipping_cost_ex_tax": money(order.shipping_cost),
-        "shipping_cost_inc_tax": money(order.shipping_cost),
-        "shipping_cost_tax": money(Decimal(0)),
-        "shipping_cost_tax_class_id": 2,
-        "base_handling_cost": money(Decimal(0)),
-        "handling_cost_ex_tax": money(Decimal(0)),
-        "handling_cost_inc_tax": money(Decimal(0)),
-        "handling_cost_tax": money(Decimal(0)),
-        "handling_cost_tax_class_id": 2,
-        "base_wrapping_cost": money(Decimal(0)),
-        "wrapping_cost_ex_tax": money(Decimal(0)),
-        "wrapping_cost_inc_tax": money(Decimal(0)),
-        "wrapping_cost_tax": money(Decimal(0)),
-        "wrapping_cost_tax_class_id": 3,
+        **_cost("shipping_cost", order.shipping_cost, tax_class=2),
+        **_cost("handling_cost", Decimal(0), tax_class=2),
+        **_cost("wrapping_cost", Decimal(0), tax_class=3),
         "total_ex_tax": money(total),
         "total_inc_tax": money(total),
         "total_tax": money(Decimal(0)),
@@ -312,16 +312,8 @@ def build_shipping_addresses(order: SimulatedOrder, *, api_root: str) -> list[di
             "items_total": order.items(),
             "items_shipped": order.items() if order.shipped else 0,
             "shipping_method": "Free Shipping" if not order.shipping_cost else "Flat Rate",
-            "base_cost": money(order.shipping_cost),
-            "cost_ex_tax": money(order.shipping_cost),
-            "cost_inc_tax": money(order.shipping_cost),
-            "cost_tax": money(Decimal(0)),
-            "cost_tax_class_id": 2,
-            "base_handling_cost": money(Decimal(0)),
-            "handling_cost_ex_tax": money(Decimal(0)),
-            "handling_cost_inc_tax": money(Decimal(0)),
-            "handling_cost_tax": money(Decimal(0)),
-            "handling_cost_tax_class_id": 2,
+            **_cost("cost", order.shipping_cost, tax_class=2),
+            **_cost("handling_cost", Decimal(0), tax_class=2),
             "shipping_zone_id": 1,
             "shipping_zone_name": shopper.country,
             "shipping_quotes": {"url": f"{api_root}/v2{quotes}", "resource": quotes},

@@ -172,14 +172,18 @@ class RestApi:
 
     async def _get(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderRepositoryV1GetGet``: one order by ``entity_id``."""
-        raw = match[1]
+        with self.sim._lock:
+            return magento_response(build_order(self._found(match[1])))
+
+    def _found(self, raw: str) -> SimulatedOrder:
+        """The order whose ``entity_id`` the path gives (under the lock): 400 for an id that
+        is no integer, 404 for no such order."""
         if not raw.isdigit():
             raise MagentoError(_TYPE, 400, {"value": raw, "type": "int"})
-        with self.sim._lock:
-            order = self.sim._orders.get(int(raw))
-            if order is None:
-                raise MagentoError(_NO_ENTITY, 404)
-            return magento_response(build_order(order))
+        order = self.sim._orders.get(int(raw))
+        if order is None:
+            raise MagentoError(_NO_ENTITY, 404)
+        return order
 
     async def _save(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderRepositoryV1SavePost``: ``{"entity": {...}}`` without an ``entity_id``
@@ -216,13 +220,8 @@ class RestApi:
     async def _cancel(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderManagementV1CancelPost``: ``true`` once cancelled, ``false`` for an
         order that can no longer be (complete, closed or cancelled already)."""
-        raw = match[1]
-        if not raw.isdigit():
-            raise MagentoError(_TYPE, 400, {"value": raw, "type": "int"})
         with self.sim._lock:
-            order = self.sim._orders.get(int(raw))
-            if order is None:
-                raise MagentoError(_NO_ENTITY, 404)
+            order = self._found(match[1])
             if order.state in ("complete", "closed", "canceled"):
                 return magento_response(False)
             self.sim.set_status(order.entity_id, "canceled")

@@ -253,9 +253,7 @@ class RestApi:
     async def _list_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
         params = dict(request.query_params)
-        cursor = parse_cursor(params)
-        query = cursor.query if cursor is not None else _only(params, _ORDER_FILTERS)
-        limit = parse_limit(params.get("limit"))
+        cursor, query, limit = _paging(params, _ORDER_FILTERS)
         sim = self.sim
         with sim._lock:
             select, order = self._order_filter(query)
@@ -263,8 +261,7 @@ class RestApi:
             listed = _page_of(chosen, order, limit, cursor, query)
             shop = sim._shop()
             body = [pick_fields(build_order(o, shop), params.get("fields")) for o in listed.items]
-        link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
-        return json_response({"orders": body}, headers={"link": link} if link else None)
+        return _page_response(request, params, listed, {"orders": body})
 
     async def _count_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
@@ -399,17 +396,14 @@ class RestApi:
     async def _list_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
         params = dict(request.query_params)
-        cursor = parse_cursor(params)
-        query = cursor.query if cursor is not None else _only(params, _CHECKOUT_FILTERS)
-        limit = parse_limit(params.get("limit"))
+        cursor, query, limit = _paging(params, _CHECKOUT_FILTERS)
         sim = self.sim
         with sim._lock:
             chosen = [c for c in sim._checkouts.values() if self._checkout_filter(query)(c)]
             listed = _page_of(chosen, "id asc", limit, cursor, query)
             shop = sim._shop()
             body = [build_checkout(c, shop) for c in listed.items]
-        link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
-        return json_response({"checkouts": body}, headers={"link": link} if link else None)
+        return _page_response(request, params, listed, {"checkouts": body})
 
     async def _count_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
@@ -495,6 +489,24 @@ class RestApi:
                 subscription.address = spec["address"].strip()
                 subscription.updated = sim._now()
             return json_response({"webhook": subscription.as_json(sim._shop().zone)})
+
+
+def _paging(
+    params: Mapping[str, str], filters: frozenset[str]
+) -> tuple[Cursor | None, dict[str, str], int]:
+    """A list's cursor (None for a first page), the filters it applies (a later page's are
+    its first page's) and its limit."""
+    cursor = parse_cursor(params)
+    query = cursor.query if cursor is not None else _only(params, filters)
+    return cursor, query, parse_limit(params.get("limit"))
+
+
+def _page_response(
+    request: Request, params: Mapping[str, str], listed: PageOf[Any], body: dict[str, Any]
+) -> Response:
+    """A page of a list, with the ``Link`` header to the pages beside it."""
+    link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
+    return json_response(body, headers={"link": link} if link else None)
 
 
 def _only(params: Mapping[str, str], names: frozenset[str]) -> dict[str, str]:

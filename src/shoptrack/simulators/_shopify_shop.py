@@ -14,12 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 import httpx
 
-from shoptrack.simulators._kit import Clock, EdgeFaults, Ids, WebhookDelivery, WebhookSimulator
+from shoptrack.simulators._kit import (
+    Clock,
+    EdgeFaults,
+    Ids,
+    NewOrder,
+    OrderArguments,
+    WebhookDelivery,
+    WebhookSimulator,
+)
 from shoptrack.simulators._kit.values import second, zone
 from shoptrack.simulators._shopify_order_json import build_checkout, build_order, build_refund
 from shoptrack.simulators._shopify_orders import (
@@ -67,7 +75,7 @@ class _Pending:
     outgoing: Outgoing | None = None
 
 
-class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
+class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery, Subscription]):
     """A simulated Shopify shop as its admin, its buyers and its webhooks see it; the app
     installed on it (``ShopifySimulator``) adds the rest.
 
@@ -83,6 +91,8 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
         webhook_timeout: Seconds to wait for an answer.
         edge: The edge in front of the shop's APIs.
     """
+
+    NEW_ORDER_STATUSES = ("paid",)
 
     def __init__(
         self,
@@ -115,7 +125,6 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
         self._orders: dict[int, SimulatedOrder] = {}
         self._checkouts: dict[int, SimulatedCheckout] = {}
         self._buyers: dict[str, Buyer] = {}
-        self._subscriptions: dict[int, Subscription] = {}
         self.opened = self._now() - timedelta(days=730)
         self.custom_statuses: tuple[str, ...] = ()
         self.site_timezone = shop_timezone
@@ -123,46 +132,14 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
     # -- the shop, from Python -------------------------------------------------------------
 
     def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("paid",),
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        email: str | None = None,
-        lines: int | None = None,
-        test: bool = False,
+        self, count: int = 1, *, test: bool = False, **given: Unpack[OrderArguments]
     ) -> list[int]:
-        """Creates orders as checkouts would; returns their ids.
-
-        ``statuses`` cycle: financial statuses, ``cancelled`` or ``fulfilled``. The first order
-        is created (and last updated, unless ``modified``) at ``created`` (by default the clock,
-        less the intervals), each next one ``interval`` later. ``total`` is shared by the lines;
-        ``test`` makes Bogus Gateway test orders. Their webhooks wait for ``deliver_pending``.
-        """
-        plan = self._order_times(
-            count, statuses, created=created, modified=modified, interval=interval
+        """Creates orders as checkouts would (see ``SimulatedShop``); returns their ids.
+        Statuses are financial statuses, ``cancelled`` or ``fulfilled``; ``total`` is shared
+        by the lines; ``test`` makes Bogus Gateway test orders."""
+        return self._place_all(
+            self._new_orders(count, given), lambda order: self._place(order, test=test)
         )
-        for status in statuses:
-            self._check_status(status)
-        ids = []
-        with self._lock:
-            for status, born, changed in plan:
-                order = self._new_order(born, email=email, lines=lines, total=total, test=test)
-                self._open(order, status, born)
-                order.updated = max(changed, born)
-                self._orders[order.id] = order
-                self._emit_order(order, "orders/create")
-                for topic in self._topics_of_new(order):
-                    self._emit_order(order, topic)
-                for refund in order.refunds:
-                    self._emit(
-                        "refunds/create", order.id, build_refund(order, refund, self._shop())
-                    )
-                ids.append(order.id)
-        return ids
 
     def set_status(self, order_id: int, status: str) -> None:
         """Changes an order as the shop admin would: a financial status (``refunded`` refunds
@@ -277,7 +254,7 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
                 raise ValueError(f"checkout {token} is already completed")
             now = self._now()
             buyer = checkout.buyer or self._contact(checkout.id % 1000, None, None)
-            order = self._new_order(now, email=buyer.email, lines=0, total=None, test=False)
+            order = self._start_order(now, email=buyer.email, lines=0, total=None, test=False)
             order.buyer, order.lines, order.checkout_id = buyer, checkout.lines, checkout.id
             self._open(order, "paid", now)
             self._orders[order.id] = order
@@ -320,12 +297,6 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
             if any(s.topic == topic and s.address == address for s in self._subscriptions.values()):
                 raise SubscriptionRefusedError("address", "for this topic has already been taken")
             return self.subscribe(topic, address)
-
-    @property
-    def webhooks(self) -> list[Subscription]:
-        """The webhook subscriptions, oldest first."""
-        with self._lock:
-            return list(self._subscriptions.values())
 
     # -- state, always under the lock ------------------------------------------------------
 
@@ -387,7 +358,7 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
             for product, share in zip(chosen, shares, strict=True)
         ]
 
-    def _new_order(
+    def _start_order(
         self,
         born: datetime,
         *,
@@ -410,6 +381,23 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery]):
             test=test,
             checkout_id=self._ids.next(),
         )
+
+    def _check_new(self, order: NewOrder) -> None:
+        self._check_status(order.status)
+
+    def _place(self, new: NewOrder, *, test: bool = False) -> int:
+        order = self._start_order(
+            new.placed, email=new.email, lines=new.lines, total=new.total, test=test
+        )
+        self._open(order, new.status, new.placed)
+        order.updated = max(new.changed, new.placed)
+        self._orders[order.id] = order
+        self._emit_order(order, "orders/create")
+        for topic in self._topics_of_new(order):
+            self._emit_order(order, topic)
+        for refund in order.refunds:
+            self._emit("refunds/create", order.id, build_refund(order, refund, self._shop()))
+        return order.id
 
     def _open(self, order: SimulatedOrder, status: str, at: datetime) -> None:
         """Puts a new order in ``status`` as the checkout (and the admin right after) would."""

@@ -382,7 +382,7 @@ class RestApi:
         args.check()
         _permit(key, _CANNOT_LIST)
         with self.sim._lock:
-            chosen = [w for w in self.sim._webhooks.values() if status in ("all", w.status)]
+            chosen = [w for w in self.sim._subscriptions.values() if status in ("all", w.status)]
             chosen.sort(key=lambda w: (w.created, w.id), reverse=True)
             zone = self.sim._timezone()
             body = [
@@ -440,11 +440,11 @@ class RestApi:
                 )
         _permit(key, _CANNOT_VIEW if request.method == "GET" else _CANNOT_EDIT)
         with self.sim._lock:
-            webhook = self.sim._webhooks.get(request.path_params["webhook_id"])
+            webhook = self.sim._subscriptions.get(request.path_params["webhook_id"])
             if webhook is None:
                 raise WPError("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
             if request.method == "DELETE":
-                del self.sim._webhooks[webhook.id]
+                del self.sim._subscriptions[webhook.id]
             elif request.method != "GET":
                 if body.get("status") in WEBHOOK_STATUSES:
                     webhook.status = str(body["status"])

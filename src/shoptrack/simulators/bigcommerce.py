@@ -84,11 +84,12 @@ from shoptrack.simulators._kit import (
     Clock,
     Fault,
     Ids,
+    NewOrder,
     WebhookDelivery,
     WebhookSimulator,
     timezone_fault,
 )
-from shoptrack.simulators._kit.values import amount, zone
+from shoptrack.simulators._kit.values import zone
 
 __all__ = ["BigCommerceSimulator", "Delivery", "Hook", "SimulatedOrder"]
 
@@ -139,7 +140,7 @@ class _Attempt:
     due: datetime | None = None  # None: as soon as deliveries are sent
 
 
-class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
+class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery, Hook]):
     """One simulated store: its orders, API account, hooks and faults, served by ``app``.
 
     Args:
@@ -158,6 +159,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
         store_timezone: The store's timezone, an IANA name (only ``/v2/store`` shows it).
     """
 
+    NEW_ORDER_STATUSES = (11,)  # Awaiting Fulfillment
     FAULTS = (
         *DELIVERY_FAULTS,
         # Merchants relabel the fixed statuses: {"11": "Ready to pack"}.
@@ -201,7 +203,6 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
         self._coupon_ids = Ids()
         self._hook_ids = Ids(18_048_286)
         self._orders: dict[int, SimulatedOrder] = {}
-        self._hooks: dict[int, Hook] = {}
         self._window_start: datetime | None = None
         self._window_used = 0
         self._seen_root = f"{_API_ROOT}/stores/{self.store_hash}"
@@ -221,46 +222,6 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
             "client_secret": self.client_secret,
             "api_base_url": base_url.rstrip("/"),
         }
-
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[int] = (11,),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Creates orders as checkouts would; each next one ``interval`` later. ``total`` makes
-        the lines add up to it, without shipping or coupon. Refunded (4) orders are refunded in
-        full, Partially Refunded (14) ones by half. Their ``store/order/created`` deliveries
-        wait for ``deliver_pending``."""
-        plan = self._order_times(
-            count, statuses, created=created, modified=modified, interval=interval
-        )
-        for status_id in statuses:
-            _check_status(status_id)
-        exact = None if total is None else amount(total, "total")
-        ids = []
-        with self._lock:
-            for status_id, born, changed in plan:
-                order_id = self._ids.next()
-                order = self._new_order(
-                    order_id,
-                    status_id,
-                    born=born,
-                    changed=changed,
-                    email=email,
-                    total=exact,
-                    size=lines,
-                )
-                self._orders[order_id] = order
-                self._raise("store/order/created", {"type": "order", "id": order_id})
-                ids.append(order_id)
-        return ids
 
     def set_status(self, order_id: int, status_id: int) -> None:
         """Changes an order's status as the merchant would in the control panel."""
@@ -334,14 +295,13 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
                 now,
                 now,
             )
-            self._hooks[hook.id] = hook
+            self._subscriptions[hook.id] = hook
             return hook
 
     @property
     def hooks(self) -> list[Hook]:
-        """The subscriptions, oldest first."""
-        with self._lock:
-            return list(self._hooks.values())
+        """The hooks, oldest first (``webhooks``, as BigCommerce names them)."""
+        return self.webhooks
 
     # -- state, always under the lock ------------------------------------------------------
 
@@ -351,31 +311,27 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
             raise ApiError(404, "The requested resource was not found.")
         return order
 
-    def _new_order(
-        self,
-        order_id: int,
-        status_id: int,
-        *,
-        born: datetime,
-        changed: datetime,
-        email: str | None,
-        total: Decimal | None,
-        size: int | None,
-    ) -> SimulatedOrder:
+    def _check_new(self, order: NewOrder) -> None:
+        _check_status(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # ``total``: the lines add up to it, without shipping or coupon. A Refunded (4) order is
+        # refunded in full, a Partially Refunded (14) one by half. store/order/created waits.
+        order_id, status_id = self._ids.next(), new.status
         shopper = SHOPPERS[order_id * 5 % len(SHOPPERS)]
         order = SimulatedOrder(
             id=order_id,
             status_id=status_id,
-            created=born,
-            modified=changed,
+            created=new.placed,
+            modified=new.changed,
             shopper=shopper,
-            email=email or shopper.email,
-            lines=self._lines(order_id, size or 1 + order_id % 3, total),
+            email=new.email or shopper.email,
+            lines=self._lines(order_id, new.lines or 1 + order_id % 3, new.total),
             is_email_opt_in=order_id % 3 == 0,
             payment_method="Cash" if status_id == 7 else "Credit Card",
-            shipped=changed if status_id in SHIPPED_STATUSES else None,
+            shipped=new.changed if status_id in SHIPPED_STATUSES else None,
         )
-        if total is None:
+        if new.total is None:
             subtotal = order.subtotal()
             order.shipping_cost = Decimal(0) if subtotal >= _FREE_SHIPPING_FROM else _FLAT_SHIPPING
             if order_id % 4 == 0 and subtotal >= 50:
@@ -384,7 +340,9 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
             order.refunded, order.refunds = order.total(), 1
         elif status_id == 14:
             order.refunded, order.refunds = (order.total() / 2).quantize(Decimal("0.01")), 1
-        return order
+        self._orders[order_id] = order
+        self._raise("store/order/created", {"type": "order", "id": order_id})
+        return order_id
 
     def _lines(self, order_id: int, size: int, total: Decimal | None) -> list[Line]:
         picks = [CATALOGUE[(order_id * 3 + index * 5) % len(CATALOGUE)] for index in range(size)]
@@ -430,7 +388,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
 
     def _raise(self, scope: str, data: Mapping[str, Any]) -> None:
         event = Event(scope, dict(data), self._now())
-        for hook in self._hooks.values():
+        for hook in self._subscriptions.values():
             if hook.is_active and hook.wants(scope):
                 self._waiting.append(_Attempt(hook.id, event, "msg_" + _token(27)))
 
@@ -444,7 +402,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
         return due
 
     def _prepare(self, attempt: _Attempt) -> Outgoing | None:
-        hook = self._hooks.get(attempt.hook_id)
+        hook = self._subscriptions.get(attempt.hook_id)
         if hook is None or not hook.is_active:
             return None
         body = attempt.event.body(store_id=self.store_id, store_hash=self.store_hash)
@@ -471,7 +429,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery]):
         # A failed try is retried on BigCommerce's schedule, or deactivates its hook.
         if tries[-1].succeeded:
             return
-        hook = self._hooks.get(item.hook_id)
+        hook = self._subscriptions.get(item.hook_id)
         if hook is None:
             return
         if item.attempt >= len(RETRY_DELAYS):

@@ -42,15 +42,20 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, Unpack
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._kit import Clock, Fault, Simulator, timezone_fault
-from shoptrack.simulators._kit.values import amount, zone
+from shoptrack.simulators._kit import (
+    Clock,
+    Fault,
+    NewOrder,
+    OrderArguments,
+    Simulator,
+    timezone_fault,
+)
+from shoptrack.simulators._kit.values import zone
 from shoptrack.simulators._magento2_auth import Authenticator, Integration
 from shoptrack.simulators._magento2_control import control_routes
 from shoptrack.simulators._magento2_orders import (
@@ -60,6 +65,7 @@ from shoptrack.simulators._magento2_orders import (
     STORES,
     HistoryEntry,
     SimulatedOrder,
+    Store,
     build_order,
     customer_email,
 )
@@ -120,6 +126,7 @@ class Magento2Simulator(Simulator):
         site_timezone: The store's IANA timezone (what the admin shows times in).
     """
 
+    NEW_ORDER_STATUSES = ("processing",)
     FAULTS = (
         # New status codes, each assigned to a state (processing unless told otherwise).
         Fault("custom_statuses", _custom_statuses, dict),
@@ -204,61 +211,18 @@ class Magento2Simulator(Simulator):
             return self._auth.admin_token(self.admin_username, self.admin_password, self._now())
 
     def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("processing",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-        currency: str | None = None,
+        self, count: int = 1, *, currency: str | None = None, **given: Unpack[OrderArguments]
     ) -> list[int]:
-        """Creates orders as checkouts would, each next one ``interval`` later (the first at
-        ``created``, by default the clock less the intervals); returns their ``entity_id``s.
-
-        ``total`` is the grand total in the order's currency (by default the catalogue's prices,
-        $5 shipping per item and a coupon on every fourth order); ``currency`` ``"EUR"`` places
-        the orders in the Euro store view.
-        """
-        plan = self._order_times(
-            count, statuses, created=created, modified=modified, interval=interval
-        )
-        if lines is not None and lines < 1:
-            raise ValueError("lines must be >= 1")
-        exact = None if total is None else amount(total, "total")
+        """Creates orders as checkouts would (see ``SimulatedShop``); returns their
+        ``entity_id``s. ``total`` is the grand total in the order's currency (by default the
+        catalogue's prices, $5 shipping per item and a coupon on every fourth order);
+        ``currency`` ``"EUR"`` places the orders in the Euro store view."""
         store = next((s for s in STORES if s.currency == (currency or STORES[0].currency)), None)
         if store is None:
             raise ValueError(f"currency must be one of {[s.currency for s in STORES]}")
-        with self._lock:
-            for status in statuses:
-                self._state(status)
-            ids = []
-            for status, born, changed in plan:
-                entity_id = len(self._orders) + 1
-                self._sequences[store.id] += 1
-                prefix = "" if store.id == 1 else str(store.id)
-                number = f"{prefix}{self._sequences[store.id]:0{9 - len(prefix)}d}"
-                customer = entity_id % 6
-                order = SimulatedOrder(
-                    entity_id=entity_id,
-                    increment_id=number,
-                    status=status,
-                    state=self._state(status),
-                    created=born,
-                    updated=changed,
-                    email=email or customer_email(customer),
-                    customer=customer,
-                    guest=entity_id % 3 == 0,
-                    lines=lines or 1 + entity_id % 3,
-                    total=exact,
-                    store=store,
-                )
-                self._orders[entity_id] = order
-                ids.append(entity_id)
-        return ids
+        return self._place_all(
+            self._new_orders(count, given), lambda order: self._place(order, store)
+        )
 
     def set_status(self, order_id: int, status: str, *, comment: str | None = None) -> None:
         """Changes an order's status (and its state) as the admin would, at the clock's time,
@@ -289,6 +253,31 @@ class Magento2Simulator(Simulator):
             known = [*CORE_STATUSES, *self.custom_statuses]
             raise ValueError(f"unknown status {status!r}; the store has {known}")
         return state
+
+    def _check_new(self, order: NewOrder) -> None:
+        self._state(order.status)
+
+    def _place(self, new: NewOrder, store: Store = STORES[0]) -> int:
+        entity_id = len(self._orders) + 1
+        self._sequences[store.id] += 1
+        prefix = "" if store.id == 1 else str(store.id)
+        number = f"{prefix}{self._sequences[store.id]:0{9 - len(prefix)}d}"
+        customer = entity_id % 6
+        self._orders[entity_id] = SimulatedOrder(
+            entity_id=entity_id,
+            increment_id=number,
+            status=new.status,
+            state=self._state(new.status),
+            created=new.placed,
+            updated=new.changed,
+            email=new.email or customer_email(customer),
+            customer=customer,
+            guest=entity_id % 3 == 0,
+            lines=new.lines or 1 + entity_id % 3,
+            total=new.total,
+            store=store,
+        )
+        return entity_id
 
     def _order(self, order_id: int) -> SimulatedOrder:
         order = self._orders.get(order_id)

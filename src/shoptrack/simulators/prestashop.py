@@ -37,14 +37,13 @@ import re
 import secrets
 import string
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any, Literal
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._kit import Clock, Fault, Simulator, listed
-from shoptrack.simulators._kit.values import amount, zone, zone_name
+from shoptrack.simulators._kit import Clock, Fault, NewOrder, Simulator, listed
+from shoptrack.simulators._kit.values import zone, zone_name
 from shoptrack.simulators._prestashop_control import control_routes
 from shoptrack.simulators._prestashop_shop import Order, OrderState, Shop
 from shoptrack.simulators._prestashop_webservice import Webservice, render_order
@@ -98,6 +97,7 @@ class PrestaShopSimulator(Simulator):
         clock: Returns the current time (aware); defaults to the machine's clock.
     """
 
+    NEW_ORDER_STATUSES = ("2",)  # Payment accepted
     FAULTS = (
         Fault("custom_statuses", _custom_states, listed),  # a module's
         Fault("site_timezone", zone_name),  # PS_TIMEZONE
@@ -183,41 +183,6 @@ class PrestaShopSimulator(Simulator):
         """Credentials for ``shoptrack integrations add`` with the shop at ``base_url``."""
         return {"base_url": base_url.rstrip("/"), "webservice_key": self.webservice_key}
 
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str | int] = ("2",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Places orders as checkouts would (``statuses`` cycle; order state ids), each next
-        one ``interval`` later, the first placed at ``created`` (by default the clock less the
-        intervals) and last changed at ``modified`` (by default when placed)."""
-        plan = self._order_times(
-            count, statuses, created=created, modified=modified, interval=interval
-        )
-        exact = None if total is None else amount(total, "total")
-        ids = []
-        with self._lock:
-            for status in statuses:
-                self._state(status)
-            for status, placed, changed in plan:
-                order = self.shop.place(
-                    self._state(status),
-                    email=email,
-                    created=placed,
-                    updated=changed,
-                    total=exact,
-                    lines=lines,
-                )
-                ids.append(order.id)
-        return ids
-
     def set_status(self, order_id: int, status: str | int) -> None:
         """Moves an order to another state as the back office does, at the clock's time."""
         with self._lock:
@@ -243,6 +208,21 @@ class PrestaShopSimulator(Simulator):
             return {**super().faults(), "empty_list": self.empty_list}
 
     # -- state, always under the lock ------------------------------------------------------
+
+    def _check_new(self, order: NewOrder) -> None:
+        self._state(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # Statuses are order state ids.
+        order = self.shop.place(
+            self._state(new.status),
+            email=new.email,
+            created=new.placed,
+            updated=new.changed,
+            total=new.total,
+            lines=new.lines,
+        )
+        return order.id
 
     def _wall_now(self) -> str:
         return self._now().astimezone(self.shop.zone).strftime("%Y-%m-%d %H:%M:%S")

@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._kit import Clock, Fault, Ids, Simulator, timezone_fault
-from shoptrack.simulators._kit.values import amount, zone
+from shoptrack.simulators._kit import Clock, Fault, Ids, NewOrder, Simulator, timezone_fault
+from shoptrack.simulators._kit.values import zone
 from shoptrack.simulators._shift4shop_api import RestApi
 from shoptrack.simulators._shift4shop_control import control_routes
 from shoptrack.simulators._shift4shop_orders import (
@@ -83,6 +80,7 @@ class Shift4ShopSimulator(Simulator):
         clock: Returns the current time (aware); defaults to the machine's clock.
     """
 
+    NEW_ORDER_STATUSES = ("2",)  # Processing
     FAULTS = (
         # Order queues a merchant named: the custom slots 8-10, or new ids.
         Fault("custom_statuses", _custom_statuses, lambda ids: [str(n) for n in ids]),
@@ -128,47 +126,6 @@ class Shift4ShopSimulator(Simulator):
             "api_base_url": base_url.rstrip("/"),
         }
 
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("2",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Creates orders as checkouts would (``statuses`` cycle; status 7 is a checkout left
-        unfinished, without an invoice number); each next one ``interval`` later, the first
-        placed at ``created`` (by default the store's clock, less the intervals)."""
-        plan = self._order_times(
-            count, statuses, created=created, modified=modified, interval=interval
-        )
-        if lines is not None and not 1 <= lines <= 20:
-            raise ValueError("lines must be between 1 and 20")
-        for status in statuses:
-            self._check_status(status)
-        exact = None if total is None else amount(total, "total")
-        ids = []
-        with self._lock:
-            for given, born, changed in plan:
-                status = str(given)
-                order = new_order(
-                    self._order_ids.next(),
-                    0 if status == NOT_COMPLETED else self._invoices.next(),
-                    status,
-                    born,
-                    changed,
-                    email=email,
-                    lines=lines,
-                    total=exact,
-                )
-                self._orders[order.id] = order
-                ids.append(order.id)
-        return ids
-
     def set_status(self, order_id: int, status: str) -> None:
         """Moves an order to another queue as the shop admin would, at the store's clock."""
         self._check_status(status)
@@ -193,6 +150,27 @@ class Shift4ShopSimulator(Simulator):
             return {order_id: order.status for order_id, order in self._orders.items()}
 
     # -- state, always under the lock ------------------------------------------------------
+
+    def _check_new(self, order: NewOrder) -> None:
+        if order.lines is not None and order.lines > 20:
+            raise ValueError("lines must be between 1 and 20")
+        self._check_status(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # Status 7 is a checkout left unfinished, without an invoice number.
+        status = str(new.status)
+        order = new_order(
+            self._order_ids.next(),
+            0 if status == NOT_COMPLETED else self._invoices.next(),
+            status,
+            new.placed,
+            new.changed,
+            email=new.email,
+            lines=new.lines,
+            total=new.total,
+        )
+        self._orders[order.id] = order
+        return order.id
 
     def _zone(self) -> ZoneInfo:
         return zone(self.store_timezone)

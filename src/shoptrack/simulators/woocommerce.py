@@ -53,7 +53,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +68,7 @@ from shoptrack.simulators._kit import (
     Clock,
     Fault,
     Ids,
+    NewOrder,
     WebhookDelivery,
     WebhookSimulator,
     listed,
@@ -140,7 +141,7 @@ class _Pending:
     body: bytes | None  # the order when it changed (reorder fault), else built when sent
 
 
-class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
+class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery, Webhook]):
     """One simulated store: its orders, API key, webhooks and faults, served by ``app``.
 
     Args:
@@ -156,6 +157,7 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
         webhook_timeout: Seconds to wait for a webhook's answer.
     """
 
+    NEW_ORDER_STATUSES = ("processing",)
     FAULTS = (
         *DELIVERY_FAULTS,
         Fault("custom_statuses", _custom_statuses, listed),  # registered by plugins
@@ -195,7 +197,6 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
         self._orders: dict[int, SimulatedOrder] = {}
         # Bumped by every save of an order (see _queue): a listing read before is stale.
         self._revision = 0
-        self._webhooks: dict[int, Webhook] = {}
         self._waiting_keys: set[tuple[int, int]] = set()  # (webhook, order) waiting unbuilt
         self._seen_home = "http://localhost/"
         self.custom_statuses: tuple[str, ...] = ()
@@ -224,50 +225,6 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
             self.consumer_secret = "cs_" + secrets.token_hex(20)
             self._auth.keys[:] = [ApiKey(self.consumer_key, self.consumer_secret, permissions)]
         return {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret}
-
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("processing",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Creates orders as checkouts would; each next one ``interval`` later. Refunded ones
-        carry a full refund. Their ``order.created`` deliveries wait for ``deliver_pending``."""
-        written = None if total is None else str(total)
-        plan = self._order_times(
-            count, statuses, created=created, modified=modified, interval=interval
-        )
-        for status in statuses:
-            self._check_status(status)
-        ids = []
-        with self._lock:
-            for status, born, changed in plan:
-                order_id = self._ids.next()
-                size = lines or 1 + order_id % 3
-                order = SimulatedOrder(
-                    id=order_id,
-                    status=status,
-                    created=born,
-                    modified=changed,
-                    email=email or f"customer{order_id}@example.com",
-                    lines=size,
-                    total=written or f"{Decimal('24.95') * size + order_id % 7:.2f}",
-                    paid=born if status in (*PAID_STATUSES, "refunded") else None,
-                    completed=changed if status == "completed" else None,
-                )
-                if status == "refunded":
-                    amount = Decimal(order.total)
-                    order.refunds.append(Refund(self._ids.next(), amount, "", changed))
-                self._orders[order_id] = order
-                self._queue("order.created", order)
-                ids.append(order_id)
-        return ids
 
     def set_status(self, order_id: int, status: str) -> None:
         """Changes an order's status as the shop admin would (``order.updated`` waits)."""
@@ -304,14 +261,8 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
             now = self._now()
             webhook = Webhook(self._ids.next(), name, topic, delivery_url, secret, status, now, now)
             webhook.name = name or f"Webhook created on {now:%B %d, %Y @ %I:%M %p}"
-            self._webhooks[webhook.id] = webhook
+            self._subscriptions[webhook.id] = webhook
             return webhook
-
-    @property
-    def webhooks(self) -> list[Webhook]:
-        """The registered webhooks, oldest first."""
-        with self._lock:
-            return list(self._webhooks.values())
 
     # -- state, always under the lock ------------------------------------------------------
 
@@ -337,6 +288,31 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
 
     def _rendering(self) -> dict[str, Any]:
         return {"site_url": self._home(), "site_timezone": self._timezone()}
+
+    def _check_new(self, order: NewOrder) -> None:
+        self._check_status(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # A refunded order carries a full refund; order.created waits for deliver_pending().
+        order_id, status = self._ids.next(), new.status
+        size = new.lines or 1 + order_id % 3
+        priced = Decimal("24.95") * size + order_id % 7  # the catalogue's price of its lines
+        order = SimulatedOrder(
+            id=order_id,
+            status=status,
+            created=new.placed,
+            modified=new.changed,
+            email=new.email or f"customer{order_id}@example.com",
+            lines=size,
+            total=str(new.total) if new.total is not None else f"{priced:.2f}",
+            paid=new.placed if status in (*PAID_STATUSES, "refunded") else None,
+            completed=new.changed if status == "completed" else None,
+        )
+        if status == "refunded":
+            order.refunds.append(Refund(self._ids.next(), Decimal(order.total), "", new.changed))
+        self._orders[order_id] = order
+        self._queue("order.created", order)
+        return order_id
 
     def _transition(self, order: SimulatedOrder, status: str) -> None:
         now = self._now()
@@ -378,7 +354,7 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
     def _queue(self, topic: str, order: SimulatedOrder) -> None:
         # Every save of an order passes here, as every save fires order.created/updated.
         self._revision += 1
-        for webhook in self._webhooks.values():
+        for webhook in self._subscriptions.values():
             if webhook.status != "active" or webhook.topic != topic:
                 continue
             if self.reorder_webhooks:
@@ -395,7 +371,7 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
         return super()._take_due()
 
     def _prepare(self, item: _Pending) -> Outgoing | None:
-        webhook, order = self._webhooks.get(item.webhook_id), self._orders.get(item.order_id)
+        webhook, order = self._subscriptions.get(item.webhook_id), self._orders.get(item.order_id)
         if webhook is None or order is None:
             return None
         body = item.body or wp_json(build_order(order, **self._rendering()))
@@ -411,7 +387,7 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery]):
         return Delivery(sent, self._now(), status, error)
 
     def _sent(self, item: _Pending, tries: Sequence[Delivery]) -> None:
-        if (webhook := self._webhooks.get(item.webhook_id)) is not None:
+        if (webhook := self._subscriptions.get(item.webhook_id)) is not None:
             for delivery in tries:
                 webhook.record(delivery.succeeded)
 

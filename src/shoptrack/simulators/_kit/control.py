@@ -181,7 +181,7 @@ class Control:
         return Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"])
 
 
-def webhook_routes(sim: WebhookSimulator[Any, Any, Any]) -> list[BaseRoute]:
+def webhook_routes(sim: WebhookSimulator[Any, Any, Any, Any]) -> list[BaseRoute]:
     """``GET /_sim/webhooks/deliveries`` and ``POST /_sim/webhooks/deliver``."""
 
     async def deliveries(request: Request) -> Response:

@@ -1,5 +1,5 @@
-"""A store's webhook outbox: deliveries wait until sent, each one is logged, and the delivery
-faults (sent twice, sent newest first) apply on the way out.
+"""A store's webhook outbox: its subscriptions, the deliveries waiting until sent, each one
+logged, and the delivery faults (sent twice, sent newest first) on the way out.
 
 ``WebhookSimulator`` is the simulator of a platform that sends webhooks. What differs between
 platforms is said by three hooks: which waiting deliveries are due (``_take_due``), the request
@@ -45,6 +45,7 @@ class Sendable(Protocol):
 
 SentT = TypeVar("SentT", bound=Sendable)
 WaitingT = TypeVar("WaitingT")
+SubscriptionT = TypeVar("SubscriptionT")
 DeliveryT = TypeVar("DeliveryT", bound="Delivery[Any]")
 
 
@@ -85,7 +86,7 @@ async def post(client: httpx.AsyncClient, outgoing: Sendable) -> tuple[int | Non
     return response.status_code, None
 
 
-class WebhookSimulator(Simulator, Generic[WaitingT, SentT, DeliveryT]):
+class WebhookSimulator(Simulator, Generic[WaitingT, SentT, DeliveryT, SubscriptionT]):
     """A simulated store that sends webhooks, through its outbox.
 
     Args:
@@ -110,10 +111,17 @@ class WebhookSimulator(Simulator, Generic[WaitingT, SentT, DeliveryT]):
         self.webhook_delivery = webhook_delivery
         self._transport = webhook_transport
         self._timeout = webhook_timeout
+        self._subscriptions: dict[int, SubscriptionT] = {}  # by id
         self._waiting: list[WaitingT] = []
         self._log: deque[DeliveryT] = deque(maxlen=10_000)
         self.duplicate_webhooks = False
         self.reorder_webhooks = False
+
+    @property
+    def webhooks(self) -> list[SubscriptionT]:
+        """The webhook subscriptions, oldest first."""
+        with self._lock:
+            return list(self._subscriptions.values())
 
     @property
     def deliveries(self) -> list[DeliveryT]:

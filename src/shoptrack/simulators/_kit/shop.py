@@ -4,13 +4,11 @@ checkout drive it from Python (tests, ``shoptrack demo``, ``shoptrack simulate``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from starlette.types import ASGIApp
 
-from shoptrack.simulators._kit.store import Clock
+from shoptrack.simulators._kit.store import Clock, OrderArguments
 
 __all__ = ["SimulatedShop"]
 
@@ -36,21 +34,13 @@ class SimulatedShop(Protocol):
         """What a merchant enters in shoptrack for this store, served at ``base_url``."""
         ...
 
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[Any] = ...,
-        email: str | None = ...,
-        created: datetime | None = ...,
-        modified: datetime | None = ...,
-        interval: timedelta = ...,
-        total: Decimal | str | None = ...,
-    ) -> list[int]:
+    def add_orders(self, count: int = 1, **given: Unpack[OrderArguments]) -> list[int]:
         """Creates ``count`` orders as checkouts would (``statuses`` cycle), the first placed at
         ``created`` (by default the store's clock, less the intervals) and last changed at
-        ``modified`` (by default when placed), each next one ``interval`` later; returns their
-        ids in that order. Webhooks they cause wait for ``deliver_pending``."""
+        ``modified`` (by default when placed), each next one ``interval`` later, for ``email``
+        (by default the store's demo buyers), of ``lines`` lines adding up to ``total`` (by
+        default the catalogue's); returns their ids in that order. Webhooks they cause wait for
+        ``deliver_pending``."""
         ...
 
     def set_status(self, order_id: int, status: Any) -> None:
