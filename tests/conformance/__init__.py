@@ -2,11 +2,13 @@
 
 The suite checks every connector the same way against its platform's simulator. It knows a
 platform only through a ``PlatformHarness``: the connector, how to serve the simulator with a
-clock, and a few declarations about the platform. The running simulator is a ``SimulatedStore``,
-driven the way the platform's shop admin and checkout would drive a real store.
+clock, and a few declarations about the platform. The running simulator is a ``ServedStore``: the
+platform's ``SimulatedShop`` on a real socket, driven the way the platform's shop admin and
+checkout would drive a real store, in the suite's vocabulary (raw statuses and order ids as
+text).
 
 Adding a platform is one entry in ``HARNESSES``: a ``PlatformHarness`` whose ``serve`` runs that
-platform's simulator as a ``SimulatedStore`` (``_serve`` with what sets the platform apart). The
+platform's simulator as a ``ServedStore`` (``_serve`` with what sets the platform apart). The
 suite fails while a connector known to shoptrack has no harness.
 """
 
@@ -18,12 +20,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from shoptrack.clock import Clock
 from shoptrack.connectors import Connector, connector_for
+from shoptrack.simulators import SimulatedShop
 from shoptrack.simulators.bigcommerce import BigCommerceSimulator
 from shoptrack.simulators.magento2 import Magento2Simulator
 from shoptrack.simulators.prestashop import PS_VERSION, PS_VERSION_1_7, PrestaShopSimulator
@@ -36,7 +39,7 @@ from tests.stores import serving
 __all__ = [
     "HARNESSES",
     "PlatformHarness",
-    "SimulatedStore",
+    "ServedStore",
     "WebhookRequest",
     "WindowEdges",
 ]
@@ -48,50 +51,6 @@ class WebhookRequest:
 
     headers: dict[str, str]
     body: bytes
-
-
-class SimulatedStore(Protocol):
-    """A platform's simulator serving on a real socket, as the conformance suite drives it.
-
-    Faults use the vocabulary every simulator shares: ``{"rate_limit": {"burst": N,
-    "retry_after": S}}``, ``{"server_error": N}``, ``{"slow_ms": M}``, ``{"firewall_user_agent":
-    "shoptrack"}``, ``{"custom_statuses": [...]}``, ``{"site_timezone": "America/New_York"}``.
-    """
-
-    def credentials(self) -> dict[str, Any]:
-        """Working credentials for this store, as a merchant enters them."""
-        ...
-
-    def add_orders(
-        self,
-        count: int,
-        *,
-        statuses: Sequence[str],
-        at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-    ) -> list[str]:
-        """Creates ``count`` orders as checkouts would (``statuses`` cycle), the first placed and
-        last modified at ``at`` (by default the store's clock, less the intervals), each next one
-        ``interval`` later; returns their platform ids in that order."""
-        ...
-
-    def set_status(self, order_id: str, status: str) -> None:
-        """Changes an order's status as the shop admin would, at the store's clock."""
-        ...
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (see the class's docstring)."""
-        ...
-
-    def subscribe(self, secret: str) -> list[WebhookRequest]:
-        """Makes the store send its order webhooks, signed with ``secret``, from now on; returns
-        what it sent while subscribing (its pings, where the platform pings)."""
-        ...
-
-    def deliver(self) -> list[WebhookRequest]:
-        """Sends the webhook deliveries waiting; returns them in the order they were sent."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +86,7 @@ class PlatformHarness:
     """
 
     connector: Connector
-    serve: Callable[[Clock], AbstractContextManager[SimulatedStore]]
+    serve: Callable[[Clock], AbstractContextManager[ServedStore]]
     statuses: tuple[str, ...]
     custom_status: str | None
     secret_field: str
@@ -148,26 +107,27 @@ class PlatformHarness:
         return f"{self.platform}-{self.variant}" if self.variant else self.platform
 
 
-# -- the simulators as SimulatedStores ----------------------------------------------------------
+# -- the simulators as ServedStores ------------------------------------------------------------
 
 # Where simulators "send" webhooks: a transport keeps them, so no server needs to listen.
 _RECEIVER = "https://shoptrack.test/webhooks"
 
 
 @dataclass
-class _Store:
-    """A platform's simulator as a ``SimulatedStore``. The simulators share one shape; what
-    differs is said here: how a raw status is written to the simulator, the names its
-    ``add_orders`` gives the creation and modification times, and how webhooks are subscribed."""
+class ServedStore:
+    """A platform's simulated shop serving on a real socket, as the conformance suite drives it.
 
-    simulator: Any
+    What differs between platforms is said here: how a raw status is written to the simulator,
+    how totals and credentials are given, and how webhooks are subscribed. Faults are the
+    ``SimulatedShop``'s.
+    """
+
+    simulator: SimulatedShop
     url: str
     platform: str
     # The deliveries the simulator sent and nobody took yet; None where it sends none.
     sent: list[WebhookRequest] | None
     status: Callable[[str], Any] = str
-    times: tuple[str, ...] = ("created", "modified")
-    total: Callable[[Decimal], Any] = Decimal
     credential_options: Mapping[str, Any] = field(default_factory=dict)
     # The simulator's attribute holding the app secret that signs every delivery (Shopify,
     # BigCommerce); None where shoptrack hands the store a secret per webhook (WooCommerce).
@@ -179,6 +139,7 @@ class _Store:
     _subscriptions: int = 0
 
     def credentials(self) -> dict[str, Any]:
+        """Working credentials for this store, as a merchant enters them."""
         return dict(self.simulator.credentials(self.url, **self.credential_options))
 
     def add_orders(
@@ -190,22 +151,30 @@ class _Store:
         interval: timedelta = timedelta(0),
         total: Decimal | None = None,
     ) -> list[str]:
+        """Creates ``count`` orders as checkouts would (``statuses`` cycle), the first placed and
+        last modified at ``at`` (by default the store's clock, less the intervals), each next one
+        ``interval`` later; returns their platform ids in that order."""
         ids = self.simulator.add_orders(
             count,
             statuses=[self.status(status) for status in statuses],
+            created=at,
+            modified=at,
             interval=interval,
-            total=None if total is None else self.total(total),
-            **dict.fromkeys(self.times, at),
+            total=total,
         )
         return [str(order_id) for order_id in ids]
 
     def set_status(self, order_id: str, status: str) -> None:
+        """Changes an order's status as the shop admin would, at the store's clock."""
         self.simulator.set_status(int(order_id), self.status(status))
 
     def set_faults(self, faults: Mapping[str, Any]) -> None:
+        """Switches misbehaviour on (see ``SimulatedShop``)."""
         self.simulator.set_faults(faults)
 
     def subscribe(self, secret: str) -> list[WebhookRequest]:
+        """Makes the store send its order webhooks, signed with ``secret``, from now on; returns
+        what it sent while subscribing (its pings, where the platform pings)."""
         # As shoptrack subscribes in production: the connector registers through the API.
         if self.signing_secret is not None:
             setattr(self.simulator, self.signing_secret, secret)
@@ -222,6 +191,7 @@ class _Store:
         return self._take()
 
     def deliver(self) -> list[WebhookRequest]:
+        """Sends the webhook deliveries waiting; returns them in the order they were sent."""
         # The simulator delivers from its own event loop, as the platform's queue would.
         asyncio.run(self.simulator.deliver_pending())
         return self._take()
@@ -234,17 +204,17 @@ class _Store:
         return taken
 
 
-Build = Callable[[Clock, httpx.MockTransport], Any]
+Build = Callable[[Clock, httpx.MockTransport], SimulatedShop]
 
 
 def _serve(
     platform: str, build: Build, *, webhooks: bool = True, **options: Any
-) -> Callable[[Clock], AbstractContextManager[SimulatedStore]]:
+) -> Callable[[Clock], AbstractContextManager[ServedStore]]:
     """Serves a fresh simulator from ``build`` (its clock, the transport its deliveries go to)
-    as a ``_Store`` with ``options``."""
+    as a ``ServedStore`` with ``options``."""
 
     @contextmanager
-    def serve(clock: Clock) -> Iterator[SimulatedStore]:
+    def serve(clock: Clock) -> Iterator[ServedStore]:
         sent: list[WebhookRequest] = []
 
         def receive(request: httpx.Request) -> httpx.Response:
@@ -254,7 +224,7 @@ def _serve(
 
         simulator = build(clock, httpx.MockTransport(receive))
         with serving(simulator.app) as url:
-            yield _Store(simulator, url, platform, sent if webhooks else None, **options)
+            yield ServedStore(simulator, url, platform, sent if webhooks else None, **options)
 
     return serve
 
@@ -269,7 +239,6 @@ WOOCOMMERCE = PlatformHarness(
         lambda clock, transport: WooCommerceSimulator(
             clock=clock.now, webhook_delivery="manual", webhook_transport=transport
         ),
-        total=str,
     ),
     # wc_get_order_statuses(), plus the block checkout's draft.
     statuses=(
@@ -380,7 +349,6 @@ def _prestashop(version: str, variant: str) -> PlatformHarness:
             "prestashop",
             lambda clock, _: PrestaShopSimulator(clock=clock.now, version=version),
             webhooks=False,
-            times=("created", "updated"),
         ),
         # The order states of a fresh 1.7/8 install (PS_OS_*), the usual path first: Payment
         # accepted, Processing in progress, Shipped.
@@ -408,7 +376,6 @@ def _shopify(variant: str, **credential_options: Any) -> PlatformHarness:
             lambda clock, transport: ShopifySimulator(
                 clock=clock.now, webhook_delivery="manual", webhook_transport=transport
             ),
-            times=("created",),
             # Every delivery is signed with the app's client secret. Shopify does not ping a
             # new subscription.
             signing_secret="client_secret",

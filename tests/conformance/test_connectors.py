@@ -36,7 +36,7 @@ from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import create_integration
 from shoptrack.store.schema import inbox, integrations, sync_runs
-from tests.conformance import HARNESSES, PlatformHarness, SimulatedStore, WebhookRequest
+from tests.conformance import HARNESSES, PlatformHarness, ServedStore, WebhookRequest
 from tests.helpers import SIMULATOR_GUARD
 
 WEBHOOK_SECRET = "whsec-conformance"
@@ -63,7 +63,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def store(harness: PlatformHarness, clock: FrozenClock) -> Iterator[SimulatedStore]:
+def store(harness: PlatformHarness, clock: FrozenClock) -> Iterator[ServedStore]:
     with harness.serve(clock) as running:
         yield running
 
@@ -162,16 +162,14 @@ def test_every_platform_with_a_connector_has_a_harness() -> None:
 # -- credentials ------------------------------------------------------------------------------
 
 
-def test_working_credentials_pass_the_check(
-    harness: PlatformHarness, store: SimulatedStore
-) -> None:
+def test_working_credentials_pass_the_check(harness: PlatformHarness, store: ServedStore) -> None:
     with api_session(harness, store.credentials()) as api:
         harness.connector.check_credentials(api.client)
     assert api.delays == []
 
 
 def test_a_wrong_secret_is_refused_with_the_stores_answer(
-    harness: PlatformHarness, store: SimulatedStore
+    harness: PlatformHarness, store: ServedStore
 ) -> None:
     credentials = store.credentials()
     credentials[harness.secret_field] = _another(credentials[harness.secret_field])
@@ -186,7 +184,7 @@ def test_a_wrong_secret_is_refused_with_the_stores_answer(
 
 
 def test_padded_credentials_are_trimmed_named_and_work(
-    harness: PlatformHarness, store: SimulatedStore
+    harness: PlatformHarness, store: ServedStore
 ) -> None:
     credentials = store.credentials()
     # White space that copying from an admin page brings along.
@@ -203,9 +201,7 @@ def test_padded_credentials_are_trimmed_named_and_work(
         harness.connector.check_credentials(api.client)
 
 
-def test_an_unknown_credential_field_is_named(
-    harness: PlatformHarness, store: SimulatedStore
-) -> None:
+def test_an_unknown_credential_field_is_named(harness: PlatformHarness, store: ServedStore) -> None:
     credentials = store.credentials() | {"api_secret_key": "sk_live_1"}
 
     with pytest.raises(InputError) as refused:
@@ -230,7 +226,7 @@ def test_an_unknown_credential_field_is_named(
 )
 def test_every_order_comes_back_exactly_once(
     harness: PlatformHarness,
-    store: SimulatedStore,
+    store: ServedStore,
     clock: FrozenClock,
     orders_for_page_size: Callable[[int], int],
 ) -> None:
@@ -255,7 +251,7 @@ def test_every_order_comes_back_exactly_once(
 
 
 def test_a_window_lists_the_orders_updated_within_it(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     until = clock.now() - timedelta(days=2)
     since = until - timedelta(days=2)
@@ -312,7 +308,7 @@ def _as_read(harness: PlatformHarness, moment: datetime, site_timezone: str) -> 
 
 @pytest.mark.parametrize("site_timezone", ["UTC", "America/New_York"])
 def test_updated_at_is_the_stores_modification_time_in_utc(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock, site_timezone: str
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock, site_timezone: str
 ) -> None:
     store.set_faults({"site_timezone": site_timezone})
     modified = {
@@ -337,7 +333,7 @@ def test_updated_at_is_the_stores_modification_time_in_utc(
 
 
 def test_windows_are_utc_across_daylight_saving_changes(
-    harness: PlatformHarness, store: SimulatedStore
+    harness: PlatformHarness, store: ServedStore
 ) -> None:
     store.set_faults({"site_timezone": "America/New_York"})
     first_0130, second_0130 = (
@@ -369,7 +365,7 @@ def test_windows_are_utc_across_daylight_saving_changes(
 
 
 def test_rate_limits_and_server_errors_are_retried_and_pages_complete(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     created = store.add_orders(
         harness.connector.page_size + 1, statuses=harness.statuses, interval=SECOND
@@ -390,7 +386,7 @@ def test_rate_limits_and_server_errors_are_retried_and_pages_complete(
 
 
 def test_too_many_server_errors_end_in_a_transient_error(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     store.add_orders(1, statuses=harness.statuses[:1])
     store.set_faults({"server_error": 100})
@@ -409,7 +405,7 @@ def test_too_many_server_errors_end_in_a_transient_error(
 
 
 def test_a_firewall_page_for_shoptrack_is_a_config_error(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     store.add_orders(1, statuses=harness.statuses[:1])
     store.set_faults({"firewall_user_agent": USER_AGENT.split("/")[0]})
@@ -427,7 +423,7 @@ def test_a_firewall_page_for_shoptrack_is_a_config_error(
 
 
 def test_slow_pages_still_complete(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     created = store.add_orders(
         harness.connector.page_size + 1, statuses=harness.statuses, interval=SECOND
@@ -444,7 +440,7 @@ def test_slow_pages_still_complete(
 
 
 def test_every_status_maps_with_the_stores_status_and_total(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     statuses = list(harness.statuses)
     if harness.custom_status is not None:
@@ -472,7 +468,7 @@ def test_every_status_maps_with_the_stores_status_and_total(
 
 def _carried(
     harness: PlatformHarness,
-    store: SimulatedStore,
+    store: ServedStore,
     clock: FrozenClock,
     deliveries: list[WebhookRequest],
 ) -> dict[str, Order]:
@@ -501,7 +497,7 @@ def _carried(
 
 
 def test_signed_deliveries_are_accepted_and_carry_the_apis_order(
-    harness: PlatformHarness, store: SimulatedStore, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, clock: FrozenClock
 ) -> None:
     _needs_webhooks(harness)
     store.subscribe(WEBHOOK_SECRET)
@@ -524,7 +520,7 @@ def test_signed_deliveries_are_accepted_and_carry_the_apis_order(
 
 
 def test_the_stores_ping_is_answered_as_a_ping(
-    harness: PlatformHarness, store: SimulatedStore
+    harness: PlatformHarness, store: ServedStore
 ) -> None:
     _needs_webhooks(harness)
 
@@ -535,7 +531,7 @@ def test_the_stores_ping_is_answered_as_a_ping(
         assert _check(harness, ping, [WEBHOOK_SECRET]).verdict is WebhookVerdict.PING
 
 
-def test_forged_deliveries_are_rejected(harness: PlatformHarness, store: SimulatedStore) -> None:
+def test_forged_deliveries_are_rejected(harness: PlatformHarness, store: ServedStore) -> None:
     _needs_webhooks(harness)
     unknown_secret = "a secret this integration never had"
     store.subscribe(unknown_secret)
@@ -560,7 +556,7 @@ def test_forged_deliveries_are_rejected(harness: PlatformHarness, store: Simulat
 
 
 def test_deliveries_signed_with_a_rotated_out_secret_still_verify(
-    harness: PlatformHarness, store: SimulatedStore
+    harness: PlatformHarness, store: ServedStore
 ) -> None:
     _needs_webhooks(harness)
     store.subscribe("old-secret")
@@ -581,9 +577,7 @@ def test_deliveries_signed_with_a_rotated_out_secret_still_verify(
 # -- sync -------------------------------------------------------------------------------------
 
 
-def _integrate(
-    services: Services, harness: PlatformHarness, store: SimulatedStore
-) -> tuple[str, str]:
+def _integrate(services: Services, harness: PlatformHarness, store: ServedStore) -> tuple[str, str]:
     """A new account with the store as its integration: the account's and integration's ids."""
     now = services.clock.now()
     with services.database.write() as connection:
@@ -626,7 +620,7 @@ def _cursor(services: Services, integration_id: str) -> datetime:
 
 
 def test_first_sync_sees_every_order_and_keeps_the_cursor_behind_its_start(
-    harness: PlatformHarness, store: SimulatedStore, services: Services, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, services: Services, clock: FrozenClock
 ) -> None:
     start = clock.now()
     # More than a page of history over the last month (spread to fit it, whatever the page)...
@@ -660,7 +654,7 @@ def test_first_sync_sees_every_order_and_keeps_the_cursor_behind_its_start(
 
 
 def test_a_first_sync_that_finds_no_orders_still_ends_the_backfill(
-    harness: PlatformHarness, store: SimulatedStore, services: Services, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, services: Services, clock: FrozenClock
 ) -> None:
     account_id, integration_id = _integrate(services, harness, store)
     first = _run(services, Syncer(services).run(account_id, integration_id))
@@ -677,7 +671,7 @@ def test_a_first_sync_that_finds_no_orders_still_ends_the_backfill(
 
 
 def test_later_syncs_fetch_only_what_changed(
-    harness: PlatformHarness, store: SimulatedStore, services: Services, clock: FrozenClock
+    harness: PlatformHarness, store: ServedStore, services: Services, clock: FrozenClock
 ) -> None:
     placed, changed_to = harness.statuses[0], harness.statuses[1]
     created = store.add_orders(

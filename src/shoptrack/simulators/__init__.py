@@ -2,9 +2,11 @@
 webhooks) served by a Starlette app, with the misbehaviour real stores show switched on by tests.
 
 Used by the test suite, ``shoptrack simulate`` and ``shoptrack demo`` and the benchmarks; never
-mounted by ``shoptrack serve``. One module per platform: ``shoptrack.simulators.woocommerce``.
+mounted by ``shoptrack serve``. One module per platform: ``shoptrack.simulators.woocommerce``,
+each built from the kit (``_kit``) and offering the one protocol ``SimulatedShop``.
 """
 
+from shoptrack.simulators._kit import SimulatedShop
 from shoptrack.simulators.bigcommerce import BigCommerceSimulator
 from shoptrack.simulators.magento2 import Magento2Simulator
 from shoptrack.simulators.prestashop import PrestaShopSimulator
@@ -18,5 +20,6 @@ __all__ = [
     "PrestaShopSimulator",
     "Shift4ShopSimulator",
     "ShopifySimulator",
+    "SimulatedShop",
     "WooCommerceSimulator",
 ]

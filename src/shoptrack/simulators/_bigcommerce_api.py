@@ -12,12 +12,9 @@ are v3-style JSON (``{"status", "title", "type"}``); the v2 routes' own errors a
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -26,51 +23,42 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shoptrack.simulators._bigcommerce_orders import (
-    CATALOGUE,
-    STATUSES,
-    Line,
-    SimulatedOrder,
+from shoptrack.simulators._bigcommerce_order_json import (
     build_coupons,
     build_order,
     build_products,
     build_shipping_addresses,
     status_entry,
 )
+from shoptrack.simulators._bigcommerce_orders import CATALOGUE, STATUSES, Line, SimulatedOrder
+from shoptrack.simulators._bigcommerce_web import (
+    MAX_LIMIT,
+    ApiError,
+    amount,
+    date,
+    gateway_error,
+    integer,
+    internal_error,
+    json_body,
+    optional_integer,
+    page,
+    text,
+    too_many_requests,
+    v3_body,
+)
+from shoptrack.simulators._kit import at_edge
 
 if TYPE_CHECKING:
     from shoptrack.simulators.bigcommerce import BigCommerceSimulator
 
-__all__ = ["ApiError", "RestApi", "gateway_error"]
+__all__ = ["RestApi"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-_STATUS_CODES = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 _NOT_FOUND = "The requested resource was not found."
-_MAX_LIMIT = 250  # more is a 413 (the status codes page: "the limit parameter exceeded")
 _SORTS = ("id", "customer_id", "date_created", "date_modified", "status_id", "channel_id")
 _DATE_FILTERS = ("min_date_created", "max_date_created", "min_date_modified", "max_date_modified")
 _WINDOW = timedelta(seconds=30)  # the quota's window
-
-
-class ApiError(Exception):
-    """A v2 route's refusal, answered as BigCommerce's error array."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-    def response(self) -> Response:
-        return JSONResponse([{"status": self.status, "message": self.message}], self.status)
-
-
-def gateway_error(status: int, title: str, errors: Mapping[str, str] | None = None) -> Response:
-    """An error of the API gateway or of a v3 route (``error_Full`` / ``errorDetailed_Full``)."""
-    body: dict[str, Any] = {"status": status, "title": title, "type": _STATUS_CODES}
-    if errors is not None:
-        body["errors"] = dict(errors)
-    return JSONResponse(body, status)
 
 
 class RestApi:
@@ -111,19 +99,13 @@ class RestApi:
     def _route(self, path: str, methods: list[str], handler: Handler) -> Route:
         async def endpoint(request: Request) -> Response:
             sim = self.sim
-            with sim._lock:
-                edge = sim.edge.answer(
-                    request.headers.get("user-agent", ""), request.url.netloc, _internal_error
-                )
-                reset_ms = sim.edge.retry_after_seconds * 1000
-                slow_ms = sim.edge.slow_ms
+            edge = await at_edge(sim, request, internal_error)
             if edge is not None and edge.status_code == 429:
                 # The rate-limit burst is BigCommerce's own 429: quota spent, wait the reset.
-                return self._metered(_too_many_requests(), reset_ms=reset_ms, spent=True)
+                reset_ms = int(edge.headers["retry-after"]) * 1000
+                return self._metered(too_many_requests(), reset_ms=reset_ms, spent=True)
             if edge is not None:
                 return edge
-            if slow_ms:
-                await asyncio.sleep(slow_ms / 1000)
             refused = self._refusal(request)
             if refused is not None:
                 return refused
@@ -131,7 +113,7 @@ class RestApi:
                 sim._seen_root = self._root(request)
                 over_quota = sim._count_request()
             if over_quota:
-                return self._metered(_too_many_requests())
+                return self._metered(too_many_requests())
             try:
                 response = await handler(request)
             except ApiError as error:
@@ -178,10 +160,10 @@ class RestApi:
 
     async def _list_orders(self, request: Request) -> Response:
         query = request.query_params
-        page = _integer(query, "page", 1, minimum=1)
-        limit = _integer(query, "limit", 50, minimum=1)
-        if limit > _MAX_LIMIT:
-            raise ApiError(413, f"The field 'limit' cannot be greater than {_MAX_LIMIT}.")
+        page = integer(query, "page", 1, minimum=1)
+        limit = integer(query, "limit", 50, minimum=1)
+        if limit > MAX_LIMIT:
+            raise ApiError(413, f"The field 'limit' cannot be greater than {MAX_LIMIT}.")
         field, _, direction = query.get("sort", "id:asc").partition(":")
         if field not in _SORTS or direction not in ("", "asc", "desc"):
             raise ApiError(400, "The field 'sort' is invalid.")
@@ -209,11 +191,11 @@ class RestApi:
 
     def _chosen(self, query: Mapping[str, str]) -> list[SimulatedOrder]:
         """The orders the listing filters keep (archived orders never listed); under the lock."""
-        bounds = {name: _date(query, name) for name in _DATE_FILTERS}
-        status_id = _optional_integer(query, "status_id")
-        customer_id = _optional_integer(query, "customer_id")
-        min_id, max_id = _optional_integer(query, "min_id"), _optional_integer(query, "max_id")
-        min_total, max_total = _amount(query, "min_total"), _amount(query, "max_total")
+        bounds = {name: date(query, name) for name in _DATE_FILTERS}
+        status_id = optional_integer(query, "status_id")
+        customer_id = optional_integer(query, "customer_id")
+        min_id, max_id = optional_integer(query, "min_id"), optional_integer(query, "max_id")
+        min_total, max_total = amount(query, "min_total"), amount(query, "max_total")
         email = query.get("email")
         chosen = []
         for order in self.sim._orders.values():
@@ -240,13 +222,13 @@ class RestApi:
         return JSONResponse(build_order(order, api_root=self._root(request), labels=labels))
 
     async def _create_order(self, request: Request) -> Response:
-        order_id = create_order(self.sim, await _body(request))
+        order_id = create_order(self.sim, await json_body(request))
         with self.sim._lock:
             order, labels = self.sim._orders[order_id], dict(self.sim.labels)
         return JSONResponse(build_order(order, api_root=self._root(request), labels=labels))
 
     async def _update_order(self, request: Request) -> Response:
-        body = await _body(request)
+        body = await json_body(request)
         with self.sim._lock:
             order = self._order(request)
             update_order(self.sim, order, body)
@@ -261,17 +243,17 @@ class RestApi:
     async def _products(self, request: Request) -> Response:
         with self.sim._lock:
             products = build_products(self._order(request))
-        return _page(request, products)
+        return page(request, products)
 
     async def _coupons(self, request: Request) -> Response:
         with self.sim._lock:
             coupons = build_coupons(self._order(request))
-        return _page(request, coupons)
+        return page(request, coupons)
 
     async def _shipping_addresses(self, request: Request) -> Response:
         with self.sim._lock:
             order = self._order(request)
-        return _page(request, build_shipping_addresses(order, api_root=self._root(request)))
+        return page(request, build_shipping_addresses(order, api_root=self._root(request)))
 
     async def _order_statuses(self, request: Request) -> Response:
         with self.sim._lock:
@@ -305,13 +287,13 @@ class RestApi:
         with self.sim._lock:
             hooks = [
                 hook.as_json()
-                for hook in self.sim._hooks.values()
+                for hook in self.sim._subscriptions.values()
                 if query.get("scope", hook.scope) == hook.scope
                 and query.get("destination", hook.destination) == hook.destination
                 and query.get("is_active", str(hook.is_active).lower()) in _truth(hook.is_active)
             ]
-        page = _integer(query, "page", 1, minimum=1)
-        limit = _integer(query, "limit", 50, minimum=1)
+        page = integer(query, "page", 1, minimum=1)
+        limit = integer(query, "limit", 50, minimum=1)
         shown = hooks[(page - 1) * limit : page * limit]
         pages = max(1, -(-len(hooks) // limit))
         pagination = {
@@ -325,12 +307,9 @@ class RestApi:
         return JSONResponse({"data": shown, "meta": {"pagination": pagination}})
 
     async def _create_hook(self, request: Request) -> Response:
-        body = await _v3_body(request)
+        body = await self._hook_body(request, creating=True)
         if isinstance(body, Response):
             return body
-        problem = self._hook_problems(body, creating=True)
-        if problem is not None:
-            return problem
         with self.sim._lock:
             hook = self.sim.add_hook(
                 str(body["scope"]),
@@ -344,19 +323,16 @@ class RestApi:
         hook_id = request.path_params["hook_id"]
         body: dict[str, Any] = {}
         if request.method == "PUT":
-            given = await _v3_body(request)
+            given = await self._hook_body(request, creating=False)
             if isinstance(given, Response):
                 return given
-            problem = self._hook_problems(given, creating=False)
-            if problem is not None:
-                return problem
             body = given
         with self.sim._lock:
-            hook = self.sim._hooks.get(hook_id)
+            hook = self.sim._subscriptions.get(hook_id)
             if hook is None:
                 return gateway_error(404, f"Webhook with id [{hook_id}] not found")
             if request.method == "DELETE":
-                del self.sim._hooks[hook_id]
+                del self.sim._subscriptions[hook_id]
             elif request.method == "PUT":
                 for name in ("scope", "destination"):
                     if isinstance(body.get(name), str):
@@ -367,6 +343,14 @@ class RestApi:
                     hook.headers = body["headers"]
                 hook.updated_at = self.sim._now()
             return JSONResponse({"data": hook.as_json(), "meta": {}})
+
+    async def _hook_body(self, request: Request, *, creating: bool) -> dict[str, Any] | Response:
+        """A hook's JSON object, or the 400 or 422 BigCommerce answers to it."""
+        body = await v3_body(request)
+        if isinstance(body, Response):
+            return body
+        problem = self._hook_problems(body, creating=creating)
+        return body if problem is None else problem
 
     def _hook_problems(self, body: Mapping[str, Any], *, creating: bool) -> Response | None:
         """422 naming the first field BigCommerce would refuse (``errors`` as in the spec)."""
@@ -398,7 +382,7 @@ class RestApi:
             with self.sim._lock:
                 taken = any(
                     h.scope == body["scope"] and h.destination == destination
-                    for h in self.sim._hooks.values()
+                    for h in self.sim._subscriptions.values()
                 )
             if taken:
                 # One hook per store, client, scope and destination; the exact wording is a guess.
@@ -423,13 +407,13 @@ def create_order(sim: BigCommerceSimulator, body: Mapping[str, Any]) -> int:
         raise ApiError(400, "The field 'status_id' is invalid.")
     with sim._lock:
         lines = [_line(sim, item, index) for index, item in enumerate(products)]  # may refuse
-        (order_id,) = sim.add_orders(statuses=[status_id], email=_text(billing, "email"))
+        (order_id,) = sim.add_orders(statuses=[status_id], email=text(billing, "email"))
         order = sim._orders[order_id]
         order.lines = lines
         order.shipping_cost, order.coupon, order.refunded = Decimal(0), None, Decimal(0)
         order.order_source = "external"
-        order.customer_message = _text(body, "customer_message") or ""
-        order.staff_notes = _text(body, "staff_notes") or ""
+        order.customer_message = text(body, "customer_message") or ""
+        order.staff_notes = text(body, "staff_notes") or ""
         return order_id
 
 
@@ -440,14 +424,14 @@ def _line(sim: BigCommerceSimulator, item: Any, index: int) -> Line:
     quantity = item.get("quantity", 1)
     if not isinstance(quantity, int) or quantity < 1:
         raise ApiError(400, f"The field '{where}.quantity' is invalid.")
-    sim._line_ids += 1
+    line_id = sim._line_ids.next()
     if "product_id" in item:
         found = [p for p in CATALOGUE if p.id == item["product_id"]]
         if not found:
             raise ApiError(400, f"The field '{where}.product_id' is invalid.")
         product = found[0]
         return Line(
-            sim._line_ids,
+            line_id,
             product.id,
             product.name,
             product.sku,
@@ -456,14 +440,14 @@ def _line(sim: BigCommerceSimulator, item: Any, index: int) -> Line:
             quantity,
             product.option,
         )
-    name = _text(item, "name")
+    name = text(item, "name")
     try:
         price = Decimal(str(item.get("price_inc_tax", item.get("price_ex_tax"))))
     except InvalidOperation:
         price = Decimal(-1)
     if not name or not price.is_finite() or price < 0:
         raise ApiError(400, f"The field '{where}' needs a name and price_inc_tax.")
-    return Line(sim._line_ids, 0, name, _text(item, "sku") or "", "", price, quantity)
+    return Line(line_id, 0, name, text(item, "sku") or "", "", price, quantity)
 
 
 def update_order(sim: BigCommerceSimulator, order: SimulatedOrder, body: Mapping[str, Any]) -> None:
@@ -535,68 +519,6 @@ def store_information(sim: BigCommerceSimulator) -> dict[str, Any]:
     }
 
 
-def _page(request: Request, items: list[dict[str, Any]]) -> Response:
-    """A v2 sub-resource list, paged (50 by default, at most 250); empty is a 204."""
-    page = _integer(request.query_params, "page", 1, minimum=1)
-    limit = _integer(request.query_params, "limit", 50, minimum=1)
-    if limit > _MAX_LIMIT:
-        raise ApiError(413, f"The field 'limit' cannot be greater than {_MAX_LIMIT}.")
-    shown = items[(page - 1) * limit : page * limit]
-    return JSONResponse(shown) if shown else Response(status_code=204)
-
-
-def _integer(query: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    value = _optional_integer(query, name)
-    if value is None:
-        return default
-    if value < minimum:
-        raise ApiError(400, f"The field '{name}' is invalid.")
-    return value
-
-
-def _optional_integer(query: Mapping[str, str], name: str) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        # The spec types page and limit as numbers: "2.0" is page 2.
-        number = float(raw)
-    except ValueError:
-        raise ApiError(400, f"The field '{name}' is invalid.") from None
-    if not number.is_integer():
-        raise ApiError(400, f"The field '{name}' is invalid.")
-    return int(number)
-
-
-def _amount(query: Mapping[str, str], name: str) -> Decimal | None:
-    raw = query.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        return Decimal(raw.strip())
-    except InvalidOperation:
-        raise ApiError(400, f"The field '{name}' is invalid.") from None
-
-
-def _date(query: Mapping[str, str], name: str) -> datetime | None:
-    """A date filter: "RFC-2822 or ISO-8601" (the spec's words); no offset reads as UTC."""
-    raw = query.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    text = raw.strip()
-    moment: datetime | None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            moment = None
-    if moment is None:
-        raise ApiError(400, f"The field '{name}' is invalid.")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _within(times: Mapping[str, datetime], bounds: Mapping[str, datetime | None]) -> bool:
     # Both bounds include the moment they name ("minimum date", "maximum date"): BigCommerce
     # does not say, and an inclusive bound is the one that can never hide an order.
@@ -623,36 +545,3 @@ def _sort_value(order: SimulatedOrder, field: str) -> Any:
 
 def _truth(value: bool) -> tuple[str, ...]:
     return ("true", "1") if value else ("false", "0")
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise ApiError(400, "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return body
-
-
-async def _v3_body(request: Request) -> dict[str, Any] | Response:
-    """A v3 route's JSON object, or the 400 the spec shows for a malformed one."""
-    try:
-        return await _body(request)
-    except ApiError:
-        return gateway_error(400, "Input is invalid.")
-
-
-def _too_many_requests() -> Response:
-    # BigCommerce documents the headers of a 429, not its body; this is the gateway's shape.
-    return gateway_error(429, "Too many requests")
-
-
-def _internal_error() -> Response:
-    return JSONResponse([{"status": 500, "message": "Internal server error."}], 500)
-
-
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return value.strip() or None if isinstance(value, str) else None

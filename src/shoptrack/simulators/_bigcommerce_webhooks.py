@@ -22,12 +22,12 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+from shoptrack.simulators import _kit as kit
 
 __all__ = [
     "ORDER_SCOPES",
@@ -36,7 +36,6 @@ __all__ = [
     "Event",
     "Hook",
     "Outgoing",
-    "post",
     "signed_headers",
 ]
 
@@ -151,45 +150,17 @@ class Outgoing:
     message_id: str
     attempt: int  # 0 for the first try, then 1..11 for the retries
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One request the store sent to a destination, and how it went."""
-
-    outgoing: Outgoing
-    at: datetime
-    status: int | None  # None when no response came back
-    error: str | None = None
-
-    @property
-    def succeeded(self) -> bool:
-        """Any 2xx acknowledges a BigCommerce callback."""
-        return self.status is not None and 200 <= self.status < 300
-
-    def as_json(self) -> dict[str, Any]:
-        """The log entry ``GET /_sim/webhooks/deliveries`` lists."""
-        sent = self.outgoing
+    def described(self) -> dict[str, Any]:
         return {
-            "hook_id": sent.hook_id,
-            "scope": sent.scope,
-            "order_id": sent.order_id,
-            "webhook_id": sent.message_id,
-            "attempt": sent.attempt,
-            "url": sent.url,
-            "at": self.at.isoformat(),
-            "status": self.status,
-            "error": self.error,
-            "headers": sent.headers,
-            "body": sent.body.decode(),
+            "hook_id": self.hook_id,
+            "scope": self.scope,
+            "order_id": self.order_id,
+            "webhook_id": self.message_id,
+            "attempt": self.attempt,
         }
 
 
-async def post(
-    client: httpx.AsyncClient, outgoing: Outgoing, clock: Callable[[], datetime]
-) -> Delivery:
-    """Sends one request; a network failure is a delivery without a status."""
-    try:
-        response = await client.post(outgoing.url, content=outgoing.body, headers=outgoing.headers)
-    except httpx.HTTPError as error:
-        return Delivery(outgoing, clock(), None, f"{type(error).__name__}: {error}")
-    return Delivery(outgoing, clock(), response.status_code)
+@dataclass(frozen=True, slots=True)
+class Delivery(kit.Delivery[Outgoing]):
+    """One request the store sent to a destination, and how it went (any 2xx acknowledges a
+    BigCommerce callback)."""

@@ -9,7 +9,6 @@ answers the same.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._magento2_orders import (
     BASE_CURRENCY,
     STORES,
@@ -91,22 +91,13 @@ class RestApi:
 
     def routes(self) -> list[BaseRoute]:
         methods = ["GET", "POST", "PUT", "DELETE"]
+        endpoint = behind_edge(self.sim, self._endpoint, internal_error)
         return [
-            Route("/rest/{rest:path}", self._endpoint, methods=methods),
-            Route("/index.php/rest/{rest:path}", self._endpoint, methods=methods),
+            Route("/rest/{rest:path}", endpoint, methods=methods),
+            Route("/index.php/rest/{rest:path}", endpoint, methods=methods),
         ]
 
     async def _endpoint(self, request: Request) -> Response:
-        sim = self.sim
-        with sim._lock:
-            edge = sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, internal_error
-            )
-            slow_ms = sim.edge.slow_ms
-        if edge is not None:
-            return edge
-        if slow_ms:
-            await asyncio.sleep(slow_ms / 1000)
         try:
             service, match = self._route(request)
             await self._authorize(request, service)
@@ -181,14 +172,18 @@ class RestApi:
 
     async def _get(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderRepositoryV1GetGet``: one order by ``entity_id``."""
-        raw = match[1]
+        with self.sim._lock:
+            return magento_response(build_order(self._found(match[1])))
+
+    def _found(self, raw: str) -> SimulatedOrder:
+        """The order whose ``entity_id`` the path gives (under the lock): 400 for an id that
+        is no integer, 404 for no such order."""
         if not raw.isdigit():
             raise MagentoError(_TYPE, 400, {"value": raw, "type": "int"})
-        with self.sim._lock:
-            order = self.sim._orders.get(int(raw))
-            if order is None:
-                raise MagentoError(_NO_ENTITY, 404)
-            return magento_response(build_order(order))
+        order = self.sim._orders.get(int(raw))
+        if order is None:
+            raise MagentoError(_NO_ENTITY, 404)
+        return order
 
     async def _save(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderRepositoryV1SavePost``: ``{"entity": {...}}`` without an ``entity_id``
@@ -225,13 +220,8 @@ class RestApi:
     async def _cancel(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderManagementV1CancelPost``: ``true`` once cancelled, ``false`` for an
         order that can no longer be (complete, closed or cancelled already)."""
-        raw = match[1]
-        if not raw.isdigit():
-            raise MagentoError(_TYPE, 400, {"value": raw, "type": "int"})
         with self.sim._lock:
-            order = self.sim._orders.get(int(raw))
-            if order is None:
-                raise MagentoError(_NO_ENTITY, 404)
+            order = self._found(match[1])
             if order.state in ("complete", "closed", "canceled"):
                 return magento_response(False)
             self.sim.set_status(order.entity_id, "canceled")

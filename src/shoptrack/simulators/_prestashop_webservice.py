@@ -12,30 +12,34 @@ answered as ``WebserviceRequest::fetch()`` does, check after check:
 6. for a list, ``manageFilters()``: filters (32 unknown, 33 empty, 34 computed; date filters
    exist only with ``date=1``), ``display`` (35, 36), ``sort`` (37, 38), ``limit`` (39).
 
-The filter grammar is ``SQLUtils::getSQLRetrieveFilter``'s: ``[a|b]`` any of, ``[x,y]``
-an inclusive ``BETWEEN`` (digits, ``.:-`` and spaces only; the ends sorted), ``>[x]``, ``<[x]``,
-``![a|b]`` none of, ``%[x]%`` ``LIKE``, else equality. Comparisons are MySQL's: numbers as
-numbers, text without regard to case.
+The query's grammar (filters, ``display``) is ``_prestashop_query``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
+from shoptrack.simulators._prestashop_query import (
+    Display,
+    Query,
+    WebserviceError,
+    comparable,
+    condition,
+    did_you_mean,
+    mysql_number,
+    parse_display,
+)
 from shoptrack.simulators._prestashop_resources import (
     ALL_RESOURCES,
     RESOURCES,
@@ -50,7 +54,7 @@ from shoptrack.simulators._prestashop_resources import (
 if TYPE_CHECKING:
     from shoptrack.simulators.prestashop import PrestaShopSimulator
 
-__all__ = ["Webservice", "WebserviceError", "render_order"]
+__all__ = ["Webservice", "render_order"]
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _REALM = (
@@ -58,217 +62,13 @@ _REALM = (
     ' login. No password required."'
 )
 _XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">\n'
-_RANGE = re.compile(r"^([\d.:\-\s]+),([\d.:\-\s]+)$")
-_FILTER = re.compile(r"^(.*)\[(.*)\](.*)$")
-_NUMERIC_KINDS = frozenset({"id", "int", "bool", "price", "decimal"})
-
-
-class WebserviceError(Exception):
-    """An error the Webservice answers with: its HTTP status, code and message."""
-
-    def __init__(self, status: int, code: int, message: str, *, challenge: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.challenge = challenge  # sends WWW-Authenticate (authentication errors)
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    """A request's parameters as PHP's ``$_GET`` has them (``filter[x]`` nested)."""
-
-    values: dict[str, Any]
-
-    @classmethod
-    def parse(cls, query: str, *, drop: Sequence[str] = ()) -> _Query:
-        values: dict[str, Any] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            name, _, rest = key.partition("[")
-            if name in drop:
-                continue
-            if not rest:
-                values[name] = value
-                continue
-            keys = [part.rstrip("]") for part in ("[" + rest).split("[")[1:]]
-            target = values.setdefault(name, {})
-            if not isinstance(target, dict):
-                target = values[name] = {}
-            for part in keys[:-1]:
-                target = target.setdefault(part, {})
-                if not isinstance(target, dict):
-                    break
-            else:
-                target[keys[-1]] = value
-        return cls(values)
-
-    def text(self, name: str) -> str | None:
-        value = self.values.get(name)
-        return value if isinstance(value, str) else None
-
-
-def _closest(word: str, words: Sequence[str]) -> str:
-    def distance(a: str, b: str) -> int:
-        previous = list(range(len(b) + 1))
-        for i, ca in enumerate(a, 1):
-            current = [i]
-            for j, cb in enumerate(b, 1):
-                current.append(
-                    min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-                )
-            previous = current
-        return previous[-1]
-
-    return min(words, key=lambda candidate: distance(word, candidate)) if words else ""
-
-
-def _did_you_mean(
-    status: int, label: str, wrong: str, available: Sequence[str], code: int
-) -> WebserviceError:
-    message = f'{label}. Did you mean: "{_closest(wrong, available)}"?'
-    if len(available) > 1:
-        message += ' The full list is: "' + '", "'.join(available) + '"'
-    return WebserviceError(status, code, message)
-
-
-# -- filters, sorting, display ------------------------------------------------------------
-
-
-def _number(text: str) -> Decimal:
-    # MySQL reads the leading number of a string, and 0 when there is none.
-    match = re.match(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)", text)
-    try:
-        return Decimal(match.group(0)) if match else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
-
-
-def _comparable(field: Field, value: Any) -> Any:
-    text = as_text(value, field.kind)
-    if field.kind in _NUMERIC_KINDS:
-        return _number(text)
-    if field.kind == "date" and len(text) == 10:
-        return text + " 00:00:00"
-    return text.casefold()
-
-
-def _condition(  # noqa: PLR0911  # one return per form of the filter grammar
-    field: Field, filter_value: str
-) -> Callable[[Any], bool]:
-    """``SQLUtils::getSQLRetrieveFilter`` as a test of one row's value."""
-
-    def given(text: str) -> Any:
-        return _comparable(field, text)
-
-    match = _FILTER.match(filter_value)
-    if match is None:
-        wanted = given(filter_value)
-        return lambda value: _comparable(field, value) == wanted
-    before, inner, after = match.groups()
-    if before == "%" or after == "%":
-        pattern = "".join(
-            ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in before + inner + after
-        )
-        like = re.compile(pattern, re.IGNORECASE | re.DOTALL)
-        return lambda value: like.fullmatch(as_text(value, field.kind)) is not None
-    if before == "" and after == "":
-        if inner.find("|") > 0:
-            choices = {given(choice) for choice in inner.split("|")}
-            return lambda value: _comparable(field, value) in choices
-        ends = _RANGE.match(inner)
-        if ends is not None:
-            # PHP's sort(): numbers as numbers, other strings as strings.
-            numeric = all(re.fullmatch(r"\s*\d+(\.\d+)?\s*", end) for end in ends.groups())
-            low, high = sorted(
-                ends.groups(), key=(lambda e: Decimal(e.strip())) if numeric else None
-            )
-            return lambda value: given(low) <= _comparable(field, value) <= given(high)
-        wanted = given(inner)
-        return lambda value: _comparable(field, value) == wanted
-    if before == ">":
-        return lambda value: _comparable(field, value) > given(inner)
-    if before == "<":
-        return lambda value: _comparable(field, value) < given(inner)
-    if before == "!":
-        excluded = {given(choice) for choice in inner.split("|")}
-        return lambda value: _comparable(field, value) not in excluded
-    return lambda value: True  # any other prefix adds no condition
-
-
-@dataclass(frozen=True, slots=True)
-class _Display:
-    """What ``display`` asks for: None for ids only, else the fields and associations."""
-
-    fields: tuple[Field, ...]
-    associations: dict[str, tuple[str, ...]]
-
-
-def _display(
-    resource: Resource, fields: Sequence[Field], asked: str | None, *, details: bool
-) -> _Display | None:
-    """``setFieldsToDisplay()``: ``full``, ``minimum`` or ``[a,b,assoc[c]]``."""
-    everything = _Display(tuple(fields), {a.name: a.fields for a in resource.associations})
-    if asked is None:
-        return everything if details else None
-    if asked == "full":
-        return everything
-    if asked == "minimum":
-        return None
-    available = ", ".join(field.name for field in fields)
-    match = re.fullmatch(r"\[(.*)\]", asked, re.DOTALL)
-    if match is None:
-        raise WebserviceError(
-            400,
-            36,
-            "The 'display' syntax is wrong. You can set 'full' or '[field_1,field_2,field_3,...]'."
-            f" These are available: {available}",
-        )
-    names: dict[str, list[str] | None] = {}
-    depth, current = 0, ""
-    for character in match.group(1) + ",":
-        if character == "," and depth == 0:
-            field_name, _, subfields = current.partition("[")
-            field_name = field_name.strip()
-            if subfields:
-                names[field_name] = (names.get(field_name) or []) + [
-                    s.strip() for s in subfields.rstrip("]").split(",")
-                ]
-            else:
-                names.setdefault(field_name, None)
-            current = ""
-            continue
-        depth += (character == "[") - (character == "]")
-        current += character
-    by_name = {field.name: field for field in fields}
-    associations = {a.name: a for a in resource.associations}
-    shown: list[Field] = []
-    chosen: dict[str, tuple[str, ...]] = {}
-    for name, sub in names.items():
-        if sub is None and name in by_name:
-            shown.append(by_name[name])
-        elif (
-            sub is not None
-            and name in associations
-            and all(s == "id" or s in associations[name].fields for s in sub)
-        ):
-            chosen[name] = tuple(s for s in associations[name].fields if s in sub)
-        else:
-            details_text = f" (details : {sub!r})" if sub is not None else ""
-            raise WebserviceError(
-                400,
-                35,
-                f'Unable to display this field "{name}{details_text}". However, these are'
-                f" available: {available}",
-            )
-    order = {field.name: index for index, field in enumerate(fields)}
-    return _Display(tuple(sorted(shown, key=lambda f: order[f.name])), chosen)
 
 
 # -- rendering ----------------------------------------------------------------------------
 
 
 def _json_entity(
-    resource: Resource, row: Mapping[str, Any], display: _Display, major: int
+    resource: Resource, row: Mapping[str, Any], display: Display, major: int
 ) -> dict[str, Any]:
     entity = {field.name: json_value(field, row.get(field.name), major) for field in display.fields}
     associations = {}
@@ -293,7 +93,7 @@ def render_order(sim: PrestaShopSimulator, row: Mapping[str, Any]) -> dict[str, 
     """An order as ``GET /api/orders/{id}?output_format=JSON`` writes it (the ``order``)."""
     resource = RESOURCES["orders"]
     fields = resource.fields_of(sim.major)
-    display = _Display(fields, {a.name: a.fields for a in resource.associations})
+    display = Display(fields, {a.name: a.fields for a in resource.associations})
     rendered: dict[str, Any] = json.loads(
         _php_json(_json_entity(resource, row, display, sim.major))
     )
@@ -307,31 +107,27 @@ class Webservice:
         self.sim = sim
 
     def routes(self) -> list[BaseRoute]:
+        api = behind_edge(self.sim, self._api, _internal_error)
         return [
-            Route("/api", self._api, methods=_METHODS),
-            Route("/api/{url:path}", self._api, methods=_METHODS),
+            Route("/api", api, methods=_METHODS),
+            Route("/api/{url:path}", api, methods=_METHODS),
             # The entry point without URL rewriting: the resource path in `url`.
-            Route("/webservice/dispatcher.php", self._dispatcher, methods=_METHODS),
+            Route(
+                "/webservice/dispatcher.php",
+                behind_edge(self.sim, self._dispatcher, _internal_error),
+                methods=_METHODS,
+            ),
         ]
 
     async def _api(self, request: Request) -> Response:
         url = request.path_params.get("url", "")
-        return await self._serve(request, url, _Query.parse(request.url.query))
+        return await self._serve(request, url, Query.parse(request.url.query))
 
     async def _dispatcher(self, request: Request) -> Response:
-        query = _Query.parse(request.url.query, drop=("url",))
+        query = Query.parse(request.url.query, drop=("url",))
         return await self._serve(request, request.query_params.get("url", ""), query)
 
-    async def _serve(self, request: Request, url: str, query: _Query) -> Response:
-        with self.sim._lock:
-            edge = self.sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, _internal_error
-            )
-            slow_ms = self.sim.edge.slow_ms
-        if edge is not None:
-            return edge
-        if slow_ms:
-            await asyncio.sleep(slow_ms / 1000)
+    async def _serve(self, request: Request, url: str, query: Query) -> Response:
         ws_url = f"{request.url.scheme}://{request.url.netloc}/api/"
         with self.sim._lock:
             return _Call(self.sim, request, url, query, ws_url).answer()
@@ -353,7 +149,7 @@ class _Call:
     """One request to the Webservice, from its checks to its answer."""
 
     def __init__(
-        self, sim: PrestaShopSimulator, request: Request, url: str, query: _Query, ws_url: str
+        self, sim: PrestaShopSimulator, request: Request, url: str, query: Query, ws_url: str
     ) -> None:
         self.sim = sim
         self.request = request
@@ -373,7 +169,7 @@ class _Call:
             return self._errors(error)
 
     def _answer(self) -> Response:
-        if not self.sim.webservice_enabled:
+        if self.sim.webservice_disabled:
             raise WebserviceError(
                 503,
                 22,
@@ -389,7 +185,7 @@ class _Call:
         self._authenticate(key.strip())
         name = self.segments[0]
         if name and name not in ALL_RESOURCES:
-            raise _did_you_mean(
+            raise did_you_mean(
                 400, f'Resource of type "{name}" does not exists', name, sorted(ALL_RESOURCES), 27
             )
         if name and name not in self.sim.key_resources:
@@ -470,7 +266,7 @@ class _Call:
                         400, 31, "There is no existing linked table for this resource"
                     )
                 if not (value != "" and name in translated):
-                    raise _did_you_mean(400, "This filter does not exist", name, available, 32)
+                    raise did_you_mean(400, "This filter does not exist", name, available, 32)
             elif value == "":
                 raise WebserviceError(400, 33, f'The filter "{name}" is malformed.')
             elif by_name[name].getter:
@@ -480,9 +276,9 @@ class _Call:
                     f'The field "{name}" is dynamic. It is not possible to filter GET query with'
                     " this field.",
                 )
-            test = _condition(by_name[name], str(value))
+            test = condition(by_name[name], str(value))
             rows = [row for row in rows if test(row.get(name))]
-        display = _display(resource, fields, query.text("display"), details=False)
+        display = parse_display(resource, fields, query.text("display"), details=False)
         rows = self._sorted(rows, by_name, available, translated)
         limit = query.text("limit")
         if limit is not None:
@@ -491,7 +287,7 @@ class _Call:
                 raise WebserviceError(
                     400, 39, 'The "limit" value has to be formed as this example: "5,25" or "10"'
                 )
-            numbers = [int(_number(part)) for part in parts]
+            numbers = [int(mysql_number(part)) for part in parts]
             start, count = (0, numbers[0]) if len(numbers) == 1 else numbers
             rows = rows[max(start, 0) : max(start, 0) + max(count, 0)]
         return self._render_list(resource, rows, display)
@@ -531,16 +327,16 @@ class _Call:
             order.append((by_name[name], direction.upper() == "DESC"))
         for field, descending in reversed(order):
             rows = sorted(
-                rows, key=lambda row: _comparable(field, row.get(field.name)), reverse=descending
+                rows, key=lambda row: comparable(field, row.get(field.name)), reverse=descending
             )
         return rows
 
     def _details(self, resource: Resource, given_id: str) -> Response:
         fields = resource.fields_of(self.sim.major)
-        display = _display(resource, fields, self.query.text("display"), details=True)
-        wanted = int(_number(given_id))
+        display = parse_display(resource, fields, self.query.text("display"), details=True)
+        wanted = int(mysql_number(given_id))
         row = next((row for row in self.sim.shop.rows(resource.name) if row["id"] == wanted), None)
-        display = display or _display(resource, fields, "full", details=True)
+        display = display or parse_display(resource, fields, "full", details=True)
         if row is None or display is None:
             # getFilteredObjectDetails(): a 404 whose output is switched off.
             return self._response(404, b"", None)
@@ -555,7 +351,7 @@ class _Call:
         )
 
     def _render_list(
-        self, resource: Resource, rows: Sequence[Mapping[str, Any]], display: _Display | None
+        self, resource: Resource, rows: Sequence[Mapping[str, Any]], display: Display | None
     ) -> str:
         if self.json:
             if not rows:

@@ -22,7 +22,6 @@ write-operation list ``[{Key, Value, Status, Message}]``.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +33,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from shoptrack.simulators._kit import behind_edge
 
 if TYPE_CHECKING:
     from shoptrack.simulators._shift4shop_orders import SimulatedOrder
@@ -90,22 +91,17 @@ class RestApi:
             self._route(f"{API}/Orders/{{order_id:int}}", self._get_order),
             self._route(f"{API}/OrderStatus", self._order_statuses),
             self._route(f"{API}/StoreSettings", self._store_settings),
-            Route("/3dCartWebAPI/{rest:path}", self._no_resource, methods=["GET"]),
+            Route(
+                "/3dCartWebAPI/{rest:path}",
+                behind_edge(self.sim, _no_resource, _internal_error, slow=False),
+                methods=["GET"],
+            ),
         ]
 
     def _route(self, path: str, handler: Handler, *, methods: list[str] | None = None) -> Route:
         """A route behind the edge and the key check."""
 
         async def endpoint(request: Request) -> Response:
-            with self.sim._lock:
-                edge = self.sim.edge.answer(
-                    request.headers.get("user-agent", ""), request.url.netloc, _internal_error
-                )
-                slow_ms = self.sim.edge.slow_ms
-            if edge is not None:
-                return edge
-            if slow_ms:
-                await asyncio.sleep(slow_ms / 1000)
             if not self._authorized(request):
                 return JSONResponse({"Message": _DENIED}, 401)
             query = {name.lower(): value for name, value in request.query_params.items()}
@@ -114,7 +110,9 @@ class RestApi:
             except ValueError:
                 return JSONResponse({"Message": _INVALID}, 400)
 
-        return Route(path, endpoint, methods=methods or ["GET"])
+        return Route(
+            path, behind_edge(self.sim, endpoint, _internal_error), methods=methods or ["GET"]
+        )
 
     def _authorized(self, request: Request) -> bool:
         headers = request.headers  # case-insensitive, as the API reads them
@@ -268,15 +266,10 @@ class RestApi:
             }
         )
 
-    async def _no_resource(self, request: Request) -> Response:
-        with self.sim._lock:
-            edge = self.sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, _internal_error
-            )
-        if edge is not None:
-            return edge
-        message = f"No HTTP resource was found that matches the request URI '{request.url}'."
-        return JSONResponse({"Message": message}, 404)
+
+async def _no_resource(request: Request) -> Response:
+    message = f"No HTTP resource was found that matches the request URI '{request.url}'."
+    return JSONResponse({"Message": message}, 404)
 
 
 def _error(status: int, message: str) -> Response:

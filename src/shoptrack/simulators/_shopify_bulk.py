@@ -127,7 +127,7 @@ class BulkOperations:
             )
         sim = self.sim
         operation = _Operation(
-            id=sim._next_id(),
+            id=sim._ids.next(),
             query=document,
             group=group,
             created=sim._now(),

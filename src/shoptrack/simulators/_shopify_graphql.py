@@ -151,9 +151,9 @@ class GraphQLApi:
                 cost["throttleStatus"] = bucket.status()
                 return _errors([{"message": message, "extensions": {"code": "MAX_COST_EXCEEDED"}}],
                                cost)  # fmt: skip
-            if sim.throttled > 0:
-                sim.throttled -= 1
-                short = max(requested - sim.throttle_retry_after * RESTORE_RATE, 0.0)
+            wait = sim.edge.take_burst()  # the rate-limit fault
+            if wait is not None:
+                short = max(requested - wait * RESTORE_RATE, 0.0)
                 cost["throttleStatus"] = bucket.status(short)
                 return _throttled(cost)
             if requested > available:

@@ -44,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._shopify_listing import internal_error, json_response
 
 if TYPE_CHECKING:
@@ -77,12 +78,6 @@ def token_route(sim: ShopifySimulator) -> Route:
     """``POST /admin/oauth/access_token`` of ``sim``, behind the edge's faults."""
 
     async def endpoint(request: Request) -> Response:
-        with sim._lock:
-            edge = sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, internal_error
-            )
-        if edge is not None:
-            return edge
         form = await _form(request)
         grant = form.get("grant_type")
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
@@ -109,7 +104,9 @@ def token_route(sim: ShopifySimulator) -> Route:
             }
         )
 
-    return Route("/admin/oauth/access_token", endpoint, methods=["POST"])
+    # The token endpoint is not slowed: only the edge's refusals meet it.
+    guarded = behind_edge(sim, endpoint, internal_error, slow=False)
+    return Route("/admin/oauth/access_token", guarded, methods=["POST"])
 
 
 def _client_matches(sim: ShopifySimulator, client_id: str, client_secret: str) -> bool:

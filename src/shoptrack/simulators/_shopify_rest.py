@@ -10,7 +10,6 @@ plans' REST limit, shopify.dev "REST Admin API rate limits"); a full bucket is a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._shopify_listing import (
     ApiError,
     Cursor,
@@ -37,14 +37,8 @@ from shoptrack.simulators._shopify_listing import (
     parse_time,
     pick_fields,
 )
-from shoptrack.simulators._shopify_orders import (
-    API_VERSION,
-    SimulatedCheckout,
-    SimulatedOrder,
-    build_checkout,
-    build_order,
-    build_shop,
-)
+from shoptrack.simulators._shopify_order_json import build_checkout, build_order, build_shop
+from shoptrack.simulators._shopify_orders import API_VERSION, SimulatedCheckout, SimulatedOrder
 from shoptrack.simulators._shopify_webhooks import SubscriptionRefusedError
 
 if TYPE_CHECKING:
@@ -150,15 +144,6 @@ def admin_route(
     level (``call_limit``); GraphQL's say their cost in the body instead."""
 
     async def endpoint(request: Request) -> Response:
-        with sim._lock:
-            edge = sim.edge.answer(
-                request.headers.get("user-agent", ""), request.url.netloc, internal_error
-            )
-            slow_ms = sim.edge.slow_ms
-        if edge is not None:
-            return edge
-        if slow_ms:
-            await asyncio.sleep(slow_ms / 1000)
         version = request.path_params.get("version")
         if version is not None and not _VERSION.fullmatch(version):
             return await _not_found(request)
@@ -175,7 +160,7 @@ def admin_route(
         await sim._deliver_if_immediate()
         return response
 
-    return Route(path, endpoint, methods=methods)
+    return Route(path, behind_edge(sim, endpoint, internal_error), methods=methods)
 
 
 def _authenticate(sim: ShopifySimulator, request: Request) -> Token:
@@ -240,11 +225,8 @@ class RestApi:
         """One call from the token's leaky bucket (or the rate-limit fault): 429 when full."""
         sim = self.sim
         with sim._lock:
-            if sim.throttled > 0:
-                sim.throttled -= 1
-                wait: float | None = float(sim.throttle_retry_after)
-            else:
-                wait = token.bucket.take(sim.clock())
+            burst = sim.edge.take_burst()  # the rate-limit fault
+            wait = float(burst) if burst is not None else token.bucket.take(sim.clock())
             if wait is not None:
                 raise ApiError(
                     429,
@@ -271,9 +253,7 @@ class RestApi:
     async def _list_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
         params = dict(request.query_params)
-        cursor = parse_cursor(params)
-        query = cursor.query if cursor is not None else _only(params, _ORDER_FILTERS)
-        limit = parse_limit(params.get("limit"))
+        cursor, query, limit = _paging(params, _ORDER_FILTERS)
         sim = self.sim
         with sim._lock:
             select, order = self._order_filter(query)
@@ -281,8 +261,7 @@ class RestApi:
             listed = _page_of(chosen, order, limit, cursor, query)
             shop = sim._shop()
             body = [pick_fields(build_order(o, shop), params.get("fields")) for o in listed.items]
-        link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
-        return json_response({"orders": body}, headers={"link": link} if link else None)
+        return _page_response(request, params, listed, {"orders": body})
 
     async def _count_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
@@ -417,17 +396,14 @@ class RestApi:
     async def _list_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
         params = dict(request.query_params)
-        cursor = parse_cursor(params)
-        query = cursor.query if cursor is not None else _only(params, _CHECKOUT_FILTERS)
-        limit = parse_limit(params.get("limit"))
+        cursor, query, limit = _paging(params, _CHECKOUT_FILTERS)
         sim = self.sim
         with sim._lock:
             chosen = [c for c in sim._checkouts.values() if self._checkout_filter(query)(c)]
             listed = _page_of(chosen, "id asc", limit, cursor, query)
             shop = sim._shop()
             body = [build_checkout(c, shop) for c in listed.items]
-        link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
-        return json_response({"checkouts": body}, headers={"link": link} if link else None)
+        return _page_response(request, params, listed, {"checkouts": body})
 
     async def _count_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
@@ -513,6 +489,24 @@ class RestApi:
                 subscription.address = spec["address"].strip()
                 subscription.updated = sim._now()
             return json_response({"webhook": subscription.as_json(sim._shop().zone)})
+
+
+def _paging(
+    params: Mapping[str, str], filters: frozenset[str]
+) -> tuple[Cursor | None, dict[str, str], int]:
+    """A list's cursor (None for a first page), the filters it applies (a later page's are
+    its first page's) and its limit."""
+    cursor = parse_cursor(params)
+    query = cursor.query if cursor is not None else _only(params, filters)
+    return cursor, query, parse_limit(params.get("limit"))
+
+
+def _page_response(
+    request: Request, params: Mapping[str, str], listed: PageOf[Any], body: dict[str, Any]
+) -> Response:
+    """A page of a list, with the ``Link`` header to the pages beside it."""
+    link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
+    return json_response(body, headers={"link": link} if link else None)
 
 
 def _only(params: Mapping[str, str], names: frozenset[str]) -> dict[str, str]:

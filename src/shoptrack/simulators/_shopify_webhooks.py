@@ -15,13 +15,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import httpx
-
+from shoptrack.simulators import _kit as kit
 from shoptrack.simulators._shopify_orders import API_VERSION
 
 __all__ = [
@@ -35,7 +33,6 @@ __all__ = [
     "Subscription",
     "SubscriptionRefusedError",
     "delivery_headers",
-    "post",
     "subscription_node",
     "topic_enum",
     "topic_name",
@@ -149,38 +146,24 @@ class Outgoing:
     event_id: str
     webhook_id: str
 
+    def described(self) -> dict[str, Any]:
+        return {
+            "subscription_id": self.subscription_id,
+            "topic": self.topic,
+            "resource_id": self.resource_id,
+            "event_id": self.event_id,
+            "webhook_id": self.webhook_id,
+        }
+
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """One request the store sent, and how it went."""
+class Delivery(kit.Delivery[Outgoing]):
+    """One request the store sent, and how it went; ``attempt`` counts its event's tries."""
 
-    outgoing: Outgoing
-    at: datetime
-    status: int | None  # None when no response came back
-    error: str | None = None
     attempt: int = 1
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
     def as_json(self) -> dict[str, Any]:
-        """The log entry ``GET /_sim/webhooks/deliveries`` lists."""
-        sent = self.outgoing
-        return {
-            "subscription_id": sent.subscription_id,
-            "topic": sent.topic,
-            "resource_id": sent.resource_id,
-            "event_id": sent.event_id,
-            "webhook_id": sent.webhook_id,
-            "url": sent.url,
-            "at": self.at.isoformat(),
-            "attempt": self.attempt,
-            "status": self.status,
-            "error": self.error,
-            "headers": sent.headers,
-            "body": sent.body.decode(),
-        }
+        return {**kit.Delivery.as_json(self), "attempt": self.attempt}
 
 
 def delivery_headers(
@@ -201,14 +184,3 @@ def delivery_headers(
         "x-shopify-triggered-at": triggered.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{triggered.microsecond // 1000:03d}Z",
     }
-
-
-async def post(
-    client: httpx.AsyncClient, outgoing: Outgoing, clock: Callable[[], datetime], attempt: int
-) -> Delivery:
-    """Sends one request; a network failure is a delivery without a status code."""
-    try:
-        response = await client.post(outgoing.url, content=outgoing.body, headers=outgoing.headers)
-    except httpx.HTTPError as error:
-        return Delivery(outgoing, clock(), None, f"{type(error).__name__}: {error}", attempt)
-    return Delivery(outgoing, clock(), response.status_code, attempt=attempt)

@@ -1,17 +1,19 @@
-"""The WooCommerce simulator's control endpoints under ``/_sim/``: plain JSON, no key, for tests,
-demos and benchmarks to act as the shop admin and to switch faults on and off."""
+"""The WooCommerce simulator's control endpoints under ``/_sim/`` (see ``_kit.control``): orders
+created as checkouts would, changed and refunded (``{amount, reason}``) as the shop admin
+would, webhook deliveries, and faults. What they change is delivered as the API's changes are."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import Control, OrderForm, webhook_routes
+from shoptrack.simulators._kit.control import ORDER, order_id
 from shoptrack.simulators._wordpress import WPError
 
 if TYPE_CHECKING:
@@ -21,94 +23,26 @@ __all__ = ["control_routes"]
 
 
 def control_routes(sim: WooCommerceSimulator) -> list[BaseRoute]:
-    """The ``/_sim/`` routes of ``sim``; changes they make are delivered as the API's are."""
+    """The ``/_sim/`` routes of ``sim``."""
+    control = Control(sim, answer=_problem)
 
-    async def create_orders(request: Request) -> Response:
-        try:
-            spec = await _object(request)
-            ids = sim.add_orders(
-                int(spec.get("count", 1)),
-                statuses=list(spec.get("statuses") or ["processing"]),
-                email=spec.get("email"),
-                created=_moment(spec.get("created")),
-                modified=_moment(spec.get("modified")),
-                interval=timedelta(seconds=float(spec.get("interval_seconds", 0))),
-                total=spec.get("total"),
-                lines=spec.get("lines"),
-            )
-        except WPError as error:
-            return _problem(error)
-        except (ValueError, TypeError) as error:
-            return JSONResponse({"error": str(error)}, 400)
-        await sim._deliver_if_immediate()
-        return JSONResponse({"ids": ids}, 201)
-
-    async def change_status(request: Request) -> Response:
-        order_id = request.path_params["order_id"]
-        try:
-            sim.set_status(order_id, str((await _object(request))["status"]))
-        except WPError as error:
-            return _problem(error)
-        except (ValueError, KeyError) as error:
-            return JSONResponse({"error": f'expected {{"status": "..."}}: {error}'}, 400)
-        await sim._deliver_if_immediate()
-        return JSONResponse(sim.order(order_id))
-
-    async def refund(request: Request) -> Response:
-        order_id = request.path_params["order_id"]
-        try:
-            spec = await _object(request)
-            sim.refund(order_id, Decimal(str(spec["amount"])), str(spec.get("reason", "")))
-        except WPError as error:
-            return _problem(error)
-        except (ValueError, KeyError, InvalidOperation) as error:
-            return JSONResponse({"error": f'expected {{"amount": "5.00"}}: {error}'}, 400)
-        await sim._deliver_if_immediate()
-        return JSONResponse(sim.order(order_id), 201)
-
-    async def deliveries(request: Request) -> Response:
-        return JSONResponse([delivery.as_json() for delivery in sim.deliveries])
-
-    async def deliver(request: Request) -> Response:
-        return JSONResponse([delivery.as_json() for delivery in await sim.deliver_pending()])
-
-    async def faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.clear_faults()
-        elif request.method == "POST":
-            try:
-                sim.set_faults(await _object(request))
-            except ValueError as error:
-                return JSONResponse({"error": str(error)}, 400)
-        return JSONResponse(sim.faults())
+    def refund(request: Request, spec: Mapping[str, Any]) -> Any:
+        if "amount" not in spec:
+            raise ValueError('expected {"amount": "5.00"}')
+        sim.refund(order_id(request), Decimal(str(spec["amount"])), str(spec.get("reason", "")))
+        return sim.order(order_id(request))
 
     return [
-        Route("/_sim/orders", create_orders, methods=["POST"]),
-        Route("/_sim/orders/{order_id:int}/status", change_status, methods=["POST"]),
-        Route("/_sim/orders/{order_id:int}/refunds", refund, methods=["POST"]),
-        Route("/_sim/webhooks/deliveries", deliveries, methods=["GET"]),
-        Route("/_sim/webhooks/deliver", deliver, methods=["POST"]),
-        Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
+        control.orders(OrderForm(statuses=("processing",))),
+        control.status(),
+        Route(f"{ORDER}/refunds", control.acting(refund, 201), methods=["POST"]),
+        *webhook_routes(sim),
+        control.faults(),
     ]
 
 
-async def _object(request: Request) -> Mapping[str, Any]:
-    body = await request.body()
-    value = await request.json() if body.strip() else {}
-    if not isinstance(value, Mapping):
-        raise ValueError("expected a JSON object")
-    return value
-
-
-def _problem(error: WPError) -> Response:
+def _problem(error: Exception) -> Response | None:
     # The store's own wording, with the argument details a WP_Error carries.
-    return JSONResponse({"error": error.message, **error.data}, error.status)
-
-
-def _moment(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{value!r}: give the offset, e.g. a trailing Z")
-    return moment
+    if isinstance(error, WPError):
+        return JSONResponse({"error": error.message, **error.data}, error.status)
+    return None

@@ -9,7 +9,6 @@ WordPress checks a request in this order, and so do these routes: the key (a ref
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import secrets
@@ -21,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shoptrack.simulators._kit import behind_edge
 from shoptrack.simulators._woocommerce_auth import ApiKey
 from shoptrack.simulators._woocommerce_orders import (
     PAID_STATUSES,
@@ -35,7 +34,7 @@ from shoptrack.simulators._woocommerce_orders import (
     build_order,
 )
 from shoptrack.simulators._woocommerce_webhooks import STATUSES as WEBHOOK_STATUSES
-from shoptrack.simulators._woocommerce_webhooks import is_valid_topic, ping_request, post
+from shoptrack.simulators._woocommerce_webhooks import is_valid_topic, ping_request
 from shoptrack.simulators._wordpress import (
     PhpParams,
     QueryArgs,
@@ -123,15 +122,6 @@ class RestApi:
         """A WooCommerce route behind the edge (faults) and the key check."""
 
         async def endpoint(request: Request) -> Response:
-            with self.sim._lock:
-                edge = self.sim.edge.answer(
-                    request.headers.get("user-agent", ""), request.url.netloc, _critical_error
-                )
-                slow_ms = self.sim.edge.slow_ms
-            if edge is not None:
-                return edge
-            if slow_ms:
-                await asyncio.sleep(slow_ms / 1000)
             try:
                 response = await handler(request, await self._authenticate(request))
             except WPError as error:
@@ -139,7 +129,7 @@ class RestApi:
             await self.sim._deliver_if_immediate()
             return response
 
-        return Route(path, endpoint, methods=methods)
+        return Route(path, behind_edge(self.sim, endpoint, _critical_error), methods=methods)
 
     async def _authenticate(self, request: Request) -> ApiKey | None:
         form: PhpParams = {}
@@ -392,7 +382,7 @@ class RestApi:
         args.check()
         _permit(key, _CANNOT_LIST)
         with self.sim._lock:
-            chosen = [w for w in self.sim._webhooks.values() if status in ("all", w.status)]
+            chosen = [w for w in self.sim._subscriptions.values() if status in ("all", w.status)]
             chosen.sort(key=lambda w: (w.created, w.id), reverse=True)
             zone = self.sim._timezone()
             body = [
@@ -433,11 +423,8 @@ class RestApi:
             topic, url, secret=secret, name=str(body.get("name") or ""), status=status
         )
         # Sent before the answer, as create_item() does; its outcome changes nothing.
-        transport, timeout = self.sim._transport, self.sim._timeout
-        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
-            ping = await post(client, ping_request(webhook), self.sim._now)
+        await self.sim._send_now(ping_request(webhook))
         with self.sim._lock:
-            self.sim._log.append(ping)
             document = webhook.as_json(self.sim._home(), self.sim._timezone())
         location = f"{self.sim._home()}wp-json/wc/v3/webhooks/{webhook.id}"
         return wp_response(document, 201, {"location": location})
@@ -453,11 +440,11 @@ class RestApi:
                 )
         _permit(key, _CANNOT_VIEW if request.method == "GET" else _CANNOT_EDIT)
         with self.sim._lock:
-            webhook = self.sim._webhooks.get(request.path_params["webhook_id"])
+            webhook = self.sim._subscriptions.get(request.path_params["webhook_id"])
             if webhook is None:
                 raise WPError("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
             if request.method == "DELETE":
-                del self.sim._webhooks[webhook.id]
+                del self.sim._subscriptions[webhook.id]
             elif request.method != "GET":
                 if body.get("status") in WEBHOOK_STATUSES:
                     webhook.status = str(body["status"])

@@ -13,13 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import httpx
-
+from shoptrack.simulators import _kit as kit
 from shoptrack.simulators._woocommerce_orders import WC_VERSION, WP_VERSION
 
 __all__ = [
@@ -33,7 +31,6 @@ __all__ = [
     "delivery_id",
     "is_valid_topic",
     "ping_request",
-    "post",
 ]
 
 USER_AGENT = f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"
@@ -119,37 +116,24 @@ class Outgoing:
     order_id: int | None = None
     delivery_id: str | None = None
 
+    def described(self) -> dict[str, Any]:
+        return {
+            "webhook_id": self.webhook_id,
+            "ping": self.topic is None,
+            "topic": self.topic,
+            "order_id": self.order_id,
+            "delivery_id": self.delivery_id,
+        }
+
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(kit.Delivery[Outgoing]):
     """One request the store sent to a webhook's URL, and how it went."""
-
-    outgoing: Outgoing
-    at: datetime
-    status: int | None  # the HTTP status answered; None when no response came back
-    error: str | None = None
 
     @property
     def succeeded(self) -> bool:
         """What WooCommerce counts as delivered: a response from 200 to 302."""
         return self.status is not None and 200 <= self.status < 303
-
-    def as_json(self) -> dict[str, Any]:
-        """The log entry ``GET /_sim/webhooks/deliveries`` lists."""
-        sent = self.outgoing
-        return {
-            "webhook_id": sent.webhook_id,
-            "ping": sent.topic is None,
-            "topic": sent.topic,
-            "order_id": sent.order_id,
-            "delivery_id": sent.delivery_id,
-            "url": sent.url,
-            "at": self.at.isoformat(),
-            "status": self.status,
-            "error": self.error,
-            "headers": sent.headers,
-            "body": sent.body.decode(),
-        }
 
 
 def delivery_headers(
@@ -189,17 +173,6 @@ def ping_request(webhook: Webhook) -> Outgoing:
         body=f"webhook_id={webhook.id}".encode(),
         topic=None,
     )
-
-
-async def post(
-    client: httpx.AsyncClient, outgoing: Outgoing, clock: Callable[[], datetime]
-) -> Delivery:
-    """Sends one request; a network failure is a delivery without a status code."""
-    try:
-        response = await client.post(outgoing.url, content=outgoing.body, headers=outgoing.headers)
-    except httpx.HTTPError as error:
-        return Delivery(outgoing, clock(), None, f"{type(error).__name__}: {error}")
-    return Delivery(outgoing, clock(), response.status_code)
 
 
 def _format(moment: datetime) -> str:

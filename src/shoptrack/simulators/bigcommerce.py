@@ -49,60 +49,84 @@ Control endpoints (JSON, no authentication; see ``_bigcommerce_control``):
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
-from shoptrack.simulators._bigcommerce_api import ApiError, RestApi
+from shoptrack.simulators._bigcommerce_api import RestApi
 from shoptrack.simulators._bigcommerce_control import control_routes
+from shoptrack.simulators._bigcommerce_order_json import build_order, build_products
 from shoptrack.simulators._bigcommerce_orders import (
     CATALOGUE,
+    SHIPPED_STATUSES,
     SHOPPERS,
     STATUSES,
     Coupon,
     Line,
     SimulatedOrder,
-    build_order,
-    build_products,
 )
+from shoptrack.simulators._bigcommerce_web import ApiError
 from shoptrack.simulators._bigcommerce_webhooks import (
     RETRY_DELAYS,
     Delivery,
     Event,
     Hook,
     Outgoing,
-    post,
     signed_headers,
 )
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import (
+    DELIVERY_FAULTS,
+    Clock,
+    Fault,
+    Ids,
+    NewOrder,
+    WebhookDelivery,
+    WebhookSimulator,
+    timezone_fault,
+)
+from shoptrack.simulators._kit.values import zone
 
 __all__ = ["BigCommerceSimulator", "Delivery", "Hook", "SimulatedOrder"]
 
-Clock = Callable[[], datetime]
 _API_ROOT = "https://api.bigcommerce.com"
 _QUOTA_WINDOW = timedelta(seconds=30)
 _FREE_SHIPPING_FROM = Decimal(75)
 _FLAT_SHIPPING = Decimal("7.99")
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "duplicate_webhooks",
-        "reorder_webhooks",
-        "custom_statuses",
-        "site_timezone",
-    }
-)
+
+
+def _token(length: int) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _check_status(status_id: int) -> None:
+    if isinstance(status_id, bool) or not isinstance(status_id, int) or status_id not in STATUSES:
+        raise ValueError(f"status {status_id!r}: BigCommerce's status ids are 0-14")
+
+
+def _labels(value: Any) -> dict[int, str]:
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            "custom_statuses: BigCommerce has no custom statuses, only custom labels of its"
+            ' status ids 0-14: give {"11": "Ready to pack"}'
+        )
+    labels = {}
+    for key, label in value.items():
+        status_id = int(key) if isinstance(key, str) and key.isdigit() else key
+        _check_status(status_id)
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"custom_statuses.{key}: expected a label")
+        labels[status_id] = label.strip()
+    return labels
+
+
+def _shown_labels(labels: Mapping[int, str]) -> dict[str, str]:
+    return {str(status_id): label for status_id, label in sorted(labels.items())}
 
 
 @dataclass(slots=True)
@@ -116,7 +140,7 @@ class _Attempt:
     due: datetime | None = None  # None: as soon as deliveries are sent
 
 
-class BigCommerceSimulator:
+class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery, Hook]):
     """One simulated store: its orders, API account, hooks and faults, served by ``app``.
 
     Args:
@@ -135,6 +159,14 @@ class BigCommerceSimulator:
         store_timezone: The store's timezone, an IANA name (only ``/v2/store`` shows it).
     """
 
+    NEW_ORDER_STATUSES = (11,)  # Awaiting Fulfillment
+    FAULTS = (
+        *DELIVERY_FAULTS,
+        # Merchants relabel the fixed statuses: {"11": "Ready to pack"}.
+        Fault("custom_statuses", _labels, _shown_labels, attribute="labels"),
+        timezone_fault("store_timezone"),
+    )
+
     def __init__(
         self,
         *,
@@ -145,44 +177,38 @@ class BigCommerceSimulator:
         clock: Clock | None = None,
         requests_quota: int = 150,
         enforce_quota: bool = False,
-        webhook_delivery: Literal["immediate", "manual"] = "immediate",
+        webhook_delivery: WebhookDelivery = "immediate",
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         webhook_timeout: float = 10.0,
         require_https_destinations: bool = True,
         store_timezone: str = "America/Chicago",
     ) -> None:
+        super().__init__(
+            clock,
+            webhook_delivery=webhook_delivery,
+            webhook_transport=webhook_transport,
+            webhook_timeout=webhook_timeout,
+        )
         self.store_hash = store_hash or _token(10)
         self.access_token = access_token or _token(31)
         self.client_id = client_id or _token(31)
         self.client_secret = client_secret or secrets.token_hex(32)
         self.store_id = str(1_000_000 + secrets.randbelow(8_999_999))
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.requests_quota = requests_quota
         self.enforce_quota = enforce_quota
-        self.webhook_delivery = webhook_delivery
         self.require_https_destinations = require_https_destinations
-        _zone(store_timezone)
-        self._default_timezone = store_timezone
-        self._transport = webhook_transport
-        self._timeout = webhook_timeout
-        self._lock = threading.RLock()  # tests change the store from their own thread
-        self._ids = 99  # the sample store's first order is 100
-        self._line_ids = 0
-        self._coupon_ids = 0
-        self._hook_ids = 18_048_286
+        zone(store_timezone)
+        self._ids = Ids(99)  # the sample store's first order is 100
+        self._line_ids = Ids()
+        self._coupon_ids = Ids()
+        self._hook_ids = Ids(18_048_286)
         self._orders: dict[int, SimulatedOrder] = {}
-        self._hooks: dict[int, Hook] = {}
-        self._waiting: list[_Attempt] = []
-        self._log: deque[Delivery] = deque(maxlen=10_000)
         self._window_start: datetime | None = None
         self._window_used = 0
         self._seen_root = f"{_API_ROOT}/stores/{self.store_hash}"
-        # The faults; clear_faults() puts these back.
-        self.edge = EdgeFaults()
-        self.duplicate_webhooks = False
-        self.reorder_webhooks = False
         self.labels: dict[int, str] = {}
         self.store_timezone = store_timezone
+        self._settle_faults()
         self.app = Starlette(routes=[*RestApi(self).routes(), *control_routes(self)])
 
     # -- the store, from Python ------------------------------------------------------------
@@ -196,48 +222,6 @@ class BigCommerceSimulator:
             "client_secret": self.client_secret,
             "api_base_url": base_url.rstrip("/"),
         }
-
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[int] = (11,),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Creates orders as checkouts would; each next one ``interval`` later. ``total`` makes
-        the lines add up to it, without shipping or coupon. Refunded (4) orders are refunded in
-        full, Partially Refunded (14) ones by half. Their ``store/order/created`` deliveries
-        wait for ``deliver_pending``."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
-        for status_id in statuses:
-            _check_status(status_id)
-        exact = None if total is None else _decimal(total, "total")
-        first = created or self._now() - interval * max(count - 1, 0)
-        ids = []
-        with self._lock:
-            for index in range(count):
-                order_id, status_id = self._next_id(), statuses[index % len(statuses)]
-                born = _second(first + interval * index)
-                changed = _second(modified + interval * index) if modified else born
-                order = self._new_order(
-                    order_id,
-                    status_id,
-                    born=born,
-                    changed=changed,
-                    email=email,
-                    total=exact,
-                    size=lines,
-                )
-                self._orders[order_id] = order
-                self._raise("store/order/created", {"type": "order", "id": order_id})
-                ids.append(order_id)
-        return ids
 
     def set_status(self, order_id: int, status_id: int) -> None:
         """Changes an order's status as the merchant would in the control panel."""
@@ -299,10 +283,9 @@ class BigCommerceSimulator:
     ) -> Hook:
         """Subscribes ``destination`` to ``scope`` as ``POST /v3/hooks`` would."""
         with self._lock:
-            self._hook_ids += 1
             now = self._now()
             hook = Hook(
-                self._hook_ids,
+                self._hook_ids.next(),
                 self.client_id,
                 self.store_hash,
                 scope,
@@ -312,96 +295,15 @@ class BigCommerceSimulator:
                 now,
                 now,
             )
-            self._hooks[hook.id] = hook
+            self._subscriptions[hook.id] = hook
             return hook
 
     @property
     def hooks(self) -> list[Hook]:
-        """The subscriptions, oldest first."""
-        with self._lock:
-            return list(self._hooks.values())
-
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """Every request sent to a destination, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    async def deliver_pending(self) -> list[Delivery]:
-        """Sends the first tries waiting and the retries due by ``clock`` (newest first under the
-        reorder fault); a failed try is scheduled again, or deactivates its hook."""
-        with self._lock:
-            now = self._now()
-            due = [a for a in self._waiting if a.due is None or a.due <= now]
-            self._waiting = [a for a in self._waiting if not (a.due is None or a.due <= now)]
-            if self.reorder_webhooks:
-                due.reverse()
-            outgoing = [(a, sent) for a in due if (sent := self._prepare(a, now)) is not None]
-            copies = 2 if self.duplicate_webhooks else 1
-        made: list[Delivery] = []
-        if not outgoing:
-            return made  # every API request asks; a client (TLS set up) is for deliveries only
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-            for attempt, sent in outgoing:
-                for _ in range(copies):
-                    delivery = await post(client, sent, self._now)
-                    made.append(delivery)
-                    with self._lock:
-                        self._log.append(delivery)
-                if not delivery.succeeded:
-                    with self._lock:
-                        self._retry(attempt)
-        return made
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            self.edge.apply(faults)
-            self.duplicate_webhooks = bool(
-                faults.get("duplicate_webhooks", self.duplicate_webhooks)
-            )
-            self.reorder_webhooks = bool(faults.get("reorder_webhooks", self.reorder_webhooks))
-            if "custom_statuses" in faults:
-                self.labels = _labels(faults["custom_statuses"])
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.store_timezone = str(faults["site_timezone"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved store with the system labels and its constructor's timezone."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.duplicate_webhooks = False
-            self.reorder_webhooks = False
-            self.labels = {}
-            self.store_timezone = self._default_timezone
-
-    def faults(self) -> dict[str, Any]:
-        """The faults in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            edge = self.edge
-            return {
-                **edge.describe(),
-                "duplicate_webhooks": self.duplicate_webhooks,
-                "reorder_webhooks": self.reorder_webhooks,
-                "custom_statuses": {str(k): v for k, v in sorted(self.labels.items())},
-                "site_timezone": self.store_timezone,
-            }
+        """The hooks, oldest first (``webhooks``, as BigCommerce names them)."""
+        return self.webhooks
 
     # -- state, always under the lock ------------------------------------------------------
-
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
 
     def _order(self, order_id: int) -> SimulatedOrder:
         order = self._orders.get(order_id)
@@ -409,41 +311,38 @@ class BigCommerceSimulator:
             raise ApiError(404, "The requested resource was not found.")
         return order
 
-    def _new_order(
-        self,
-        order_id: int,
-        status_id: int,
-        *,
-        born: datetime,
-        changed: datetime,
-        email: str | None,
-        total: Decimal | None,
-        size: int | None,
-    ) -> SimulatedOrder:
+    def _check_new(self, order: NewOrder) -> None:
+        _check_status(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # ``total``: the lines add up to it, without shipping or coupon. A Refunded (4) order is
+        # refunded in full, a Partially Refunded (14) one by half. store/order/created waits.
+        order_id, status_id = self._ids.next(), new.status
         shopper = SHOPPERS[order_id * 5 % len(SHOPPERS)]
         order = SimulatedOrder(
             id=order_id,
             status_id=status_id,
-            created=born,
-            modified=changed,
+            created=new.placed,
+            modified=new.changed,
             shopper=shopper,
-            email=email or shopper.email,
-            lines=self._lines(order_id, size or 1 + order_id % 3, total),
+            email=new.email or shopper.email,
+            lines=self._lines(order_id, new.lines or 1 + order_id % 3, new.total),
             is_email_opt_in=order_id % 3 == 0,
             payment_method="Cash" if status_id == 7 else "Credit Card",
-            shipped=changed if status_id in (2, 10) else None,
+            shipped=new.changed if status_id in SHIPPED_STATUSES else None,
         )
-        if total is None:
+        if new.total is None:
             subtotal = order.subtotal()
             order.shipping_cost = Decimal(0) if subtotal >= _FREE_SHIPPING_FROM else _FLAT_SHIPPING
             if order_id % 4 == 0 and subtotal >= 50:
-                self._coupon_ids += 1
-                order.coupon = Coupon(self._coupon_ids, 3, "SPRING10", Decimal(10))
+                order.coupon = Coupon(self._coupon_ids.next(), 3, "SPRING10", Decimal(10))
         if status_id == 4:
             order.refunded, order.refunds = order.total(), 1
         elif status_id == 14:
             order.refunded, order.refunds = (order.total() / 2).quantize(Decimal("0.01")), 1
-        return order
+        self._orders[order_id] = order
+        self._raise("store/order/created", {"type": "order", "id": order_id})
+        return order_id
 
     def _lines(self, order_id: int, size: int, total: Decimal | None) -> list[Line]:
         picks = [CATALOGUE[(order_id * 3 + index * 5) % len(CATALOGUE)] for index in range(size)]
@@ -460,10 +359,9 @@ class BigCommerceSimulator:
             prices[-1] += total - sum(prices, Decimal(0))  # a total with more than 2 decimals
         made = []
         for product, price, quantity in zip(picks, prices, quantities, strict=True):
-            self._line_ids += 1
             made.append(
                 Line(
-                    self._line_ids,
+                    self._line_ids.next(),
                     product.id,
                     product.name,
                     product.sku,
@@ -481,7 +379,7 @@ class BigCommerceSimulator:
         if previous == status_id:
             return
         order.status_id = status_id
-        if status_id in (2, 10) and order.shipped is None:
+        if status_id in SHIPPED_STATUSES and order.shipped is None:
             order.shipped = self._now()
         status = {"previous_status_id": previous, "new_status_id": status_id}
         self._raise(
@@ -490,16 +388,27 @@ class BigCommerceSimulator:
 
     def _raise(self, scope: str, data: Mapping[str, Any]) -> None:
         event = Event(scope, dict(data), self._now())
-        for hook in self._hooks.values():
+        for hook in self._subscriptions.values():
             if hook.is_active and hook.wants(scope):
                 self._waiting.append(_Attempt(hook.id, event, "msg_" + _token(27)))
 
-    def _prepare(self, attempt: _Attempt, now: datetime) -> Outgoing | None:
-        hook = self._hooks.get(attempt.hook_id)
+    # -- the outbox, always under the lock -------------------------------------------------
+
+    def _take_due(self) -> list[_Attempt]:
+        # First tries, and the retries due by the clock.
+        now = self._now()
+        due = [a for a in self._waiting if a.due is None or a.due <= now]
+        self._waiting = [a for a in self._waiting if not (a.due is None or a.due <= now)]
+        return due
+
+    def _prepare(self, attempt: _Attempt) -> Outgoing | None:
+        hook = self._subscriptions.get(attempt.hook_id)
         if hook is None or not hook.is_active:
             return None
         body = attempt.event.body(store_id=self.store_id, store_hash=self.store_hash)
-        headers = signed_headers(self.client_secret, attempt.message_id, now, body, hook.headers)
+        headers = signed_headers(
+            self.client_secret, attempt.message_id, self._now(), body, hook.headers
+        )
         return Outgoing(
             hook.id,
             hook.destination,
@@ -511,22 +420,26 @@ class BigCommerceSimulator:
             attempt.attempt,
         )
 
-    def _retry(self, attempt: _Attempt) -> None:
-        hook = self._hooks.get(attempt.hook_id)
+    def _delivery(
+        self, sent: Outgoing, status: int | None, error: str | None, item: _Attempt | None
+    ) -> Delivery:
+        return Delivery(sent, self._now(), status, error)
+
+    def _sent(self, item: _Attempt, tries: Sequence[Delivery]) -> None:
+        # A failed try is retried on BigCommerce's schedule, or deactivates its hook.
+        if tries[-1].succeeded:
+            return
+        hook = self._subscriptions.get(item.hook_id)
         if hook is None:
             return
-        if attempt.attempt >= len(RETRY_DELAYS):
+        if item.attempt >= len(RETRY_DELAYS):
             hook.is_active = False  # after ~48 hours of failures BigCommerce deactivates it
             hook.updated_at = self._now()
             return
-        due = self._now() + RETRY_DELAYS[attempt.attempt]
+        due = self._now() + RETRY_DELAYS[item.attempt]
         self._waiting.append(
-            _Attempt(attempt.hook_id, attempt.event, attempt.message_id, attempt.attempt + 1, due)
+            _Attempt(item.hook_id, item.event, item.message_id, item.attempt + 1, due)
         )
-
-    async def _deliver_if_immediate(self) -> None:
-        if self.webhook_delivery == "immediate" and not self.reorder_webhooks:
-            await self.deliver_pending()
 
     def _count_request(self) -> bool:
         """Counts a request against the quota window; whether it is over an enforced quota."""
@@ -546,56 +459,3 @@ class BigCommerceSimulator:
             "X-Rate-Limit-Requests-Quota": str(self.requests_quota),
             "X-Rate-Limit-Requests-Left": str(max(self.requests_quota - self._window_used, 0)),
         }
-
-
-def _token(length: int) -> str:
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-def _check_status(status_id: int) -> None:
-    if isinstance(status_id, bool) or not isinstance(status_id, int) or status_id not in STATUSES:
-        raise ValueError(f"status {status_id!r}: BigCommerce's status ids are 0-14")
-
-
-def _labels(value: Any) -> dict[int, str]:
-    if not isinstance(value, Mapping):
-        raise ValueError(
-            "custom_statuses: BigCommerce has no custom statuses, only custom labels of its"
-            ' status ids 0-14: give {"11": "Ready to pack"}'
-        )
-    labels = {}
-    for key, label in value.items():
-        status_id = int(key) if isinstance(key, str) and key.isdigit() else key
-        _check_status(status_id)
-        if not isinstance(label, str) or not label.strip():
-            raise ValueError(f"custom_statuses.{key}: expected a label")
-        labels[status_id] = label.strip()
-    return labels
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {name!r}") from None
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value
-
-
-def _decimal(value: Decimal | str, name: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{name}: not an amount: {value!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"{name}: not an amount: {value!r}")
-    return amount

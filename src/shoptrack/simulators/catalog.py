@@ -12,37 +12,13 @@ import asyncio
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
-from starlette.types import ASGIApp
-
+from shoptrack.simulators._kit import SimulatedShop
 from shoptrack.simulators.history import PastOrder
 
 __all__ = ["CATALOG", "SimulatedShop", "StoreLife", "store_life"]
-
-
-class SimulatedShop(Protocol):
-    """What every simulator offers a shop admin (its control surface in Python)."""
-
-    @property
-    def app(self) -> ASGIApp: ...
-
-    def credentials(self, base_url: str) -> dict[str, str]: ...
-
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[Any] = ...,
-        email: str | None = ...,
-        created: datetime | None = ...,
-        interval: timedelta = ...,
-    ) -> list[int]: ...
-
-    def set_status(self, order_id: int, status: Any) -> None: ...
-
-    def statuses(self) -> Mapping[int, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +56,7 @@ class StoreLife:
         if open_orders:
             order_id, status = rng.choice(open_orders)
             shop.set_status(order_id, rng.choice(self.moves[status]))
-        deliver = getattr(shop, "deliver_pending", None)
-        if deliver is not None:
-            asyncio.run(deliver())
+        asyncio.run(shop.deliver_pending())
 
 
 def _woocommerce(site_url: str | None, manual: bool) -> SimulatedShop:

@@ -42,16 +42,20 @@ from __future__ import annotations
 import re
 import secrets
 import string
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Mapping
+from typing import Any, Literal, Unpack
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import (
+    Clock,
+    Fault,
+    NewOrder,
+    OrderArguments,
+    Simulator,
+    timezone_fault,
+)
+from shoptrack.simulators._kit.values import zone
 from shoptrack.simulators._magento2_auth import Authenticator, Integration
 from shoptrack.simulators._magento2_control import control_routes
 from shoptrack.simulators._magento2_orders import (
@@ -61,6 +65,7 @@ from shoptrack.simulators._magento2_orders import (
     STORES,
     HistoryEntry,
     SimulatedOrder,
+    Store,
     build_order,
     customer_email,
 )
@@ -69,21 +74,7 @@ from shoptrack.simulators._magento2_web import MagentoError
 
 __all__ = ["MAGENTO_VERSION", "Magento2Simulator", "SimulatedOrder", "build_order"]
 
-Clock = Callable[[], datetime]
 PastEnd = Literal["last_page", "empty"]
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "custom_statuses",
-        "site_timezone",
-        "bearer_tokens",
-        "past_end",
-        "input_limits",
-    }
-)
 # Stores > Order Status > Create New Status: "letters (a-z), numbers (0-9) or underscore (_),
 # and the first character must be a letter"; the column holds 32.
 _STATUS_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -96,7 +87,31 @@ def _key() -> str:
     return "".join(secrets.choice(_KEY_CHARACTERS) for _ in range(32))
 
 
-class Magento2Simulator:
+def _custom_statuses(value: Any) -> dict[str, str]:
+    pairs = dict.fromkeys(value, "processing") if isinstance(value, list) else value
+    if not isinstance(pairs, Mapping) or not all(
+        isinstance(code, str)
+        and _STATUS_CODE.fullmatch(code)
+        and code not in STATE_OF
+        and state in _STATES
+        for code, state in pairs.items()
+    ):
+        raise ValueError(
+            "custom_statuses: expected new status codes like 'awaiting_shipment' (a list, or"
+            f" each with its state, one of {sorted(_STATES)})"
+        )
+    return dict(pairs)
+
+
+def _past_end(value: Any) -> PastEnd:
+    if value == "last_page":
+        return "last_page"
+    if value == "empty":
+        return "empty"
+    raise ValueError("past_end: expected 'last_page' or 'empty'")
+
+
+class Magento2Simulator(Simulator):
     """One simulated store: its orders, integration, settings and faults, served by ``app``.
 
     Args:
@@ -110,6 +125,17 @@ class Magento2Simulator:
         input_limits: Webapi input limits on (default page size 20, at most 300).
         site_timezone: The store's IANA timezone (what the admin shows times in).
     """
+
+    NEW_ORDER_STATUSES = ("processing",)
+    FAULTS = (
+        # New status codes, each assigned to a state (processing unless told otherwise).
+        Fault("custom_statuses", _custom_statuses, dict),
+        timezone_fault(),
+        # The store's settings (Stores > Configuration), as the constructor takes them.
+        Fault("bearer_tokens"),
+        Fault("past_end", _past_end),
+        Fault("input_limits"),
+    )
 
     def __init__(
         self,
@@ -126,7 +152,7 @@ class Magento2Simulator:
         input_limits: bool = False,
         site_timezone: str = "UTC",
     ) -> None:
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(clock)
         self.integration = Integration(
             consumer_id=1,
             consumer_key=consumer_key or _key(),
@@ -136,13 +162,7 @@ class Magento2Simulator:
         )
         self.admin_username = admin_username
         self.admin_password = admin_password or secrets.token_urlsafe(12)
-        _zone(site_timezone)  # fail early on a name nobody knows
-        self._defaults: dict[str, Any] = {
-            "bearer_tokens": bearer_tokens,
-            "past_end": _past_end(past_end),
-            "input_limits": input_limits,
-            "site_timezone": site_timezone,
-        }
+        zone(site_timezone)  # fail early on a name nobody knows
         self._auth = Authenticator(
             self.integration,
             admin_username=self.admin_username,
@@ -150,19 +170,25 @@ class Magento2Simulator:
             bearer_tokens=bearer_tokens,
             jwt_key=secrets.token_bytes(32),
         )
-        self._lock = threading.RLock()  # tests change the store from their own thread
         self._salt = b"magento2-simulator"  # ties come back in a fixed (if arbitrary) order
         self._orders: dict[int, SimulatedOrder] = {}
         self._sequences = {store.id: 0 for store in STORES}
         self._history_ids = 0
-        # The faults and settings; clear_faults() puts these back.
-        self.edge = EdgeFaults()
         self.custom_statuses: dict[str, str] = {}
-        self.bearer_tokens = bearer_tokens
-        self.past_end: PastEnd = self._defaults["past_end"]
+        self.past_end: PastEnd = _past_end(past_end)
         self.input_limits = input_limits
         self.site_timezone = site_timezone
+        self._settle_faults()
         self.app = Starlette(routes=[*RestApi(self).routes(), *control_routes(self)])
+
+    @property
+    def bearer_tokens(self) -> bool:
+        """Whether the integration's access token is taken as a Bearer token."""
+        return self._auth.bearer_tokens
+
+    @bearer_tokens.setter
+    def bearer_tokens(self, allowed: bool) -> None:
+        self._auth.bearer_tokens = allowed
 
     # -- the store, from Python ------------------------------------------------------------
 
@@ -185,63 +211,18 @@ class Magento2Simulator:
             return self._auth.admin_token(self.admin_username, self.admin_password, self._now())
 
     def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("processing",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | None = None,
-        lines: int | None = None,
-        currency: str | None = None,
+        self, count: int = 1, *, currency: str | None = None, **given: Unpack[OrderArguments]
     ) -> list[int]:
-        """Creates orders as checkouts would, each next one ``interval`` later (the first at
-        ``created``, by default the clock less the intervals); returns their ``entity_id``s.
-
-        ``total`` is the grand total in the order's currency (by default the catalogue's prices,
-        $5 shipping per item and a coupon on every fourth order); ``currency`` ``"EUR"`` places
-        the orders in the Euro store view.
-        """
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
-        if lines is not None and lines < 1:
-            raise ValueError("lines must be >= 1")
-        if total is not None and total < 0:
-            raise ValueError("total must be >= 0")
+        """Creates orders as checkouts would (see ``SimulatedShop``); returns their
+        ``entity_id``s. ``total`` is the grand total in the order's currency (by default the
+        catalogue's prices, $5 shipping per item and a coupon on every fourth order);
+        ``currency`` ``"EUR"`` places the orders in the Euro store view."""
         store = next((s for s in STORES if s.currency == (currency or STORES[0].currency)), None)
         if store is None:
             raise ValueError(f"currency must be one of {[s.currency for s in STORES]}")
-        with self._lock:
-            states = [self._state(status) for status in statuses]
-            first = created or self._now() - interval * max(count - 1, 0)
-            ids = []
-            for index in range(count):
-                born = _second(first + interval * index)
-                changed = _second(modified + interval * index) if modified else born
-                entity_id = len(self._orders) + 1
-                self._sequences[store.id] += 1
-                prefix = "" if store.id == 1 else str(store.id)
-                number = f"{prefix}{self._sequences[store.id]:0{9 - len(prefix)}d}"
-                customer = entity_id % 6
-                order = SimulatedOrder(
-                    entity_id=entity_id,
-                    increment_id=number,
-                    status=statuses[index % len(statuses)],
-                    state=states[index % len(states)],
-                    created=born,
-                    updated=changed,
-                    email=email or customer_email(customer),
-                    customer=customer,
-                    guest=entity_id % 3 == 0,
-                    lines=lines or 1 + entity_id % 3,
-                    total=total,
-                    store=store,
-                )
-                self._orders[entity_id] = order
-                ids.append(entity_id)
-        return ids
+        return self._place_all(
+            self._new_orders(count, given), lambda order: self._place(order, store)
+        )
 
     def set_status(self, order_id: int, status: str, *, comment: str | None = None) -> None:
         """Changes an order's status (and its state) as the admin would, at the clock's time,
@@ -264,55 +245,7 @@ class Magento2Simulator:
         with self._lock:
             return {order_id: order.status for order_id, order in self._orders.items()}
 
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            self.edge.apply(faults)
-            if "custom_statuses" in faults:
-                self.custom_statuses = _custom_statuses(faults["custom_statuses"])
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.site_timezone = str(faults["site_timezone"])
-            if "bearer_tokens" in faults:
-                self.bearer_tokens = self._auth.bearer_tokens = bool(faults["bearer_tokens"])
-            if "past_end" in faults:
-                self.past_end = _past_end(faults["past_end"])
-            if "input_limits" in faults:
-                self.input_limits = bool(faults["input_limits"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved store with the constructor's settings."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.custom_statuses = {}
-            self.bearer_tokens = self._auth.bearer_tokens = self._defaults["bearer_tokens"]
-            self.past_end = self._defaults["past_end"]
-            self.input_limits = self._defaults["input_limits"]
-            self.site_timezone = self._defaults["site_timezone"]
-
-    def faults(self) -> dict[str, Any]:
-        """The faults and settings in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            edge = self.edge
-            return {
-                **edge.describe(),
-                "custom_statuses": dict(self.custom_statuses),
-                "site_timezone": self.site_timezone,
-                "bearer_tokens": self.bearer_tokens,
-                "past_end": self.past_end,
-                "input_limits": self.input_limits,
-            }
-
     # -- state, always under the lock ------------------------------------------------------
-
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
 
     def _state(self, status: str) -> str:
         state = STATE_OF.get(status) or self.custom_statuses.get(status)
@@ -320,6 +253,31 @@ class Magento2Simulator:
             known = [*CORE_STATUSES, *self.custom_statuses]
             raise ValueError(f"unknown status {status!r}; the store has {known}")
         return state
+
+    def _check_new(self, order: NewOrder) -> None:
+        self._state(order.status)
+
+    def _place(self, new: NewOrder, store: Store = STORES[0]) -> int:
+        entity_id = len(self._orders) + 1
+        self._sequences[store.id] += 1
+        prefix = "" if store.id == 1 else str(store.id)
+        number = f"{prefix}{self._sequences[store.id]:0{9 - len(prefix)}d}"
+        customer = entity_id % 6
+        self._orders[entity_id] = SimulatedOrder(
+            entity_id=entity_id,
+            increment_id=number,
+            status=new.status,
+            state=self._state(new.status),
+            created=new.placed,
+            updated=new.changed,
+            email=new.email or customer_email(customer),
+            customer=customer,
+            guest=entity_id % 3 == 0,
+            lines=new.lines or 1 + entity_id % 3,
+            total=new.total,
+            store=store,
+        )
+        return entity_id
 
     def _order(self, order_id: int) -> SimulatedOrder:
         order = self._orders.get(order_id)
@@ -329,45 +287,3 @@ class Magento2Simulator:
                 404,
             )
         return order
-
-
-def _custom_statuses(value: Any) -> dict[str, str]:
-    pairs = dict.fromkeys(value, "processing") if isinstance(value, list) else value
-    if not isinstance(pairs, Mapping) or not all(
-        isinstance(code, str)
-        and _STATUS_CODE.fullmatch(code)
-        and code not in STATE_OF
-        and state in _STATES
-        for code, state in pairs.items()
-    ):
-        raise ValueError(
-            "custom_statuses: expected new status codes like 'awaiting_shipment' (a list, or"
-            f" each with its state, one of {sorted(_STATES)})"
-        )
-    return dict(pairs)
-
-
-def _zone(name: str) -> ZoneInfo:
-    # Magento offers IANA names only (Stores > Configuration > General > Locale Options).
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {name!r}") from None
-
-
-def _past_end(value: Any) -> PastEnd:
-    if value == "last_page":
-        return "last_page"
-    if value == "empty":
-        return "empty"
-    raise ValueError("past_end: expected 'last_page' or 'empty'")
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value

@@ -36,44 +36,55 @@ from __future__ import annotations
 import re
 import secrets
 import string
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import Clock, Fault, NewOrder, Simulator, listed
+from shoptrack.simulators._kit.values import zone, zone_name
 from shoptrack.simulators._prestashop_control import control_routes
 from shoptrack.simulators._prestashop_shop import Order, OrderState, Shop
 from shoptrack.simulators._prestashop_webservice import Webservice, render_order
 
 __all__ = ["PS_VERSION", "PS_VERSION_1_7", "PrestaShopSimulator"]
 
-Clock = Callable[[], datetime]
 EmptyList = Literal["array", "object"]
 PS_VERSION = "8.1.7"
 PS_VERSION_1_7 = "1.7.8.11"
 # The resources the simulated key may read (GET and HEAD).
 _READABLE = ("addresses", "configurations", "currencies", "customers", "order_states", "orders")
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "custom_statuses",
-        "site_timezone",
-        "version",
-        "empty_list",
-        "webservice_disabled",
-    }
-)
+# The core install's order states (PS_OS_*); a module's come after.
+_CORE_STATES = 13
 
 
-class PrestaShopSimulator:
+def _version(value: Any) -> str:
+    version = str(value)
+    if not re.fullmatch(r"(1\.7|[89])(\.\d+){1,3}", version):
+        raise ValueError(f"expected a PrestaShop 1.7 or 8.x version like 8.1.7, got {version!r}")
+    return version
+
+
+def _custom_states(given: Any) -> tuple[str, ...]:
+    if not isinstance(given, list) or not all(
+        re.fullmatch(r"\d{1,9}", str(state)) and int(state) > _CORE_STATES for state in given
+    ):
+        raise ValueError('custom_statuses: expected order state ids above 13, like ["14"]')
+    return tuple(str(int(state)) for state in given)
+
+
+def _empty_list(value: Any) -> EmptyList | None:
+    if value == "array":
+        return "array"
+    if value == "object":
+        return "object"
+    if value is None:
+        return None
+    raise ValueError('empty_list: expected "array" ([]) or "object"')
+
+
+class PrestaShopSimulator(Simulator):
     """One simulated shop: its orders, webservice key and faults, served by ``app``.
 
     Args:
@@ -85,6 +96,15 @@ class PrestaShopSimulator:
         key_resources: The resources the key may read (all six by default).
         clock: Returns the current time (aware); defaults to the machine's clock.
     """
+
+    NEW_ORDER_STATUSES = ("2",)  # Payment accepted
+    FAULTS = (
+        Fault("custom_statuses", _custom_states, listed),  # a module's
+        Fault("site_timezone", zone_name),  # PS_TIMEZONE
+        Fault("version", _version),
+        Fault("empty_list", _empty_list, attribute="_empty_list"),
+        Fault("webservice_disabled"),
+    )
 
     def __init__(
         self,
@@ -106,21 +126,18 @@ class PrestaShopSimulator:
         if unknown:
             raise ValueError(f"the simulator serves {sorted(_READABLE)}, not {unknown}")
         self.key_resources = frozenset(key_resources)
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.RLock()  # tests change the shop from their own thread
-        self._defaults = (_version(version), empty_list, shop_timezone)
+        super().__init__(clock)
         self.shop = Shop(
-            zone=_zone(shop_timezone),
+            zone=zone(shop_timezone),
             zone_name=shop_timezone,
             currency=currency,
             name=shop_name,
             installed=self._now() - timedelta(days=400),
         )
-        # The faults; clear_faults() puts these back.
-        self.edge = EdgeFaults()
-        self.version = self._defaults[0]
+        self.version = _version(version)
         self._empty_list = empty_list
-        self.webservice_enabled = True
+        self.webservice_disabled = False
+        self._settle_faults()
         self.app = Starlette(routes=[*Webservice(self).routes(), *control_routes(self)])
 
     @property
@@ -134,46 +151,37 @@ class PrestaShopSimulator:
             return self._empty_list
         return "object" if self.major >= 8 else "array"
 
+    @property
+    def site_timezone(self) -> str:
+        """``PS_TIMEZONE``, the IANA zone of the shop's wall clock."""
+        return self.shop.configuration["PS_TIMEZONE"][0]
+
+    @site_timezone.setter
+    def site_timezone(self, name: str) -> None:
+        if name != self.site_timezone:
+            self.shop.zone = zone(name)
+            self.shop.configure("PS_TIMEZONE", name, self._now())
+
+    @property
+    def custom_statuses(self) -> tuple[str, ...]:
+        """The order states modules added (ids above the core install's)."""
+        return tuple(str(state) for state in self.shop.states if state > _CORE_STATES)
+
+    @custom_statuses.setter
+    def custom_statuses(self, ids: Sequence[str]) -> None:
+        states = self.shop.states
+        self.shop.states = {key: state for key, state in states.items() if key <= _CORE_STATES}
+        for state_id in map(int, ids):
+            # A module's state ("Awaiting payment" of a payment module), not a core one.
+            self.shop.states[state_id] = states.get(state_id) or OrderState(
+                state_id, f"Custom status {state_id}", "#4169E1", unremovable=False
+            )
+
     # -- the shop, from Python -------------------------------------------------------------
 
     def credentials(self, base_url: str) -> dict[str, str]:
         """Credentials for ``shoptrack integrations add`` with the shop at ``base_url``."""
         return {"base_url": base_url.rstrip("/"), "webservice_key": self.webservice_key}
-
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str | int] = ("2",),
-        email: str | None = None,
-        created: datetime | None = None,
-        updated: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Places orders as checkouts would (``statuses`` cycle; order state ids), each next
-        one ``interval`` later, the first placed at ``created`` (by default the clock less the
-        intervals) and last changed at ``updated`` (by default when placed)."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
-        amount = _amount(total)
-        first = created or self._now() - interval * max(count - 1, 0)
-        ids = []
-        with self._lock:
-            states = [self._state(status) for status in statuses]
-            for index in range(count):
-                placed = first + interval * index
-                order = self.shop.place(
-                    states[index % len(states)],
-                    email=email,
-                    created=placed,
-                    updated=(updated + interval * index) if updated else placed,
-                    total=amount,
-                    lines=lines,
-                )
-                ids.append(order.id)
-        return ids
 
     def set_status(self, order_id: int, status: str | int) -> None:
         """Moves an order to another state as the back office does, at the clock's time."""
@@ -193,62 +201,28 @@ class PrestaShopSimulator:
         with self._lock:
             return {order.id: str(order.state) for order in self.shop.orders.values()}
 
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            self.edge.apply(faults)
-            if "custom_statuses" in faults:
-                self._custom_states(faults["custom_statuses"])
-            if "site_timezone" in faults:
-                name = str(faults["site_timezone"])
-                self.shop.zone = _zone(name)
-                self.shop.configure("PS_TIMEZONE", name, self._now())
-            if "version" in faults:
-                self.version = _version(str(faults["version"]))
-            if "empty_list" in faults:
-                if faults["empty_list"] not in ("array", "object", None):
-                    raise ValueError('empty_list: expected "array" ([]) or "object"')
-                self._empty_list = faults["empty_list"]
-            if "webservice_disabled" in faults:
-                self.webservice_enabled = not faults["webservice_disabled"]
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved shop in its constructor's version and time zone."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            version, empty_list, zone_name = self._defaults
-            self.version, self._empty_list = version, empty_list
-            self.webservice_enabled = True
-            self.shop.states = {
-                state_id: state for state_id, state in self.shop.states.items() if state_id <= 13
-            }
-            if self.shop.configuration["PS_TIMEZONE"][0] != zone_name:
-                self.shop.zone = _zone(zone_name)
-                self.shop.configure("PS_TIMEZONE", zone_name, self._now())
-
     def faults(self) -> dict[str, Any]:
-        """The faults in force, as ``GET /_sim/faults`` shows them."""
+        """The faults in force, as ``GET /_sim/faults`` shows them (the empty list as the
+        version writes it, unless told)."""
         with self._lock:
-            edge = self.edge
-            return {
-                **edge.describe(),
-                "custom_statuses": [str(s) for s in self.shop.states if s > 13],
-                "site_timezone": self.shop.configuration["PS_TIMEZONE"][0],
-                "version": self.version,
-                "empty_list": self.empty_list,
-                "webservice_disabled": not self.webservice_enabled,
-            }
+            return {**super().faults(), "empty_list": self.empty_list}
 
     # -- state, always under the lock ------------------------------------------------------
 
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return moment.astimezone(UTC).replace(microsecond=0)
+    def _check_new(self, order: NewOrder) -> None:
+        self._state(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # Statuses are order state ids.
+        order = self.shop.place(
+            self._state(new.status),
+            email=new.email,
+            created=new.placed,
+            updated=new.changed,
+            total=new.total,
+            lines=new.lines,
+        )
+        return order.id
 
     def _wall_now(self) -> str:
         return self._now().astimezone(self.shop.zone).strftime("%Y-%m-%d %H:%M:%S")
@@ -265,46 +239,3 @@ class PrestaShopSimulator:
         if order is None:
             raise KeyError(f"no order {order_id}")
         return order
-
-    def _custom_states(self, given: Any) -> None:
-        if not isinstance(given, list) or not all(
-            re.fullmatch(r"\d{1,9}", str(state)) and int(state) > 13 for state in given
-        ):
-            raise ValueError('custom_statuses: expected order state ids above 13, like ["14"]')
-        for state in given:
-            state_id = int(state)
-            # A module's state ("Awaiting payment" of a payment module), not a core one.
-            self.shop.states[state_id] = OrderState(
-                state_id, f"Custom status {state_id}", "#4169E1", unremovable=False
-            )
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-
-
-def _version(version: str) -> str:
-    if not re.fullmatch(r"(1\.7|[89])(\.\d+){1,3}", version):
-        raise ValueError(f"expected a PrestaShop 1.7 or 8.x version like 8.1.7, got {version!r}")
-    return version
-
-
-def _amount(total: Decimal | str | None) -> Decimal | None:
-    if total is None:
-        return None
-    try:
-        amount = Decimal(str(total))
-    except InvalidOperation:
-        raise ValueError(f"total: not an amount: {total!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"total: not an amount: {total!r}")
-    return amount
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value

@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import Clock, Fault, Ids, NewOrder, Simulator, timezone_fault
+from shoptrack.simulators._kit.values import zone
 from shoptrack.simulators._shift4shop_api import RestApi
 from shoptrack.simulators._shift4shop_control import control_routes
 from shoptrack.simulators._shift4shop_orders import (
@@ -56,20 +53,19 @@ from shoptrack.simulators._shift4shop_orders import (
 
 __all__ = ["STATUSES", "OrderStatus", "Shift4ShopSimulator", "SimulatedOrder", "build_order"]
 
-Clock = Callable[[], datetime]
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "custom_statuses",
-        "site_timezone",
-    }
-)
+
+def _custom_statuses(custom: Any) -> tuple[int, ...]:
+    if not isinstance(custom, list) or not all(
+        isinstance(s, str) and re.fullmatch(r"[1-9][0-9]{0,2}", s) for s in custom
+    ):
+        raise ValueError('custom_statuses: expected a list of status ids like "8"')
+    built_in = {status.id for status in STATUSES} - CUSTOM_SLOTS
+    if taken := sorted(set(custom) & {str(n) for n in built_in}):
+        raise ValueError(f"custom_statuses: {taken} are built-in statuses")
+    return tuple(sorted({int(s) for s in custom}))
 
 
-class Shift4ShopSimulator:
+class Shift4ShopSimulator(Simulator):
     """One simulated store: its orders, keys, settings and faults, served by ``app``.
 
     Args:
@@ -84,6 +80,13 @@ class Shift4ShopSimulator:
         clock: Returns the current time (aware); defaults to the machine's clock.
     """
 
+    NEW_ORDER_STATUSES = ("2",)  # Processing
+    FAULTS = (
+        # Order queues a merchant named: the custom slots 8-10, or new ids.
+        Fault("custom_statuses", _custom_statuses, lambda ids: [str(n) for n in ids]),
+        timezone_fault("store_timezone"),
+    )
+
     def __init__(
         self,
         *,
@@ -96,23 +99,20 @@ class Shift4ShopSimulator:
         max_limit: int = 300,
         clock: Clock | None = None,
     ) -> None:
-        _zone(store_timezone)  # fail early on a name nobody knows
+        super().__init__(clock)
+        zone(store_timezone)  # fail early on a name nobody knows
         self.secure_url = secure_url.strip().lower()
         self.private_key = private_key or secrets.token_hex(16)
         self.token = token or secrets.token_hex(16)
         self.invoice_prefix = invoice_prefix
         self.store_name = store_name
         self.max_limit = max_limit
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self._default_timezone = store_timezone
-        self._lock = threading.RLock()  # tests change the store from their own thread
         self._orders: dict[int, SimulatedOrder] = {}
-        self._last_order_id = 0
-        self._last_invoice = 999
-        # The faults; clear_faults() puts these back.
-        self.edge = EdgeFaults()
+        self._order_ids = Ids()
+        self._invoices = Ids(999)
         self.custom_statuses: tuple[int, ...] = ()
         self.store_timezone = store_timezone
+        self._settle_faults()
         self.app = Starlette(routes=[*RestApi(self).routes(), *control_routes(self)])
 
     # -- the store, from Python ------------------------------------------------------------
@@ -126,51 +126,6 @@ class Shift4ShopSimulator:
             "api_base_url": base_url.rstrip("/"),
         }
 
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("2",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Creates orders as checkouts would (``statuses`` cycle; status 7 is a checkout left
-        unfinished, without an invoice number); each next one ``interval`` later, the first
-        placed at ``created`` (by default the store's clock, less the intervals)."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
-        if lines is not None and not 1 <= lines <= 20:
-            raise ValueError("lines must be between 1 and 20")
-        for status in statuses:
-            self._check_status(status)
-        amount = None if total is None else Decimal(str(total))
-        if amount is not None and (not amount.is_finite() or amount < 0):
-            raise ValueError(f"total must be a non-negative amount, got {total!r}")
-        ids = []
-        with self._lock:
-            first = created or self._now() - interval * max(count - 1, 0)
-            for index in range(count):
-                status = str(statuses[index % len(statuses)])
-                born = _second(first + interval * index)
-                self._last_order_id += 1
-                order = new_order(
-                    self._last_order_id,
-                    0 if status == NOT_COMPLETED else self._next_invoice(),
-                    status,
-                    born,
-                    _second(modified + interval * index) if modified else born,
-                    email=email,
-                    lines=lines,
-                    total=amount,
-                )
-                self._orders[order.id] = order
-                ids.append(order.id)
-        return ids
-
     def set_status(self, order_id: int, status: str) -> None:
         """Moves an order to another queue as the shop admin would, at the store's clock."""
         self._check_status(status)
@@ -178,7 +133,7 @@ class Shift4ShopSimulator:
             order = self._order(order_id)
             now = self._now()
             if order.status == NOT_COMPLETED and status != NOT_COMPLETED:
-                order.invoice_number = self._next_invoice()  # the checkout completed
+                order.invoice_number = self._invoices.next()  # the checkout completed
             if status == SHIPPED and order.shipped is None:
                 order.shipped = now
             order.status = str(status)
@@ -194,58 +149,31 @@ class Shift4ShopSimulator:
         with self._lock:
             return {order_id: order.status for order_id, order in self._orders.items()}
 
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            self.edge.apply(faults)
-            if "custom_statuses" in faults:
-                custom = faults["custom_statuses"]
-                if not isinstance(custom, list) or not all(
-                    isinstance(s, str) and re.fullmatch(r"[1-9][0-9]{0,2}", s) for s in custom
-                ):
-                    raise ValueError('custom_statuses: expected a list of status ids like "8"')
-                built_in = {status.id for status in STATUSES} - CUSTOM_SLOTS
-                if taken := sorted(set(custom) & {str(n) for n in built_in}):
-                    raise ValueError(f"custom_statuses: {taken} are built-in statuses")
-                self.custom_statuses = tuple(sorted({int(s) for s in custom}))
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.store_timezone = str(faults["site_timezone"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved store in its constructor's time zone."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.custom_statuses = ()
-            self.store_timezone = self._default_timezone
-
-    def faults(self) -> dict[str, Any]:
-        """The faults in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            edge = self.edge
-            return {
-                **edge.describe(),
-                "custom_statuses": [str(status) for status in self.custom_statuses],
-                "site_timezone": self.store_timezone,
-            }
-
     # -- state, always under the lock ------------------------------------------------------
 
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
+    def _check_new(self, order: NewOrder) -> None:
+        if order.lines is not None and order.lines > 20:
+            raise ValueError("lines must be between 1 and 20")
+        self._check_status(order.status)
 
-    def _next_invoice(self) -> int:
-        self._last_invoice += 1
-        return self._last_invoice
+    def _place(self, new: NewOrder) -> int:
+        # Status 7 is a checkout left unfinished, without an invoice number.
+        status = str(new.status)
+        order = new_order(
+            self._order_ids.next(),
+            0 if status == NOT_COMPLETED else self._invoices.next(),
+            status,
+            new.placed,
+            new.changed,
+            email=new.email,
+            lines=new.lines,
+            total=new.total,
+        )
+        self._orders[order.id] = order
+        return order.id
 
     def _zone(self) -> ZoneInfo:
-        return _zone(self.store_timezone)
+        return zone(self.store_timezone)
 
     def _catalogue(self) -> list[OrderStatus]:
         """The order queues ``GET /OrderStatus`` lists: the built-in ones, with the custom
@@ -280,20 +208,3 @@ class Shift4ShopSimulator:
 
     def _render(self, order: SimulatedOrder) -> dict[str, Any]:
         return build_order(order, zone=self._zone(), invoice_prefix=self.invoice_prefix)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"unknown time zone {name!r}; give an IANA name") from None
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value

@@ -62,21 +62,23 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 import uuid
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
-from typing import Any, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import (
+    DELIVERY_FAULTS,
+    Clock,
+    EdgeFaults,
+    Fault,
+    WebhookDelivery,
+    listed,
+    timezone_fault,
+)
 from shoptrack.simulators._shopify_bulk import ERROR_CODES, OUTCOMES, BulkOperations
 from shoptrack.simulators._shopify_control import control_routes
 from shoptrack.simulators._shopify_graphql import GraphQLApi
@@ -86,34 +88,16 @@ from shoptrack.simulators._shopify_oauth import (
     authorize_route,
     token_route,
 )
-from shoptrack.simulators._shopify_orders import (
-    API_VERSION,
-    CATALOGUE,
-    FINANCIAL_STATUSES,
-    Buyer,
-    Fulfillment,
-    Line,
-    Refund,
-    Shop,
-    SimulatedCheckout,
-    SimulatedOrder,
-    build_checkout,
-    build_order,
-    build_refund,
-    buyer_for,
-)
+from shoptrack.simulators._shopify_order_json import build_checkout, build_order
+from shoptrack.simulators._shopify_orders import API_VERSION, FINANCIAL_STATUSES, SimulatedOrder
 from shoptrack.simulators._shopify_rest import RECENT_ORDERS, RestApi, Token
+from shoptrack.simulators._shopify_shop import ShopifyShop
 from shoptrack.simulators._shopify_webhooks import (
-    MAX_RETRIES,
-    ORDER_TOPICS,
-    TOPICS,
     Delivery,
     Event,
     Outgoing,
     Subscription,
-    SubscriptionRefusedError,
     delivery_headers,
-    post,
 )
 
 __all__ = [
@@ -127,41 +111,32 @@ __all__ = [
     "build_order",
 ]
 
-Clock = Callable[[], datetime]
 # What a custom app for shoptrack is granted (write_orders lets demos cancel through the API).
 DEFAULT_SCOPES = ("read_orders", "write_orders", "read_all_orders")
-# Names set_status takes besides the financial statuses: the admin's two other actions.
-_ACTIONS = ("cancelled", "fulfilled")
-# Financial statuses in which the money was captured (orders/paid has fired).
-_PAID = frozenset({"paid", "partially_refunded", "refunded"})
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "duplicate_webhooks",
-        "reorder_webhooks",
-        "custom_statuses",
-        "site_timezone",
-        "bulk_outcome",
-    }
-)
-_CENT = Decimal("0.01")
 
 
-@dataclass(slots=True)
-class _Pending:
-    """An event waiting for one subscription; ``outgoing`` is fixed at its first attempt."""
-
-    subscription_id: int
-    event: Event
-    webhook_id: str
-    attempts: int = 0
-    outgoing: Outgoing | None = None
+def _bulk_outcome(value: Any) -> tuple[str, str | None]:
+    if not isinstance(value, Mapping) or value.get("status") not in OUTCOMES:
+        raise ValueError(f'bulk_outcome: expected {{"status": one of {list(OUTCOMES)}, ...}}')
+    error_code = value.get("error_code")
+    if value["status"] == "FAILED" and error_code not in ERROR_CODES:
+        raise ValueError(f"bulk_outcome.error_code: expected one of {list(ERROR_CODES)}")
+    return str(value["status"]), error_code if value["status"] == "FAILED" else None
 
 
-class ShopifySimulator:
+def _shown_outcome(outcome: tuple[str, str | None]) -> dict[str, str | None]:
+    return {"status": outcome[0], "error_code": outcome[1]}
+
+
+def _custom_statuses(custom: Any) -> tuple[str, ...]:
+    if not isinstance(custom, list) or not all(
+        isinstance(s, str) and re.fullmatch(r"[a-z_]{1,30}", s) for s in custom
+    ):
+        raise ValueError("custom_statuses: expected a list of names like 'expired'")
+    return tuple(custom)
+
+
+class ShopifySimulator(ShopifyShop):
     """One simulated shop: its orders, checkouts, app tokens, webhooks and faults, served by
     ``app``.
 
@@ -181,6 +156,14 @@ class ShopifySimulator:
         webhook_timeout: Seconds to wait for an answer (Shopify: 5 seconds in all).
     """
 
+    FAULTS = (
+        *DELIVERY_FAULTS,
+        # Financial statuses beyond the REST ones (newer versions add some).
+        Fault("custom_statuses", _custom_statuses, listed),
+        timezone_fault(),
+        Fault("bulk_outcome", _bulk_outcome, _shown_outcome),
+    )
+
     def __init__(
         self,
         *,
@@ -193,46 +176,32 @@ class ShopifySimulator:
         currency: str = "USD",
         shop_timezone: str = "America/New_York",
         clock: Clock | None = None,
-        webhook_delivery: Literal["immediate", "manual"] = "immediate",
+        webhook_delivery: WebhookDelivery = "immediate",
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         webhook_timeout: float = 5.0,
     ) -> None:
-        _zone(shop_timezone)  # fail early on a name nobody knows
-        self.shop_domain = shop_domain
-        self.shop_name = shop_name
-        self.currency = currency
+        super().__init__(
+            shop_domain=shop_domain,
+            shop_name=shop_name,
+            currency=currency,
+            shop_timezone=shop_timezone,
+            client_secret=client_secret or "shpss_" + secrets.token_hex(16),
+            clock=clock,
+            webhook_delivery=webhook_delivery,
+            webhook_transport=webhook_transport,
+            webhook_timeout=webhook_timeout,
+            # The API answers the rate-limit burst, as REST and GraphQL each do (2 seconds).
+            edge=EdgeFaults(retry_after_seconds=2, platform_rate_limit=True),
+        )
         self.access_token = access_token or "shpat_" + secrets.token_hex(16)
         self.client_id = client_id or secrets.token_hex(16)
-        self.client_secret = client_secret or "shpss_" + secrets.token_hex(16)
         self.scopes = tuple(scopes)
         self.issued_tokens = 0  # how many the client credentials grant issued
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.webhook_delivery = webhook_delivery
-        self._transport = webhook_transport
-        self._timeout = webhook_timeout
-        self._lock = threading.RLock()  # tests change the shop from their own thread
         self._tokens = {self.access_token: Token(self.access_token, tuple(scopes))}
         # Authorization codes not yet exchanged: their scopes and when they stop working.
         self._codes: dict[str, tuple[tuple[str, ...], datetime]] = {}
-        self._ids = 5_820_000_000_000
-        self._numbers = 1000
-        self._orders: dict[int, SimulatedOrder] = {}
-        self._checkouts: dict[int, SimulatedCheckout] = {}
-        self._buyers: dict[str, Buyer] = {}
-        self._subscriptions: dict[int, Subscription] = {}
-        self._pending: list[_Pending] = []
-        self._log: deque[Delivery] = deque(maxlen=10_000)
-        self.opened = self._now() - timedelta(days=730)
-        self._default_timezone = shop_timezone
-        # The faults; clear_faults() puts these back.
-        self.edge = EdgeFaults()
-        self.throttled = 0  # the next N calls are answered 429
-        self.throttle_retry_after = 2
-        self.duplicate_webhooks = False
-        self.reorder_webhooks = False
-        self.custom_statuses: tuple[str, ...] = ()
-        self.site_timezone = shop_timezone
         self.bulk_outcome: tuple[str, str | None] = ("COMPLETED", None)
+        self._settle_faults()
         # How long a bulk operation runs, by ``clock``.
         self.bulk_seconds = 0.0
         self.bulk = BulkOperations(self)
@@ -247,7 +216,7 @@ class ShopifySimulator:
             ]
         )
 
-    # -- the shop, from Python -------------------------------------------------------------
+    # -- the app, from Python --------------------------------------------------------------
 
     def credentials(self, base_url: str, *, dev_dashboard: bool = False) -> dict[str, str]:
         """What a merchant enters in shoptrack for this shop, served at ``base_url``: an
@@ -316,11 +285,7 @@ class ShopifySimulator:
             webhook_id=str(uuid.uuid4()),
         )  # fmt: skip
         sent = Outgoing(0, url, headers, body, topic, 0, event.id, headers["x-shopify-webhook-id"])
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-            delivery = await post(client, sent, self.clock, 1)
-        with self._lock:
-            self._log.append(delivery)
-        return delivery
+        return await self._send_now(sent)
 
     def revoke_issued_tokens(self) -> None:
         """Every token the grant issued stops working before its time (the app's scopes
@@ -345,553 +310,6 @@ class ShopifySimulator:
             self._tokens[self.access_token] = Token(self.access_token, old.scopes)
             return self.access_token
 
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("paid",),
-        created: datetime | None = None,
-        updated_at: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: Decimal | str | None = None,
-        email: str | None = None,
-        lines: int | None = None,
-        test: bool = False,
-    ) -> list[int]:
-        """Creates orders as checkouts would; returns their ids.
-
-        ``statuses`` cycle: financial statuses, ``cancelled`` or ``fulfilled``. The first order
-        is created (and last updated, unless ``updated_at``) at ``created`` (by default the clock,
-        less the intervals), each next one ``interval`` later. ``total`` is shared by the lines;
-        ``test`` makes Bogus Gateway test orders. Their webhooks wait for ``deliver_pending``.
-        """
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
-        for status in statuses:
-            self._check_status(status)
-        first = created or self._now() - interval * max(count - 1, 0)
-        ids = []
-        with self._lock:
-            for index in range(count):
-                born = _second(first + interval * index)
-                changed = _second(updated_at + interval * index) if updated_at else born
-                order = self._new_order(born, email=email, lines=lines, total=total, test=test)
-                self._open(order, statuses[index % len(statuses)], born)
-                order.updated = max(changed, born)
-                self._orders[order.id] = order
-                self._emit_order(order, "orders/create")
-                for topic in self._topics_of_new(order):
-                    self._emit_order(order, topic)
-                for refund in order.refunds:
-                    self._emit(
-                        "refunds/create", order.id, build_refund(order, refund, self._shop())
-                    )
-                ids.append(order.id)
-        return ids
-
-    def set_status(self, order_id: int, status: str) -> None:
-        """Changes an order as the shop admin would: a financial status (``refunded`` refunds
-        what is left, ``partially_refunded`` half), or ``cancelled`` / ``fulfilled`` (nothing
-        when the order already is)."""
-        self._check_status(status)
-        with self._lock:
-            order = self._order(order_id)
-            if status in _ACTIONS and _status_name(order) == status:
-                return  # already cancelled, or fulfilled: nothing for the admin to do
-            if status == "cancelled":
-                self._cancel(order, "other")
-            elif status == "fulfilled":
-                self._fulfil(order)
-            elif status == "refunded" and order.total > order.refunded():
-                self._refund(order, order.total - order.refunded(), "")
-            elif status == "partially_refunded" and order.refunded() == 0 and order.total > 0:
-                self._refund(order, _half(order.total) or order.total, "")
-                order.financial_status = status
-            else:
-                was_paid = order.financial_status in _PAID
-                order.financial_status = status
-                order.updated = self._now()
-                if status == "paid" and not was_paid:
-                    self._emit_order(order, "orders/paid")
-                self._emit_order(order, "orders/updated")
-
-    def refund(self, order_id: int, amount: Decimal | str, note: str = "") -> int:
-        """Refunds ``amount`` of an order (its status becomes ``partially_refunded`` or
-        ``refunded``); returns the refund's id. ``ValueError`` for an amount it cannot take."""
-        with self._lock:
-            return self._refund(self._order(order_id), Decimal(str(amount)), note).id
-
-    def fulfil(self, order_id: int) -> None:
-        """Ships every line of an order in one fulfilment."""
-        with self._lock:
-            self._fulfil(self._order(order_id))
-
-    def cancel(self, order_id: int, reason: str = "customer") -> None:
-        """Cancels an order (an authorisation is voided)."""
-        with self._lock:
-            order = self._order(order_id)
-            if order.cancelled_at is not None:
-                raise ValueError(f"order {order_id} is already cancelled")
-            self._cancel(order, reason)
-
-    def order(self, order_id: int) -> dict[str, Any]:
-        """The order as ``GET /admin/api/2025-01/orders/{id}.json`` writes it."""
-        with self._lock:
-            return build_order(self._order(order_id), self._shop())
-
-    def statuses(self) -> dict[int, str]:
-        """Every order's status in ``set_status``'s names, as the admin's order list shows it:
-        ``cancelled``; else a refund's financial status; else ``fulfilled``; else the financial
-        status (shoptrack's raw status, which ``order()`` has beside its markers)."""
-        with self._lock:
-            return {order_id: _status_name(order) for order_id, order in self._orders.items()}
-
-    def add_checkout(
-        self,
-        *,
-        email: str | None = None,
-        phone: str | None = None,
-        contact: bool = True,
-        lines: int | None = None,
-        at: datetime | None = None,
-    ) -> str:
-        """Starts a checkout (``checkouts/create``); returns its token. A demo buyer gives an
-        email (``email``), or only a ``phone``; ``contact=False`` is a checkout whose buyer has
-        not typed either yet."""
-        with self._lock:
-            born = _second(at or self._now())
-            checkout_id = self._next_id()
-            checkout = SimulatedCheckout(
-                id=checkout_id,
-                token=secrets.token_hex(16),
-                created=born,
-                updated=born,
-                buyer=self._contact(len(self._checkouts) * 7 + 3, email, phone)
-                if contact
-                else None,
-                lines=self._lines(checkout_id % 97, lines, None),
-            )
-            self._checkouts[checkout.id] = checkout
-            self._emit("checkouts/create", checkout.id, build_checkout(checkout, self._shop()))
-            return checkout.token
-
-    def update_checkout(
-        self,
-        token: str,
-        *,
-        email: str | None = None,
-        phone: str | None = None,
-        lines: int | None = None,
-    ) -> None:
-        """A step of the checkout (``checkouts/update``): a contact given, or a new cart of
-        ``lines`` lines; with neither, a step that changes neither (an address, a rate)."""
-        with self._lock:
-            checkout = self._checkout(token)
-            if email is not None or phone is not None:
-                checkout.buyer = self._contact(checkout.id % 1000, email, phone)
-            if lines is not None:
-                checkout.lines = self._lines(self._next_id() % 97, lines, None)
-            checkout.updated = self._now()
-            self._emit("checkouts/update", checkout.id, build_checkout(checkout, self._shop()))
-
-    def complete_checkout(self, token: str) -> int:
-        """The buyer pays: the checkout becomes a paid order; returns the order's id."""
-        with self._lock:
-            checkout = self._checkout(token)
-            if checkout.completed is not None:
-                raise ValueError(f"checkout {token} is already completed")
-            now = self._now()
-            buyer = checkout.buyer or self._contact(checkout.id % 1000, None, None)
-            order = self._new_order(now, email=buyer.email, lines=0, total=None, test=False)
-            order.buyer, order.lines, order.checkout_id = buyer, checkout.lines, checkout.id
-            self._open(order, "paid", now)
-            self._orders[order.id] = order
-            checkout.completed, checkout.order_id, checkout.updated = now, order.id, now
-            self._emit_order(order, "orders/create")
-            self._emit_order(order, "orders/paid")
-            # [UNCERTAIN] that Shopify sends checkouts/update for the completion.
-            self._emit("checkouts/update", checkout.id, build_checkout(checkout, self._shop()))
-            return order.id
-
-    def checkout(self, token: str) -> dict[str, Any]:
-        """The checkout as ``GET /admin/api/2025-01/checkouts.json`` writes it."""
-        with self._lock:
-            return build_checkout(self._checkout(token), self._shop())
-
-    def subscribe(self, topic: str, address: str) -> Subscription:
-        """Subscribes ``address`` to ``topic`` as the app would through ``webhooks.json``."""
-        if topic not in TOPICS:
-            raise ValueError(f"unknown webhook topic {topic!r}")
-        with self._lock:
-            now = self._now()
-            subscription = Subscription(self._next_id(), address, topic, now, now)
-            self._subscriptions[subscription.id] = subscription
-            return subscription
-
-    def subscribe_checked(self, token: Token, topic: str, address: str) -> Subscription:
-        """Subscribes as the Admin API does (``webhooks.json``, ``webhookSubscriptionCreate``);
-        ``SubscriptionRefusedError`` for a topic the token's scopes do not cover (refused like
-        an unknown one), an address that is no URL, or a topic already sent there."""
-        allowed = sorted(t for t in TOPICS if t not in ORDER_TOPICS or token.allows("read_orders"))
-        if topic not in allowed:
-            raise SubscriptionRefusedError(
-                "topic", f"Invalid topic specified: {topic}. Topics allowed: {', '.join(allowed)}"
-            )
-        # Shopify delivers over https only; the simulator takes http too, for local receivers.
-        parts = urlsplit(address)
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise SubscriptionRefusedError("address", "is not a valid URL")
-        with self._lock:
-            if any(s.topic == topic and s.address == address for s in self._subscriptions.values()):
-                raise SubscriptionRefusedError("address", "for this topic has already been taken")
-            return self.subscribe(topic, address)
-
-    @property
-    def webhooks(self) -> list[Subscription]:
-        """The webhook subscriptions, oldest first."""
-        with self._lock:
-            return list(self._subscriptions.values())
-
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """Every request sent to a webhook address, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    async def deliver_pending(self) -> list[Delivery]:
-        """Sends the deliveries waiting (newest first under the reorder fault), and retries the
-        ones that failed before."""
-        with self._lock:
-            batch = self._pending[::-1] if self.reorder_webhooks else list(self._pending)
-            self._pending.clear()
-            ready = [(item, sent) for item in batch if (sent := self._prepare(item)) is not None]
-            copies = 2 if self.duplicate_webhooks else 1
-        made: list[Delivery] = []
-        retry: list[_Pending] = []
-        if not ready:
-            return made  # every API request asks; a client (TLS set up) is for deliveries only
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-            for item, sent in ready:
-                item.attempts += 1
-                for _ in range(copies):
-                    delivery = await post(client, sent, self.clock, item.attempts)
-                    made.append(delivery)
-                with self._lock:
-                    self._log.extend(made[-copies:])
-                if not made[-1].succeeded:
-                    retry.append(item)
-        with self._lock:
-            for item in retry:
-                if item.attempts <= MAX_RETRIES:
-                    self._pending.append(item)
-                else:
-                    # Subscriptions made through the API go after their retries are spent.
-                    self._subscriptions.pop(item.subscription_id, None)
-        return made
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            if "rate_limit" in faults:
-                limit = faults["rate_limit"]
-                if not isinstance(limit, Mapping):
-                    raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
-                self.throttled = _count(limit.get("burst"), "rate_limit.burst")
-                self.throttle_retry_after = _count(limit.get("retry_after", 2), "retry_after")
-            if "server_error" in faults:
-                self.edge.server_errors = _count(faults["server_error"], "server_error")
-            if "slow_ms" in faults:
-                self.edge.slow_ms = _count(faults["slow_ms"], "slow_ms")
-            if "firewall_user_agent" in faults:
-                self.edge.firewall_user_agent = str(faults["firewall_user_agent"] or "") or None
-            self.duplicate_webhooks = bool(
-                faults.get("duplicate_webhooks", self.duplicate_webhooks)
-            )
-            self.reorder_webhooks = bool(faults.get("reorder_webhooks", self.reorder_webhooks))
-            if "custom_statuses" in faults:
-                custom = faults["custom_statuses"]
-                if not isinstance(custom, list) or not all(
-                    isinstance(s, str) and re.fullmatch(r"[a-z_]{1,30}", s) for s in custom
-                ):
-                    raise ValueError("custom_statuses: expected a list of names like 'expired'")
-                self.custom_statuses = tuple(custom)
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.site_timezone = str(faults["site_timezone"])
-            if "bulk_outcome" in faults:
-                self.bulk_outcome = _bulk_outcome(faults["bulk_outcome"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved shop in its constructor's time zone."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.throttled = 0
-            self.throttle_retry_after = 2
-            self.duplicate_webhooks = False
-            self.reorder_webhooks = False
-            self.custom_statuses = ()
-            self.site_timezone = self._default_timezone
-            self.bulk_outcome = ("COMPLETED", None)
-
-    def faults(self) -> dict[str, Any]:
-        """The faults in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            return {
-                "rate_limit": {"burst": self.throttled, "retry_after": self.throttle_retry_after},
-                "server_error": self.edge.server_errors,
-                "slow_ms": self.edge.slow_ms,
-                "firewall_user_agent": self.edge.firewall_user_agent,
-                "duplicate_webhooks": self.duplicate_webhooks,
-                "reorder_webhooks": self.reorder_webhooks,
-                "custom_statuses": list(self.custom_statuses),
-                "site_timezone": self.site_timezone,
-                "bulk_outcome": {"status": self.bulk_outcome[0],
-                                 "error_code": self.bulk_outcome[1]},
-            }  # fmt: skip
-
-    # -- state, always under the lock ------------------------------------------------------
-
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
-
-    def _shop(self) -> Shop:
-        return Shop(
-            id=548380009,
-            domain=self.shop_domain,
-            name=self.shop_name,
-            currency=self.currency,
-            zone=_zone(self.site_timezone),
-            zone_name=self.site_timezone,
-            location_id=655441491,
-        )
-
-    def _check_status(self, status: str) -> None:
-        if status not in (*FINANCIAL_STATUSES, *self.custom_statuses, *_ACTIONS):
-            known = ", ".join((*FINANCIAL_STATUSES, *self.custom_statuses, *_ACTIONS))
-            raise ValueError(f"unknown order status {status!r}; known: {known}")
-
-    def _order(self, order_id: int) -> SimulatedOrder:
-        order = self._orders.get(order_id)
-        if order is None:
-            raise KeyError(f"no order {order_id}")
-        return order
-
-    def _checkout(self, token: str) -> SimulatedCheckout:
-        for checkout in self._checkouts.values():
-            if checkout.token == token:
-                return checkout
-        raise KeyError(f"no checkout {token}")
-
     def _visible(self, order: SimulatedOrder, token: Token) -> bool:
         """Whether ``token`` may read ``order`` (the 60-day limit without read_all_orders)."""
         return token.allows("read_all_orders") or order.created >= self._now() - RECENT_ORDERS
-
-    def _contact(self, number: int, email: str | None, phone: str | None) -> Buyer:
-        if phone is not None and email is None:
-            # A guest who gave only a phone number: no customer record to speak of.
-            demo = buyer_for(number, self._now())
-            return Buyer(None, demo.first_name, demo.last_name, None, phone, demo.address,
-                         False, demo.since)  # fmt: skip
-        return self._buyer(number, email, self._now())
-
-    def _buyer(self, number: int, email: str | None, since: datetime) -> Buyer:
-        # One customer per email, first seen with their first order.
-        buyer = buyer_for(number, since, email=email)
-        assert buyer.email is not None  # buyer_for always writes one
-        return self._buyers.setdefault(buyer.email, buyer)
-
-    def _lines(self, number: int, count: int | None, total: Decimal | None) -> list[Line]:
-        size = count or 1 + number % 3
-        chosen = [CATALOGUE[(number + index * 3) % len(CATALOGUE)] for index in range(size)]
-        if total is None:
-            return [
-                Line(self._next_id(), product, 1 + (number + index) % 2, product.price)
-                for index, product in enumerate(chosen)
-            ]
-        # The lines share a given total to the cent, one of each product.
-        cents = int((total / _CENT).to_integral_value())
-        shares = [cents // size + (cents % size if i == size - 1 else 0) for i in range(size)]
-        return [
-            Line(self._next_id(), product, 1, Decimal(share) * _CENT)
-            for product, share in zip(chosen, shares, strict=True)
-        ]
-
-    def _new_order(
-        self,
-        born: datetime,
-        *,
-        email: str | None,
-        lines: int | None,
-        total: Decimal | str | None,
-        test: bool,
-    ) -> SimulatedOrder:
-        order_id = self._next_id()
-        self._ids += 2  # the order's sale transaction and shipping line take the next ids
-        self._numbers += 1
-        return SimulatedOrder(
-            id=order_id,
-            number=self._numbers,
-            created=born,
-            updated=born,
-            buyer=self._buyer(self._numbers, email, born),
-            lines=self._lines(self._numbers, lines, None if total is None else Decimal(str(total))),
-            financial_status="pending",
-            test=test,
-            checkout_id=self._next_id(),
-        )
-
-    def _open(self, order: SimulatedOrder, status: str, at: datetime) -> None:
-        """Puts a new order in ``status`` as the checkout (and the admin right after) would."""
-        order.gateway = "bogus" if order.test else "shopify_payments"
-        if status == "pending":
-            order.gateway = "bogus" if order.test else "manual"  # bank deposit, cash on delivery
-        if status == "cancelled":
-            order.financial_status = "voided"
-            order.cancelled_at, order.cancel_reason, order.closed_at = at, "customer", at
-        elif status == "fulfilled":
-            order.financial_status = "paid"
-            order.fulfillments.append(Fulfillment(self._next_id(), at, _tracking(order.id)))
-            order.fulfillment_status, order.closed_at = "fulfilled", at
-        else:
-            order.financial_status = status
-            owed = {"refunded": order.total, "partially_refunded": _half(order.total)}
-            if status in owed and owed[status] > 0:
-                order.refunds.append(Refund(self._next_id(), self._next_id(), owed[status], "", at))
-
-    def _topics_of_new(self, order: SimulatedOrder) -> list[str]:
-        topics = ["orders/paid"] if order.financial_status in _PAID else []
-        if order.fulfillment_status == "fulfilled":
-            topics.append("orders/fulfilled")
-        if order.cancelled_at is not None:
-            topics.append("orders/cancelled")
-        return topics
-
-    def _refund(self, order: SimulatedOrder, amount: Decimal, note: str) -> Refund:
-        left = order.total - order.refunded()
-        if amount <= 0 or amount > left:
-            raise ValueError(f"refund amount must be more than 0.00 and at most {left:.2f}")
-        now = self._now()
-        refund = Refund(self._next_id(), self._next_id(), amount.quantize(_CENT), note, now)
-        order.refunds.append(refund)
-        order.financial_status = "refunded" if amount == left else "partially_refunded"
-        order.updated = now
-        self._emit("refunds/create", order.id, build_refund(order, refund, self._shop()))
-        self._emit_order(order, "orders/updated")
-        return refund
-
-    def _fulfil(self, order: SimulatedOrder) -> None:
-        if order.fulfillment_status == "fulfilled":
-            raise ValueError(f"order {order.id} is already fulfilled")
-        now = self._now()
-        order.fulfillments.append(Fulfillment(self._next_id(), now, _tracking(order.id)))
-        order.fulfillment_status = "fulfilled"
-        if order.financial_status in _PAID:
-            # The default "automatically archive the order" once it is paid and fulfilled.
-            order.closed_at = now
-        order.updated = now
-        self._emit_order(order, "orders/fulfilled")
-        self._emit_order(order, "orders/updated")
-
-    def _cancel(self, order: SimulatedOrder, reason: str) -> None:
-        now = self._now()
-        if order.financial_status in ("pending", "authorized"):
-            order.financial_status = "voided"  # cancelling voids an uncaptured payment
-        order.cancelled_at, order.cancel_reason, order.closed_at = now, reason, now
-        order.updated = now
-        self._emit_order(order, "orders/cancelled")
-        self._emit_order(order, "orders/updated")
-
-    def _emit_order(self, order: SimulatedOrder, topic: str) -> None:
-        self._emit(topic, order.id, build_order(order, self._shop()))
-
-    def _emit(self, topic: str, resource_id: int, document: dict[str, Any]) -> None:
-        """Queues ``topic`` for its subscriptions, with the resource as it is now."""
-        targets = [s for s in self._subscriptions.values() if s.topic == topic]
-        if not targets:
-            return
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        event = Event(str(uuid.uuid4()), topic, resource_id, self.clock(), body)
-        for subscription in targets:
-            self._pending.append(_Pending(subscription.id, event, str(uuid.uuid4())))
-
-    def _prepare(self, item: _Pending) -> Outgoing | None:
-        subscription = self._subscriptions.get(item.subscription_id)
-        if subscription is None:
-            return None
-        if item.outgoing is None:
-            headers = delivery_headers(
-                item.event,
-                secret=self.client_secret,
-                shop_domain=self.shop_domain,
-                webhook_id=item.webhook_id,
-            )
-            item.outgoing = Outgoing(
-                subscription.id,
-                subscription.address,
-                headers,
-                item.event.body,
-                item.event.topic,
-                item.event.resource_id,
-                item.event.id,
-                item.webhook_id,
-            )
-        return item.outgoing
-
-    async def _deliver_if_immediate(self) -> None:
-        # Held under the reorder fault until deliver_pending() is called.
-        if self.webhook_delivery == "immediate" and not self.reorder_webhooks and self._pending:
-            await self.deliver_pending()
-
-
-def _status_name(order: SimulatedOrder) -> str:
-    if order.cancelled_at is not None:
-        return "cancelled"
-    if order.financial_status in ("refunded", "partially_refunded"):
-        return order.financial_status
-    if order.fulfillment_status == "fulfilled":
-        return "fulfilled"
-    return order.financial_status
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _half(amount: Decimal) -> Decimal:
-    return (amount / 2).quantize(_CENT, rounding=ROUND_DOWN)
-
-
-def _tracking(order_id: int) -> str:
-    return f"1Z999AA1{order_id % 10**10:010d}"
-
-
-def _bulk_outcome(value: Any) -> tuple[str, str | None]:
-    if not isinstance(value, Mapping) or value.get("status") not in OUTCOMES:
-        raise ValueError(f'bulk_outcome: expected {{"status": one of {list(OUTCOMES)}, ...}}')
-    error_code = value.get("error_code")
-    if value["status"] == "FAILED" and error_code not in ERROR_CODES:
-        raise ValueError(f"bulk_outcome.error_code: expected one of {list(ERROR_CODES)}")
-    return str(value["status"]), error_code if value["status"] == "FAILED" else None
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value

@@ -51,14 +51,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import timedelta, timezone, tzinfo
 from decimal import Decimal
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -66,7 +63,17 @@ from starlette.datastructures import URL
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shoptrack.simulators._faults import EdgeFaults
+from shoptrack.simulators._kit import (
+    DELIVERY_FAULTS,
+    Clock,
+    Fault,
+    Ids,
+    NewOrder,
+    WebhookDelivery,
+    WebhookSimulator,
+    listed,
+)
+from shoptrack.simulators._kit.values import zone
 from shoptrack.simulators._woocommerce_auth import ApiKey, Authenticator, Permission
 from shoptrack.simulators._woocommerce_control import control_routes
 from shoptrack.simulators._woocommerce_orders import (
@@ -87,7 +94,6 @@ from shoptrack.simulators._woocommerce_webhooks import (
     delivery_headers,
     delivery_id,
     is_valid_topic,
-    post,
 )
 from shoptrack.simulators._wordpress import QueryArgs, WPError, wp_json
 
@@ -102,21 +108,30 @@ __all__ = [
     "build_order",
 ]
 
-Clock = Callable[[], datetime]
 # Gateways that can refund through their API (`supports('refunds')`); bank transfer cannot.
 _REFUNDING_GATEWAYS = frozenset({"stripe", "woocommerce_payments", "ppcp-gateway"})
-_FAULTS = frozenset(
-    {
-        "rate_limit",
-        "server_error",
-        "slow_ms",
-        "firewall_user_agent",
-        "duplicate_webhooks",
-        "reorder_webhooks",
-        "custom_statuses",
-        "site_timezone",
-    }
-)
+
+
+def _zone(name: str) -> tzinfo:
+    """An IANA name, or a fixed offset as WordPress' settings offer them (``UTC+5:30``)."""
+    offset = re.fullmatch(r"UTC([+-])(\d{1,2})(?::?(\d{2}))?", name)
+    if offset:
+        sign = -1 if offset[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3] or 0)))
+    return zone(name)
+
+
+def _timezone_name(value: Any) -> str:
+    _zone(str(value))
+    return str(value)
+
+
+def _custom_statuses(custom: Any) -> tuple[str, ...]:
+    if not isinstance(custom, list) or not all(
+        isinstance(s, str) and re.fullmatch(r"[a-z0-9-]{1,17}", s) for s in custom
+    ):
+        raise ValueError("custom_statuses: expected a list of slugs like 'awaiting-shipment'")
+    return tuple(custom)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +141,7 @@ class _Pending:
     body: bytes | None  # the order when it changed (reorder fault), else built when sent
 
 
-class WooCommerceSimulator:
+class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery, Webhook]):
     """One simulated store: its orders, API key, webhooks and faults, served by ``app``.
 
     Args:
@@ -142,6 +157,13 @@ class WooCommerceSimulator:
         webhook_timeout: Seconds to wait for a webhook's answer.
     """
 
+    NEW_ORDER_STATUSES = ("processing",)
+    FAULTS = (
+        *DELIVERY_FAULTS,
+        Fault("custom_statuses", _custom_statuses, listed),  # registered by plugins
+        Fault("site_timezone", _timezone_name),
+    )
+
     def __init__(
         self,
         *,
@@ -152,40 +174,34 @@ class WooCommerceSimulator:
         site_timezone: str = "UTC",
         https_mode: bool = False,
         clock: Clock | None = None,
-        webhook_delivery: Literal["immediate", "manual"] = "immediate",
+        webhook_delivery: WebhookDelivery = "immediate",
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         webhook_timeout: float = 10.0,
     ) -> None:
+        super().__init__(
+            clock,
+            webhook_delivery=webhook_delivery,
+            webhook_transport=webhook_transport,
+            webhook_timeout=webhook_timeout,
+        )
         self.consumer_key = consumer_key or "ck_" + secrets.token_hex(20)
         self.consumer_secret = consumer_secret or "cs_" + secrets.token_hex(20)
         self.site_url = site_url.rstrip("/") if site_url else None
         self.https_mode = https_mode
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.webhook_delivery = webhook_delivery
-        self._default_timezone = site_timezone
         _zone(site_timezone)  # fail early on a name nobody knows
         self._auth = Authenticator(
             [ApiKey(self.consumer_key, self.consumer_secret, key_permissions)], https_mode
         )
-        self._transport = webhook_transport
-        self._timeout = webhook_timeout
-        self._lock = threading.RLock()  # tests change the store from their own thread
         self._salt = secrets.token_bytes(16)
-        self._ids = 99  # orders and refunds share WordPress' post ids
+        self._ids = Ids(99)  # orders and refunds share WordPress' post ids
         self._orders: dict[int, SimulatedOrder] = {}
         # Bumped by every save of an order (see _queue): a listing read before is stale.
         self._revision = 0
-        self._webhooks: dict[int, Webhook] = {}
-        self._pending: list[_Pending] = []
-        self._pending_keys: set[tuple[int, int]] = set()  # (webhook, order) waiting unbuilt
-        self._log: deque[Delivery] = deque(maxlen=10_000)
+        self._waiting_keys: set[tuple[int, int]] = set()  # (webhook, order) waiting unbuilt
         self._seen_home = "http://localhost/"
-        # The faults; clear_faults() puts these back.
-        self.edge = EdgeFaults()
-        self.duplicate_webhooks = False
-        self.reorder_webhooks = False
         self.custom_statuses: tuple[str, ...] = ()
         self.site_timezone = site_timezone
+        self._settle_faults()
         self.app = Starlette(
             routes=[*RestApi(self).routes(), *control_routes(self)],
             middleware=[Middleware(_LearnHome, simulator=self)],
@@ -209,51 +225,6 @@ class WooCommerceSimulator:
             self.consumer_secret = "cs_" + secrets.token_hex(20)
             self._auth.keys[:] = [ApiKey(self.consumer_key, self.consumer_secret, permissions)]
         return {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret}
-
-    def add_orders(
-        self,
-        count: int = 1,
-        *,
-        statuses: Sequence[str] = ("processing",),
-        email: str | None = None,
-        created: datetime | None = None,
-        modified: datetime | None = None,
-        interval: timedelta = timedelta(0),
-        total: str | None = None,
-        lines: int | None = None,
-    ) -> list[int]:
-        """Creates orders as checkouts would; each next one ``interval`` later. Refunded ones
-        carry a full refund. Their ``order.created`` deliveries wait for ``deliver_pending``."""
-        if count < 0 or not statuses:
-            raise ValueError("count must be >= 0 and statuses not empty")
-        for status in statuses:
-            self._check_status(status)
-        first = created or self._now() - interval * max(count - 1, 0)
-        ids = []
-        with self._lock:
-            for index in range(count):
-                order_id, status = self._next_id(), statuses[index % len(statuses)]
-                born = _second(first + interval * index)
-                changed = _second(modified + interval * index) if modified else born
-                size = lines or 1 + order_id % 3
-                order = SimulatedOrder(
-                    id=order_id,
-                    status=status,
-                    created=born,
-                    modified=changed,
-                    email=email or f"customer{order_id}@example.com",
-                    lines=size,
-                    total=total or f"{Decimal('24.95') * size + order_id % 7:.2f}",
-                    paid=born if status in (*PAID_STATUSES, "refunded") else None,
-                    completed=changed if status == "completed" else None,
-                )
-                if status == "refunded":
-                    amount = Decimal(order.total)
-                    order.refunds.append(Refund(self._next_id(), amount, "", changed))
-                self._orders[order_id] = order
-                self._queue("order.created", order)
-                ids.append(order_id)
-        return ids
 
     def set_status(self, order_id: int, status: str) -> None:
         """Changes an order's status as the shop admin would (``order.updated`` waits)."""
@@ -288,101 +259,12 @@ class WooCommerceSimulator:
             raise ValueError(f"invalid webhook topic {topic!r} or status {status!r}")
         with self._lock:
             now = self._now()
-            webhook = Webhook(self._next_id(), name, topic, delivery_url, secret, status, now, now)
+            webhook = Webhook(self._ids.next(), name, topic, delivery_url, secret, status, now, now)
             webhook.name = name or f"Webhook created on {now:%B %d, %Y @ %I:%M %p}"
-            self._webhooks[webhook.id] = webhook
+            self._subscriptions[webhook.id] = webhook
             return webhook
 
-    @property
-    def webhooks(self) -> list[Webhook]:
-        """The registered webhooks, oldest first."""
-        with self._lock:
-            return list(self._webhooks.values())
-
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """Every request sent to a webhook URL (pings included), oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    async def deliver_pending(self) -> list[Delivery]:
-        """Sends the deliveries waiting (newest first under the reorder fault)."""
-        with self._lock:
-            batch = self._pending[::-1] if self.reorder_webhooks else list(self._pending)
-            self._pending.clear()
-            self._pending_keys.clear()
-            outgoing = [sent for item in batch if (sent := self._prepare(item)) is not None]
-            copies = 2 if self.duplicate_webhooks else 1
-        made: list[Delivery] = []
-        if not outgoing:
-            return made  # every API request asks; a client (TLS set up) is for deliveries only
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-            for sent in outgoing:
-                for _ in range(copies):
-                    delivery = await post(client, sent, self._now)
-                    with self._lock:
-                        self._log.append(delivery)
-                        if (webhook := self._webhooks.get(sent.webhook_id)) is not None:
-                            webhook.record(delivery.succeeded)
-                    made.append(delivery)
-        return made
-
-    def set_faults(self, faults: Mapping[str, Any]) -> None:
-        """Switches misbehaviour on (keys as for ``POST /_sim/faults``); ``ValueError`` if bad."""
-        unknown = sorted(set(faults) - _FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {unknown}; known: {sorted(_FAULTS)}")
-        with self._lock:
-            self.edge.apply(faults)
-            self.duplicate_webhooks = bool(
-                faults.get("duplicate_webhooks", self.duplicate_webhooks)
-            )
-            self.reorder_webhooks = bool(faults.get("reorder_webhooks", self.reorder_webhooks))
-            if "custom_statuses" in faults:
-                custom = faults["custom_statuses"]
-                if not isinstance(custom, list) or not all(
-                    isinstance(s, str) and re.fullmatch(r"[a-z0-9-]{1,17}", s) for s in custom
-                ):
-                    raise ValueError(
-                        "custom_statuses: expected a list of slugs like 'awaiting-shipment'"
-                    )
-                self.custom_statuses = tuple(custom)
-            if "site_timezone" in faults:
-                _zone(str(faults["site_timezone"]))
-                self.site_timezone = str(faults["site_timezone"])
-
-    def clear_faults(self) -> None:
-        """Back to a well-behaved store in its constructor's timezone."""
-        with self._lock:
-            self.edge = EdgeFaults()
-            self.duplicate_webhooks = False
-            self.reorder_webhooks = False
-            self.custom_statuses = ()
-            self.site_timezone = self._default_timezone
-
-    def faults(self) -> dict[str, Any]:
-        """The faults in force, as ``GET /_sim/faults`` shows them."""
-        with self._lock:
-            edge = self.edge
-            return {
-                **edge.describe(),
-                "duplicate_webhooks": self.duplicate_webhooks,
-                "reorder_webhooks": self.reorder_webhooks,
-                "custom_statuses": list(self.custom_statuses),
-                "site_timezone": self.site_timezone,
-            }
-
     # -- state, always under the lock ------------------------------------------------------
-
-    def _now(self) -> datetime:
-        moment = self.clock()
-        if moment.tzinfo is None:
-            raise ValueError("the simulator's clock must return aware datetimes")
-        return _second(moment)
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
 
     def _statuses(self) -> tuple[str, ...]:
         return CORE_STATUSES + self.custom_statuses
@@ -407,10 +289,30 @@ class WooCommerceSimulator:
     def _rendering(self) -> dict[str, Any]:
         return {"site_url": self._home(), "site_timezone": self._timezone()}
 
-    async def _deliver_if_immediate(self) -> None:
-        # Held under the reorder fault until deliver_pending() is called.
-        if self.webhook_delivery == "immediate" and not self.reorder_webhooks:
-            await self.deliver_pending()
+    def _check_new(self, order: NewOrder) -> None:
+        self._check_status(order.status)
+
+    def _place(self, new: NewOrder) -> int:
+        # A refunded order carries a full refund; order.created waits for deliver_pending().
+        order_id, status = self._ids.next(), new.status
+        size = new.lines or 1 + order_id % 3
+        priced = Decimal("24.95") * size + order_id % 7  # the catalogue's price of its lines
+        order = SimulatedOrder(
+            id=order_id,
+            status=status,
+            created=new.placed,
+            modified=new.changed,
+            email=new.email or f"customer{order_id}@example.com",
+            lines=size,
+            total=str(new.total) if new.total is not None else f"{priced:.2f}",
+            paid=new.placed if status in (*PAID_STATUSES, "refunded") else None,
+            completed=new.changed if status == "completed" else None,
+        )
+        if status == "refunded":
+            order.refunds.append(Refund(self._ids.next(), Decimal(order.total), "", new.changed))
+        self._orders[order_id] = order
+        self._queue("order.created", order)
+        return order_id
 
     def _transition(self, order: SimulatedOrder, status: str) -> None:
         now = self._now()
@@ -441,7 +343,7 @@ class WooCommerceSimulator:
                 "The payment gateway for this order does not support automatic refunds.",
                 500,
             )
-        refund = Refund(self._next_id(), amount, reason, self._now(), refunded_payment=api_refund)
+        refund = Refund(self._ids.next(), amount, reason, self._now(), refunded_payment=api_refund)
         order.refunds.insert(0, refund)
         order.modified = refund.created
         if order.refunded() >= Decimal(order.total):
@@ -452,18 +354,24 @@ class WooCommerceSimulator:
     def _queue(self, topic: str, order: SimulatedOrder) -> None:
         # Every save of an order passes here, as every save fires order.created/updated.
         self._revision += 1
-        for webhook in self._webhooks.values():
+        for webhook in self._subscriptions.values():
             if webhook.status != "active" or webhook.topic != topic:
                 continue
             if self.reorder_webhooks:
                 body = wp_json(build_order(order, **self._rendering()))
-                self._pending.append(_Pending(webhook.id, order.id, body))
-            elif (webhook.id, order.id) not in self._pending_keys:
-                self._pending_keys.add((webhook.id, order.id))
-                self._pending.append(_Pending(webhook.id, order.id, None))
+                self._waiting.append(_Pending(webhook.id, order.id, body))
+            elif (webhook.id, order.id) not in self._waiting_keys:
+                self._waiting_keys.add((webhook.id, order.id))
+                self._waiting.append(_Pending(webhook.id, order.id, None))
+
+    # -- the outbox, always under the lock -------------------------------------------------
+
+    def _take_due(self) -> list[_Pending]:
+        self._waiting_keys.clear()
+        return super()._take_due()
 
     def _prepare(self, item: _Pending) -> Outgoing | None:
-        webhook, order = self._webhooks.get(item.webhook_id), self._orders.get(item.order_id)
+        webhook, order = self._subscriptions.get(item.webhook_id), self._orders.get(item.order_id)
         if webhook is None or order is None:
             return None
         body = item.body or wp_json(build_order(order, **self._rendering()))
@@ -472,6 +380,16 @@ class WooCommerceSimulator:
         return Outgoing(
             webhook.id, webhook.delivery_url, headers, body, webhook.topic, order.id, sent_id
         )
+
+    def _delivery(
+        self, sent: Outgoing, status: int | None, error: str | None, item: _Pending | None
+    ) -> Delivery:
+        return Delivery(sent, self._now(), status, error)
+
+    def _sent(self, item: _Pending, tries: Sequence[Delivery]) -> None:
+        if (webhook := self._subscriptions.get(item.webhook_id)) is not None:
+            for delivery in tries:
+                webhook.record(delivery.succeeded)
 
 
 class _LearnHome:
@@ -488,24 +406,3 @@ class _LearnHome:
             with self.simulator._lock:
                 self.simulator._seen_home = f"{url.scheme}://{url.netloc}/"
         await self.app(scope, receive, send)
-
-
-def _zone(name: str) -> tzinfo:
-    offset = re.fullmatch(r"UTC([+-])(\d{1,2})(?::?(\d{2}))?", name)
-    if offset:
-        sign = -1 if offset[1] == "-" else 1
-        return timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3] or 0)))
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {name!r}") from None
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value

@@ -2,19 +2,27 @@
 
 A firewall (Cloudflare's 1020 block page for a user agent), a rate limiter (429 with
 ``Retry-After``), failing servers (500, then a proxy's 502 and 503) and slow pages. None of it is
-the platform's own code, so every simulator can share it.
+the platform's own code, so every simulator shares it: ``EdgeFaults`` holds what is switched on,
+``behind_edge`` puts an endpoint behind it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-__all__ = ["EDGE_FAULTS", "EdgeFaults"]
+from shoptrack.simulators._kit.values import count
+
+__all__ = ["EDGE_FAULTS", "EdgeFaults", "EdgeSite", "at_edge", "behind_edge"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 _PROXY_PAGES = {
     502: "502 Bad Gateway",
@@ -35,7 +43,21 @@ class EdgeFaults:
     server_errors: int = 0  # the next N requests get 500, 502, 503, 500...
     slow_ms: int = 0  # every request waits this long first
     firewall_user_agent: str | None = None  # a 403 block page when the User-Agent contains it
+    # Whether the platform's API answers the rate-limit burst itself (``take_burst``), in its
+    # own words, rather than the edge (Shopify's REST and GraphQL APIs each say it their way).
+    platform_rate_limit: bool = False
     _errors_served: int = 0
+    _default_retry_after: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._default_retry_after = self.retry_after_seconds
+
+    def cleared(self) -> EdgeFaults:
+        """A well-behaved edge, as this one was built."""
+        return EdgeFaults(
+            retry_after_seconds=self._default_retry_after,
+            platform_rate_limit=self.platform_rate_limit,
+        )
 
     def apply(self, faults: Mapping[str, Any]) -> None:
         """Takes the edge's part of a faults document, leaving what it does not name alone;
@@ -45,10 +67,10 @@ class EdgeFaults:
             limit = faults["rate_limit"]
             if not isinstance(limit, Mapping):
                 raise ValueError('rate_limit: expected {"burst": N, "retry_after": S}')
-            burst = _count(limit.get("burst"), "rate_limit.burst")
-            retry_after = _count(limit.get("retry_after", 1), "retry_after")
-        errors = _count(faults.get("server_error", self.server_errors), "server_error")
-        slow = _count(faults.get("slow_ms", self.slow_ms), "slow_ms")
+            burst = count(limit.get("burst"), "rate_limit.burst")
+            retry_after = count(limit.get("retry_after", self._default_retry_after), "retry_after")
+        errors = count(faults.get("server_error", self.server_errors), "server_error")
+        slow = count(faults.get("slow_ms", self.slow_ms), "slow_ms")
         self.rate_limit_burst, self.retry_after_seconds = burst, retry_after
         self.server_errors, self.slow_ms = errors, slow
         if "firewall_user_agent" in faults:
@@ -71,7 +93,7 @@ class EdgeFaults:
         blocked = self.firewall_user_agent
         if blocked and blocked.lower() in user_agent.lower():
             return _cloudflare_block(host, user_agent)
-        if self.rate_limit_burst > 0:
+        if self.rate_limit_burst > 0 and not self.platform_rate_limit:
             self.rate_limit_burst -= 1
             return Response(
                 "Too Many Requests",
@@ -90,6 +112,58 @@ class EdgeFaults:
             page += f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
             return HTMLResponse(page + "</body>\r\n</html>\r\n", status, {"server": "nginx"})
         return None
+
+    def take_burst(self) -> int | None:
+        """For a platform that answers the rate limit itself: the seconds to wait when this
+        request is one of the burst (it counts down), None when it is not."""
+        if self.rate_limit_burst <= 0:
+            return None
+        self.rate_limit_burst -= 1
+        return self.retry_after_seconds
+
+
+class EdgeSite(Protocol):
+    """A simulator as the edge sees it: its faults, and the lock they are changed under."""
+
+    edge: EdgeFaults
+    _lock: threading.RLock
+
+
+async def at_edge(
+    site: EdgeSite,
+    request: Request,
+    internal_error: Callable[[], Response],
+    *,
+    slow: bool = True,
+) -> Response | None:
+    """The edge's answer to ``request`` instead of the store's (a block page, a 429, a failing
+    server, with ``internal_error`` the store's own 500), or None to let it through, once the
+    slowness switched on has passed (unless ``slow`` is off: a route the slowness skips)."""
+    with site._lock:
+        answer = site.edge.answer(
+            request.headers.get("user-agent", ""), request.url.netloc, internal_error
+        )
+        slow_ms = site.edge.slow_ms if slow else 0
+    if answer is None and slow_ms:
+        await asyncio.sleep(slow_ms / 1000)
+    return answer
+
+
+def behind_edge(
+    site: EdgeSite,
+    endpoint: Endpoint,
+    internal_error: Callable[[], Response],
+    *,
+    slow: bool = True,
+) -> Endpoint:
+    """``endpoint`` behind the edge's faults (see ``at_edge``): the middleware every store's API
+    routes share, while its ``/_sim/`` control routes stay clear of it."""
+
+    async def guarded(request: Request) -> Response:
+        answer = await at_edge(site, request, internal_error, slow=slow)
+        return answer if answer is not None else await endpoint(request)
+
+    return guarded
 
 
 def _cloudflare_block(host: str, user_agent: str) -> Response:
@@ -140,9 +214,3 @@ def _cloudflare_block(host: str, user_agent: str) -> Response:
 """
     headers = {"server": "cloudflare", "cf-ray": f"{ray}-FRA", "cache-control": "no-cache"}
     return HTMLResponse(page, 403, headers)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return value
