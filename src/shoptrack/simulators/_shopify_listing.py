@@ -20,6 +20,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 __all__ = [
@@ -30,8 +31,12 @@ __all__ = [
     "PageOf",
     "internal_error",
     "json_response",
+    "known_filters",
     "link_header",
+    "origin",
     "page",
+    "page_response",
+    "paging",
     "parse_cursor",
     "parse_limit",
     "parse_time",
@@ -217,3 +222,32 @@ def link_header(url: str, params: Mapping[str, str], listed: PageOf[Any]) -> str
         if cursor is not None:
             links.append(f'<{url}?{urlencode(kept | {"page_info": cursor.token()})}>; rel="{rel}"')
     return ", ".join(links) or None
+
+
+def paging(
+    params: Mapping[str, str], filters: frozenset[str]
+) -> tuple[Cursor | None, dict[str, str], int]:
+    """A list's cursor (None for a first page), the filters it applies (a later page's are
+    its first page's) and its limit."""
+    cursor = parse_cursor(params)
+    query = cursor.query if cursor is not None else known_filters(params, filters)
+    return cursor, query, parse_limit(params.get("limit"))
+
+
+def page_response(
+    request: Request, params: Mapping[str, str], listed: PageOf[Any], body: dict[str, Any]
+) -> Response:
+    """A page of a list, with the ``Link`` header to the pages beside it."""
+    link = link_header(f"{origin(request)}{request.url.path}", params, listed)
+    return json_response(body, headers={"link": link} if link else None)
+
+
+def known_filters(params: Mapping[str, str], names: frozenset[str]) -> dict[str, str]:
+    """The parameters among ``names``: Shopify ignores those a resource does not know."""
+    return {name: value for name, value in params.items() if name in names}
+
+
+def origin(request: Request) -> str:
+    """Where the links of a page point: Shopify writes its own host, the simulator the one the
+    request came to, so that clients follow them wherever it serves."""
+    return f"{request.url.scheme}://{request.url.netloc}"

@@ -30,9 +30,10 @@ from shoptrack.simulators._shopify_listing import (
     PageOf,
     internal_error,
     json_response,
-    link_header,
+    known_filters,
     page,
-    parse_cursor,
+    page_response,
+    paging,
     parse_limit,
     parse_time,
     pick_fields,
@@ -253,7 +254,7 @@ class RestApi:
     async def _list_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
         params = dict(request.query_params)
-        cursor, query, limit = _paging(params, _ORDER_FILTERS)
+        cursor, query, limit = paging(params, _ORDER_FILTERS)
         sim = self.sim
         with sim._lock:
             select, order = self._order_filter(query)
@@ -261,11 +262,11 @@ class RestApi:
             listed = _page_of(chosen, order, limit, cursor, query)
             shop = sim._shop()
             body = [pick_fields(build_order(o, shop), params.get("fields")) for o in listed.items]
-        return _page_response(request, params, listed, {"orders": body})
+        return page_response(request, params, listed, {"orders": body})
 
     async def _count_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
-        query = _only(dict(request.query_params), _ORDER_FILTERS)
+        query = known_filters(dict(request.query_params), _ORDER_FILTERS)
         sim = self.sim
         with sim._lock:
             select, _ = self._order_filter(query)
@@ -396,18 +397,18 @@ class RestApi:
     async def _list_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
         params = dict(request.query_params)
-        cursor, query, limit = _paging(params, _CHECKOUT_FILTERS)
+        cursor, query, limit = paging(params, _CHECKOUT_FILTERS)
         sim = self.sim
         with sim._lock:
             chosen = [c for c in sim._checkouts.values() if self._checkout_filter(query)(c)]
             listed = _page_of(chosen, "id asc", limit, cursor, query)
             shop = sim._shop()
             body = [build_checkout(c, shop) for c in listed.items]
-        return _page_response(request, params, listed, {"checkouts": body})
+        return page_response(request, params, listed, {"checkouts": body})
 
     async def _count_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
-        query = _only(dict(request.query_params), _CHECKOUT_FILTERS)
+        query = known_filters(dict(request.query_params), _CHECKOUT_FILTERS)
         with self.sim._lock:
             select = self._checkout_filter(query)
             count = sum(1 for c in self.sim._checkouts.values() if select(c))
@@ -491,29 +492,6 @@ class RestApi:
             return json_response({"webhook": subscription.as_json(sim._shop().zone)})
 
 
-def _paging(
-    params: Mapping[str, str], filters: frozenset[str]
-) -> tuple[Cursor | None, dict[str, str], int]:
-    """A list's cursor (None for a first page), the filters it applies (a later page's are
-    its first page's) and its limit."""
-    cursor = parse_cursor(params)
-    query = cursor.query if cursor is not None else _only(params, filters)
-    return cursor, query, parse_limit(params.get("limit"))
-
-
-def _page_response(
-    request: Request, params: Mapping[str, str], listed: PageOf[Any], body: dict[str, Any]
-) -> Response:
-    """A page of a list, with the ``Link`` header to the pages beside it."""
-    link = link_header(f"{_origin(request)}{request.url.path}", params, listed)
-    return json_response(body, headers={"link": link} if link else None)
-
-
-def _only(params: Mapping[str, str], names: frozenset[str]) -> dict[str, str]:
-    # Shopify ignores parameters a resource does not know.
-    return {name: value for name, value in params.items() if name in names}
-
-
 def _integer(params: Mapping[str, str], name: str) -> int | None:
     value = params.get(name)
     if value is None or value == "":
@@ -577,12 +555,6 @@ def _page_of(
         query=query,
         order=order,
     )
-
-
-def _origin(request: Request) -> str:
-    # Shopify writes its own host; the simulator the one the request came to, so clients can
-    # follow the link wherever it serves.
-    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 async def _body(request: Request) -> dict[str, Any]:
