@@ -15,17 +15,13 @@ from shoptrack.api.app import ShoptrackApp
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entry
 from shoptrack.store.schema import events, inbox, metrics, profiles
-from shoptrack.testing import SIMULATOR_GUARD, WEBHOOK_SECRET, Shop, make_shop, woo_webhook
+from shoptrack.testing import WEBHOOK_SECRET, Shop, woo_webhook
 
-# SIMULATOR_GUARD and make_shop are shoptrack.testing's, listed for tests/conformance and
-# tests/simulators, which still import them from here.
 __all__ = [
-    "SIMULATOR_GUARD",
     "AppClient",
     "deliver",
     "event_counts",
     "inbox_states",
-    "make_shop",
     "profile_count",
 ]
 

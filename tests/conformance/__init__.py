@@ -33,7 +33,7 @@ from shoptrack.simulators.prestashop import PS_VERSION, PS_VERSION_1_7, PrestaSh
 from shoptrack.simulators.shift4shop import Shift4ShopSimulator
 from shoptrack.simulators.shopify import ShopifySimulator
 from shoptrack.simulators.woocommerce import WooCommerceSimulator
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.stores import serving
 
 __all__ = [

@@ -36,8 +36,8 @@ from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import create_integration
 from shoptrack.store.schema import inbox, integrations, sync_runs
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.conformance import HARNESSES, PlatformHarness, ServedStore, WebhookRequest
-from tests.helpers import SIMULATOR_GUARD
 
 WEBHOOK_SECRET = "whsec-conformance"
 # Amounts a binary float gets wrong, or whose trailing zero a float would drop.

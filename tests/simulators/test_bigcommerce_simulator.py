@@ -30,7 +30,7 @@ from shoptrack.connectors.bigcommerce import BigCommerce
 from shoptrack.connectors.errors import StoreConfigError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.simulators.bigcommerce import BigCommerceSimulator
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.stores import serving
 
 SPEC = Path(__file__).parents[1] / "reference" / "bigcommerce" / "orders.v2.oas2.yml"

@@ -18,7 +18,7 @@ from shoptrack.domain.lifecycle import stages_of
 from shoptrack.domain.status import Lifecycle
 from shoptrack.outbound import OutboundGuard, parse_networks
 from shoptrack.simulators.catalog import CATALOG, StoreLife
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.processes import Process, wait_until
 from tests.stores import serving
 

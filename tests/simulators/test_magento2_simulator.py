@@ -24,7 +24,7 @@ from shoptrack.clock import FrozenClock
 from shoptrack.connectors.base import Window
 from shoptrack.connectors.magento2 import Magento2
 from shoptrack.simulators.magento2 import Magento2Simulator
-from tests.helpers import SIMULATOR_GUARD
+from shoptrack.testing import SIMULATOR_GUARD
 from tests.stores import serving
 
 GUEST = {

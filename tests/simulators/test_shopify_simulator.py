@@ -35,7 +35,8 @@ from shoptrack.simulators.catalog import CATALOG
 from shoptrack.simulators.shopify import API_VERSION, ShopifySimulator
 from shoptrack.store.order_fetches import COALESCE_DELAY
 from shoptrack.store.schema import inbox, order_fetches, sync_runs
-from tests.helpers import SIMULATOR_GUARD, AppClient, event_counts, make_shop
+from shoptrack.testing import SIMULATOR_GUARD, make_shop
+from tests.helpers import AppClient, event_counts
 from tests.stores import serving
 
 FIXTURES = Path(__file__).parent.parent / "connectors" / "fixtures"

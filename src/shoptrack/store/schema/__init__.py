@@ -1,5 +1,5 @@
 """The tables, as SQLAlchemy Core metadata. Migrations in ``migrations/versions`` create them;
-``tests/test_migrations.py`` checks that the two agree.
+``tests/store/test_migrations.py`` checks that the two agree.
 
 Every table belongs to the one ``metadata`` (``_metadata``), which Alembic's ``env.py`` reads;
 the tables are defined by concern and all imported from here, so that importing this package
