@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pages.py
 
 # The read side at 10 million events: a throwaway PostgreSQL database filled by COPY (about
-# 13 GB, half an hour on a busy 2-core machine), then p50/p99 of the API's and web UI's reads.
+# 15 GB, 12 minutes on 2 cores), then p50/p99 of the API's and web UI's reads (25 minutes).
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 

@@ -23,6 +23,7 @@ from shoptrack.store.diagnostics import (
     orders_created_since,
     skipped_orders,
     status_groups,
+    status_names,
 )
 from shoptrack.store.order_states import order_from_snapshot
 from shoptrack.store.sync_runs import list_runs
@@ -206,10 +207,11 @@ def unmapped_statuses(exam: Examination) -> dict[str, dict[str, Any]]:
     known = exam.connector.known_statuses
     found: dict[str, dict[str, Any]] = {}
     with exam.read() as connection:
-        for group in status_groups(connection, exam.integration.id):
+        # Counted only for the statuses nothing knows: usually none, whatever the orders.
+        statuses = status_names(connection, exam.integration.id)
+        unknown = [s for s in statuses if s not in known and not rules.names(s)]
+        for group in status_groups(connection, exam.integration.id, unknown) if unknown else []:
             status = group.raw_status
-            if status in known or rules.names(status):
-                continue
             example = newest_order(
                 connection, exam.integration.id, raw_status=status, skipped=False
             )

@@ -35,7 +35,6 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    extract,
     func,
     literal,
     or_,
@@ -92,7 +91,10 @@ def _epoch_seconds(connection: Connection, column: Any) -> ColumnElement[int]:
     """Whole seconds since 1970 of a stored time, truncated (never rounded up into the next
     bucket)."""
     if connection.dialect.name == "postgresql":
-        return cast(func.floor(extract("epoch", column)), BigInteger)
+        # date_part gives a double where EXTRACT gives a numeric, several times slower per row
+        # (a month of a busy metric's events). A microsecond time is a double to 0.5 µs until
+        # 2106, so the floor of a time just before a second is never the next second.
+        return cast(func.floor(func.date_part("epoch", column)), BigInteger)
     # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" text, and strftime rounds a fraction to
     # milliseconds (12:59:59.9996 would read as 13:00:00), so the fraction is cut off first.
     return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)

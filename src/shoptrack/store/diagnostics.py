@@ -39,6 +39,7 @@ __all__ = [
     "rejected_deliveries",
     "skipped_orders",
     "status_groups",
+    "status_names",
 ]
 
 
@@ -140,8 +141,31 @@ class StatusGroup:
     newest_created: datetime | None
 
 
-def status_groups(connection: Connection, integration_id: str) -> list[StatusGroup]:
-    """The integration's kept orders grouped by their current raw status."""
+def status_names(connection: Connection, integration_id: str) -> list[str]:
+    """The raw statuses of the integration's kept orders, in order: each found by one step
+    down the (integration, status) index from the one before (a recursive query), so the
+    cost is the number of statuses, not of orders."""
+
+    def after(previous: Any) -> Any:
+        found = select(order_states.c.raw_status).where(
+            order_states.c.integration_id == integration_id
+        )
+        if previous is not None:
+            found = found.where(order_states.c.raw_status > previous)
+        return found.order_by(order_states.c.raw_status).limit(1).scalar_subquery()
+
+    steps = select(after(None).label("raw_status")).cte("statuses", recursive=True)
+    steps = steps.union_all(
+        select(after(steps.c.raw_status)).where(steps.c.raw_status.is_not(None))
+    )
+    found = connection.execute(select(steps.c.raw_status).where(steps.c.raw_status.is_not(None)))
+    return [str(status) for status in found.scalars()]
+
+
+def status_groups(
+    connection: Connection, integration_id: str, statuses: Sequence[str]
+) -> list[StatusGroup]:
+    """The integration's kept orders of ``statuses``, grouped by their current raw status."""
     rows = connection.execute(
         select(
             order_states.c.raw_status,
@@ -149,7 +173,10 @@ def status_groups(connection: Connection, integration_id: str) -> list[StatusGro
             func.sum(case((order_states.c.placed_recorded_at.is_(None), 1), else_=0)),
             func.max(order_states.c.order_created_at),
         )
-        .where(order_states.c.integration_id == integration_id)
+        .where(
+            order_states.c.integration_id == integration_id,
+            order_states.c.raw_status.in_(list(statuses)),
+        )
         .group_by(order_states.c.raw_status)
         .order_by(order_states.c.raw_status)
     )

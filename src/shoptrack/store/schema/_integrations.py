@@ -75,7 +75,8 @@ order_states = Table(
     Column("first_seen_at", UTCDateTime(), nullable=False),
     Column("last_seen_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("integration_id", "platform_order_id"),
-    # The doctor's counts by status and its newest orders, from the indexes alone.
+    # The doctor's counts by status and its newest orders, from the indexes alone, and its
+    # orders first seen cancelled (a few among many).
     Index(
         None,
         "integration_id",
@@ -83,6 +84,13 @@ order_states = Table(
         postgresql_include=["placed_recorded_at", "order_created_at", "skipped"],
     ),
     Index(None, "integration_id", "order_created_at"),
+    Index(
+        "ix_order_states_skipped",
+        "integration_id",
+        "raw_status",
+        postgresql_where=text("skipped IS true"),
+        sqlite_where=text("skipped IS 1"),
+    ),
 )
 
 inbox = Table(
