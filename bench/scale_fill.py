@@ -29,7 +29,7 @@ from shoptrack.domain.order import Address, LineItem, Order
 from shoptrack.domain.status import Lifecycle
 from shoptrack.ids import new_id
 from shoptrack.services import Services
-from shoptrack.simulators.history import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
+from shoptrack.simulators.history import FIRST_NAMES, HOUR_WEIGHTS, LAST_NAMES, WEEKDAY_WEIGHTS
 from shoptrack.store.accounts import create_account
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import create_integration
@@ -143,16 +143,6 @@ LOYALTY = 0.9
 # How busy the shop is on its first day against its last (it grows steadily).
 GROWTH_FROM = 0.5
 
-_FIRST_NAMES = (
-    "ada", "alan", "amara", "ben", "chen", "dana", "elif", "emma", "farah", "grace", "hugo",
-    "ines", "ivan", "jonas", "kofi", "lena", "liam", "mei", "nadia", "noah", "olga", "omar",
-    "priya", "rosa", "sami", "tariq", "una", "vera", "yusuf", "zoe",
-)  # fmt: skip
-_LAST_NAMES = (
-    "abbott", "baker", "costa", "dubois", "eriksen", "fischer", "garcia", "hansen", "ito",
-    "jensen", "kowalski", "lopez", "moreau", "nakamura", "okafor", "novak", "rossi", "silva",
-    "tanaka", "weber",
-)  # fmt: skip
 _ADJECTIVES = (
     "Classic", "Organic", "Vintage", "Everyday", "Premium", "Handmade", "Compact", "Deluxe",
     "Recycled", "Travel", "Heritage", "Studio", "Outdoor", "Soft", "Bold", "Minimal",
@@ -232,8 +222,8 @@ def catalogue(rng: random.Random) -> list[Product]:
 
 
 def email_of(person: int) -> str:
-    first = _FIRST_NAMES[person % len(_FIRST_NAMES)]
-    last = _LAST_NAMES[(person // len(_FIRST_NAMES)) % len(_LAST_NAMES)]
+    first = FIRST_NAMES[person % len(FIRST_NAMES)]
+    last = LAST_NAMES[(person // len(FIRST_NAMES)) % len(LAST_NAMES)]
     return f"{first}.{last}.{person}@example.com"
 
 
@@ -698,8 +688,8 @@ class Filler:
         city, region, code, country, country_code, zip_prefix = _CITIES[currency][
             person % len(_CITIES[currency])
         ]
-        first = _FIRST_NAMES[person % len(_FIRST_NAMES)].title()
-        last = _LAST_NAMES[(person // len(_FIRST_NAMES)) % len(_LAST_NAMES)].title()
+        first = FIRST_NAMES[person % len(FIRST_NAMES)].title()
+        last = LAST_NAMES[(person // len(FIRST_NAMES)) % len(LAST_NAMES)].title()
         return Address(
             first_name=first,
             last_name=last,
@@ -847,8 +837,8 @@ class Filler:
             phone = f"+1555{person % 10_000_000:07d}" if person % 3 == 0 else NULL
             batch.append(
                 f"{profile_id}\t{self.account_id}\t{email_of(person)}\t{phone}\t"
-                f"{_FIRST_NAMES[person % len(_FIRST_NAMES)].title()}\t"
-                f"{_LAST_NAMES[(person // len(_FIRST_NAMES)) % len(_LAST_NAMES)].title()}\t{{}}\t"
+                f"{FIRST_NAMES[person % len(FIRST_NAMES)].title()}\t"
+                f"{LAST_NAMES[(person // len(FIRST_NAMES)) % len(LAST_NAMES)].title()}\t{{}}\t"
                 f"{created}\t{self.stamp(last) if last else created}\t"
                 f"{self.stamp(last) if last else NULL}\n"
             )

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["PastOrder", "past_orders"]
+__all__ = ["FIRST_NAMES", "LAST_NAMES", "PastOrder", "past_orders"]
 
 # Orders on each day of the week (Monday first) and in each hour of the day, relative weights.
 WEEKDAY_WEIGHTS = (0.9, 0.8, 0.85, 0.95, 1.1, 1.45, 1.3)
@@ -27,12 +27,13 @@ RETURNING_SHARE = 0.3
 SOON_SHARE = 0.4
 SOON = timedelta(days=4)
 
-_FIRST_NAMES = (
+# The customers' names the history draws from (the read-side benchmark's shop uses them too).
+FIRST_NAMES = (
     "ada", "alan", "amara", "ben", "chen", "dana", "elif", "emma", "farah", "grace", "hugo",
     "ines", "ivan", "jonas", "kofi", "lena", "liam", "mei", "nadia", "noah", "olga", "omar",
     "priya", "rosa", "sami", "tariq", "una", "vera", "yusuf", "zoe",
 )  # fmt: skip
-_LAST_NAMES = (
+LAST_NAMES = (
     "abbott", "baker", "costa", "dubois", "eriksen", "fischer", "garcia", "hansen", "ito",
     "jensen", "kowalski", "lopez", "moreau", "nakamura", "okafor", "novak", "rossi", "silva",
     "tanaka", "weber",
@@ -85,7 +86,7 @@ def _customers(times: list[datetime], rng: random.Random) -> list[PastOrder]:
             else:
                 email = rng.choice(sorted(last_order))
         if email is None:
-            first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             email = f"{first}.{last}.{index}@example.com"
         last_order[email] = created
         orders.append(PastOrder(created, email, rng.randrange(1_000_000)))
