@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, updat
 
 from shoptrack.errors import ConflictError
 from shoptrack.ids import new_id
+from shoptrack.store._leases import Lease
 from shoptrack.store.schema import alert_notifications, alert_subscriptions, alerts, watchdog
 from shoptrack.store.sql import for_update, insert_ignore
 
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 _WATCHDOG_ID = "watchdog"
+# The lease of the one process running the watchdog.
+_WATCH_LEASE = Lease(watchdog, watchdog.c.lease_owner, watchdog.c.lease_expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,36 +441,18 @@ def _ensure_watchdog(connection: Connection) -> None:
 
 
 def claim_watch(connection: Connection, owner: str, now: datetime, lease: timedelta) -> bool:
-    """Takes the watchdog's lease; False while another process holds it. One UPDATE decides,
-    so two processes never both hold it."""
+    """Takes the watchdog's lease; False while another process holds it."""
     _ensure_watchdog(connection)
-    result = connection.execute(
-        update(watchdog)
-        .where(
-            watchdog.c.id == _WATCHDOG_ID,
-            or_(
-                watchdog.c.lease_owner.is_(None),
-                watchdog.c.lease_owner == owner,
-                watchdog.c.lease_expires_at < now,
-            ),
-        )
-        .values(lease_owner=owner, lease_expires_at=now + lease, last_started_at=now)
-        .returning(watchdog.c.id)
+    return _WATCH_LEASE.take(
+        connection, watchdog.c.id == _WATCHDOG_ID, owner, now, lease, last_started_at=now
     )
-    return result.first() is not None
 
 
 def renew_watch(connection: Connection, owner: str, now: datetime, lease: timedelta) -> bool:
     """Extends the lease ``owner`` holds; False when it lost it. On PostgreSQL the row stays
     locked until the transaction ends, so no other process takes the lease meanwhile: what the
     transaction writes is written by the lease's holder."""
-    result = connection.execute(
-        update(watchdog)
-        .where(watchdog.c.id == _WATCHDOG_ID, watchdog.c.lease_owner == owner)
-        .values(lease_expires_at=now + lease)
-        .returning(watchdog.c.id)
-    )
-    return result.first() is not None
+    return _WATCH_LEASE.renew(connection, watchdog.c.id == _WATCHDOG_ID, owner, now, lease)
 
 
 def release_watch(
@@ -477,16 +462,14 @@ def release_watch(
     next_run_at: datetime,
     summary: Mapping[str, Any] | None,
 ) -> None:
-    connection.execute(
-        update(watchdog)
-        .where(watchdog.c.id == _WATCHDOG_ID, watchdog.c.lease_owner == owner)
-        .values(
-            lease_owner=None,
-            lease_expires_at=None,
-            next_run_at=next_run_at,
-            last_finished_at=now,
-            last_run=dict(summary) if summary is not None else None,
-        )
+    _WATCH_LEASE.update(
+        connection,
+        watchdog.c.id == _WATCHDOG_ID,
+        _WATCH_LEASE.held_by(owner),
+        **_WATCH_LEASE.released(),
+        next_run_at=next_run_at,
+        last_finished_at=now,
+        last_run=dict(summary) if summary is not None else None,
     )
 
 

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shoptrack.store._leases import Lease
 from shoptrack.store.schema import order_fetches
 from shoptrack.store.sql import for_update
 
@@ -29,6 +30,9 @@ __all__ = [
 
 # How long a request waits for more webhooks about the same order before it is fetched.
 COALESCE_DELAY = timedelta(seconds=2)
+
+# The lease of the process fetching an order.
+_FETCH_LEASE = Lease(order_fetches, order_fetches.c.lease_owner, order_fetches.c.lease_expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +95,7 @@ def claim_fetches(
         select(order_fetches)
         .where(
             order_fetches.c.due_at <= now,
-            or_(
-                order_fetches.c.lease_expires_at.is_(None),
-                order_fetches.c.lease_expires_at < now,
-            ),
+            _FETCH_LEASE.free(now),
         )
         .order_by(order_fetches.c.due_at)
         .limit(limit)
@@ -114,7 +115,7 @@ def claim_fetches(
         connection.execute(
             update(order_fetches)
             .where(*_key(fetch))
-            .values(lease_owner=owner, lease_expires_at=now + lease)
+            .values(**_FETCH_LEASE.taken(owner, now, lease))
         )
     return claimed
 
@@ -126,14 +127,14 @@ def finish_fetch(connection: Connection, fetch: OrderFetch, owner: str) -> None:
         delete(order_fetches).where(
             *_key(fetch),
             order_fetches.c.requested_at == fetch.requested_at,
-            order_fetches.c.lease_owner == owner,
+            _FETCH_LEASE.held_by(owner),
         )
     ).rowcount
     if not gone:
         connection.execute(
             update(order_fetches)
-            .where(*_key(fetch), order_fetches.c.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=None, attempts=0, last_error=None)
+            .where(*_key(fetch), _FETCH_LEASE.held_by(owner))
+            .values(**_FETCH_LEASE.released(), attempts=0, last_error=None)
         )
 
 
@@ -143,16 +144,13 @@ def fail_fetch(
     """A fetch that failed: released, to be tried again at ``retry_at``; given up (the row
     goes) when that is None — the scheduled poll behind the webhooks reads the order then."""
     if retry_at is None:
-        connection.execute(
-            delete(order_fetches).where(*_key(fetch), order_fetches.c.lease_owner == owner)
-        )
+        connection.execute(delete(order_fetches).where(*_key(fetch), _FETCH_LEASE.held_by(owner)))
         return
     connection.execute(
         update(order_fetches)
-        .where(*_key(fetch), order_fetches.c.lease_owner == owner)
+        .where(*_key(fetch), _FETCH_LEASE.held_by(owner))
         .values(
-            lease_owner=None,
-            lease_expires_at=None,
+            **_FETCH_LEASE.released(),
             attempts=order_fetches.c.attempts + 1,
             last_error=error[:2000],
             due_at=retry_at,

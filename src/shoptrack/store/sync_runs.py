@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, Select, func, or_, select, update
 
 from shoptrack.connectors.errors import StoreError
 from shoptrack.ids import new_id
+from shoptrack.store._leases import Lease
 from shoptrack.store.schema import inbox, integrations, sync_runs
 from shoptrack.store.sql import for_update
 
@@ -34,40 +35,30 @@ __all__ = [
 # until the sync that runs it takes it.
 QUEUED_BACKFILL = "queued_backfill_days"
 
+# The lease of the process syncing an integration.
+_SYNC_LEASE = Lease(
+    integrations, integrations.c.sync_lease_owner, integrations.c.sync_lease_expires_at
+)
+
 
 def claim_lease(
     connection: Connection, integration_id: str, owner: str, now: datetime, duration: timedelta
 ) -> bool:
-    """Takes (or renews) the integration's sync lease; False while another process holds it.
-
-    One UPDATE decides, so two processes can never both hold it.
-    """
-    result = connection.execute(
-        update(integrations)
-        .where(
-            integrations.c.id == integration_id,
-            or_(
-                integrations.c.sync_lease_owner.is_(None),
-                integrations.c.sync_lease_owner == owner,
-                integrations.c.sync_lease_expires_at < now,
-            ),
-        )
-        .values(sync_lease_owner=owner, sync_lease_expires_at=now + duration)
-        .returning(integrations.c.id)
-    )
-    return result.first() is not None
+    """Takes (or renews) the integration's sync lease; False while another process holds it."""
+    return _SYNC_LEASE.take(connection, integrations.c.id == integration_id, owner, now, duration)
 
 
 def release_lease(
     connection: Connection, integration_id: str, owner: str, next_sync_at: datetime | None
 ) -> None:
-    values: dict[str, Any] = {"sync_lease_owner": None, "sync_lease_expires_at": None}
+    values = _SYNC_LEASE.released()
     if next_sync_at is not None:
         values["next_sync_at"] = next_sync_at
-    connection.execute(
-        update(integrations)
-        .where(integrations.c.id == integration_id, integrations.c.sync_lease_owner == owner)
-        .values(**values)
+    _SYNC_LEASE.update(
+        connection,
+        integrations.c.id == integration_id,
+        _SYNC_LEASE.held_by(owner),
+        **values,
     )
 
 
@@ -133,10 +124,7 @@ def due_integrations(connection: Connection, now: datetime, limit: int = 10) -> 
             integrations.c.enabled.is_(True),
             integrations.c.removed_at.is_(None),
             integrations.c.next_sync_at <= now,
-            or_(
-                integrations.c.sync_lease_owner.is_(None),
-                integrations.c.sync_lease_expires_at < now,
-            ),
+            _SYNC_LEASE.free(now),
         )
         .order_by(integrations.c.next_sync_at)
         .limit(limit)

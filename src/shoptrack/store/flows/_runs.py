@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Update, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
 from shoptrack.ids import new_id
+from shoptrack.store._leases import Lease
 from shoptrack.store.engagement import erase_profile_engagement
 from shoptrack.store.flows._definitions import FlowRecord
 from shoptrack.store.schema import flow_activity, flow_deliveries, flow_runs
@@ -55,28 +56,28 @@ class RunRecord:
     entered_at: datetime
 
 
-# A run no process holds: any may claim it once it is due.
-_RELEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+# The lease of the process sending a run's message.
+_SEND_LEASE = Lease(flow_runs, flow_runs.c.lease_owner, flow_runs.c.lease_expires_at)
 
 
 def _moved_to(step_id: str | None, due_at: datetime) -> dict[str, Any]:
     """The values of a run pointed at a step, its failures forgotten and its lease released."""
-    return {"step_id": step_id, "due_at": due_at, "attempts": 0, "last_error": None, **_RELEASED}
+    return {
+        "step_id": step_id,
+        "due_at": due_at,
+        "attempts": 0,
+        "last_error": None,
+        **_SEND_LEASE.released(),
+    }
 
 
-def _held_by(run_id: str, owner: str, step_id: str) -> list[ColumnElement[bool]]:
-    """The run while ``owner`` holds its lease at the message step ``step_id``."""
-    return [
+def _at_step(run_id: str, step_id: str) -> ColumnElement[bool]:
+    """The run while it is active at the message step ``step_id``."""
+    return and_(
         flow_runs.c.id == run_id,
-        flow_runs.c.lease_owner == owner,
         flow_runs.c.step_id == step_id,
         flow_runs.c.state == RunState.ACTIVE,
-    ]
-
-
-def _changed(connection: Connection, statement: Update) -> bool:
-    """Runs an update of runs; whether it matched one."""
-    return connection.execute(statement.returning(flow_runs.c.id)).first() is not None
+    )
 
 
 def last_entry(connection: Connection, flow_id: str, profile_id: str) -> datetime | None:
@@ -134,7 +135,7 @@ def claim_due_runs(
         .where(
             flow_runs.c.state == RunState.ACTIVE,
             flow_runs.c.due_at <= now,
-            or_(flow_runs.c.lease_owner.is_(None), flow_runs.c.lease_expires_at < now),
+            _SEND_LEASE.free(now),
         )
         .order_by(flow_runs.c.due_at, flow_runs.c.id)
         .limit(limit)
@@ -179,7 +180,7 @@ def hold_for_send(
     connection.execute(
         update(flow_runs)
         .where(flow_runs.c.id == run_id)
-        .values(step_id=step_id, lease_owner=owner, lease_expires_at=now + duration)
+        .values(step_id=step_id, **_SEND_LEASE.taken(owner, now, duration))
     )
 
 
@@ -195,12 +196,7 @@ def renew_send_lease(
     """Extends ``owner``'s lease on the message it is about to send; False when another
     process took the run over (its lease ran out while earlier messages of the batch went
     out), and then this one must not send."""
-    return _changed(
-        connection,
-        update(flow_runs)
-        .where(*_held_by(run_id, owner, step_id))
-        .values(lease_expires_at=now + duration),
-    )
+    return _SEND_LEASE.renew(connection, _at_step(run_id, step_id), owner, now, duration)
 
 
 def finish_send(
@@ -214,11 +210,11 @@ def finish_send(
 ) -> bool:
     """Moves a run past the message it sent, if this process still holds its lease there;
     False when the lease was lost (another process took the run over and carries it on)."""
-    return _changed(
+    return _SEND_LEASE.update(
         connection,
-        update(flow_runs)
-        .where(*_held_by(run_id, owner, step_id))
-        .values(**_moved_to(next_step, now)),
+        _at_step(run_id, step_id),
+        _SEND_LEASE.held_by(owner),
+        **_moved_to(next_step, now),
     )
 
 
@@ -235,12 +231,14 @@ def retry_run(
     ``owner``, only while that process still holds the run's lease (False otherwise)."""
     condition = [flow_runs.c.id == run_id]
     if owner is not None:
-        condition.append(flow_runs.c.lease_owner == owner)
-    return _changed(
+        condition.append(_SEND_LEASE.held_by(owner))
+    return _SEND_LEASE.update(
         connection,
-        update(flow_runs)
-        .where(*condition)
-        .values(attempts=attempts, last_error=error[:2000], due_at=due_at, **_RELEASED),
+        *condition,
+        attempts=attempts,
+        last_error=error[:2000],
+        due_at=due_at,
+        **_SEND_LEASE.released(),
     )
 
 
@@ -252,7 +250,12 @@ def finish_run(
         update(flow_runs)
         .where(flow_runs.c.id == run_id)
         .values(
-            state=state, step_id=None, due_at=None, exit_reason=reason, finished_at=now, **_RELEASED
+            state=state,
+            step_id=None,
+            due_at=None,
+            exit_reason=reason,
+            finished_at=now,
+            **_SEND_LEASE.released(),
         )
     )
 
