@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, updat
 from shoptrack.errors import ConflictError
 from shoptrack.ids import new_id
 from shoptrack.store._leases import Lease
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import alert_notifications, alert_subscriptions, alerts, watchdog
 from shoptrack.store.sql import for_update, insert_ignore
 
@@ -87,20 +88,7 @@ class AlertRecord:
 
 
 def _alert(row: Row[Any]) -> AlertRecord:
-    return AlertRecord(
-        id=row.id,
-        account_id=row.account_id,
-        integration_id=row.integration_id,
-        code=row.code,
-        severity=row.severity,
-        summary=row.summary,
-        finding=row.finding,
-        opened_at=row.opened_at,
-        last_seen_at=row.last_seen_at,
-        resolved_at=row.resolved_at,
-        passing_runs=row.passing_runs,
-        resolution=row.resolution,
-    )
+    return from_row(AlertRecord, row)
 
 
 def open_alerts(connection: Connection, account_id: str) -> list[AlertRecord]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from shoptrack.flows.tracking import TrackingKey
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import (
     email_engagements,
     email_links,
@@ -129,19 +130,7 @@ def delivery_facts(
         return None
     actions = (row.definition or {}).get("actions", [])
     step = next((a for a in actions if isinstance(a, dict) and a.get("id") == row.step_id), {})
-    return DeliveryFacts(
-        id=row.id,
-        account_id=row.account_id,
-        flow_id=row.flow_id,
-        flow_name=row.flow_name,
-        step_id=row.step_id,
-        step_name=step.get("name"),
-        profile_id=row.profile_id,
-        recipient=row.recipient,
-        subject=row.subject,
-        state=row.state,
-        sent_at=row.sent_at,
-    )
+    return from_row(DeliveryFacts, row, step_name=step.get("name"))
 
 
 def add_engagement(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import inbox
 from shoptrack.store.sql import for_update
 
@@ -241,19 +242,7 @@ def claim_pending(connection: Connection, now: datetime, limit: int) -> list[Inb
 
 
 def _inbox_row(row: Row[Any]) -> InboxRow:
-    return InboxRow(
-        id=row.id,
-        account_id=row.account_id,
-        integration_id=row.integration_id,
-        source=row.source,
-        topic=row.topic,
-        headers=row.headers,
-        body=bytes(row.body),
-        backfill=row.backfill,
-        attempts=row.attempts,
-        received_at=row.received_at,
-        sync_run_id=row.sync_run_id,
-    )
+    return from_row(InboxRow, row, body=bytes(row.body))
 
 
 def mark_processed(

@@ -14,6 +14,7 @@ from shoptrack.domain.events import Metric
 from shoptrack.domain.status import StatusRuleError, StatusRules
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.ids import new_id
+from shoptrack.store._rows import from_row
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.schema import integrations
 from shoptrack.store.secrets import CredentialCipher
@@ -68,18 +69,7 @@ class Integration:
 
 
 def _integration(row: Row[Any]) -> Integration:
-    return Integration(
-        id=row.id,
-        account_id=row.account_id,
-        platform=row.platform,
-        name=row.name,
-        settings=row.settings,
-        enabled=row.enabled,
-        health=row.health,
-        credentials_token=row.credentials,
-        created_at=row.created_at,
-        removed_at=row.removed_at,
-    )
+    return from_row(Integration, row, credentials_token=row.credentials)
 
 
 def create_integration(

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Connection, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoptrack.store._leases import Lease
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import order_fetches
 from shoptrack.store.sql import for_update
 
@@ -101,16 +102,7 @@ def claim_fetches(
         .limit(limit)
     )
     rows = connection.execute(for_update(connection, query, skip_locked=True)).all()
-    claimed = [
-        OrderFetch(
-            account_id=row.account_id,
-            integration_id=row.integration_id,
-            platform_order_id=row.platform_order_id,
-            requested_at=row.requested_at,
-            attempts=row.attempts,
-        )
-        for row in rows
-    ]
+    claimed = [from_row(OrderFetch, row) for row in rows]
     for fetch in claimed:
         connection.execute(
             update(order_fetches)

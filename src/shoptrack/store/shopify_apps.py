@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from shoptrack.ids import new_id
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import shopify_apps, shopify_data_requests, shopify_installs
 from shoptrack.store.secrets import CredentialCipher
 
@@ -183,15 +184,7 @@ def data_requests(
         .order_by(shopify_data_requests.c.received_at.desc())
     )
     return [
-        DataRequest(
-            id=row.id,
-            integration_id=row.integration_id,
-            shop_domain=row.shop_domain,
-            customer_email=row.customer_email,
-            customer_id=row.customer_id,
-            orders_requested=tuple(row.orders_requested or ()),
-            received_at=row.received_at,
-        )
+        from_row(DataRequest, row, orders_requested=tuple(row.orders_requested or ()))
         for row in rows
     ]
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select, update
 from shoptrack.errors import NotFoundError
 from shoptrack.flows.model import FlowDefinition, FlowStatus
 from shoptrack.ids import new_id
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import flows
 
 __all__ = [
@@ -43,17 +44,11 @@ class FlowRecord:
 
 
 def _flow(row: Any) -> FlowRecord:
-    return FlowRecord(
-        id=row.id,
-        account_id=row.account_id,
-        name=row.name,
-        template=row.template,
+    return from_row(
+        FlowRecord,
+        row,
         status=FlowStatus(row.status),
-        archived=row.archived,
-        trigger_metric_id=row.trigger_metric_id,
         definition=FlowDefinition.model_validate(row.definition),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from shoptrack.store._rows import from_row
 from shoptrack.store.flows._runs import RunRecord
 from shoptrack.store.schema import flow_deliveries
 
@@ -39,16 +40,7 @@ class DeliveryRecord:
 
 
 def _delivery(row: Any) -> DeliveryRecord:
-    return DeliveryRecord(
-        id=row.id,
-        run_id=row.flow_run_id,
-        step_id=row.step_id,
-        channel=row.channel,
-        recipient=row.recipient,
-        message_id=row.message_id,
-        state=row.state,
-        attempts=row.attempts,
-    )
+    return from_row(DeliveryRecord, row, run_id=row.flow_run_id)
 
 
 def delivery_for(connection: Connection, run_id: str, step_id: str) -> DeliveryRecord | None:

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
 from shoptrack.ids import new_id
 from shoptrack.store._leases import Lease
+from shoptrack.store._rows import from_row
 from shoptrack.store.engagement import erase_profile_engagement
 from shoptrack.store.flows._definitions import FlowRecord
 from shoptrack.store.schema import flow_activity, flow_deliveries, flow_runs
@@ -143,20 +144,7 @@ def claim_due_runs(
     if run_ids:
         query = query.where(flow_runs.c.id.in_(list(run_ids)))
     rows = connection.execute(for_update(connection, query, skip_locked=True))
-    return [
-        RunRecord(
-            id=row.id,
-            account_id=row.account_id,
-            flow_id=row.flow_id,
-            profile_id=row.profile_id,
-            trigger_event_id=row.trigger_event_id,
-            trigger_time=row.trigger_time,
-            step_id=row.step_id,
-            attempts=row.attempts,
-            entered_at=row.entered_at,
-        )
-        for row in rows
-    ]
+    return [from_row(RunRecord, row) for row in rows]
 
 
 def move_run(connection: Connection, run_id: str, step_id: str | None, due_at: datetime) -> None:
