@@ -7,18 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, tuple_
+from sqlalchemy import Connection, Row, func, select, tuple_
 
 from shoptrack.store.metrics import API_SOURCE, EMAIL_SOURCE
 from shoptrack.store.schema import events, integrations, metrics, profiles
+from shoptrack.store.sql import escape_like
 
 __all__ = [
     "EventQuery",
     "MetricView",
+    "event_page",
     "get_event",
     "list_events",
     "metrics_by_id",
+    "metrics_named",
     "profiles_by_id",
+    "searched_metrics",
 ]
 
 # Klaviyo's integration object for events sent through the API.
@@ -93,10 +97,13 @@ class MetricView:
 
 
 def _metric_query() -> Any:
+    """Metrics with their integration's name, platform and removal time (``integration_name``,
+    ``integration_platform``, ``integration_removed_at``)."""
     return select(
         metrics,
         integrations.c.name.label("integration_name"),
         integrations.c.platform.label("integration_platform"),
+        integrations.c.removed_at.label("integration_removed_at"),
     ).outerjoin(integrations, integrations.c.id == metrics.c.integration_id)
 
 
@@ -142,3 +149,89 @@ def profiles_by_id(
         select(profiles).where(profiles.c.account_id == account_id, profiles.c.id.in_(list(ids)))
     )
     return {row.id: row for row in rows}
+
+
+def _metrics_by_source(connection: Connection, account_id: str, *conditions: Any) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            _metric_query()
+            .where(metrics.c.account_id == account_id, *conditions)
+            .order_by(integrations.c.name, metrics.c.source, metrics.c.id)
+        )
+    )
+
+
+def metrics_named(connection: Connection, account_id: str, name: str) -> list[Row[Any]]:
+    """The account's metrics called ``name``, one per source (its integrations, the API),
+    leaving out those of removed integrations that never had an event."""
+    rows = _metrics_by_source(connection, account_id, metrics.c.name == name)
+    return [
+        row
+        for row in rows
+        if row.integration_removed_at is None
+        or connection.execute(
+            select(events.c.id)
+            .where(events.c.account_id == account_id, events.c.metric_id == row.id)
+            .limit(1)
+        ).first()
+        is not None
+    ]
+
+
+def searched_metrics(connection: Connection, account_id: str, search: str) -> list[Row[Any]]:
+    """The account's metrics whose name contains ``search`` (any case), each with its source's
+    name, platform and removal time (``integration_name``, ``integration_platform``,
+    ``integration_removed_at``)."""
+    conditions = []
+    if search.strip():
+        pattern = "%" + escape_like(search.strip().lower()) + "%"
+        conditions.append(func.lower(metrics.c.name).like(pattern, escape="\\"))
+    return _metrics_by_source(connection, account_id, *conditions)
+
+
+def event_page(
+    connection: Connection,
+    account_id: str,
+    *,
+    metric_id: str | None = None,
+    profile_id: str | None = None,
+    before: tuple[datetime, str] | None = None,
+    limit: int = 25,
+) -> tuple[list[Row[Any]], tuple[datetime, str] | None]:
+    """A page of events, newest first, of one metric or one profile (an index serves each),
+    each with its metric's name and source (``metric_name``, ``metric_source``), the metric's
+    integration's name (``integration_name``) and the profile's email (``profile_email``);
+    returns them and the key of the next page, if there is one."""
+    conditions: list[Any] = [events.c.account_id == account_id]
+    if metric_id is not None:
+        conditions.append(events.c.metric_id == metric_id)
+    if profile_id is not None:
+        conditions.append(events.c.profile_id == profile_id)
+    if before is not None:
+        # A row comparison, which the index starts its scan at (an OR of two would be a filter).
+        conditions.append(tuple_(events.c.time, events.c.id) < before)
+    page = (
+        select(events)
+        .where(*conditions)
+        .order_by(events.c.time.desc(), events.c.id.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(
+            page,
+            metrics.c.name.label("metric_name"),
+            metrics.c.source.label("metric_source"),
+            integrations.c.name.label("integration_name"),
+            profiles.c.email.label("profile_email"),
+        )
+        .join(metrics, metrics.c.id == page.c.metric_id)
+        .outerjoin(integrations, integrations.c.id == metrics.c.integration_id)
+        .outerjoin(profiles, profiles.c.id == page.c.profile_id)
+        .order_by(page.c.time.desc(), page.c.id.desc())
+    ).all()
+    found = list(rows[:limit])
+    following: tuple[datetime, str] | None = None
+    if len(rows) > limit:
+        following = (found[-1].time, found[-1].id)
+    return found, following

@@ -37,11 +37,13 @@ __all__ = [
     "as_rejected",
     "claim_pending",
     "claimable",
+    "delivery_counts",
     "mark_failed",
     "mark_nul_characters_removed",
     "mark_processed",
     "peek_pending",
     "prune_rejected",
+    "recent_deliveries",
     "replay",
     "retry_delay",
     "write_entries",
@@ -351,3 +353,36 @@ def prune_rejected(connection: Connection, before: datetime) -> int:
         )
     )
     return result.rowcount
+
+
+def recent_deliveries(
+    connection: Connection, integration_id: str, limit: int = 20
+) -> list[Row[Any]]:
+    """What the store sent or a sync fetched lately, newest first (bodies left out)."""
+    return list(
+        connection.execute(
+            select(
+                inbox.c.id,
+                inbox.c.source,
+                inbox.c.topic,
+                inbox.c.state,
+                inbox.c.reason,
+                inbox.c.last_error,
+                inbox.c.attempts,
+                inbox.c.received_at,
+            )
+            .where(inbox.c.integration_id == integration_id)
+            .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def delivery_counts(connection: Connection, integration_id: str, since: datetime) -> dict[str, int]:
+    """How many deliveries arrived since ``since``, by state."""
+    rows = connection.execute(
+        select(inbox.c.state, func.count())
+        .where(inbox.c.integration_id == integration_id, inbox.c.received_at >= since)
+        .group_by(inbox.c.state)
+    )
+    return {str(state): int(count) for state, count in rows}

@@ -26,6 +26,7 @@ __all__ = [
     "find_integration",
     "get_integration",
     "integration_row",
+    "integration_rows",
     "list_integrations",
     "remove_integration",
     "set_health",
@@ -188,3 +189,14 @@ def list_integrations(connection: Connection, account_id: str) -> list[Integrati
         .order_by(integrations.c.id)
     )
     return [_integration(row) for row in rows]
+
+
+def integration_rows(connection: Connection, account_id: str) -> list[Row[Any]]:
+    """The whole rows of the account's integrations (removed ones left out), by name."""
+    return list(
+        connection.execute(
+            select(integrations)
+            .where(integrations.c.account_id == account_id, integrations.c.removed_at.is_(None))
+            .order_by(integrations.c.name, integrations.c.id)
+        )
+    )

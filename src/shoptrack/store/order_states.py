@@ -23,6 +23,7 @@ __all__ = [
     "load_state",
     "order_from_snapshot",
     "order_snapshot",
+    "seen_statuses",
 ]
 
 _ORDER = TypeAdapter(Order)
@@ -245,3 +246,15 @@ def kept_orders(connection: Connection, integration_id: str) -> Iterator[Order]:
     )
     for row in rows:
         yield order_from_snapshot(row.snapshot)
+
+
+def seen_statuses(connection: Connection, integration_id: str) -> list[str]:
+    """The raw statuses of the integration's kept orders (custom ones included)."""
+    return sorted(
+        str(status)
+        for status in connection.execute(
+            select(order_states.c.raw_status)
+            .where(order_states.c.integration_id == integration_id)
+            .distinct()
+        ).scalars()
+    )

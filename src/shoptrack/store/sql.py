@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Select
 
 __all__ = [
+    "escape_like",
     "for_update",
     "insert_ignore",
     "insert_ignore_returning",
@@ -194,6 +195,11 @@ def upsert_add(
         set_={name: table.c[name] + statement.excluded[name] for name in add},
     )
     connection.execute(statement)
+
+
+def escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE (with ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def for_update(

@@ -22,6 +22,7 @@ __all__ = [
     "due_integrations",
     "finish_run",
     "get_run",
+    "latest_run",
     "list_runs",
     "pending_rows",
     "queue_sync",
@@ -252,3 +253,13 @@ def add_events_recorded(connection: Connection, counts: dict[str, int]) -> None:
             .where(sync_runs.c.id == run_id)
             .values(events_recorded=sync_runs.c.events_recorded + counts[run_id])
         )
+
+
+def latest_run(connection: Connection, integration_id: str) -> Row[Any] | None:
+    """The integration's latest sync run, None before its first."""
+    return connection.execute(
+        select(sync_runs)
+        .where(sync_runs.c.integration_id == integration_id)
+        .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
+        .limit(1)
+    ).first()

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, select
 
 from shoptrack.store.flows._definitions import FlowRecord
 from shoptrack.store.flows._runs import RunRecord, RunState
-from shoptrack.store.schema import flow_activity, flow_runs
+from shoptrack.store.schema import flow_activity, flow_runs, flows
 
 __all__ = [
     "StepStatistics",
@@ -78,16 +78,33 @@ def record_run_activity(
 
 
 def activity_of_profile(
-    connection: Connection, account_id: str, profile_id: str, *, limit: int = 200
+    connection: Connection,
+    account_id: str,
+    profile_id: str,
+    *,
+    since: datetime | None = None,
+    before: datetime | None = None,
+    limit: int = 200,
 ) -> list[Row[Any]]:
-    """The profile's flow activity, newest first."""
+    """The profile's flow activity (entered, waited, emailed, skipped…), each step with its
+    flow's name (``flow_name``, None once the flow is deleted), at or after ``since`` and
+    before ``before`` (None: no bound), newest first: a profile's feed reads the stretch of
+    time a page of its events covers (the (account, profile, time) index serves it)."""
+    conditions = [
+        flow_activity.c.account_id == account_id,
+        flow_activity.c.profile_id == profile_id,
+    ]
+    if since is not None:
+        conditions.append(flow_activity.c.at >= since)
+    if before is not None:
+        conditions.append(flow_activity.c.at < before)
     return list(
         connection.execute(
-            select(flow_activity)
-            .where(
-                flow_activity.c.account_id == account_id,
-                flow_activity.c.profile_id == profile_id,
+            select(flow_activity, flows.c.name.label("flow_name"))
+            .outerjoin(
+                flows, and_(flows.c.id == flow_activity.c.flow_id, flows.c.account_id == account_id)
             )
+            .where(*conditions)
             .order_by(flow_activity.c.at.desc(), flow_activity.c.id.desc())
             .limit(limit)
         )

@@ -20,15 +20,11 @@ from shoptrack.integrations import CredentialsRejectedError, connect, remove, we
 from shoptrack.integrations import update as update_integration
 from shoptrack.pipeline.sync import sync_interval
 from shoptrack.shopify_app import SCOPES, callback_url, shopify_app_of
+from shoptrack.store.inbox import delivery_counts, recent_deliveries
 from shoptrack.store.integrations import Integration, get_integration, integration_row
+from shoptrack.store.order_states import seen_statuses
 from shoptrack.store.sync_runs import list_runs, queue_sync, queued_backfill
-from shoptrack.web.queries import (
-    delivery_counts,
-    integration_summaries,
-    recent_deliveries,
-    seen_statuses,
-    sync_status,
-)
+from shoptrack.web.queries import integration_summaries, sync_status
 from shoptrack.web.rendering import humanize
 from shoptrack.web.routes._common import FieldErrors, field_errors, pages, redirect
 from shoptrack.web.security import (

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from shoptrack.domain.buckets import Interval
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.accounts import account_settings
-from shoptrack.store.events import metrics_by_id
+from shoptrack.store.events import metrics_by_id, metrics_named, searched_metrics
 from shoptrack.web.charts import bucket_labels
 from shoptrack.web.period_figures import (
     Charted,
@@ -28,7 +28,7 @@ from shoptrack.web.period_figures import (
     value_charts,
 )
 from shoptrack.web.periods import read_period
-from shoptrack.web.queries import event_page, metrics_named, searched_metrics
+from shoptrack.web.queries import event_page
 from shoptrack.web.routes._common import moved, pages
 from shoptrack.web.security import VisitorDep, services_of
 

@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from shoptrack.domain.events import Metric
 from shoptrack.errors import NotFoundError
+from shoptrack.store.profile_listing import SORTS, earliest_event, order_figures, profile_listing
 from shoptrack.store.profiles import PROFILE_ATTRIBUTES, get_profile
-from shoptrack.web.profile_queries import SORTS, earliest_event, order_figures, profile_listing
 from shoptrack.web.queries import (
     FeedEvent,
     FlowStep,

@@ -1,7 +1,7 @@
-"""What the Profiles pages read: pages of profiles sorted by last activity, lifetime value or
-order count with a cursor, and each profile's order figures — from the statistics recording
-keeps per profile and currency (``profile_orders``: test orders left out), never summed across
-currencies.
+"""The account's profiles as the Profiles pages list them: pages sorted by last activity,
+lifetime value or order count with a cursor, and each profile's order figures — from the
+statistics recording keeps per profile and currency (``profile_orders``: test orders left out),
+never summed across currencies.
 
 A sorted list is read in two stretches: the profiles the sort ranks (those with activity, with
 orders, with orders in the chosen currency), best first, then the others, newest first. Each
@@ -23,8 +23,8 @@ from sqlalchemy import Connection, Row, and_, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from shoptrack.store.schema import events, profile_orders, profiles
+from shoptrack.store.sql import escape_like
 from shoptrack.store.types import Money
-from shoptrack.web.queries import escape_like
 
 __all__ = [
     "SORTS",
