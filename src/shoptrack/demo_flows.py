@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row
 
 from shoptrack.domain.events import Metric
 from shoptrack.flows.attribution import credit
@@ -34,10 +34,12 @@ from shoptrack.ids import new_id
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings
 from shoptrack.store.engagement import Touch, delivery_facts
+from shoptrack.store.events import imported_placed_orders, profiles_by_id
 from shoptrack.store.flows import (
     FlowRecord,
     RunRecord,
     RunState,
+    emails_sent_between,
     finish_run,
     get_flow,
     list_flows,
@@ -48,7 +50,6 @@ from shoptrack.store.flows import (
 )
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.recording import RecordedEvent
-from shoptrack.store.schema import events, flow_deliveries, metrics, profiles
 
 __all__ = ["DEMO_FLOWS", "DemoReaders", "ensure_demo_flows", "replay_flow_history"]
 
@@ -133,23 +134,17 @@ class DemoReaders:
         """Reads what arrived; how many emails were read."""
         before = self._services.clock.now() - READ_AFTER
         with self._services.database.read() as connection:
-            arrived = connection.execute(
-                select(flow_deliveries.c.id, flow_deliveries.c.recipient).where(
-                    flow_deliveries.c.account_id == self._account_id,
-                    flow_deliveries.c.channel == "email",
-                    flow_deliveries.c.state == "sent",
-                    flow_deliveries.c.sent_at <= before,
-                    flow_deliveries.c.sent_at > before - timedelta(hours=1),
-                )
-            ).all()
+            arrived = emails_sent_between(
+                connection, self._account_id, before - timedelta(hours=1), before
+            )
         read = 0
-        for delivery_id, recipient in arrived:
-            if delivery_id in self._read:
+        for delivery in arrived:
+            if delivery.id in self._read:
                 continue
-            self._read.add(delivery_id)
-            message = _message(self._outbox / f"{delivery_id}.eml")
+            self._read.add(delivery.id)
+            message = _message(self._outbox / f"{delivery.id}.eml")
             if message is not None:
-                self._read_one(message, recipient)
+                self._read_one(message, delivery.recipient)
                 read += 1
         return read
 
@@ -184,23 +179,11 @@ def replay_flow_history(
     with services.database.write() as connection:
         flow = get_flow(connection, account_id, flow_id)
         window = timedelta(days=account_settings(connection, account_id).attribution_window_days)
-        orders = connection.execute(
-            select(events)
-            .join(metrics, metrics.c.id == events.c.metric_id)
-            .where(
-                events.c.account_id == account_id,
-                events.c.integration_id == integration_id,
-                events.c.backfill.is_(True),
-                metrics.c.name == Metric.PLACED_ORDER.value,
-            )
-            .order_by(events.c.time, events.c.id)
-        ).all()
-        address = connection.execute(
-            select(profiles.c.id, profiles.c.email).where(
-                profiles.c.id.in_({order.profile_id for order in orders})
-            )
-        ).all()
-        emails = {row.id: row.email for row in address}
+        orders = imported_placed_orders(connection, account_id, integration_id)
+        buyers = profiles_by_id(
+            connection, account_id, sorted({order.profile_id for order in orders})
+        )
+        emails = {profile_id: row.email for profile_id, row in buyers.items()}
         clicks: dict[str, Touch] = {}  # a profile's last click, for the order after it
         made = 0
         seen: set[str] = set()

@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from shoptrack.flows.conditions import ConditionContext, MetricCounter
+from shoptrack.store.events import events_by_id, profiles_by_id
 from shoptrack.store.flows import count_profile_events
-from shoptrack.store.schema import events, metrics, profiles
 
 __all__ = [
     "TriggerEvent",
@@ -72,24 +72,15 @@ def profile_document(row: Any) -> dict[str, Any]:
 def load_profiles(
     connection: Connection, account_id: str, ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    if not ids:
-        return {}
-    rows = connection.execute(
-        select(profiles).where(profiles.c.account_id == account_id, profiles.c.id.in_(list(ids)))
-    )
-    return {row.id: profile_document(row) for row in rows}
+    return {
+        profile_id: profile_document(row)
+        for profile_id, row in profiles_by_id(connection, account_id, ids).items()
+    }
 
 
 def load_triggers(
     connection: Connection, account_id: str, ids: Sequence[str]
 ) -> dict[str, TriggerEvent]:
-    if not ids:
-        return {}
-    rows = connection.execute(
-        select(events, metrics.c.name.label("metric_name"))
-        .join(metrics, metrics.c.id == events.c.metric_id)
-        .where(events.c.account_id == account_id, events.c.id.in_(list(ids)))
-    )
     return {
         row.id: TriggerEvent(
             id=row.id,
@@ -100,7 +91,7 @@ def load_triggers(
             currency=row.value_currency,
             properties=row.properties or {},
         )
-        for row in rows
+        for row in events_by_id(connection, account_id, ids)
     }
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
@@ -57,9 +57,10 @@ from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token
 from shoptrack.ids import new_id
 from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
-from shoptrack.store.accounts import account_settings
+from shoptrack.store.accounts import account_settings, get_account
 from shoptrack.store.database import Database
 from shoptrack.store.engagement import signing_key
+from shoptrack.store.events import event_integration
 from shoptrack.store.flows import (
     DeliveryRecord,
     FlowRecord,
@@ -80,7 +81,7 @@ from shoptrack.store.flows import (
     retry_run,
     suppression_of,
 )
-from shoptrack.store.schema import accounts, events, integrations
+from shoptrack.store.integrations import list_integrations
 from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["EngineReport", "FlowEngine"]
@@ -433,9 +434,7 @@ class FlowEngine:
                 "event": trigger.document(),
             }
             return PendingSend(run, step, delivery, document=document)
-        organization = walk.connection.execute(
-            select(accounts.c.name).where(accounts.c.id == run.account_id)
-        ).scalar_one()
+        organization = get_account(walk.connection, run.account_id).name
         token = sign_token(
             self._sender.secret_keys[0],
             UnsubscribeToken(run.account_id, delivery.recipient, delivery.id),
@@ -474,21 +473,13 @@ class FlowEngine:
     def _store_url(self, connection: Connection, account_id: str, event_id: str) -> str | None:
         """The address of the store the trigger event came from, else of the account's first
         store that has one: where library emails link to."""
-        source = connection.execute(
-            select(events.c.integration_id).where(
-                events.c.account_id == account_id, events.c.id == event_id
-            )
-        ).scalar()
-        rows = connection.execute(
-            select(integrations.c.id, integrations.c.platform, integrations.c.credentials)
-            .where(integrations.c.account_id == account_id, integrations.c.removed_at.is_(None))
-            .order_by(integrations.c.id)
-        ).all()
-        for row in sorted(rows, key=lambda row: row.id != source):
+        source = event_integration(connection, account_id, event_id)
+        stores = list_integrations(connection, account_id)
+        for integration in sorted(stores, key=lambda integration: integration.id != source):
             try:
-                connector = connector_for(row.platform)
+                connector = connector_for(integration.platform)
                 credentials = connector.credentials_model.model_validate(
-                    self._cipher.decrypt(row.credentials)
+                    self._cipher.decrypt(integration.credentials_token)
                 )
                 url = connector.storefront_url(credentials)
             except (KeyError, ValueError, ConfigurationError):  # unreadable: try the next one

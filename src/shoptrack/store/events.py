@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, tuple_
 
+from shoptrack.domain.events import Metric
 from shoptrack.store.metrics import API_SOURCE, EMAIL_SOURCE
 from shoptrack.store.schema import events, integrations, metrics, profiles
 from shoptrack.store.sql import escape_like
@@ -16,8 +17,11 @@ from shoptrack.store.sql import escape_like
 __all__ = [
     "EventQuery",
     "MetricView",
+    "event_integration",
     "event_page",
+    "events_by_id",
     "get_event",
+    "imported_placed_orders",
     "list_events",
     "metrics_by_id",
     "metrics_named",
@@ -235,3 +239,46 @@ def event_page(
     if len(rows) > limit:
         following = (found[-1].time, found[-1].id)
     return found, following
+
+
+def events_by_id(connection: Connection, account_id: str, ids: Sequence[str]) -> list[Row[Any]]:
+    """The account's events of ``ids``, each with its metric's name (``metric_name``)."""
+    if not ids:
+        return []
+    return list(
+        connection.execute(
+            select(events, metrics.c.name.label("metric_name"))
+            .join(metrics, metrics.c.id == events.c.metric_id)
+            .where(events.c.account_id == account_id, events.c.id.in_(list(ids)))
+        )
+    )
+
+
+def event_integration(connection: Connection, account_id: str, event_id: str) -> str | None:
+    """The integration an event came from; None for an event of the API (or no such event)."""
+    value = connection.execute(
+        select(events.c.integration_id).where(
+            events.c.account_id == account_id, events.c.id == event_id
+        )
+    ).scalar()
+    return None if value is None else str(value)
+
+
+def imported_placed_orders(
+    connection: Connection, account_id: str, integration_id: str
+) -> list[Row[Any]]:
+    """The integration's Placed Order events recorded as backfill (its store's history),
+    oldest first."""
+    return list(
+        connection.execute(
+            select(events)
+            .join(metrics, metrics.c.id == events.c.metric_id)
+            .where(
+                events.c.account_id == account_id,
+                events.c.integration_id == integration_id,
+                events.c.backfill.is_(True),
+                metrics.c.name == Metric.PLACED_ORDER.value,
+            )
+            .order_by(events.c.time, events.c.id)
+        )
+    )

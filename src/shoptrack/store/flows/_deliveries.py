@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from shoptrack.store._rows import from_row
 from shoptrack.store.flows._runs import RunRecord
@@ -17,6 +17,7 @@ __all__ = [
     "DeliveryRecord",
     "delivery_for",
     "emailed_since",
+    "emails_sent_between",
     "mark_delivery",
     "prepare_delivery",
     "restart_delivery",
@@ -140,3 +141,20 @@ def emailed_since(
         .limit(1)
     ).first()
     return found is not None
+
+
+def emails_sent_between(
+    connection: Connection, account_id: str, after: datetime, until: datetime
+) -> list[Row[Any]]:
+    """The ids and recipients of the account's emails sent after ``after``, until ``until``."""
+    return list(
+        connection.execute(
+            select(flow_deliveries.c.id, flow_deliveries.c.recipient).where(
+                flow_deliveries.c.account_id == account_id,
+                flow_deliveries.c.channel == "email",
+                flow_deliveries.c.state == "sent",
+                flow_deliveries.c.sent_at <= until,
+                flow_deliveries.c.sent_at > after,
+            )
+        )
+    )
