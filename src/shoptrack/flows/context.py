@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from shoptrack.flows.conditions import ConditionContext, MetricCounter
 from shoptrack.store.events import events_by_id, profiles_by_id
 from shoptrack.store.flows import count_profile_events
+from shoptrack.store.profiles import PROFILE_DETAILS
 
 __all__ = [
     "TriggerEvent",
@@ -23,18 +24,7 @@ __all__ = [
     "profile_document",
 ]
 
-_PROFILE_FIELDS = (
-    "id",
-    "email",
-    "phone_number",
-    "external_id",
-    "first_name",
-    "last_name",
-    "organization",
-    "locale",
-    "title",
-    "image",
-)
+_PROFILE_FIELDS = ("id", "email", "phone_number", "external_id", *PROFILE_DETAILS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,20 +61,11 @@ class Lease:
         )
 
     def renew(
-        self,
-        connection: Connection,
-        where: ColumnElement[bool],
-        owner: str,
-        now: datetime,
-        duration: timedelta,
+        self, connection: Connection, where: ColumnElement[bool], owner: str, until: datetime
     ) -> bool:
-        """Extends the lease ``owner`` holds on the row ``where``; False when it lost it."""
-        return self.update(
-            connection,
-            where,
-            self.held_by(owner),
-            **{self.expires_at.name: now + duration},
-        )
+        """Extends the lease ``owner`` holds on the row ``where`` to ``until``; False when it
+        lost it."""
+        return self.update(connection, where, self.held_by(owner), **{self.expires_at.name: until})
 
     def update(self, connection: Connection, *where: ColumnElement[bool], **values: Any) -> bool:
         """Sets ``values`` on the rows ``where``; whether there was one (a lease's holder

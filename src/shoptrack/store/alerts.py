@@ -440,7 +440,7 @@ def renew_watch(connection: Connection, owner: str, now: datetime, lease: timede
     """Extends the lease ``owner`` holds; False when it lost it. On PostgreSQL the row stays
     locked until the transaction ends, so no other process takes the lease meanwhile: what the
     transaction writes is written by the lease's holder."""
-    return _WATCH_LEASE.renew(connection, watchdog.c.id == _WATCHDOG_ID, owner, now, lease)
+    return _WATCH_LEASE.renew(connection, watchdog.c.id == _WATCHDOG_ID, owner, now + lease)
 
 
 def release_watch(

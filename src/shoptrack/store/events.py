@@ -256,12 +256,12 @@ def events_by_id(connection: Connection, account_id: str, ids: Sequence[str]) ->
 
 def event_integration(connection: Connection, account_id: str, event_id: str) -> str | None:
     """The integration an event came from; None for an event of the API (or no such event)."""
-    value = connection.execute(
+    integration_id: str | None = connection.execute(
         select(events.c.integration_id).where(
             events.c.account_id == account_id, events.c.id == event_id
         )
     ).scalar()
-    return None if value is None else str(value)
+    return integration_id
 
 
 def imported_placed_orders(

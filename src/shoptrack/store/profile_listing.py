@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Connection, Row, and_, exists, func, literal, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
+from shoptrack.store._rows import from_row
 from shoptrack.store.schema import events, profile_orders, profiles
 from shoptrack.store.sql import escape_like
 from shoptrack.store.types import Money
@@ -256,14 +257,7 @@ def order_figures(
     figures: dict[str, list[OrderFigures]] = {}
     for row in rows:
         figures.setdefault(row.profile_id, []).append(
-            OrderFigures(
-                currency=row.currency,
-                orders=row.orders,
-                placed=row.placed_value,
-                refunded=row.refunded_value,
-                first_order_at=row.first_order_at,
-                last_order_at=row.last_order_at,
-            )
+            from_row(OrderFigures, row, placed=row.placed_value, refunded=row.refunded_value)
         )
     return figures
 

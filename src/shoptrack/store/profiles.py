@@ -18,6 +18,7 @@ from shoptrack.store.sql import for_update, insert_ignore, insert_ignore_returni
 
 __all__ = [
     "PROFILE_ATTRIBUTES",
+    "PROFILE_DETAILS",
     "PROFILE_SORTS",
     "DuplicateProfileError",
     "ProfileChange",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 _IDENTIFIERS = ("email", "phone_number", "external_id")
+# What a profile says of the person beside their identifiers, each in its own column.
+PROFILE_DETAILS = ("first_name", "last_name", "organization", "locale", "title", "image")
 # Standard attributes stored in their own columns (Person.attributes).
 PROFILE_ATTRIBUTES = ("anonymous_id", "organization", "locale", "title", "image", "location")
 
@@ -260,16 +263,7 @@ class DuplicateProfileError(ConflictError):
 
 
 # Attributes a request replaces outright; ``location`` and ``properties`` merge instead.
-_REPLACED = (
-    *_IDENTIFIERS,
-    "anonymous_id",
-    "first_name",
-    "last_name",
-    "organization",
-    "locale",
-    "title",
-    "image",
-)
+_REPLACED = (*_IDENTIFIERS, "anonymous_id", *PROFILE_DETAILS)
 
 
 @dataclass(frozen=True, slots=True)

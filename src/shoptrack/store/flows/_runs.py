@@ -184,7 +184,7 @@ def renew_send_lease(
     """Extends ``owner``'s lease on the message it is about to send; False when another
     process took the run over (its lease ran out while earlier messages of the batch went
     out), and then this one must not send."""
-    return _SEND_LEASE.renew(connection, _at_step(run_id, step_id), owner, now, duration)
+    return _SEND_LEASE.renew(connection, _at_step(run_id, step_id), owner, now + duration)
 
 
 def finish_send(
