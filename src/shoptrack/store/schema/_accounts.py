@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    ForeignKey,
     Integer,
     String,
     Table,
     text,
 )
 
+from shoptrack.store.schema._columns import id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import UTCDateTime
 
@@ -21,7 +21,7 @@ __all__ = ["accounts", "api_keys", "users", "web_sessions"]
 accounts = Table(
     "accounts",
     metadata,
-    Column("id", String(26), primary_key=True),
+    id_column(),
     Column("name", String(200), nullable=False),
     Column("public_key", String(16), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -39,8 +39,8 @@ accounts = Table(
 api_keys = Table(
     "api_keys",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    id_column(),
+    ulid_column("account_id", "accounts.id", index=True),
     Column("key_hash", String(64), nullable=False, unique=True),
     # The first and last characters, so a merchant can tell keys apart without seeing them.
     Column("hint", String(16), nullable=False),
@@ -53,8 +53,8 @@ api_keys = Table(
 users = Table(
     "users",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    id_column(),
+    ulid_column("account_id", "accounts.id", index=True),
     Column("email", String(320), nullable=False, unique=True),  # trimmed, lower-cased
     Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
     Column("created_at", UTCDateTime(), nullable=False),
@@ -67,8 +67,8 @@ web_sessions = Table(
     "web_sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("user_id", String(26), ForeignKey("users.id"), nullable=False, index=True),
-    Column("account_id", String(26), nullable=False),
+    ulid_column("user_id", "users.id", index=True),
+    ulid_column("account_id"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -14,6 +13,7 @@ from sqlalchemy import (
     text,
 )
 
+from shoptrack.store.schema._columns import id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, UTCDateTime
 
@@ -24,9 +24,9 @@ __all__ = ["alert_notifications", "alert_subscriptions", "alerts", "watchdog"]
 alerts = Table(
     "alerts",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
-    Column("integration_id", String(26)),  # NULL: about the whole account
+    id_column(),
+    ulid_column("account_id", "accounts.id"),
+    ulid_column("integration_id", nullable=True),  # NULL: about the whole account
     Column("code", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("summary", Text, nullable=False),
@@ -45,8 +45,8 @@ alerts = Table(
 alert_subscriptions = Table(
     "alert_subscriptions",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id", "accounts.id"),
     Column("channel", String(16), nullable=False),  # email, webhook
     Column("target", String(2000), nullable=False),  # the address (lower-cased) or the URL
     Column("secret_encrypted", Text),  # a webhook's ``whsec_`` secret, encrypted
@@ -60,12 +60,12 @@ alert_subscriptions = Table(
 alert_notifications = Table(
     "alert_notifications",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), nullable=False),
-    Column("alert_id", String(26), ForeignKey("alerts.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id"),
+    ulid_column("alert_id", "alerts.id"),
     Column("event", String(16), nullable=False),  # opened, resolved
     Column("channel", String(16), nullable=False),  # email, webhook
-    Column("subscription_id", String(26)),
+    ulid_column("subscription_id", nullable=True),
     Column("state", String(16), nullable=False),  # pending, sending, sent, failed, cancelled
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -16,6 +15,7 @@ from sqlalchemy import (
     text,
 )
 
+from shoptrack.store.schema._columns import id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 
@@ -24,12 +24,12 @@ __all__ = ["event_keys", "events", "metric_rollups", "metrics", "profile_orders"
 metrics = Table(
     "metrics",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id", "accounts.id"),
     Column("name", String(128), nullable=False),
     # "api" for events sent by custom shops, else the integration's id.
-    Column("source", String(26), nullable=False),
-    Column("integration_id", String(26), ForeignKey("integrations.id")),
+    ulid_column("source"),
+    ulid_column("integration_id", "integrations.id", nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("account_id", "source", "name"),
@@ -38,8 +38,8 @@ metrics = Table(
 profiles = Table(
     "profiles",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id", "accounts.id"),
     Column("email", String(320)),
     Column("phone_number", String(20)),
     Column("external_id", String(200)),
@@ -75,12 +75,12 @@ Index(
 events = Table(
     "events",
     metadata,
-    Column("id", String(26), nullable=False),
+    ulid_column("id"),
     Column("time", UTCDateTime(), nullable=False),
-    Column("account_id", String(26), nullable=False),
-    Column("metric_id", String(26), nullable=False),
-    Column("profile_id", String(26), nullable=False),
-    Column("integration_id", String(26)),
+    ulid_column("account_id"),
+    ulid_column("metric_id"),
+    ulid_column("profile_id"),
+    ulid_column("integration_id", nullable=True),
     Column("unique_id", String(255), nullable=False),
     Column("value", Money()),
     Column("value_currency", String(3)),
@@ -115,10 +115,10 @@ Index(
 event_keys = Table(
     "event_keys",
     metadata,
-    Column("account_id", String(26), nullable=False),
-    Column("metric_id", String(26), nullable=False),
+    ulid_column("account_id"),
+    ulid_column("metric_id"),
     Column("unique_id", String(255), nullable=False),
-    Column("event_id", String(26), nullable=False),
+    ulid_column("event_id"),
     Column("time", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("account_id", "metric_id", "unique_id"),
 )
@@ -128,8 +128,8 @@ event_keys = Table(
 metric_rollups = Table(
     "metric_rollups",
     metadata,
-    Column("account_id", String(26), nullable=False),
-    Column("metric_id", String(26), nullable=False),
+    ulid_column("account_id"),
+    ulid_column("metric_id"),
     Column("hour", UTCDateTime(), nullable=False),
     Column("currency", String(3), nullable=False, server_default=""),
     Column("test", Boolean, nullable=False, server_default=text("false")),
@@ -143,9 +143,9 @@ metric_rollups = Table(
 profile_orders = Table(
     "profile_orders",
     metadata,
-    Column("profile_id", String(26), nullable=False),
+    ulid_column("profile_id"),
     Column("currency", String(3), nullable=False),
-    Column("account_id", String(26), nullable=False),
+    ulid_column("account_id"),
     Column("orders", Integer, nullable=False),
     Column("placed_value", Money(), nullable=False),
     Column("refunded_value", Money(), nullable=False),

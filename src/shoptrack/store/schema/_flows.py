@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -18,6 +17,7 @@ from sqlalchemy import (
     text,
 )
 
+from shoptrack.store.schema._columns import id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 
@@ -38,13 +38,13 @@ __all__ = [
 flows = Table(
     "flows",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id", "accounts.id"),
     Column("name", String(200), nullable=False),
     Column("template", String(64)),  # the library template it was made from, if any
     Column("status", String(16), nullable=False),  # draft, manual, live
     Column("archived", Boolean, nullable=False, server_default=text("false")),
-    Column("trigger_metric_id", String(26), ForeignKey("metrics.id"), nullable=False),
+    ulid_column("trigger_metric_id", "metrics.id"),
     Column("definition", JSONDocument, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
@@ -56,11 +56,11 @@ flows = Table(
 flow_runs = Table(
     "flow_runs",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), nullable=False),
-    Column("flow_id", String(26), ForeignKey("flows.id"), nullable=False),
-    Column("profile_id", String(26), nullable=False),
-    Column("trigger_event_id", String(26), nullable=False),
+    id_column(),
+    ulid_column("account_id"),
+    ulid_column("flow_id", "flows.id"),
+    ulid_column("profile_id"),
+    ulid_column("trigger_event_id"),
     Column("trigger_time", UTCDateTime(), nullable=False),
     Column("state", String(16), nullable=False),  # active, completed, exited
     Column("step_id", String(64)),  # NULL once the run has finished
@@ -88,12 +88,12 @@ flow_runs = Table(
 flow_deliveries = Table(
     "flow_deliveries",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), nullable=False),
-    Column("flow_id", String(26), nullable=False),
-    Column("flow_run_id", String(26), ForeignKey("flow_runs.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id"),
+    ulid_column("flow_id"),
+    ulid_column("flow_run_id", "flow_runs.id"),
     Column("step_id", String(64), nullable=False),
-    Column("profile_id", String(26), nullable=False),
+    ulid_column("profile_id"),
     Column("channel", String(16), nullable=False),  # email, webhook
     Column("recipient", String(2000), nullable=False),
     Column("message_id", String(255), nullable=False),
@@ -112,10 +112,10 @@ flow_activity = Table(
     "flow_activity",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("account_id", String(26), nullable=False),
-    Column("flow_id", String(26), nullable=False),
-    Column("flow_run_id", String(26)),
-    Column("profile_id", String(26), nullable=False),
+    ulid_column("account_id"),
+    ulid_column("flow_id"),
+    ulid_column("flow_run_id", nullable=True),
+    ulid_column("profile_id"),
     Column("step_id", String(64)),
     # entered, not_entered, waiting, split, emailed, webhook_sent, skipped, exited, completed
     Column("kind", String(16), nullable=False),
@@ -130,7 +130,7 @@ flow_activity = Table(
 email_suppressions = Table(
     "email_suppressions",
     metadata,
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    ulid_column("account_id", "accounts.id"),
     Column("email", String(320), nullable=False),
     Column("reason", String(32), nullable=False),  # unsubscribed, manual, bounced, complained
     Column("created_at", UTCDateTime(), nullable=False),
@@ -152,7 +152,7 @@ tracking_keys = Table(
 email_links = Table(
     "email_links",
     metadata,
-    Column("delivery_id", String(26), nullable=False),
+    ulid_column("delivery_id"),
     Column("position", Integer, nullable=False),
     Column("url", Text, nullable=False),
     PrimaryKeyConstraint("delivery_id", "position"),
@@ -165,16 +165,16 @@ email_engagements = Table(
     "email_engagements",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("account_id", String(26), nullable=False),
-    Column("delivery_id", String(26), nullable=False),
-    Column("flow_id", String(26), nullable=False),
+    ulid_column("account_id"),
+    ulid_column("delivery_id"),
+    ulid_column("flow_id"),
     Column("step_id", String(64), nullable=False),
-    Column("profile_id", String(26), nullable=False),
+    ulid_column("profile_id"),
     Column("kind", String(16), nullable=False),  # received, opened, clicked, bounced, unsubscribed
     Column("at", UTCDateTime(), nullable=False),
     Column("link", Integer),  # clicked: the position of the link
     Column("machine", Boolean, nullable=False, server_default=text("false")),
-    Column("event_id", String(26), nullable=False),
+    ulid_column("event_id"),
     Index(None, "account_id", "profile_id", "at"),
     Index(None, "account_id", "flow_id", "at"),
     Index(None, "delivery_id"),
@@ -185,16 +185,16 @@ email_engagements = Table(
 flow_attributions = Table(
     "flow_attributions",
     metadata,
-    Column("event_id", String(26), primary_key=True),
-    Column("account_id", String(26), nullable=False),
-    Column("metric_id", String(26), nullable=False),
-    Column("profile_id", String(26), nullable=False),
+    ulid_column("event_id", primary_key=True),
+    ulid_column("account_id"),
+    ulid_column("metric_id"),
+    ulid_column("profile_id"),
     Column("time", UTCDateTime(), nullable=False),
     Column("value", Money()),
     Column("currency", String(3)),
-    Column("flow_id", String(26), nullable=False),
+    ulid_column("flow_id"),
     Column("step_id", String(64), nullable=False),
-    Column("delivery_id", String(26), nullable=False),
+    ulid_column("delivery_id"),
     Column("touch", String(16), nullable=False),  # opened or clicked
     Index(None, "account_id", "flow_id", "time"),
     Index(None, "account_id", "time"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -19,6 +18,7 @@ from sqlalchemy import (
     text,
 )
 
+from shoptrack.store.schema._columns import id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, RowId, UTCDateTime
 
@@ -34,8 +34,8 @@ __all__ = [
 integrations = Table(
     "integrations",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False, index=True),
+    id_column(),
+    ulid_column("account_id", "accounts.id", index=True),
     Column("platform", String(32), nullable=False),
     Column("name", String(200), nullable=False),
     Column("credentials", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
@@ -58,9 +58,9 @@ integrations = Table(
 order_states = Table(
     "order_states",
     metadata,
-    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    ulid_column("integration_id", "integrations.id"),
     Column("platform_order_id", String(64), nullable=False),
-    Column("account_id", String(26), nullable=False),
+    ulid_column("account_id"),
     Column("raw_status", String(64), nullable=False),
     Column("platform_updated_at", UTCDateTime(), nullable=False),
     Column("order_created_at", UTCDateTime(), nullable=False),
@@ -97,8 +97,8 @@ inbox = Table(
     "inbox",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("account_id", String(26), nullable=False),
-    Column("integration_id", String(26)),
+    ulid_column("account_id"),
+    ulid_column("integration_id", nullable=True),
     Column("source", String(16), nullable=False),  # webhook, api, poll, backfill
     Column("topic", String(64), nullable=False),
     # Unique per account when set: the platform's delivery id, so repeats add nothing.
@@ -115,7 +115,7 @@ inbox = Table(
     Column("available_at", UTCDateTime(), nullable=False),
     Column("processed_at", UTCDateTime()),
     Column("processed_by", String(64)),  # host:pid of the process that processed it
-    Column("sync_run_id", String(26)),  # the sync that fetched it (poll and backfill rows)
+    ulid_column("sync_run_id", nullable=True),  # the sync that fetched it (poll and backfill rows)
     # What was received, whatever ``body`` keeps: a forged delivery keeps only its first bytes
     # (``body_truncated``), never replayable, so refusing one cannot be used to fill the disk.
     Column("body_size", Integer),
@@ -149,7 +149,7 @@ inbox = Table(
 unstored_rejections = Table(
     "unstored_rejections",
     metadata,
-    Column("integration_id", String(26), nullable=False),
+    ulid_column("integration_id"),
     Column("hour", UTCDateTime(), nullable=False),
     Column("verdict", String(16), nullable=False),  # rejected or clock_skew
     Column("deliveries", Integer, nullable=False),
@@ -160,9 +160,9 @@ unstored_rejections = Table(
 sync_runs = Table(
     "sync_runs",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), nullable=False),
-    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id"),
+    ulid_column("integration_id", "integrations.id"),
     Column("state", String(16), nullable=False),  # running, succeeded, failed
     Column("backfill", Boolean, nullable=False),
     Column("window_since", UTCDateTime(), nullable=False),
@@ -185,9 +185,9 @@ sync_runs = Table(
 order_fetches = Table(
     "order_fetches",
     metadata,
-    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    ulid_column("integration_id", "integrations.id"),
     Column("platform_order_id", String(64), nullable=False),
-    Column("account_id", String(26), nullable=False),
+    ulid_column("account_id"),
     Column("requested_at", UTCDateTime(), nullable=False),
     Column("due_at", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    ForeignKey,
     Index,
     String,
     Table,
     Text,
 )
 
+from shoptrack.store.schema._columns import id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, UTCDateTime
 
@@ -21,7 +21,7 @@ __all__ = ["shopify_apps", "shopify_data_requests", "shopify_installs"]
 shopify_apps = Table(
     "shopify_apps",
     metadata,
-    Column("account_id", String(26), ForeignKey("accounts.id"), primary_key=True),
+    ulid_column("account_id", "accounts.id", primary_key=True),
     Column("client_id", String(200), nullable=False),
     Column("secrets", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
     # Replaces the scheme, host and port of every shop's address (a proxy, a simulator).
@@ -36,7 +36,7 @@ shopify_installs = Table(
     "shopify_installs",
     metadata,
     Column("state_hash", String(64), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
+    ulid_column("account_id", "accounts.id"),
     Column("session_hash", String(64), nullable=False),
     Column("shop_domain", String(255), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -47,9 +47,9 @@ shopify_installs = Table(
 shopify_data_requests = Table(
     "shopify_data_requests",
     metadata,
-    Column("id", String(26), primary_key=True),
-    Column("account_id", String(26), ForeignKey("accounts.id"), nullable=False),
-    Column("integration_id", String(26), ForeignKey("integrations.id"), nullable=False),
+    id_column(),
+    ulid_column("account_id", "accounts.id"),
+    ulid_column("integration_id", "integrations.id"),
     Column("shop_domain", String(255), nullable=False),
     Column("customer_email", String(320)),
     Column("customer_id", String(64)),
