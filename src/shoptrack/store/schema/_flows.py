@@ -17,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-from shoptrack.store.schema._columns import id_column, ulid_column
+from shoptrack.store.schema._columns import id_column, partial_index, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 
@@ -73,12 +73,7 @@ flow_runs = Table(
     Column("finished_at", UTCDateTime()),
     Column("exit_reason", String(64)),
     UniqueConstraint("flow_id", "trigger_event_id"),
-    Index(
-        "ix_flow_runs_due",
-        "due_at",
-        postgresql_where=text("state = 'active'"),
-        sqlite_where=text("state = 'active'"),
-    ),
+    partial_index("ix_flow_runs_due", "due_at", where="state = 'active'"),
     Index(None, "flow_id", "profile_id", "entered_at"),
     Index(None, "account_id", "profile_id"),
 )

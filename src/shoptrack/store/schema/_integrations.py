@@ -18,7 +18,7 @@ from sqlalchemy import (
     text,
 )
 
-from shoptrack.store.schema._columns import id_column, ulid_column
+from shoptrack.store.schema._columns import id_column, partial_index, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, RowId, UTCDateTime
 
@@ -125,23 +125,12 @@ inbox = Table(
     # text); ``body`` keeps them, as sent.
     Column("nul_characters_removed", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("account_id", "dedupe_key"),
-    Index(
-        "ix_inbox_pending",
-        "available_at",
-        "id",
-        postgresql_where=text("state = 'pending'"),
-        sqlite_where=text("state = 'pending'"),
-    ),
+    partial_index("ix_inbox_pending", "available_at", "id", where="state = 'pending'"),
     Index(None, "integration_id", "received_at"),
     Index(None, "state", "received_at"),
     # A sync's rows not processed yet (its ``pending_rows``): pending rows only, so counting
     # them costs nothing however large the run was.
-    Index(
-        "ix_inbox_pending_sync_run_id",
-        "sync_run_id",
-        postgresql_where=text("state = 'pending'"),
-        sqlite_where=text("state = 'pending'"),
-    ),
+    partial_index("ix_inbox_pending_sync_run_id", "sync_run_id", where="state = 'pending'"),
 )
 
 # Webhook deliveries refused past the per-integration limit: answered 401 and counted here, by
