@@ -21,9 +21,12 @@ __all__ = ["Lease"]
 class Lease:
     """The lease columns of one table: the holder's name and when its lease runs out."""
 
-    table: Table
     owner: Column[Any]
     expires_at: Column[Any]
+
+    @property
+    def table(self) -> Table:
+        return self.owner.table
 
     def free(self, now: datetime) -> ColumnElement[bool]:
         """Rows no process holds at ``now``: never leased, released, or run out."""

@@ -43,7 +43,7 @@ __all__ = [
 
 _WATCHDOG_ID = "watchdog"
 # The lease of the one process running the watchdog.
-_WATCH_LEASE = Lease(watchdog, watchdog.c.lease_owner, watchdog.c.lease_expires_at)
+_WATCH_LEASE = Lease(watchdog.c.lease_owner, watchdog.c.lease_expires_at)
 
 
 @dataclass(frozen=True, slots=True)

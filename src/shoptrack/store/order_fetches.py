@@ -33,7 +33,7 @@ __all__ = [
 COALESCE_DELAY = timedelta(seconds=2)
 
 # The lease of the process fetching an order.
-_FETCH_LEASE = Lease(order_fetches, order_fetches.c.lease_owner, order_fetches.c.lease_expires_at)
+_FETCH_LEASE = Lease(order_fetches.c.lease_owner, order_fetches.c.lease_expires_at)
 
 
 @dataclass(frozen=True, slots=True)

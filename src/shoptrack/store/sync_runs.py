@@ -37,9 +37,7 @@ __all__ = [
 QUEUED_BACKFILL = "queued_backfill_days"
 
 # The lease of the process syncing an integration.
-_SYNC_LEASE = Lease(
-    integrations, integrations.c.sync_lease_owner, integrations.c.sync_lease_expires_at
-)
+_SYNC_LEASE = Lease(integrations.c.sync_lease_owner, integrations.c.sync_lease_expires_at)
 
 
 def claim_lease(

@@ -58,7 +58,7 @@ class RunRecord:
 
 
 # The lease of the process sending a run's message.
-_SEND_LEASE = Lease(flow_runs, flow_runs.c.lease_owner, flow_runs.c.lease_expires_at)
+_SEND_LEASE = Lease(flow_runs.c.lease_owner, flow_runs.c.lease_expires_at)
 
 
 def _moved_to(step_id: str | None, due_at: datetime) -> dict[str, Any]:
