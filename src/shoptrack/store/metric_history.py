@@ -6,11 +6,13 @@ unprocessed delivery). An integration's watched metrics are read together
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import BindParameter, Connection, Select, and_, bindparam, case, func, select
 
 from shoptrack.domain.drops import Span
 from shoptrack.store.schema import inbox, metric_rollups, metrics, sync_runs
@@ -32,6 +34,32 @@ class MetricHistory:
     metric_id: str | None = None
     first_hour: datetime | None = None
     counts: dict[Span, int] = field(default_factory=dict)
+
+
+@functools.cache
+def _span_sums(spans: int) -> Select[Any]:
+    """Each metric's count in each of ``spans`` spans (``since_N``, ``until_N``), within
+    [``since``, ``until``): built once, as its many terms take longer to build than to run."""
+    hour, count = metric_rollups.c.hour, metric_rollups.c.count
+
+    def at(name: str) -> BindParameter[Any]:
+        return bindparam(name, type_=hour.type)
+
+    sums = [
+        func.sum(case((and_(hour >= at(f"since_{n}"), hour < at(f"until_{n}")), count), else_=0))
+        for n in range(spans)
+    ]
+    return (
+        select(metric_rollups.c.metric_id, *sums)
+        .where(
+            metric_rollups.c.account_id == bindparam("account_id"),
+            metric_rollups.c.metric_id.in_(bindparam("metric_ids", expanding=True)),
+            hour >= at("since"),
+            hour < at("until"),
+            metric_rollups.c.test.is_(False),
+        )
+        .group_by(metric_rollups.c.metric_id)
+    )
 
 
 def metric_histories(
@@ -61,23 +89,15 @@ def metric_histories(
     ).all()
     counted: dict[str, dict[Span, int]] = {}
     if found and spans:
-        hour, count = metric_rollups.c.hour, metric_rollups.c.count
-        sums = [
-            func.sum(case((and_(hour >= since, hour < until), count), else_=0))
-            for since, until in spans
-        ]
-        rows = connection.execute(
-            select(metric_rollups.c.metric_id, *sums)
-            .where(
-                metric_rollups.c.account_id == account_id,
-                metric_rollups.c.metric_id.in_([row.id for row in found]),
-                hour >= min(since for since, _ in spans),
-                hour < max(until for _, until in spans),
-                metric_rollups.c.test.is_(False),
-            )
-            .group_by(metric_rollups.c.metric_id)
-        )
-        for metric_id, *totals in rows:
+        params: dict[str, Any] = {
+            "account_id": account_id,
+            "metric_ids": [row.id for row in found],
+            "since": min(since for since, _ in spans),
+            "until": max(until for _, until in spans),
+        }
+        for index, (since, until) in enumerate(spans):
+            params[f"since_{index}"], params[f"until_{index}"] = since, until
+        for metric_id, *totals in connection.execute(_span_sums(len(spans)), params):
             pairs = zip(spans, totals, strict=True)
             counted[metric_id] = {span: int(total or 0) for span, total in pairs}
     histories = {name: MetricHistory() for name in names}
