@@ -23,15 +23,14 @@ from shoptrack.domain.drops import (
     MIN_EXPECTED,
     MIN_HISTORY_WEEKS,
     SIGNIFICANCE,
-    detect_drop,
-    history_range,
+    judge_windows,
+    window_spans,
 )
 from shoptrack.domain.events import Metric
 from shoptrack.store.metric_history import (
-    first_event_hour,
-    hourly_counts,
-    integration_metric_id,
+    MetricHistory,
     last_synced_until,
+    metric_histories,
     oldest_pending_delivery,
 )
 
@@ -56,6 +55,10 @@ def _counted_until(exam: Examination) -> datetime | None:
     """The hour up to which the integration's counts are complete: now (less the settling
     minutes) on stores with webhooks, the end of the last successful sync on polled stores,
     and never past a delivery still waiting to be processed. None: nothing was synced yet."""
+    return exam.shared("counted_until", lambda: _read_counted_until(exam))
+
+
+def _read_counted_until(exam: Examination) -> datetime | None:
     until = exam.now - SETTLE
     with exam.read() as connection:
         if not exam.has_webhooks:
@@ -67,6 +70,23 @@ def _counted_until(exam: Examination) -> datetime | None:
     if pending is not None:
         until = min(until, pending)
     return _hour(until)
+
+
+def _histories(exam: Examination, end: datetime) -> dict[str, MetricHistory]:
+    """The watched metrics' histories up to ``end``, read together for all three checks."""
+
+    def read() -> dict[str, MetricHistory]:
+        integration = exam.integration
+        with exam.read() as connection:
+            return metric_histories(
+                connection,
+                integration.account_id,
+                integration.id,
+                list(DROP_METRICS),
+                window_spans(end),
+            )
+
+    return exam.shared("drop_histories", read)
 
 
 def _likely_causes(exam: Examination) -> list[str]:
@@ -107,15 +127,9 @@ def _check_drop(exam: Examination, metric: Metric, code: str) -> Finding:
             f"Not judged: no sync has succeeded yet, so no {metric} is counted.",
             evidence,
         )
-    with exam.read() as connection:
-        metric_id = integration_metric_id(connection, integration.id, metric)
-        if metric_id is None:
-            start, hourly = None, {}
-        else:
-            start = first_event_hour(connection, integration.account_id, metric_id)
-            since, until = history_range(end)
-            hourly = hourly_counts(connection, integration.account_id, metric_id, since, until)
-    verdict = detect_drop(hourly, end=end, history_start=start)
+    history = _histories(exam, end)[metric]
+    start = history.first_hour
+    verdict = judge_windows(history.counts, end=end, history_start=start)
     evidence["history_weeks"] = verdict.history_weeks
     evidence["first_event_hour"] = iso(start)
     if verdict.history_weeks < MIN_HISTORY_WEEKS:

@@ -307,15 +307,18 @@ def _recent_counts(exam: Examination, names: tuple[str, ...]) -> dict[str, int]:
 
 
 def _placed_recently(exam: Examination) -> int:
-    since = exam.now - timedelta(days=RECENT_DAYS)
-    with exam.read() as connection:
-        return event_counts(
-            connection,
-            exam.integration.account_id,
-            [Metric.PLACED_ORDER],
-            since,
-            integration_id=exam.integration.id,
-        )[Metric.PLACED_ORDER]
+    def read() -> int:
+        since = exam.now - timedelta(days=RECENT_DAYS)
+        with exam.read() as connection:
+            return event_counts(
+                connection,
+                exam.integration.account_id,
+                [Metric.PLACED_ORDER],
+                since,
+                integration_id=exam.integration.id,
+            )[Metric.PLACED_ORDER]
+
+    return exam.shared("placed_recently", read)
 
 
 def check_other_metrics_missing(exam: Examination) -> Finding:

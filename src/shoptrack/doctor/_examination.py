@@ -4,11 +4,11 @@ asked once however many checks read them."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
@@ -36,6 +36,8 @@ __all__ = [
 
 # Refused webhook deliveries older than this no longer say anything about the setup now.
 REJECTED_WINDOW_DAYS = 7
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,12 @@ class RejectedDeliveries:
 
 
 class Examination:
-    """One integration under examination at ``now``; live answers are asked lazily, once."""
+    """One integration under examination at ``now``; live answers are asked lazily, once.
+
+    Each read opens a connection of its own, unless the examination is given one
+    (``connection``): an examination that asks no store reads everything through it, so a
+    page that diagnoses on every view takes one connection for all the checks.
+    """
 
     def __init__(
         self,
@@ -75,6 +82,7 @@ class Examination:
         client_factory: ClientFactory | None = None,
         *,
         live: bool = True,
+        connection: Connection | None = None,
     ) -> None:
         self.services = services
         self.integration = integration
@@ -89,11 +97,23 @@ class Examination:
         self.connector = connector_for(integration.platform)
         # The findings of the checks run so far, by code (later checks may point to them).
         self.findings: dict[str, Finding] = {}
+        self._connection = connection
+        self._shared: dict[str, object] = {}
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        if self._connection is not None:
+            yield self._connection
+            return
         with self.services.database.read() as connection:
             yield connection
+
+    def shared(self, key: str, compute: Callable[[], _T]) -> _T:
+        """What several checks read (``key`` names it): computed by the first that asks, once
+        per examination."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return cast("_T", self._shared[key])
 
     @property
     def has_webhooks(self) -> bool:

@@ -4,7 +4,10 @@ apply a fix then look again."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
 
 from shoptrack.doctor._checks_access import (
     check_credentials_rejected,
@@ -238,9 +241,17 @@ def diagnose_account(
     findings = [check_account_integrations(services, account_id, integrations, now)]
     if wanted(_ONSITE_METRICS):
         findings.append(check_plugin_outdated(services, account_id, now))
-    for integration in integrations:
-        exam = Examination(services, integration, now, client_factory, live=live)
-        findings.extend(_examine(exam, wanted))
+    # Asking no store, the examinations read through one connection (a page's every view);
+    # asking stores, each read takes its own, none held while a store answers.
+    reading: AbstractContextManager[Connection | None] = (
+        nullcontext() if live else services.database.read()
+    )
+    with reading as connection:
+        for integration in integrations:
+            exam = Examination(
+                services, integration, now, client_factory, live=live, connection=connection
+            )
+            findings.extend(_examine(exam, wanted))
     return Report(findings)
 
 

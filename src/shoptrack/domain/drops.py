@@ -11,11 +11,14 @@ Counting the same hours of the week makes a quiet Sunday night no drop and a bus
 morning's silence one. Several windows catch both a busy store stopping for an hour and a slow
 one stopping for days; the most improbable drop among them is the one reported.
 
-Everything here is arithmetic on the counts it is given: the hourly counts come from the store.
+Everything here is arithmetic on the counts it is given: the store counts the spans that
+:func:`window_spans` names (:func:`judge_windows` judges them), or hands over hourly counts
+(:func:`detect_drop`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,10 +31,13 @@ __all__ = [
     "SIGNIFICANCE",
     "WINDOW_HOURS",
     "DropVerdict",
+    "Span",
     "WindowCount",
     "detect_drop",
     "history_range",
+    "judge_windows",
     "poisson_lower_tail",
+    "window_spans",
 ]
 
 # The trailing windows judged, in hours: short ones catch a busy store that stops, day multiples
@@ -143,6 +149,22 @@ def history_range(end: datetime) -> tuple[datetime, datetime]:
     return end - timedelta(hours=max(WINDOW_HOURS)) - HISTORY_WEEKS * _WEEK, end
 
 
+# A span of whole hours [since, until).
+Span = tuple[datetime, datetime]
+
+
+def window_spans(end: datetime) -> tuple[Span, ...]:
+    """Every span whose count judging the windows ending at ``end`` reads: each window, and the
+    same hours of each of the previous weeks; all within :func:`history_range`."""
+    spans = []
+    for hours in WINDOW_HOURS:
+        length = timedelta(hours=hours)
+        for week in range(HISTORY_WEEKS + 1):
+            until = end - week * _WEEK
+            spans.append((until - length, until))
+    return tuple(spans)
+
+
 class _Counts:
     """Counts of any span of whole hours in [start, end), each read in constant time from the
     running totals of the hourly counts."""
@@ -150,16 +172,23 @@ class _Counts:
     def __init__(self, hourly: Mapping[datetime, int], start: datetime, end: datetime) -> None:
         self._start = start
         hours = (end - start) // _HOUR
-        totals = [0] * (hours + 1)
-        for index in range(hours):
-            totals[index + 1] = totals[index] + hourly.get(start + index * _HOUR, 0)
-        self._totals = totals
+        per_hour = [0] * hours
+        for hour, count in hourly.items():
+            index = (hour - start) // _HOUR
+            if 0 <= index < hours:
+                per_hour[index] += count
+        self._totals = [0, *itertools.accumulate(per_hour)]
 
     def between(self, since: datetime, until: datetime) -> int:
         return (
             self._totals[(until - self._start) // _HOUR]
             - self._totals[(since - self._start) // _HOUR]
         )
+
+
+def _check_end(end: datetime) -> None:
+    if end != end.replace(minute=0, second=0, microsecond=0):
+        raise ValueError("windows end at the start of an hour")
 
 
 def detect_drop(
@@ -172,20 +201,29 @@ def detect_drop(
     first event (None: it has none), before which a week is no history but a store not yet
     connected or not yet open.
     """
-    if end != end.replace(minute=0, second=0, microsecond=0):
-        raise ValueError("windows end at the start of an hour")
+    _check_end(end)
+    counts = _Counts(hourly, *history_range(end))
+    spans = {span: counts.between(*span) for span in window_spans(end)}
+    return judge_windows(spans, end=end, history_start=history_start)
+
+
+def judge_windows(
+    counts: Mapping[Span, int], *, end: datetime, history_start: datetime | None
+) -> DropVerdict:
+    """Judges the windows ending at ``end`` (the start of an hour) from the count of each span
+    :func:`window_spans` names; ``history_start`` as in :func:`detect_drop`."""
+    _check_end(end)
     if history_start is None:
         return DropVerdict(end, 0, ())
     span = end - history_start
     history_weeks = max(0, min(HISTORY_WEEKS, span // _WEEK))
-    counts = _Counts(hourly, *history_range(end))
     windows = []
     for hours in WINDOW_HOURS:
         length = timedelta(hours=hours)
         since = end - length
         weeks = max(0, min(HISTORY_WEEKS, (span - length) // _WEEK))
-        past = [counts.between(since - w * _WEEK, end - w * _WEEK) for w in range(1, weeks + 1)]
-        observed = counts.between(since, end)
+        past = [counts[since - w * _WEEK, end - w * _WEEK] for w in range(1, weeks + 1)]
+        observed = counts[since, end]
         expected = sum(past) / weeks if weeks else 0.0
         windows.append(
             WindowCount(
