@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -528,6 +529,49 @@ def test_unique_counts_distinct_profiles_per_bucket(
         "unique": [2],
         "count": [4],
     }
+
+
+def test_unique_agrees_with_counting_by_hand_in_any_zone_and_partial_bucket(
+    services: Services, shop: Shop, client: AppClient
+) -> None:
+    """Unique profiles per bucket against a count by hand: a start inside the first day, a zone
+    a whole number of hours from UTC and one that is not, days, hours and a currency split."""
+    rng = random.Random(7)
+    sent = []
+    for n in range(60):
+        moment = datetime(2026, 11, 19, tzinfo=UTC) + timedelta(minutes=rng.randrange(4 * 1440))
+        email, currency = f"p{rng.randrange(12)}@x.com", rng.choice(["USD", "EUR"])
+        time = moment.isoformat().replace("+00:00", "Z")
+        _send(client, shop, time, email=f"{n}.{email}" if n % 7 == 0 else email, currency=currency)
+        sent.append((moment, email if n % 7 else f"{n}.{email}", currency))
+    _process(services)
+    metric_id = _api_metric_id(client, shop)
+    since, before = datetime(2026, 11, 19, 13, 30, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC)
+    for zone, interval in (("UTC", "day"), ("Asia/Kathmandu", "day"), ("Europe/Paris", "hour")):
+        body = _query(
+            metric_id,
+            since.isoformat().replace("+00:00", "Z"),
+            before.isoformat().replace("+00:00", "Z"),
+            ("unique",),
+            timezone=zone,
+            interval=interval,
+            by=["$value_currency"],
+        )
+        result = _result(_aggregate(client, shop, body))
+        starts = [datetime.fromisoformat(d) for d in result["dates"]]
+        for row in result["data"]:
+            (currency,) = row["dimensions"]
+            expected = []
+            for index, start in enumerate(starts):
+                end = starts[index + 1] if index + 1 < len(starts) else before
+                inside = {
+                    email
+                    for moment, email, paid_in in sent
+                    if paid_in == currency and max(start, since) <= moment < min(end, before)
+                }
+                expected.append(len(inside))
+            assert row["measurements"]["unique"] == expected, (zone, interval, currency)
+            assert sum(expected) > 0
 
 
 def test_by_currency_sorts_filters_and_pages(

@@ -13,10 +13,14 @@ Where the numbers come from:
 - The events table answers alone for time zones whose offset is not a whole number of hours
   (India, Nepal, parts of Australia: their buckets split UTC hours).
 - ``unique`` always comes from the events table: a distinct count per hour cannot be added up
-  into a distinct count per day.
+  into a distinct count per day. It is exact.
 
 Each row is put in its bucket by SQL arithmetic on epoch seconds (see ``Buckets.runs``), the same
-on SQLite and PostgreSQL, so grouping happens in the database in every case.
+on SQLite and PostgreSQL, so grouping happens in the database in every case — except for
+``unique`` on PostgreSQL, which counts each bucket's distinct profiles apart (a lateral subquery
+per bucket over its slice of the metric's time index, ids compared byte by byte): a month of the
+busiest metric then sorts thirty days of a few thousand ids each rather than all its events at
+once, in about half the time.
 """
 
 from __future__ import annotations
@@ -25,24 +29,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Integer,
     and_,
     case,
     cast,
+    column,
     distinct,
     func,
     literal,
     or_,
     select,
+    true,
+    values,
 )
 
 from shoptrack.domain.buckets import Buckets, Run
 from shoptrack.store.schema import events, metric_rollups
+from shoptrack.store.types import UTCDateTime
 
 __all__ = ["DIMENSIONS", "AggregateQuery", "Series", "aggregate"]
 
@@ -204,6 +214,56 @@ def _add_events(
             entry.unique[bucket] = int(values[-1])
 
 
+def _add_uniques_per_bucket(
+    connection: Connection, query: AggregateQuery, series: dict[tuple[str, ...], Series]
+) -> None:
+    """``unique`` on PostgreSQL: each bucket's distinct profiles counted by a lateral
+    subquery over the bucket's own time range."""
+    spans = [
+        (index, max(since, query.start), min(until, query.end))
+        for index, (since, until) in enumerate(pairwise(query.buckets.boundaries))
+    ]
+    spans = [span for span in spans if span[1] < span[2]]
+    if not spans:
+        return
+    bounds = values(
+        column("bucket", Integer),
+        column("since", UTCDateTime()),
+        column("until", UTCDateTime()),
+        name="bounds",
+    ).data(spans)
+    dimensions = [
+        func.coalesce(DIMENSIONS[name], "").label(f"dimension_{index}")
+        for index, name in enumerate(query.by)
+    ]
+    per_bucket = (
+        select(
+            *dimensions,
+            # "C": byte order, the cheapest sort for ids (any collation agrees on equality).
+            func.count(distinct(events.c.profile_id.collate("C"))).label("profiles"),
+        )
+        .where(
+            events.c.account_id == query.account_id,
+            events.c.metric_id == query.metric_id,
+            events.c.time >= bounds.c.since,
+            events.c.time < bounds.c.until,
+            *(DIMENSIONS[name] == value for name, value in query.equals),
+            *(() if query.include_test else (events.c.test.is_(False),)),
+        )
+        .group_by(*(dimension.element for dimension in dimensions))
+        .lateral("per_bucket")
+    )
+    keys = [per_bucket.c[f"dimension_{index}"] for index in range(len(query.by))]
+    rows = connection.execute(
+        select(bounds.c.bucket, *keys, per_bucket.c.profiles).select_from(
+            bounds.join(per_bucket, true())
+        )
+    )
+    for row in rows:
+        entry = series.setdefault(tuple(row[1:-1]), Series.zeros(len(query.buckets)))
+        entry.unique[row[0]] = int(row[-1])
+
+
 def aggregate(connection: Connection, query: AggregateQuery) -> dict[tuple[str, ...], Series]:
     """The measurements of ``query``, keyed by dimension values in ``query.by`` order.
 
@@ -216,16 +276,33 @@ def aggregate(connection: Connection, query: AggregateQuery) -> dict[tuple[str, 
         series[()] = Series.zeros(len(query.buckets))
     totals = "count" in query.measurements or "sum_value" in query.measurements
     unique = "unique" in query.measurements
-    whole = [(query.start, query.end)]
-    span = _rollup_span(query) if totals else None
+    if totals:
+        _add_totals(connection, query, series)
+    if unique:
+        _add_uniques(connection, query, series)
+    return series
+
+
+def _add_totals(
+    connection: Connection, query: AggregateQuery, series: dict[tuple[str, ...], Series]
+) -> None:
+    span = _rollup_span(query)
     if span is None:
-        _add_events(connection, query, whole, series, totals=totals, unique=unique)
-        return series
+        whole = [(query.start, query.end)]
+        _add_events(connection, query, whole, series, totals=True, unique=False)
+        return
     _add_rollups(connection, query, span, series)
     ends = ((query.start, span[0]), (span[1], query.end))
     edges = [(since, before) for since, before in ends if since < before]
     if edges:
         _add_events(connection, query, edges, series, totals=True, unique=False)
-    if unique:
+
+
+def _add_uniques(
+    connection: Connection, query: AggregateQuery, series: dict[tuple[str, ...], Series]
+) -> None:
+    if connection.dialect.name == "postgresql":
+        _add_uniques_per_bucket(connection, query, series)
+    else:
+        whole = [(query.start, query.end)]
         _add_events(connection, query, whole, series, totals=False, unique=True)
-    return series
