@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
 
 from shoptrack.doctor._checks_access import fix_command, iso
-from shoptrack.doctor._checks_orders import RECENT_DAYS
+from shoptrack.doctor._checks_orders import RECENT_DAYS, placed_recently
 from shoptrack.doctor._examination import Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
 from shoptrack.domain.events import Metric
 from shoptrack.flows.service import retarget
-from shoptrack.store.diagnostics import IdleTrigger, event_counts, flows_on_idle_integrations
+from shoptrack.store.diagnostics import IdleTrigger, flows_on_idle_integrations
 from shoptrack.store.metrics import ensure_metric
 
 __all__ = ["check_platform_switched", "retarget_switched_flows"]
@@ -22,17 +21,10 @@ def _idle_triggers(exam: Examination) -> tuple[list[IdleTrigger], int]:
     Placed Order count."""
     integration = exam.integration
     with exam.read() as connection:
-        placed = event_counts(
-            connection,
-            integration.account_id,
-            [Metric.PLACED_ORDER],
-            exam.now - timedelta(days=RECENT_DAYS),
-            integration_id=integration.id,
-        )[Metric.PLACED_ORDER]
         idle = flows_on_idle_integrations(
             connection, integration.account_id, Metric.PLACED_ORDER, integration.id
         )
-    return idle, placed
+    return idle, placed_recently(exam)
 
 
 def check_platform_switched(exam: Examination) -> Finding:

@@ -37,6 +37,7 @@ __all__ = [
     "check_status_skipped",
     "check_sync_failing",
     "check_sync_pending",
+    "placed_recently",
     "unmapped_statuses",
 ]
 
@@ -299,14 +300,19 @@ def _recent_counts(exam: Examination, names: tuple[str, ...]) -> dict[str, int]:
     since = exam.now - timedelta(days=RECENT_DAYS)
     integration = exam.integration
     with exam.read() as connection:
-        own = event_counts(
-            connection, integration.account_id, names, since, integration_id=integration.id
+        return event_counts(
+            connection,
+            integration.account_id,
+            names,
+            since,
+            integration_id=integration.id,
+            with_api=True,
         )
-        api = event_counts(connection, integration.account_id, names, since, integration_id=None)
-    return {str(name): own[name] + api[name] for name in names}
 
 
-def _placed_recently(exam: Examination) -> int:
+def placed_recently(exam: Examination) -> int:
+    """The integration's Placed Order events in the last ``RECENT_DAYS`` days."""
+
     def read() -> int:
         since = exam.now - timedelta(days=RECENT_DAYS)
         with exam.read() as connection:
@@ -324,7 +330,7 @@ def _placed_recently(exam: Examination) -> int:
 def check_other_metrics_missing(exam: Examination) -> Finding:
     code = "other_metrics_missing"
     counts = _recent_counts(exam, tuple(ONSITE_METRICS))
-    placed = _placed_recently(exam)
+    placed = placed_recently(exam)
     evidence = {"days": RECENT_DAYS, "events": counts, "placed_orders": placed}
     if any(counts.values()):
         return Finding(
@@ -347,7 +353,7 @@ def check_other_metrics_missing(exam: Examination) -> Finding:
 def check_no_recent_placed_orders(exam: Examination) -> Finding:
     """Runs last: when orders exist but none was placed, it points to the failing checks."""
     code = "no_recent_placed_orders"
-    placed = _placed_recently(exam)
+    placed = placed_recently(exam)
     since = exam.now - timedelta(days=RECENT_DAYS)
     evidence: dict[str, Any] = {"days": RECENT_DAYS, "placed_orders": placed}
     if placed:

@@ -264,15 +264,17 @@ def event_counts(
     since: datetime,
     *,
     integration_id: str | None,
+    with_api: bool = False,
 ) -> dict[str, int]:
     """Events of each metric in ``names`` since ``since``: the integration's metrics, or the
-    account's API metrics when ``integration_id`` is None. Every name is in the answer.
+    account's API metrics when ``integration_id`` is None — with ``with_api``, the integration's
+    and the API's together. Every name is in the answer.
 
     Counted in the hourly rollups from the first whole hour on, and in the events table only
     before it (an hour at most): a month of a busy metric is some 720 rollup rows, where it
     would be millions of events.
     """
-    source = integration_id or API_SOURCE
+    sources = {integration_id or API_SOURCE, *((API_SOURCE,) if with_api else ())}
     hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if hour < since:
         hour += timedelta(hours=1)
@@ -298,12 +300,13 @@ def event_counts(
     rows = connection.execute(
         select(metrics.c.name, rolled_up + before_the_hour).where(
             metrics.c.account_id == account_id,
-            metrics.c.source == source,
+            metrics.c.source.in_(sorted(sources)),
             metrics.c.name.in_(list(names)),
         )
     )
     counts = dict.fromkeys((str(name) for name in names), 0)
-    counts.update({str(name): int(count) for name, count in rows})
+    for name, count in rows:
+        counts[str(name)] += int(count)
     return counts
 
 
