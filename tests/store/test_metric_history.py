@@ -1,12 +1,14 @@
-"""The drop checks' reading of a metric's history: each span's count summed in the database from
-the hourly rollups, the first hour, and metrics without events or unknown answered empty."""
+"""The drop checks' reading of a metric's history: each slice's count summed in the database from
+the hourly rollups, as the domain places an hour, the first hour, and metrics without events or
+unknown answered empty."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from shoptrack.clock import FrozenClock
-from shoptrack.domain.drops import window_spans
+from shoptrack.domain.drops import history_range, slice_of
 from shoptrack.domain.events import Metric
 from shoptrack.services import Services
 from shoptrack.store.metric_history import MetricHistory, metric_histories
@@ -14,34 +16,36 @@ from shoptrack.testing import Shop
 from tests.watch_support import order_history
 
 START = datetime(2026, 10, 1, 6, tzinfo=UTC)
-EVERY = timedelta(hours=5)  # not a divisor of a day or a week: every span counts differently
+EVERY = timedelta(hours=5)  # not a divisor of a day or a week: the slices count differently
 
 
-def test_each_span_counts_the_orders_inside_it(
+def test_each_slice_counts_the_orders_the_domain_places_in_it(
     services: Services, shop: Shop, clock: FrozenClock
 ) -> None:
+    # More than the five weeks read: older orders are left out. Orders start on the hour.
     end = START + timedelta(days=40)
     placed = [
         START + n * EVERY
         for n in range(order_history(services, shop, since=START, until=end, every=EVERY))
     ]
-    spans = window_spans(end.replace(minute=0))
     with services.database.read() as connection:
         histories = metric_histories(
             connection,
             shop.account_id,
             shop.integration.id,
             [Metric.PLACED_ORDER, Metric.ADDED_TO_CART, "Not A Metric"],
-            spans,
+            end,
         )
+    since, _ = history_range(end)
+    expected: Counter[tuple[int, int]] = Counter(
+        slice_of((end - moment) // timedelta(hours=1)) for moment in placed if moment >= since
+    )
     history = histories[Metric.PLACED_ORDER]
     assert history.metric_id is not None
     assert history.first_hour == START
-    assert history.counts == {
-        (since, until): sum(since <= moment < until for moment in placed) for since, until in spans
-    }
-    assert len(set(history.counts.values())) > 10  # the spans differ, so each sum is its own
+    assert history.slices == dict(expected)
+    assert len(expected) > 40  # most of the 5 weeks × 12 slices have orders
     quiet = histories[Metric.ADDED_TO_CART]  # the integration's metric, never recorded
-    assert quiet.first_hour is None
-    assert set(quiet.counts.values()) == {0}
+    assert quiet == MetricHistory(quiet.metric_id, None, {})
+    assert quiet.metric_id is not None
     assert histories["Not A Metric"] == MetricHistory()

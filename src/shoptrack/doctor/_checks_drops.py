@@ -24,7 +24,6 @@ from shoptrack.domain.drops import (
     MIN_HISTORY_WEEKS,
     SIGNIFICANCE,
     judge_windows,
-    window_spans,
 )
 from shoptrack.domain.events import Metric
 from shoptrack.store.metric_history import (
@@ -83,7 +82,7 @@ def _histories(exam: Examination, end: datetime) -> dict[str, MetricHistory]:
                 integration.account_id,
                 integration.id,
                 list(DROP_METRICS),
-                window_spans(end),
+                end,
             )
 
     return exam.shared("drop_histories", read)
@@ -129,7 +128,7 @@ def _check_drop(exam: Examination, metric: Metric, code: str) -> Finding:
         )
     history = _histories(exam, end)[metric]
     start = history.first_hour
-    verdict = judge_windows(history.counts, end=end, history_start=start)
+    verdict = judge_windows(history.slices, end=end, history_start=start)
     evidence["history_weeks"] = verdict.history_weeks
     evidence["first_event_hour"] = iso(start)
     if verdict.history_weeks < MIN_HISTORY_WEEKS:

@@ -11,13 +11,14 @@ Counting the same hours of the week makes a quiet Sunday night no drop and a bus
 morning's silence one. Several windows catch both a busy store stopping for an hour and a slow
 one stopping for days; the most improbable drop among them is the one reported.
 
-Everything here is arithmetic on the counts it is given: the store counts the spans that
-:func:`window_spans` names (:func:`judge_windows` judges them), or hands over hourly counts
-(:func:`detect_drop`).
+Everything here is arithmetic on the counts it is given: hourly counts (:func:`detect_drop`), or
+the store's counts of each week's slices (:func:`slice_of`, :func:`judge_windows`), a few dozen
+numbers whatever the history's size.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Mapping
@@ -26,18 +27,19 @@ from datetime import datetime, timedelta
 
 __all__ = [
     "HISTORY_WEEKS",
+    "HOURS_IN_WEEK",
     "MIN_EXPECTED",
     "MIN_HISTORY_WEEKS",
     "SIGNIFICANCE",
     "WINDOW_HOURS",
     "DropVerdict",
-    "Span",
+    "Slice",
     "WindowCount",
     "detect_drop",
     "history_range",
     "judge_windows",
     "poisson_lower_tail",
-    "window_spans",
+    "slice_of",
 ]
 
 # The trailing windows judged, in hours: short ones catch a busy store that stops, day multiples
@@ -149,46 +151,18 @@ def history_range(end: datetime) -> tuple[datetime, datetime]:
     return end - timedelta(hours=max(WINDOW_HOURS)) - HISTORY_WEEKS * _WEEK, end
 
 
-# A span of whole hours [since, until).
-Span = tuple[datetime, datetime]
+# Where an hour falls: (week, slice). Week 0 is the week before ``end``, 1 the one before it…;
+# slice i of a week holds the hours that window i covers and window i - 1 does not, so window i
+# of a week counts its slices 0 to i.
+Slice = tuple[int, int]
+HOURS_IN_WEEK = 168
 
 
-def window_spans(end: datetime) -> tuple[Span, ...]:
-    """Every span whose count judging the windows ending at ``end`` reads: each window, and the
-    same hours of each of the previous weeks; all within :func:`history_range`."""
-    spans = []
-    for hours in WINDOW_HOURS:
-        length = timedelta(hours=hours)
-        for week in range(HISTORY_WEEKS + 1):
-            until = end - week * _WEEK
-            spans.append((until - length, until))
-    return tuple(spans)
-
-
-class _Counts:
-    """Counts of any span of whole hours in [start, end), each read in constant time from the
-    running totals of the hourly counts."""
-
-    def __init__(self, hourly: Mapping[datetime, int], start: datetime, end: datetime) -> None:
-        self._start = start
-        hours = (end - start) // _HOUR
-        per_hour = [0] * hours
-        for hour, count in hourly.items():
-            index = (hour - start) // _HOUR
-            if 0 <= index < hours:
-                per_hour[index] += count
-        self._totals = [0, *itertools.accumulate(per_hour)]
-
-    def between(self, since: datetime, until: datetime) -> int:
-        return (
-            self._totals[(until - self._start) // _HOUR]
-            - self._totals[(since - self._start) // _HOUR]
-        )
-
-
-def _check_end(end: datetime) -> None:
-    if end != end.replace(minute=0, second=0, microsecond=0):
-        raise ValueError("windows end at the start of an hour")
+def slice_of(hours_before: int) -> Slice:
+    """The slice of the hour starting ``hours_before`` hours before ``end`` (1: the last hour),
+    within :func:`history_range`."""
+    week, hour = divmod(hours_before - 1, HOURS_IN_WEEK)
+    return week, bisect.bisect_left(WINDOW_HOURS, hour + 1)
 
 
 def detect_drop(
@@ -201,34 +175,43 @@ def detect_drop(
     first event (None: it has none), before which a week is no history but a store not yet
     connected or not yet open.
     """
-    _check_end(end)
-    counts = _Counts(hourly, *history_range(end))
-    spans = {span: counts.between(*span) for span in window_spans(end)}
-    return judge_windows(spans, end=end, history_start=history_start)
+    since, _ = history_range(end)
+    slices: dict[Slice, int] = {}
+    for hour, count in hourly.items():
+        if since <= hour < end:
+            key = slice_of((end - hour) // _HOUR)
+            slices[key] = slices.get(key, 0) + count
+    return judge_windows(slices, end=end, history_start=history_start)
 
 
 def judge_windows(
-    counts: Mapping[Span, int], *, end: datetime, history_start: datetime | None
+    slices: Mapping[Slice, int], *, end: datetime, history_start: datetime | None
 ) -> DropVerdict:
-    """Judges the windows ending at ``end`` (the start of an hour) from the count of each span
-    :func:`window_spans` names; ``history_start`` as in :func:`detect_drop`."""
-    _check_end(end)
+    """Judges the windows ending at ``end`` (the start of an hour) from the count of each slice
+    (:func:`slice_of`; slices without events may be left out); ``history_start`` as in
+    :func:`detect_drop`."""
+    if end != end.replace(minute=0, second=0, microsecond=0):
+        raise ValueError("windows end at the start of an hour")
     if history_start is None:
         return DropVerdict(end, 0, ())
     span = end - history_start
     history_weeks = max(0, min(HISTORY_WEEKS, span // _WEEK))
+    # counted[week][i]: window i of that week, its slices 0 to i added up.
+    counted = [
+        list(itertools.accumulate(slices.get((week, i), 0) for i in range(len(WINDOW_HOURS))))
+        for week in range(HISTORY_WEEKS + 1)
+    ]
     windows = []
-    for hours in WINDOW_HOURS:
+    for index, hours in enumerate(WINDOW_HOURS):
         length = timedelta(hours=hours)
-        since = end - length
         weeks = max(0, min(HISTORY_WEEKS, (span - length) // _WEEK))
-        past = [counts[since - w * _WEEK, end - w * _WEEK] for w in range(1, weeks + 1)]
-        observed = counts[since, end]
+        past = [counted[week][index] for week in range(1, weeks + 1)]
+        observed = counted[0][index]
         expected = sum(past) / weeks if weeks else 0.0
         windows.append(
             WindowCount(
                 hours=hours,
-                since=since,
+                since=end - length,
                 until=end,
                 observed=observed,
                 expected=expected,

@@ -39,7 +39,6 @@ from sqlalchemy import (
     Integer,
     and_,
     case,
-    cast,
     column,
     distinct,
     func,
@@ -52,6 +51,7 @@ from sqlalchemy import (
 
 from shoptrack.domain.buckets import Buckets, Run
 from shoptrack.store.schema import events, metric_rollups
+from shoptrack.store.sql import epoch_seconds
 from shoptrack.store.types import UTCDateTime
 
 __all__ = ["DIMENSIONS", "AggregateQuery", "Series", "aggregate"]
@@ -97,19 +97,6 @@ class Series:
         return cls([0] * length, [Decimal(0)] * length, [0] * length)
 
 
-def _epoch_seconds(connection: Connection, column: Any) -> ColumnElement[int]:
-    """Whole seconds since 1970 of a stored time, truncated (never rounded up into the next
-    bucket)."""
-    if connection.dialect.name == "postgresql":
-        # date_part gives a double where EXTRACT gives a numeric, several times slower per row
-        # (a month of a busy metric's events). A microsecond time is a double to 0.5 µs until
-        # 2106, so the floor of a time just before a second is never the next second.
-        return cast(func.floor(func.date_part("epoch", column)), BigInteger)
-    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" text, and strftime rounds a fraction to
-    # milliseconds (12:59:59.9996 would read as 13:00:00), so the fraction is cut off first.
-    return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
-
-
 def _bucket_index(epoch: ColumnElement[int], runs: Sequence[Run]) -> ColumnElement[int]:
     """The bucket of each row: one CASE branch per run of equal-length buckets, a handful a
     year however many buckets there are."""
@@ -144,7 +131,7 @@ def _add_rollups(
     span: tuple[datetime, datetime],
     series: dict[tuple[str, ...], Series],
 ) -> None:
-    epoch = _epoch_seconds(connection, metric_rollups.c.hour)
+    epoch = epoch_seconds(connection.dialect.name, metric_rollups.c.hour)
     dimensions = [
         _ROLLUP_DIMENSIONS[name].label(f"dimension_{index}") for index, name in enumerate(query.by)
     ]
@@ -182,7 +169,7 @@ def _add_events(
     totals: bool,
     unique: bool,
 ) -> None:
-    epoch = _epoch_seconds(connection, events.c.time)
+    epoch = epoch_seconds(connection.dialect.name, events.c.time)
     dimensions = [
         func.coalesce(DIMENSIONS[name], "").label(f"dimension_{index}")
         for index, name in enumerate(query.by)

@@ -1,8 +1,8 @@
-"""A metric's history as drop detection reads it: counts of spans of hours from the rollups
+"""A metric's history as drop detection reads it: counts of slices of weeks from the rollups
 (live and backfill events by event time, test orders left out), the hour of its first event,
 and how far an integration's counts are complete (its last successful sync, its oldest
 unprocessed delivery). An integration's watched metrics are read together
-(:func:`metric_histories`): two statements whatever their number, a row each back."""
+(:func:`metric_histories`): two statements whatever their number and history."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Select, and_, bindparam, case, func, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, bindparam, case, func, select
 
-from shoptrack.domain.drops import Span
+from shoptrack.domain.drops import HOURS_IN_WEEK, WINDOW_HOURS, Slice, history_range
 from shoptrack.store.schema import inbox, metric_rollups, metrics, sync_runs
+from shoptrack.store.sql import epoch_seconds
 
 __all__ = [
     "MetricHistory",
@@ -28,38 +29,42 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class MetricHistory:
     """One metric of an integration as drop detection reads it: its id (None: the integration
-    never recorded it), the hour of its first event, and its events in each span asked (every
-    currency together, test orders left out)."""
+    never recorded it), the hour of its first event, and its events in each slice of the weeks
+    before the end asked (``shoptrack.domain.drops.slice_of``; slices without events absent;
+    every currency together, test orders left out)."""
 
     metric_id: str | None = None
     first_hour: datetime | None = None
-    counts: dict[Span, int] = field(default_factory=dict)
+    slices: dict[Slice, int] = field(default_factory=dict)
 
 
 @functools.cache
-def _span_sums(spans: int) -> Select[Any]:
-    """Each metric's count in each of ``spans`` spans (``since_N``, ``until_N``), within
-    [``since``, ``until``): built once, as its many terms take longer to build than to run."""
-    hour, count = metric_rollups.c.hour, metric_rollups.c.count
-
-    def at(name: str) -> BindParameter[Any]:
-        return bindparam(name, type_=hour.type)
-
-    sums = [
-        func.sum(case((and_(hour >= at(f"since_{n}"), hour < at(f"until_{n}")), count), else_=0))
-        for n in range(spans)
-    ]
-    return (
-        select(metric_rollups.c.metric_id, *sums)
+def _slice_counts(dialect_name: str) -> Select[Any]:
+    """Each metric's count per (week, slice) in [``since``, ``end``), ``end_epoch`` being
+    ``end`` in epoch seconds: every rollup row placed by arithmetic and one CASE, then grouped
+    (built once per dialect)."""
+    hour = epoch_seconds(dialect_name, metric_rollups.c.hour)
+    hours_before: ColumnElement[int] = (bindparam("end_epoch", type_=BigInteger) - hour) // 3600
+    in_week = (hours_before - 1) % HOURS_IN_WEEK + 1
+    slice_index = case(*((in_week <= hours, index) for index, hours in enumerate(WINDOW_HOURS)))
+    placed = (
+        select(
+            metric_rollups.c.metric_id,
+            ((hours_before - 1) // HOURS_IN_WEEK).label("week"),
+            slice_index.label("slice"),
+            metric_rollups.c.count,
+        )
         .where(
             metric_rollups.c.account_id == bindparam("account_id"),
             metric_rollups.c.metric_id.in_(bindparam("metric_ids", expanding=True)),
-            hour >= at("since"),
-            hour < at("until"),
+            metric_rollups.c.hour >= bindparam("since", type_=metric_rollups.c.hour.type),
+            metric_rollups.c.hour < bindparam("end", type_=metric_rollups.c.hour.type),
             metric_rollups.c.test.is_(False),
         )
-        .group_by(metric_rollups.c.metric_id)
+        .subquery()
     )
+    keys = (placed.c.metric_id, placed.c.week, placed.c.slice)
+    return select(*keys, func.sum(placed.c.count)).group_by(*keys)
 
 
 def metric_histories(
@@ -67,11 +72,11 @@ def metric_histories(
     account_id: str,
     integration_id: str,
     names: Sequence[str],
-    spans: Sequence[Span],
+    end: datetime,
 ) -> dict[str, MetricHistory]:
-    """The histories of the integration's metrics ``names`` (each in the answer): the
-    metrics with their first hours in one statement, then every span's count of each in one
-    more — summed in the database from the hourly rollups, a column per span."""
+    """The histories of the integration's metrics ``names`` (each in the answer) over
+    ``history_range(end)``: the metrics with their first hours in one statement, their slices'
+    counts in one more (a few dozen rows a metric whatever the history's size)."""
     firsts = (
         select(func.min(metric_rollups.c.hour))
         .where(
@@ -87,23 +92,25 @@ def metric_histories(
             metrics.c.source == integration_id, metrics.c.name.in_(names)
         )
     ).all()
-    counted: dict[str, dict[Span, int]] = {}
-    if found and spans:
-        params: dict[str, Any] = {
-            "account_id": account_id,
-            "metric_ids": [row.id for row in found],
-            "since": min(since for since, _ in spans),
-            "until": max(until for _, until in spans),
-        }
-        for index, (since, until) in enumerate(spans):
-            params[f"since_{index}"], params[f"until_{index}"] = since, until
-        for metric_id, *totals in connection.execute(_span_sums(len(spans)), params):
-            pairs = zip(spans, totals, strict=True)
-            counted[metric_id] = {span: int(total or 0) for span, total in pairs}
+    slices: dict[str, dict[Slice, int]] = {row.id: {} for row in found}
+    if found:
+        since, _ = history_range(end)
+        rows = connection.execute(
+            _slice_counts(connection.dialect.name),
+            {
+                "account_id": account_id,
+                "metric_ids": list(slices),
+                "since": since,
+                "end": end,
+                "end_epoch": int(end.timestamp()),
+            },
+        )
+        for metric_id, week, index, count in rows:
+            if count:
+                slices[metric_id][int(week), int(index)] = int(count)
     histories = {name: MetricHistory() for name in names}
     for name, metric_id, first_hour in found:
-        counts = counted.get(metric_id) or dict.fromkeys(spans, 0)
-        histories[name] = MetricHistory(metric_id, first_hour, counts)
+        histories[name] = MetricHistory(metric_id, first_hour, slices[metric_id])
     return histories
 
 
