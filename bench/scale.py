@@ -36,9 +36,10 @@ printed beside the figures (feed page p99 < 20 ms, metric aggregate p99 < 200 ms
 < 300 ms).
 
 Unique profiles in ``POST /api/metric-aggregates`` are exact: ``count(DISTINCT profile_id)`` of
-the metric's events per bucket, read from the events table (a distinct count per hour cannot be
-added up into one per day, so the rollups cannot answer it); count and sum come from the hourly
-rollups.
+the metric's events, bucket by bucket (a lateral subquery per bucket over its slice of the
+metric's time index, ids compared byte by byte), read from the events table (a distinct count
+per hour cannot be added up into one per day, so the rollups cannot answer it); count and sum
+come from the hourly rollups.
 
 ``--events 200000`` makes a development-sized shop in seconds; ``--keep`` leaves the database
 (and prints its URL) for ``EXPLAIN ANALYZE``; ``--reuse`` measures a kept one again without
