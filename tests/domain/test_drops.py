@@ -11,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoptrack.domain.drops import (
+    HISTORY_WEEKS,
     SIGNIFICANCE,
     WINDOW_HOURS,
     detect_drop,
     history_range,
     poisson_lower_tail,
+    slice_of,
 )
 
 END = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -177,3 +179,13 @@ def test_windows_end_on_the_hour() -> None:
     since, until = history_range(END)
     assert until == END
     assert since == END - timedelta(days=35)
+
+
+def test_an_hour_falls_in_the_slice_of_the_shortest_window_that_holds_it() -> None:
+    assert slice_of(1) == (0, 0)  # the last hour: every window of this week has it
+    assert slice_of(2) == (0, 1)
+    assert slice_of(4) == (0, 3)  # in the 6-hour window, not the 3-hour one
+    assert slice_of(168) == (0, len(WINDOW_HOURS) - 1)
+    assert slice_of(169) == (1, 0)  # the same hour a week before
+    since, end = history_range(END)
+    assert slice_of((end - since) // timedelta(hours=1)) == (HISTORY_WEEKS, len(WINDOW_HOURS) - 1)
