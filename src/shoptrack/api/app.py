@@ -18,9 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 import shoptrack
-from shoptrack.api.asgi import respond
+from shoptrack.api.asgi import respond_error
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document, error_headers
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.openapi import install_openapi
@@ -117,10 +117,7 @@ async def _answering_outages(handler: Handler, scope: Scope, receive: Receive, s
     except Exception as error:
         if started or not database_unavailable(error):
             raise
-        refusal = _unavailable(error)
-        await respond(
-            send, refusal.status, error_body(refusal), JSONAPI_CONTENT_TYPE, error_headers(refusal)
-        )
+        await respond_error(send, _unavailable(error))
 
 
 class ShoptrackApp:
@@ -156,13 +153,13 @@ class ShoptrackApp:
             if "\x00" in path or b"%00" in scope.get("query_string", b""):
                 # No id, filter or key holds NUL, and PostgreSQL refuses to compare text with it.
                 error = InputError("the URL may not contain the NUL character (%00)")
-                await respond(send, 400, error_body(error), JSONAPI_CONTENT_TYPE)
+                await respond_error(send, error)
                 return
             if _CONTROL_CHARACTERS.search(path):
                 # No path of shoptrack holds one, nor does any id; the router's ``$`` would
                 # otherwise match before a trailing newline, and /api/events/%0A list events.
                 missing = NotFoundError("no resource here: ids hold no control characters")
-                await respond(send, 404, error_body(missing), JSONAPI_CONTENT_TYPE)
+                await respond_error(send, missing)
                 return
             if path.startswith("/webhooks/"):
                 await _answering_outages(self._webhooks, scope, receive, send)
@@ -198,7 +195,7 @@ async def _database_error(_request: Request, error: SQLAlchemyError) -> Response
     )
 
 
-def _invalid_document(error: RequestValidationError) -> dict[str, Any]:
+def _invalid_input(error: RequestValidationError) -> InputError:
     """The first of a request's validation errors as a 400 ``invalid``: a body's field named by
     its JSON pointer, a query, path or header parameter by its name."""
     first = error.errors()[0]
@@ -206,21 +203,9 @@ def _invalid_document(error: RequestValidationError) -> dict[str, Any]:
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if where != "body":
         name = str(path[0]) if path else str(where)
-        return error_document(
-            status=400,
-            code="invalid",
-            title="Invalid input.",
-            detail=f"{name}: {message}",
-            parameter=name,
-        )
+        return InputError(f"{name}: {message}", parameter=name)
     pointer = "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
-    return error_document(
-        status=400,
-        code="invalid",
-        title="Invalid input.",
-        detail=f"{pointer}: {message}",
-        pointer=pointer,
-    )
+    return InputError(f"{pointer}: {message}", pointer=pointer)
 
 
 def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Awaitable[Response]]:
@@ -327,7 +312,7 @@ def create_app(
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> Response:
-        return _jsonapi(400, orjson.dumps(_invalid_document(error)))
+        return _jsonapi(400, error_body(_invalid_input(error)))
 
     install_openapi(api)
     keys = KeyCache(services)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from shoptrack.errors import InputError
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
+from shoptrack.errors import InputError, ShoptrackError
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -17,6 +18,7 @@ __all__ = [
     "header_map",
     "read_body",
     "respond",
+    "respond_error",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -78,3 +80,12 @@ async def respond(
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def respond_error(
+    send: Send, error: ShoptrackError, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """The error's JSON:API document, with ``extra_headers`` and the error's own (``Retry-After``
+    when it says when to try again)."""
+    headers = [*(extra_headers or []), *error_headers(error)]
+    await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, headers)

@@ -29,9 +29,10 @@ from shoptrack.api.asgi import (
     header_map,
     read_body,
     respond,
+    respond_error,
 )
 from shoptrack.api.auth import CACHE_SECONDS, KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE
 from shoptrack.api.jsonapi import refuse_unstorable
 from shoptrack.clock import Clock
 from shoptrack.domain.api_events import EventPayloadError, parse_event
@@ -121,7 +122,7 @@ class EventIntake:
             account = await self._keys.account(header_map(scope).get("authorization"))
             await self._accept(account.id, "api", await read_body(receive))
         except ShoptrackError as error:
-            await _error(send, error)
+            await respond_error(send, error)
             return
         await respond(send, 202, b"", JSONAPI_CONTENT_TYPE)
 
@@ -143,16 +144,10 @@ class EventIntake:
             )
         except RateLimitedError as error:
             retry = [(b"retry-after", str(error.retry_after).encode())]
-            await respond(send, 429, error_body(error), JSONAPI_CONTENT_TYPE, _CORS_HEADERS + retry)
+            await respond_error(send, error, _CORS_HEADERS + retry)
             return
         except ShoptrackError as error:
-            await respond(
-                send,
-                error.status,
-                error_body(error),
-                JSONAPI_CONTENT_TYPE,
-                _CORS_HEADERS + error_headers(error),
-            )
+            await respond_error(send, error, _CORS_HEADERS)
             return
         await respond(send, 202, b"", JSONAPI_CONTENT_TYPE, _CORS_HEADERS)
 
@@ -238,7 +233,3 @@ def _not_of_account(integration_id: str) -> InputError:
         "company_id (public key)",
         parameter="integration_id",
     )
-
-
-async def _error(send: Send, error: ShoptrackError) -> None:
-    await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error))

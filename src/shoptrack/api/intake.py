@@ -33,8 +33,8 @@ from shoptrack.api.asgi import (
     header_map,
     read_body,
     respond,
+    respond_error,
 )
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.api.rejection_limit import RejectionLimit
 from shoptrack.connectors import (
     Connector,
@@ -82,9 +82,7 @@ class WebhookIntake:
         try:
             status, body = await self._handle(scope, receive)
         except ShoptrackError as error:
-            await respond(
-                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
-            )
+            await respond_error(send, error)
             return
         await respond(send, status, orjson.dumps(body), "application/json")
 

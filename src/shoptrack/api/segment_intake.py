@@ -28,9 +28,9 @@ from shoptrack.api.asgi import (
     header_map,
     read_body,
     respond,
+    respond_error,
 )
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.api.jsonapi import refuse_unstorable
 from shoptrack.domain.segment import SegmentPayloadError, validate_batch
 from shoptrack.errors import AuthenticationError, InputError, ShoptrackError
@@ -73,9 +73,7 @@ class SegmentIntake:
         try:
             await self._accept(scope, receive)
         except ShoptrackError as error:
-            await respond(
-                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
-            )
+            await respond_error(send, error)
             return
         await respond(send, 200, _SUCCESS, "application/json")
 
