@@ -10,24 +10,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shoptrack.alerts import subscribe, subscriptions, unsubscribe
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
-    JSONAPI_MEDIA_TYPE,
     PAGE_CURSOR_PARAMETER,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    Page,
+    RequestDocument,
+    RequestModel,
     add_route,
-    collection_links,
     decode_cursor,
-    encode_cursor,
     jsonapi_response,
+    jsonapi_router,
     page_size,
     page_size_parameter,
     parse_filter,
@@ -62,24 +62,16 @@ class SubscriptionAttributes(BaseModel):
     )
 
 
-class SubscriptionData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SubscriptionData(RequestModel, extra="forbid"):
     type: Literal["alert-subscription"]
     attributes: SubscriptionAttributes
 
 
-class SubscriptionDocument(BaseModel):
+class SubscriptionDocument(RequestDocument[SubscriptionData], extra="forbid"):
     """The body of ``POST /api/alert-subscriptions``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data: SubscriptionData
-
-
-router = APIRouter(
-    tags=["Alerts"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Alerts")
 
 
 def _cursor(request: Request) -> tuple[bool, Any, str] | None:
@@ -121,18 +113,9 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
             after=_cursor(request),
             limit=size + 1,
         )
-    shown = found[:size]
-    next_cursor = None
-    if len(found) > size:
-        last = shown[-1]
-        next_cursor = encode_cursor([not last.is_open, last.opened_at, last.id])
+    page = Page.of(found, size, lambda alert: [not alert.is_open, alert.opened_at, alert.id])
     base = base_url(request)
-    return jsonapi_response(
-        {
-            "data": [alert_resource(alert, base) for alert in shown],
-            "links": collection_links(request, next_cursor),
-        }
-    )
+    return jsonapi_response(page.document(request, lambda alert: alert_resource(alert, base)))
 
 
 def get_one_alert(
@@ -162,7 +145,7 @@ def create_subscription(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[SubscriptionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)],
+    body: JSONAPIBody[SubscriptionDocument],
 ) -> Response:
     """Subscribes an email address or a webhook URL; a webhook's secret is in this answer
     only."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from shoptrack.api.attributions import attribution_resources
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
@@ -14,14 +14,13 @@ from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
     PAGE_CURSOR_PARAMETER,
     Condition,
-    JSONAPIResponse,
+    Page,
     add_route,
-    collection_links,
     decode_cursor,
-    encode_cursor,
     fields_parameter,
     include_parameter,
     jsonapi_response,
+    jsonapi_router,
     page_size,
     page_size_parameter,
     parse_fields,
@@ -126,7 +125,7 @@ def _included(
     return included
 
 
-router = APIRouter(tags=["Events"], default_response_class=JSONAPIResponse)
+router = jsonapi_router("Events")
 
 
 def get_events(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -136,14 +135,11 @@ def get_events(request: Request, account: AccountDep, services: ServicesDep) -> 
     include = parse_include(request, _INCLUDES)
     with services.database.read() as connection:
         rows = list_events(connection, query)
-    page, more = rows[: query.limit], len(rows) > query.limit
-    next_cursor = encode_cursor([page[-1].time, page[-1].id]) if more and page else None
-    document: dict[str, Any] = {
-        "data": [event_resource(row, base_url(request), fields) for row in page],
-        "links": collection_links(request, next_cursor),
-    }
+    page = Page.of(rows, query.limit, lambda row: [row.time, row.id])
+    base = base_url(request)
+    document = page.document(request, lambda row: event_resource(row, base, fields))
     if include:
-        document["included"] = _included(services, request, account, page, include)
+        document["included"] = _included(services, request, account, list(page.items), include)
     return jsonapi_response(document)
 
 
