@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 import shoptrack
-from shoptrack.api.asgi import respond_error
+from shoptrack.api.asgi import Answer, lean, send_answer
 from shoptrack.api.auth import KeyCache
 from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
 from shoptrack.api.events_intake import EventIntake
@@ -117,7 +117,7 @@ async def _answering_outages(handler: Handler, scope: Scope, receive: Receive, s
     except Exception as error:
         if started or not database_unavailable(error):
             raise
-        await respond_error(send, _unavailable(error))
+        await send_answer(send, Answer.error(_unavailable(error)))
 
 
 class ShoptrackApp:
@@ -136,14 +136,14 @@ class ShoptrackApp:
         self.api = api
         self.runtime = runtime
         self.web = web
-        self._webhooks = webhooks
+        self._webhooks = lean(webhooks.deliver)
         self._fast: dict[tuple[str, str | None], Handler] = {}
         for path in ("/api/events", "/api/events/"):
-            self._fast[(path, "POST")] = events.api_events
+            self._fast[(path, "POST")] = lean(events.api_events)
         for path in ("/client/events", "/client/events/"):
-            self._fast[(path, None)] = events.client_events
+            self._fast[(path, None)] = lean(events.client_events)
         for path in ("/v1/batch", "/v1/batch/"):
-            self._fast[(path, "POST")] = segment.batch
+            self._fast[(path, "POST")] = lean(segment.batch)
         # The onsite tracker: public, for any origin; the web UI's /static never sees it.
         self._fast[(TRACKER_PATH, None)] = TrackerScript()
 
@@ -153,13 +153,13 @@ class ShoptrackApp:
             if "\x00" in path or b"%00" in scope.get("query_string", b""):
                 # No id, filter or key holds NUL, and PostgreSQL refuses to compare text with it.
                 error = InputError("the URL may not contain the NUL character (%00)")
-                await respond_error(send, error)
+                await send_answer(send, Answer.error(error))
                 return
             if _CONTROL_CHARACTERS.search(path):
                 # No path of shoptrack holds one, nor does any id; the router's ``$`` would
                 # otherwise match before a trailing newline, and /api/events/%0A list events.
                 missing = NotFoundError("no resource here: ids hold no control characters")
-                await respond_error(send, missing)
+                await send_answer(send, Answer.error(missing))
                 return
             if path.startswith("/webhooks/"):
                 await _answering_outages(self._webhooks, scope, receive, send)
