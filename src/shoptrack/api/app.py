@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 import shoptrack
 from shoptrack.api.asgi import Answer, lean, send_answer
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.openapi import install_openapi
@@ -178,6 +178,18 @@ class ShoptrackApp:
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
+class _StarletteError(ShoptrackError):
+    """A refusal of Starlette's own (an unknown path, a method the path does not take), with
+    its status and its words as the title, in shoptrack's codes."""
+
+    def __init__(self, error: HTTPException) -> None:
+        detail = str(error.detail)
+        super().__init__(detail, code=_HTTP_CODES.get(error.status_code, "invalid"))
+        # Each refusal carries Starlette's status and words, not one class's.
+        self.status = error.status_code  # type: ignore[misc]
+        self.title = detail  # type: ignore[misc]
+
+
 def _jsonapi(status: int, body: bytes) -> Response:
     return Response(body, status_code=status, media_type=JSONAPI_CONTENT_TYPE)
 
@@ -298,17 +310,7 @@ def create_app(
 
     @api.exception_handler(HTTPException)
     async def _http_error(_request: Request, error: HTTPException) -> Response:
-        document = error_document(
-            status=error.status_code,
-            code=_HTTP_CODES.get(error.status_code, "invalid"),
-            title=str(error.detail),
-            detail=str(error.detail),
-        )
-        return Response(
-            orjson.dumps(document),
-            status_code=error.status_code,
-            media_type=JSONAPI_CONTENT_TYPE,
-        )
+        return _jsonapi(error.status_code, error_body(_StarletteError(error)))
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> Response:

@@ -40,6 +40,7 @@ __all__ = [
     "JSONAPIResponse",
     "JSONAPIRoute",
     "Page",
+    "PageSize",
     "RequestDocument",
     "RequestModel",
     "add_route",
@@ -52,8 +53,6 @@ __all__ = [
     "iso",
     "jsonapi_response",
     "jsonapi_router",
-    "page_size",
-    "page_size_parameter",
     "parse_document",
     "parse_fields",
     "parse_filter",
@@ -214,14 +213,6 @@ FILTER_PARAMETER = query_parameter(
 PAGE_CURSOR_PARAMETER = query_parameter(
     "page[cursor]", "the cursor of the next page, from a previous answer's links.next"
 )
-
-
-def page_size_parameter(default: int, maximum: int) -> dict[str, Any]:
-    return query_parameter(
-        "page[size]",
-        f"items per page (default {default})",
-        {"type": "integer", "minimum": 1, "maximum": maximum},
-    )
 
 
 def sort_parameter(values: Iterable[str]) -> dict[str, Any]:
@@ -433,16 +424,33 @@ def parse_include(request: Request, allowed: Iterable[str]) -> set[str]:
 
 
 # ASCII digits only ("²".isdigit() is true, yet int() refuses it), few enough for int().
-_PAGE_SIZE = re.compile(r"[0-9]{1,9}")
+_PAGE_SIZE_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
-def page_size(request: Request, default: int, maximum: int) -> int:
-    value = request.query_params.get("page[size]")
-    if value is None:
-        return default
-    if _PAGE_SIZE.fullmatch(value) is None or not 1 <= int(value) <= maximum:
-        raise InputError(f"page[size] must be 1 to {maximum}", parameter="page[size]")
-    return int(value)
+@dataclass(frozen=True, slots=True)
+class PageSize:
+    """An endpoint's ``page[size]``: how many items a page holds unless asked, and at most."""
+
+    default: int
+    maximum: int
+
+    def read(self, request: Request) -> int:
+        """The size the request asks for; a 400 names ``page[size]`` when it is out of range."""
+        value = request.query_params.get("page[size]")
+        if value is None:
+            return self.default
+        if _PAGE_SIZE_DIGITS.fullmatch(value) is None or not 1 <= int(value) <= self.maximum:
+            raise InputError(f"page[size] must be 1 to {self.maximum}", parameter="page[size]")
+        return int(value)
+
+    @property
+    def parameter(self) -> dict[str, Any]:
+        """The ``page[size]`` query parameter as OpenAPI describes it."""
+        return query_parameter(
+            "page[size]",
+            f"items per page (default {self.default})",
+            {"type": "integer", "minimum": 1, "maximum": self.maximum},
+        )
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

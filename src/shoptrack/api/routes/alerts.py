@@ -22,14 +22,13 @@ from shoptrack.api.jsonapi import (
     PAGE_CURSOR_PARAMETER,
     JSONAPIBody,
     Page,
+    PageSize,
     RequestDocument,
     RequestModel,
     add_route,
     decode_cursor,
     jsonapi_response,
     jsonapi_router,
-    page_size,
-    page_size_parameter,
     parse_filter,
     utc_time,
 )
@@ -46,7 +45,7 @@ from shoptrack.store.alerts import get_alert, list_alerts
 
 __all__ = ["router"]
 
-_MAX_PAGE = 100
+_PAGE_SIZE = PageSize(50, maximum=100)
 _FILTERS = {"status": ("equals",), "integration_id": ("equals",), "code": ("equals",)}
 _STATUSES = ("open", "resolved")
 
@@ -102,7 +101,7 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
         raise InputError(
             f'filter: status is "open" or "resolved", not {status!r}', parameter="filter"
         )
-    size = page_size(request, 50, _MAX_PAGE)
+    size = _PAGE_SIZE.read(request)
     with services.database.read() as connection:
         found = list_alerts(
             connection,
@@ -177,7 +176,7 @@ add_route(
             "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
             'equals(code,"…"), joined by and(…) or commas',
         },
-        page_size_parameter(50, _MAX_PAGE),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
     ),
 )

@@ -15,14 +15,13 @@ from shoptrack.api.jsonapi import (
     PAGE_CURSOR_PARAMETER,
     Condition,
     Page,
+    PageSize,
     add_route,
     decode_cursor,
     fields_parameter,
     include_parameter,
     jsonapi_response,
     jsonapi_router,
-    page_size,
-    page_size_parameter,
     parse_fields,
     parse_filter,
     parse_include,
@@ -52,6 +51,7 @@ _FILTERS = {
     "timestamp": ("greater-or-equal", "greater-than", "less-or-equal", "less-than"),
 }
 _INCLUDES = ("attributions", "metric", "profile")
+_PAGE_SIZE = PageSize(200, maximum=1000)
 _SORTS = {"datetime": False, "-datetime": True, "timestamp": False, "-timestamp": True}
 _RANGE_FIELDS = {
     "greater-or-equal": "since",
@@ -101,7 +101,7 @@ def _query(request: Request, account: Account) -> EventQuery:
         account_id=account.id,
         newest_first=_SORTS[sort],
         after_key=after_key,
-        limit=page_size(request, default=200, maximum=1000),
+        limit=_PAGE_SIZE.read(request),
         **changes,
     )
 
@@ -175,7 +175,7 @@ add_route(
     parameters=(
         FILTER_PARAMETER,
         sort_parameter(_SORTS),
-        page_size_parameter(200, 1000),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
         fields_parameter("event", EVENT_FIELDS),
         *_INCLUDED_FIELDS,

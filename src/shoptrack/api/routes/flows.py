@@ -17,6 +17,7 @@ from shoptrack.api.jsonapi import (
     PAGE_CURSOR_PARAMETER,
     JSONAPIBody,
     Page,
+    PageSize,
     RequestDocument,
     RequestModel,
     add_route,
@@ -25,8 +26,6 @@ from shoptrack.api.jsonapi import (
     iso,
     jsonapi_response,
     jsonapi_router,
-    page_size,
-    page_size_parameter,
     parse_fields,
     parse_filter,
     query_parameter,
@@ -74,7 +73,7 @@ __all__ = ["router"]
 router = jsonapi_router("Flows")
 
 # Klaviyo pages flows 50 at a time at most.
-MAX_PAGE_SIZE = 50
+_PAGE_SIZE = PageSize(50, maximum=50)
 # More flows than an account has in practice: listing reads them all after the cursor.
 MAX_ACCOUNT_FLOWS = 10_000
 _FILTERS = {
@@ -175,7 +174,7 @@ def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> R
         if not isinstance(condition.value, expected):
             kind = "true or false" if expected is bool else "a quoted string"
             raise InputError(f"filter: {condition.field} takes {kind}", parameter="filter")
-    size = page_size(request, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+    size = _PAGE_SIZE.read(request)
     after = id_cursor(request)
     with services.database.read() as connection:
         # An account has tens of flows, so they are filtered here rather than in SQL.
@@ -375,7 +374,7 @@ add_route(
     responses=error_responses(400, 401, 503),
     parameters=(
         FILTER_PARAMETER,
-        page_size_parameter(MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
         _FLOW_FIELDS,
     ),

@@ -14,14 +14,13 @@ from sqlalchemy import select, update
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     JSONAPIBody,
+    PageSize,
     RequestDocument,
     RequestModel,
     add_route,
     iso,
     jsonapi_response,
     jsonapi_router,
-    page_size,
-    page_size_parameter,
     query_parameter,
 )
 from shoptrack.api.resources import (
@@ -51,6 +50,8 @@ from shoptrack.store.sync_runs import get_run, list_runs
 __all__ = ["router"]
 
 router = jsonapi_router("Integrations")
+_SYNC_RUNS_PAGE = PageSize(50, maximum=200)
+_DELIVERIES_PAGE = PageSize(50, maximum=500)
 
 
 class IntegrationAttributes(RequestModel):
@@ -176,7 +177,7 @@ def sync_runs(
 ) -> Response:
     _own(services, account.id, integration_id)
     with services.database.read() as connection:
-        rows = list_runs(connection, account.id, integration_id, page_size(request, 50, 200))
+        rows = list_runs(connection, account.id, integration_id, _SYNC_RUNS_PAGE.read(request))
     base = base_url(request)
     return jsonapi_response(
         {"data": [sync_run_resource(r, base) for r in rows], "links": {"self": str(request.url)}}
@@ -222,7 +223,7 @@ def deliveries(
         query = query.where(inbox.c.state == state)
     with services.database.read() as connection:
         rows = connection.execute(
-            query.order_by(inbox.c.id.desc()).limit(page_size(request, 50, 500))
+            query.order_by(inbox.c.id.desc()).limit(_DELIVERIES_PAGE.read(request))
         ).all()
     return jsonapi_response(
         {
@@ -354,7 +355,7 @@ add_route(
     operation_id="get_sync_runs",
     response_model=SyncRunResponseCollection,
     responses=error_responses(400, 401, 404, 503),
-    parameters=(page_size_parameter(50, 200),),
+    parameters=(_SYNC_RUNS_PAGE.parameter,),
 )
 add_route(
     router,
@@ -389,7 +390,7 @@ add_route(
             "only deliveries in this state",
             {"type": "string", "enum": [state.value for state in InboxState]},
         ),
-        page_size_parameter(50, 500),
+        _DELIVERIES_PAGE.parameter,
     ),
 )
 add_route(

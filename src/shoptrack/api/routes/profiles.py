@@ -21,6 +21,7 @@ from shoptrack.api.jsonapi import (
     Condition,
     JSONAPIBody,
     Page,
+    PageSize,
     RequestDocument,
     RequestModel,
     add_route,
@@ -28,8 +29,6 @@ from shoptrack.api.jsonapi import (
     fields_parameter,
     jsonapi_response,
     jsonapi_router,
-    page_size,
-    page_size_parameter,
     parse_fields,
     parse_filter,
     sort_parameter,
@@ -66,6 +65,7 @@ _FILTERS = {
 # Klaviyo's names for the time columns.
 _TIME_COLUMNS = {"created": "created_at", "updated": "updated_at"}
 _SORTS = {"id": "id", "created": "created_at", "updated": "updated_at", "email": "email"}
+_PAGE_SIZE = PageSize(20, maximum=100)
 _NORMALIZE: dict[str, Callable[[str | None], str | None]] = {
     "email": normalize_email,
     "phone_number": normalize_phone,
@@ -139,7 +139,7 @@ def _query(request: Request, account: Account) -> ProfileQuery:
         sort=column,
         descending=sort.startswith("-"),
         after_key=_after_key(request, column),
-        limit=page_size(request, default=20, maximum=100),
+        limit=_PAGE_SIZE.read(request),
     )
 
 
@@ -283,7 +283,7 @@ add_route(
     parameters=(
         FILTER_PARAMETER,
         sort_parameter([key for name in _SORTS for key in (name, f"-{name}")]),
-        page_size_parameter(20, 100),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
         _PROFILE_FIELDS,
     ),
