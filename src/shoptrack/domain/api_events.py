@@ -16,7 +16,6 @@ from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, n
 from shoptrack.domain.properties import Properties
 
 __all__ = [
-    "PROFILE_TEXT_ATTRIBUTES",
     "EventCreate",
     "EventPayloadError",
     "ProfileAttributes",
@@ -36,11 +35,6 @@ class EventPayloadError(ValueError):
         super().__init__(detail)
         self.detail = detail
         self.pointer = pointer
-
-
-# A profile's standard attributes besides its identifiers, location and properties: text, in
-# the order Klaviyo lists them.
-PROFILE_TEXT_ATTRIBUTES = ("first_name", "last_name", "organization", "locale", "title", "image")
 
 
 class _Model(BaseModel):

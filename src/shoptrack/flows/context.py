@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from shoptrack.domain.api_events import PROFILE_TEXT_ATTRIBUTES
 from shoptrack.flows.conditions import ConditionContext, MetricCounter
 from shoptrack.store.flows import count_profile_events
 from shoptrack.store.schema import events, metrics, profiles
@@ -29,7 +28,12 @@ _PROFILE_FIELDS = (
     "email",
     "phone_number",
     "external_id",
-    *PROFILE_TEXT_ATTRIBUTES,
+    "first_name",
+    "last_name",
+    "organization",
+    "locale",
+    "title",
+    "image",
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from shoptrack.api.jsonapi import iso, sparse
-from shoptrack.domain.api_events import PROFILE_TEXT_ATTRIBUTES
 
 __all__ = ["PROFILE_FIELDS", "profile_resource"]
 
@@ -14,7 +13,12 @@ PROFILE_FIELDS = (
     "phone_number",
     "external_id",
     "anonymous_id",
-    *PROFILE_TEXT_ATTRIBUTES,
+    "first_name",
+    "last_name",
+    "organization",
+    "locale",
+    "title",
+    "image",
     "created",
     "updated",
     "last_event_date",
