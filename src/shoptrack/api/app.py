@@ -18,9 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 import shoptrack
-from shoptrack.api.asgi import respond
+from shoptrack.api.asgi import Answer, lean, send_answer
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_document, error_headers
+from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body
 from shoptrack.api.events_intake import EventIntake
 from shoptrack.api.intake import WebhookIntake
 from shoptrack.api.openapi import install_openapi
@@ -117,10 +117,7 @@ async def _answering_outages(handler: Handler, scope: Scope, receive: Receive, s
     except Exception as error:
         if started or not database_unavailable(error):
             raise
-        refusal = _unavailable(error)
-        await respond(
-            send, refusal.status, error_body(refusal), JSONAPI_CONTENT_TYPE, error_headers(refusal)
-        )
+        await send_answer(send, Answer.error(_unavailable(error)))
 
 
 class ShoptrackApp:
@@ -139,14 +136,14 @@ class ShoptrackApp:
         self.api = api
         self.runtime = runtime
         self.web = web
-        self._webhooks = webhooks
+        self._webhooks = lean(webhooks.deliver)
         self._fast: dict[tuple[str, str | None], Handler] = {}
         for path in ("/api/events", "/api/events/"):
-            self._fast[(path, "POST")] = events.api_events
+            self._fast[(path, "POST")] = lean(events.api_events)
         for path in ("/client/events", "/client/events/"):
-            self._fast[(path, None)] = events.client_events
+            self._fast[(path, None)] = lean(events.client_events)
         for path in ("/v1/batch", "/v1/batch/"):
-            self._fast[(path, "POST")] = segment.batch
+            self._fast[(path, "POST")] = lean(segment.batch)
         # The onsite tracker: public, for any origin; the web UI's /static never sees it.
         self._fast[(TRACKER_PATH, None)] = TrackerScript()
 
@@ -156,13 +153,13 @@ class ShoptrackApp:
             if "\x00" in path or b"%00" in scope.get("query_string", b""):
                 # No id, filter or key holds NUL, and PostgreSQL refuses to compare text with it.
                 error = InputError("the URL may not contain the NUL character (%00)")
-                await respond(send, 400, error_body(error), JSONAPI_CONTENT_TYPE)
+                await send_answer(send, Answer.error(error))
                 return
             if _CONTROL_CHARACTERS.search(path):
                 # No path of shoptrack holds one, nor does any id; the router's ``$`` would
                 # otherwise match before a trailing newline, and /api/events/%0A list events.
                 missing = NotFoundError("no resource here: ids hold no control characters")
-                await respond(send, 404, error_body(missing), JSONAPI_CONTENT_TYPE)
+                await send_answer(send, Answer.error(missing))
                 return
             if path.startswith("/webhooks/"):
                 await _answering_outages(self._webhooks, scope, receive, send)
@@ -179,6 +176,18 @@ class ShoptrackApp:
 
 # Starlette's own errors (unknown path, wrong method) in shoptrack's codes.
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class _StarletteError(ShoptrackError):
+    """A refusal of Starlette's own (an unknown path, a method the path does not take), with
+    its status and its words as the title, in shoptrack's codes."""
+
+    def __init__(self, error: HTTPException) -> None:
+        detail = str(error.detail)
+        super().__init__(detail, code=_HTTP_CODES.get(error.status_code, "invalid"))
+        # Each refusal carries Starlette's status and words, not one class's.
+        self.status = error.status_code  # type: ignore[misc]
+        self.title = detail  # type: ignore[misc]
 
 
 def _jsonapi(status: int, body: bytes) -> Response:
@@ -198,7 +207,7 @@ async def _database_error(_request: Request, error: SQLAlchemyError) -> Response
     )
 
 
-def _invalid_document(error: RequestValidationError) -> dict[str, Any]:
+def _invalid_input(error: RequestValidationError) -> InputError:
     """The first of a request's validation errors as a 400 ``invalid``: a body's field named by
     its JSON pointer, a query, path or header parameter by its name."""
     first = error.errors()[0]
@@ -206,21 +215,9 @@ def _invalid_document(error: RequestValidationError) -> dict[str, Any]:
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if where != "body":
         name = str(path[0]) if path else str(where)
-        return error_document(
-            status=400,
-            code="invalid",
-            title="Invalid input.",
-            detail=f"{name}: {message}",
-            parameter=name,
-        )
+        return InputError(f"{name}: {message}", parameter=name)
     pointer = "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
-    return error_document(
-        status=400,
-        code="invalid",
-        title="Invalid input.",
-        detail=f"{pointer}: {message}",
-        pointer=pointer,
-    )
+    return InputError(f"{pointer}: {message}", pointer=pointer)
 
 
 def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Awaitable[Response]]:
@@ -313,21 +310,11 @@ def create_app(
 
     @api.exception_handler(HTTPException)
     async def _http_error(_request: Request, error: HTTPException) -> Response:
-        document = error_document(
-            status=error.status_code,
-            code=_HTTP_CODES.get(error.status_code, "invalid"),
-            title=str(error.detail),
-            detail=str(error.detail),
-        )
-        return Response(
-            orjson.dumps(document),
-            status_code=error.status_code,
-            media_type=JSONAPI_CONTENT_TYPE,
-        )
+        return _jsonapi(error.status_code, error_body(_StarletteError(error)))
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> Response:
-        return _jsonapi(400, orjson.dumps(_invalid_document(error)))
+        return _jsonapi(400, error_body(_invalid_input(error)))
 
     install_openapi(api)
     keys = KeyCache(services)

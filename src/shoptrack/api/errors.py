@@ -14,46 +14,29 @@ __all__ = ["JSONAPI_CONTENT_TYPE", "error_body", "error_document", "error_header
 JSONAPI_CONTENT_TYPE = "application/vnd.api+json"
 
 
-def error_document(
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    pointer: str | None = None,
-    parameter: str | None = None,
-    meta: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def error_document(error: ShoptrackError) -> dict[str, Any]:
+    """The error's JSON:API document: one error object, its ``source`` naming the field
+    (``pointer``) or the query parameter at fault."""
     source: dict[str, str] = {}
-    if pointer is not None:
-        source["pointer"] = pointer
-    if parameter is not None:
-        source["parameter"] = parameter
-    error: dict[str, Any] = {
+    if error.pointer is not None:
+        source["pointer"] = error.pointer
+    if error.parameter is not None:
+        source["parameter"] = error.parameter
+    described: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "status": status,
-        "code": code,
-        "title": title,
-        "detail": detail,
+        "status": error.status,
+        "code": error.code,
+        "title": error.title,
+        "detail": error.detail,
         "source": source,
     }
-    if meta:
-        error["meta"] = meta
-    return {"errors": [error]}
+    if error.meta:
+        described["meta"] = error.meta
+    return {"errors": [described]}
 
 
 def error_body(error: ShoptrackError) -> bytes:
-    return orjson.dumps(
-        error_document(
-            status=error.status,
-            code=error.code,
-            title=error.title,
-            detail=error.detail,
-            pointer=error.pointer,
-            parameter=error.parameter,
-            meta=error.meta or None,
-        )
-    )
+    return orjson.dumps(error_document(error))
 
 
 def error_headers(error: ShoptrackError) -> list[tuple[bytes, bytes]]:

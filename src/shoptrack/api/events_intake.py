@@ -16,22 +16,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from shoptrack.api.asgi import (
-    MethodNotAllowedError,
-    Receive,
-    Scope,
-    Send,
-    header_map,
-    read_body,
-    respond,
-)
+from shoptrack.api.asgi import Answer, IntakeRequest, MethodNotAllowedError
 from shoptrack.api.auth import CACHE_SECONDS, KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.api.jsonapi import refuse_unstorable
 from shoptrack.clock import Clock
 from shoptrack.domain.api_events import EventPayloadError, parse_event
@@ -103,7 +93,7 @@ class TokenBucket:
 
 
 class EventIntake:
-    """The ASGI handlers of the two event endpoints."""
+    """The lean handlers (``asgi.lean``) of the two event endpoints."""
 
     def __init__(self, services: Services, writer: GroupCommitWriter, keys: KeyCache) -> None:
         self._services = services
@@ -114,47 +104,36 @@ class EventIntake:
         # tracker's requests do not read the database each time.
         self._integrations: dict[str, tuple[float, str, bool]] = {}
 
-    async def api_events(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            if scope["method"] != "POST":
-                raise MethodNotAllowedError("events are sent with POST")
-            account = await self._keys.account(header_map(scope).get("authorization"))
-            await self._accept(account.id, "api", await read_body(receive))
-        except ShoptrackError as error:
-            await _error(send, error)
-            return
-        await respond(send, 202, b"", JSONAPI_CONTENT_TYPE)
+    async def api_events(self, request: IntakeRequest) -> Answer:
+        """``POST /api/events``: 202 once the event is committed."""
+        if request.method != "POST":
+            raise MethodNotAllowedError("events are sent with POST")
+        account = await self._keys.account(request.headers.get("authorization"))
+        await self._accept(account.id, "api", await request.body())
+        return Answer(202)
 
-    async def client_events(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] == "OPTIONS":
-            await respond(send, 204, b"", "text/plain", _CORS_HEADERS)
-            return
+    async def client_events(self, request: IntakeRequest) -> Answer:
+        """``POST /client/events``: 202 once the event is committed; every answer, errors
+        included, with the CORS headers a page of any origin needs."""
+        if request.method == "OPTIONS":
+            return Answer(204, b"", "text/plain", _CORS_HEADERS)
         try:
-            if scope["method"] != "POST":
+            if request.method != "POST":
                 raise MethodNotAllowedError("client events are sent with POST")
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            account = await self._keys.account_by_public_key((query.get("company_id") or [None])[0])
+            account = await self._keys.account_by_public_key(request.parameter("company_id"))
             self._client_limit.take(account.public_key)
             integration_id = await self._client_integration(
-                account.id, (query.get("integration_id") or [None])[0]
+                account.id, request.parameter("integration_id")
             )
             await self._accept(
-                account.id, "client", await read_body(receive), integration_id=integration_id
+                account.id, "client", await request.body(), integration_id=integration_id
             )
         except RateLimitedError as error:
             retry = [(b"retry-after", str(error.retry_after).encode())]
-            await respond(send, 429, error_body(error), JSONAPI_CONTENT_TYPE, _CORS_HEADERS + retry)
-            return
+            return Answer.error(error, _CORS_HEADERS + retry)
         except ShoptrackError as error:
-            await respond(
-                send,
-                error.status,
-                error_body(error),
-                JSONAPI_CONTENT_TYPE,
-                _CORS_HEADERS + error_headers(error),
-            )
-            return
-        await respond(send, 202, b"", JSONAPI_CONTENT_TYPE, _CORS_HEADERS)
+            return Answer.error(error, _CORS_HEADERS)
+        return Answer(202, headers=_CORS_HEADERS)
 
     async def _client_integration(self, account_id: str, integration_id: str | None) -> str | None:
         """The ``integration_id`` parameter, checked: an integration of this account, not
@@ -238,7 +217,3 @@ def _not_of_account(integration_id: str) -> InputError:
         "company_id (public key)",
         parameter="integration_id",
     )
-
-
-async def _error(send: Send, error: ShoptrackError) -> None:
-    await respond(send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error))

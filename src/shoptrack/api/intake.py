@@ -24,17 +24,7 @@ from dataclasses import dataclass, replace
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from shoptrack.api.asgi import (
-    MAX_BODY_BYTES,
-    MethodNotAllowedError,
-    Receive,
-    Scope,
-    Send,
-    header_map,
-    read_body,
-    respond,
-)
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
+from shoptrack.api.asgi import MAX_BODY_BYTES, Answer, IntakeRequest, MethodNotAllowedError
 from shoptrack.api.rejection_limit import RejectionLimit
 from shoptrack.connectors import (
     Connector,
@@ -44,7 +34,7 @@ from shoptrack.connectors import (
     known_platforms,
 )
 from shoptrack.connectors.secret_variants import verifying_variant
-from shoptrack.errors import AuthenticationError, NotFoundError, ShoptrackError, UnavailableError
+from shoptrack.errors import AuthenticationError, NotFoundError, UnavailableError
 from shoptrack.integrations import uninstalled
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
@@ -70,7 +60,7 @@ class _Target:
 
 
 class WebhookIntake:
-    """The ASGI handler of webhook deliveries."""
+    """The lean handler (``asgi.lean``) of webhook deliveries: ``deliver``."""
 
     def __init__(self, services: Services, writer: GroupCommitWriter) -> None:
         self._services = services
@@ -78,27 +68,22 @@ class WebhookIntake:
         self._cache: dict[str, tuple[float, _Target | None]] = {}
         self._rejections = RejectionLimit(services.clock)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            status, body = await self._handle(scope, receive)
-        except ShoptrackError as error:
-            await respond(
-                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
-            )
-            return
-        await respond(send, status, orjson.dumps(body), "application/json")
+    async def deliver(self, request: IntakeRequest) -> Answer:
+        """Takes one delivery; answers 200 with what became of it (``status``)."""
+        status, body = await self._handle(request)
+        return Answer(status, orjson.dumps(body), "application/json")
 
-    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
-        parts = [p for p in scope["path"].split("/") if p]
+    async def _handle(self, request: IntakeRequest) -> tuple[int, dict[str, str]]:
+        parts = [p for p in request.path.split("/") if p]
         if len(parts) != 3:
             raise NotFoundError("webhook URLs are /webhooks/{platform}/{integration_id}")
         _, platform, integration_id = parts
-        if scope["method"] != "POST":
+        if request.method != "POST":
             raise MethodNotAllowedError("webhooks are delivered with POST")
         if (platform, integration_id) == ("shopify", "compliance"):
-            body = await read_body(receive)
+            body = await request.body()
             answer = await run_in_threadpool(
-                handle_compliance, self._services, header_map(scope), body
+                handle_compliance, self._services, request.headers, body
             )
             return 200, {key: str(value) for key, value in answer.items()}
         if platform not in known_platforms():
@@ -106,8 +91,8 @@ class WebhookIntake:
         target = await self._target(integration_id)
         if target is None or target.platform != platform:
             raise NotFoundError(f"no {platform} integration {integration_id}")
-        body = await read_body(receive)
-        headers = header_map(scope)
+        body = await request.body()
+        headers = request.headers
         connector: Connector = connector_for(platform)
         check = connector.check_webhook(
             target.secrets, headers, body, now=self._services.clock.now()

@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -36,19 +36,23 @@ __all__ = [
     "MAX_FILTER_TERMS",
     "PAGE_CURSOR_PARAMETER",
     "Condition",
+    "JSONAPIBody",
     "JSONAPIResponse",
     "JSONAPIRoute",
+    "Page",
+    "PageSize",
+    "RequestDocument",
     "RequestModel",
     "add_route",
     "collection_links",
     "decode_cursor",
     "encode_cursor",
     "fields_parameter",
+    "id_cursor",
     "include_parameter",
     "iso",
     "jsonapi_response",
-    "page_size",
-    "page_size_parameter",
+    "jsonapi_router",
     "parse_document",
     "parse_fields",
     "parse_filter",
@@ -66,6 +70,7 @@ JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
 MAX_FILTER_DEPTH = 10
 MAX_FILTER_TERMS = 100
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ItemT = TypeVar("ItemT")
 
 
 class JSONAPIResponse(JSONResponse):
@@ -164,6 +169,28 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
+class RequestDocument(RequestModel, Generic[DataT]):
+    """A JSON:API request body, its primary ``data`` read with ``DataT``. An endpoint's body is
+    a subclass named for it (``class FlowCreateDocument(RequestDocument[FlowCreateData])``), so
+    that the OpenAPI description names it; ``extra="forbid"`` there refuses unknown members."""
+
+    data: DataT
+
+
+# An endpoint's body parameter, ``body: JSONAPIBody[FlowCreateDocument]``: the request body in
+# JSON:API's media type, read by ``JSONAPIRoute`` and validated with the document model.
+JSONAPIBody = Annotated[ModelT, Body(media_type=JSONAPI_MEDIA_TYPE)]
+
+
+def jsonapi_router(tag: str) -> APIRouter:
+    """The router of one OpenAPI tag's endpoints: answers in ``application/vnd.api+json``,
+    bodies read by ``JSONAPIRoute``."""
+    return APIRouter(tags=[tag], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
+
+
 def query_parameter(
     name: str, description: str, schema: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -186,14 +213,6 @@ FILTER_PARAMETER = query_parameter(
 PAGE_CURSOR_PARAMETER = query_parameter(
     "page[cursor]", "the cursor of the next page, from a previous answer's links.next"
 )
-
-
-def page_size_parameter(default: int, maximum: int) -> dict[str, Any]:
-    return query_parameter(
-        "page[size]",
-        f"items per page (default {default})",
-        {"type": "integer", "minimum": 1, "maximum": maximum},
-    )
 
 
 def sort_parameter(values: Iterable[str]) -> dict[str, Any]:
@@ -246,21 +265,30 @@ _CALL = re.compile(r"\s*([a-z-]+)\(")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def _split_arguments(text: str) -> list[str]:
-    """Splits on top-level commas, respecting quotes, brackets and parentheses."""
-    parts: list[str] = []
-    depth, quote, start = 0, "", 0
+def _outside_quotes(text: str) -> Iterator[tuple[int, str, int]]:
+    """The characters of ``text`` that stand outside quotes, each with its index and how deep
+    parentheses and brackets nest there (an opening one counts itself, a closing one not)."""
+    depth, quote = 0, ""
     for index, char in enumerate(text):
         if quote:
             if char == quote:
                 quote = ""
         elif char in "\"'":
             quote = char
-        elif char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        elif char == "," and depth == 0:
+        else:
+            if char in "([":
+                depth += 1
+            elif char in ")]":
+                depth -= 1
+            yield index, char, depth
+
+
+def _split_arguments(text: str) -> list[str]:
+    """Splits on top-level commas, respecting quotes, brackets and parentheses."""
+    parts: list[str] = []
+    start = 0
+    for index, char, depth in _outside_quotes(text):
+        if char == "," and depth == 0:
             parts.append(text[start:index].strip())
             start = index + 1
     parts.append(text[start:].strip())
@@ -280,20 +308,7 @@ def utc_time(text: str) -> datetime:
 def _nesting(text: str) -> int:
     """How deep parentheses and brackets nest in ``text`` (quoted text aside), in one pass: the
     parser recurses per level, so the depth is checked before it runs."""
-    deepest = depth = 0
-    quote = ""
-    for char in text:
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char in "([":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")]":
-            depth -= 1
-    return deepest
+    return max([0, *(depth for _, _, depth in _outside_quotes(text))])
 
 
 def _value(text: str) -> Any:
@@ -409,16 +424,33 @@ def parse_include(request: Request, allowed: Iterable[str]) -> set[str]:
 
 
 # ASCII digits only ("²".isdigit() is true, yet int() refuses it), few enough for int().
-_PAGE_SIZE = re.compile(r"[0-9]{1,9}")
+_PAGE_SIZE_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
-def page_size(request: Request, default: int, maximum: int) -> int:
-    value = request.query_params.get("page[size]")
-    if value is None:
-        return default
-    if _PAGE_SIZE.fullmatch(value) is None or not 1 <= int(value) <= maximum:
-        raise InputError(f"page[size] must be 1 to {maximum}", parameter="page[size]")
-    return int(value)
+@dataclass(frozen=True, slots=True)
+class PageSize:
+    """An endpoint's ``page[size]``: how many items a page holds unless asked, and at most."""
+
+    default: int
+    maximum: int
+
+    def read(self, request: Request) -> int:
+        """The size the request asks for; a 400 names ``page[size]`` when it is out of range."""
+        value = request.query_params.get("page[size]")
+        if value is None:
+            return self.default
+        if _PAGE_SIZE_DIGITS.fullmatch(value) is None or not 1 <= int(value) <= self.maximum:
+            raise InputError(f"page[size] must be 1 to {self.maximum}", parameter="page[size]")
+        return int(value)
+
+    @property
+    def parameter(self) -> dict[str, Any]:
+        """The ``page[size]`` query parameter as OpenAPI describes it."""
+        return query_parameter(
+            "page[size]",
+            f"items per page (default {self.default})",
+            {"type": "integer", "minimum": 1, "maximum": self.maximum},
+        )
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -450,6 +482,43 @@ def collection_links(request: Request, next_cursor: str | None) -> dict[str, str
     if next_cursor is not None:
         links["next"] = f"{base}?{urlencode({**params, 'page[cursor]': next_cursor})}"
     return links
+
+
+def id_cursor(request: Request) -> str | None:
+    """The id a page of a collection in id order starts after (``page[cursor]`` of one id), or
+    None for the first page."""
+    cursor = decode_cursor(request)
+    if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], str)):
+        raise InputError("page[cursor] is not a cursor this server gave", parameter="page[cursor]")
+    return cursor[0] if cursor else None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[ItemT]):
+    """One page of a collection: the items shown, and the cursor of the next page when there is
+    more (``Page.of`` what a query read one item past the page)."""
+
+    items: Sequence[ItemT]
+    next_cursor: str | None
+
+    @classmethod
+    def of(
+        cls, found: Sequence[ItemT], size: int, sort_key: Callable[[ItemT], Sequence[Any]]
+    ) -> Page[ItemT]:
+        """The first ``size`` of ``found``; the next page starts after the last of them, by
+        its ``sort_key``, when ``found`` holds more."""
+        shown = found[:size]
+        more = len(found) > size
+        return cls(shown, encode_cursor(sort_key(shown[-1])) if more else None)
+
+    def document(
+        self, request: Request, resource: Callable[[ItemT], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The collection document: each item as its ``resource``, and the page's links."""
+        return {
+            "data": [resource(item) for item in self.items],
+            "links": collection_links(request, self.next_cursor),
+        }
 
 
 # What the JSON serializer of the store writes: integers of at most 64 bits.

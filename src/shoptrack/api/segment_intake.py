@@ -19,21 +19,11 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from shoptrack.api.asgi import (
-    MAX_BODY_BYTES,
-    PayloadTooLargeError,
-    Receive,
-    Scope,
-    Send,
-    header_map,
-    read_body,
-    respond,
-)
+from shoptrack.api.asgi import MAX_BODY_BYTES, Answer, IntakeRequest, PayloadTooLargeError
 from shoptrack.api.auth import KeyCache
-from shoptrack.api.errors import JSONAPI_CONTENT_TYPE, error_body, error_headers
 from shoptrack.api.jsonapi import refuse_unstorable
 from shoptrack.domain.segment import SegmentPayloadError, validate_batch
-from shoptrack.errors import AuthenticationError, InputError, ShoptrackError
+from shoptrack.errors import AuthenticationError, InputError
 from shoptrack.pipeline.writer import GroupCommitWriter
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry
@@ -61,27 +51,21 @@ class _Checked:
 
 
 class SegmentIntake:
-    """The ASGI handler of ``POST /v1/batch``."""
+    """The lean handler (``asgi.lean``) of ``POST /v1/batch``: ``batch``."""
 
     def __init__(self, services: Services, writer: GroupCommitWriter, keys: KeyCache) -> None:
         self._services = services
         self._writer = writer
         self._keys = keys
 
-    async def batch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def batch(self, request: IntakeRequest) -> Answer:
         """Authenticates, checks and stores one batch; answers 200 ``{"success": true}``."""
-        try:
-            await self._accept(scope, receive)
-        except ShoptrackError as error:
-            await respond(
-                send, error.status, error_body(error), JSONAPI_CONTENT_TYPE, error_headers(error)
-            )
-            return
-        await respond(send, 200, _SUCCESS, "application/json")
+        await self._accept(request)
+        return Answer(200, _SUCCESS, "application/json")
 
-    async def _accept(self, scope: Scope, receive: Receive) -> None:
-        headers = header_map(scope)
-        raw = await read_body(receive)
+    async def _accept(self, request: IntakeRequest) -> None:
+        headers = request.headers
+        raw = await request.body()
         basic_key = basic_auth_key(headers.get("authorization"))
         account_id = None
         if basic_key is not None:

@@ -30,6 +30,7 @@ __all__ = [
     "SourceFigures",
     "Totals",
     "change",
+    "combined_totals",
     "count_chart",
     "counts",
     "metric_groups",
@@ -98,6 +99,18 @@ class SourceFigures:
     previous: Totals | None
     series: dict[str, Series]
     previous_series: dict[str, Series]
+
+
+def combined_totals(
+    sources: Sequence[SourceFigures], period: Period
+) -> tuple[Totals, Totals | None]:
+    """Every source's totals together, and the previous period's together (None when the
+    period is not compared)."""
+    totals = Totals.combined(source.totals for source in sources)
+    if not period.compare:
+        return totals, None
+    previous = (source.previous for source in sources if source.previous is not None)
+    return totals, Totals.combined(previous)
 
 
 def counts(series: Mapping[str, Series], length: int) -> list[int]:
@@ -219,17 +232,12 @@ def metric_groups(
         had_events = found.totals.count or (found.previous is not None and found.previous.count)
         if row.integration_removed_at is None or had_events:
             named.setdefault(row.name, []).append(found)
-    return [
-        MetricGroup(
-            name=name,
-            sources=sorted(sources, key=lambda source: source.label.lower()),
-            totals=Totals.combined(source.totals for source in sources),
-            previous=None
-            if not period.compare
-            else Totals.combined(source.previous for source in sources if source.previous),
-        )
-        for name, sources in sorted(named.items(), key=lambda item: item[0].lower())
-    ]
+    groups = []
+    for name, sources in sorted(named.items(), key=lambda item: item[0].lower()):
+        totals, previous = combined_totals(sources, period)
+        shown = sorted(sources, key=lambda source: source.label.lower())
+        groups.append(MetricGroup(name=name, sources=shown, totals=totals, previous=previous))
+    return groups
 
 
 def unique_profiles(

@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request, Response
+from pydantic import Field
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
-    JSONAPI_MEDIA_TYPE,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    RequestDocument,
+    RequestModel,
     add_route,
     jsonapi_response,
+    jsonapi_router,
 )
 from shoptrack.api.schemas import AccountSettingsResponse, error_responses
 from shoptrack.domain.account_settings import ATTRIBUTES_POINTER, AccountSettings
@@ -26,9 +27,7 @@ __all__ = ["RESOURCE_TYPE", "router", "settings_resource"]
 RESOURCE_TYPE = "account-settings"
 
 
-class AccountSettingsChangeData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class AccountSettingsChangeData(RequestModel, extra="forbid"):
     type: Literal["account-settings"]
     id: str | None = None
     # Checked by ``AccountSettings.changed``, which names an unknown setting and lists the
@@ -41,12 +40,8 @@ class AccountSettingsChangeData(BaseModel):
     )
 
 
-class AccountSettingsChange(BaseModel):
+class AccountSettingsChange(RequestDocument[AccountSettingsChangeData], extra="forbid"):
     """The body of ``PATCH /api/account-settings``: the settings to change."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data: AccountSettingsChangeData
 
 
 def settings_resource(account_id: str, settings: AccountSettings, base: str) -> dict[str, Any]:
@@ -58,9 +53,7 @@ def settings_resource(account_id: str, settings: AccountSettings, base: str) -> 
     }
 
 
-router = APIRouter(
-    tags=["Account settings"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Account settings")
 
 
 def get_account_settings(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -74,7 +67,7 @@ def patch_account_settings(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[AccountSettingsChange, Body(media_type=JSONAPI_MEDIA_TYPE)],
+    body: JSONAPIBody[AccountSettingsChange],
 ) -> Response:
     """Changes the settings the body's attributes name; the others keep their values."""
     data = body.data

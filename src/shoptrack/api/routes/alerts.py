@@ -10,26 +10,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shoptrack.alerts import subscribe, subscriptions, unsubscribe
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
-    JSONAPI_MEDIA_TYPE,
     PAGE_CURSOR_PARAMETER,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    Page,
+    PageSize,
+    RequestDocument,
+    RequestModel,
     add_route,
-    collection_links,
     decode_cursor,
-    encode_cursor,
     jsonapi_response,
-    page_size,
-    page_size_parameter,
+    jsonapi_router,
     parse_filter,
     utc_time,
 )
@@ -46,7 +45,7 @@ from shoptrack.store.alerts import get_alert, list_alerts
 
 __all__ = ["router"]
 
-_MAX_PAGE = 100
+_PAGE_SIZE = PageSize(50, maximum=100)
 _FILTERS = {"status": ("equals",), "integration_id": ("equals",), "code": ("equals",)}
 _STATUSES = ("open", "resolved")
 
@@ -62,24 +61,16 @@ class SubscriptionAttributes(BaseModel):
     )
 
 
-class SubscriptionData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SubscriptionData(RequestModel, extra="forbid"):
     type: Literal["alert-subscription"]
     attributes: SubscriptionAttributes
 
 
-class SubscriptionDocument(BaseModel):
+class SubscriptionDocument(RequestDocument[SubscriptionData], extra="forbid"):
     """The body of ``POST /api/alert-subscriptions``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data: SubscriptionData
-
-
-router = APIRouter(
-    tags=["Alerts"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Alerts")
 
 
 def _cursor(request: Request) -> tuple[bool, Any, str] | None:
@@ -110,7 +101,7 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
         raise InputError(
             f'filter: status is "open" or "resolved", not {status!r}', parameter="filter"
         )
-    size = page_size(request, 50, _MAX_PAGE)
+    size = _PAGE_SIZE.read(request)
     with services.database.read() as connection:
         found = list_alerts(
             connection,
@@ -121,18 +112,9 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
             after=_cursor(request),
             limit=size + 1,
         )
-    shown = found[:size]
-    next_cursor = None
-    if len(found) > size:
-        last = shown[-1]
-        next_cursor = encode_cursor([not last.is_open, last.opened_at, last.id])
+    page = Page.of(found, size, lambda alert: [not alert.is_open, alert.opened_at, alert.id])
     base = base_url(request)
-    return jsonapi_response(
-        {
-            "data": [alert_resource(alert, base) for alert in shown],
-            "links": collection_links(request, next_cursor),
-        }
-    )
+    return jsonapi_response(page.document(request, lambda alert: alert_resource(alert, base)))
 
 
 def get_one_alert(
@@ -162,7 +144,7 @@ def create_subscription(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[SubscriptionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)],
+    body: JSONAPIBody[SubscriptionDocument],
 ) -> Response:
     """Subscribes an email address or a webhook URL; a webhook's secret is in this answer
     only."""
@@ -194,7 +176,7 @@ add_route(
             "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
             'equals(code,"…"), joined by and(…) or commas',
         },
-        page_size_parameter(50, _MAX_PAGE),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
     ),
 )

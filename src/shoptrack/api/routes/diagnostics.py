@@ -3,10 +3,10 @@ JSON:API resources of type ``finding``, and applying a finding's fix."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import JSONAPIResponse, add_route, jsonapi_response
+from shoptrack.api.jsonapi import add_route, jsonapi_response, jsonapi_router
 from shoptrack.api.resources import fix_document, report_document
 from shoptrack.api.schemas import FindingResponse, ReportResponse, error_responses
 from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration
@@ -15,7 +15,7 @@ from shoptrack.store.integrations import get_integration
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Diagnostics"], default_response_class=JSONAPIResponse)
+router = jsonapi_router("Diagnostics")
 
 
 def _own(services: Services, account_id: str, integration_id: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from shoptrack.api.attributions import attribution_resources
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
@@ -14,16 +14,14 @@ from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
     PAGE_CURSOR_PARAMETER,
     Condition,
-    JSONAPIResponse,
+    Page,
+    PageSize,
     add_route,
-    collection_links,
     decode_cursor,
-    encode_cursor,
     fields_parameter,
     include_parameter,
     jsonapi_response,
-    page_size,
-    page_size_parameter,
+    jsonapi_router,
     parse_fields,
     parse_filter,
     parse_include,
@@ -53,6 +51,7 @@ _FILTERS = {
     "timestamp": ("greater-or-equal", "greater-than", "less-or-equal", "less-than"),
 }
 _INCLUDES = ("attributions", "metric", "profile")
+_PAGE_SIZE = PageSize(200, maximum=1000)
 _SORTS = {"datetime": False, "-datetime": True, "timestamp": False, "-timestamp": True}
 _RANGE_FIELDS = {
     "greater-or-equal": "since",
@@ -102,7 +101,7 @@ def _query(request: Request, account: Account) -> EventQuery:
         account_id=account.id,
         newest_first=_SORTS[sort],
         after_key=after_key,
-        limit=page_size(request, default=200, maximum=1000),
+        limit=_PAGE_SIZE.read(request),
         **changes,
     )
 
@@ -126,7 +125,7 @@ def _included(
     return included
 
 
-router = APIRouter(tags=["Events"], default_response_class=JSONAPIResponse)
+router = jsonapi_router("Events")
 
 
 def get_events(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -136,14 +135,11 @@ def get_events(request: Request, account: AccountDep, services: ServicesDep) -> 
     include = parse_include(request, _INCLUDES)
     with services.database.read() as connection:
         rows = list_events(connection, query)
-    page, more = rows[: query.limit], len(rows) > query.limit
-    next_cursor = encode_cursor([page[-1].time, page[-1].id]) if more and page else None
-    document: dict[str, Any] = {
-        "data": [event_resource(row, base_url(request), fields) for row in page],
-        "links": collection_links(request, next_cursor),
-    }
+    page = Page.of(rows, query.limit, lambda row: [row.time, row.id])
+    base = base_url(request)
+    document = page.document(request, lambda row: event_resource(row, base, fields))
     if include:
-        document["included"] = _included(services, request, account, page, include)
+        document["included"] = _included(services, request, account, list(page.items), include)
     return jsonapi_response(document)
 
 
@@ -179,7 +175,7 @@ add_route(
     parameters=(
         FILTER_PARAMETER,
         sort_parameter(_SORTS),
-        page_size_parameter(200, 1000),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
         fields_parameter("event", EVENT_FIELDS),
         *_INCLUDED_FIELDS,

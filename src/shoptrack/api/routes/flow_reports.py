@@ -7,18 +7,17 @@ the attribute."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
-    JSONAPI_MEDIA_TYPE,
     Condition,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
     add_route,
     jsonapi_response,
+    jsonapi_router,
     parse_filter,
 )
 from shoptrack.api.schemas import (
@@ -33,9 +32,7 @@ from shoptrack.store.accounts import account_settings
 
 __all__ = ["router"]
 
-router = APIRouter(
-    tags=["Reporting"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Reporting")
 
 _FILTER_POINTER = "/data/attributes/filter"
 
@@ -106,14 +103,11 @@ def _document(
     )
 
 
-_BODY = Body(media_type=JSONAPI_MEDIA_TYPE)
-
-
 def query_flow_values(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[FlowValuesRequest, _BODY],
+    body: JSONAPIBody[FlowValuesRequest],
 ) -> Response:
     """Each flow message's statistics over the timeframe."""
     attributes = body.data.attributes
@@ -126,7 +120,7 @@ def query_flow_series(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[FlowSeriesRequest, _BODY],
+    body: JSONAPIBody[FlowSeriesRequest],
 ) -> Response:
     """Each flow message's statistics per interval of the timeframe."""
     attributes = body.data.attributes

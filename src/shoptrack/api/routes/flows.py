@@ -6,28 +6,26 @@ activity (the suppression list is ``suppressions``, the public unsubscribe page
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
-    JSONAPI_MEDIA_TYPE,
     PAGE_CURSOR_PARAMETER,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    Page,
+    PageSize,
+    RequestDocument,
     RequestModel,
     add_route,
-    collection_links,
-    decode_cursor,
-    encode_cursor,
     fields_parameter,
+    id_cursor,
     iso,
     jsonapi_response,
-    page_size,
-    page_size_parameter,
+    jsonapi_router,
     parse_fields,
     parse_filter,
     query_parameter,
@@ -72,10 +70,10 @@ from shoptrack.store.profiles import get_profile
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
+router = jsonapi_router("Flows")
 
 # Klaviyo pages flows 50 at a time at most.
-MAX_PAGE_SIZE = 50
+_PAGE_SIZE = PageSize(50, maximum=50)
 # More flows than an account has in practice: listing reads them all after the cursor.
 MAX_ACCOUNT_FLOWS = 10_000
 _FILTERS = {
@@ -102,10 +100,8 @@ class FlowCreateData(RequestModel):
     attributes: FlowCreateAttributes
 
 
-class FlowCreateDocument(RequestModel):
+class FlowCreateDocument(RequestDocument[FlowCreateData]):
     """The body of ``POST /api/flows``."""
-
-    data: FlowCreateData
 
 
 class FlowUpdateAttributes(RequestModel):
@@ -120,10 +116,8 @@ class FlowUpdateData(RequestModel):
     attributes: FlowUpdateAttributes = FlowUpdateAttributes()
 
 
-class FlowUpdateDocument(RequestModel):
+class FlowUpdateDocument(RequestDocument[FlowUpdateData]):
     """The body of ``PATCH /api/flows/{id}``."""
-
-    data: FlowUpdateData
 
 
 class FlowMessageAttributes(BaseModel):
@@ -153,10 +147,8 @@ class FlowMessageData(RequestModel):
     attributes: FlowMessageAttributes = FlowMessageAttributes()
 
 
-class FlowMessageDocument(RequestModel):
+class FlowMessageDocument(RequestDocument[FlowMessageData]):
     """The body of ``PATCH /api/flows/{id}/flow-messages/{step}``."""
-
-    data: FlowMessageData
 
 
 class FlowRetargetAttributes(RequestModel):
@@ -169,16 +161,8 @@ class FlowRetargetData(RequestModel):
     attributes: FlowRetargetAttributes
 
 
-class FlowRetargetDocument(RequestModel):
+class FlowRetargetDocument(RequestDocument[FlowRetargetData]):
     """The body of ``POST /api/flow-retargets``."""
-
-    data: FlowRetargetData
-
-
-FlowCreateBody = Annotated[FlowCreateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
-FlowUpdateBody = Annotated[FlowUpdateDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
-FlowMessageBody = Annotated[FlowMessageDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
-FlowRetargetBody = Annotated[FlowRetargetDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -190,24 +174,15 @@ def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> R
         if not isinstance(condition.value, expected):
             kind = "true or false" if expected is bool else "a quoted string"
             raise InputError(f"filter: {condition.field} takes {kind}", parameter="filter")
-    size = page_size(request, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    cursor = decode_cursor(request)
-    if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], str)):
-        raise InputError("page[cursor] is not a cursor this server gave", parameter="page[cursor]")
-    after = cursor[0] if cursor else None
+    size = _PAGE_SIZE.read(request)
+    after = id_cursor(request)
     with services.database.read() as connection:
         # An account has tens of flows, so they are filtered here rather than in SQL.
         found = list_flows(connection, account.id, after=after, limit=MAX_ACCOUNT_FLOWS)
     matching = [flow for flow in found if _matches(flow, conditions)]
-    shown = matching[:size]
-    next_cursor = encode_cursor([shown[-1].id]) if len(matching) > size else None
+    page = Page.of(matching, size, lambda flow: [flow.id])
     base = base_url(request)
-    return jsonapi_response(
-        {
-            "data": [flow_resource(flow, base, fields) for flow in shown],
-            "links": collection_links(request, next_cursor),
-        }
-    )
+    return jsonapi_response(page.document(request, lambda flow: flow_resource(flow, base, fields)))
 
 
 def _matches(flow: FlowRecord, conditions: list[Any]) -> bool:
@@ -245,7 +220,10 @@ def get_one(flow_id: str, request: Request, account: AccountDep, services: Servi
 
 
 def post_flow(
-    request: Request, account: AccountDep, services: ServicesDep, body: FlowCreateBody
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: JSONAPIBody[FlowCreateDocument],
 ) -> Response:
     """Creates a flow from the library (``template``) or from a ``definition``; answers 201
     with warnings (a trigger metric without recent events) in ``meta.warnings``."""
@@ -264,7 +242,11 @@ def post_flow(
 
 
 def patch_flow(
-    flow_id: str, request: Request, account: AccountDep, services: ServicesDep, body: FlowUpdateBody
+    flow_id: str,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: JSONAPIBody[FlowUpdateDocument],
 ) -> Response:
     """Changes a flow's status (draft, manual, live), name or archived flag."""
     attributes = body.data.attributes
@@ -304,7 +286,7 @@ def patch_message(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: FlowMessageBody,
+    body: JSONAPIBody[FlowMessageDocument],
 ) -> Response:
     """Edits a message: templates, sender, status and smart sending of an email; URL and
     status of a webhook. Templates are compiled before anything is stored."""
@@ -332,7 +314,9 @@ def get_statistics(
     return jsonapi_response({"data": statistics_resource(flow, statistics, base_url(request))})
 
 
-def post_retarget(account: AccountDep, services: ServicesDep, body: FlowRetargetBody) -> Response:
+def post_retarget(
+    account: AccountDep, services: ServicesDep, body: JSONAPIBody[FlowRetargetDocument]
+) -> Response:
     """Moves the flows of one metric to another of the same name (after a platform switch)."""
     attributes = body.data.attributes
     with services.database.write() as connection:
@@ -390,7 +374,7 @@ add_route(
     responses=error_responses(400, 401, 503),
     parameters=(
         FILTER_PARAMETER,
-        page_size_parameter(MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
         _FLOW_FIELDS,
     ),

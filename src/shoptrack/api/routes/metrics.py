@@ -9,27 +9,27 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
-from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Request, Response
+from pydantic import Field, field_validator
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
-    JSONAPI_MEDIA_TYPE,
     MAX_FILTER_TERMS,
     PAGE_CURSOR_PARAMETER,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    Page,
+    RequestDocument,
+    RequestModel,
     add_route,
-    collection_links,
-    decode_cursor,
-    encode_cursor,
     fields_parameter,
+    id_cursor,
     jsonapi_response,
+    jsonapi_router,
     parse_fields,
     parse_filter,
     sparse,
@@ -49,9 +49,7 @@ from shoptrack.store.events import list_metrics, metrics_by_id
 
 __all__ = ["router"]
 
-router = APIRouter(
-    tags=["Metrics"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Metrics")
 
 # Klaviyo pages metrics 200 at a time and takes no page[size] for them.
 METRICS_PAGE_SIZE = 200
@@ -76,10 +74,7 @@ def get_metrics(request: Request, account: AccountDep, services: ServicesDep) ->
         condition.field.removeprefix("integration."): str(condition.value)
         for condition in parse_filter(request.query_params.get("filter"), _METRIC_FILTERS)
     }
-    cursor = decode_cursor(request)
-    if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], str)):
-        raise InputError("page[cursor] is not a cursor this server gave", parameter="page[cursor]")
-    after = cursor[0] if cursor else None
+    after = id_cursor(request)
     with services.database.read() as connection:
         found = list_metrics(connection, account.id)
     # An account has tens of metrics (eight per integration, plus those sent through the API),
@@ -90,14 +85,10 @@ def get_metrics(request: Request, account: AccountDep, services: ServicesDep) ->
         if (after is None or metric.id > after)
         and all(metric.integration.get(key) == value for key, value in wanted.items())
     ]
-    page = matching[:METRICS_PAGE_SIZE]
-    next_cursor = encode_cursor([page[-1].id]) if len(matching) > len(page) else None
+    page = Page.of(matching, METRICS_PAGE_SIZE, lambda metric: [metric.id])
     base = base_url(request)
     return jsonapi_response(
-        {
-            "data": [metric_resource(metric, base, fields) for metric in page],
-            "links": collection_links(request, next_cursor),
-        }
+        page.document(request, lambda metric: metric_resource(metric, base, fields))
     )
 
 
@@ -185,9 +176,7 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class MetricAggregateAttributes(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class MetricAggregateAttributes(RequestModel):
     metric_id: str = Field(min_length=1)
     measurements: list[Literal["count", "sum_value", "unique"]] = Field(min_length=1)
     filter: list[str] = Field(min_length=1, max_length=MAX_FILTER_TERMS)
@@ -220,19 +209,13 @@ class MetricAggregateAttributes(BaseModel):
         return value
 
 
-class MetricAggregateData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class MetricAggregateData(RequestModel):
     type: Literal["metric-aggregate"]
     attributes: MetricAggregateAttributes
 
 
-class MetricAggregateQuery(BaseModel):
+class MetricAggregateQuery(RequestDocument[MetricAggregateData]):
     """The body of ``POST /api/metric-aggregates``."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    data: MetricAggregateData
 
 
 def _moment(text: Any, zone: zoneinfo.ZoneInfo, pointer: str) -> datetime:
@@ -350,7 +333,7 @@ def _sorted_rows(
 
 
 def query_metric_aggregates(
-    document: Annotated[MetricAggregateQuery, Body(media_type=JSONAPI_MEDIA_TYPE)],
+    document: JSONAPIBody[MetricAggregateQuery],
     request: Request,
     account: AccountDep,
     services: ServicesDep,

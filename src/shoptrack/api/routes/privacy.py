@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Body, Response
+from fastapi import Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep
 from shoptrack.api.jsonapi import (
-    JSONAPI_MEDIA_TYPE,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    RequestDocument,
     RequestModel,
     add_route,
+    jsonapi_router,
 )
 from shoptrack.api.schemas import error_responses
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
@@ -56,10 +56,8 @@ class DeletionJobData(RequestModel):
     attributes: DeletionJobAttributes
 
 
-class DeletionJobDocument(RequestModel):
+class DeletionJobDocument(RequestDocument[DeletionJobData]):
     """The body of request_profile_deletion."""
-
-    data: DeletionJobData
 
 
 def _person(body: DeletionJobDocument) -> tuple[str, str]:
@@ -89,15 +87,13 @@ def _normalized(
         raise InputError(str(error), pointer=f"{_PROFILE_POINTER}/attributes/{field}") from error
 
 
-router = APIRouter(
-    tags=["Data Privacy"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Data Privacy")
 
 
 def request_profile_deletion(
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[DeletionJobDocument, Body(media_type=JSONAPI_MEDIA_TYPE)],
+    body: JSONAPIBody[DeletionJobDocument],
 ) -> Response:
     """Erases a profile, its events and the personal data of its orders; 202 once done.
 

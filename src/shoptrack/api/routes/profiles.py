@@ -10,27 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     FILTER_PARAMETER,
-    JSONAPI_MEDIA_TYPE,
     PAGE_CURSOR_PARAMETER,
     Condition,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    Page,
+    PageSize,
+    RequestDocument,
     RequestModel,
     add_route,
-    collection_links,
     decode_cursor,
-    encode_cursor,
     fields_parameter,
     jsonapi_response,
-    page_size,
-    page_size_parameter,
+    jsonapi_router,
     parse_fields,
     parse_filter,
     sort_parameter,
@@ -67,6 +65,7 @@ _FILTERS = {
 # Klaviyo's names for the time columns.
 _TIME_COLUMNS = {"created": "created_at", "updated": "updated_at"}
 _SORTS = {"id": "id", "created": "created_at", "updated": "updated_at", "email": "email"}
+_PAGE_SIZE = PageSize(20, maximum=100)
 _NORMALIZE: dict[str, Callable[[str | None], str | None]] = {
     "email": normalize_email,
     "phone_number": normalize_phone,
@@ -90,10 +89,8 @@ class ProfileData(RequestModel):
     meta: ProfileMeta | None = None
 
 
-class ProfileDocument(RequestModel):
+class ProfileDocument(RequestDocument[ProfileData]):
     """The body of create_profile, update_profile and create_or_update_profile."""
-
-    data: ProfileData
 
 
 def _matched_values(condition: Condition) -> tuple[str, ...]:
@@ -142,7 +139,7 @@ def _query(request: Request, account: Account) -> ProfileQuery:
         sort=column,
         descending=sort.startswith("-"),
         after_key=_after_key(request, column),
-        limit=page_size(request, default=20, maximum=100),
+        limit=_PAGE_SIZE.read(request),
     )
 
 
@@ -197,11 +194,8 @@ def _document(
     )
 
 
-router = APIRouter(
-    tags=["Profiles"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Profiles")
 # A profile document, read as JSON:API: a wrong body is a 400 whose pointer names the field.
-ProfileBody = Annotated[ProfileDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -210,21 +204,18 @@ def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -
     fields = _fields(request)
     with services.database.read() as connection:
         rows = list_profiles(connection, query)
-    page, more = rows[: query.limit], len(rows) > query.limit
-    next_cursor = None
-    if more and page:
-        last = page[-1]
-        sort_value = (last.email or "") if query.sort == "email" else getattr(last, query.sort)
-        next_cursor = encode_cursor([sort_value, last.id])
-    document = {
-        "data": [profile_resource(row, base_url(request), fields) for row in page],
-        "links": collection_links(request, next_cursor),
-    }
-    return jsonapi_response(document)
+
+    def sort_key(row: Any) -> list[Any]:
+        sort_value = (row.email or "") if query.sort == "email" else getattr(row, query.sort)
+        return [sort_value, row.id]
+
+    page = Page.of(rows, query.limit, sort_key)
+    base = base_url(request)
+    return jsonapi_response(page.document(request, lambda row: profile_resource(row, base, fields)))
 
 
 def post_profile(
-    request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
+    request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody[ProfileDocument]
 ) -> Response:
     """Creates a profile; 409 ``duplicate_profile`` names the one holding an identifier given."""
     change = _change(body.data)
@@ -247,7 +238,11 @@ def get_one_profile(
 
 
 def patch_profile(
-    profile_id: str, request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
+    profile_id: str,
+    request: Request,
+    account: AccountDep,
+    services: ServicesDep,
+    body: JSONAPIBody[ProfileDocument],
 ) -> Response:
     """Updates a profile: attributes given replace (``null`` clears), properties merge."""
     data = body.data
@@ -265,7 +260,7 @@ def patch_profile(
 
 
 def post_profile_import(
-    request: Request, account: AccountDep, services: ServicesDep, body: ProfileBody
+    request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody[ProfileDocument]
 ) -> Response:
     """Creates or updates a profile: 201 when it was created, 200 when it was updated."""
     data = body.data
@@ -288,7 +283,7 @@ add_route(
     parameters=(
         FILTER_PARAMETER,
         sort_parameter([key for name in _SORTS for key in (name, f"-{name}")]),
-        page_size_parameter(20, 100),
+        _PAGE_SIZE.parameter,
         PAGE_CURSOR_PARAMETER,
         _PROFILE_FIELDS,
     ),

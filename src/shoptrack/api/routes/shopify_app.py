@@ -4,19 +4,20 @@ secret."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request, Response
+from pydantic import Field
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
-    JSONAPI_MEDIA_TYPE,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    RequestDocument,
+    RequestModel,
     add_route,
     iso,
     jsonapi_response,
+    jsonapi_router,
 )
 from shoptrack.api.schemas import ShopifyAppResponse, error_responses
 from shoptrack.errors import ConflictError, NotFoundError
@@ -38,9 +39,7 @@ RESOURCE_TYPE = "shopify-app"
 _ATTRIBUTES = "/data/attributes"
 
 
-class ShopifyAppChangeData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ShopifyAppChangeData(RequestModel, extra="forbid"):
     type: Literal["shopify-app"]
     id: str | None = None
     # Checked by ``AppSettings``, which names the field that is wrong.
@@ -53,12 +52,8 @@ class ShopifyAppChangeData(BaseModel):
     )
 
 
-class ShopifyAppChange(BaseModel):
+class ShopifyAppChange(RequestDocument[ShopifyAppChangeData], extra="forbid"):
     """The body of ``PUT /api/shopify-app``: the app's client id and secret."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data: ShopifyAppChangeData
 
 
 def app_resource(services: Services, account_id: str, app: ShopifyApp, base: str) -> dict[str, Any]:
@@ -79,9 +74,7 @@ def app_resource(services: Services, account_id: str, app: ShopifyApp, base: str
     }
 
 
-router = APIRouter(
-    tags=["Shopify app"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse
-)
+router = jsonapi_router("Shopify app")
 
 
 def get_shopify_app(request: Request, account: AccountDep, services: ServicesDep) -> Response:
@@ -99,7 +92,7 @@ def put_shopify_app(
     request: Request,
     account: AccountDep,
     services: ServicesDep,
-    body: Annotated[ShopifyAppChange, Body(media_type=JSONAPI_MEDIA_TYPE)],
+    body: JSONAPIBody[ShopifyAppChange],
 ) -> Response:
     """Sets the app's client id and secret. A new secret of the same client id keeps the old
     ones for verifying what Shopify signed before the rotation."""

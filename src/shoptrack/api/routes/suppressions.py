@@ -4,19 +4,19 @@ goes to) and ``POST`` (suppressing one). The public unsubscribe page adds to it 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep
 from shoptrack.api.jsonapi import (
-    JSONAPI_MEDIA_TYPE,
-    JSONAPIResponse,
-    JSONAPIRoute,
+    JSONAPIBody,
+    RequestDocument,
     RequestModel,
     add_route,
     iso,
     jsonapi_response,
+    jsonapi_router,
 )
 from shoptrack.api.schemas import (
     SuppressionResponse,
@@ -29,7 +29,7 @@ from shoptrack.store.flows import list_suppressions, suppress
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["Flows"], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
+router = jsonapi_router("Flows")
 
 
 class SuppressionAttributes(RequestModel):
@@ -42,13 +42,8 @@ class SuppressionData(RequestModel):
     attributes: SuppressionAttributes
 
 
-class SuppressionDocument(RequestModel):
+class SuppressionDocument(RequestDocument[SuppressionData]):
     """The body of ``POST /api/email-suppressions``."""
-
-    data: SuppressionData
-
-
-SuppressionBody = Annotated[SuppressionDocument, Body(media_type=JSONAPI_MEDIA_TYPE)]
 
 
 def _suppression_resource(row: Any) -> dict[str, Any]:
@@ -68,7 +63,9 @@ def get_suppressions(request: Request, account: AccountDep, services: ServicesDe
     )
 
 
-def post_suppression(account: AccountDep, services: ServicesDep, body: SuppressionBody) -> Response:
+def post_suppression(
+    account: AccountDep, services: ServicesDep, body: JSONAPIBody[SuppressionDocument]
+) -> Response:
     """Suppresses an address (reason ``manual`` unless given): no flow emails it again."""
     try:
         email = normalize_email(body.data.attributes.email)

@@ -6,89 +6,25 @@ resource may grow, and exact where clients rely on a type.
 
 Attributes are all optional because sparse fieldsets (``fields[event]=…``) may leave any out.
 
-One module per kind of resource, all of it imported from here: ``_common`` (errors, links,
+One module per kind of resource, its ``__all__`` all imported from here: ``_common`` (errors, links,
 relationships), ``_events`` (events, metrics, profiles), ``_integrations``, ``_diagnostics``
 (findings and alerts), ``_flows`` (flows, suppressions, flow reports), ``_account`` (settings,
 the Shopify app, health).
 """
 
-from shoptrack.api.schemas._account import AccountSettingsResponse, Health, ShopifyAppResponse
-from shoptrack.api.schemas._common import ErrorDocument, error_responses
-from shoptrack.api.schemas._diagnostics import (
-    AlertResponse,
-    AlertResponseCollection,
-    AlertSubscriptionCreated,
-    AlertSubscriptionResponseCollection,
-    FindingResponse,
-    ReportResponse,
-)
-from shoptrack.api.schemas._events import (
-    EventResponse,
-    EventResponseCollection,
-    MetricAggregateResponse,
-    MetricResponse,
-    MetricResponseCollection,
-    ProfileResponse,
-    ProfileResponseCollection,
-)
-from shoptrack.api.schemas._flows import (
-    FlowActivityResponseCollection,
-    FlowCreated,
-    FlowMessageResponse,
-    FlowMessageResponseCollection,
-    FlowResponse,
-    FlowResponseCollection,
-    FlowRetargetResponse,
-    FlowSeriesReportResponse,
-    FlowStatisticsResponse,
-    FlowValuesReportResponse,
-    SuppressionResponse,
-    SuppressionResponseCollection,
-)
-from shoptrack.api.schemas._integrations import (
-    DeliveryResponseCollection,
-    IntegrationResponse,
-    IntegrationResponseCollection,
-    ReplayQueued,
-    SyncRunResponse,
-    SyncRunResponseCollection,
-)
+from shoptrack.api.schemas import _account, _common, _diagnostics, _events, _flows, _integrations
+from shoptrack.api.schemas._account import *  # noqa: F403  # exactly its __all__
+from shoptrack.api.schemas._common import *  # noqa: F403  # exactly its __all__
+from shoptrack.api.schemas._diagnostics import *  # noqa: F403  # exactly its __all__
+from shoptrack.api.schemas._events import *  # noqa: F403  # exactly its __all__
+from shoptrack.api.schemas._flows import *  # noqa: F403  # exactly its __all__
+from shoptrack.api.schemas._integrations import *  # noqa: F403  # exactly its __all__
 
-__all__ = [
-    "AccountSettingsResponse",
-    "AlertResponse",
-    "AlertResponseCollection",
-    "AlertSubscriptionCreated",
-    "AlertSubscriptionResponseCollection",
-    "DeliveryResponseCollection",
-    "ErrorDocument",
-    "EventResponse",
-    "EventResponseCollection",
-    "FindingResponse",
-    "FlowActivityResponseCollection",
-    "FlowCreated",
-    "FlowMessageResponse",
-    "FlowMessageResponseCollection",
-    "FlowResponse",
-    "FlowResponseCollection",
-    "FlowRetargetResponse",
-    "FlowSeriesReportResponse",
-    "FlowStatisticsResponse",
-    "FlowValuesReportResponse",
-    "Health",
-    "IntegrationResponse",
-    "IntegrationResponseCollection",
-    "MetricAggregateResponse",
-    "MetricResponse",
-    "MetricResponseCollection",
-    "ProfileResponse",
-    "ProfileResponseCollection",
-    "ReplayQueued",
-    "ReportResponse",
-    "ShopifyAppResponse",
-    "SuppressionResponse",
-    "SuppressionResponseCollection",
-    "SyncRunResponse",
-    "SyncRunResponseCollection",
-    "error_responses",
-]
+__all__ = (
+    _account.__all__
+    + _common.__all__
+    + _diagnostics.__all__
+    + _events.__all__
+    + _flows.__all__
+    + _integrations.__all__
+)

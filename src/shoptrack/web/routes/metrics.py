@@ -19,7 +19,7 @@ from shoptrack.store.events import metrics_by_id, metrics_named, searched_metric
 from shoptrack.web.charts import bucket_labels
 from shoptrack.web.period_figures import (
     Charted,
-    Totals,
+    combined_totals,
     count_chart,
     metric_groups,
     period_chart,
@@ -145,12 +145,7 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
         charts = [("", period_chart(labels, drawn, earlier if period.compare else None, period))]
     else:
         charts = [("", count_chart(figures, period, labels))]
-    total = Totals.combined(source.totals for source in figures)
-    previous_total = (
-        Totals.combined(source.previous for source in figures if source.previous is not None)
-        if period.compare
-        else None
-    )
+    total, previous_total = combined_totals(figures, period)
     return pages(request).render(
         request,
         "metrics/show.html",
