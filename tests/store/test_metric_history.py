@@ -44,7 +44,7 @@ def test_each_slice_counts_the_orders_the_domain_places_in_it(
     assert history.metric_id is not None
     assert history.first_hour == START
     assert history.slices == dict(expected)
-    assert len(expected) > 40  # most of the 5 weeks × 12 slices have orders
+    assert len(expected) > 40  # most of the 60 slices (5 weeks of 12) have orders
     quiet = histories[Metric.ADDED_TO_CART]  # the integration's metric, never recorded
     assert quiet == MetricHistory(quiet.metric_id, None, {})
     assert quiet.metric_id is not None
