@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shoptrack.api.jsonapi import iso, sparse
+from shoptrack.store.profiles import PROFILE_DETAILS
 
 __all__ = ["PROFILE_FIELDS", "profile_resource"]
 
@@ -13,12 +14,7 @@ PROFILE_FIELDS = (
     "phone_number",
     "external_id",
     "anonymous_id",
-    "first_name",
-    "last_name",
-    "organization",
-    "locale",
-    "title",
-    "image",
+    *PROFILE_DETAILS,
     "created",
     "updated",
     "last_event_date",
