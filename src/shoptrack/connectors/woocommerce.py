@@ -36,6 +36,7 @@ from shoptrack.connectors.errors import StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import PageNumberPaginator
 from shoptrack.domain.order import Address, LineItem, Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = ["WooCommerce", "WooCommerceCredentials"]
 
@@ -80,11 +81,22 @@ def _gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class WooCommerce(RestConnector):
+class WooCommerce(RestConnector[WooCommerceCredentials]):
     """The WooCommerce connector (REST API ``wc/v3``, core order statuses)."""
 
     platform: ClassVar[str] = "woocommerce"
-    credentials_model: ClassVar[type[Credentials]] = WooCommerceCredentials
+    credentials_model = WooCommerceCredentials
+    display_name: ClassVar[str] = "WooCommerce"
+    sends_webhooks: ClassVar[bool] = True
+    sync_interval_minutes: ClassVar[int] = 15  # a safety net behind the webhooks
+    webhook_secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
+    previous_webhook_secrets_field: ClassVar[str | None] = "previous_webhook_secrets"
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["processing"]),
+        fulfilled=["completed"],
+        cancelled=["cancelled"],
+        refunded=["refunded"],
+    )
     origin_field: ClassVar[str] = "store_url"
     page_size: ClassVar[int] = 100  # the API's maximum per_page
     chooses_webhook_secret: ClassVar[bool] = True  # sent as the webhook's `secret` on creation
@@ -102,17 +114,14 @@ class WooCommerce(RestConnector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
-        assert isinstance(credentials, WooCommerceCredentials)
+    def origin(self, credentials: WooCommerceCredentials) -> str:
         return replace_origin(credentials.store_url, credentials.api_base_url)
 
-    def storefront_url(self, credentials: Credentials) -> str | None:
-        assert isinstance(credentials, WooCommerceCredentials)
+    def storefront_url(self, credentials: WooCommerceCredentials) -> str | None:
         return credentials.store_url
 
-    def auth(self, credentials: Credentials) -> httpx.Auth:
+    def auth(self, credentials: WooCommerceCredentials) -> httpx.Auth:
         """HTTP Basic over https; over plain http WooCommerce accepts only OAuth 1.0a."""
-        assert isinstance(credentials, WooCommerceCredentials)
         if self.origin(credentials).startswith("https://"):
             return httpx.BasicAuth(credentials.consumer_key, credentials.consumer_secret)
         return OAuth1Auth(credentials.consumer_key, credentials.consumer_secret)
@@ -143,11 +152,10 @@ class WooCommerce(RestConnector):
         return _utc(raw, "date_modified_gmt")
 
     def register_webhooks(
-        self, client: StoreClient, delivery_url: str, credentials: Credentials
+        self, client: StoreClient, delivery_url: str, credentials: WooCommerceCredentials
     ) -> None:
         """Creates the order webhooks that do not point here yet (WooCommerce pings each new
         one, which intake answers 200)."""
-        assert isinstance(credentials, WooCommerceCredentials)
         existing = _webhooks(client.get(_WEBHOOKS_PATH, {"per_page": 100}))
         present = {
             (hook.get("topic"), hook.get("delivery_url"))
@@ -208,7 +216,9 @@ class WooCommerce(RestConnector):
             return WebhookCheck(WebhookVerdict.PING)
         reason = hmac_refusal(secrets, body, signature, "X-WC-Webhook-Signature")
         if reason is not None:
-            return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+            # The topic it claims, as it came (kept with the refused delivery for the doctor).
+            claimed = headers.get("x-wc-webhook-topic", "")[:64]
+            return WebhookCheck(WebhookVerdict.REJECTED, topic=claimed, reason=reason)
         return WebhookCheck(
             WebhookVerdict.ACCEPTED,
             topic=headers.get("x-wc-webhook-topic", "").strip(),
