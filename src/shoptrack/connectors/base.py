@@ -253,16 +253,18 @@ class Connector(ABC, Generic[C]):
     # Which raw statuses make an order placed, fulfilled, cancelled, refunded unless an
     # integration's settings say otherwise (DESIGN.md's table).
     default_rules: ClassVar[StatusRules]
-    # Whether the platform delivers order webhooks shoptrack verifies (then polling is the
-    # safety net behind them, and the doctor looks after the webhooks).
-    sends_webhooks: ClassVar[bool] = False
-    # How often an integration is polled unless its settings say (``sync_interval_minutes``):
-    # platforms without webhooks more often than those whose polls are a safety net.
-    sync_interval_minutes: ClassVar[int] = 5
     # The credential fields holding the secrets that sign webhooks now, first tried first, and
-    # the one keeping those still valid during a rotation.
+    # the one keeping those still valid during a rotation; none where the platform sends no
+    # webhooks shoptrack can verify.
     webhook_secret_fields: ClassVar[tuple[str, ...]] = ()
     previous_webhook_secrets_field: ClassVar[str | None] = None
+    # Whether the platform delivers order webhooks shoptrack verifies (then polling is the
+    # safety net behind them, and the doctor looks after the webhooks): set from
+    # ``webhook_secret_fields``.
+    sends_webhooks: ClassVar[bool] = False
+    # How often an integration is polled unless its settings say (``sync_interval_minutes``):
+    # by default every 15 minutes behind webhooks, every 5 where polling is the only source.
+    sync_interval_minutes: ClassVar[int] = 5
     # The field of a raw order (as ``to_order`` reads it) holding the platform's order id.
     order_id_field: ClassVar[str] = "id"
     page_size: ClassVar[int] = 100
@@ -285,6 +287,9 @@ class Connector(ABC, Generic[C]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.known_statuses = frozenset(cls.status_labels)
+        cls.sends_webhooks = bool(cls.webhook_secret_fields)
+        if "sync_interval_minutes" not in vars(cls):
+            cls.sync_interval_minutes = 15 if cls.sends_webhooks else 5
 
     # -- polling: a few declarations, and the loop every platform shares -----------------
 

@@ -158,13 +158,6 @@ class Magento2(RestConnector[Magento2Credentials]):
     credentials_model = Magento2Credentials
     display_name: ClassVar[str] = "Magento 2"
     order_id_field: ClassVar[str] = "entity_id"
-    # Custom statuses fall back on their state (``Order.status_fallback``).
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.excluding(["pending_payment"]),
-        fulfilled=["complete"],
-        cancelled=["canceled"],
-        refunded=["closed"],
-    )
     origin_field: ClassVar[str] = "base_url"
     # No default limit; a store with Web API input limits on caps pageSize at 300 (400 above).
     # Orders carry their items, addresses and payment: 100 keeps a page a few hundred kB.
@@ -182,6 +175,13 @@ class Magento2(RestConnector[Magento2Credentials]):
             "canceled": "Canceled",
             "fraud": "Suspected Fraud",
         }
+    )
+    # Custom statuses fall back on their state (``Order.status_fallback``).
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(["pending_payment"]),
+        fulfilled=["complete"],
+        cancelled=["canceled"],
+        refunded=["closed"],
     )
 
     def origin(self, credentials: Magento2Credentials) -> str:

@@ -107,10 +107,6 @@ class Shift4Shop(RestConnector[Shift4ShopCredentials]):
     credentials_model = Shift4ShopCredentials
     display_name: ClassVar[str] = "Shift4Shop"
     order_id_field: ClassVar[str] = "OrderID"
-    # 2 Processing, 4 Shipped; 5 Cancel; no status says refunded.
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.including(["2", "4"]), fulfilled=["4"], cancelled=["5"]
-    )
     # The API's maximum is undocumented: SkuVault reads 200 a page, ShipWorks 50. A larger
     # limit the API cut short would look like the last page.
     page_size: ClassVar[int] = 100
@@ -128,6 +124,10 @@ class Shift4Shop(RestConnector[Shift4ShopCredentials]):
             "11": "Unpaid",
             "12": "Review",
         }
+    )
+    # 2 Processing, 4 Shipped; 5 Cancel; no status says refunded.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["2", "4"]), fulfilled=["4"], cancelled=["5"]
     )
 
     def origin(self, credentials: Shift4ShopCredentials) -> str:

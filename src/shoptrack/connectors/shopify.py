@@ -168,17 +168,10 @@ class Shopify(Connector[ShopifyCredentials]):
     platform: ClassVar[str] = "shopify"
     credentials_model = ShopifyCredentials
     display_name: ClassVar[str] = "Shopify"
-    sends_webhooks: ClassVar[bool] = True
-    sync_interval_minutes: ClassVar[int] = 15  # a safety net behind the webhooks
     # A Dev Dashboard app signs with its client secret; an admin-created app with the secret
     # entered as ``webhook_secret``.
     webhook_secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "webhook_secret")
     previous_webhook_secrets_field: ClassVar[str | None] = "previous_webhook_secrets"
-    # Any order placed (the checkout completed); the fulfilled and cancelled stages come from
-    # ``fulfillment_status`` and ``cancelled_at``, which ``to_order`` reports beside the status.
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.excluding(()), refunded=["refunded"]
-    )
     origin_field: ClassVar[str] = "shop_domain"
     uninstall_topic: ClassVar[str | None] = "app/uninstalled"
     page_size: ClassVar[int] = ORDERS_PER_PAGE  # what fits in one query's cost
@@ -193,6 +186,11 @@ class Shopify(Connector[ShopifyCredentials]):
             "refunded": "Refunded",
             "voided": "Voided",
         }
+    )
+    # Any order placed (the checkout completed); the fulfilled and cancelled stages come from
+    # ``fulfillment_status`` and ``cancelled_at``, which ``to_order`` reports beside the status.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(()), refunded=["refunded"]
     )
 
     def origin(self, credentials: ShopifyCredentials) -> str:

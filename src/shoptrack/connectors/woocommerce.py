@@ -87,16 +87,8 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
     platform: ClassVar[str] = "woocommerce"
     credentials_model = WooCommerceCredentials
     display_name: ClassVar[str] = "WooCommerce"
-    sends_webhooks: ClassVar[bool] = True
-    sync_interval_minutes: ClassVar[int] = 15  # a safety net behind the webhooks
     webhook_secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
     previous_webhook_secrets_field: ClassVar[str | None] = "previous_webhook_secrets"
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.including(["processing"]),
-        fulfilled=["completed"],
-        cancelled=["cancelled"],
-        refunded=["refunded"],
-    )
     origin_field: ClassVar[str] = "store_url"
     page_size: ClassVar[int] = 100  # the API's maximum per_page
     chooses_webhook_secret: ClassVar[bool] = True  # sent as the webhook's `secret` on creation
@@ -112,6 +104,12 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
             "failed": "Failed",
             "checkout-draft": "Draft",
         }
+    )
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["processing"]),
+        fulfilled=["completed"],
+        cancelled=["cancelled"],
+        refunded=["refunded"],
     )
 
     def origin(self, credentials: WooCommerceCredentials) -> str:
