@@ -144,21 +144,7 @@ def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
 
 
 def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "address1"),
-        address2=fields.optional_text(raw, "address2"),
-        city=fields.optional_text(raw, "city"),
-        region=fields.optional_text(raw, "province"),
-        region_code=fields.optional_text(raw, "province_code"),
-        country=fields.optional_text(raw, "country"),
-        country_code=fields.optional_text(raw, "country_code"),
-        zip=fields.optional_text(raw, "zip"),
-        phone=fields.optional_text(raw, "phone"),
-    )
-    return None if address == Address() else address
+    return fields.address(raw, region="province", region_code="province_code")
 
 
 def utc(raw: Mapping[str, Any], key: str, path: str = "") -> datetime:

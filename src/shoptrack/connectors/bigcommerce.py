@@ -549,21 +549,10 @@ def _line_item(item: Mapping[str, Any], path: str, *, tax_inclusive: bool) -> Li
 
 
 def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "street_1"),
-        address2=fields.optional_text(raw, "street_2"),
-        city=fields.optional_text(raw, "city"),
-        # BigCommerce writes the state's and country's names, and the country's ISO code.
-        region=fields.optional_text(raw, "state"),
-        country=fields.optional_text(raw, "country"),
-        country_code=fields.optional_text(raw, "country_iso2"),
-        zip=fields.optional_text(raw, "zip"),
-        phone=fields.optional_text(raw, "phone"),
+    # BigCommerce writes the state's and country's names, and the country's ISO code.
+    return fields.address(
+        raw, address1="street_1", address2="street_2", region="state", country_code="country_iso2"
     )
-    return None if address == Address() else address
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:

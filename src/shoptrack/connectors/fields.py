@@ -7,11 +7,17 @@ Time readers stay with each connector: every platform writes its times its own w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shoptrack.domain.order import Address
+
+_ADDRESS_FIELDS = tuple(field.name for field in dataclasses.fields(Address))
+
 __all__ = [
+    "address",
     "integer",
     "mapping",
     "money",
@@ -91,3 +97,19 @@ def object_list(
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
         raise ValueError(f"{path}{key}: expected a list of objects")
     return value
+
+
+def address(raw: Mapping[str, Any], **keys: str | None) -> Address | None:
+    """The address ``raw`` holds: each of ``Address``'s fields read as optional text from the
+    key of its own name, or from the one ``keys`` names for it (None: the platform does not
+    write that field); None when no field is set."""
+    unknown = set(keys) - set(_ADDRESS_FIELDS)
+    if unknown:
+        raise TypeError(f"Address has no field {', '.join(sorted(unknown))}")
+    found = Address(
+        **{
+            name: optional_text(raw, key) if key else None
+            for name, key in ((name, keys.get(name, name)) for name in _ADDRESS_FIELDS)
+        }
+    )
+    return None if found == Address() else found

@@ -343,21 +343,17 @@ def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
 
 
 def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "address_1"),
-        address2=fields.optional_text(raw, "address_2"),
-        city=fields.optional_text(raw, "city"),
-        # WooCommerce writes the state's code (or a free-text name where the country has no list)
-        # and the ISO 3166-1 alpha-2 country code, never their display names.
-        region_code=fields.optional_text(raw, "state"),
-        country_code=fields.optional_text(raw, "country"),
-        zip=fields.optional_text(raw, "postcode"),
-        phone=fields.optional_text(raw, "phone"),
+    # WooCommerce writes the state's code (or a free-text name where the country has no list)
+    # and the ISO 3166-1 alpha-2 country code, never their display names.
+    return fields.address(
+        raw,
+        address1="address_1",
+        address2="address_2",
+        region_code="state",
+        country_code="country",
+        country=None,
+        zip="postcode",
     )
-    return None if address == Address() else address
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:
