@@ -29,3 +29,20 @@ def test_an_address_without_any_field_is_none() -> None:
 def test_an_unknown_address_field_is_refused() -> None:
     with pytest.raises(TypeError, match="postcode"):
         fields.address({}, postcode="zip")
+
+
+def test_each_object_of_a_list_is_read_with_its_path() -> None:
+    raw = {"coupons": [{"code": "A"}, {"code": "B"}]}
+    assert fields.each(raw, "coupons", lambda coupon, path: path + coupon["code"]) == (
+        "coupons[0].A",
+        "coupons[1].B",
+    )
+    assert fields.each({}, "coupons", lambda coupon, path: path) == ()
+
+
+def test_each_names_the_object_that_cannot_be_read() -> None:
+    raw = {"line_items": [{"name": "Tee"}, {"name": ""}]}
+    with pytest.raises(ValueError, match=r"line_items\[1\]\.name: empty"):
+        fields.each(raw, "line_items", lambda item, path: fields.text(item, "name", path))
+    with pytest.raises(ValueError, match="line_items: missing"):
+        fields.each({}, "line_items", lambda item, path: path, required=True)

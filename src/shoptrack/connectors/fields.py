@@ -8,16 +8,18 @@ Time readers stay with each connector: every platform writes its times its own w
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from shoptrack.domain.order import Address
 
 _ADDRESS_FIELDS = tuple(field.name for field in dataclasses.fields(Address))
+Read = TypeVar("Read")
 
 __all__ = [
     "address",
+    "each",
     "integer",
     "mapping",
     "money",
@@ -113,3 +115,16 @@ def address(raw: Mapping[str, Any], **keys: str | None) -> Address | None:
         }
     )
     return None if found == Address() else found
+
+
+def each(
+    raw: Mapping[str, Any],
+    key: str,
+    read: Callable[[Mapping[str, Any], str], Read],
+    *,
+    required: bool = False,
+) -> tuple[Read, ...]:
+    """``read`` applied to every object of the list ``key``, with the path that names it in
+    errors (``"line_items[0]."``)."""
+    objects = object_list(raw, key, required=required)
+    return tuple(read(item, f"{key}[{index}].") for index, item in enumerate(objects))

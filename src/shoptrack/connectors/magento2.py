@@ -354,10 +354,7 @@ class Magento2(RestConnector[Magento2Credentials]):
             or fields.optional_text(billing, "firstname"),
             last_name=fields.optional_text(raw, "customer_lastname")
             or fields.optional_text(billing, "lastname"),
-            line_items=tuple(
-                _line_item(item, f"items[{index}].")
-                for index, item in enumerate(fields.object_list(raw, "items", required=True))
-            ),
+            line_items=fields.each(raw, "items", _line_item, required=True),
             discount_codes=(coupon,) if coupon else (),
             discount_total=-discount if discount < 0 else Decimal(0),
             refunded_total=fields.money(raw, "total_refunded", default=Decimal(0)),

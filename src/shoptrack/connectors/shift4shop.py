@@ -263,9 +263,8 @@ class Shift4Shop(RestConnector[Shift4ShopCredentials]):
             phone=fields.optional_text(raw, "BillingPhoneNumber"),
             first_name=fields.optional_text(raw, "BillingFirstName"),
             last_name=fields.optional_text(raw, "BillingLastName"),
-            line_items=tuple(
-                _line_item(item, f"OrderItemList[{index}].", store)
-                for index, item in enumerate(fields.object_list(raw, "OrderItemList"))
+            line_items=fields.each(
+                raw, "OrderItemList", lambda item, path: _line_item(item, path, store)
             ),
             discount_codes=tuple(
                 code

@@ -285,13 +285,9 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
             phone=fields.optional_text(billing, "phone"),
             first_name=fields.optional_text(billing, "first_name"),
             last_name=fields.optional_text(billing, "last_name"),
-            line_items=tuple(
-                _line_item(item, f"line_items[{index}].")
-                for index, item in enumerate(fields.object_list(raw, "line_items", required=True))
-            ),
-            discount_codes=tuple(
-                fields.text(coupon, "code", f"coupon_lines[{index}].")
-                for index, coupon in enumerate(fields.object_list(raw, "coupon_lines"))
+            line_items=fields.each(raw, "line_items", _line_item, required=True),
+            discount_codes=fields.each(
+                raw, "coupon_lines", lambda coupon, path: fields.text(coupon, "code", path)
             ),
             discount_total=fields.money(raw, "discount_total", default=Decimal(0)),
             refunded_total=_refunded_total(raw),
