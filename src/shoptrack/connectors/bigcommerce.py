@@ -118,6 +118,13 @@ class BigCommerce(RestConnector[BigCommerceCredentials]):
     platform: ClassVar[str] = "bigcommerce"
     credentials_model = BigCommerceCredentials
     display_name: ClassVar[str] = "BigCommerce"
+    # 0 Incomplete, 1 Pending, 7 Awaiting Payment are not placed yet.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(["0", "1", "7"]),
+        fulfilled=["2", "10"],
+        cancelled=["5", "6"],
+        refunded=["4"],
+    )
     # The app's client secret signs the webhooks.
     webhook_secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
     previous_webhook_secrets_field: ClassVar[str | None] = "previous_client_secrets"
@@ -141,13 +148,6 @@ class BigCommerce(RestConnector[BigCommerceCredentials]):
             "13": "Disputed",
             "14": "Partially Refunded",
         }
-    )
-    # 0 Incomplete, 1 Pending, 7 Awaiting Payment are not placed yet.
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.excluding(["0", "1", "7"]),
-        fulfilled=["2", "10"],
-        cancelled=["5", "6"],
-        refunded=["4"],
     )
 
     def origin(self, credentials: BigCommerceCredentials) -> str:

@@ -157,6 +157,13 @@ class Magento2(RestConnector[Magento2Credentials]):
     platform: ClassVar[str] = "magento2"
     credentials_model = Magento2Credentials
     display_name: ClassVar[str] = "Magento 2"
+    # Custom statuses fall back on their state (``Order.status_fallback``).
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(["pending_payment"]),
+        fulfilled=["complete"],
+        cancelled=["canceled"],
+        refunded=["closed"],
+    )
     order_id_field: ClassVar[str] = "entity_id"
     origin_field: ClassVar[str] = "base_url"
     # No default limit; a store with Web API input limits on caps pageSize at 300 (400 above).
@@ -175,13 +182,6 @@ class Magento2(RestConnector[Magento2Credentials]):
             "canceled": "Canceled",
             "fraud": "Suspected Fraud",
         }
-    )
-    # Custom statuses fall back on their state (``Order.status_fallback``).
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.excluding(["pending_payment"]),
-        fulfilled=["complete"],
-        cancelled=["canceled"],
-        refunded=["closed"],
     )
 
     def origin(self, credentials: Magento2Credentials) -> str:

@@ -183,6 +183,10 @@ class PrestaShop(RestConnector[PrestaShopCredentials]):
     platform: ClassVar[str] = "prestashop"
     credentials_model = PrestaShopCredentials
     display_name: ClassVar[str] = "PrestaShop"
+    # 3 Processing in progress; 4 Shipped, 5 Delivered; 6 Canceled; 7 Refunded.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["3"]), fulfilled=["4", "5"], cancelled=["6"], refunded=["7"]
+    )
     origin_field: ClassVar[str] = "base_url"
     # The Webservice has no maximum (`limit` is optional); a hundred full orders with their
     # lines is a page of a few hundred kilobytes.
@@ -204,10 +208,6 @@ class PrestaShop(RestConnector[PrestaShopCredentials]):
             "12": "On backorder (not paid)",
             "13": "Awaiting Cash On Delivery validation",
         }
-    )
-    # 3 Processing in progress; 4 Shipped, 5 Delivered; 6 Canceled; 7 Refunded.
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.including(["3"]), fulfilled=["4", "5"], cancelled=["6"], refunded=["7"]
     )
 
     def origin(self, credentials: PrestaShopCredentials) -> str:

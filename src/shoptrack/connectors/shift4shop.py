@@ -106,6 +106,10 @@ class Shift4Shop(RestConnector[Shift4ShopCredentials]):
     platform: ClassVar[str] = "shift4shop"
     credentials_model = Shift4ShopCredentials
     display_name: ClassVar[str] = "Shift4Shop"
+    # 2 Processing, 4 Shipped; 5 Cancel; no status says refunded.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["2", "4"]), fulfilled=["4"], cancelled=["5"]
+    )
     order_id_field: ClassVar[str] = "OrderID"
     # The API's maximum is undocumented: SkuVault reads 200 a page, ShipWorks 50. A larger
     # limit the API cut short would look like the last page.
@@ -124,10 +128,6 @@ class Shift4Shop(RestConnector[Shift4ShopCredentials]):
             "11": "Unpaid",
             "12": "Review",
         }
-    )
-    # 2 Processing, 4 Shipped; 5 Cancel; no status says refunded.
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.including(["2", "4"]), fulfilled=["4"], cancelled=["5"]
     )
 
     def origin(self, credentials: Shift4ShopCredentials) -> str:

@@ -168,6 +168,11 @@ class Shopify(Connector[ShopifyCredentials]):
     platform: ClassVar[str] = "shopify"
     credentials_model = ShopifyCredentials
     display_name: ClassVar[str] = "Shopify"
+    # Any order placed (the checkout completed); the fulfilled and cancelled stages come from
+    # ``fulfillment_status`` and ``cancelled_at``, which ``to_order`` reports beside the status.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(()), refunded=["refunded"]
+    )
     # A Dev Dashboard app signs with its client secret; an admin-created app with the secret
     # entered as ``webhook_secret``.
     webhook_secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "webhook_secret")
@@ -186,11 +191,6 @@ class Shopify(Connector[ShopifyCredentials]):
             "refunded": "Refunded",
             "voided": "Voided",
         }
-    )
-    # Any order placed (the checkout completed); the fulfilled and cancelled stages come from
-    # ``fulfillment_status`` and ``cancelled_at``, which ``to_order`` reports beside the status.
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.excluding(()), refunded=["refunded"]
     )
 
     def origin(self, credentials: ShopifyCredentials) -> str:

@@ -87,6 +87,12 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
     platform: ClassVar[str] = "woocommerce"
     credentials_model = WooCommerceCredentials
     display_name: ClassVar[str] = "WooCommerce"
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["processing"]),
+        fulfilled=["completed"],
+        cancelled=["cancelled"],
+        refunded=["refunded"],
+    )
     webhook_secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
     previous_webhook_secrets_field: ClassVar[str | None] = "previous_webhook_secrets"
     origin_field: ClassVar[str] = "store_url"
@@ -104,12 +110,6 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
             "failed": "Failed",
             "checkout-draft": "Draft",
         }
-    )
-    default_rules: ClassVar[StatusRules] = status_rules(
-        StatusSet.including(["processing"]),
-        fulfilled=["completed"],
-        cancelled=["cancelled"],
-        refunded=["refunded"],
     )
 
     def origin(self, credentials: WooCommerceCredentials) -> str:
