@@ -25,6 +25,7 @@ from rich.console import Console
 
 from shoptrack.api import create_app
 from shoptrack.cli.progress import SyncReport
+from shoptrack.connectors import connector_for
 from shoptrack.demo_flows import DemoReaders, ensure_demo_flows, replay_flow_history
 from shoptrack.errors import NotFoundError
 from shoptrack.integrations import connect, update
@@ -204,7 +205,7 @@ class DemoShop:
                 )
                 return existing.id
         settings: dict[str, object] = {"backfill_days": HISTORY_DAYS}
-        if platform not in ("woocommerce", "shopify", "bigcommerce"):
+        if not connector_for(platform).sends_webhooks:
             settings["sync_interval_minutes"] = DEMO_SYNC_MINUTES
         result = connect(
             services,

@@ -43,7 +43,7 @@ from shoptrack.domain.events import TEST_ORDER_DOMAIN, Metric
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.runtime import build_processor
-from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES, SyncBusyError, Syncer, stored_tokens
+from shoptrack.pipeline.sync import SyncBusyError, Syncer, stored_tokens
 from shoptrack.services import Services
 from shoptrack.store.integrations import Integration, get_integration, integration_row
 from shoptrack.store.order_states import order_from_snapshot
@@ -229,7 +229,7 @@ class _Follower:
             self.integration: Integration = get_integration(connection, account_id, integration_id)
         self.connector: Connector = connector_for(self.integration.platform)
         self.started = services.clock.now()
-        self.polled = self.integration.platform not in DEFAULT_INTERVAL_MINUTES
+        self.polled = not self.connector.sends_webhooks
         self.syncer = Syncer(services)
         self.fetcher = OrderFetcher(services)
         self.processor = build_processor(services)

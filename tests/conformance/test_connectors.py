@@ -159,6 +159,17 @@ def test_every_platform_with_a_connector_has_a_harness() -> None:
     assert len(names) == len(set(names)), "two harnesses of a platform need distinct variants"
 
 
+def test_the_connector_declares_its_webhooks(harness: PlatformHarness) -> None:
+    connector = harness.connector
+    assert connector.sends_webhooks == harness.webhooks
+    if harness.webhooks:
+        field = harness.webhook_secret_field
+        assert field in connector.webhook_secret_fields
+        assert connector.previous_webhook_secrets_field == f"previous_{field}s"
+    else:
+        assert connector.webhook_secrets({"webhook_secret": "s", "client_secret": "s"}) == []
+
+
 # -- credentials ------------------------------------------------------------------------------
 
 
@@ -461,6 +472,8 @@ def test_every_status_maps_with_the_stores_status_and_total(
     )
     assert all(type(order.total) is Decimal for order in orders)
     assert [order.updated_at for order in orders] == list(map(harness.connector.updated_at, raws))
+    ids = [order.platform_order_id for order in orders]
+    assert [harness.connector.raw_order_id(raw) for raw in raws] == ids
 
 
 # -- webhooks ---------------------------------------------------------------------------------

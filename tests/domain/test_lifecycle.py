@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shoptrack.connectors import connector_for, known_platforms
 from shoptrack.domain.lifecycle import OrderState, Transition, stages_of, transition
 from shoptrack.domain.order import Order
-from shoptrack.domain.status import PLATFORMS, Lifecycle, StatusRules, default_rules
+from shoptrack.domain.status import Lifecycle, StatusRules
 
 PLACED = Lifecycle.PLACED
 FULFILLED = Lifecycle.FULFILLED
@@ -139,9 +140,9 @@ def _setting(statuses: tuple[str, ...]) -> st.SearchStrategy[Any]:
 
 @st.composite
 def histories(draw: st.DrawFn) -> History:
-    platform = draw(st.sampled_from(PLATFORMS))
+    platform = draw(st.sampled_from(known_platforms()))
     statuses = (*CATALOGUES[platform], CUSTOM)
-    rules = default_rules(platform)
+    rules = connector_for(platform).default_rules
     if draw(st.booleans()):  # sometimes a merchant's own rules, which may name the custom status
         rules = rules.with_settings(
             draw(st.dictionaries(st.sampled_from(SETTING_KEYS), _setting(statuses), max_size=4))
@@ -319,7 +320,7 @@ def test_skipped_marks_an_order_first_seen_cancelled_and_not_placed(data: st.Dat
 
 # --- examples ---------------------------------------------------------------------------------
 
-WOO = default_rules("woocommerce")
+WOO = connector_for("woocommerce").default_rules
 
 
 def test_woocommerce_processing_then_completed() -> None:
@@ -355,7 +356,7 @@ def test_first_seen_refunded_implies_placed() -> None:
 
 
 def test_prestashop_payment_accepted_then_shipped() -> None:
-    rules = default_rules("prestashop")
+    rules = connector_for("prestashop").default_rules
     changes = apply_all([sighting("2", 0), sighting("4", 60), sighting("5", 120)], rules)
     assert [change.record for change in changes] == [(), (PLACED, FULFILLED), ()]
 
@@ -385,19 +386,19 @@ def test_cancelled_then_reinstated_records_placed() -> None:
 
 
 def test_bigcommerce_awaiting_payment_then_awaiting_fulfillment_then_cancelled() -> None:
-    rules = default_rules("bigcommerce")
+    rules = connector_for("bigcommerce").default_rules
     changes = apply_all([sighting("7", 0), sighting("11", 5), sighting("5", 10)], rules)
     assert [change.record for change in changes] == [(), (PLACED,), (CANCELLED,)]
 
 
 def test_shift4shop_abandoned_is_never_placed_nor_skipped() -> None:
-    change = transition(None, sighting("7"), default_rules("shift4shop"))
+    change = transition(None, sighting("7"), connector_for("shift4shop").default_rules)
     assert change.record == ()
     assert not change.state.skipped
 
 
 def test_magento_custom_status_uses_its_state() -> None:
-    rules = default_rules("magento2")
+    rules = connector_for("magento2").default_rules
     waiting = transition(None, sighting("awaiting_transfer", 0, fallback="pending_payment"), rules)
     assert waiting.record == ()
     picked = transition(waiting.state, sighting("ready_to_pick", 5, fallback="complete"), rules)
@@ -468,7 +469,7 @@ def test_narrowing_rules_never_unrecords() -> None:
 
 # --- Shopify: cancelled_at and fulfilled_at beside financial_status -------------------------
 
-SHOPIFY = default_rules("shopify")
+SHOPIFY = connector_for("shopify").default_rules
 
 
 def test_shopify_order_is_placed_whatever_its_financial_status() -> None:
@@ -536,7 +537,7 @@ def test_shopify_markers_are_stages() -> None:
 def test_first_seen_cancelled_or_declined_records_nothing(
     platform: str, first_sighting: Order
 ) -> None:
-    rules = default_rules(platform)
+    rules = connector_for(platform).default_rules
     assert PLACED not in stages_of(first_sighting, rules)
     change = transition(None, first_sighting, rules)
     assert change.record == ()
@@ -544,13 +545,15 @@ def test_first_seen_cancelled_or_declined_records_nothing(
 
 
 def test_bigcommerce_pending_then_declined_records_nothing() -> None:
-    changes = apply_all([sighting("1", 0), sighting("6", 5)], default_rules("bigcommerce"))
+    changes = apply_all(
+        [sighting("1", 0), sighting("6", 5)], connector_for("bigcommerce").default_rules
+    )
     assert recorded(changes) == []
     assert not changes[-1].state.skipped  # not first seen so: an abandoned payment
 
 
 def test_magento_processing_then_canceled_records_cancelled() -> None:
-    rules = default_rules("magento2")
+    rules = connector_for("magento2").default_rules
     changes = apply_all(
         [sighting("processing", 0, fallback="processing"), sighting("canceled", 5)], rules
     )
@@ -566,7 +569,7 @@ def test_shopify_placed_then_cancelled_records_cancelled() -> None:
 
 
 def test_placed_bigcommerce_order_later_declined_records_cancelled() -> None:
-    rules = default_rules("bigcommerce")
+    rules = connector_for("bigcommerce").default_rules
     changes = apply_all([sighting("11", 0), sighting("6", 5)], rules)
     assert [change.record for change in changes] == [(PLACED,), (CANCELLED,)]
 

@@ -28,6 +28,11 @@ def test_every_known_platform_has_a_simulator() -> None:
 
 
 @pytest.mark.parametrize("life", CATALOG, ids=lambda life: life.platform)
+def test_a_simulated_store_is_named_as_shoptrack_names_its_platform(life: StoreLife) -> None:
+    assert life.label == connector_for(life.platform).display_name
+
+
+@pytest.mark.parametrize("life", CATALOG, ids=lambda life: life.platform)
 def test_a_simulated_shop_lives_through_every_kind_of_event(life: StoreLife) -> None:
     shop = life.build(None, True)
     life.seed(shop, 12, timedelta(hours=5))

@@ -104,7 +104,7 @@ class WebhookIntake:
             account_id=target.account_id,
             integration_id=target.integration_id,
             source="webhook",
-            topic=check.topic or headers.get("x-wc-webhook-topic", "")[:64] or "unknown",
+            topic=check.topic or "unknown",
             body=body,
             headers=kept,
         )

@@ -42,10 +42,7 @@ def shopify_order(raw: Mapping[str, Any]) -> Order:
         or fields.optional_text(billing, "first_name"),
         last_name=fields.optional_text(customer, "last_name")
         or fields.optional_text(billing, "last_name"),
-        line_items=tuple(
-            _line_item(item, f"line_items[{index}].")
-            for index, item in enumerate(fields.object_list(raw, "line_items", required=True))
-        ),
+        line_items=fields.each(raw, "line_items", _line_item, required=True),
         discount_codes=discount_codes(raw),
         discount_total=fields.money(raw, "total_discounts", default=Decimal(0)),
         refunded_total=_refunded_total(raw),
@@ -62,10 +59,7 @@ def shopify_order(raw: Mapping[str, Any]) -> Order:
 
 def discount_codes(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """The codes of an order's or a checkout's ``discount_codes``."""
-    return tuple(
-        fields.text(code, "code", f"discount_codes[{index}].")
-        for index, code in enumerate(fields.object_list(raw, "discount_codes"))
-    )
+    return fields.each(raw, "discount_codes", lambda code, path: fields.text(code, "code", path))
 
 
 def allocated_discount(item: Mapping[str, Any], path: str) -> Decimal | None:
@@ -144,21 +138,7 @@ def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
 
 
 def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "address1"),
-        address2=fields.optional_text(raw, "address2"),
-        city=fields.optional_text(raw, "city"),
-        region=fields.optional_text(raw, "province"),
-        region_code=fields.optional_text(raw, "province_code"),
-        country=fields.optional_text(raw, "country"),
-        country_code=fields.optional_text(raw, "country_code"),
-        zip=fields.optional_text(raw, "zip"),
-        phone=fields.optional_text(raw, "phone"),
-    )
-    return None if address == Address() else address
+    return fields.address(raw, region="province", region_code="province_code")
 
 
 def utc(raw: Mapping[str, Any], key: str, path: str = "") -> datetime:

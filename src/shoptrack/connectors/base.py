@@ -18,11 +18,12 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from typing_extensions import TypeVar
 
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
@@ -30,7 +31,7 @@ from shoptrack.connectors.paging import Paginator
 from shoptrack.connectors.tokens import TokenKeeper
 from shoptrack.domain.events import EventDraft
 from shoptrack.domain.order import Order
-from shoptrack.domain.status import StatusRules, default_rules
+from shoptrack.domain.status import StatusRules
 from shoptrack.errors import InputError
 from shoptrack.outbound import OutboundGuard
 
@@ -111,6 +112,11 @@ class Credentials(BaseModel):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+
+# A connector's credentials type; a connector of any platform (the registry's) is ``Connector``
+# without it, its credentials then known at run time only.
+C = TypeVar("C", bound=Credentials, default=Any)
 
 
 def clean_credentials(
@@ -236,11 +242,31 @@ class ProbeOrder:
     last_name: str = "Test Order"
 
 
-class Connector(ABC):
-    """The code for one platform."""
+class Connector(ABC, Generic[C]):
+    """The code for one platform, whose integrations' credentials are a ``C``."""
 
     platform: ClassVar[str]
+    # How the web UI names the platform.
+    display_name: ClassVar[str]
+    # The model of ``C``, which checks credentials as entered and reads them back when stored.
     credentials_model: ClassVar[type[Credentials]]
+    # Which raw statuses make an order placed, fulfilled, cancelled, refunded unless an
+    # integration's settings say otherwise (DESIGN.md's table).
+    default_rules: ClassVar[StatusRules]
+    # The credential fields holding the secrets that sign webhooks now, first tried first, and
+    # the one keeping those still valid during a rotation; none where the platform sends no
+    # webhooks shoptrack can verify.
+    webhook_secret_fields: ClassVar[tuple[str, ...]] = ()
+    previous_webhook_secrets_field: ClassVar[str | None] = None
+    # Whether the platform delivers order webhooks shoptrack verifies (then polling is the
+    # safety net behind them, and the doctor looks after the webhooks): set from
+    # ``webhook_secret_fields``.
+    sends_webhooks: ClassVar[bool] = False
+    # How often an integration is polled unless its settings say (``sync_interval_minutes``):
+    # by default every 15 minutes behind webhooks, every 5 where polling is the only source.
+    sync_interval_minutes: ClassVar[int] = 5
+    # The field of a raw order (as ``to_order`` reads it) holding the platform's order id.
+    order_id_field: ClassVar[str] = "id"
     page_size: ClassVar[int] = 100
     # Whether shoptrack picks the webhook secret and hands it to the store when it subscribes
     # (WooCommerce); elsewhere the platform signs with a secret of its own (an app's secret).
@@ -261,40 +287,41 @@ class Connector(ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.known_statuses = frozenset(cls.status_labels)
+        cls.sends_webhooks = bool(cls.webhook_secret_fields)
+        if "sync_interval_minutes" not in vars(cls):
+            cls.sync_interval_minutes = 15 if cls.sends_webhooks else 5
 
     # -- polling: a few declarations, and the loop every platform shares -----------------
 
     @abstractmethod
-    def origin(self, credentials: Credentials) -> str:
+    def origin(self, credentials: C) -> str:
         """Where the platform's API lives for these credentials (before its own paths)."""
 
-    def storefront_url(self, credentials: Credentials) -> str | None:
+    def storefront_url(self, credentials: C) -> str | None:
         """The store's own address, where flow emails link to (None when the credentials do
         not say: the platform's API lives elsewhere)."""
         return None
 
-    def auth(self, credentials: Credentials) -> httpx.Auth | None:
+    def auth(self, credentials: C) -> httpx.Auth | None:
         """How requests are authenticated (None when headers carry it, see ``headers``)."""
         return None
 
-    def client_auth(
-        self, credentials: Credentials, tokens: TokenKeeper | None
-    ) -> httpx.Auth | None:
+    def client_auth(self, credentials: C, tokens: TokenKeeper | None) -> httpx.Auth | None:
         """The auth of a client whose obtained tokens ``tokens`` keeps (Shopify's client
         credentials grant); ``auth`` by default."""
         return self.auth(credentials)
 
-    def headers(self, credentials: Credentials) -> dict[str, str]:
+    def headers(self, credentials: C) -> dict[str, str]:
         return {}
 
-    def address_field(self, credentials: Credentials) -> str:
+    def address_field(self, credentials: C) -> str:
         """The credential field that says where requests go: ``api_base_url`` when it is set,
         else the platform's own address field (``origin_field``)."""
         return "api_base_url" if credentials.api_base_url else self.origin_field
 
     def client(
         self,
-        credentials: Credentials,
+        credentials: C,
         *,
         guard: OutboundGuard,
         transport: httpx.BaseTransport | None = None,
@@ -338,8 +365,8 @@ class Connector(ABC):
 
     # -- webhooks and mapping ------------------------------------------------------------
 
-    def register_webhooks(  # noqa: B027  # optional hook: platforms without a webhook API keep it
-        self, client: StoreClient, delivery_url: str, credentials: Credentials
+    def register_webhooks(  # optional hook: platforms without a webhook API keep it
+        self, client: StoreClient, delivery_url: str, credentials: C
     ) -> None:
         """Asks the store to send its order webhooks to ``delivery_url`` (a no-op where the
         platform has no API for it or none at all)."""
@@ -349,15 +376,17 @@ class Connector(ABC):
         webhooks_missing and webhooks_disabled_on_store); None where the platform cannot say."""
         return None
 
-    @property
-    def default_rules(self) -> StatusRules:
-        return default_rules(self.platform)
-
     def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
-        """Every webhook secret valid now: the current one, then those kept during a rotation."""
-        current = credentials.get("webhook_secret")
-        previous = credentials.get("previous_webhook_secrets") or []
-        return [s for s in [current, *previous] if isinstance(s, str) and s]
+        """Every webhook secret valid now, in stored credentials: the current ones
+        (``webhook_secret_fields``), then those kept during a rotation."""
+        current = [credentials.get(name) for name in self.webhook_secret_fields]
+        field = self.previous_webhook_secrets_field
+        previous = (credentials.get(field) if field else None) or []
+        return list(dict.fromkeys(s for s in [*current, *previous] if isinstance(s, str) and s))
+
+    def raw_order_id(self, raw: Mapping[str, Any]) -> str:
+        """The platform's id of a raw order, read without mapping it ("" when it has none)."""
+        return str(raw.get(self.order_id_field, ""))
 
     def check_webhook(
         self,
@@ -419,7 +448,7 @@ class Connector(ABC):
         cannot be read."""
 
 
-class RestConnector(Connector):
+class RestConnector(Connector[C]):
     """A connector of a REST API, where each orders page is one ``GET`` (``orders_request``)
     answering a list of orders (``records``), and the response tells where the next page is
     (``paginator``)."""

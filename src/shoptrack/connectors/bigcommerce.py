@@ -50,6 +50,7 @@ from shoptrack.connectors.errors import StoreConfigError, StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import PageNumberPaginator
 from shoptrack.domain.order import Address, LineItem, Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = ["WEBHOOK_TOLERANCE", "BigCommerce", "BigCommerceCredentials"]
 
@@ -111,11 +112,22 @@ def _rfc2822(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
 
 
-class BigCommerce(RestConnector):
+class BigCommerce(RestConnector[BigCommerceCredentials]):
     """The BigCommerce connector (Orders API v2, system order statuses 0-14)."""
 
     platform: ClassVar[str] = "bigcommerce"
-    credentials_model: ClassVar[type[Credentials]] = BigCommerceCredentials
+    credentials_model = BigCommerceCredentials
+    display_name: ClassVar[str] = "BigCommerce"
+    # 0 Incomplete, 1 Pending, 7 Awaiting Payment are not placed yet.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(["0", "1", "7"]),
+        fulfilled=["2", "10"],
+        cancelled=["5", "6"],
+        refunded=["4"],
+    )
+    # The app's client secret signs the webhooks.
+    webhook_secret_fields: ClassVar[tuple[str, ...]] = ("client_secret",)
+    previous_webhook_secrets_field: ClassVar[str | None] = "previous_client_secrets"
     page_size: ClassVar[int] = 250  # the v2 maximum `limit`; more is a 413
     # The system status ids; merchants may relabel them, never add any.
     status_labels: ClassVar[Mapping[str, str]] = MappingProxyType(
@@ -138,15 +150,13 @@ class BigCommerce(RestConnector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
+    def origin(self, credentials: BigCommerceCredentials) -> str:
         """The store's API root, ``https://api.bigcommerce.com/stores/{store_hash}``."""
-        assert isinstance(credentials, BigCommerceCredentials)
         return replace_origin(
             f"{_API_ORIGIN}/stores/{credentials.store_hash}", credentials.api_base_url
         )
 
-    def headers(self, credentials: Credentials) -> dict[str, str]:
-        assert isinstance(credentials, BigCommerceCredentials)
+    def headers(self, credentials: BigCommerceCredentials) -> dict[str, str]:
         # The v2 spec marks `Accept` required; without it some paths answer 406.
         return {"X-Auth-Token": credentials.access_token, "Accept": "application/json"}
 
@@ -201,7 +211,7 @@ class BigCommerce(RestConnector):
         return self._with_lines(client, body)
 
     def register_webhooks(
-        self, client: StoreClient, delivery_url: str, credentials: Credentials
+        self, client: StoreClient, delivery_url: str, credentials: BigCommerceCredentials
     ) -> None:
         """Subscribes the order scopes that no active hook sends to ``delivery_url`` yet, and
         switches back on the ones BigCommerce deactivated (after two days of failed deliveries,
@@ -248,12 +258,6 @@ class BigCommerce(RestConnector):
                 and not covered(hook.get("scope"))
             ),
         )
-
-    def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
-        """The client secret, then those kept during a rotation."""
-        current = credentials.get("client_secret")
-        previous = credentials.get("previous_client_secrets") or []
-        return [s for s in [current, *previous] if isinstance(s, str) and s]
 
     def check_webhook(
         self,
@@ -545,21 +549,10 @@ def _line_item(item: Mapping[str, Any], path: str, *, tax_inclusive: bool) -> Li
 
 
 def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "street_1"),
-        address2=fields.optional_text(raw, "street_2"),
-        city=fields.optional_text(raw, "city"),
-        # BigCommerce writes the state's and country's names, and the country's ISO code.
-        region=fields.optional_text(raw, "state"),
-        country=fields.optional_text(raw, "country"),
-        country_code=fields.optional_text(raw, "country_iso2"),
-        zip=fields.optional_text(raw, "zip"),
-        phone=fields.optional_text(raw, "phone"),
+    # BigCommerce writes the state's and country's names, and the country's ISO code.
+    return fields.address(
+        raw, address1="street_1", address2="street_2", region="state", country_code="country_iso2"
     )
-    return None if address == Address() else address
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:

@@ -7,11 +7,19 @@ Time readers stay with each connector: every platform writes its times its own w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+from shoptrack.domain.order import Address
+
+_ADDRESS_FIELDS = tuple(field.name for field in dataclasses.fields(Address))
+Read = TypeVar("Read")
 
 __all__ = [
+    "address",
+    "each",
     "integer",
     "mapping",
     "money",
@@ -91,3 +99,32 @@ def object_list(
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
         raise ValueError(f"{path}{key}: expected a list of objects")
     return value
+
+
+def address(raw: Mapping[str, Any], **keys: str | None) -> Address | None:
+    """The address ``raw`` holds: each of ``Address``'s fields read as optional text from the
+    key of its own name, or from the one ``keys`` names for it (None: the platform does not
+    write that field); None when no field is set."""
+    unknown = set(keys) - set(_ADDRESS_FIELDS)
+    if unknown:
+        raise TypeError(f"Address has no field {', '.join(sorted(unknown))}")
+    found = Address(
+        **{
+            name: optional_text(raw, key) if key else None
+            for name, key in ((name, keys.get(name, name)) for name in _ADDRESS_FIELDS)
+        }
+    )
+    return None if found == Address() else found
+
+
+def each(
+    raw: Mapping[str, Any],
+    key: str,
+    read: Callable[[Mapping[str, Any], str], Read],
+    *,
+    required: bool = False,
+) -> tuple[Read, ...]:
+    """``read`` applied to every object of the list ``key``, with the path that names it in
+    errors (``"line_items[0]."``)."""
+    objects = object_list(raw, key, required=required)
+    return tuple(read(item, f"{key}[{index}].") for index, item in enumerate(objects))

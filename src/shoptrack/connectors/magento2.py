@@ -35,6 +35,7 @@ from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreE
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import TotalCountPaginator
 from shoptrack.domain.order import Address, LineItem, Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = ["Magento2", "Magento2Credentials"]
 
@@ -150,11 +151,20 @@ def _magento_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class Magento2(RestConnector):
+class Magento2(RestConnector[Magento2Credentials]):
     """The Magento 2 connector (REST ``V1``, ``status`` falling back on ``state``)."""
 
     platform: ClassVar[str] = "magento2"
-    credentials_model: ClassVar[type[Credentials]] = Magento2Credentials
+    credentials_model = Magento2Credentials
+    display_name: ClassVar[str] = "Magento 2"
+    # Custom statuses fall back on their state (``Order.status_fallback``).
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(["pending_payment"]),
+        fulfilled=["complete"],
+        cancelled=["canceled"],
+        refunded=["closed"],
+    )
+    order_id_field: ClassVar[str] = "entity_id"
     origin_field: ClassVar[str] = "base_url"
     # No default limit; a store with Web API input limits on caps pageSize at 300 (400 above).
     # Orders carry their items, addresses and payment: 100 keeps a page a few hundred kB.
@@ -174,18 +184,15 @@ class Magento2(RestConnector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
+    def origin(self, credentials: Magento2Credentials) -> str:
         """The store's REST root (``…/rest`` or ``…/rest/{store_code}``); paths start ``/V1``."""
-        assert isinstance(credentials, Magento2Credentials)
         return replace_origin(credentials.rest_base, credentials.api_base_url)
 
-    def storefront_url(self, credentials: Credentials) -> str | None:
-        assert isinstance(credentials, Magento2Credentials)
+    def storefront_url(self, credentials: Magento2Credentials) -> str | None:
         return credentials.base_url
 
-    def auth(self, credentials: Credentials) -> httpx.Auth | None:
+    def auth(self, credentials: Magento2Credentials) -> httpx.Auth | None:
         """OAuth 1.0a, HMAC-SHA256 in the ``Authorization`` header (the only method 2.4 takes)."""
-        assert isinstance(credentials, Magento2Credentials)
         key, secret = credentials.consumer_key, credentials.consumer_secret
         token_secret = credentials.access_token_secret
         if key is None or secret is None or token_secret is None:
@@ -194,8 +201,7 @@ class Magento2(RestConnector):
             key, secret, token=credentials.access_token, token_secret=token_secret, in_header=True
         )
 
-    def headers(self, credentials: Credentials) -> dict[str, str]:
-        assert isinstance(credentials, Magento2Credentials)
+    def headers(self, credentials: Magento2Credentials) -> dict[str, str]:
         return {} if credentials.signs else {"Authorization": f"Bearer {credentials.access_token}"}
 
     def check_credentials(self, client: StoreClient) -> None:
@@ -348,10 +354,7 @@ class Magento2(RestConnector):
             or fields.optional_text(billing, "firstname"),
             last_name=fields.optional_text(raw, "customer_lastname")
             or fields.optional_text(billing, "lastname"),
-            line_items=tuple(
-                _line_item(item, f"items[{index}].")
-                for index, item in enumerate(fields.object_list(raw, "items", required=True))
-            ),
+            line_items=fields.each(raw, "items", _line_item, required=True),
             discount_codes=(coupon,) if coupon else (),
             discount_total=-discount if discount < 0 else Decimal(0),
             refunded_total=fields.money(raw, "total_refunded", default=Decimal(0)),

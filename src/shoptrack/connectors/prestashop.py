@@ -59,6 +59,7 @@ from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreE
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import Paginator
 from shoptrack.domain.order import LineItem, Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = [
     "CURRENCY_KEY",
@@ -176,11 +177,16 @@ class _UpdatedKeyset(Paginator[_After]):
         return _After(last, seen)
 
 
-class PrestaShop(RestConnector):
+class PrestaShop(RestConnector[PrestaShopCredentials]):
     """The PrestaShop connector (Webservice, JSON output, ``current_state`` as the status)."""
 
     platform: ClassVar[str] = "prestashop"
-    credentials_model: ClassVar[type[Credentials]] = PrestaShopCredentials
+    credentials_model = PrestaShopCredentials
+    display_name: ClassVar[str] = "PrestaShop"
+    # 3 Processing in progress; 4 Shipped, 5 Delivered; 6 Canceled; 7 Refunded.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["3"]), fulfilled=["4", "5"], cancelled=["6"], refunded=["7"]
+    )
     origin_field: ClassVar[str] = "base_url"
     # The Webservice has no maximum (`limit` is optional); a hundred full orders with their
     # lines is a page of a few hundred kilobytes.
@@ -204,17 +210,14 @@ class PrestaShop(RestConnector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
-        assert isinstance(credentials, PrestaShopCredentials)
+    def origin(self, credentials: PrestaShopCredentials) -> str:
         return replace_origin(credentials.base_url, credentials.api_base_url)
 
-    def storefront_url(self, credentials: Credentials) -> str | None:
-        assert isinstance(credentials, PrestaShopCredentials)
+    def storefront_url(self, credentials: PrestaShopCredentials) -> str | None:
         return credentials.base_url
 
-    def auth(self, credentials: Credentials) -> httpx.Auth:
+    def auth(self, credentials: PrestaShopCredentials) -> httpx.Auth:
         """The key as the Basic user name, no password (webservice/dispatcher.php)."""
-        assert isinstance(credentials, PrestaShopCredentials)
         return httpx.BasicAuth(credentials.webservice_key, "")
 
     def check_credentials(self, client: StoreClient) -> None:

@@ -54,6 +54,7 @@ from shoptrack.connectors.errors import StoreDataError, StoreError
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import OffsetPaginator
 from shoptrack.domain.order import Address, LineItem, Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = ["STORE_KEY", "Shift4Shop", "Shift4ShopCredentials", "store_timezone"]
 
@@ -99,11 +100,17 @@ class Shift4ShopCredentials(Credentials):
         return host
 
 
-class Shift4Shop(RestConnector):
+class Shift4Shop(RestConnector[Shift4ShopCredentials]):
     """The Shift4Shop connector (REST API v1, ``OrderStatusID`` as the status)."""
 
     platform: ClassVar[str] = "shift4shop"
-    credentials_model: ClassVar[type[Credentials]] = Shift4ShopCredentials
+    credentials_model = Shift4ShopCredentials
+    display_name: ClassVar[str] = "Shift4Shop"
+    # 2 Processing, 4 Shipped; 5 Cancel; no status says refunded.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["2", "4"]), fulfilled=["4"], cancelled=["5"]
+    )
+    order_id_field: ClassVar[str] = "OrderID"
     # The API's maximum is undocumented: SkuVault reads 200 a page, ShipWorks 50. A larger
     # limit the API cut short would look like the last page.
     page_size: ClassVar[int] = 100
@@ -123,11 +130,10 @@ class Shift4Shop(RestConnector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
+    def origin(self, credentials: Shift4ShopCredentials) -> str:
         return replace_origin(_API_ORIGIN, credentials.api_base_url)
 
-    def headers(self, credentials: Credentials) -> dict[str, str]:
-        assert isinstance(credentials, Shift4ShopCredentials)
+    def headers(self, credentials: Shift4ShopCredentials) -> dict[str, str]:
         return {
             "SecureURL": credentials.secure_url,
             "PrivateKey": credentials.private_key,
@@ -257,9 +263,8 @@ class Shift4Shop(RestConnector):
             phone=fields.optional_text(raw, "BillingPhoneNumber"),
             first_name=fields.optional_text(raw, "BillingFirstName"),
             last_name=fields.optional_text(raw, "BillingLastName"),
-            line_items=tuple(
-                _line_item(item, f"OrderItemList[{index}].", store)
-                for index, item in enumerate(fields.object_list(raw, "OrderItemList"))
+            line_items=fields.each(
+                raw, "OrderItemList", lambda item, path: _line_item(item, path, store)
             ),
             discount_codes=tuple(
                 code

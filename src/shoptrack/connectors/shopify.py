@@ -74,6 +74,7 @@ from shoptrack.connectors.paging import EndCursorPaginator
 from shoptrack.connectors.tokens import MemoryTokens, TokenKeeper
 from shoptrack.domain.events import EventDraft
 from shoptrack.domain.order import Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = ["BULK_AFTER_PAGES", "Shopify", "ShopifyCredentials"]
 
@@ -161,11 +162,21 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class Shopify(Connector):
+class Shopify(Connector[ShopifyCredentials]):
     """The Shopify connector (GraphQL Admin API, REST's ``financial_status`` as the status)."""
 
     platform: ClassVar[str] = "shopify"
-    credentials_model: ClassVar[type[Credentials]] = ShopifyCredentials
+    credentials_model = ShopifyCredentials
+    display_name: ClassVar[str] = "Shopify"
+    # Any order placed (the checkout completed); the fulfilled and cancelled stages come from
+    # ``fulfillment_status`` and ``cancelled_at``, which ``to_order`` reports beside the status.
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.excluding(()), refunded=["refunded"]
+    )
+    # A Dev Dashboard app signs with its client secret; an admin-created app with the secret
+    # entered as ``webhook_secret``.
+    webhook_secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "webhook_secret")
+    previous_webhook_secrets_field: ClassVar[str | None] = "previous_webhook_secrets"
     origin_field: ClassVar[str] = "shop_domain"
     uninstall_topic: ClassVar[str | None] = "app/uninstalled"
     page_size: ClassVar[int] = ORDERS_PER_PAGE  # what fits in one query's cost
@@ -182,40 +193,27 @@ class Shopify(Connector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
-        assert isinstance(credentials, ShopifyCredentials)
+    def origin(self, credentials: ShopifyCredentials) -> str:
         return replace_origin(f"https://{credentials.shop_domain}", credentials.api_base_url)
 
-    def storefront_url(self, credentials: Credentials) -> str | None:
-        assert isinstance(credentials, ShopifyCredentials)
+    def storefront_url(self, credentials: ShopifyCredentials) -> str | None:
         return f"https://{credentials.shop_domain}"
 
-    def headers(self, credentials: Credentials) -> dict[str, str]:
-        assert isinstance(credentials, ShopifyCredentials)
+    def headers(self, credentials: ShopifyCredentials) -> dict[str, str]:
         if credentials.access_token is None:
             return {}  # the client credentials grant's tokens, set by auth
         return {ACCESS_TOKEN_HEADER: credentials.access_token}
 
     def client_auth(
-        self, credentials: Credentials, tokens: TokenKeeper | None
+        self, credentials: ShopifyCredentials, tokens: TokenKeeper | None
     ) -> httpx.Auth | None:
         """Tokens of the client credentials grant, kept by ``tokens`` (in memory for one
         client alone when none is given); none with an entered token (see ``headers``)."""
-        assert isinstance(credentials, ShopifyCredentials)
         if credentials.client_id is None or credentials.client_secret is None:
             return None
         return ClientCredentialsAuth(
             credentials.client_id, credentials.client_secret, tokens or MemoryTokens()
         )
-
-    def webhook_secrets(self, credentials: Mapping[str, Any]) -> list[str]:
-        """A Dev Dashboard app signs with its client secret; an admin-created app with the
-        secret entered as ``webhook_secret``; then those kept during a rotation."""
-        secrets = super().webhook_secrets(credentials)
-        client_secret = credentials.get("client_secret")
-        if isinstance(client_secret, str) and client_secret and client_secret not in secrets:
-            secrets.insert(0, client_secret)
-        return secrets
 
     def check_credentials(self, client: StoreClient) -> None:
         run_query(client, SHOP_QUERY)
@@ -314,7 +312,7 @@ class Shopify(Connector):
         return {str(scope.get("handle")) for scope in scopes if isinstance(scope, Mapping)}
 
     def register_webhooks(
-        self, client: StoreClient, delivery_url: str, credentials: Credentials
+        self, client: StoreClient, delivery_url: str, credentials: ShopifyCredentials
     ) -> None:
         """Subscribes the order and checkout topics that do not point here yet
         (``_shopify_webhooks.subscribe_webhooks``).
@@ -323,7 +321,6 @@ class Shopify(Connector):
         ``webhook_secret`` for an admin-created app); without it no delivery could be verified,
         so nothing is subscribed (polling still imports every order).
         """
-        assert isinstance(credentials, ShopifyCredentials)
         if not (credentials.client_secret or credentials.webhook_secret):
             return
         subscribe_webhooks(client, delivery_url)

@@ -36,6 +36,7 @@ from shoptrack.connectors.errors import StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
 from shoptrack.connectors.paging import PageNumberPaginator
 from shoptrack.domain.order import Address, LineItem, Order
+from shoptrack.domain.status import StatusRules, StatusSet, status_rules
 
 __all__ = ["WooCommerce", "WooCommerceCredentials"]
 
@@ -80,11 +81,20 @@ def _gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class WooCommerce(RestConnector):
+class WooCommerce(RestConnector[WooCommerceCredentials]):
     """The WooCommerce connector (REST API ``wc/v3``, core order statuses)."""
 
     platform: ClassVar[str] = "woocommerce"
-    credentials_model: ClassVar[type[Credentials]] = WooCommerceCredentials
+    credentials_model = WooCommerceCredentials
+    display_name: ClassVar[str] = "WooCommerce"
+    default_rules: ClassVar[StatusRules] = status_rules(
+        StatusSet.including(["processing"]),
+        fulfilled=["completed"],
+        cancelled=["cancelled"],
+        refunded=["refunded"],
+    )
+    webhook_secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
+    previous_webhook_secrets_field: ClassVar[str | None] = "previous_webhook_secrets"
     origin_field: ClassVar[str] = "store_url"
     page_size: ClassVar[int] = 100  # the API's maximum per_page
     chooses_webhook_secret: ClassVar[bool] = True  # sent as the webhook's `secret` on creation
@@ -102,17 +112,14 @@ class WooCommerce(RestConnector):
         }
     )
 
-    def origin(self, credentials: Credentials) -> str:
-        assert isinstance(credentials, WooCommerceCredentials)
+    def origin(self, credentials: WooCommerceCredentials) -> str:
         return replace_origin(credentials.store_url, credentials.api_base_url)
 
-    def storefront_url(self, credentials: Credentials) -> str | None:
-        assert isinstance(credentials, WooCommerceCredentials)
+    def storefront_url(self, credentials: WooCommerceCredentials) -> str | None:
         return credentials.store_url
 
-    def auth(self, credentials: Credentials) -> httpx.Auth:
+    def auth(self, credentials: WooCommerceCredentials) -> httpx.Auth:
         """HTTP Basic over https; over plain http WooCommerce accepts only OAuth 1.0a."""
-        assert isinstance(credentials, WooCommerceCredentials)
         if self.origin(credentials).startswith("https://"):
             return httpx.BasicAuth(credentials.consumer_key, credentials.consumer_secret)
         return OAuth1Auth(credentials.consumer_key, credentials.consumer_secret)
@@ -143,11 +150,10 @@ class WooCommerce(RestConnector):
         return _utc(raw, "date_modified_gmt")
 
     def register_webhooks(
-        self, client: StoreClient, delivery_url: str, credentials: Credentials
+        self, client: StoreClient, delivery_url: str, credentials: WooCommerceCredentials
     ) -> None:
         """Creates the order webhooks that do not point here yet (WooCommerce pings each new
         one, which intake answers 200)."""
-        assert isinstance(credentials, WooCommerceCredentials)
         existing = _webhooks(client.get(_WEBHOOKS_PATH, {"per_page": 100}))
         present = {
             (hook.get("topic"), hook.get("delivery_url"))
@@ -208,7 +214,9 @@ class WooCommerce(RestConnector):
             return WebhookCheck(WebhookVerdict.PING)
         reason = hmac_refusal(secrets, body, signature, "X-WC-Webhook-Signature")
         if reason is not None:
-            return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
+            # The topic it claims, as it came (kept with the refused delivery for the doctor).
+            claimed = headers.get("x-wc-webhook-topic", "")[:64]
+            return WebhookCheck(WebhookVerdict.REJECTED, topic=claimed, reason=reason)
         return WebhookCheck(
             WebhookVerdict.ACCEPTED,
             topic=headers.get("x-wc-webhook-topic", "").strip(),
@@ -277,13 +285,9 @@ class WooCommerce(RestConnector):
             phone=fields.optional_text(billing, "phone"),
             first_name=fields.optional_text(billing, "first_name"),
             last_name=fields.optional_text(billing, "last_name"),
-            line_items=tuple(
-                _line_item(item, f"line_items[{index}].")
-                for index, item in enumerate(fields.object_list(raw, "line_items", required=True))
-            ),
-            discount_codes=tuple(
-                fields.text(coupon, "code", f"coupon_lines[{index}].")
-                for index, coupon in enumerate(fields.object_list(raw, "coupon_lines"))
+            line_items=fields.each(raw, "line_items", _line_item, required=True),
+            discount_codes=fields.each(
+                raw, "coupon_lines", lambda coupon, path: fields.text(coupon, "code", path)
             ),
             discount_total=fields.money(raw, "discount_total", default=Decimal(0)),
             refunded_total=_refunded_total(raw),
@@ -335,21 +339,17 @@ def _line_item(item: Mapping[str, Any], path: str) -> LineItem:
 
 
 def _address(raw: Mapping[str, Any]) -> Address | None:
-    address = Address(
-        first_name=fields.optional_text(raw, "first_name"),
-        last_name=fields.optional_text(raw, "last_name"),
-        company=fields.optional_text(raw, "company"),
-        address1=fields.optional_text(raw, "address_1"),
-        address2=fields.optional_text(raw, "address_2"),
-        city=fields.optional_text(raw, "city"),
-        # WooCommerce writes the state's code (or a free-text name where the country has no list)
-        # and the ISO 3166-1 alpha-2 country code, never their display names.
-        region_code=fields.optional_text(raw, "state"),
-        country_code=fields.optional_text(raw, "country"),
-        zip=fields.optional_text(raw, "postcode"),
-        phone=fields.optional_text(raw, "phone"),
+    # WooCommerce writes the state's code (or a free-text name where the country has no list)
+    # and the ISO 3166-1 alpha-2 country code, never their display names.
+    return fields.address(
+        raw,
+        address1="address_1",
+        address2="address_2",
+        region_code="state",
+        country_code="country",
+        country=None,
+        zip="postcode",
     )
-    return None if address == Address() else address
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:

@@ -20,7 +20,7 @@ from shoptrack.connectors.http import StoreClient
 from shoptrack.connectors.secret_variants import verifying_variant
 from shoptrack.doctor._findings import Finding
 from shoptrack.integrations import webhook_url
-from shoptrack.pipeline.sync import DEFAULT_INTERVAL_MINUTES, stored_tokens
+from shoptrack.pipeline.sync import stored_tokens
 from shoptrack.services import Services
 from shoptrack.store.diagnostics import StoredDelivery, rejected_deliveries
 from shoptrack.store.integrations import Integration, integration_row
@@ -118,7 +118,7 @@ class Examination:
     @property
     def has_webhooks(self) -> bool:
         """Whether the platform delivers webhooks (the platforms polled only as a safety net)."""
-        return self.integration.platform in DEFAULT_INTERVAL_MINUTES
+        return self.connector.sends_webhooks
 
     @property
     def delivery_url(self) -> str:

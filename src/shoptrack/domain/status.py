@@ -1,6 +1,7 @@
 """Status rules: which raw platform statuses make an order placed, fulfilled, cancelled, refunded.
 
-The defaults are DESIGN.md's table; every integration may override each of the four lists in its
+Each connector declares its platform's defaults (DESIGN.md's table, ``Connector.default_rules``,
+built with ``status_rules``); every integration may override each of the four lists in its
 settings (``placed_statuses``, ``fulfilled_statuses``, ``cancelled_statuses``,
 ``refunded_statuses``), written either as a plain list or as ``{"include": [...]}`` /
 ``{"exclude": [...]}``.
@@ -14,13 +15,11 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
-    "DEFAULT_RULES",
-    "PLATFORMS",
     "Lifecycle",
     "StatusRuleError",
     "StatusRules",
     "StatusSet",
-    "default_rules",
+    "status_rules",
 ]
 
 
@@ -31,9 +30,6 @@ class Lifecycle(StrEnum):
     FULFILLED = "fulfilled"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-PLATFORMS = ("shopify", "bigcommerce", "magento2", "woocommerce", "prestashop", "shift4shop")
 
 
 class StatusRuleError(ValueError):
@@ -142,50 +138,17 @@ class StatusRules:
         return {key: self.for_stage(stage).to_setting() for stage, key in _SETTING_NAMES.items()}
 
 
-def _rules(
+def status_rules(
     placed: StatusSet,
     fulfilled: Iterable[str] = (),
     cancelled: Iterable[str] = (),
     refunded: Iterable[str] = (),
 ) -> StatusRules:
+    """Rules as a connector declares its defaults: the placed statuses as a set (often an
+    exclusion), the other three stages as the statuses they include."""
     return StatusRules(
         placed=placed,
         fulfilled=StatusSet.including(fulfilled),
         cancelled=StatusSet.including(cancelled),
         refunded=StatusSet.including(refunded),
     )
-
-
-# DESIGN.md, "Order lifecycle and the default rules". Shopify's fulfilled and cancelled stages come
-# from `fulfillment_status` and `cancelled_at`, which its connector reports beside the status.
-DEFAULT_RULES: Mapping[str, StatusRules] = {
-    "shopify": _rules(StatusSet.excluding(()), refunded=["refunded"]),
-    # 0 Incomplete, 1 Pending, 7 Awaiting Payment are not placed yet.
-    "bigcommerce": _rules(
-        StatusSet.excluding(["0", "1", "7"]),
-        fulfilled=["2", "10"],
-        cancelled=["5", "6"],
-        refunded=["4"],
-    ),
-    "magento2": _rules(
-        StatusSet.excluding(["pending_payment"]),
-        fulfilled=["complete"],
-        cancelled=["canceled"],
-        refunded=["closed"],
-    ),
-    "woocommerce": _rules(
-        StatusSet.including(["processing"]),
-        fulfilled=["completed"],
-        cancelled=["cancelled"],
-        refunded=["refunded"],
-    ),
-    "prestashop": _rules(
-        StatusSet.including(["3"]), fulfilled=["4", "5"], cancelled=["6"], refunded=["7"]
-    ),
-    "shift4shop": _rules(StatusSet.including(["2", "4"]), fulfilled=["4"], cancelled=["5"]),
-}
-
-
-def default_rules(platform: str) -> StatusRules:
-    """The platform's default rules; a platform without orders (``api``) places nothing."""
-    return DEFAULT_RULES.get(platform) or _rules(StatusSet.including(()))

@@ -68,14 +68,12 @@ LEASE = timedelta(minutes=10)
 MAX_PASSES = 3
 BUSY_POLL_SECONDS = 0.5  # how often a waiting sync looks at the lease again
 DEFAULT_BACKFILL_DAYS = 90
-# Platforms with webhooks are polled as a safety net; the others are polled more often.
-DEFAULT_INTERVAL_MINUTES = {"shopify": 15, "woocommerce": 15, "bigcommerce": 15}
-POLLING_ONLY_INTERVAL_MINUTES = 5
 
 
 def sync_interval(integration: Integration) -> timedelta:
-    minutes = integration.settings.get("sync_interval_minutes") or DEFAULT_INTERVAL_MINUTES.get(
-        integration.platform, POLLING_ONLY_INTERVAL_MINUTES
+    """How often the integration is polled: its setting, else its platform's default."""
+    minutes = integration.settings.get("sync_interval_minutes") or (
+        connector_for(integration.platform).sync_interval_minutes
     )
     return timedelta(minutes=int(minutes))
 
@@ -231,7 +229,9 @@ class Syncer:
                     for raw in page.records:
                         updated = connector.updated_at(raw)
                         newest = updated if newest is None else max(newest, updated)
-                        entries.append(_entry(integration, run, raw, updated))
+                        entries.append(
+                            _entry(integration, run, connector.raw_order_id(raw), raw, updated)
+                        )
                     pages += 1
                     orders += len(entries)
                     self._store_page(integration, run, entries)
@@ -305,16 +305,19 @@ def poll_dedupe_key(integration_id: str, order_id: str, updated: datetime) -> st
 
 
 def _entry(
-    integration: Integration, run: SyncRunRecord, raw: dict[str, Any], updated: datetime
+    integration: Integration,
+    run: SyncRunRecord,
+    order_id: str,
+    raw: dict[str, Any],
+    updated: datetime,
 ) -> InboxEntry:
-    order_id = raw.get("id", raw.get("entity_id", raw.get("OrderID", "")))
     return InboxEntry(
         account_id=integration.account_id,
         integration_id=integration.id,
         source="backfill" if run.backfill else "poll",
         topic="order",
         body=orjson.dumps(raw),
-        dedupe_key=poll_dedupe_key(integration.id, str(order_id), updated),
+        dedupe_key=poll_dedupe_key(integration.id, order_id, updated),
         backfill=run.backfill,
         sync_run_id=run.id,
     )

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse
 from shoptrack.clock import relative
 from shoptrack.web.period_figures import change
 from shoptrack.web.security import FLASH_COOKIE, Visitor, read_flash, services_of
-from shoptrack.web.statuses import PLATFORM_NAMES
+from shoptrack.web.statuses import platform_name
 
 __all__ = ["NAVIGATION", "Pages", "humanize"]
 
@@ -85,7 +85,7 @@ def _environment() -> Environment:
         "number": _number,
         "pretty_json": _pretty_json,
         "humanize": humanize,
-        "platform": lambda value: PLATFORM_NAMES.get(value, value),
+        "platform": platform_name,
     }
     environment.globals["change"] = change
     return environment

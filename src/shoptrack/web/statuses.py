@@ -1,6 +1,7 @@
 """Platform names and each platform's order statuses for the status-rule editor.
 
-The statuses and the names their admins show are the connectors' (``Connector.status_labels``,
+The names are the connectors' (``Connector.display_name``), as are the statuses and the names
+their admins show (``Connector.status_labels``,
 from which the doctor's ``known_statuses`` derive): one catalogue. The editor also offers every
 status seen on the integration's orders, so custom statuses appear as soon as one order has them.
 """
@@ -11,17 +12,17 @@ from collections.abc import Iterable
 
 from shoptrack.connectors import connector_for, known_platforms
 
-__all__ = ["PLATFORM_NAMES", "status_rows"]
+__all__ = ["platform_name", "status_rows"]
 
-PLATFORM_NAMES = {
-    "shopify": "Shopify",
-    "bigcommerce": "BigCommerce",
-    "magento2": "Magento 2",
-    "woocommerce": "WooCommerce",
-    "prestashop": "PrestaShop",
-    "shift4shop": "Shift4Shop",
-    "api": "API",
-}
+# Sources of events that no connector reads: those sent through the API by custom shops.
+_OTHER_SOURCES = {"api": "API"}
+
+
+def platform_name(platform: str) -> str:
+    """How the web UI names ``platform`` (a value it does not know, as it is)."""
+    if platform in known_platforms():
+        return connector_for(platform).display_name
+    return _OTHER_SOURCES.get(platform, platform)
 
 
 def status_rows(

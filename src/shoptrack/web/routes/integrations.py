@@ -35,7 +35,7 @@ from shoptrack.web.security import (
     content_security_policy,
     services_of,
 )
-from shoptrack.web.statuses import PLATFORM_NAMES, status_rows
+from shoptrack.web.statuses import platform_name, status_rows
 
 __all__ = ["router"]
 
@@ -130,9 +130,9 @@ def _new_page(
             "shopify_app": app,
             "callback_url": callback_url(services_of(request)),
             "scopes": ", ".join(SCOPES),
-            "platforms": [(p, PLATFORM_NAMES.get(p, p)) for p in known_platforms()],
+            "platforms": [(p, platform_name(p)) for p in known_platforms()],
             "platform": platform,
-            "platform_name": PLATFORM_NAMES.get(platform or "", platform),
+            "platform_name": platform_name(platform) if platform else platform,
             "fields": credential_fields(platform) if platform else [],
             "values": values or {},
             "errors": errors or {},
@@ -252,7 +252,7 @@ def integration_page(request: Request, integration_id: str, visitor: VisitorDep)
         {
             "integration": integration,
             "row": row,
-            "platform_name": PLATFORM_NAMES.get(integration.platform, integration.platform),
+            "platform_name": platform_name(integration.platform),
             "webhook_url": webhook_url(services, integration),
             "credential_fields": sorted(humanize(k) for k, v in credentials.items() if v),
             "deliveries": deliveries,
@@ -378,7 +378,7 @@ def _settings_page(
         "integrations/settings.html",
         {
             "integration": integration,
-            "platform_name": PLATFORM_NAMES.get(integration.platform, integration.platform),
+            "platform_name": platform_name(integration.platform),
             "rows": rows,
             "seen": set(seen),
             "stages": stages,
