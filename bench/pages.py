@@ -47,7 +47,7 @@ import psycopg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.connectors import Connector
 from shoptrack.connectors.base import Credentials
 from shoptrack.connectors.http import StoreClient

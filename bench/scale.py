@@ -79,7 +79,7 @@ from scale_fill import (
     email_of,
     fill,
 )
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.domain.events import Metric
 from shoptrack.services import Services
 from shoptrack.settings import Settings

@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.settings import Settings

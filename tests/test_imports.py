@@ -58,8 +58,14 @@ def _loaded_imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]
                 found.update(f"{module}.{alias.name}" for alias in node.names)
 
     visit(ast.parse(path.read_text()).body)
-    parents = {".".join(name.split(".")[:end]) for end in range(1, name.count(".") + 1)}
-    return {module for module in found if module in modules} - parents - {name}
+    # Importing a module first loads every package above it (``a.b.c`` runs ``a.b``'s
+    # ``__init__``), unless that package is one of the importer's own.
+    found |= {parent for module in found for parent in _parents(module)}
+    return {module for module in found if module in modules} - _parents(name) - {name}
+
+
+def _parents(name: str) -> set[str]:
+    return {".".join(name.split(".")[:end]) for end in range(1, name.count(".") + 1)}
 
 
 def import_cycle(root: Path) -> list[str] | None:
@@ -90,6 +96,7 @@ def _write(path: Path, text: str) -> None:
         ("from pkg.sub.b import VALUE\n", True),
         ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.sub import b\n", False),
         ("def later() -> None:\n    from pkg.sub import b\n", False),
+        ("from pkg.other.c import VALUE\n", True),  # pkg.other's __init__ imports pkg.sub.a
     ],
 )
 def test_a_cycle_is_found_and_deferred_imports_are_none(
@@ -100,4 +107,6 @@ def test_a_cycle_is_found_and_deferred_imports_are_none(
     _write(root / "sub" / "__init__.py", "")
     _write(root / "sub" / "a.py", a_imports)
     _write(root / "sub" / "b.py", "from pkg.sub import a\nVALUE = 1\n")
+    _write(root / "other" / "__init__.py", "from pkg.sub.a import *\n")
+    _write(root / "other" / "c.py", "VALUE = 1\n")
     assert (import_cycle(root) is not None) is cycle

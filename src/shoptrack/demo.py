@@ -23,7 +23,7 @@ import orjson
 import uvicorn
 from rich.console import Console
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.cli.progress import SyncReport
 from shoptrack.connectors import connector_for
 from shoptrack.demo_flows import DemoReaders, ensure_demo_flows, replay_flow_history

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from shoptrack.alerts import WatchBusyError, Watchdog
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.integrations import update
 from shoptrack.pipeline.processing import Processor

@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import select, update
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.api.asgi import MAX_BODY_BYTES
 from shoptrack.pipeline.processing import Processor
 from shoptrack.services import Services

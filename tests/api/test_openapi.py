@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import update
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.doctor import FINDING_CODES
 from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token

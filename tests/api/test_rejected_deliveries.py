@@ -172,7 +172,7 @@ def test_old_rejected_rows_are_pruned_and_nothing_else(
 def test_the_workers_prune_rejected_rows_older_than_two_weeks(
     services: Services, shop: Shop, clock: FrozenClock
 ) -> None:
-    from shoptrack.api import create_app
+    from shoptrack.api.app import create_app
 
     client = AppClient(create_app(services, run_workers=False))
     try:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import SystemClock
 from shoptrack.integrations import connect
 from shoptrack.order_probe import OrderProbeOptions, OrderProbeRun, StepState, run_order_probe

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 import shoptrack
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.connectors import Connector
 from shoptrack.connectors.base import Credentials

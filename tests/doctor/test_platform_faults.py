@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.doctor import Report, Severity, diagnose_integration
 from shoptrack.pipeline.processing import Processor

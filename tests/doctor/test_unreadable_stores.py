@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.connectors import connector_for
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services

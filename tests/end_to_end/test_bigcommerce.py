@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.processing import Processor

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import Syncer

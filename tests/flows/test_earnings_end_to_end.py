@@ -16,7 +16,7 @@ import pytest
 from klaviyo_api import KlaviyoAPI
 from sqlalchemy import func, select
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.services import Services
 from shoptrack.store.schema import events, flow_runs, metrics

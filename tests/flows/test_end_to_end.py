@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.pipeline.sync import Syncer

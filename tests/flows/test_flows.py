@@ -463,7 +463,7 @@ def test_two_workers_on_postgresql_never_send_twice(
 
     services = build()
     shop = make_shop(services)
-    from shoptrack.api import create_app
+    from shoptrack.api.app import create_app
 
     client = AppClient(create_app(services, run_workers=False))
     try:

@@ -16,7 +16,7 @@ import pytest
 from pydantic import ByteSize
 from sqlalchemy import select
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.doctor import Finding, Severity, diagnose_integration
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.spool import spool_directory

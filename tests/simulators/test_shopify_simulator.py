@@ -20,7 +20,7 @@ import pytest
 import shopify
 from sqlalchemy import select
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.connectors._shopify_graphql import API_VERSION as GRAPHQL_VERSION
 from shoptrack.connectors._shopify_graphql import ORDERS_QUERY

@@ -13,7 +13,7 @@ from html import unescape
 import httpx
 import pytest
 
-from shoptrack.api import create_app
+from shoptrack.api.app import create_app
 from shoptrack.clock import FrozenClock
 from shoptrack.connectors.http import StoreClient
 from shoptrack.doctor import diagnose_account

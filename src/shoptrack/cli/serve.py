@@ -41,7 +41,7 @@ def serve(
     their own beside it."""
     import uvicorn
 
-    from shoptrack.api import create_app
+    from shoptrack.api.app import create_app
     from shoptrack.listener import address, command_socket, inherited_socket
     from shoptrack.pipeline.runtime import freeze_start_up_objects
 
