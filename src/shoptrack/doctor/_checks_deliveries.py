@@ -51,25 +51,51 @@ def _not_stored(unstored: int) -> str:
     return f" ({unstored} of them past the integration's limit, counted but not stored)"
 
 
-def check_webhook_signature_rejected(exam: Examination) -> Finding:
-    code = "webhook_signature_rejected"
-    rows = exam.rejected.signature
-    unstored = exam.rejected.unstored.get(WebhookVerdict.REJECTED, 0)
+def _refused_deliveries(
+    exam: Examination,
+    code: str,
+    verdict: WebhookVerdict,
+    rows: tuple[StoredDelivery, ...],
+    *,
+    refused_for: str,
+    warning: str,
+    fix: Fix,
+    evidence: dict[str, object] | None = None,
+) -> Finding:
+    """The finding on the webhook deliveries refused at intake with ``verdict`` (``rows``, and
+    those counted but not stored): fine when none was refused in the window, else a warning
+    whose ``warning`` text is formatted with the ``count`` refused and the ``not_stored`` note."""
+    unstored = exam.rejected.unstored.get(verdict, 0)
     if not rows and not unstored:
         return Finding(
             code,
             Severity.OK,
-            f"No webhook delivery was refused for its signature in {REJECTED_WINDOW_DAYS} days.",
+            f"No webhook delivery was refused for its {refused_for} in {REJECTED_WINDOW_DAYS} "
+            "days.",
             {"refused": 0, "window_days": REJECTED_WINDOW_DAYS},
         )
     return Finding(
         code,
         Severity.WARNING,
-        f"{len(rows) + unstored} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days"
-        f"{_not_stored(unstored)}: their signature verifies with no webhook secret shoptrack "
-        "holds. Their orders arrive only by polling, late.",
-        _refusals(exam, rows, unstored),
-        Fix(
+        warning.format(count=len(rows) + unstored, not_stored=_not_stored(unstored)),
+        {**_refusals(exam, rows, unstored), **(evidence or {})},
+        fix,
+    )
+
+
+def check_webhook_signature_rejected(exam: Examination) -> Finding:
+    return _refused_deliveries(
+        exam,
+        "webhook_signature_rejected",
+        WebhookVerdict.REJECTED,
+        exam.rejected.signature,
+        refused_for="signature",
+        warning=(
+            f"{{count}} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days"
+            "{not_stored}: their signature verifies with no webhook secret shoptrack holds. "
+            "Their orders arrive only by polling, late."
+        ),
+        fix=Fix(
             "If the deliveries come from your store, give its webhooks the integration's "
             "webhook_secret, or enter the store's secret in shoptrack; if they do not, someone "
             "else is posting to the webhook URL and is rightly refused.",
@@ -79,27 +105,21 @@ def check_webhook_signature_rejected(exam: Examination) -> Finding:
 
 
 def check_webhook_clock_skew(exam: Examination) -> Finding:
-    code = "webhook_clock_skew"
-    rows = exam.rejected.clock_skew
-    unstored = exam.rejected.unstored.get(WebhookVerdict.CLOCK_SKEW, 0)
-    if not rows and not unstored:
-        return Finding(
-            code,
-            Severity.OK,
-            f"No webhook delivery was refused for its timestamp in {REJECTED_WINDOW_DAYS} days.",
-            {"refused": 0, "window_days": REJECTED_WINDOW_DAYS},
-        )
-    return Finding(
-        code,
-        Severity.WARNING,
-        f"{len(rows) + unstored} signed webhook deliveries were refused because their timestamp "
-        f"is too far from shoptrack's clock{_not_stored(unstored)}: one of the two clocks is "
-        "wrong.",
-        {**_refusals(exam, rows, unstored), "server_time": iso(exam.now)},
-        Fix(
+    return _refused_deliveries(
+        exam,
+        "webhook_clock_skew",
+        WebhookVerdict.CLOCK_SKEW,
+        exam.rejected.clock_skew,
+        refused_for="timestamp",
+        warning=(
+            "{count} signed webhook deliveries were refused because their timestamp is too far "
+            "from shoptrack's clock{not_stored}: one of the two clocks is wrong."
+        ),
+        fix=Fix(
             "Synchronise the clocks (NTP) of the store's server and of shoptrack's; the "
             "reasons show how far apart they are.",
         ),
+        evidence={"server_time": iso(exam.now)},
     )
 
 
