@@ -25,8 +25,6 @@ between). The workers of ``serve`` and ``worker`` start a run every
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +45,7 @@ from shoptrack.doctor import (
 )
 from shoptrack.errors import ConflictError
 from shoptrack.flows.delivery import Mailer, WebhookSender
+from shoptrack.ids import lease_owner
 from shoptrack.services import Services
 from shoptrack.store.accounts import Account, list_accounts
 from shoptrack.store.alerts import (
@@ -176,7 +175,7 @@ class Watchdog:
         self._services = services
         self._notifier = notifier
         self._client_factory = client_factory
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"[:64]
+        self.owner = owner or lease_owner()
         self.interval = timedelta(minutes=services.settings.watch_interval_minutes)
 
     @classmethod
