@@ -5,6 +5,7 @@ acknowledged ones still waiting in the intake spool for the database."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from shoptrack.connectors.base import WebhookHealth, WebhookVerdict
 from shoptrack.connectors.errors import StoreError
@@ -150,6 +151,30 @@ def _store_webhooks(exam: Examination, code: str) -> WebhookHealth | Finding:
     return health
 
 
+def _webhooks_lacking(
+    exam: Examination,
+    code: str,
+    evidence: Mapping[str, object],
+    topics: Sequence[str],
+    *,
+    fine: str,
+    lacking: str,
+    fix: str,
+) -> Finding:
+    """The finding on the topics the store sends shoptrack no webhook for: fine when there is
+    none, else a warning (``lacking``, formatted with the ``topics``) whose fix, registering
+    the webhooks, shoptrack can apply."""
+    if not topics:
+        return Finding(code, Severity.OK, fine, evidence)
+    return Finding(
+        code,
+        Severity.WARNING,
+        lacking.format(topics=", ".join(topics)) + ": those changes arrive only by polling, late.",
+        evidence,
+        Fix(fix, fix_command(exam, code), applicable=True),
+    )
+
+
 def check_webhooks_missing(exam: Examination) -> Finding:
     code = "webhooks_missing"
     health = _store_webhooks(exam, code)
@@ -160,21 +185,14 @@ def check_webhooks_missing(exam: Examination) -> Finding:
         "expected_topics": list(health.expected_topics),
         "missing_topics": list(health.missing_topics),
     }
-    if not health.missing_topics:
-        return Finding(
-            code, Severity.OK, "The store has a webhook to shoptrack for every topic.", evidence
-        )
-    return Finding(
+    return _webhooks_lacking(
+        exam,
         code,
-        Severity.WARNING,
-        f"The store has no webhook to shoptrack for {', '.join(health.missing_topics)}: those "
-        "changes arrive only by polling, late.",
         evidence,
-        Fix(
-            "Register the missing webhooks in the store.",
-            fix_command(exam, code),
-            applicable=True,
-        ),
+        health.missing_topics,
+        fine="The store has a webhook to shoptrack for every topic.",
+        lacking="The store has no webhook to shoptrack for {topics}",
+        fix="Register the missing webhooks in the store.",
     )
 
 
@@ -184,21 +202,17 @@ def check_webhooks_disabled_on_store(exam: Examination) -> Finding:
     if isinstance(health, Finding):
         return health
     evidence = {"delivery_url": exam.delivery_url, "disabled": [dict(d) for d in health.disabled]}
-    if not health.disabled:
-        return Finding(code, Severity.OK, "The store's webhooks to shoptrack are active.", evidence)
-    topics = sorted({str(hook.get("topic")) for hook in health.disabled})
-    return Finding(
+    return _webhooks_lacking(
+        exam,
         code,
-        Severity.WARNING,
-        f"The store disabled its webhooks to shoptrack for {', '.join(topics)} (WooCommerce "
-        "does so after repeated failed deliveries, and never retries them): those changes "
-        "arrive only by polling, late.",
         evidence,
-        Fix(
-            "Register active webhooks again (the disabled ones stay, for the store's log).",
-            fix_command(exam, code),
-            applicable=True,
+        sorted({str(hook.get("topic")) for hook in health.disabled}),
+        fine="The store's webhooks to shoptrack are active.",
+        lacking=(
+            "The store disabled its webhooks to shoptrack for {topics} (WooCommerce does so "
+            "after repeated failed deliveries, and never retries them)"
         ),
+        fix="Register active webhooks again (the disabled ones stay, for the store's log).",
     )
 
 
