@@ -247,11 +247,10 @@ def _judges_store_answer(
         @functools.wraps(judge)
         def check(exam: Examination) -> Finding:
             if not exam.store_check.asked:
-                return Finding(
+                return Finding.not_checked(
                     code,
+                    "the stored credentials cannot be read (see settings_incomplete)",
                     Severity.INFO,
-                    "Not checked: the stored credentials cannot be read (see settings_incomplete).",
-                    {"checked": False},
                 )
             return judge(exam, code, exam.store_check.error)
 

@@ -147,7 +147,7 @@ def _store_webhooks(exam: Examination, code: str) -> WebhookHealth | Finding:
             if not exam.store_check.ok
             else f"shoptrack cannot list {exam.integration.platform} webhooks yet"
         )
-        return Finding(code, Severity.OK, f"Not checked: {reason}.", {"checked": False})
+        return Finding.not_checked(code, reason)
     return health
 
 
