@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from shoptrack.alerts import Watchdog, WatchReport, subscribe
+from shoptrack.alerts import AlertNotifier, Watchdog, WatchReport, subscribe
 from shoptrack.clock import FrozenClock
 from shoptrack.connectors import Connector
 from shoptrack.connectors.base import Credentials
@@ -95,8 +95,9 @@ class WatchedStore:
         Processor(self.services.database, self.services.clock).run_until_idle()
 
     def watchdog(self, owner: str | None = None) -> Watchdog:
+        notifier = AlertNotifier.from_services(self.services, mailer=SmtpMailer(self.smtp.url))
         return Watchdog.from_services(
-            self.services, mailer=SmtpMailer(self.smtp.url), client_factory=no_wait, owner=owner
+            self.services, notifier=notifier, client_factory=no_wait, owner=owner
         )
 
     def run(self) -> WatchReport:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import socket
 import string
 import time
 
-__all__ = ["hash_key", "new_id", "new_private_key", "new_public_key"]
+__all__ = ["hash_key", "lease_owner", "new_id", "new_private_key", "new_public_key"]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -21,6 +23,16 @@ def new_id() -> str:
     """A 26-character ULID: 48 bits of milliseconds then 80 random bits, sortable by creation."""
     value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
     return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
+
+
+def lease_owner(*, per_instance: bool = False) -> str:
+    """The name a lease holder writes in the leases it takes: this machine and process
+    (``host:pid``), with ``per_instance`` a random suffix too, so that two holders in one
+    process never share a lease; at most 64 characters, as the lease columns hold."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    if per_instance:
+        owner += f":{secrets.token_hex(4)}"
+    return owner[:64]
 
 
 def new_private_key() -> str:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from shoptrack.alerts import Watchdog, subscribe
+from shoptrack.alerts import AlertNotifier, Watchdog, subscribe
 from shoptrack.clock import FrozenClock
 from shoptrack.errors import InputError
 from shoptrack.flows.delivery import WebhookSender
@@ -35,7 +35,8 @@ def _history_then_silence(services: Services, shop: Shop, clock: FrozenClock) ->
 
 
 def _run(services: Services, sender: WebhookSender | None = None) -> None:
-    watchdog = Watchdog.from_services(services, webhooks=sender, client_factory=no_wait)
+    notifier = AlertNotifier.from_services(services, webhooks=sender)
+    watchdog = Watchdog.from_services(services, notifier=notifier, client_factory=no_wait)
     try:
         watchdog.run()
     finally:

@@ -26,8 +26,15 @@ NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 def _context(count: int = 0, **properties: Any) -> tuple[ConditionContext, list[tuple[Any, ...]]]:
     asked: list[tuple[Any, ...]] = []
 
-    def counter(*arguments: Any) -> int:
-        asked.append(arguments)
+    def counter(
+        profile_id: str,
+        *,
+        metric: str,
+        metric_id: str | None,
+        since: datetime | None,
+        excluding_event_id: str | None,
+    ) -> int:
+        asked.append((profile_id, metric, metric_id, since, excluding_event_id))
         return count
 
     context = ConditionContext(

@@ -25,8 +25,6 @@ between). The workers of ``serve`` and ``worker`` start a run every
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,7 +44,7 @@ from shoptrack.doctor import (
     examine_integration,
 )
 from shoptrack.errors import ConflictError
-from shoptrack.flows.delivery import Mailer, WebhookSender
+from shoptrack.ids import lease_owner
 from shoptrack.services import Services
 from shoptrack.store.accounts import Account, list_accounts
 from shoptrack.store.alerts import (
@@ -176,7 +174,7 @@ class Watchdog:
         self._services = services
         self._notifier = notifier
         self._client_factory = client_factory
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"[:64]
+        self.owner = owner or lease_owner()
         self.interval = timedelta(minutes=services.settings.watch_interval_minutes)
 
     @classmethod
@@ -184,14 +182,18 @@ class Watchdog:
         cls,
         services: Services,
         *,
-        mailer: Mailer | None = None,
-        webhooks: WebhookSender | None = None,
+        notifier: AlertNotifier | None = None,
         client_factory: ClientFactory | None = None,
         owner: str | None = None,
     ) -> Watchdog:
-        """A watchdog notifying as the settings say (the flows' SMTP settings or outbox)."""
-        notifier = AlertNotifier.from_services(services, mailer=mailer, webhooks=webhooks)
-        return cls(services, notifier, client_factory=client_factory, owner=owner)
+        """A watchdog notifying through ``notifier``, by default as the settings say (the
+        flows' SMTP settings or outbox)."""
+        return cls(
+            services,
+            notifier or AlertNotifier.from_services(services),
+            client_factory=client_factory,
+            owner=owner,
+        )
 
     def close(self) -> None:
         self._notifier.close()

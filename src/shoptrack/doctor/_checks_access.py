@@ -3,6 +3,8 @@ complete, its keys accepted (asked live), no firewall in the way."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from shoptrack.connectors.errors import StoreAnswerNotJSONError, StoreError, StoreTransientError
@@ -231,24 +233,34 @@ def check_credentials_whitespace(exam: Examination) -> Finding:
     )
 
 
-def _not_asked(exam: Examination, code: str) -> Finding | None:
-    check = exam.store_check
-    if not check.asked:
-        return Finding(
-            code,
-            Severity.INFO,
-            "Not checked: the stored credentials cannot be read (see settings_incomplete).",
-            {"checked": False},
-        )
-    return None
+_StoreAnswerJudge = Callable[[Examination, str, StoreError | None], Finding]
 
 
-def check_credentials_rejected(exam: Examination) -> Finding:
-    code = "credentials_rejected"
-    skipped = _not_asked(exam, code)
-    if skipped is not None:
-        return skipped
-    error = exam.store_check.error
+def _judges_store_answer(
+    code: str,
+) -> Callable[[_StoreAnswerJudge], Callable[[Examination], Finding]]:
+    """Makes the check ``code`` of a judge of the store's answer to shoptrack's request just
+    now (its error, None when it accepted the keys); when the stored credentials cannot be
+    read the store was not asked, and the check says so."""
+
+    def decorate(judge: _StoreAnswerJudge) -> Callable[[Examination], Finding]:
+        @functools.wraps(judge)
+        def check(exam: Examination) -> Finding:
+            if not exam.store_check.asked:
+                return Finding.not_checked(
+                    code,
+                    "the stored credentials cannot be read (see settings_incomplete)",
+                    Severity.INFO,
+                )
+            return judge(exam, code, exam.store_check.error)
+
+        return check
+
+    return decorate
+
+
+@_judges_store_answer("credentials_rejected")
+def check_credentials_rejected(exam: Examination, code: str, error: StoreError | None) -> Finding:
     if error is None:
         return Finding(code, Severity.OK, "The store accepts the keys (asked just now).", {})
     refused = _refusal(exam, code, error)
@@ -314,12 +326,8 @@ def _refusal(exam: Examination, code: str, error: StoreError) -> Finding | None:
     return None
 
 
-def check_scope_missing(exam: Examination) -> Finding:
-    code = "scope_missing"
-    skipped = _not_asked(exam, code)
-    if skipped is not None:
-        return skipped
-    error = exam.store_check.error
+@_judges_store_answer("scope_missing")
+def check_scope_missing(exam: Examination, code: str, error: StoreError | None) -> Finding:
     if error is not None and error.code == code:
         return Finding(
             code,
@@ -371,12 +379,8 @@ def check_scope_missing(exam: Examination) -> Finding:
     return Finding(code, Severity.OK, "The keys have the permissions shoptrack asked for.", {})
 
 
-def check_firewall_blocked(exam: Examination) -> Finding:
-    code = "firewall_blocked"
-    skipped = _not_asked(exam, code)
-    if skipped is not None:
-        return skipped
-    error = exam.store_check.error
+@_judges_store_answer("firewall_blocked")
+def check_firewall_blocked(exam: Examination, code: str, error: StoreError | None) -> Finding:
     fix = Fix(
         f"Allow the User-Agent {USER_AGENT!r} in the firewall or CDN in front of the store "
         "(Cloudflare, Sucuri, Wordfence, the host's ModSecurity): shoptrack has no fixed IP "

@@ -5,6 +5,7 @@ acknowledged ones still waiting in the intake spool for the database."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from shoptrack.connectors.base import WebhookHealth, WebhookVerdict
 from shoptrack.connectors.errors import StoreError
@@ -51,25 +52,51 @@ def _not_stored(unstored: int) -> str:
     return f" ({unstored} of them past the integration's limit, counted but not stored)"
 
 
-def check_webhook_signature_rejected(exam: Examination) -> Finding:
-    code = "webhook_signature_rejected"
-    rows = exam.rejected.signature
-    unstored = exam.rejected.unstored.get(WebhookVerdict.REJECTED, 0)
+def _refused_deliveries(
+    exam: Examination,
+    code: str,
+    verdict: WebhookVerdict,
+    rows: tuple[StoredDelivery, ...],
+    *,
+    refused_for: str,
+    warning: str,
+    fix: Fix,
+    evidence: dict[str, object] | None = None,
+) -> Finding:
+    """The finding on the webhook deliveries refused at intake with ``verdict`` (``rows``, and
+    those counted but not stored): fine when none was refused in the window, else a warning
+    whose ``warning`` text is formatted with the ``count`` refused and the ``not_stored`` note."""
+    unstored = exam.rejected.unstored.get(verdict, 0)
     if not rows and not unstored:
         return Finding(
             code,
             Severity.OK,
-            f"No webhook delivery was refused for its signature in {REJECTED_WINDOW_DAYS} days.",
+            f"No webhook delivery was refused for its {refused_for} in {REJECTED_WINDOW_DAYS} "
+            "days.",
             {"refused": 0, "window_days": REJECTED_WINDOW_DAYS},
         )
     return Finding(
         code,
         Severity.WARNING,
-        f"{len(rows) + unstored} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days"
-        f"{_not_stored(unstored)}: their signature verifies with no webhook secret shoptrack "
-        "holds. Their orders arrive only by polling, late.",
-        _refusals(exam, rows, unstored),
-        Fix(
+        warning.format(count=len(rows) + unstored, not_stored=_not_stored(unstored)),
+        {**_refusals(exam, rows, unstored), **(evidence or {})},
+        fix,
+    )
+
+
+def check_webhook_signature_rejected(exam: Examination) -> Finding:
+    return _refused_deliveries(
+        exam,
+        "webhook_signature_rejected",
+        WebhookVerdict.REJECTED,
+        exam.rejected.signature,
+        refused_for="signature",
+        warning=(
+            f"{{count}} webhook deliveries were refused in {REJECTED_WINDOW_DAYS} days"
+            "{not_stored}: their signature verifies with no webhook secret shoptrack holds. "
+            "Their orders arrive only by polling, late."
+        ),
+        fix=Fix(
             "If the deliveries come from your store, give its webhooks the integration's "
             "webhook_secret, or enter the store's secret in shoptrack; if they do not, someone "
             "else is posting to the webhook URL and is rightly refused.",
@@ -79,27 +106,21 @@ def check_webhook_signature_rejected(exam: Examination) -> Finding:
 
 
 def check_webhook_clock_skew(exam: Examination) -> Finding:
-    code = "webhook_clock_skew"
-    rows = exam.rejected.clock_skew
-    unstored = exam.rejected.unstored.get(WebhookVerdict.CLOCK_SKEW, 0)
-    if not rows and not unstored:
-        return Finding(
-            code,
-            Severity.OK,
-            f"No webhook delivery was refused for its timestamp in {REJECTED_WINDOW_DAYS} days.",
-            {"refused": 0, "window_days": REJECTED_WINDOW_DAYS},
-        )
-    return Finding(
-        code,
-        Severity.WARNING,
-        f"{len(rows) + unstored} signed webhook deliveries were refused because their timestamp "
-        f"is too far from shoptrack's clock{_not_stored(unstored)}: one of the two clocks is "
-        "wrong.",
-        {**_refusals(exam, rows, unstored), "server_time": iso(exam.now)},
-        Fix(
+    return _refused_deliveries(
+        exam,
+        "webhook_clock_skew",
+        WebhookVerdict.CLOCK_SKEW,
+        exam.rejected.clock_skew,
+        refused_for="timestamp",
+        warning=(
+            "{count} signed webhook deliveries were refused because their timestamp is too far "
+            "from shoptrack's clock{not_stored}: one of the two clocks is wrong."
+        ),
+        fix=Fix(
             "Synchronise the clocks (NTP) of the store's server and of shoptrack's; the "
             "reasons show how far apart they are.",
         ),
+        evidence={"server_time": iso(exam.now)},
     )
 
 
@@ -126,8 +147,32 @@ def _store_webhooks(exam: Examination, code: str) -> WebhookHealth | Finding:
             if not exam.store_check.ok
             else f"shoptrack cannot list {exam.integration.platform} webhooks yet"
         )
-        return Finding(code, Severity.OK, f"Not checked: {reason}.", {"checked": False})
+        return Finding.not_checked(code, reason)
     return health
+
+
+def _webhooks_lacking(
+    exam: Examination,
+    code: str,
+    evidence: Mapping[str, object],
+    topics: Sequence[str],
+    *,
+    fine: str,
+    lacking: str,
+    fix: str,
+) -> Finding:
+    """The finding on the topics the store sends shoptrack no webhook for: fine when there is
+    none, else a warning (``lacking``, formatted with the ``topics``) whose fix, registering
+    the webhooks, shoptrack can apply."""
+    if not topics:
+        return Finding(code, Severity.OK, fine, evidence)
+    return Finding(
+        code,
+        Severity.WARNING,
+        lacking.format(topics=", ".join(topics)) + ": those changes arrive only by polling, late.",
+        evidence,
+        Fix(fix, fix_command(exam, code), applicable=True),
+    )
 
 
 def check_webhooks_missing(exam: Examination) -> Finding:
@@ -140,21 +185,14 @@ def check_webhooks_missing(exam: Examination) -> Finding:
         "expected_topics": list(health.expected_topics),
         "missing_topics": list(health.missing_topics),
     }
-    if not health.missing_topics:
-        return Finding(
-            code, Severity.OK, "The store has a webhook to shoptrack for every topic.", evidence
-        )
-    return Finding(
+    return _webhooks_lacking(
+        exam,
         code,
-        Severity.WARNING,
-        f"The store has no webhook to shoptrack for {', '.join(health.missing_topics)}: those "
-        "changes arrive only by polling, late.",
         evidence,
-        Fix(
-            "Register the missing webhooks in the store.",
-            fix_command(exam, code),
-            applicable=True,
-        ),
+        health.missing_topics,
+        fine="The store has a webhook to shoptrack for every topic.",
+        lacking="The store has no webhook to shoptrack for {topics}",
+        fix="Register the missing webhooks in the store.",
     )
 
 
@@ -164,21 +202,17 @@ def check_webhooks_disabled_on_store(exam: Examination) -> Finding:
     if isinstance(health, Finding):
         return health
     evidence = {"delivery_url": exam.delivery_url, "disabled": [dict(d) for d in health.disabled]}
-    if not health.disabled:
-        return Finding(code, Severity.OK, "The store's webhooks to shoptrack are active.", evidence)
-    topics = sorted({str(hook.get("topic")) for hook in health.disabled})
-    return Finding(
+    return _webhooks_lacking(
+        exam,
         code,
-        Severity.WARNING,
-        f"The store disabled its webhooks to shoptrack for {', '.join(topics)} (WooCommerce "
-        "does so after repeated failed deliveries, and never retries them): those changes "
-        "arrive only by polling, late.",
         evidence,
-        Fix(
-            "Register active webhooks again (the disabled ones stay, for the store's log).",
-            fix_command(exam, code),
-            applicable=True,
+        sorted({str(hook.get("topic")) for hook in health.disabled}),
+        fine="The store's webhooks to shoptrack are active.",
+        lacking=(
+            "The store disabled its webhooks to shoptrack for {topics} (WooCommerce does so "
+            "after repeated failed deliveries, and never retries them)"
         ),
+        fix="Register active webhooks again (the disabled ones stay, for the store's log).",
     )
 
 

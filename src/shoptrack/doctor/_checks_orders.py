@@ -142,24 +142,14 @@ def check_sync_pending(exam: Examination) -> Finding:
     if not exam.integration.enabled:
         return Finding(code, Severity.OK, "Not checked: the integration is disabled.", {})
     if not exam.store_check.ok:
-        return Finding(
-            code,
-            Severity.OK,
-            "Not checked: the store cannot be asked now (see the checks above).",
-            {"checked": False},
-        )
+        return Finding.not_checked(code, "the store cannot be asked now (see the checks above)")
     cursor = (row.sync_cursor or {}).get("updated_at")
     days = int(exam.integration.settings.get("backfill_days") or DEFAULT_BACKFILL_DAYS)
     since = datetime.fromisoformat(cursor) if cursor else exam.now - timedelta(days=days)
     try:
         pending, total = _pending_orders(exam, since)
     except StoreError as error:
-        return Finding(
-            code,
-            Severity.OK,
-            f"Not checked: the store's orders could not be listed ({error.detail}).",
-            {"checked": False},
-        )
+        return Finding.not_checked(code, f"the store's orders could not be listed ({error.detail})")
     next_sync = row.next_sync_at
     evidence: dict[str, Any] = {
         "last_synced_to": cursor,

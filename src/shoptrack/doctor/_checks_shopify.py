@@ -3,6 +3,8 @@ no access to protected customer data), and customers' requests for their data.""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -29,10 +31,29 @@ _RECENT = timedelta(days=30)
 DATA_REQUEST_DAYS = 30
 
 
-def check_customer_data_redacted(exam: Examination) -> Finding:
-    code = "customer_data_redacted"
-    if exam.integration.platform != "shopify":
-        return Finding(code, Severity.OK, "Not a Shopify store: nothing is redacted.")
+_ShopifyJudge = Callable[[Examination, str], Finding]
+
+
+def _shopify_only(
+    code: str, elsewhere: str
+) -> Callable[[_ShopifyJudge], Callable[[Examination], Finding]]:
+    """Makes the check ``code`` of a judge of what only a Shopify store meets; for a store on
+    another platform the check is fine and says ``elsewhere``."""
+
+    def decorate(judge: _ShopifyJudge) -> Callable[[Examination], Finding]:
+        @functools.wraps(judge)
+        def check(exam: Examination) -> Finding:
+            if exam.integration.platform != "shopify":
+                return Finding(code, Severity.OK, f"Not a Shopify store: {elsewhere}.")
+            return judge(exam, code)
+
+        return check
+
+    return decorate
+
+
+@_shopify_only("customer_data_redacted", "nothing is redacted")
+def check_customer_data_redacted(exam: Examination, code: str) -> Finding:
     with exam.read() as connection:
         emails = list(
             connection.execute(
@@ -68,10 +89,8 @@ def check_customer_data_redacted(exam: Examination) -> Finding:
     )
 
 
-def check_customer_data_requested(exam: Examination) -> Finding:
-    code = "customer_data_requested"
-    if exam.integration.platform != "shopify":
-        return Finding(code, Severity.OK, "Not a Shopify store: no data requests arrive.")
+@_shopify_only("customer_data_requested", "no data requests arrive")
+def check_customer_data_requested(exam: Examination, code: str) -> Finding:
     with exam.read() as connection:
         requests = data_requests(
             connection, exam.integration.id, exam.now - timedelta(days=DATA_REQUEST_DAYS)

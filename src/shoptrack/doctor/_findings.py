@@ -54,6 +54,11 @@ class Finding:
     fix: Fix | None = None
     integration_id: str | None = None
 
+    @classmethod
+    def not_checked(cls, code: str, reason: str, severity: Severity = Severity.OK) -> Finding:
+        """The finding of a check that could not look, and ``reason`` why."""
+        return cls(code, severity, f"Not checked: {reason}.", {"checked": False})
+
     @property
     def id(self) -> str:
         """Stable per integration and check, so a finding can be named across runs."""

@@ -31,6 +31,7 @@ class MetricCounter(Protocol):
     def __call__(
         self,
         profile_id: str,
+        *,
         metric: str,
         metric_id: str | None,
         since: datetime | None,
@@ -145,10 +146,10 @@ def holds(condition: Conditional, context: ConditionContext) -> bool:
     since_start = condition.timeframe == "flow-start"
     count = context.count(
         str(context.profile["id"]),
-        condition.metric,
-        condition.metric_id,
-        context.trigger_time if since_start else None,
-        context.trigger_event_id if since_start else None,
+        metric=condition.metric,
+        metric_id=condition.metric_id,
+        since=context.trigger_time if since_start else None,
+        excluding_event_id=context.trigger_event_id if since_start else None,
     )
     return _count_holds(count, condition.operator, condition.value)
 

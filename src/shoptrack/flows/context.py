@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,24 +87,8 @@ def load_triggers(
 
 
 def metric_counter(connection: Connection, account_id: str) -> MetricCounter:
-    def count(
-        profile_id: str,
-        metric: str,
-        metric_id: str | None,
-        since: datetime | None,
-        excluding_event_id: str | None,
-    ) -> int:
-        return count_profile_events(
-            connection,
-            account_id,
-            profile_id,
-            metric=metric,
-            metric_id=metric_id,
-            since=since,
-            excluding_event_id=excluding_event_id,
-        )
-
-    return count
+    """Counts the account's events of a profile in the caller's transaction."""
+    return functools.partial(count_profile_events, connection, account_id)
 
 
 def condition_context(

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,7 +51,7 @@ from shoptrack.flows.sending import (
     retry_delay,
 )
 from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token
-from shoptrack.ids import new_id
+from shoptrack.ids import lease_owner, new_id
 from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings, get_account
@@ -177,7 +174,7 @@ class FlowEngine:
         self._cipher = cipher  # decrypts store credentials, for the store's address
         self._batch_size = batch_size
         # Unique per engine, so two engines of one process never share a lease.
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
+        self.owner = lease_owner(per_instance=True)
         self._sending = MessageSender(
             database,
             clock,

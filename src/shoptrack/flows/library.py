@@ -140,9 +140,28 @@ def _post_purchase() -> FlowDefinition:
     return FlowDefinition(actions=actions, entry="first-order")
 
 
+def _wait_then_email(
+    unit: str,
+    value: int,
+    email: SendEmail,
+    *,
+    unless: tuple[Metric, ...],
+    reentry: Reentry | None = None,
+) -> FlowDefinition:
+    """A flow that waits ``value`` ``unit``, then sends ``email`` to the profile, unless it did
+    one of the ``unless`` metrics since it entered."""
+    return FlowDefinition(
+        profile_filters=[_zero_since_start(metric) for metric in unless],
+        actions=[_delay("wait", unit, value, email.id), email],
+        entry="wait",
+        reentry=reentry or Reentry(),
+    )
+
+
 def _abandoned_checkout() -> FlowDefinition:
-    actions: list[Action] = [
-        _delay("wait", "hours", 4, "reminder"),
+    return _wait_then_email(
+        "hours",
+        4,
         _email(
             "reminder",
             "Abandoned checkout reminder",
@@ -151,18 +170,15 @@ def _abandoned_checkout() -> FlowDefinition:
             '{% if event.CheckoutURL %}: <a href="{{ event.CheckoutURL }}">finish your order'
             "</a>{% endif %}.",
         ),
-    ]
-    return FlowDefinition(
-        profile_filters=[_zero_since_start(Metric.PLACED_ORDER)],
-        actions=actions,
-        entry="wait",
+        unless=(Metric.PLACED_ORDER,),
         reentry=Reentry(unit="day", duration=1),
     )
 
 
 def _browse_abandonment() -> FlowDefinition:
-    actions: list[Action] = [
-        _delay("wait", "hours", 2, "reminder"),
+    return _wait_then_email(
+        "hours",
+        2,
         _email(
             "reminder",
             "Browse abandonment",
@@ -172,14 +188,7 @@ def _browse_abandonment() -> FlowDefinition:
             '{% if event.URL %}: <a href="{{ event.URL }}">have another look</a>{% endif %}.',
             items=False,
         ),
-    ]
-    return FlowDefinition(
-        profile_filters=[
-            _zero_since_start(Metric.STARTED_CHECKOUT),
-            _zero_since_start(Metric.PLACED_ORDER),
-        ],
-        actions=actions,
-        entry="wait",
+        unless=(Metric.STARTED_CHECKOUT, Metric.PLACED_ORDER),
         reentry=Reentry(unit="week", duration=1),
     )
 
@@ -188,8 +197,11 @@ WIN_BACK_DAYS = 60
 
 
 def _win_back() -> FlowDefinition:
-    actions: list[Action] = [
-        _delay("wait", "days", WIN_BACK_DAYS, "we-miss-you"),
+    # Every order starts a run; a later order makes the earlier runs' filter fail, so only the
+    # profile's last order leads to an email, N days after it.
+    return _wait_then_email(
+        "days",
+        WIN_BACK_DAYS,
         _email(
             "we-miss-you",
             "Win-back",
@@ -198,11 +210,7 @@ def _win_back() -> FlowDefinition:
             "{{ organization }}.",
             items=False,
         ),
-    ]
-    # Every order starts a run; a later order makes the earlier runs' filter fail, so only the
-    # profile's last order leads to an email, N days after it.
-    return FlowDefinition(
-        profile_filters=[_zero_since_start(Metric.PLACED_ORDER)], actions=actions, entry="wait"
+        unless=(Metric.PLACED_ORDER,),
     )
 
 

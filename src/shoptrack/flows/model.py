@@ -73,26 +73,28 @@ CountOperator = Literal[
 ]
 
 
-class EventPropertyCondition(BaseModel):
+class _PropertyCondition(BaseModel):
+    """A condition comparing one property (a dotted ``property`` path) with ``value``."""
+
+    model_config = _STRICT
+    type: str
+    property: str = Field(min_length=1, max_length=200)
+    operator: PropertyOperator
+    value: Any = None
+
+
+class EventPropertyCondition(_PropertyCondition):
     """A property of the trigger event: ``property`` is a dotted path into its properties
     (``ShippingAddress.CountryCode``), or ``$value`` for the event's value."""
 
-    model_config = _STRICT
     type: Literal["event-property"]
-    property: str = Field(min_length=1, max_length=200)
-    operator: PropertyOperator
-    value: Any = None
 
 
-class ProfilePropertyCondition(BaseModel):
+class ProfilePropertyCondition(_PropertyCondition):
     """A profile attribute (``email``, ``first_name``, ``location.country``…) or custom
     property (``properties.Tier``)."""
 
-    model_config = _STRICT
     type: Literal["profile-property"]
-    property: str = Field(min_length=1, max_length=200)
-    operator: PropertyOperator
-    value: Any = None
 
 
 class ProfileMetricCondition(BaseModel):

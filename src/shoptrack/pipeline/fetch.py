@@ -11,19 +11,14 @@ whose fetch keeps failing.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from collections import defaultdict
 from datetime import timedelta
 
 import orjson
 
-from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.connectors.errors import StoreError
-from shoptrack.pipeline.sync import ClientFactory, default_client, poll_dedupe_key
-from shoptrack.services import Services
+from shoptrack.pipeline.sync import StoreRunner, poll_dedupe_key
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.order_fetches import OrderFetch, claim_fetches, fail_fetch, finish_fetch
@@ -48,21 +43,11 @@ def retry_delay(attempts: int) -> timedelta | None:
     return min(delay, MAX_RETRY_DELAY)
 
 
-class OrderFetcher:
+class OrderFetcher(StoreRunner):
     """Runs due order fetches for one process."""
 
-    def __init__(
-        self,
-        services: Services,
-        *,
-        client_factory: ClientFactory = default_client,
-        clock: Clock | None = None,
-    ) -> None:
-        self._services = services
-        self._clock = clock or services.clock
-        self._client_factory = client_factory
-        # Unique per fetcher, so two fetchers of one process never share a lease.
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
+    # Unique per fetcher, so two fetchers of one process never share a lease.
+    owner_per_instance = True
 
     def run_due(self, limit: int = 50) -> int:
         """Fetches the orders that are due; returns how many were stored."""

@@ -9,8 +9,6 @@ events and rollups commit together with their ``processed`` marks.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from shoptrack.domain.api_events import event_draft, parse_event
 from shoptrack.domain.events import EventDraft, order_events
 from shoptrack.domain.order import Order
 from shoptrack.domain.segment import segment_drafts
+from shoptrack.ids import lease_owner
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
     InboxRow,
@@ -213,7 +212,7 @@ class Processor:
         batch_size: int = 200,
         on_recorded: RecordedHook | None = None,
     ) -> None:
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"[:64]
+        self.worker_id = lease_owner()
         self._database = database
         self._clock = clock
         self._batch_size = batch_size

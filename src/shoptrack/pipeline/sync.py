@@ -15,13 +15,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import select, update
@@ -32,6 +30,7 @@ from shoptrack.connectors.base import Connector, Window
 from shoptrack.connectors.errors import StoreConfigError, StoreError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.errors import ConflictError
+from shoptrack.ids import lease_owner
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import Integration, get_integration
@@ -52,6 +51,7 @@ from shoptrack.store.sync_runs import (
 __all__ = [
     "LOOKBACK",
     "ClientFactory",
+    "StoreRunner",
     "SyncBusyError",
     "SyncProgress",
     "Syncer",
@@ -113,8 +113,12 @@ def stored_tokens(services: Services, integration_id: str) -> StoredTokens:
     return StoredTokens(services.database, services.cipher, services.clock, integration_id)
 
 
-class Syncer:
-    """Runs syncs of integrations for one process."""
+class StoreRunner:
+    """Reads stores for one process: with the services, a clock (the services' unless one is
+    given) and the factory of store clients; ``owner`` names the process in the leases it
+    takes (and the runner too, where ``owner_per_instance``)."""
+
+    owner_per_instance: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -126,7 +130,11 @@ class Syncer:
         self._services = services
         self._clock = clock or services.clock
         self._client_factory = client_factory
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"[:64]
+        self.owner = lease_owner(per_instance=self.owner_per_instance)
+
+
+class Syncer(StoreRunner):
+    """Runs syncs of integrations for one process."""
 
     def run(
         self,
