@@ -38,6 +38,7 @@ __all__ = [
     "claim_pending",
     "claimable",
     "delivery_counts",
+    "list_deliveries",
     "mark_failed",
     "mark_nul_characters_removed",
     "mark_processed",
@@ -353,6 +354,23 @@ def prune_rejected(connection: Connection, before: datetime) -> int:
         )
     )
     return result.rowcount
+
+
+def list_deliveries(
+    connection: Connection,
+    account_id: str,
+    integration_id: str,
+    *,
+    state: InboxState | None = None,
+    limit: int,
+) -> list[Row[Any]]:
+    """The account's integration's newest deliveries, in ``state`` if given, newest first."""
+    query = select(inbox).where(
+        inbox.c.account_id == account_id, inbox.c.integration_id == integration_id
+    )
+    if state is not None:
+        query = query.where(inbox.c.state == state)
+    return list(connection.execute(query.order_by(inbox.c.id.desc()).limit(limit)))
 
 
 def recent_deliveries(

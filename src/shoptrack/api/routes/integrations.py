@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Request, Response
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select, update
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
@@ -37,15 +36,15 @@ from shoptrack.api.schemas import (
     SyncRunResponseCollection,
     error_responses,
 )
-from shoptrack.errors import InputError, NotFoundError
+from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.integrations import ConnectResult, connect, integration_view, remove
 from shoptrack.integrations import update as update_integration
 from shoptrack.pipeline.runtime import process_inbox
 from shoptrack.services import Services
-from shoptrack.store.inbox import InboxState, ReplaySelection, replay
+from shoptrack.store.inbox import InboxState, ReplaySelection, list_deliveries, replay
 from shoptrack.store.integrations import get_integration, list_integrations
-from shoptrack.store.schema import inbox, integrations
 from shoptrack.store.sync_runs import get_run, list_runs
+from shoptrack.store.sync_runs import queue_sync as store_queue_sync
 
 __all__ = ["router"]
 
@@ -194,14 +193,23 @@ def sync_run(
     return jsonapi_response({"data": sync_run_resource(row, base_url(request))})
 
 
+class IntegrationDisabledError(ConflictError):
+    """A sync was asked of a disabled integration: nothing would run it."""
+
+    code = "integration_disabled"
+    title = "The integration is disabled."
+
+
 def queue_sync(integration_id: str, account: AccountDep, services: ServicesDep) -> Response:
-    """Queue a sync now: the next worker round runs it."""
+    """Queue a sync now: the next worker round runs it (409 while the integration is
+    disabled)."""
     _own(services, account.id, integration_id)
     with services.database.write() as connection:
-        connection.execute(
-            update(integrations)
-            .where(integrations.c.id == integration_id)
-            .values(next_sync_at=services.clock.now())
+        queued = store_queue_sync(connection, account.id, integration_id, services.clock.now())
+    if not queued:
+        raise IntegrationDisabledError(
+            "the integration is disabled: enable it (PATCH its settings.enabled) to sync it",
+            parameter="integration_id",
         )
     return Response(status_code=202)
 
@@ -212,19 +220,18 @@ def deliveries(
     """What the store sent: accepted (pending or processed), rejected or ignored, and why."""
     _own(services, account.id, integration_id)
     state = request.query_params.get("state")
-    query = select(inbox).where(
-        inbox.c.account_id == account.id, inbox.c.integration_id == integration_id
-    )
-    if state is not None:
-        if state not in {s.value for s in InboxState}:
-            raise InputError(
-                f"state must be one of {', '.join(s.value for s in InboxState)}", parameter="state"
-            )
-        query = query.where(inbox.c.state == state)
+    if state is not None and state not in {s.value for s in InboxState}:
+        raise InputError(
+            f"state must be one of {', '.join(s.value for s in InboxState)}", parameter="state"
+        )
     with services.database.read() as connection:
-        rows = connection.execute(
-            query.order_by(inbox.c.id.desc()).limit(_DELIVERIES_PAGE.read(request))
-        ).all()
+        rows = list_deliveries(
+            connection,
+            account.id,
+            integration_id,
+            state=None if state is None else InboxState(state),
+            limit=_DELIVERIES_PAGE.read(request),
+        )
     return jsonapi_response(
         {
             "data": [
@@ -374,7 +381,7 @@ add_route(
     operation_id="queue_sync",
     status_code=202,
     response_class=Response,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, 404, 409, 503),
 )
 add_route(
     router,
