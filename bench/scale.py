@@ -84,9 +84,10 @@ from shoptrack.domain.events import Metric
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.accounts import create_key
+from shoptrack.store.events import event_page
 from shoptrack.store.schema import accounts, integrations, metrics
 from shoptrack.store.schema import profiles as profiles_table
-from shoptrack.web.queries import event_page
+from shoptrack.web.queries import feed_events
 from shoptrack.web.routes.profiles import FEED_PAGE
 
 # libpq's form of the URL (psycopg.connect takes no SQLAlchemy "+driver" suffix)
@@ -255,7 +256,10 @@ def measurements(
 
     async def feed(n: int) -> None:
         with services.database.read() as connection:
-            event_page(connection, shop.account_id, profile_id=profile(n), limit=FEED_PAGE)
+            rows, _ = event_page(
+                connection, shop.account_id, profile_id=profile(n), limit=FEED_PAGE
+            )
+            feed_events(rows)  # what the profile page shows
 
     def events_of(field_name: str, value: str) -> dict[str, str]:
         return {"filter": f'equals({field_name},"{value}")'}

@@ -7,6 +7,7 @@ to be the account's): a page can only ever show its own account's rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from shoptrack.domain.events import Metric
-from shoptrack.store import events as stored_events
 from shoptrack.store.events import metrics_named
 from shoptrack.store.flows import activity_of_profile
 from shoptrack.store.integrations import integration_rows
@@ -27,7 +27,7 @@ __all__ = [
     "FlowStep",
     "IntegrationSummary",
     "SyncStatus",
-    "event_page",
+    "feed_events",
     "flow_steps_of_profile",
     "integration_summaries",
     "placed_order_metrics",
@@ -103,26 +103,9 @@ class FeedEvent:
     properties: dict[str, Any]
 
 
-def event_page(
-    connection: Connection,
-    account_id: str,
-    *,
-    metric_id: str | None = None,
-    profile_id: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 25,
-) -> tuple[list[FeedEvent], tuple[datetime, str] | None]:
-    """A page of events, newest first, of one metric or one profile; returns them and the key of
-    the next page, if there is one."""
-    rows, following = stored_events.event_page(
-        connection,
-        account_id,
-        metric_id=metric_id,
-        profile_id=profile_id,
-        before=before,
-        limit=limit,
-    )
-    found = [
+def feed_events(rows: Sequence[Row[Any]]) -> list[FeedEvent]:
+    """A page of events as ``store.events.event_page`` reads it, as the pages show it."""
+    return [
         FeedEvent(
             id=row.id,
             time=row.time,
@@ -139,7 +122,6 @@ def event_page(
         )
         for row in rows
     ]
-    return found, following
 
 
 @dataclass(frozen=True, slots=True)

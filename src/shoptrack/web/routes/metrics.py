@@ -15,7 +15,7 @@ from starlette.responses import Response
 from shoptrack.domain.buckets import Interval
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.accounts import account_settings
-from shoptrack.store.events import metrics_by_id, metrics_named, searched_metrics
+from shoptrack.store.events import event_page, metrics_by_id, metrics_named, searched_metrics
 from shoptrack.web.charts import bucket_labels
 from shoptrack.web.period_figures import (
     Charted,
@@ -28,7 +28,7 @@ from shoptrack.web.period_figures import (
     value_charts,
 )
 from shoptrack.web.periods import read_period
-from shoptrack.web.queries import event_page
+from shoptrack.web.queries import feed_events
 from shoptrack.web.routes._common import moved, pages
 from shoptrack.web.security import VisitorDep, services_of
 
@@ -135,7 +135,8 @@ def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Respon
             if measure == "unique"
             else []
         )
-        latest, _ = event_page(connection, visitor.account_id, metric_id=metric_id, limit=20)
+        rows, _ = event_page(connection, visitor.account_id, metric_id=metric_id, limit=20)
+        latest = feed_events(rows)
     labels = bucket_labels(period.buckets(interval), interval)
     if measure == "value":
         charts = value_charts(figures, period, labels)

@@ -18,12 +18,13 @@ from starlette.responses import Response
 
 from shoptrack.domain.events import Metric
 from shoptrack.errors import NotFoundError
+from shoptrack.store.events import event_page
 from shoptrack.store.profile_listing import SORTS, earliest_event, order_figures, profile_listing
 from shoptrack.store.profiles import PROFILE_ATTRIBUTES, get_profile
 from shoptrack.web.queries import (
     FeedEvent,
     FlowStep,
-    event_page,
+    feed_events,
     flow_steps_of_profile,
 )
 from shoptrack.web.routes._common import pages
@@ -198,9 +199,10 @@ def profile_page(request: Request, profile_id: str, visitor: VisitorDep) -> Resp
         profile = get_profile(connection, visitor.account_id, profile_id)
         if profile is None:
             raise NotFoundError(f"no profile {profile_id} in this account", parameter="profile")
-        feed, following = event_page(
+        rows, following = event_page(
             connection, visitor.account_id, profile_id=profile.id, before=before, limit=FEED_PAGE
         )
+        feed = feed_events(rows)
         # The flow steps of the stretch of time these events cover (all older ones on the last
         # page), so that paging back shows each once.
         steps = flow_steps_of_profile(
