@@ -139,10 +139,12 @@ def check_settings(platform: str, settings: Mapping[str, Any]) -> dict[str, Any]
 def retired_secrets(
     connector: Connector, old: Mapping[str, Any], new: Mapping[str, Any]
 ) -> list[str]:
-    """The ``previous_webhook_secrets`` of ``new`` credentials: the webhook secrets of ``old``
-    that ``new`` no longer has, newest first (``KEPT_SECRETS`` at most). Deliveries the store
-    signed before a rotation, still in flight or retried, keep verifying."""
-    current = set(connector.webhook_secrets({**new, "previous_webhook_secrets": []}))
+    """The secrets ``new`` credentials keep from a rotation (in the connector's
+    ``previous_webhook_secrets_field``): the webhook secrets of ``old`` that ``new`` no longer
+    has, newest first (``KEPT_SECRETS`` at most). Deliveries the store signed before a
+    rotation, still in flight or retried, keep verifying."""
+    field = connector.previous_webhook_secrets_field
+    current = set(connector.webhook_secrets({**new, **({field: []} if field else {})}))
     kept = [s for s in connector.webhook_secrets(old) if s not in current]
     return list(dict.fromkeys(kept))[:KEPT_SECRETS]
 
@@ -379,11 +381,9 @@ def update(
     if credentials:
         stored = integration.credentials(services.cipher)
         merged = stored | dict(credentials)
-        if (
-            "previous_webhook_secrets" in connector.credentials_model.model_fields
-            and "previous_webhook_secrets" not in credentials
-        ):
-            merged["previous_webhook_secrets"] = retired_secrets(connector, stored, merged)
+        kept_field = connector.previous_webhook_secrets_field
+        if kept_field is not None and kept_field not in credentials:
+            merged[kept_field] = retired_secrets(connector, stored, merged)
         checked, result.trimmed_fields = clean_credentials(connector.credentials_model, merged)
         factory = client_factory or store_clients(services.outbound, tokens)
         failure = _check_store(services, connector, checked, factory)

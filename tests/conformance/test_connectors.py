@@ -31,10 +31,11 @@ from shoptrack.connectors.errors import StoreConfigError, StoreTransientError
 from shoptrack.connectors.http import USER_AGENT, StoreClient
 from shoptrack.domain.order import Order
 from shoptrack.errors import InputError
+from shoptrack.integrations import update
 from shoptrack.pipeline.sync import Syncer
 from shoptrack.services import Services
 from shoptrack.store.accounts import create_account
-from shoptrack.store.integrations import create_integration
+from shoptrack.store.integrations import create_integration, get_integration
 from shoptrack.store.schema import inbox, integrations, sync_runs
 from shoptrack.testing import SIMULATOR_GUARD
 from tests.conformance import HARNESSES, PlatformHarness, ServedStore, WebhookRequest
@@ -585,6 +586,30 @@ def test_deliveries_signed_with_a_rotated_out_secret_still_verify(
     for delivery in deliveries:
         assert _check(harness, delivery, during_rotation).verdict is WebhookVerdict.ACCEPTED
         assert _check(harness, delivery, after_rotation).verdict is WebhookVerdict.REJECTED
+
+
+def test_changing_the_webhook_secret_keeps_the_old_one_during_the_rotation(
+    services: Services, harness: PlatformHarness, store: ServedStore
+) -> None:
+    _needs_webhooks(harness)
+    account_id, integration_id = _integrate(services, harness, store)
+    field = harness.webhook_secret_field
+    for secret in ("first-secret", "rotated-secret"):
+        update(
+            services,
+            account_id=account_id,
+            integration_id=integration_id,
+            credentials={field: secret},
+        )
+    with services.database.read() as connection:
+        stored = get_integration(connection, account_id, integration_id)
+    credentials = stored.credentials(services.cipher)
+    kept = harness.connector.previous_webhook_secrets_field
+    assert kept is not None
+    assert credentials[kept][0] == "first-secret"  # newest first, before any older ones
+    # What the store signed before the change still verifies, and the new secret first.
+    secrets = harness.connector.webhook_secrets(credentials)
+    assert secrets.index("rotated-secret") < secrets.index("first-secret")
 
 
 # -- sync -------------------------------------------------------------------------------------
