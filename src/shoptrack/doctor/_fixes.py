@@ -91,12 +91,15 @@ def _whitespace(exam: Examination, finding: Finding) -> str:
     if not padded:
         _forget_trimmed(exam)
         return "the store accepts the trimmed keys; the mark is forgotten"
-    credentials = exam.stored_credentials
-    previous = list(credentials.get("previous_webhook_secrets") or [])
+    # Kept beside the secret as a rotation keeps the old one (BigCommerce: its client secrets).
+    field = exam.connector.previous_webhook_secrets_field
+    if field is None:
+        return "nothing to keep: the platform sends no webhooks"
+    previous = list(exam.stored_credentials.get(field) or [])
     added = [
         secret for secret in dict.fromkeys(item[1] for item in padded) if secret not in previous
     ]
-    _store_credentials(exam, {"previous_webhook_secrets": [*added, *previous]})
+    _store_credentials(exam, {field: [*added, *previous]})
     ids = tuple(item[0].id for item in padded)
     return (
         f"the store's secret ({', '.join(sorted({item[2] for item in padded}))}) is accepted "
