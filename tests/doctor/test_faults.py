@@ -517,7 +517,7 @@ def test_disabled_integration_is_enabled_and_its_kept_deliveries_processed(
         integration_id=healthy.integration_id,
         settings={"enabled": False},
     )
-    healthy.client.app._webhooks._cache.clear()  # intake trusts its copy for 5 s; skip the wait
+    healthy.client.app.webhooks._cache.clear()  # intake trusts its copy for 5 s; skip the wait
     healthy.store.add_orders(statuses=["processing"])
     healthy.deliver()
     report = healthy.diagnose()

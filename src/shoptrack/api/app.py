@@ -136,6 +136,7 @@ class ShoptrackApp:
         self.api = api
         self.runtime = runtime
         self.web = web
+        self.webhooks = webhooks
         self._webhooks = lean(webhooks.deliver)
         self._fast: dict[tuple[str, str | None], Handler] = {}
         for path in ("/api/events", "/api/events/"):
