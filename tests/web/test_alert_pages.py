@@ -84,6 +84,27 @@ def test_home_shows_open_alerts_first_and_the_alerts_page_keeps_them(
     assert 'id="open-alerts"' not in browser.get("/").text
 
 
+def test_home_shows_a_drop_once_as_the_watchdog_s_alert_not_among_the_doctor_s_findings(
+    services: Services, shop: Shop, client: AppClient, clock: FrozenClock
+) -> None:
+    browser = _signed_in(services, shop, client)
+    now = clock.now()
+    order_history(
+        services,
+        shop,
+        since=now - timedelta(days=30),
+        until=now - timedelta(days=2),
+        every=timedelta(hours=4),
+    )
+    before = browser.get("/").text
+    assert "placed_order_drop" not in before  # Home judges no drop itself
+    _run(services)
+    home = browser.get("/").text
+    assert home.count('data-code="placed_order_drop"') == 1
+    alerts = home.split('id="open-alerts"', 1)[1].split("</section>", 1)[0]
+    assert 'data-code="placed_order_drop"' in alerts
+
+
 def test_the_alerts_page_shows_only_the_account_s_own(
     services: Services, shop: Shop, client: AppClient, clock: FrozenClock
 ) -> None:

@@ -156,8 +156,13 @@ def _metric_filter(metric: str | None) -> Callable[[frozenset[str] | None], bool
     return lambda metrics: metrics is None or metric in metrics
 
 
-def _examine(exam: Examination, wanted: Callable[[frozenset[str] | None], bool]) -> list[Finding]:
-    """Runs every check of the examined integration; the findings ``wanted`` are returned."""
+def _examine(
+    exam: Examination,
+    wanted: Callable[[frozenset[str] | None], bool],
+    without: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Runs every check of the examined integration but those of the codes ``without``; the
+    findings ``wanted`` are returned."""
     integration_id = exam.integration.id
     findings = [
         Finding(
@@ -169,7 +174,7 @@ def _examine(exam: Examination, wanted: Callable[[frozenset[str] | None], bool])
         )
     ]
     for check in CHECKS:
-        if check.live and not exam.live:
+        if (check.live and not exam.live) or check.code in without:
             continue
         finding = replace(check.run(exam), integration_id=integration_id)
         exam.findings[check.code] = finding
@@ -231,9 +236,11 @@ def diagnose_account(
     metric: str | None = None,
     client_factory: ClientFactory | None = None,
     live: bool = True,
+    without: frozenset[str] = frozenset(),
 ) -> Report:
     """The account's checks, then every check of each of its integrations (removed ones left
-    out). ``live=False`` asks no store, as in :func:`diagnose_integration`."""
+    out) but those of the codes ``without``. ``live=False`` asks no store, as in
+    :func:`diagnose_integration`."""
     wanted = _metric_filter(metric)
     with services.database.read() as connection:
         integrations = list_integrations(connection, account_id)
@@ -251,7 +258,7 @@ def diagnose_account(
             exam = Examination(
                 services, integration, now, client_factory, live=live, connection=connection
             )
-            findings.extend(_examine(exam, wanted))
+            findings.extend(_examine(exam, wanted, without))
     return Report(findings)
 
 
