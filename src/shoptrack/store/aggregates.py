@@ -37,6 +37,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Label,
     and_,
     case,
     column,
@@ -160,6 +161,24 @@ def _add_rollups(
         entry.sum_value[bucket] += value_sum or Decimal(0)
 
 
+def _event_dimensions(query: AggregateQuery) -> list[Label[Any]]:
+    """The ``by`` dimensions of events, labelled ``dimension_N`` (an absent one reads "")."""
+    return [
+        func.coalesce(DIMENSIONS[name], "").label(f"dimension_{index}")
+        for index, name in enumerate(query.by)
+    ]
+
+
+def _event_filters(query: AggregateQuery) -> list[ColumnElement[bool]]:
+    """Which of the account's events ``query`` counts, time aside."""
+    return [
+        events.c.account_id == query.account_id,
+        events.c.metric_id == query.metric_id,
+        *(DIMENSIONS[name] == value for name, value in query.equals),
+        *(() if query.include_test else (events.c.test.is_(False),)),
+    ]
+
+
 def _add_events(
     connection: Connection,
     query: AggregateQuery,
@@ -170,22 +189,12 @@ def _add_events(
     unique: bool,
 ) -> None:
     epoch = epoch_seconds(connection.dialect.name, events.c.time)
-    dimensions = [
-        func.coalesce(DIMENSIONS[name], "").label(f"dimension_{index}")
-        for index, name in enumerate(query.by)
-    ]
     rows = select(
         _bucket_index(epoch, query.buckets.runs()).label("bucket"),
-        *dimensions,
+        *_event_dimensions(query),
         events.c.value,
         events.c.profile_id,
-    ).where(
-        events.c.account_id == query.account_id,
-        events.c.metric_id == query.metric_id,
-        _time_spans(events.c.time, spans),
-        *(DIMENSIONS[name] == value for name, value in query.equals),
-        *(() if query.include_test else (events.c.test.is_(False),)),
-    )
+    ).where(*_event_filters(query), _time_spans(events.c.time, spans))
     inner = rows.subquery()
     keys = [inner.c.bucket, *(inner.c[f"dimension_{index}"] for index in range(len(query.by)))]
     measures: list[Any] = [func.count(), func.sum(inner.c.value)] if totals else []
@@ -219,10 +228,7 @@ def _add_uniques_per_bucket(
         column("until", UTCDateTime()),
         name="bounds",
     ).data(spans)
-    dimensions = [
-        func.coalesce(DIMENSIONS[name], "").label(f"dimension_{index}")
-        for index, name in enumerate(query.by)
-    ]
+    dimensions = _event_dimensions(query)
     per_bucket = (
         select(
             *dimensions,
@@ -230,12 +236,9 @@ def _add_uniques_per_bucket(
             func.count(distinct(events.c.profile_id.collate("C"))).label("profiles"),
         )
         .where(
-            events.c.account_id == query.account_id,
-            events.c.metric_id == query.metric_id,
+            *_event_filters(query),
             events.c.time >= bounds.c.since,
             events.c.time < bounds.c.until,
-            *(DIMENSIONS[name] == value for name, value in query.equals),
-            *(() if query.include_test else (events.c.test.is_(False),)),
         )
         .group_by(*(dimension.element for dimension in dimensions))
         .lateral("per_bucket")
