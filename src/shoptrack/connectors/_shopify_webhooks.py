@@ -23,6 +23,7 @@ from shoptrack.connectors._shopify_orders import (
 )
 from shoptrack.connectors.base import (
     WebhookCheck,
+    WebhookRequest,
     WebhookVerdict,
     hmac_refusal,
 )
@@ -94,9 +95,11 @@ def subscribe_webhooks(client: StoreClient, delivery_url: str) -> None:
             )
 
 
-def check_delivery(secrets: Sequence[str], headers: Mapping[str, str], body: bytes) -> WebhookCheck:
-    """Verifies a delivery against every current secret; ``headers`` have lower-case names."""
-    reason = hmac_refusal(secrets, body, _header(headers, "hmac-sha256"), "X-Shopify-Hmac-Sha256")
+def check_delivery(request: WebhookRequest) -> WebhookCheck:
+    """Verifies a delivery against every current secret."""
+    headers = request.headers
+    signature = _header(headers, "hmac-sha256")
+    reason = hmac_refusal(request.secrets, request.body, signature, "X-Shopify-Hmac-Sha256")
     if reason is not None:
         return WebhookCheck(WebhookVerdict.REJECTED, reason=reason)
     return WebhookCheck(

@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -44,6 +44,7 @@ __all__ = [
     "RestConnector",
     "WebhookCheck",
     "WebhookHealth",
+    "WebhookRequest",
     "WebhookVerdict",
     "Window",
     "clean_credentials",
@@ -73,6 +74,20 @@ class WebhookCheck:
     topic: str = ""
     delivery_id: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One webhook request as intake received it, for the platform to verify.
+
+    ``secrets`` are every webhook secret valid now; ``headers`` have lower-case names; ``now``
+    is the receiver's clock, which signatures that carry a timestamp are compared with.
+    """
+
+    secrets: Sequence[str]
+    headers: Mapping[str, str]
+    body: bytes
+    now: datetime
 
 
 def hmac_sha256_base64(secret: str, body: bytes) -> str:
@@ -396,9 +411,13 @@ class Connector(ABC, Generic[C]):
         *,
         now: datetime | None = None,
     ) -> WebhookCheck:
-        """Verifies a webhook request. ``headers`` have lower-case names; ``secrets`` are every
-        webhook secret valid now; ``now`` is the receiver's clock, which signatures that carry
-        a timestamp are compared with (the system clock when omitted).
+        """Verifies a webhook request (``verify_webhook``). ``headers`` have lower-case names;
+        ``secrets`` are every webhook secret valid now; ``now`` is the receiver's clock, which
+        signatures that carry a timestamp are compared with (the system clock when omitted)."""
+        return self.verify_webhook(WebhookRequest(secrets, headers, body, now or datetime.now(UTC)))
+
+    def verify_webhook(self, request: WebhookRequest) -> WebhookCheck:
+        """The platform's verdict on a webhook request.
 
         By default every request is refused: a platform that sends no webhooks shoptrack can
         verify is polled only (Magento 2, PrestaShop, Shift4Shop)."""

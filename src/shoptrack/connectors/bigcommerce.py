@@ -40,6 +40,7 @@ from shoptrack.connectors.base import (
     RestConnector,
     WebhookCheck,
     WebhookHealth,
+    WebhookRequest,
     WebhookVerdict,
     Window,
     created_id,
@@ -259,20 +260,13 @@ class BigCommerce(RestConnector[BigCommerceCredentials]):
             ),
         )
 
-    def check_webhook(
-        self,
-        secrets: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime | None = None,
-    ) -> WebhookCheck:
+    def verify_webhook(self, request: WebhookRequest) -> WebhookCheck:
         """Verifies a Standard Webhooks delivery against every current secret.
 
-        ``now`` is the time the timestamp is compared with (the system clock when omitted). A
-        delivery whose signature matches but whose timestamp is more than five minutes away is
-        ``CLOCK_SKEW``; the topic is the payload's ``scope``.
+        A delivery whose signature matches but whose timestamp is more than five minutes away
+        from ``request.now`` is ``CLOCK_SKEW``; the topic is the payload's ``scope``.
         """
+        secrets, headers, body = request.secrets, request.headers, request.body
         delivery_id = headers.get("webhook-id", "").strip()
         timestamp = headers.get("webhook-timestamp", "").strip()
         signatures = headers.get("webhook-signature", "").split()
@@ -295,7 +289,7 @@ class BigCommerce(RestConnector[BigCommerceCredentials]):
             reason = "signature does not match the client secret"
         else:
             sent = datetime.fromtimestamp(int(timestamp), UTC)
-            if abs((now or datetime.now(UTC)) - sent) > WEBHOOK_TOLERANCE:
+            if abs(request.now - sent) > WEBHOOK_TOLERANCE:
                 return WebhookCheck(
                     WebhookVerdict.CLOCK_SKEW,
                     topic=_scope(body),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -64,6 +64,7 @@ from shoptrack.connectors.base import (
     OrderPage,
     ProbeOrder,
     WebhookCheck,
+    WebhookRequest,
     Window,
     created_id,
     replace_origin,
@@ -325,16 +326,9 @@ class Shopify(Connector[ShopifyCredentials]):
             return
         subscribe_webhooks(client, delivery_url)
 
-    def check_webhook(
-        self,
-        secrets: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime | None = None,
-    ) -> WebhookCheck:
+    def verify_webhook(self, request: WebhookRequest) -> WebhookCheck:
         """Verifies a delivery against every current secret."""
-        return check_delivery(secrets, headers, body)
+        return check_delivery(request)
 
     def orders_from_webhook(self, topic: str, payload: Any) -> list[Order]:
         """The order an order webhook carries.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
@@ -26,6 +26,7 @@ from shoptrack.connectors.base import (
     RestConnector,
     WebhookCheck,
     WebhookHealth,
+    WebhookRequest,
     WebhookVerdict,
     Window,
     created_id,
@@ -200,19 +201,13 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
             ),
         )
 
-    def check_webhook(
-        self,
-        secrets: Sequence[str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime | None = None,
-    ) -> WebhookCheck:
+    def verify_webhook(self, request: WebhookRequest) -> WebhookCheck:
         """Verifies a delivery against every current secret; recognises the creation ping."""
+        headers, body = request.headers, request.body
         signature = headers.get("x-wc-webhook-signature", "").strip()
         if not signature and _PING_BODY.fullmatch(body.strip()):
             return WebhookCheck(WebhookVerdict.PING)
-        reason = hmac_refusal(secrets, body, signature, "X-WC-Webhook-Signature")
+        reason = hmac_refusal(request.secrets, body, signature, "X-WC-Webhook-Signature")
         if reason is not None:
             # The topic it claims, as it came (kept with the refused delivery for the doctor).
             claimed = headers.get("x-wc-webhook-topic", "")[:64]
