@@ -550,15 +550,8 @@ def _address(raw: Mapping[str, Any]) -> Address | None:
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:
-    value = fields.present(raw, key, "")
-    try:
-        moment = parsedate_to_datetime(value) if isinstance(value, str) else None
-    except (TypeError, ValueError):
-        moment = None
-    if moment is None:
-        raise ValueError(f"{key}: not an RFC 2822 date-time: {value!r}")
     # "-0000" (RFC 2822's "UTC, origin unknown") parses without a timezone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return fields.utc_time(raw, key, parsedate_to_datetime, "an RFC 2822 date-time")
 
 
 def _embedded(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

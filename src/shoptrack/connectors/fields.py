@@ -2,13 +2,15 @@
 raises ``ValueError`` naming the field (``path`` is the prefix of nested fields, such as
 ``"line_items[0]."``), which processing records on the failed inbox row.
 
-Time readers stay with each connector: every platform writes its times its own way.
+Every platform writes its times its own way: ``utc_time`` reads one with the parser its
+connector hands in.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -28,6 +30,7 @@ __all__ = [
     "optional_text",
     "present",
     "text",
+    "utc_time",
 ]
 
 
@@ -82,6 +85,23 @@ def money(
     if amount is None or not amount.is_finite():
         raise ValueError(f"{path}{key}: not a decimal amount: {value!r}")
     return amount
+
+
+def utc_time(
+    raw: Mapping[str, Any], key: str, parse: Callable[[str], datetime], form: str
+) -> datetime:
+    """The time ``key`` of ``raw`` in UTC, read by ``parse`` (which raises ``ValueError`` or
+    ``TypeError`` on what it cannot read); a time written without an offset is UTC, as the
+    platforms that read times this way write them. ``form`` names how they write them (``"an
+    ISO 8601 date-time"``) in the error."""
+    value = present(raw, key)
+    try:
+        moment = parse(value) if isinstance(value, str) else None
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None:
+        raise ValueError(f"{key}: not {form}: {value!r}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -447,31 +447,21 @@ def _address(raw: Mapping[str, Any]) -> Address | None:
         if isinstance(street, list)
         else []
     )
-    address = Address(
-        first_name=fields.optional_text(raw, "firstname"),
-        last_name=fields.optional_text(raw, "lastname"),
-        company=fields.optional_text(raw, "company"),
-        address1=lines[0] if lines else None,
-        address2=", ".join(lines[1:]) or None,
-        city=fields.optional_text(raw, "city"),
-        # `region` is the name ("New York"), `region_code` its code; `country_id` is ISO alpha-2.
-        region=fields.optional_text(raw, "region"),
-        region_code=fields.optional_text(raw, "region_code"),
-        country_code=fields.optional_text(raw, "country_id"),
-        zip=fields.optional_text(raw, "postcode"),
-        phone=fields.optional_text(raw, "telephone"),
+    # The first street line is address1, the others together address2.
+    streets = {"address1": lines[0] if lines else None, "address2": ", ".join(lines[1:]) or None}
+    # `region` is the name ("New York"), `region_code` its code; `country_id` is ISO alpha-2.
+    return fields.address(
+        {**raw, **streets},
+        first_name="firstname",
+        last_name="lastname",
+        country=None,
+        country_code="country_id",
+        zip="postcode",
+        phone="telephone",
     )
-    return None if address == Address() else address
 
 
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:
-    value = fields.present(raw, key)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise ValueError(f"{key}: not a 'Y-m-d H:i:s' date-time: {value!r}")
     # The REST API writes UTC without an offset ("2017-08-21 22:22:19"), whatever the store's
     # timezone; the admin shows the same moment in the store's timezone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return fields.utc_time(raw, key, datetime.fromisoformat, "a 'Y-m-d H:i:s' date-time")

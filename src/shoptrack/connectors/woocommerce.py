@@ -350,12 +350,5 @@ def _address(raw: Mapping[str, Any]) -> Address | None:
 def _utc(raw: Mapping[str, Any], key: str) -> datetime:
     # Only the `_gmt` fields are used: the API writes their twins (`date_created`...) from the same
     # moment in the site's timezone without an offset, which nothing in the order reveals.
-    value = fields.present(raw, key, "")
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise ValueError(f"{key}: not an ISO 8601 date-time: {value!r}")
     # The API writes GMT without an offset ("2017-03-22T19:28:02").
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return fields.utc_time(raw, key, datetime.fromisoformat, "an ISO 8601 date-time")
