@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 from email.utils import format_datetime
 from typing import Any
 
-from shoptrack.simulators._bigcommerce_orders import STATUSES, Line, SimulatedOrder
+from shoptrack.simulators._bigcommerce_orders import STATUSES, Line, Shopper, SimulatedOrder
 
 __all__ = [
     "build_coupons",
@@ -145,12 +145,7 @@ def build_order(order: SimulatedOrder, *, api_root: str, labels: dict[int, str])
         "ebay_order_id": "0",
         "cart_id": order.cart_id or str(uuid.UUID(bytes=_digest(f"cart{order.id}")[:16])),
         "billing_address": {
-            "first_name": shopper.first_name,
-            "last_name": shopper.last_name,
-            "company": "",
-            "street_1": shopper.street,
-            "street_2": "",
-            "city": shopper.city,
+            **_addressee(shopper),
             "state": shopper.state,
             "zip": shopper.zip,
             "country": shopper.country,
@@ -297,12 +292,7 @@ def build_shipping_addresses(order: SimulatedOrder, *, api_root: str) -> list[di
         {
             "id": address_id,
             "order_id": order.id,
-            "first_name": shopper.first_name,
-            "last_name": shopper.last_name,
-            "company": "",
-            "street_1": shopper.street,
-            "street_2": "",
-            "city": shopper.city,
+            **_addressee(shopper),
             "zip": shopper.zip,
             "country": shopper.country,
             "country_iso2": shopper.country_iso2,
@@ -320,6 +310,19 @@ def build_shipping_addresses(order: SimulatedOrder, *, api_root: str) -> list[di
             "form_fields": [],
         }
     ]
+
+
+def _addressee(shopper: Shopper) -> dict[str, Any]:
+    """Who an address is for and its street, up to the city: how the order's billing address
+    and its shipping addresses both start."""
+    return {
+        "first_name": shopper.first_name,
+        "last_name": shopper.last_name,
+        "company": "",
+        "street_1": shopper.street,
+        "street_2": "",
+        "city": shopper.city,
+    }
 
 
 def _address_id(order: SimulatedOrder) -> int:

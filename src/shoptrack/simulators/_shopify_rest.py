@@ -39,7 +39,12 @@ from shoptrack.simulators._shopify_listing import (
     pick_fields,
 )
 from shoptrack.simulators._shopify_order_json import build_checkout, build_order, build_shop
-from shoptrack.simulators._shopify_orders import API_VERSION, SimulatedCheckout, SimulatedOrder
+from shoptrack.simulators._shopify_orders import (
+    API_VERSION,
+    Shop,
+    SimulatedCheckout,
+    SimulatedOrder,
+)
 from shoptrack.simulators._shopify_webhooks import SubscriptionRefusedError
 
 if TYPE_CHECKING:
@@ -251,18 +256,39 @@ class RestApi:
 
     # -- orders ----------------------------------------------------------------------------
 
-    async def _list_orders(self, request: Request, token: Token) -> Response:
-        require_scope(token, "read_orders")
+    def _list_page(
+        self,
+        request: Request,
+        filters: frozenset[str],
+        choose: Callable[[dict[str, str]], tuple[list[Any], str]],
+        render: Callable[[Any, Shop], dict[str, Any]],
+        resource: str,
+    ) -> Response:
+        """One page of a list resource: ``choose`` picks the records the page's filters select
+        and their sort order, ``render`` writes one of them; both run under the lock."""
         params = dict(request.query_params)
-        cursor, query, limit = paging(params, _ORDER_FILTERS)
+        cursor, query, limit = paging(params, filters)
         sim = self.sim
         with sim._lock:
-            select, order = self._order_filter(query)
-            chosen = [o for o in sim._orders.values() if sim._visible(o, token) and select(o)]
+            chosen, order = choose(query)
             listed = _page_of(chosen, order, limit, cursor, query)
             shop = sim._shop()
-            body = [pick_fields(build_order(o, shop), params.get("fields")) for o in listed.items]
-        return page_response(request, params, listed, {"orders": body})
+            body = [render(record, shop) for record in listed.items]
+        return page_response(request, params, listed, {resource: body})
+
+    async def _list_orders(self, request: Request, token: Token) -> Response:
+        require_scope(token, "read_orders")
+        sim = self.sim
+        fields = request.query_params.get("fields")
+
+        def choose(query: dict[str, str]) -> tuple[list[Any], str]:
+            select, order = self._order_filter(query)
+            return [o for o in sim._orders.values() if sim._visible(o, token) and select(o)], order
+
+        def render(order: SimulatedOrder, shop: Shop) -> dict[str, Any]:
+            return pick_fields(build_order(order, shop), fields)
+
+        return self._list_page(request, _ORDER_FILTERS, choose, render, "orders")
 
     async def _count_orders(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
@@ -396,15 +422,12 @@ class RestApi:
 
     async def _list_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
-        params = dict(request.query_params)
-        cursor, query, limit = paging(params, _CHECKOUT_FILTERS)
-        sim = self.sim
-        with sim._lock:
-            chosen = [c for c in sim._checkouts.values() if self._checkout_filter(query)(c)]
-            listed = _page_of(chosen, "id asc", limit, cursor, query)
-            shop = sim._shop()
-            body = [build_checkout(c, shop) for c in listed.items]
-        return page_response(request, params, listed, {"checkouts": body})
+
+        def choose(query: dict[str, str]) -> tuple[list[Any], str]:
+            select = self._checkout_filter(query)
+            return [c for c in self.sim._checkouts.values() if select(c)], "id asc"
+
+        return self._list_page(request, _CHECKOUT_FILTERS, choose, build_checkout, "checkouts")
 
     async def _count_checkouts(self, request: Request, token: Token) -> Response:
         require_scope(token, "read_orders")
