@@ -32,16 +32,10 @@ def shopify_order(raw: Mapping[str, Any]) -> Order:
         raw_status=fields.text(raw, "financial_status"),
         total=fields.money(raw, "total_price"),
         currency=fields.text(raw, "currency"),
-        email=(
-            fields.optional_text(raw, "email")
-            or fields.optional_text(raw, "contact_email")
-            or fields.optional_text(customer, "email")
-        ),
+        email=fields.first_text((raw, "email"), (raw, "contact_email"), (customer, "email")),
         phone=fields.optional_text(raw, "phone"),
-        first_name=fields.optional_text(customer, "first_name")
-        or fields.optional_text(billing, "first_name"),
-        last_name=fields.optional_text(customer, "last_name")
-        or fields.optional_text(billing, "last_name"),
+        first_name=fields.first_text((customer, "first_name"), (billing, "first_name")),
+        last_name=fields.first_text((customer, "last_name"), (billing, "last_name")),
         line_items=fields.each(raw, "line_items", _line_item, required=True),
         discount_codes=discount_codes(raw),
         discount_total=fields.money(raw, "total_discounts", default=Decimal(0)),

@@ -132,20 +132,13 @@ def started_checkout(raw: Mapping[str, Any]) -> EventDraft | None:
     customer = fields.mapping(raw, "customer")
     billing = fields.mapping(raw, "billing_address")
     person = Person(
-        email=_identifier(
-            normalize_email,
-            fields.optional_text(raw, "email") or fields.optional_text(customer, "email"),
-        ),
+        email=_identifier(normalize_email, fields.first_text((raw, "email"), (customer, "email"))),
         phone_number=_identifier(
             normalize_phone,
-            fields.optional_text(raw, "phone")
-            or fields.optional_text(raw, "sms_marketing_phone")
-            or fields.optional_text(customer, "phone"),
+            fields.first_text((raw, "phone"), (raw, "sms_marketing_phone"), (customer, "phone")),
         ),
-        first_name=fields.optional_text(customer, "first_name")
-        or fields.optional_text(billing, "first_name"),
-        last_name=fields.optional_text(customer, "last_name")
-        or fields.optional_text(billing, "last_name"),
+        first_name=fields.first_text((customer, "first_name"), (billing, "first_name")),
+        last_name=fields.first_text((customer, "last_name"), (billing, "last_name")),
     )
     if not person.identified:
         # Checkouts exist from the first step, before the buyer has typed an email or phone

@@ -22,6 +22,7 @@ Read = TypeVar("Read")
 __all__ = [
     "address",
     "each",
+    "first_text",
     "integer",
     "mapping",
     "money",
@@ -55,6 +56,17 @@ def optional_text(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if isinstance(value, str | int) and not isinstance(value, bool):
         return str(value).strip() or None
+    return None
+
+
+def first_text(*places: tuple[Mapping[str, Any], str]) -> str | None:
+    """The text of the first of several ``(object, key)`` places that holds one, as
+    ``optional_text`` reads it: for a value a platform writes in more than one place (the
+    customer's name, else the billing address's)."""
+    for raw, key in places:
+        value = optional_text(raw, key)
+        if value is not None:
+            return value
     return None
 
 

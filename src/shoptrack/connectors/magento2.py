@@ -350,10 +350,8 @@ class Magento2(RestConnector[Magento2Credentials]):
             currency=fields.text(raw, "order_currency_code"),
             email=fields.optional_text(raw, "customer_email"),
             phone=fields.optional_text(billing, "telephone"),
-            first_name=fields.optional_text(raw, "customer_firstname")
-            or fields.optional_text(billing, "firstname"),
-            last_name=fields.optional_text(raw, "customer_lastname")
-            or fields.optional_text(billing, "lastname"),
+            first_name=fields.first_text((raw, "customer_firstname"), (billing, "firstname")),
+            last_name=fields.first_text((raw, "customer_lastname"), (billing, "lastname")),
             line_items=fields.each(raw, "items", _line_item, required=True),
             discount_codes=(coupon,) if coupon else (),
             discount_total=-discount if discount < 0 else Decimal(0),

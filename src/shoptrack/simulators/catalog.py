@@ -100,17 +100,43 @@ def _shift4shop(site_url: str | None, manual: bool) -> SimulatedShop:
     return Shift4ShopSimulator()
 
 
-CATALOG: tuple[StoreLife, ...] = (
-    StoreLife(
-        platform="woocommerce",
-        label="WooCommerce",
-        build=_woocommerce,
-        history=("completed", "completed", "processing", "cancelled", "completed", "refunded"),
-        checkout=("pending", "processing"),
+def _paid_then_completed(
+    platform: str,
+    label: str,
+    build: Callable[[str | None, bool], SimulatedShop],
+    *,
+    unpaid: str,
+    placed: str,
+    completed: str,
+    cancelled: str,
+    refunded: str,
+) -> StoreLife:
+    """The life of a store whose orders go from ``unpaid`` to ``placed`` when paid, then to
+    ``completed`` in one step (WooCommerce, Magento 2), named in its own statuses: most orders
+    complete, a few are cancelled unpaid or refunded."""
+    return StoreLife(
+        platform=platform,
+        label=label,
+        build=build,
+        history=(completed, completed, placed, cancelled, completed, refunded),
+        checkout=(unpaid, placed),
         moves={
-            "pending": ("processing", "processing", "cancelled"),
-            "processing": ("completed", "completed", "completed", "refunded"),
+            unpaid: (placed, placed, cancelled),
+            placed: (completed, completed, completed, refunded),
         },
+    )
+
+
+CATALOG: tuple[StoreLife, ...] = (
+    _paid_then_completed(
+        "woocommerce",
+        "WooCommerce",
+        _woocommerce,
+        unpaid="pending",
+        placed="processing",
+        completed="completed",
+        cancelled="cancelled",
+        refunded="refunded",
     ),
     StoreLife(
         platform="shopify",
@@ -132,16 +158,15 @@ CATALOG: tuple[StoreLife, ...] = (
         checkout=(7, 11),  # 7 Awaiting Payment: not placed until paid
         moves={7: (11, 11, 5), 11: (2, 2, 10, 4)},
     ),
-    StoreLife(
-        platform="magento2",
-        label="Magento 2",
-        build=_magento2,
-        history=("complete", "complete", "processing", "canceled", "complete", "closed"),
-        checkout=("pending_payment", "processing"),
-        moves={
-            "pending_payment": ("processing", "processing", "canceled"),
-            "processing": ("complete", "complete", "complete", "closed"),
-        },
+    _paid_then_completed(
+        "magento2",
+        "Magento 2",
+        _magento2,
+        unpaid="pending_payment",
+        placed="processing",
+        completed="complete",
+        cancelled="canceled",
+        refunded="closed",
     ),
     StoreLife(
         platform="prestashop",
