@@ -313,9 +313,12 @@ class Connector(ABC, Generic[C]):
         """Where the platform's API lives for these credentials (before its own paths)."""
 
     def storefront_url(self, credentials: C) -> str | None:
-        """The store's own address, where flow emails link to (None when the credentials do
-        not say: the platform's API lives elsewhere)."""
-        return None
+        """The store's own address, where flow emails link to: the credential field
+        ``origin_field`` holds it, unless that is ``api_base_url`` (then None: the platform's
+        API lives elsewhere, and the credentials do not say)."""
+        if self.origin_field == "api_base_url":
+            return None
+        return str(getattr(credentials, self.origin_field))
 
     def auth(self, credentials: C) -> httpx.Auth | None:
         """How requests are authenticated (None when headers carry it, see ``headers``)."""

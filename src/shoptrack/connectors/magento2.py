@@ -188,9 +188,6 @@ class Magento2(RestConnector[Magento2Credentials]):
         """The store's REST root (``…/rest`` or ``…/rest/{store_code}``); paths start ``/V1``."""
         return replace_origin(credentials.rest_base, credentials.api_base_url)
 
-    def storefront_url(self, credentials: Magento2Credentials) -> str | None:
-        return credentials.base_url
-
     def auth(self, credentials: Magento2Credentials) -> httpx.Auth | None:
         """OAuth 1.0a, HMAC-SHA256 in the ``Authorization`` header (the only method 2.4 takes)."""
         key, secret = credentials.consumer_key, credentials.consumer_secret

@@ -213,9 +213,6 @@ class PrestaShop(RestConnector[PrestaShopCredentials]):
     def origin(self, credentials: PrestaShopCredentials) -> str:
         return replace_origin(credentials.base_url, credentials.api_base_url)
 
-    def storefront_url(self, credentials: PrestaShopCredentials) -> str | None:
-        return credentials.base_url
-
     def auth(self, credentials: PrestaShopCredentials) -> httpx.Auth:
         """The key as the Basic user name, no password (webservice/dispatcher.php)."""
         return httpx.BasicAuth(credentials.webservice_key, "")

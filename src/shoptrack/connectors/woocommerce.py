@@ -116,9 +116,6 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
     def origin(self, credentials: WooCommerceCredentials) -> str:
         return replace_origin(credentials.store_url, credentials.api_base_url)
 
-    def storefront_url(self, credentials: WooCommerceCredentials) -> str | None:
-        return credentials.store_url
-
     def auth(self, credentials: WooCommerceCredentials) -> httpx.Auth:
         """HTTP Basic over https; over plain http WooCommerce accepts only OAuth 1.0a."""
         if self.origin(credentials).startswith("https://"):
