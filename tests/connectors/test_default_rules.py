@@ -261,3 +261,42 @@ def test_shopify_tries_the_apps_client_secret_first() -> None:
         }
     )
     assert secrets == ["app", "entered", "old"]
+
+
+@pytest.mark.parametrize(
+    ("platform", "credentials", "storefront"),
+    [
+        (
+            "shopify",
+            {"shop_domain": "demo.myshopify.com", "access_token": "t"},
+            "https://demo.myshopify.com",
+        ),
+        (
+            "woocommerce",
+            {"store_url": "https://shop.example.com/", "consumer_key": "k", "consumer_secret": "s"},
+            "https://shop.example.com",
+        ),
+        (
+            "magento2",
+            {"base_url": "https://magento.example.com", "access_token": "t"},
+            "https://magento.example.com",
+        ),
+        (
+            "prestashop",
+            {"base_url": "https://presta.example.com/api", "webservice_key": "K" * 32},
+            "https://presta.example.com",
+        ),
+        ("bigcommerce", {"store_hash": "abc123", "access_token": "t"}, None),
+        (
+            "shift4shop",
+            {"secure_url": "https://s4s.example.com", "private_key": "p", "token": "t"},
+            None,
+        ),
+    ],
+)
+def test_the_storefront_is_the_stores_own_address_where_the_credentials_hold_it(
+    platform: str, credentials: dict[str, str], storefront: str | None
+) -> None:
+    connector = connector_for(platform)
+    read = connector.credentials_model.model_validate(credentials)
+    assert connector.storefront_url(read) == storefront
