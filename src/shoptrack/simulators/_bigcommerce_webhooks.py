@@ -18,9 +18,7 @@ updates of one order share it too).
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,14 +124,13 @@ def signed_headers(
     """The headers of one delivery attempt: the hook's own, then Standard Webhooks'."""
     timestamp = str(int(sent.astimezone(UTC).timestamp()))
     message = f"{message_id}.{timestamp}.".encode() + body
-    signature = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest())
     return {
         **{name.lower(): value for name, value in (custom or {}).items()},
         "content-type": "application/json",
         "user-agent": _USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": timestamp,
-        "webhook-signature": f"v1,{signature.decode()}",
+        "webhook-signature": f"v1,{kit.hmac_signature(secret, message)}",
     }
 
 

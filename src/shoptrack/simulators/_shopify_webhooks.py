@@ -12,9 +12,6 @@ delivery is retried with its original payload (Shopify: 8 retries over 4 hours, 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -170,13 +167,12 @@ def delivery_headers(
     event: Event, *, secret: str, shop_domain: str, webhook_id: str
 ) -> dict[str, str]:
     """The headers of one delivery of ``event``, signed with the app's client secret."""
-    signature = hmac.new(secret.encode(), event.body, hashlib.sha256).digest()
     triggered = event.triggered.astimezone(UTC)
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "x-shopify-topic": event.topic,
-        "x-shopify-hmac-sha256": base64.b64encode(signature).decode(),
+        "x-shopify-hmac-sha256": kit.hmac_signature(secret, event.body),
         "x-shopify-shop-domain": shop_domain,
         "x-shopify-api-version": API_VERSION,
         "x-shopify-webhook-id": webhook_id,

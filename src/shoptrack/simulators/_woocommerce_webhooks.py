@@ -10,7 +10,6 @@ Creating a webhook sends an unsigned ping, ``webhook_id=N`` as a form body, expe
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -141,7 +140,6 @@ def delivery_headers(
 ) -> dict[str, str]:
     """The headers of one delivery of ``body``."""
     resource, _, event = webhook.topic.partition(".")
-    signature = hmac.new(webhook.secret.encode(), body, hashlib.sha256).digest()
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
@@ -149,7 +147,7 @@ def delivery_headers(
         "x-wc-webhook-topic": webhook.topic,
         "x-wc-webhook-resource": resource,
         "x-wc-webhook-event": event,
-        "x-wc-webhook-signature": base64.b64encode(signature).decode(),
+        "x-wc-webhook-signature": kit.hmac_signature(webhook.secret, body),
         "x-wc-webhook-id": str(webhook.id),
         "x-wc-webhook-delivery-id": delivery_id,
     }

@@ -6,6 +6,7 @@ modules say only what is its own.
 - ``EdgeFaults`` and ``behind_edge`` (``edge``): the firewall, rate limiter, failing servers and
   slowness of a store's hosting, in front of its API routes;
 - ``WebhookSimulator`` and ``Delivery`` (``outbox``): webhook deliveries waiting, sent, logged;
+  ``hmac_signature``, the HMAC-SHA256 that signs them;
 - ``Control`` (``control``): the ``/_sim/`` control routes;
 - ``SimulatedShop`` (``shop``): the protocol every simulator offers;
 - ``values``: reading counts, amounts, time zones and times.
@@ -13,7 +14,13 @@ modules say only what is its own.
 
 from shoptrack.simulators._kit.control import Control, OrderForm, webhook_routes
 from shoptrack.simulators._kit.edge import EDGE_FAULTS, EdgeFaults, at_edge, behind_edge
-from shoptrack.simulators._kit.outbox import Delivery, WebhookDelivery, WebhookSimulator, post
+from shoptrack.simulators._kit.outbox import (
+    Delivery,
+    WebhookDelivery,
+    WebhookSimulator,
+    hmac_signature,
+    post,
+)
 from shoptrack.simulators._kit.shop import SimulatedShop
 from shoptrack.simulators._kit.store import (
     DELIVERY_FAULTS,
@@ -45,6 +52,7 @@ __all__ = [
     "WebhookSimulator",
     "at_edge",
     "behind_edge",
+    "hmac_signature",
     "listed",
     "post",
     "timezone_fault",

@@ -10,6 +10,9 @@ retry scheduled). ``Delivery`` is the log entry every platform writes, ``GET
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +24,15 @@ import httpx
 from shoptrack.simulators._kit.edge import EdgeFaults
 from shoptrack.simulators._kit.store import Clock, Simulator
 
-__all__ = ["Delivery", "Sendable", "WebhookDelivery", "WebhookSimulator", "post"]
+__all__ = ["Delivery", "Sendable", "WebhookDelivery", "WebhookSimulator", "hmac_signature", "post"]
 
 WebhookDelivery = Literal["immediate", "manual"]
+
+
+def hmac_signature(secret: str, message: bytes) -> str:
+    """Base64 of HMAC-SHA256 over ``message`` keyed with ``secret``: how Shopify and WooCommerce
+    sign a delivery's body, and BigCommerce its Standard Webhooks message."""
+    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
 class Sendable(Protocol):
