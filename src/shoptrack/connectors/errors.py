@@ -76,11 +76,10 @@ class StoreTransientError(StoreError):
 
 
 class StoreDataError(StoreError):
-    """The store's answer cannot be read (not JSON, or missing fields)."""
+    """The store's answer cannot be read (not JSON, or missing fields): of ``StoreError``'s
+    kind (system) and status (502)."""
 
-    kind = "system"
     code = "store_answer_unreadable"
-    status = 502
     title = "The store's answer cannot be read."
 
 
