@@ -35,7 +35,13 @@ from shoptrack.clock import Clock
 from shoptrack.errors import UnavailableError
 from shoptrack.pipeline.spool import Spool, SpooledEntry, SpoolError, SpoolState
 from shoptrack.store.database import Database, database_unavailable
-from shoptrack.store.inbox import InboxEntry, InboxState, write_entries, write_entry
+from shoptrack.store.inbox import (
+    InboxAppender,
+    InboxEntry,
+    InboxState,
+    write_entries,
+    write_entry,
+)
 from shoptrack.store.rejections import UnstoredKey, add_unstored
 
 __all__ = ["GroupCommitWriter", "WriterState", "WriterStoppedError"]
@@ -118,6 +124,7 @@ class GroupCommitWriter:
         self._max_retry = max_retry
         # How long a probe may wait before the database counts as stuck (seconds).
         self._stuck_after = stuck_after
+        self._appender = InboxAppender(database, INBOX_CHANNEL)
         self._queue: queue.SimpleQueue[_Pending | _Signal] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         # Entries handed over before start() wait for it; after stop() they are refused.
@@ -258,6 +265,7 @@ class GroupCommitWriter:
                 self._next_attempt = 0.0
                 self._write([])  # a last try; what stays spooled waits for the next process
         finally:
+            self._appender.close()
             if self._spool is not None:
                 self._spool.close()
 
@@ -269,14 +277,12 @@ class GroupCommitWriter:
 
     def _write_direct(self, batch: list[_Pending]) -> None:
         """Writes the batch in one transaction (an empty one when there is none: a probe)."""
-        now = self._clock.now()
         results: list[bool] = []
         try:
-            with self._database.write() as connection:
-                if batch:
-                    results = write_entries(connection, [p.entry for p in batch], now)
-                    self._notify(connection)
-                else:
+            if batch:
+                results = self._appender.append([p.entry for p in batch], self._clock.now())
+            else:
+                with self._database.write() as connection:
                     self._database.check_writable(connection)
         except Exception as error:  # one of the database's or one of a row's: told apart below
             if database_unavailable(error):
