@@ -139,3 +139,60 @@ def test_a_database_that_holds_every_write_is_reported_stuck(services: Services)
         wait_until(lambda: writer.state().degraded is None, timeout=30)
     finally:
         writer.stop()
+
+
+@pytest.mark.postgres
+def test_a_batch_wakes_the_workers_of_other_processes(services: Services) -> None:
+    """The batch's own statement notifies ``INBOX_CHANNEL`` on PostgreSQL, where workers of
+    other processes listen; a batch of repeats, with nothing new, wakes nobody."""
+    import psycopg
+
+    from shoptrack.pipeline.writer import INBOX_CHANNEL
+
+    if services.database.is_sqlite:
+        pytest.skip("SQLite has no listeners: its workers are woken in-process")
+    shop = make_shop(services)
+    url = services.database.url.set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as listener:
+        listener.execute(f"LISTEN {INBOX_CHANNEL}")
+        writer = GroupCommitWriter(services.database, services.clock)
+        writer.start()
+        try:
+            assert writer.submit(_entry(shop.account_id, 1)).result(timeout=30) is True
+            woken = list(listener.notifies(timeout=30, stop_after=1))
+            assert [note.channel for note in woken] == [INBOX_CHANNEL]
+            assert writer.submit(_entry(shop.account_id, 1)).result(timeout=30) is False
+            assert list(listener.notifies(timeout=0.2)) == []
+        finally:
+            writer.stop()
+
+
+@pytest.mark.postgres
+def test_a_batch_after_the_server_closed_the_writers_connection_is_written_directly(
+    services: Services,
+) -> None:
+    """The writer keeps its connection from batch to batch; when the server has closed it
+    meanwhile (a restart, an administrator), the next batch is written on a fresh one — no
+    outage, nothing spooled."""
+    from sqlalchemy import text
+
+    if services.database.is_sqlite:
+        pytest.skip("a PostgreSQL server closing connections")
+    shop = make_shop(services)
+    writer = GroupCommitWriter(services.database, services.clock)
+    writer.start()
+    try:
+        assert writer.submit(_entry(shop.account_id, 1)).result(timeout=30) is True
+        with services.database.engine.connect() as admin:
+            closed = admin.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert closed >= 1  # the writer's kept connection among them
+        assert writer.submit(_entry(shop.account_id, 2)).result(timeout=30) is True
+        assert writer.state().outage is None
+    finally:
+        writer.stop()
+    assert inbox_states(services) == {"pending": 2}

@@ -19,20 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 
 from shoptrack.api.asgi import MAX_BODY_BYTES, Answer, IntakeRequest, MethodNotAllowedError
 from shoptrack.api.rejection_limit import RejectionLimit
-from shoptrack.connectors import (
-    Connector,
-    WebhookCheck,
-    WebhookVerdict,
-    connector_for,
-    known_platforms,
-)
+from shoptrack.connectors import Connector, WebhookCheck, WebhookVerdict, connector_for
 from shoptrack.connectors.secret_variants import verifying_variant
 from shoptrack.errors import AuthenticationError, NotFoundError, UnavailableError
 from shoptrack.integrations import uninstalled
@@ -86,14 +80,15 @@ class WebhookIntake:
                 handle_compliance, self._services, request.headers, body
             )
             return 200, {key: str(value) for key, value in answer.items()}
-        if platform not in known_platforms():
-            raise NotFoundError(f"unknown platform {platform!r} in the webhook URL")
+        try:
+            connector: Connector = connector_for(platform)
+        except KeyError:
+            raise NotFoundError(f"unknown platform {platform!r} in the webhook URL") from None
         target = await self._target(integration_id)
         if target is None or target.platform != platform:
             raise NotFoundError(f"no {platform} integration {integration_id}")
         body = await request.body()
         headers = request.headers
-        connector: Connector = connector_for(platform)
         check = connector.check_webhook(
             target.secrets, headers, body, now=self._services.clock.now()
         )
@@ -107,6 +102,9 @@ class WebhookIntake:
             topic=check.topic or "unknown",
             body=body,
             headers=kept,
+            state=InboxState.PENDING if target.enabled else InboxState.IGNORED,
+            reason=None if target.enabled else "integration disabled",
+            dedupe_key=_dedupe_key(target.integration_id, check.delivery_id, body),
         )
         if check.verdict in (WebhookVerdict.REJECTED, WebhookVerdict.CLOCK_SKEW):
             await self._keep_rejected(target, connector, check, entry)
@@ -116,10 +114,7 @@ class WebhookIntake:
                 if check.verdict is WebhookVerdict.CLOCK_SKEW
                 else "webhook_signature_rejected",
             )
-        dedupe = _dedupe_key(target.integration_id, check.delivery_id, body)
-        if not target.enabled:
-            entry = replace(entry, state=InboxState.IGNORED, reason="integration disabled")
-        inserted = await self._writer.write(replace(entry, dedupe_key=dedupe))
+        inserted = await self._writer.write(entry)
         if not inserted:
             return 200, {"status": "duplicate"}
         if connector.uninstall_topic is not None and check.topic == connector.uninstall_topic:

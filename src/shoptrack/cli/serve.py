@@ -78,6 +78,7 @@ def worker(
     from shoptrack.pipeline.runtime import (
         build_workers,
         freeze_start_up_objects,
+        lower_priority,
         upgrade_when_reachable,
         wake_reader,
     )
@@ -91,6 +92,7 @@ def worker(
             "to run separate workers.",
             code="worker_needs_postgresql",
         )
+    lower_priority()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if wake_fd is None:

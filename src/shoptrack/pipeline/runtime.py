@@ -10,8 +10,9 @@ Python work, and sharing one interpreter with the HTTP server would take its tur
 acknowledging deliveries. The server wakes the child through a pipe whenever the intake writer
 commits; the child ends when the pipe closes, so a server killed outright leaves no orphan
 processing behind it; a child that ends while the server runs (killed, out of memory) is started
-again. The child runs at a lower scheduling priority than the server: when both are busy, a
-store's delivery is acknowledged first and processing takes the cores' rest. On SQLite the two
+again. Worker processes — this child and ``shoptrack worker`` — run at a lower scheduling
+priority than the server: when both are busy on one machine, a store's delivery is
+acknowledged first and processing takes the cores' rest. On SQLite the two
 processes share the single writer lock: the group-commit writer and the processor take turns,
 each holding it for one transaction at a time.
 
@@ -61,10 +62,18 @@ _RETRY_FIRST = 1.0
 _RETRY_MOST = 30.0
 # A worker process that ran this long before it ended is started again after the first wait.
 _RAN_WELL = 60.0
-# How much lower the worker process's scheduling priority is than the server's (niceness
-# added): with both busy, the cores go to acknowledging deliveries first — a store waits for
-# that answer — and processing takes the rest; on an idle machine it changes nothing.
+# How much lower a worker process's scheduling priority is than that of the process that
+# started it (niceness added): with a server on the same machine busy too, the cores go to
+# acknowledging deliveries first — a store waits for that answer — and processing takes the
+# rest; on an idle machine, or one of its own, it changes nothing.
 _WORKER_NICENESS = 5
+
+
+def lower_priority() -> None:
+    """Lowers this worker process's scheduling priority below the server's (``serve``'s own
+    worker process and ``shoptrack worker`` alike)."""
+    with contextlib.suppress(OSError):  # a platform or sandbox that refuses: the same work
+        os.nice(_WORKER_NICENESS)
 
 
 def build_processor(services: Services) -> Processor:
@@ -165,9 +174,6 @@ class WorkerProcess:
             raise
         finally:
             os.close(read_end)
-        with contextlib.suppress(OSError):  # ended already: its supervisor starts another
-            niceness = os.getpriority(os.PRIO_PROCESS, 0) + _WORKER_NICENESS
-            os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
         with self._lock:
             if self._stopping.is_set():  # stopped meanwhile: this child ends at the closed pipe
                 os.close(write_end)

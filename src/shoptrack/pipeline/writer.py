@@ -17,6 +17,7 @@ deliveries (forgeries, mostly) never take spool space: they are counted instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import queue
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -35,7 +37,13 @@ from shoptrack.clock import Clock
 from shoptrack.errors import UnavailableError
 from shoptrack.pipeline.spool import Spool, SpooledEntry, SpoolError, SpoolState
 from shoptrack.store.database import Database, database_unavailable
-from shoptrack.store.inbox import InboxEntry, InboxState, write_entries, write_entry
+from shoptrack.store.inbox import (
+    InboxAppender,
+    InboxEntry,
+    InboxState,
+    write_entries,
+    write_entry,
+)
 from shoptrack.store.rejections import UnstoredKey, add_unstored
 
 __all__ = ["GroupCommitWriter", "WriterState", "WriterStoppedError"]
@@ -87,10 +95,58 @@ class _Signal(enum.Enum):
     PROBE = "probe"  # a write transaction is wanted, to learn whether the database takes one
 
 
+class _Outcome(Protocol):
+    """Where the writer thread sets what became of an entry."""
+
+    def set_result(self, result: bool) -> None: ...
+    def set_exception(self, exception: BaseException | None) -> None: ...
+    def done(self) -> bool: ...
+
+
+@dataclass(slots=True, eq=False)
+class _LoopOutcome:
+    """The outcome for a handler that waits on an event loop (``write``). Set in the writer
+    thread and handed to the loop with the rest of its round (``_hand_over``): one wake-up of
+    the loop a commit, where a future per entry woke it once an entry."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[bool]
+    round_outcomes: list[_LoopOutcome]  # the writer's outcomes of the round under way
+    result: bool = False
+    exception: BaseException | None = None
+    settled: bool = False
+
+    def set_result(self, result: bool) -> None:
+        self.result = result
+        self._settle()
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        self.exception = exception
+        self._settle()
+
+    def done(self) -> bool:
+        return self.settled
+
+    def _settle(self) -> None:
+        self.settled = True
+        self.round_outcomes.append(self)
+
+
+def _resolve(outcomes: list[_LoopOutcome]) -> None:
+    """Resolves the handlers' futures, on their loop (a handler gone meanwhile is skipped)."""
+    for outcome in outcomes:
+        if outcome.future.done():
+            continue
+        if outcome.exception is not None:
+            outcome.future.set_exception(outcome.exception)
+        else:
+            outcome.future.set_result(outcome.result)
+
+
 @dataclass(slots=True)
 class _Pending:
     entry: InboxEntry
-    future: Future[bool]
+    future: _Outcome
     verdict: str | None = None  # a rejected entry's verdict, counted if it cannot be stored
 
 
@@ -118,7 +174,10 @@ class GroupCommitWriter:
         self._max_retry = max_retry
         # How long a probe may wait before the database counts as stuck (seconds).
         self._stuck_after = stuck_after
+        self._appender = InboxAppender(database, INBOX_CHANNEL)
         self._queue: queue.SimpleQueue[_Pending | _Signal] = queue.SimpleQueue()
+        # Outcomes for handlers on event loops, set this round; the writer thread's alone.
+        self._round_outcomes: list[_LoopOutcome] = []
         self._thread: threading.Thread | None = None
         # Entries handed over before start() wait for it; after stop() they are refused.
         self._accepting = True
@@ -158,13 +217,10 @@ class GroupCommitWriter:
         self._thread = None
 
     def submit(self, entry: InboxEntry, *, verdict: str | None = None) -> Future[bool]:
+        """Hands the entry over from a thread; the future resolves as ``write`` returns."""
         future: Future[bool] = Future()
         if not self._accepting:
-            future.set_exception(
-                WriterStoppedError(
-                    "the intake writer is not running", retry_after=RETRY_AFTER_SECONDS
-                )
-            )
+            future.set_exception(_stopped())
             return future
         self._queue.put(_Pending(entry, future, verdict))
         return future
@@ -172,11 +228,19 @@ class GroupCommitWriter:
     async def write(self, entry: InboxEntry) -> bool:
         """Stores the entry; returns once it is committed or spooled (False: a duplicate,
         nothing added)."""
-        return await asyncio.wrap_future(self.submit(entry))
+        return await self._handed_over(entry, None)
 
     async def write_rejected(self, entry: InboxEntry, verdict: str) -> bool:
         """Stores a rejected entry if the database takes it now; else only counts it (False)."""
-        return await asyncio.wrap_future(self.submit(entry, verdict=verdict))
+        return await self._handed_over(entry, verdict)
+
+    async def _handed_over(self, entry: InboxEntry, verdict: str | None) -> bool:
+        if not self._accepting:
+            raise _stopped()
+        loop = asyncio.get_running_loop()
+        outcome = _LoopOutcome(loop, loop.create_future(), self._round_outcomes)
+        self._queue.put(_Pending(entry, outcome, verdict))
+        return await outcome.future
 
     def count_unstored(self, integration_id: str, verdict: str) -> None:
         """Counts a refused delivery that is not stored; written with the next transaction."""
@@ -238,10 +302,23 @@ class GroupCommitWriter:
             except Exception:  # a bug must not end the thread: every handler would hang
                 logger.exception("the intake writer failed on a batch of %d entries", len(batch))
                 self._refuse([p for p in batch if not p.future.done()], "the intake writer failed")
+            self._hand_over()
             with self._probe_lock:
                 self._round_ended = time.monotonic()
                 self._probe_asked = None
         self._finish()
+
+    def _hand_over(self) -> None:
+        """Passes the round's outcomes to the loops their handlers wait on, one call a loop."""
+        if not self._round_outcomes:
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[_LoopOutcome]] = {}
+        for outcome in self._round_outcomes:
+            by_loop.setdefault(outcome.loop, []).append(outcome)
+        self._round_outcomes.clear()
+        for loop, outcomes in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits there
+                loop.call_soon_threadsafe(_resolve, outcomes)
 
     def _idle_timeout(self) -> float | None:
         if not self._waiting():
@@ -258,6 +335,7 @@ class GroupCommitWriter:
                 self._next_attempt = 0.0
                 self._write([])  # a last try; what stays spooled waits for the next process
         finally:
+            self._appender.close()
             if self._spool is not None:
                 self._spool.close()
 
@@ -269,14 +347,12 @@ class GroupCommitWriter:
 
     def _write_direct(self, batch: list[_Pending]) -> None:
         """Writes the batch in one transaction (an empty one when there is none: a probe)."""
-        now = self._clock.now()
         results: list[bool] = []
         try:
-            with self._database.write() as connection:
-                if batch:
-                    results = write_entries(connection, [p.entry for p in batch], now)
-                    self._notify(connection)
-                else:
+            if batch:
+                results = self._appender.append([p.entry for p in batch], self._clock.now())
+            else:
+                with self._database.write() as connection:
                     self._database.check_writable(connection)
         except Exception as error:  # one of the database's or one of a row's: told apart below
             if database_unavailable(error):
@@ -504,6 +580,10 @@ class GroupCommitWriter:
                     self._unstored.update(counts)
                 return
             logger.exception("counts of refused deliveries could not be recorded")
+
+
+def _stopped() -> WriterStoppedError:
+    return WriterStoppedError("the intake writer is not running", retry_after=RETRY_AFTER_SECONDS)
 
 
 def _one_line(error: BaseException) -> str:

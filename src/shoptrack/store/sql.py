@@ -70,6 +70,8 @@ def _insert_ignore_returning_statement(
     columns: tuple[str, ...],
     returning: tuple[str, ...],
     conflict: tuple[str, ...],
+    *,
+    notify: str | None,
 ) -> Any:
     statement: Any
     if dialect_name != "postgresql":
@@ -87,8 +89,16 @@ def _insert_ignore_returning_statement(
             .render_derived("rows", with_types=True)
         )
         statement = postgresql.insert(table).from_select(list(columns), select(*rows.c))
-    return statement.on_conflict_do_nothing(index_elements=list(conflict) or None).returning(
+    statement = statement.on_conflict_do_nothing(index_elements=list(conflict) or None).returning(
         *(table.c[name] for name in returning)
+    )
+    if notify is None or dialect_name != "postgresql":
+        return statement
+    # The notification rides on the statement, once per transaction whatever the rows
+    # (PostgreSQL delivers a repeated notification once), and only when a row is new.
+    inserted = statement.cte("inserted")
+    return select(
+        *(inserted.c[name] for name in returning), func.pg_notify(notify, "").label("woken")
     )
 
 
@@ -113,6 +123,8 @@ def _conversions(table: Table, columns: tuple[str, ...]) -> dict[str, Callable[[
 
 def _json_value(value: Any) -> Any:
     """A value orjson does not write by itself, as PostgreSQL reads it back exactly."""
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's input form, which jsonb_to_recordset applies
     if isinstance(value, Decimal):
         return str(value)  # PostgreSQL reads the string as numeric
     if isinstance(value, datetime):
@@ -128,16 +140,19 @@ def insert_ignore_returning(
     rows: Sequence[Mapping[str, Any]],
     returning: Sequence[str],
     conflict: Sequence[str] = (),
+    *,
+    notify: str | None = None,
 ) -> list[Row[Any]]:
     """Inserts ``rows`` (all with the same columns, in the order concurrent writers should lock
     them), skipping those that conflict on ``conflict`` (any unique index when empty); returns
     the ``returning`` columns of the rows it inserted. One statement whatever the number of
-    rows on PostgreSQL, a few on SQLite."""
+    rows on PostgreSQL, a few on SQLite. ``notify``: a channel the same statement signals on
+    PostgreSQL when it inserts a row (SQLite has no listeners)."""
     if not rows:
         return []
     columns = tuple(rows[0])
     statement = _insert_ignore_returning_statement(
-        connection.dialect.name, table, columns, tuple(returning), tuple(conflict)
+        connection.dialect.name, table, columns, tuple(returning), tuple(conflict), notify=notify
     )
     if connection.dialect.name != "postgresql":
         return list(connection.execute(statement, [dict(row) for row in rows]))
