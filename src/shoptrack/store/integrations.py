@@ -28,6 +28,7 @@ __all__ = [
     "integration_row",
     "integration_rows",
     "list_integrations",
+    "platform_integration_ids",
     "remove_integration",
     "set_health",
     "update_integration",
@@ -199,4 +200,13 @@ def integration_rows(connection: Connection, account_id: str) -> list[Row[Any]]:
             .where(integrations.c.account_id == account_id, integrations.c.removed_at.is_(None))
             .order_by(integrations.c.name, integrations.c.id)
         )
+    )
+
+
+def platform_integration_ids(connection: Connection, platform: str) -> list[str]:
+    """The ids of every integration of ``platform``, in any account, removed ones too."""
+    return list(
+        connection.execute(
+            select(integrations.c.id).where(integrations.c.platform == platform)
+        ).scalars()
     )
