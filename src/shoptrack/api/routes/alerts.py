@@ -25,20 +25,18 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    add_route,
     decode_cursor,
     jsonapi_response,
-    jsonapi_router,
     parse_filter,
     utc_time,
 )
 from shoptrack.api.resources import alert_resource, subscription_resource
+from shoptrack.api.routes._router import JSONAPIRouter
 from shoptrack.api.schemas import (
     AlertResponse,
     AlertResponseCollection,
     AlertSubscriptionCreated,
     AlertSubscriptionResponseCollection,
-    error_responses,
 )
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.alerts import get_alert, list_alerts
@@ -70,7 +68,7 @@ class SubscriptionDocument(RequestDocument[SubscriptionData], extra="forbid"):
     """The body of ``POST /api/alert-subscriptions``."""
 
 
-router = jsonapi_router("Alerts")
+router = JSONAPIRouter("Alerts")
 
 
 def _cursor(request: Request) -> tuple[bool, Any, str] | None:
@@ -88,6 +86,20 @@ def _cursor(request: Request) -> tuple[bool, Any, str] | None:
         ) from error
 
 
+@router.operation(
+    "GET /api/alerts",
+    "get_alerts",
+    AlertResponseCollection,
+    parameters=(
+        {
+            **FILTER_PARAMETER,
+            "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
+            'equals(code,"…"), joined by and(…) or commas',
+        },
+        _PAGE_SIZE.parameter,
+        PAGE_CURSOR_PARAMETER,
+    ),
+)
 def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's alerts: open ones first, then the resolved ones, newest first."""
     conditions = parse_filter(request.query_params.get("filter"), _FILTERS)
@@ -117,6 +129,7 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
     return jsonapi_response(page.document(request, lambda alert: alert_resource(alert, base)))
 
 
+@router.operation("GET /api/alerts/{alert_id}", "get_alert", AlertResponse)
 def get_one_alert(
     alert_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -128,6 +141,9 @@ def get_one_alert(
     return jsonapi_response({"data": alert_resource(alert, base_url(request))})
 
 
+@router.operation(
+    "GET /api/alert-subscriptions", "get_alert_subscriptions", AlertSubscriptionResponseCollection
+)
 def get_subscriptions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """Who hears of the account's alerts."""
     base = base_url(request)
@@ -140,6 +156,13 @@ def get_subscriptions(request: Request, account: AccountDep, services: ServicesD
     )
 
 
+@router.operation(
+    "POST /api/alert-subscriptions",
+    "create_alert_subscription",
+    AlertSubscriptionCreated,
+    more_errors=(409, 422),
+    status_code=201,
+)
 def create_subscription(
     request: Request,
     account: AccountDep,
@@ -154,67 +177,14 @@ def create_subscription(
     return jsonapi_response({"data": resource}, status_code=201)
 
 
+@router.operation(
+    "DELETE /api/alert-subscriptions/{subscription_id}",
+    "delete_alert_subscription",
+    status_code=204,
+)
 def delete_subscription(
     subscription_id: str, account: AccountDep, services: ServicesDep
 ) -> Response:
     """Unsubscribes; notices not sent yet to it are cancelled."""
     unsubscribe(services, account.id, subscription_id=subscription_id)
     return Response(status_code=204)
-
-
-add_route(
-    router,
-    "/api/alerts",
-    get_alerts,
-    ["GET"],
-    operation_id="get_alerts",
-    response_model=AlertResponseCollection,
-    responses=error_responses(400, 401, 503),
-    parameters=(
-        {
-            **FILTER_PARAMETER,
-            "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
-            'equals(code,"…"), joined by and(…) or commas',
-        },
-        _PAGE_SIZE.parameter,
-        PAGE_CURSOR_PARAMETER,
-    ),
-)
-add_route(
-    router,
-    "/api/alerts/{alert_id}",
-    get_one_alert,
-    ["GET"],
-    operation_id="get_alert",
-    response_model=AlertResponse,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/alert-subscriptions",
-    get_subscriptions,
-    ["GET"],
-    operation_id="get_alert_subscriptions",
-    response_model=AlertSubscriptionResponseCollection,
-    responses=error_responses(401, 503),
-)
-add_route(
-    router,
-    "/api/alert-subscriptions",
-    create_subscription,
-    ["POST"],
-    operation_id="create_alert_subscription",
-    status_code=201,
-    response_model=AlertSubscriptionCreated,
-    responses=error_responses(400, 401, 409, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/alert-subscriptions/{subscription_id}",
-    delete_subscription,
-    ["DELETE"],
-    operation_id="delete_alert_subscription",
-    status_code=204,
-    response_class=Response,
-    responses=error_responses(401, 404, 503),
-)
