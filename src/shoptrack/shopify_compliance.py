@@ -35,12 +35,7 @@ from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, n
 from shoptrack.errors import AuthenticationError, InputError
 from shoptrack.services import Services
 from shoptrack.shopify_app import app_secrets_of
-from shoptrack.store.integrations import (
-    Integration,
-    find_integration,
-    platform_integration_ids,
-    remove_integration,
-)
+from shoptrack.store.integrations import Integration, platform_integrations, remove_integration
 from shoptrack.store.privacy import erase_person, erase_store_data
 from shoptrack.store.shopify_apps import forget_data_requests, record_data_request
 
@@ -102,10 +97,7 @@ def _verified_targets(
     connector = connector_for("shopify")
     found: list[Integration] = []
     with services.database.read() as connection:
-        for integration_id in platform_integration_ids(connection, "shopify"):
-            integration = find_integration(connection, integration_id)
-            if integration is None:
-                continue
+        for integration in platform_integrations(connection, "shopify"):
             credentials = integration.credentials(services.cipher)
             if credentials.get("shop_domain") != shop:
                 continue

@@ -57,6 +57,7 @@ __all__ = [
     "parse_filter",
     "parse_include",
     "query_parameter",
+    "read_cursor",
     "refuse_unstorable",
     "sort_parameter",
     "sparse",
@@ -70,6 +71,7 @@ MAX_FILTER_DEPTH = 10
 MAX_FILTER_TERMS = 100
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT")
+CursorT = TypeVar("CursorT")
 
 
 class JSONAPIResponse(JSONResponse):
@@ -459,6 +461,22 @@ def decode_cursor(request: Request) -> list[Any] | None:
             "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
         ) from error
     return decoded
+
+
+def read_cursor(
+    request: Request,
+    read: Callable[[list[Any]], CursorT],
+    refusal: str = "page[cursor] is not a cursor this server gave",
+) -> CursorT | None:
+    """The request's ``page[cursor]`` as ``read`` makes it out (None without one); one it cannot
+    make out (``read`` raises a ``ValueError``, ``TypeError`` or ``IndexError``) is a 400."""
+    cursor = decode_cursor(request)
+    if cursor is None:
+        return None
+    try:
+        return read(cursor)
+    except (ValueError, TypeError, IndexError) as error:
+        raise InputError(refusal, parameter="page[cursor]") from error
 
 
 def collection_links(request: Request, next_cursor: str | None) -> dict[str, str]:

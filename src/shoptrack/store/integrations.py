@@ -28,7 +28,7 @@ __all__ = [
     "integration_row",
     "integration_rows",
     "list_integrations",
-    "platform_integration_ids",
+    "platform_integrations",
     "remove_integration",
     "set_health",
     "update_integration",
@@ -203,10 +203,7 @@ def integration_rows(connection: Connection, account_id: str) -> list[Row[Any]]:
     )
 
 
-def platform_integration_ids(connection: Connection, platform: str) -> list[str]:
-    """The ids of every integration of ``platform``, in any account, removed ones too."""
-    return list(
-        connection.execute(
-            select(integrations.c.id).where(integrations.c.platform == platform)
-        ).scalars()
-    )
+def platform_integrations(connection: Connection, platform: str) -> list[Integration]:
+    """Every integration of ``platform``, in any account, removed ones too."""
+    rows = connection.execute(select(integrations).where(integrations.c.platform == platform))
+    return [_integration(row) for row in rows]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import Request, Response
@@ -25,9 +26,9 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    decode_cursor,
     jsonapi_response,
     parse_filter,
+    read_cursor,
     utc_time,
 )
 from shoptrack.api.resources import alert_resource, subscription_resource
@@ -71,19 +72,12 @@ class SubscriptionDocument(RequestDocument[SubscriptionData], extra="forbid"):
 router = JSONAPIRouter("Alerts")
 
 
-def _cursor(request: Request) -> tuple[bool, Any, str] | None:
-    cursor = decode_cursor(request)
-    if cursor is None:
-        return None
-    try:
-        resolved, opened, alert_id = cursor
-        if not isinstance(resolved, bool) or not isinstance(alert_id, str):
-            raise TypeError("not an alert cursor")
-        return resolved, utc_time(str(opened)), alert_id
-    except (ValueError, TypeError) as error:
-        raise InputError(
-            "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
-        ) from error
+def _alert_key(cursor: list[Any]) -> tuple[bool, datetime, str]:
+    """The alert a page of alerts ends with, as its cursor holds it."""
+    resolved, opened, alert_id = cursor
+    if not isinstance(resolved, bool) or not isinstance(alert_id, str):
+        raise TypeError("not an alert cursor")
+    return resolved, utc_time(str(opened)), alert_id
 
 
 @router.operation(
@@ -121,7 +115,7 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
             status=status,
             integration_id=wanted.get("integration_id"),
             code=wanted.get("code"),
-            after=_cursor(request),
+            after=read_cursor(request, _alert_key),
             limit=size + 1,
         )
     page = Page.of(found, size, lambda alert: [not alert.is_open, alert.opened_at, alert.id])

@@ -16,13 +16,13 @@ from shoptrack.api.jsonapi import (
     Condition,
     Page,
     PageSize,
-    decode_cursor,
     fields_parameter,
     include_parameter,
     jsonapi_response,
     parse_fields,
     parse_filter,
     parse_include,
+    read_cursor,
     sort_parameter,
     utc_time,
 )
@@ -87,15 +87,7 @@ def _query(request: Request, account: Account) -> EventQuery:
     sort = request.query_params.get("sort", "-datetime")
     if sort not in _SORTS:
         raise InputError(f"sort must be one of {', '.join(_SORTS)}", parameter="sort")
-    cursor = decode_cursor(request)
-    after_key = None
-    if cursor is not None:
-        try:
-            after_key = (utc_time(str(cursor[0])), str(cursor[1]))
-        except (ValueError, IndexError, TypeError) as error:
-            raise InputError(
-                "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
-            ) from error
+    after_key = read_cursor(request, lambda cursor: (utc_time(str(cursor[0])), str(cursor[1])))
     return EventQuery(
         account_id=account.id,
         newest_first=_SORTS[sort],

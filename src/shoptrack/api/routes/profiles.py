@@ -24,11 +24,11 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    decode_cursor,
     fields_parameter,
     jsonapi_response,
     parse_fields,
     parse_filter,
+    read_cursor,
     sort_parameter,
     utc_time,
 )
@@ -143,19 +143,13 @@ def _query(request: Request, account: Account) -> ProfileQuery:
 
 
 def _after_key(request: Request, column: str) -> tuple[Any, str] | None:
-    cursor = decode_cursor(request)
-    if cursor is None:
-        return None
-    try:
+    def key(cursor: list[Any]) -> tuple[Any, str]:
         value, profile_id = cursor
         if column in _TIME_COLUMNS.values():
             return utc_time(str(value)), str(profile_id)
         return str(value), str(profile_id)
-    except (ValueError, TypeError) as error:
-        raise InputError(
-            "page[cursor] is not a cursor this server gave for this sort",
-            parameter="page[cursor]",
-        ) from error
+
+    return read_cursor(request, key, "page[cursor] is not a cursor this server gave for this sort")
 
 
 def _change(data: ProfileData) -> ProfileChange:
