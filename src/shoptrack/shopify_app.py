@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from shoptrack.connectors import connector_for
 from shoptrack.connectors._shopify_auth import TOKEN_PATH
@@ -54,11 +54,11 @@ from shoptrack.integrations import (
 )
 from shoptrack.services import Services
 from shoptrack.store.integrations import Integration, list_integrations, update_integration
-from shoptrack.store.schema import shopify_apps
 from shoptrack.store.secrets import CredentialCipher
 from shoptrack.store.shopify_apps import (
     PendingInstall,
     ShopifyApp,
+    app_account_ids,
     forget_expired_installs,
     load_app,
     save_app,
@@ -209,8 +209,10 @@ def app_secrets_of(services: Services) -> list[str]:
     """Every configured app's secrets: a compliance delivery for a shop no integration holds
     is still recognised as Shopify's."""
     with services.database.read() as connection:
-        account_ids = list(connection.execute(select(shopify_apps.c.account_id)).scalars())
-        apps = [load_app(connection, services.cipher, account_id) for account_id in account_ids]
+        apps = [
+            load_app(connection, services.cipher, account_id)
+            for account_id in app_account_ids(connection)
+        ]
     return [s for app in apps if app is not None for s in app.secrets]
 
 

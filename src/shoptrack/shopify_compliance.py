@@ -28,16 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from shoptrack.connectors import WebhookVerdict, connector_for
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.errors import AuthenticationError, InputError
 from shoptrack.services import Services
 from shoptrack.shopify_app import app_secrets_of
-from shoptrack.store.integrations import Integration, find_integration, remove_integration
+from shoptrack.store.integrations import Integration, platform_integrations, remove_integration
 from shoptrack.store.privacy import erase_person, erase_store_data
-from shoptrack.store.schema import integrations
 from shoptrack.store.shopify_apps import forget_data_requests, record_data_request
 
 __all__ = ["DATA_REQUEST", "TOPICS", "handle_compliance"]
@@ -98,13 +97,7 @@ def _verified_targets(
     connector = connector_for("shopify")
     found: list[Integration] = []
     with services.database.read() as connection:
-        ids = connection.execute(
-            select(integrations.c.id).where(integrations.c.platform == "shopify")
-        ).scalars()
-        for integration_id in list(ids):
-            integration = find_integration(connection, integration_id)
-            if integration is None:
-                continue
+        for integration in platform_integrations(connection, "shopify"):
             credentials = integration.credentials(services.cipher)
             if credentials.get("shop_domain") != shop:
                 continue

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from shoptrack.store.schema import flow_attributions
+from shoptrack.store.attributions import attributions_of_events
 
 __all__ = ["attribution_resources"]
 
@@ -17,16 +17,7 @@ def attribution_resources(
     connection: Connection, account_id: str, event_ids: Sequence[str], base: str
 ) -> list[dict[str, Any]]:
     """The attributions of those of ``event_ids`` that were credited to a flow email."""
-    if not event_ids:
-        return []
-    rows = connection.execute(
-        select(flow_attributions)
-        .where(
-            flow_attributions.c.account_id == account_id,
-            flow_attributions.c.event_id.in_(sorted(set(event_ids))),
-        )
-        .order_by(flow_attributions.c.event_id)
-    )
+    rows = attributions_of_events(connection, account_id, event_ids)
     return [
         {
             "type": "attribution",

@@ -20,10 +20,10 @@ from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Body, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Scope
 
 from shoptrack.api.asgi import MAX_BODY_BYTES, PayloadTooLargeError
@@ -43,7 +43,7 @@ __all__ = [
     "PageSize",
     "RequestDocument",
     "RequestModel",
-    "add_route",
+    "checked_later_as",
     "collection_links",
     "decode_cursor",
     "encode_cursor",
@@ -52,12 +52,12 @@ __all__ = [
     "include_parameter",
     "iso",
     "jsonapi_response",
-    "jsonapi_router",
     "parse_document",
     "parse_fields",
     "parse_filter",
     "parse_include",
     "query_parameter",
+    "read_cursor",
     "refuse_unstorable",
     "sort_parameter",
     "sparse",
@@ -71,6 +71,7 @@ MAX_FILTER_DEPTH = 10
 MAX_FILTER_TERMS = 100
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT")
+CursorT = TypeVar("CursorT")
 
 
 class JSONAPIResponse(JSONResponse):
@@ -180,15 +181,20 @@ class RequestDocument(RequestModel, Generic[DataT]):
     data: DataT
 
 
+def checked_later_as(model: type[BaseModel], *, required: Sequence[str] = ()) -> Any:
+    """A body member read as a plain object and checked afterwards by ``model`` (which names
+    the member at fault better than a validation error), described in the OpenAPI document as
+    ``model``'s properties, the ``required`` ones and no others."""
+    schema: dict[str, Any] = {"properties": model.model_json_schema()["properties"]}
+    if required:
+        schema["required"] = list(required)
+    schema["additionalProperties"] = False
+    return Field(json_schema_extra=schema)
+
+
 # An endpoint's body parameter, ``body: JSONAPIBody[FlowCreateDocument]``: the request body in
 # JSON:API's media type, read by ``JSONAPIRoute`` and validated with the document model.
 JSONAPIBody = Annotated[ModelT, Body(media_type=JSONAPI_MEDIA_TYPE)]
-
-
-def jsonapi_router(tag: str) -> APIRouter:
-    """The router of one OpenAPI tag's endpoints: answers in ``application/vnd.api+json``,
-    bodies read by ``JSONAPIRoute``."""
-    return APIRouter(tags=[tag], route_class=JSONAPIRoute, default_response_class=JSONAPIResponse)
 
 
 def query_parameter(
@@ -233,23 +239,6 @@ def include_parameter(names: Iterable[str]) -> dict[str, Any]:
     return query_parameter(
         "include", "related resources to include, comma-separated, of " + ", ".join(names)
     )
-
-
-def add_route(
-    router: APIRouter,
-    path: str,
-    endpoint: Callable[..., Any],
-    methods: list[str],
-    *,
-    parameters: Sequence[Mapping[str, Any]] = (),
-    **options: Any,
-) -> None:
-    """Registers ``path`` and ``path/``: every API path answers both, without a redirect.
-    ``parameters`` describes the query parameters the handler reads itself."""
-    if parameters:
-        options["openapi_extra"] = {"parameters": [dict(p) for p in parameters]}
-    router.add_api_route(path, endpoint, methods=methods, **options)
-    router.add_api_route(path + "/", endpoint, methods=methods, include_in_schema=False, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +461,22 @@ def decode_cursor(request: Request) -> list[Any] | None:
             "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
         ) from error
     return decoded
+
+
+def read_cursor(
+    request: Request,
+    read: Callable[[list[Any]], CursorT],
+    refusal: str = "page[cursor] is not a cursor this server gave",
+) -> CursorT | None:
+    """The request's ``page[cursor]`` as ``read`` makes it out (None without one); one it cannot
+    make out (``read`` raises a ``ValueError``, ``TypeError`` or ``IndexError``) is a 400."""
+    cursor = decode_cursor(request)
+    if cursor is None:
+        return None
+    try:
+        return read(cursor)
+    except (ValueError, TypeError, IndexError) as error:
+        raise InputError(refusal, parameter="page[cursor]") from error
 
 
 def collection_links(request: Request, next_cursor: str | None) -> dict[str, str]:

@@ -11,12 +11,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from shoptrack.cli._common import print_json
 from shoptrack.clock import relative
 from shoptrack.errors import ShoptrackError
 
@@ -25,6 +27,7 @@ __all__ = [
     "local_time",
     "options_named",
     "print_fields",
+    "print_listing",
     "print_table",
 ]
 
@@ -91,6 +94,23 @@ def print_table(
     for row in cells:
         table.add_row(*(escape(cell) for cell in row))
     console.print(table)
+
+
+def print_listing(
+    console: Console,
+    documents: Sequence[Mapping[str, Any]],
+    columns: Mapping[str, Column],
+    *,
+    empty: str,
+    as_json: bool,
+) -> None:
+    """What a listing command prints: the documents as JSON for ``--json``, else a table of
+    the members ``columns`` names, in its order (``empty`` when there are none)."""
+    if as_json:
+        print_json(documents)
+        return
+    rows = [[document[name] for name in columns] for document in documents]
+    print_table(console, list(columns.values()), rows, empty=empty)
 
 
 def print_fields(console: Console, fields: Sequence[tuple[str, object]]) -> None:

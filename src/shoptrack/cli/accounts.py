@@ -48,21 +48,18 @@ def accounts_create(name: str, as_json: JsonOption = False) -> None:
 @accounts_app.command("list")
 def accounts_list(as_json: JsonOption = False) -> None:
     """List the accounts (a table; --json for scripts)."""
-    from shoptrack.cli._output import Column, print_table
+    from shoptrack.cli._output import Column, print_listing
     from shoptrack.store.accounts import list_accounts
 
     services = build_services()
     with services.database.read() as connection:
         accounts = list_accounts(connection)
-    documents = [{"id": a.id, "name": a.name, "public_key": a.public_key} for a in accounts]
-    if as_json:
-        print_json(documents)
-        return
-    print_table(
+    print_listing(
         console,
-        [Column("ID"), Column("Name", wrap=True), Column("Public key")],
-        [[d["id"], d["name"], d["public_key"]] for d in documents],
+        [{"id": a.id, "name": a.name, "public_key": a.public_key} for a in accounts],
+        {"id": Column("ID"), "name": Column("Name", wrap=True), "public_key": Column("Public key")},
         empty="no accounts yet: create one with `shoptrack accounts create NAME`",
+        as_json=as_json,
     )
 
 

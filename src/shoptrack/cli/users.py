@@ -48,19 +48,16 @@ def users_list(
     as_json: JsonOption = False,
 ) -> None:
     """List the users of an account (a table; --json for scripts)."""
-    from shoptrack.cli._output import Column, print_table
+    from shoptrack.cli._output import Column, print_listing
     from shoptrack.store.users import list_users
 
     services, account_id = in_account(account)
     with services.database.read() as connection:
         found = list_users(connection, account_id)
-    documents = [{"id": u.id, "account_id": u.account_id, "email": u.email} for u in found]
-    if as_json:
-        print_json(documents)
-        return
-    print_table(
+    print_listing(
         console,
-        [Column("ID"), Column("Email", wrap=True)],
-        [[d["id"], d["email"]] for d in documents],
+        [{"id": u.id, "account_id": u.account_id, "email": u.email} for u in found],
+        {"id": Column("ID"), "email": Column("Email", wrap=True)},
         empty="no users in this account yet: add one with `shoptrack users create EMAIL`",
+        as_json=as_json,
     )

@@ -28,6 +28,7 @@ __all__ = [
     "integration_row",
     "integration_rows",
     "list_integrations",
+    "platform_integrations",
     "remove_integration",
     "set_health",
     "update_integration",
@@ -200,3 +201,9 @@ def integration_rows(connection: Connection, account_id: str) -> list[Row[Any]]:
             .order_by(integrations.c.name, integrations.c.id)
         )
     )
+
+
+def platform_integrations(connection: Connection, platform: str) -> list[Integration]:
+    """Every integration of ``platform``, in any account, removed ones too."""
+    rows = connection.execute(select(integrations).where(integrations.c.platform == platform))
+    return [_integration(row) for row in rows]

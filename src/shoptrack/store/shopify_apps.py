@@ -19,6 +19,7 @@ __all__ = [
     "DataRequest",
     "PendingInstall",
     "ShopifyApp",
+    "app_account_ids",
     "data_requests",
     "forget_data_requests",
     "forget_expired_installs",
@@ -196,3 +197,8 @@ def forget_data_requests(connection: Connection, integration_id: str) -> None:
             shopify_data_requests.c.integration_id == integration_id
         )
     )
+
+
+def app_account_ids(connection: Connection) -> list[str]:
+    """The ids of the accounts that have configured a Shopify app."""
+    return list(connection.execute(select(shopify_apps.c.account_id)).scalars())

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from shoptrack.domain.events import Metric
+from shoptrack.store._rows import from_row
 from shoptrack.store.events import metrics_named
 from shoptrack.store.flows import activity_of_profile
 from shoptrack.store.integrations import integration_rows
@@ -106,19 +107,13 @@ class FeedEvent:
 def feed_events(rows: Sequence[Row[Any]]) -> list[FeedEvent]:
     """A page of events as ``store.events.event_page`` reads it, as the pages show it."""
     return [
-        FeedEvent(
-            id=row.id,
-            time=row.time,
-            metric_id=row.metric_id,
+        from_row(
+            FeedEvent,
+            row,
             metric=row.metric_name,
             source=_label(row.metric_source, row.integration_name),
-            profile_id=row.profile_id,
             email=row.profile_email,
-            value=row.value,
             currency=row.value_currency,
-            backfill=row.backfill,
-            test=row.test,
-            properties=row.properties,
         )
         for row in rows
     ]
@@ -154,16 +149,7 @@ def flow_steps_of_profile(
         connection, account_id, profile_id, since=since, before=before, limit=limit
     )
     return [
-        FlowStep(
-            id=int(row.id),
-            time=row.at,
-            flow_id=row.flow_id,
-            flow=row.flow_name or "a deleted flow",
-            step_id=row.step_id,
-            kind=row.kind,
-            reason=row.reason,
-            detail=row.detail,
-        )
+        from_row(FlowStep, row, id=int(row.id), time=row.at, flow=row.flow_name or "a deleted flow")
         for row in rows
     ]
 

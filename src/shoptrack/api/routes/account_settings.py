@@ -6,18 +6,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import Request, Response
-from pydantic import Field
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     JSONAPIBody,
     RequestDocument,
     RequestModel,
-    add_route,
+    checked_later_as,
     jsonapi_response,
-    jsonapi_router,
 )
-from shoptrack.api.schemas import AccountSettingsResponse, error_responses
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import AccountSettingsResponse
 from shoptrack.domain.account_settings import ATTRIBUTES_POINTER, AccountSettings
 from shoptrack.errors import ConflictError
 from shoptrack.store.accounts import account_settings, save_account_settings
@@ -32,12 +31,7 @@ class AccountSettingsChangeData(RequestModel, extra="forbid"):
     id: str | None = None
     # Checked by ``AccountSettings.changed``, which names an unknown setting and lists the
     # known ones; described as the settings it may hold.
-    attributes: dict[str, Any] = Field(
-        json_schema_extra={
-            "properties": AccountSettings.model_json_schema()["properties"],
-            "additionalProperties": False,
-        }
-    )
+    attributes: dict[str, Any] = checked_later_as(AccountSettings)
 
 
 class AccountSettingsChange(RequestDocument[AccountSettingsChangeData], extra="forbid"):
@@ -53,9 +47,10 @@ def settings_resource(account_id: str, settings: AccountSettings, base: str) -> 
     }
 
 
-router = jsonapi_router("Account settings")
+router = JSONAPIRouter("Account settings")
 
 
+@router.operation("GET /api/account-settings", "get_account_settings", AccountSettingsResponse)
 def get_account_settings(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's settings, every one with its value or default."""
     with services.database.read() as connection:
@@ -63,6 +58,12 @@ def get_account_settings(request: Request, account: AccountDep, services: Servic
     return jsonapi_response({"data": settings_resource(account.id, settings, base_url(request))})
 
 
+@router.operation(
+    "PATCH /api/account-settings",
+    "update_account_settings",
+    AccountSettingsResponse,
+    more_errors=(409,),
+)
 def patch_account_settings(
     request: Request,
     account: AccountDep,
@@ -81,23 +82,3 @@ def patch_account_settings(
         )
         save_account_settings(connection, account.id, settings)
     return jsonapi_response({"data": settings_resource(account.id, settings, base_url(request))})
-
-
-add_route(
-    router,
-    "/api/account-settings",
-    get_account_settings,
-    ["GET"],
-    operation_id="get_account_settings",
-    response_model=AccountSettingsResponse,
-    responses=error_responses(401, 503),
-)
-add_route(
-    router,
-    "/api/account-settings",
-    patch_account_settings,
-    ["PATCH"],
-    operation_id="update_account_settings",
-    response_model=AccountSettingsResponse,
-    responses=error_responses(400, 401, 409, 413, 503),
-)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import Request, Response
@@ -25,20 +26,18 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    add_route,
-    decode_cursor,
     jsonapi_response,
-    jsonapi_router,
     parse_filter,
+    read_cursor,
     utc_time,
 )
 from shoptrack.api.resources import alert_resource, subscription_resource
+from shoptrack.api.routes._router import JSONAPIRouter
 from shoptrack.api.schemas import (
     AlertResponse,
     AlertResponseCollection,
     AlertSubscriptionCreated,
     AlertSubscriptionResponseCollection,
-    error_responses,
 )
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.alerts import get_alert, list_alerts
@@ -70,24 +69,31 @@ class SubscriptionDocument(RequestDocument[SubscriptionData], extra="forbid"):
     """The body of ``POST /api/alert-subscriptions``."""
 
 
-router = jsonapi_router("Alerts")
+router = JSONAPIRouter("Alerts")
 
 
-def _cursor(request: Request) -> tuple[bool, Any, str] | None:
-    cursor = decode_cursor(request)
-    if cursor is None:
-        return None
-    try:
-        resolved, opened, alert_id = cursor
-        if not isinstance(resolved, bool) or not isinstance(alert_id, str):
-            raise TypeError("not an alert cursor")
-        return resolved, utc_time(str(opened)), alert_id
-    except (ValueError, TypeError) as error:
-        raise InputError(
-            "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
-        ) from error
+def _alert_key(cursor: list[Any]) -> tuple[bool, datetime, str]:
+    """The alert a page of alerts ends with, as its cursor holds it."""
+    resolved, opened, alert_id = cursor
+    if not isinstance(resolved, bool) or not isinstance(alert_id, str):
+        raise TypeError("not an alert cursor")
+    return resolved, utc_time(str(opened)), alert_id
 
 
+@router.operation(
+    "GET /api/alerts",
+    "get_alerts",
+    AlertResponseCollection,
+    parameters=(
+        {
+            **FILTER_PARAMETER,
+            "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
+            'equals(code,"…"), joined by and(…) or commas',
+        },
+        _PAGE_SIZE.parameter,
+        PAGE_CURSOR_PARAMETER,
+    ),
+)
 def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's alerts: open ones first, then the resolved ones, newest first."""
     conditions = parse_filter(request.query_params.get("filter"), _FILTERS)
@@ -109,7 +115,7 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
             status=status,
             integration_id=wanted.get("integration_id"),
             code=wanted.get("code"),
-            after=_cursor(request),
+            after=read_cursor(request, _alert_key),
             limit=size + 1,
         )
     page = Page.of(found, size, lambda alert: [not alert.is_open, alert.opened_at, alert.id])
@@ -117,6 +123,7 @@ def get_alerts(request: Request, account: AccountDep, services: ServicesDep) -> 
     return jsonapi_response(page.document(request, lambda alert: alert_resource(alert, base)))
 
 
+@router.operation("GET /api/alerts/{alert_id}", "get_alert", AlertResponse)
 def get_one_alert(
     alert_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -128,6 +135,9 @@ def get_one_alert(
     return jsonapi_response({"data": alert_resource(alert, base_url(request))})
 
 
+@router.operation(
+    "GET /api/alert-subscriptions", "get_alert_subscriptions", AlertSubscriptionResponseCollection
+)
 def get_subscriptions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """Who hears of the account's alerts."""
     base = base_url(request)
@@ -140,6 +150,13 @@ def get_subscriptions(request: Request, account: AccountDep, services: ServicesD
     )
 
 
+@router.operation(
+    "POST /api/alert-subscriptions",
+    "create_alert_subscription",
+    AlertSubscriptionCreated,
+    more_errors=(409, 422),
+    status_code=201,
+)
 def create_subscription(
     request: Request,
     account: AccountDep,
@@ -154,67 +171,14 @@ def create_subscription(
     return jsonapi_response({"data": resource}, status_code=201)
 
 
+@router.operation(
+    "DELETE /api/alert-subscriptions/{subscription_id}",
+    "delete_alert_subscription",
+    status_code=204,
+)
 def delete_subscription(
     subscription_id: str, account: AccountDep, services: ServicesDep
 ) -> Response:
     """Unsubscribes; notices not sent yet to it are cancelled."""
     unsubscribe(services, account.id, subscription_id=subscription_id)
     return Response(status_code=204)
-
-
-add_route(
-    router,
-    "/api/alerts",
-    get_alerts,
-    ["GET"],
-    operation_id="get_alerts",
-    response_model=AlertResponseCollection,
-    responses=error_responses(400, 401, 503),
-    parameters=(
-        {
-            **FILTER_PARAMETER,
-            "description": 'equals(status,"open") or "resolved", equals(integration_id,"…"), '
-            'equals(code,"…"), joined by and(…) or commas',
-        },
-        _PAGE_SIZE.parameter,
-        PAGE_CURSOR_PARAMETER,
-    ),
-)
-add_route(
-    router,
-    "/api/alerts/{alert_id}",
-    get_one_alert,
-    ["GET"],
-    operation_id="get_alert",
-    response_model=AlertResponse,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/alert-subscriptions",
-    get_subscriptions,
-    ["GET"],
-    operation_id="get_alert_subscriptions",
-    response_model=AlertSubscriptionResponseCollection,
-    responses=error_responses(401, 503),
-)
-add_route(
-    router,
-    "/api/alert-subscriptions",
-    create_subscription,
-    ["POST"],
-    operation_id="create_alert_subscription",
-    status_code=201,
-    response_model=AlertSubscriptionCreated,
-    responses=error_responses(400, 401, 409, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/alert-subscriptions/{subscription_id}",
-    delete_subscription,
-    ["DELETE"],
-    operation_id="delete_alert_subscription",
-    status_code=204,
-    response_class=Response,
-    responses=error_responses(401, 404, 503),
-)

@@ -6,16 +6,17 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import add_route, jsonapi_response, jsonapi_router
+from shoptrack.api.jsonapi import jsonapi_response
 from shoptrack.api.resources import fix_document, report_document
-from shoptrack.api.schemas import FindingResponse, ReportResponse, error_responses
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import FindingResponse, ReportResponse
 from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration
 from shoptrack.services import Services
 from shoptrack.store.integrations import get_integration
 
 __all__ = ["router"]
 
-router = jsonapi_router("Diagnostics")
+router = JSONAPIRouter("Diagnostics")
 
 
 def _own(services: Services, account_id: str, integration_id: str) -> None:
@@ -24,6 +25,7 @@ def _own(services: Services, account_id: str, integration_id: str) -> None:
         get_integration(connection, account_id, integration_id)
 
 
+@router.operation("GET /api/diagnostics", "get_diagnostics", ReportResponse)
 def account_diagnostics(
     request: Request, account: AccountDep, services: ServicesDep, metric: str | None = None
 ) -> Response:
@@ -33,6 +35,11 @@ def account_diagnostics(
     return jsonapi_response(report_document(report, base_url(request), str(request.url)))
 
 
+@router.operation(
+    "GET /api/integrations/{integration_id}/diagnostics",
+    "get_integration_diagnostics",
+    ReportResponse,
+)
 def integration_diagnostics(
     integration_id: str,
     request: Request,
@@ -50,6 +57,12 @@ def integration_diagnostics(
     return jsonapi_response(report_document(report, base_url(request), str(request.url)))
 
 
+@router.operation(
+    "POST /api/integrations/{integration_id}/diagnostics/{code}/fix",
+    "fix_integration_finding",
+    FindingResponse,
+    more_errors=(409, 422, 502),
+)
 def fix_finding(
     integration_id: str, code: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -58,32 +71,3 @@ def fix_finding(
     _own(services, account.id, integration_id)
     result = apply_fix(services, account.id, integration_id, code)
     return jsonapi_response(fix_document(result, base_url(request)))
-
-
-add_route(
-    router,
-    "/api/diagnostics",
-    account_diagnostics,
-    ["GET"],
-    operation_id="get_diagnostics",
-    response_model=ReportResponse,
-    responses=error_responses(400, 401, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/diagnostics",
-    integration_diagnostics,
-    ["GET"],
-    operation_id="get_integration_diagnostics",
-    response_model=ReportResponse,
-    responses=error_responses(400, 401, 404, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/diagnostics/{code}/fix",
-    fix_finding,
-    ["POST"],
-    operation_id="fix_integration_finding",
-    response_model=FindingResponse,
-    responses=error_responses(401, 404, 409, 422, 502, 503),
-)

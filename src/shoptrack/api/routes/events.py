@@ -16,15 +16,13 @@ from shoptrack.api.jsonapi import (
     Condition,
     Page,
     PageSize,
-    add_route,
-    decode_cursor,
     fields_parameter,
     include_parameter,
     jsonapi_response,
-    jsonapi_router,
     parse_fields,
     parse_filter,
     parse_include,
+    read_cursor,
     sort_parameter,
     utc_time,
 )
@@ -36,7 +34,8 @@ from shoptrack.api.resources import (
     metric_resource,
     profile_resource,
 )
-from shoptrack.api.schemas import EventResponse, EventResponseCollection, error_responses
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import EventResponse, EventResponseCollection
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.services import Services
 from shoptrack.store.accounts import Account
@@ -88,15 +87,7 @@ def _query(request: Request, account: Account) -> EventQuery:
     sort = request.query_params.get("sort", "-datetime")
     if sort not in _SORTS:
         raise InputError(f"sort must be one of {', '.join(_SORTS)}", parameter="sort")
-    cursor = decode_cursor(request)
-    after_key = None
-    if cursor is not None:
-        try:
-            after_key = (utc_time(str(cursor[0])), str(cursor[1]))
-        except (ValueError, IndexError, TypeError) as error:
-            raise InputError(
-                "page[cursor] is not a cursor this server gave", parameter="page[cursor]"
-            ) from error
+    after_key = read_cursor(request, lambda cursor: (utc_time(str(cursor[0])), str(cursor[1])))
     return EventQuery(
         account_id=account.id,
         newest_first=_SORTS[sort],
@@ -125,9 +116,27 @@ def _included(
     return included
 
 
-router = jsonapi_router("Events")
+router = JSONAPIRouter("Events")
+_INCLUDED_FIELDS = (
+    fields_parameter("metric", METRIC_FIELDS),
+    fields_parameter("profile", PROFILE_FIELDS),
+    include_parameter(("metric", "profile")),
+)
 
 
+@router.operation(
+    "GET /api/events",
+    "get_events",
+    EventResponseCollection,
+    parameters=(
+        FILTER_PARAMETER,
+        sort_parameter(_SORTS),
+        _PAGE_SIZE.parameter,
+        PAGE_CURSOR_PARAMETER,
+        fields_parameter("event", EVENT_FIELDS),
+        *_INCLUDED_FIELDS,
+    ),
+)
 def get_events(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """Events of the account, newest first by default, a page at a time."""
     query = _query(request, account)
@@ -143,6 +152,12 @@ def get_events(request: Request, account: AccountDep, services: ServicesDep) -> 
     return jsonapi_response(document)
 
 
+@router.operation(
+    "GET /api/events/{event_id}",
+    "get_event",
+    EventResponse,
+    parameters=(fields_parameter("event", EVENT_FIELDS), *_INCLUDED_FIELDS),
+)
 def get_one_event(
     event_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -157,37 +172,3 @@ def get_one_event(
     if include:
         document["included"] = _included(services, request, account, [row], include)
     return jsonapi_response(document)
-
-
-_INCLUDED_FIELDS = (
-    fields_parameter("metric", METRIC_FIELDS),
-    fields_parameter("profile", PROFILE_FIELDS),
-    include_parameter(("metric", "profile")),
-)
-add_route(
-    router,
-    "/api/events",
-    get_events,
-    ["GET"],
-    operation_id="get_events",
-    response_model=EventResponseCollection,
-    responses=error_responses(400, 401, 503),
-    parameters=(
-        FILTER_PARAMETER,
-        sort_parameter(_SORTS),
-        _PAGE_SIZE.parameter,
-        PAGE_CURSOR_PARAMETER,
-        fields_parameter("event", EVENT_FIELDS),
-        *_INCLUDED_FIELDS,
-    ),
-)
-add_route(
-    router,
-    "/api/events/{event_id}",
-    get_one_event,
-    ["GET"],
-    operation_id="get_event",
-    response_model=EventResponse,
-    responses=error_responses(400, 401, 404, 503),
-    parameters=(fields_parameter("event", EVENT_FIELDS), *_INCLUDED_FIELDS),
-)

@@ -12,19 +12,9 @@ from typing import Any
 from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
-from shoptrack.api.jsonapi import (
-    Condition,
-    JSONAPIBody,
-    add_route,
-    jsonapi_response,
-    jsonapi_router,
-    parse_filter,
-)
-from shoptrack.api.schemas import (
-    FlowSeriesReportResponse,
-    FlowValuesReportResponse,
-    error_responses,
-)
+from shoptrack.api.jsonapi import Condition, JSONAPIBody, jsonapi_response, parse_filter
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import FlowSeriesReportResponse, FlowValuesReportResponse
 from shoptrack.domain.flow_reports import FlowSeriesRequest, FlowValuesRequest, ReportAttributes
 from shoptrack.errors import InputError
 from shoptrack.flows.reports import FILTERABLE, FlowReport, flow_report
@@ -32,7 +22,7 @@ from shoptrack.store.accounts import account_settings
 
 __all__ = ["router"]
 
-router = jsonapi_router("Reporting")
+router = JSONAPIRouter("Reporting")
 
 _FILTER_POINTER = "/data/attributes/filter"
 
@@ -103,6 +93,7 @@ def _document(
     )
 
 
+@router.operation("POST /api/flow-values-reports", "query_flow_values", FlowValuesReportResponse)
 def query_flow_values(
     request: Request,
     account: AccountDep,
@@ -116,6 +107,7 @@ def query_flow_values(
     return _document(request, "flow-values-report", report, {"results": results})
 
 
+@router.operation("POST /api/flow-series-reports", "query_flow_series", FlowSeriesReportResponse)
 def query_flow_series(
     request: Request,
     account: AccountDep,
@@ -132,23 +124,3 @@ def query_flow_series(
         ],
     }
     return _document(request, "flow-series-report", report, document)
-
-
-add_route(
-    router,
-    "/api/flow-values-reports",
-    query_flow_values,
-    ["POST"],
-    operation_id="query_flow_values",
-    response_model=FlowValuesReportResponse,
-    responses=error_responses(400, 401, 413, 503),
-)
-add_route(
-    router,
-    "/api/flow-series-reports",
-    query_flow_series,
-    ["POST"],
-    operation_id="query_flow_series",
-    response_model=FlowSeriesReportResponse,
-    responses=error_responses(400, 401, 413, 503),
-)

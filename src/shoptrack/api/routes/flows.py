@@ -20,12 +20,10 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    add_route,
     fields_parameter,
     id_cursor,
     iso,
     jsonapi_response,
-    jsonapi_router,
     parse_fields,
     parse_filter,
     query_parameter,
@@ -39,6 +37,7 @@ from shoptrack.api.resources import (
     retarget_resource,
     statistics_resource,
 )
+from shoptrack.api.routes._router import JSONAPIRouter
 from shoptrack.api.schemas import (
     FlowActivityResponseCollection,
     FlowCreated,
@@ -48,7 +47,6 @@ from shoptrack.api.schemas import (
     FlowResponseCollection,
     FlowRetargetResponse,
     FlowStatisticsResponse,
-    error_responses,
 )
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.flows.service import (
@@ -70,10 +68,11 @@ from shoptrack.store.profiles import get_profile
 
 __all__ = ["router"]
 
-router = jsonapi_router("Flows")
+router = JSONAPIRouter("Flows")
 
 # Klaviyo pages flows 50 at a time at most.
 _PAGE_SIZE = PageSize(50, maximum=50)
+_FLOW_FIELDS = fields_parameter("flow", FLOW_FIELDS)
 # More flows than an account has in practice: listing reads them all after the cursor.
 MAX_ACCOUNT_FLOWS = 10_000
 _FILTERS = {
@@ -165,6 +164,12 @@ class FlowRetargetDocument(RequestDocument[FlowRetargetData]):
     """The body of ``POST /api/flow-retargets``."""
 
 
+@router.operation(
+    "GET /api/flows",
+    "get_flows",
+    FlowResponseCollection,
+    parameters=(FILTER_PARAMETER, _PAGE_SIZE.parameter, PAGE_CURSOR_PARAMETER, _FLOW_FIELDS),
+)
 def get_flows(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's flows in id order, at most 50 a page."""
     fields = parse_fields(request, "flow", FLOW_FIELDS)
@@ -201,6 +206,19 @@ def _matches(flow: FlowRecord, conditions: list[Any]) -> bool:
     return True
 
 
+@router.operation(
+    "GET /api/flows/{flow_id}",
+    "get_flow",
+    FlowResponse,
+    parameters=(
+        _FLOW_FIELDS,
+        query_parameter(
+            "additional-fields[flow]",
+            "definition: add the flow's filters and steps",
+            {"type": "string", "enum": ["definition"]},
+        ),
+    ),
+)
 def get_one(flow_id: str, request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """One flow; ``additional-fields[flow]=definition`` adds its filters and steps."""
     fields = parse_fields(request, "flow", FLOW_FIELDS)
@@ -219,6 +237,9 @@ def get_one(flow_id: str, request: Request, account: AccountDep, services: Servi
     )
 
 
+@router.operation(
+    "POST /api/flows", "create_flow", FlowCreated, more_errors=(404, 422), status_code=201
+)
 def post_flow(
     request: Request,
     account: AccountDep,
@@ -241,6 +262,7 @@ def post_flow(
     return jsonapi_response(created_flow_document(created, base), 201)
 
 
+@router.operation("PATCH /api/flows/{flow_id}", "update_flow", FlowResponse, more_errors=(422,))
 def patch_flow(
     flow_id: str,
     request: Request,
@@ -264,6 +286,9 @@ def patch_flow(
     return jsonapi_response({"data": flow_resource(flow, base_url(request))})
 
 
+@router.operation(
+    "GET /api/flows/{flow_id}/flow-messages", "get_flow_messages", FlowMessageResponseCollection
+)
 def get_messages(
     flow_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -279,6 +304,12 @@ def get_messages(
     )
 
 
+@router.operation(
+    "PATCH /api/flows/{flow_id}/flow-messages/{step_id}",
+    "update_flow_message",
+    FlowMessageResponse,
+    more_errors=(422,),
+)
 def patch_message(
     flow_id: str,
     step_id: str,
@@ -304,6 +335,9 @@ def patch_message(
     return jsonapi_response({"data": message_resource(flow, step, base_url(request))})
 
 
+@router.operation(
+    "GET /api/flows/{flow_id}/statistics", "get_flow_statistics", FlowStatisticsResponse
+)
 def get_statistics(
     flow_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -314,6 +348,9 @@ def get_statistics(
     return jsonapi_response({"data": statistics_resource(flow, statistics, base_url(request))})
 
 
+@router.operation(
+    "POST /api/flow-retargets", "retarget_flows", FlowRetargetResponse, more_errors=(404,)
+)
 def post_retarget(
     account: AccountDep, services: ServicesDep, body: JSONAPIBody[FlowRetargetDocument]
 ) -> Response:
@@ -332,6 +369,11 @@ def post_retarget(
     )
 
 
+@router.operation(
+    "GET /api/profiles/{profile_id}/flow-activity",
+    "get_profile_flow_activity",
+    FlowActivityResponseCollection,
+)
 def get_profile_activity(
     profile_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -361,102 +403,3 @@ def get_profile_activity(
             "links": {"self": str(request.url)},
         }
     )
-
-
-_FLOW_FIELDS = fields_parameter("flow", FLOW_FIELDS)
-add_route(
-    router,
-    "/api/flows",
-    get_flows,
-    ["GET"],
-    operation_id="get_flows",
-    response_model=FlowResponseCollection,
-    responses=error_responses(400, 401, 503),
-    parameters=(
-        FILTER_PARAMETER,
-        _PAGE_SIZE.parameter,
-        PAGE_CURSOR_PARAMETER,
-        _FLOW_FIELDS,
-    ),
-)
-add_route(
-    router,
-    "/api/flows",
-    post_flow,
-    ["POST"],
-    operation_id="create_flow",
-    status_code=201,
-    response_model=FlowCreated,
-    responses=error_responses(400, 401, 404, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/flows/{flow_id}",
-    get_one,
-    ["GET"],
-    operation_id="get_flow",
-    response_model=FlowResponse,
-    responses=error_responses(400, 401, 404, 503),
-    parameters=(
-        _FLOW_FIELDS,
-        query_parameter(
-            "additional-fields[flow]",
-            "definition: add the flow's filters and steps",
-            {"type": "string", "enum": ["definition"]},
-        ),
-    ),
-)
-add_route(
-    router,
-    "/api/flows/{flow_id}",
-    patch_flow,
-    ["PATCH"],
-    operation_id="update_flow",
-    response_model=FlowResponse,
-    responses=error_responses(400, 401, 404, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/flows/{flow_id}/flow-messages",
-    get_messages,
-    ["GET"],
-    operation_id="get_flow_messages",
-    response_model=FlowMessageResponseCollection,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/flows/{flow_id}/flow-messages/{step_id}",
-    patch_message,
-    ["PATCH"],
-    operation_id="update_flow_message",
-    response_model=FlowMessageResponse,
-    responses=error_responses(400, 401, 404, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/flows/{flow_id}/statistics",
-    get_statistics,
-    ["GET"],
-    operation_id="get_flow_statistics",
-    response_model=FlowStatisticsResponse,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/flow-retargets",
-    post_retarget,
-    ["POST"],
-    operation_id="retarget_flows",
-    response_model=FlowRetargetResponse,
-    responses=error_responses(400, 401, 404, 413, 503),
-)
-add_route(
-    router,
-    "/api/profiles/{profile_id}/flow-activity",
-    get_profile_activity,
-    ["GET"],
-    operation_id="get_profile_flow_activity",
-    response_model=FlowActivityResponseCollection,
-    responses=error_responses(401, 404, 503),
-)

@@ -16,10 +16,8 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    add_route,
     iso,
     jsonapi_response,
-    jsonapi_router,
     query_parameter,
 )
 from shoptrack.api.resources import (
@@ -27,6 +25,7 @@ from shoptrack.api.resources import (
     integration_resource,
     sync_run_resource,
 )
+from shoptrack.api.routes._router import JSONAPIRouter
 from shoptrack.api.schemas import (
     DeliveryResponseCollection,
     IntegrationResponse,
@@ -34,7 +33,6 @@ from shoptrack.api.schemas import (
     ReplayQueued,
     SyncRunResponse,
     SyncRunResponseCollection,
-    error_responses,
 )
 from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.integrations import ConnectResult, connect, integration_view, remove
@@ -48,7 +46,7 @@ from shoptrack.store.sync_runs import queue_sync as store_queue_sync
 
 __all__ = ["router"]
 
-router = jsonapi_router("Integrations")
+router = JSONAPIRouter("Integrations")
 _SYNC_RUNS_PAGE = PageSize(50, maximum=200)
 _DELIVERIES_PAGE = PageSize(50, maximum=500)
 
@@ -97,6 +95,13 @@ def _answer(services: Services, request: Request, result: ConnectResult, status:
     return jsonapi_response(connected_document(view, result, base_url(request)), status)
 
 
+@router.operation(
+    "POST /api/integrations",
+    "create_integration",
+    IntegrationResponse,
+    more_errors=(422,),
+    status_code=201,
+)
 def create(
     request: Request,
     account: AccountDep,
@@ -119,6 +124,7 @@ def create(
     return _answer(services, request, result, 201)
 
 
+@router.operation("GET /api/integrations", "get_integrations", IntegrationResponseCollection)
 def list_all(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's integrations (removed ones left out)."""
     with services.database.read() as connection:
@@ -137,6 +143,7 @@ def _own(services: Services, account_id: str, integration_id: str) -> None:
         get_integration(connection, account_id, integration_id)
 
 
+@router.operation("GET /api/integrations/{integration_id}", "get_integration", IntegrationResponse)
 def get_one(
     integration_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -145,6 +152,12 @@ def get_one(
     return jsonapi_response({"data": integration_resource(view, base_url(request))})
 
 
+@router.operation(
+    "PATCH /api/integrations/{integration_id}",
+    "update_integration",
+    IntegrationResponse,
+    more_errors=(422,),
+)
 def patch(
     integration_id: str,
     request: Request,
@@ -165,12 +178,21 @@ def patch(
     return _answer(services, request, result, 200)
 
 
+@router.operation(
+    "DELETE /api/integrations/{integration_id}", "delete_integration", status_code=204
+)
 def delete(integration_id: str, account: AccountDep, services: ServicesDep) -> Response:
     """Remove: the integration stops; its events and metrics stay."""
     remove(services, account_id=account.id, integration_id=integration_id)
     return Response(status_code=204)
 
 
+@router.operation(
+    "GET /api/integrations/{integration_id}/sync-runs",
+    "get_sync_runs",
+    SyncRunResponseCollection,
+    parameters=(_SYNC_RUNS_PAGE.parameter,),
+)
 def sync_runs(
     integration_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -183,6 +205,9 @@ def sync_runs(
     )
 
 
+@router.operation(
+    "GET /api/integrations/{integration_id}/sync-runs/{run_id}", "get_sync_run", SyncRunResponse
+)
 def sync_run(
     integration_id: str, run_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -200,6 +225,12 @@ class IntegrationDisabledError(ConflictError):
     title = "The integration is disabled."
 
 
+@router.operation(
+    "POST /api/integrations/{integration_id}/sync",
+    "queue_sync",
+    more_errors=(409,),
+    status_code=202,
+)
 def queue_sync(integration_id: str, account: AccountDep, services: ServicesDep) -> Response:
     """Queue a sync now: the next worker round runs it (409 while the integration is
     disabled)."""
@@ -214,6 +245,19 @@ def queue_sync(integration_id: str, account: AccountDep, services: ServicesDep) 
     return Response(status_code=202)
 
 
+@router.operation(
+    "GET /api/integrations/{integration_id}/deliveries",
+    "get_deliveries",
+    DeliveryResponseCollection,
+    parameters=(
+        query_parameter(
+            "state",
+            "only deliveries in this state",
+            {"type": "string", "enum": [state.value for state in InboxState]},
+        ),
+        _DELIVERIES_PAGE.parameter,
+    ),
+)
 def deliveries(
     integration_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -269,6 +313,12 @@ def _moment(moment: datetime | None, name: str) -> datetime | None:
         ) from None
 
 
+@router.operation(
+    "POST /api/integrations/{integration_id}/deliveries/replay",
+    "replay_deliveries",
+    ReplayQueued,
+    status_code=202,
+)
 def replay_deliveries(
     integration_id: str,
     account: AccountDep,
@@ -305,108 +355,3 @@ def replay_deliveries(
         },
         202,
     )
-
-
-add_route(
-    router,
-    "/api/integrations",
-    create,
-    ["POST"],
-    operation_id="create_integration",
-    status_code=201,
-    response_model=IntegrationResponse,
-    responses=error_responses(400, 401, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/integrations",
-    list_all,
-    ["GET"],
-    operation_id="get_integrations",
-    response_model=IntegrationResponseCollection,
-    responses=error_responses(401, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}",
-    get_one,
-    ["GET"],
-    operation_id="get_integration",
-    response_model=IntegrationResponse,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}",
-    patch,
-    ["PATCH"],
-    operation_id="update_integration",
-    response_model=IntegrationResponse,
-    responses=error_responses(400, 401, 404, 413, 422, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}",
-    delete,
-    ["DELETE"],
-    operation_id="delete_integration",
-    status_code=204,
-    response_class=Response,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/sync-runs",
-    sync_runs,
-    ["GET"],
-    operation_id="get_sync_runs",
-    response_model=SyncRunResponseCollection,
-    responses=error_responses(400, 401, 404, 503),
-    parameters=(_SYNC_RUNS_PAGE.parameter,),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/sync-runs/{run_id}",
-    sync_run,
-    ["GET"],
-    operation_id="get_sync_run",
-    response_model=SyncRunResponse,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/sync",
-    queue_sync,
-    ["POST"],
-    operation_id="queue_sync",
-    status_code=202,
-    response_class=Response,
-    responses=error_responses(401, 404, 409, 503),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/deliveries",
-    deliveries,
-    ["GET"],
-    operation_id="get_deliveries",
-    response_model=DeliveryResponseCollection,
-    responses=error_responses(400, 401, 404, 503),
-    parameters=(
-        query_parameter(
-            "state",
-            "only deliveries in this state",
-            {"type": "string", "enum": [state.value for state in InboxState]},
-        ),
-        _DELIVERIES_PAGE.parameter,
-    ),
-)
-add_route(
-    router,
-    "/api/integrations/{integration_id}/deliveries/replay",
-    replay_deliveries,
-    ["POST"],
-    operation_id="replay_deliveries",
-    status_code=202,
-    response_model=ReplayQueued,
-    responses=error_responses(400, 401, 404, 413, 503),
-)

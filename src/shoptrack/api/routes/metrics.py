@@ -25,22 +25,16 @@ from shoptrack.api.jsonapi import (
     Page,
     RequestDocument,
     RequestModel,
-    add_route,
     fields_parameter,
     id_cursor,
     jsonapi_response,
-    jsonapi_router,
     parse_fields,
     parse_filter,
     sparse,
 )
 from shoptrack.api.resources import METRIC_FIELDS, metric_resource
-from shoptrack.api.schemas import (
-    MetricAggregateResponse,
-    MetricResponse,
-    MetricResponseCollection,
-    error_responses,
-)
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import MetricAggregateResponse, MetricResponse, MetricResponseCollection
 from shoptrack.domain.buckets import Interval, make_buckets
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.ids import new_id
@@ -49,7 +43,7 @@ from shoptrack.store.events import list_metrics, metrics_by_id
 
 __all__ = ["router"]
 
-router = jsonapi_router("Metrics")
+router = JSONAPIRouter("Metrics")
 
 # Klaviyo pages metrics 200 at a time and takes no page[size] for them.
 METRICS_PAGE_SIZE = 200
@@ -65,6 +59,12 @@ def _refuse_include(request: Request) -> None:
         )
 
 
+@router.operation(
+    "GET /api/metrics",
+    "get_metrics",
+    MetricResponseCollection,
+    parameters=(FILTER_PARAMETER, PAGE_CURSOR_PARAMETER, fields_parameter("metric", METRIC_FIELDS)),
+)
 def get_metrics(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """Metrics of the account in id order, 200 a page, optionally of one integration (by its
     name or category)."""
@@ -92,6 +92,12 @@ def get_metrics(request: Request, account: AccountDep, services: ServicesDep) ->
     )
 
 
+@router.operation(
+    "GET /api/metrics/{metric_id}",
+    "get_metric",
+    MetricResponse,
+    parameters=(fields_parameter("metric", METRIC_FIELDS),),
+)
 def get_metric(
     metric_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -332,6 +338,13 @@ def _sorted_rows(
     return sorted(rows, key=lambda row: sum(getattr(row[1], name)), reverse=sort.startswith("-"))
 
 
+@router.operation(
+    "POST /api/metric-aggregates",
+    "query_metric_aggregates",
+    MetricAggregateResponse,
+    more_errors=(404,),
+    parameters=(fields_parameter("metric-aggregate", ("data", "dates", "id")),),
+)
 def query_metric_aggregates(
     document: JSONAPIBody[MetricAggregateQuery],
     request: Request,
@@ -390,39 +403,3 @@ def query_metric_aggregates(
             "links": links,
         }
     )
-
-
-add_route(
-    router,
-    "/api/metrics",
-    get_metrics,
-    ["GET"],
-    operation_id="get_metrics",
-    response_model=MetricResponseCollection,
-    responses=error_responses(400, 401, 503),
-    parameters=(
-        FILTER_PARAMETER,
-        PAGE_CURSOR_PARAMETER,
-        fields_parameter("metric", METRIC_FIELDS),
-    ),
-)
-add_route(
-    router,
-    "/api/metrics/{metric_id}",
-    get_metric,
-    ["GET"],
-    operation_id="get_metric",
-    response_model=MetricResponse,
-    responses=error_responses(400, 401, 404, 503),
-    parameters=(fields_parameter("metric", METRIC_FIELDS),),
-)
-add_route(
-    router,
-    "/api/metric-aggregates",
-    query_metric_aggregates,
-    ["POST"],
-    operation_id="query_metric_aggregates",
-    response_model=MetricAggregateResponse,
-    responses=error_responses(400, 401, 404, 413, 503),
-    parameters=(fields_parameter("metric-aggregate", ("data", "dates", "id")),),
-)

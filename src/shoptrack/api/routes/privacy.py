@@ -13,14 +13,8 @@ from typing import Literal
 from fastapi import Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import (
-    JSONAPIBody,
-    RequestDocument,
-    RequestModel,
-    add_route,
-    jsonapi_router,
-)
-from shoptrack.api.schemas import error_responses
+from shoptrack.api.jsonapi import JSONAPIBody, RequestDocument, RequestModel
+from shoptrack.api.routes._router import JSONAPIRouter
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.errors import InputError, NotFoundError
 from shoptrack.store.privacy import erase_person
@@ -87,9 +81,15 @@ def _normalized(
         raise InputError(str(error), pointer=f"{_PROFILE_POINTER}/attributes/{field}") from error
 
 
-router = jsonapi_router("Data Privacy")
+router = JSONAPIRouter("Data Privacy")
 
 
+@router.operation(
+    "POST /api/data-privacy-deletion-jobs",
+    "request_profile_deletion",
+    more_errors=(404,),
+    status_code=202,
+)
 def request_profile_deletion(
     account: AccountDep,
     services: ServicesDep,
@@ -118,15 +118,3 @@ def request_profile_deletion(
         erasure.order_states,
     )
     return Response(status_code=202)
-
-
-add_route(
-    router,
-    "/api/data-privacy-deletion-jobs",
-    request_profile_deletion,
-    ["POST"],
-    operation_id="request_profile_deletion",
-    status_code=202,
-    response_class=Response,
-    responses=error_responses(400, 401, 404, 413, 503),
-)

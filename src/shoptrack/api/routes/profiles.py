@@ -24,18 +24,17 @@ from shoptrack.api.jsonapi import (
     PageSize,
     RequestDocument,
     RequestModel,
-    add_route,
-    decode_cursor,
     fields_parameter,
     jsonapi_response,
-    jsonapi_router,
     parse_fields,
     parse_filter,
+    read_cursor,
     sort_parameter,
     utc_time,
 )
 from shoptrack.api.resources import PROFILE_FIELDS, profile_resource
-from shoptrack.api.schemas import ProfileResponse, ProfileResponseCollection, error_responses
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import ProfileResponse, ProfileResponseCollection
 from shoptrack.domain.api_events import ProfileAttributes
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.properties import Properties
@@ -144,19 +143,13 @@ def _query(request: Request, account: Account) -> ProfileQuery:
 
 
 def _after_key(request: Request, column: str) -> tuple[Any, str] | None:
-    cursor = decode_cursor(request)
-    if cursor is None:
-        return None
-    try:
+    def key(cursor: list[Any]) -> tuple[Any, str]:
         value, profile_id = cursor
         if column in _TIME_COLUMNS.values():
             return utc_time(str(value)), str(profile_id)
         return str(value), str(profile_id)
-    except (ValueError, TypeError) as error:
-        raise InputError(
-            "page[cursor] is not a cursor this server gave for this sort",
-            parameter="page[cursor]",
-        ) from error
+
+    return read_cursor(request, key, "page[cursor] is not a cursor this server gave for this sort")
 
 
 def _change(data: ProfileData) -> ProfileChange:
@@ -194,10 +187,23 @@ def _document(
     )
 
 
-router = jsonapi_router("Profiles")
+router = JSONAPIRouter("Profiles")
+_PROFILE_FIELDS = fields_parameter("profile", PROFILE_FIELDS)
 # A profile document, read as JSON:API: a wrong body is a 400 whose pointer names the field.
 
 
+@router.operation(
+    "GET /api/profiles",
+    "get_profiles",
+    ProfileResponseCollection,
+    parameters=(
+        FILTER_PARAMETER,
+        sort_parameter([key for name in _SORTS for key in (name, f"-{name}")]),
+        _PAGE_SIZE.parameter,
+        PAGE_CURSOR_PARAMETER,
+        _PROFILE_FIELDS,
+    ),
+)
 def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """Profiles of the account, a page at a time (by id unless ``sort`` says otherwise)."""
     query = _query(request, account)
@@ -214,6 +220,14 @@ def get_profiles(request: Request, account: AccountDep, services: ServicesDep) -
     return jsonapi_response(page.document(request, lambda row: profile_resource(row, base, fields)))
 
 
+@router.operation(
+    "POST /api/profiles",
+    "create_profile",
+    ProfileResponse,
+    more_errors=(409,),
+    status_code=201,
+    parameters=(_PROFILE_FIELDS,),
+)
 def post_profile(
     request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody[ProfileDocument]
 ) -> Response:
@@ -225,6 +239,9 @@ def post_profile(
     return _document(request, row, fields, status_code=201)
 
 
+@router.operation(
+    "GET /api/profiles/{profile_id}", "get_profile", ProfileResponse, parameters=(_PROFILE_FIELDS,)
+)
 def get_one_profile(
     profile_id: str, request: Request, account: AccountDep, services: ServicesDep
 ) -> Response:
@@ -237,6 +254,13 @@ def get_one_profile(
     return _document(request, row, fields)
 
 
+@router.operation(
+    "PATCH /api/profiles/{profile_id}",
+    "update_profile",
+    ProfileResponse,
+    more_errors=(409,),
+    parameters=(_PROFILE_FIELDS,),
+)
 def patch_profile(
     profile_id: str,
     request: Request,
@@ -259,6 +283,14 @@ def patch_profile(
     return _document(request, row, fields)
 
 
+@router.operation(
+    "POST /api/profile-import",
+    "create_or_update_profile",
+    ProfileResponse,
+    more_errors=(404, 409),
+    responses={201: {"model": ProfileResponse, "description": "created"}},
+    parameters=(_PROFILE_FIELDS,),
+)
 def post_profile_import(
     request: Request, account: AccountDep, services: ServicesDep, body: JSONAPIBody[ProfileDocument]
 ) -> Response:
@@ -269,66 +301,3 @@ def post_profile_import(
     with services.database.write() as connection:
         row, created = import_profile(connection, account.id, data.id, change, services.clock.now())
     return _document(request, row, fields, status_code=201 if created else 200)
-
-
-_PROFILE_FIELDS = fields_parameter("profile", PROFILE_FIELDS)
-add_route(
-    router,
-    "/api/profiles",
-    get_profiles,
-    ["GET"],
-    operation_id="get_profiles",
-    response_model=ProfileResponseCollection,
-    responses=error_responses(400, 401, 503),
-    parameters=(
-        FILTER_PARAMETER,
-        sort_parameter([key for name in _SORTS for key in (name, f"-{name}")]),
-        _PAGE_SIZE.parameter,
-        PAGE_CURSOR_PARAMETER,
-        _PROFILE_FIELDS,
-    ),
-)
-add_route(
-    router,
-    "/api/profiles",
-    post_profile,
-    ["POST"],
-    operation_id="create_profile",
-    status_code=201,
-    response_model=ProfileResponse,
-    responses=error_responses(400, 401, 409, 413, 503),
-    parameters=(_PROFILE_FIELDS,),
-)
-add_route(
-    router,
-    "/api/profiles/{profile_id}",
-    get_one_profile,
-    ["GET"],
-    operation_id="get_profile",
-    response_model=ProfileResponse,
-    responses=error_responses(400, 401, 404, 503),
-    parameters=(_PROFILE_FIELDS,),
-)
-add_route(
-    router,
-    "/api/profiles/{profile_id}",
-    patch_profile,
-    ["PATCH"],
-    operation_id="update_profile",
-    response_model=ProfileResponse,
-    responses=error_responses(400, 401, 404, 409, 413, 503),
-    parameters=(_PROFILE_FIELDS,),
-)
-add_route(
-    router,
-    "/api/profile-import",
-    post_profile_import,
-    ["POST"],
-    operation_id="create_or_update_profile",
-    response_model=ProfileResponse,
-    responses={
-        201: {"model": ProfileResponse, "description": "created"},
-        **error_responses(400, 401, 404, 409, 413, 503),
-    },
-    parameters=(_PROFILE_FIELDS,),
-)

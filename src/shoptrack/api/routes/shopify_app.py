@@ -7,19 +7,18 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import Request, Response
-from pydantic import Field
 
 from shoptrack.api.deps import AccountDep, ServicesDep, base_url
 from shoptrack.api.jsonapi import (
     JSONAPIBody,
     RequestDocument,
     RequestModel,
-    add_route,
+    checked_later_as,
     iso,
     jsonapi_response,
-    jsonapi_router,
 )
-from shoptrack.api.schemas import ShopifyAppResponse, error_responses
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import ShopifyAppResponse
 from shoptrack.errors import ConflictError, NotFoundError
 from shoptrack.services import Services
 from shoptrack.shopify_app import (
@@ -43,12 +42,8 @@ class ShopifyAppChangeData(RequestModel, extra="forbid"):
     type: Literal["shopify-app"]
     id: str | None = None
     # Checked by ``AppSettings``, which names the field that is wrong.
-    attributes: dict[str, Any] = Field(
-        json_schema_extra={
-            "properties": AppSettings.model_json_schema()["properties"],
-            "required": ["client_id", "client_secret"],
-            "additionalProperties": False,
-        }
+    attributes: dict[str, Any] = checked_later_as(
+        AppSettings, required=("client_id", "client_secret")
     )
 
 
@@ -74,9 +69,10 @@ def app_resource(services: Services, account_id: str, app: ShopifyApp, base: str
     }
 
 
-router = jsonapi_router("Shopify app")
+router = JSONAPIRouter("Shopify app")
 
 
+@router.operation("GET /api/shopify-app", "get_shopify_app", ShopifyAppResponse, more_errors=(404,))
 def get_shopify_app(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The account's Shopify app, without its secret; 404 until one is configured."""
     app = shopify_app_of(services, account.id)
@@ -88,6 +84,9 @@ def get_shopify_app(request: Request, account: AccountDep, services: ServicesDep
     return jsonapi_response({"data": app_resource(services, account.id, app, base_url(request))})
 
 
+@router.operation(
+    "PUT /api/shopify-app", "update_shopify_app", ShopifyAppResponse, more_errors=(409,)
+)
 def put_shopify_app(
     request: Request,
     account: AccountDep,
@@ -103,23 +102,3 @@ def put_shopify_app(
         )
     app = configure(services, account.id, parse_settings(data.attributes, _ATTRIBUTES))
     return jsonapi_response({"data": app_resource(services, account.id, app, base_url(request))})
-
-
-add_route(
-    router,
-    "/api/shopify-app",
-    get_shopify_app,
-    ["GET"],
-    operation_id="get_shopify_app",
-    response_model=ShopifyAppResponse,
-    responses=error_responses(401, 404, 503),
-)
-add_route(
-    router,
-    "/api/shopify-app",
-    put_shopify_app,
-    ["PUT"],
-    operation_id="update_shopify_app",
-    response_model=ShopifyAppResponse,
-    responses=error_responses(400, 401, 409, 413, 503),
-)

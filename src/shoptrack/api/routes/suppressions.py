@@ -9,27 +9,16 @@ from typing import Any, Literal
 from fastapi import Request, Response
 
 from shoptrack.api.deps import AccountDep, ServicesDep
-from shoptrack.api.jsonapi import (
-    JSONAPIBody,
-    RequestDocument,
-    RequestModel,
-    add_route,
-    iso,
-    jsonapi_response,
-    jsonapi_router,
-)
-from shoptrack.api.schemas import (
-    SuppressionResponse,
-    SuppressionResponseCollection,
-    error_responses,
-)
+from shoptrack.api.jsonapi import JSONAPIBody, RequestDocument, RequestModel, iso, jsonapi_response
+from shoptrack.api.routes._router import JSONAPIRouter
+from shoptrack.api.schemas import SuppressionResponse, SuppressionResponseCollection
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email
 from shoptrack.errors import InputError
 from shoptrack.store.flows import list_suppressions, suppress
 
 __all__ = ["router"]
 
-router = jsonapi_router("Flows")
+router = JSONAPIRouter("Flows")
 
 
 class SuppressionAttributes(RequestModel):
@@ -54,6 +43,7 @@ def _suppression_resource(row: Any) -> dict[str, Any]:
     }
 
 
+@router.operation("GET /api/email-suppressions", "get_suppressions", SuppressionResponseCollection)
 def get_suppressions(request: Request, account: AccountDep, services: ServicesDep) -> Response:
     """The addresses no flow email goes to."""
     with services.database.read() as connection:
@@ -63,6 +53,13 @@ def get_suppressions(request: Request, account: AccountDep, services: ServicesDe
     )
 
 
+@router.operation(
+    "POST /api/email-suppressions",
+    "create_suppression",
+    SuppressionResponse,
+    status_code=201,
+    responses={200: {"model": SuppressionResponse, "description": "suppressed already"}},
+)
 def post_suppression(
     account: AccountDep, services: ServicesDep, body: JSONAPIBody[SuppressionDocument]
 ) -> Response:
@@ -87,27 +84,3 @@ def post_suppression(
         },
         201 if created else 200,
     )
-
-
-add_route(
-    router,
-    "/api/email-suppressions",
-    get_suppressions,
-    ["GET"],
-    operation_id="get_suppressions",
-    response_model=SuppressionResponseCollection,
-    responses=error_responses(401, 503),
-)
-add_route(
-    router,
-    "/api/email-suppressions",
-    post_suppression,
-    ["POST"],
-    operation_id="create_suppression",
-    status_code=201,
-    response_model=SuppressionResponse,
-    responses={
-        200: {"model": SuppressionResponse, "description": "suppressed already"},
-        **error_responses(400, 401, 413, 503),
-    },
-)
