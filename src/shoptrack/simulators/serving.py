@@ -36,6 +36,11 @@ def serving(
         log_level="warning",
         lifespan="off",
         server_header=False,
+        # How long stores' servers keep an idle connection (nginx's default). With uvicorn's
+        # 5 s, a client that paused longer — a test on a loaded machine — could send its next
+        # request on a connection closing under it: a transient failure and a retry that the
+        # test did not ask for.
+        timeout_keep_alive=75,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
