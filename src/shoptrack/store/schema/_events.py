@@ -99,10 +99,12 @@ events = Table(
 )
 
 
-def _newest_first_index(name: str, of: Column[Any], **options: Any) -> Index:
-    """An index of an account's events by ``of``, newest first: by time, then id, the order of
-    a page, so that a page is the index's first rows."""
-    return Index(name, events.c.account_id, of, events.c.time.desc(), events.c.id.desc(), **options)
+def _newest_first_index(name: str, column: Column[Any], **options: Any) -> Index:
+    """An index of an account's events by ``column``, newest first: by time, then id, the order
+    of a page, so that a page is the index's first rows."""
+    return Index(
+        name, events.c.account_id, column, events.c.time.desc(), events.c.id.desc(), **options
+    )
 
 
 # A profile's activity feed and a metric's latest events.
