@@ -6,7 +6,7 @@ the tables are defined by concern and all imported from here, so that importing 
 registers every one of them: ``_accounts`` (accounts, keys, users), ``_integrations`` (stores
 and what comes from them), ``_events`` (metrics, profiles, events), ``_flows``, ``_alerts``,
 ``_shopify`` (the account's Shopify app); ``_columns`` holds the column shapes they share
-(ids and the references to them).
+(ids and the references to them, flags, counters, timestamps, a work row's attempts and lease).
 """
 
 from shoptrack.store.schema._accounts import accounts, api_keys, users, web_sessions

@@ -3,16 +3,9 @@ sign in to the web UI and their sessions."""
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Integer,
-    String,
-    Table,
-    text,
-)
+from sqlalchemy import Column, Integer, String, Table, text
 
-from shoptrack.store.schema._columns import id_column, ulid_column
+from shoptrack.store.schema._columns import flag_column, id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import UTCDateTime
 
@@ -29,11 +22,11 @@ accounts = Table(
     Column("email_from", String(320)),
     # The account's settings (domain.account_settings.AccountSettings), one column each.
     Column("time_zone", String(64), nullable=False, server_default="UTC"),
-    Column("test_sends", Boolean, nullable=False, server_default=text("false")),
+    flag_column("test_sends", default=False),
     Column("attribution_window_days", Integer, nullable=False, server_default=text("5")),
-    Column("attribution_clicks_only", Boolean, nullable=False, server_default=text("false")),
-    Column("email_tracking", Boolean, nullable=False, server_default=text("true")),
-    Column("utm_parameters", Boolean, nullable=False, server_default=text("true")),
+    flag_column("attribution_clicks_only", default=False),
+    flag_column("email_tracking", default=True),
+    flag_column("utm_parameters", default=True),
 )
 
 api_keys = Table(

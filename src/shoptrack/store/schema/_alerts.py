@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Column,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint
 
-from shoptrack.store.schema._columns import id_column, ulid_column
+from shoptrack.store.schema._columns import (
+    attempt_columns,
+    counter_column,
+    id_column,
+    lease_columns,
+    ulid_column,
+)
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, UTCDateTime
 
@@ -35,7 +32,7 @@ alerts = Table(
     Column("last_seen_at", UTCDateTime(), nullable=False),
     Column("resolved_at", UTCDateTime()),
     # Runs in a row whose check passed while the alert is open: two resolve it.
-    Column("passing_runs", Integer, nullable=False, server_default=text("0")),
+    counter_column("passing_runs"),
     # passed: the check passed two runs in a row; unwatched: its integration is disabled or gone.
     Column("resolution", String(16)),
     Index(None, "account_id", "resolved_at"),
@@ -67,8 +64,7 @@ alert_notifications = Table(
     Column("channel", String(16), nullable=False),  # email, webhook
     ulid_column("subscription_id", nullable=True),
     Column("state", String(16), nullable=False),  # pending, sending, sent, failed, cancelled
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("last_error", Text),
+    *attempt_columns(),
     Column("message_id", String(255)),  # the email's Message-ID, kept for a repeat
     Column("created_at", UTCDateTime(), nullable=False),
     Column("claimed_at", UTCDateTime()),
@@ -82,8 +78,7 @@ watchdog = Table(
     metadata,
     Column("id", String(16), primary_key=True),
     Column("next_run_at", UTCDateTime()),
-    Column("lease_owner", String(64)),
-    Column("lease_expires_at", UTCDateTime()),
+    *lease_columns(),
     Column("last_started_at", UTCDateTime()),
     Column("last_finished_at", UTCDateTime()),
     Column("last_run", JSONDocument),  # what the last run did: counts, per account

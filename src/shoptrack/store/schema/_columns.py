@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, text
 
-__all__ = ["id_column", "partial_index", "ulid_column"]
+from shoptrack.store.types import UTCDateTime
+
+__all__ = [
+    "attempt_columns",
+    "counter_column",
+    "created_and_updated_columns",
+    "flag_column",
+    "id_column",
+    "lease_columns",
+    "partial_index",
+    "ulid_column",
+]
 
 # shoptrack's ids are ULIDs (``shoptrack.ids.new_id``): 26 characters.
 _ULID = 26
@@ -24,6 +35,40 @@ def ulid_column(
     ("table.column") when given; required unless ``nullable``."""
     foreign_keys = [ForeignKey(references)] if references else []
     return Column(name, String(_ULID), *foreign_keys, nullable=nullable, **options)
+
+
+def flag_column(name: str, *, default: bool) -> Column[bool]:
+    """A required yes-or-no, ``default`` for rows written without it."""
+    return Column(
+        name, Boolean, nullable=False, server_default=text("true" if default else "false")
+    )
+
+
+def counter_column(name: str) -> Column[int]:
+    """A required count, 0 for rows written without it."""
+    return Column(name, Integer, nullable=False, server_default=text("0"))
+
+
+def created_and_updated_columns() -> tuple[Column[Any], Column[Any]]:
+    """When the row was made and when it last changed, both required."""
+    return (
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )
+
+
+def attempt_columns() -> tuple[Column[Any], Column[Any]]:
+    """A work row's tries: how many were made (``attempts``) and the last one's error."""
+    return counter_column("attempts"), Column("last_error", Text)
+
+
+def lease_columns(prefix: str = "") -> tuple[Column[Any], Column[Any]]:
+    """A lease on the row (``shoptrack.store._leases.Lease``): the holder's name and when its
+    lease runs out, NULL while no process holds it; ``prefix`` names the work leased."""
+    return (
+        Column(f"{prefix}lease_owner", String(64)),
+        Column(f"{prefix}lease_expires_at", UTCDateTime()),
+    )
 
 
 def partial_index(name: str, *columns: str, where: str) -> Index:

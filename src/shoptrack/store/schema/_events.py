@@ -3,6 +3,8 @@ per-profile order figures kept as they are recorded."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -12,10 +14,14 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    text,
 )
 
-from shoptrack.store.schema._columns import id_column, ulid_column
+from shoptrack.store.schema._columns import (
+    created_and_updated_columns,
+    flag_column,
+    id_column,
+    ulid_column,
+)
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 
@@ -30,8 +36,7 @@ metrics = Table(
     # "api" for events sent by custom shops, else the integration's id.
     ulid_column("source"),
     ulid_column("integration_id", "integrations.id", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    *created_and_updated_columns(),
     UniqueConstraint("account_id", "source", "name"),
 )
 
@@ -46,8 +51,7 @@ profiles = Table(
     Column("first_name", String(200)),
     Column("last_name", String(200)),
     Column("properties", JSONDocument, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    *created_and_updated_columns(),
     Column("last_event_at", UTCDateTime()),
     Column("anonymous_id", String(200)),
     Column("organization", String(200)),
@@ -89,25 +93,25 @@ events = Table(
     Column("received_at", UTCDateTime(), nullable=False),
     Column("inbox_id", RowId),
     # A store's test order (or one placed by ``shoptrack test-order``): kept out of charts.
-    Column("test", Boolean, nullable=False, server_default=text("false")),
+    flag_column("test", default=False),
     PrimaryKeyConstraint("time", "id"),
     Index("ix_events_id", "id"),
 )
-# A profile's activity feed and a metric's latest events, newest first (by time, then id: the
-# order of a page, so that a page is the index's first rows).
-Index(
-    "ix_events_feed",
-    events.c.account_id,
-    events.c.profile_id,
-    events.c.time.desc(),
-    events.c.id.desc(),
-)
-Index(
+
+
+def _newest_first_index(name: str, column: Column[Any], **options: Any) -> Index:
+    """An index of an account's events by ``column``, newest first: by time, then id, the order
+    of a page, so that a page is the index's first rows."""
+    return Index(
+        name, events.c.account_id, column, events.c.time.desc(), events.c.id.desc(), **options
+    )
+
+
+# A profile's activity feed and a metric's latest events.
+_newest_first_index("ix_events_feed", events.c.profile_id)
+_newest_first_index(
     "ix_events_metric",
-    events.c.account_id,
     events.c.metric_id,
-    events.c.time.desc(),
-    events.c.id.desc(),
     # Unique profiles of a metric's days counted from the index alone.
     postgresql_include=["profile_id", "test"],
 )
@@ -132,7 +136,7 @@ metric_rollups = Table(
     ulid_column("metric_id"),
     Column("hour", UTCDateTime(), nullable=False),
     Column("currency", String(3), nullable=False, server_default=""),
-    Column("test", Boolean, nullable=False, server_default=text("false")),
+    flag_column("test", default=False),
     Column("count", Integer, nullable=False),
     Column("value_sum", Money(), nullable=False),
     PrimaryKeyConstraint("account_id", "metric_id", "hour", "currency", "test"),

@@ -4,7 +4,6 @@ keys and links of tracked emails, engagements and attributed orders."""
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Index,
     Integer,
@@ -14,10 +13,17 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
-from shoptrack.store.schema._columns import id_column, partial_index, ulid_column
+from shoptrack.store.schema._columns import (
+    attempt_columns,
+    created_and_updated_columns,
+    flag_column,
+    id_column,
+    lease_columns,
+    partial_index,
+    ulid_column,
+)
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 
@@ -43,11 +49,10 @@ flows = Table(
     Column("name", String(200), nullable=False),
     Column("template", String(64)),  # the library template it was made from, if any
     Column("status", String(16), nullable=False),  # draft, manual, live
-    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    flag_column("archived", default=False),
     ulid_column("trigger_metric_id", "metrics.id"),
     Column("definition", JSONDocument, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    *created_and_updated_columns(),
     Index(None, "account_id", "trigger_metric_id"),
 )
 
@@ -65,10 +70,8 @@ flow_runs = Table(
     Column("state", String(16), nullable=False),  # active, completed, exited
     Column("step_id", String(64)),  # NULL once the run has finished
     Column("due_at", UTCDateTime()),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("last_error", Text),
-    Column("lease_owner", String(64)),
-    Column("lease_expires_at", UTCDateTime()),
+    *attempt_columns(),
+    *lease_columns(),
     Column("entered_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime()),
     Column("exit_reason", String(64)),
@@ -94,8 +97,8 @@ flow_deliveries = Table(
     Column("message_id", String(255), nullable=False),
     Column("subject", Text),
     Column("state", String(16), nullable=False),  # sending, retry, sent, failed, cancelled
-    Column("attempts", Integer, nullable=False, server_default=text("0")),  # attempts started
-    Column("last_error", Text),
+    # ``attempts`` counts the sends started.
+    *attempt_columns(),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
     UniqueConstraint("flow_run_id", "step_id"),
@@ -168,7 +171,7 @@ email_engagements = Table(
     Column("kind", String(16), nullable=False),  # received, opened, clicked, bounced, unsubscribed
     Column("at", UTCDateTime(), nullable=False),
     Column("link", Integer),  # clicked: the position of the link
-    Column("machine", Boolean, nullable=False, server_default=text("false")),
+    flag_column("machine", default=False),
     ulid_column("event_id"),
     Index(None, "account_id", "profile_id", "at"),
     Index(None, "account_id", "flow_id", "at"),

@@ -4,6 +4,8 @@ the orders a webhook named for fetching."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -18,7 +20,16 @@ from sqlalchemy import (
     text,
 )
 
-from shoptrack.store.schema._columns import id_column, partial_index, ulid_column
+from shoptrack.store.schema._columns import (
+    attempt_columns,
+    counter_column,
+    created_and_updated_columns,
+    flag_column,
+    id_column,
+    lease_columns,
+    partial_index,
+    ulid_column,
+)
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, RowId, UTCDateTime
 
@@ -42,25 +53,33 @@ integrations = Table(
     # An access token shoptrack obtained with those credentials (store.issued_tokens), encrypted.
     Column("issued_token", Text),
     Column("settings", JSONDocument, nullable=False),
-    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    flag_column("enabled", default=True),
     Column("health", String(16), nullable=False, server_default="unknown"),
     Column("health_detail", JSONDocument),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    *created_and_updated_columns(),
     Column("removed_at", UTCDateTime()),
     # Work columns: the next scheduled sync and the lease of the process running one.
     Column("next_sync_at", UTCDateTime()),
-    Column("sync_lease_owner", String(64)),
-    Column("sync_lease_expires_at", UTCDateTime()),
+    *lease_columns("sync_"),
     Column("sync_cursor", JSONDocument),
 )
+
+
+def _store_order_key() -> tuple[Column[Any] | PrimaryKeyConstraint, ...]:
+    """The columns naming an order of a connected store: its integration and the store's id of
+    it, together the key, and the account it belongs to."""
+    return (
+        ulid_column("integration_id", "integrations.id"),
+        Column("platform_order_id", String(64), nullable=False),
+        ulid_column("account_id"),
+        PrimaryKeyConstraint("integration_id", "platform_order_id"),
+    )
+
 
 order_states = Table(
     "order_states",
     metadata,
-    ulid_column("integration_id", "integrations.id"),
-    Column("platform_order_id", String(64), nullable=False),
-    ulid_column("account_id"),
+    *_store_order_key(),
     Column("raw_status", String(64), nullable=False),
     Column("platform_updated_at", UTCDateTime(), nullable=False),
     Column("order_created_at", UTCDateTime(), nullable=False),
@@ -70,11 +89,10 @@ order_states = Table(
     Column("fulfilled_recorded_at", UTCDateTime()),
     Column("cancelled_recorded_at", UTCDateTime()),
     Column("refunded_recorded_at", UTCDateTime()),
-    Column("skipped", Boolean, nullable=False, server_default=text("false")),
+    flag_column("skipped", default=False),
     Column("snapshot", JSONDocument, nullable=False),  # the newest sighting, for re-evaluation
     Column("first_seen_at", UTCDateTime(), nullable=False),
     Column("last_seen_at", UTCDateTime(), nullable=False),
-    PrimaryKeyConstraint("integration_id", "platform_order_id"),
     # The doctor's counts by status and its newest orders, from the indexes alone, and its
     # orders first seen cancelled (a few among many).
     Index(
@@ -109,9 +127,8 @@ inbox = Table(
     # pending → processed | dead; or accepted as rejected / ignored with a reason.
     Column("state", String(16), nullable=False),
     Column("reason", Text),
-    Column("backfill", Boolean, nullable=False, server_default=text("false")),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("last_error", Text),
+    flag_column("backfill", default=False),
+    *attempt_columns(),
     Column("available_at", UTCDateTime(), nullable=False),
     Column("processed_at", UTCDateTime()),
     Column("processed_by", String(64)),  # host:pid of the process that processed it
@@ -120,10 +137,10 @@ inbox = Table(
     # (``body_truncated``), never replayable, so refusing one cannot be used to fill the disk.
     Column("body_size", Integer),
     Column("body_sha256", String(64)),
-    Column("body_truncated", Boolean, nullable=False, server_default=text("false")),
+    flag_column("body_truncated", default=False),
     # NUL characters processing dropped from a store's delivery (PostgreSQL stores none in
     # text); ``body`` keeps them, as sent.
-    Column("nul_characters_removed", Integer, nullable=False, server_default=text("0")),
+    counter_column("nul_characters_removed"),
     UniqueConstraint("account_id", "dedupe_key"),
     partial_index("ix_inbox_pending", "available_at", "id", where="state = 'pending'"),
     Index(None, "integration_id", "received_at"),
@@ -158,10 +175,10 @@ sync_runs = Table(
     Column("window_until", UTCDateTime(), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime()),
-    Column("pages", Integer, nullable=False, server_default=text("0")),
-    Column("orders_seen", Integer, nullable=False, server_default=text("0")),
-    Column("rows_written", Integer, nullable=False, server_default=text("0")),
-    Column("events_recorded", Integer, nullable=False, server_default=text("0")),
+    counter_column("pages"),
+    counter_column("orders_seen"),
+    counter_column("rows_written"),
+    counter_column("events_recorded"),
     Column("error_code", String(64)),
     Column("error_kind", String(16)),
     Column("error_detail", Text),
@@ -174,15 +191,10 @@ sync_runs = Table(
 order_fetches = Table(
     "order_fetches",
     metadata,
-    ulid_column("integration_id", "integrations.id"),
-    Column("platform_order_id", String(64), nullable=False),
-    ulid_column("account_id"),
+    *_store_order_key(),
     Column("requested_at", UTCDateTime(), nullable=False),
     Column("due_at", UTCDateTime(), nullable=False),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("last_error", Text),
-    Column("lease_owner", String(64)),
-    Column("lease_expires_at", UTCDateTime()),
-    PrimaryKeyConstraint("integration_id", "platform_order_id"),
+    *attempt_columns(),
+    *lease_columns(),
     Index(None, "due_at"),
 )

@@ -10,7 +10,7 @@ from sqlalchemy import (
     Text,
 )
 
-from shoptrack.store.schema._columns import id_column, ulid_column
+from shoptrack.store.schema._columns import created_and_updated_columns, id_column, ulid_column
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, UTCDateTime
 
@@ -26,8 +26,7 @@ shopify_apps = Table(
     Column("secrets", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
     # Replaces the scheme, host and port of every shop's address (a proxy, a simulator).
     Column("api_base_url", String(2000)),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    *created_and_updated_columns(),
 )
 
 # Installs started and not yet come back: the state nonce (its SHA-256 only) sent to Shopify,

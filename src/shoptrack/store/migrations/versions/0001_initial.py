@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from shoptrack.store.migrations import _ops
 from shoptrack.store.partitions import ensure_event_partitions
 from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
 
@@ -40,12 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "api_keys",
         _id(),
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_api_keys_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("api_keys", "account_id", "accounts", index=True),
         sa.Column("key_hash", sa.String(64), nullable=False),
         sa.Column("hint", sa.String(16), nullable=False),
         sa.Column("label", sa.String(200), nullable=False, server_default=""),
@@ -53,16 +49,10 @@ def upgrade() -> None:
         sa.Column("revoked_at", UTCDateTime()),
         sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
     )
-    op.create_index("ix_api_keys_account_id", "api_keys", ["account_id"])
     op.create_table(
         "integrations",
         _id(),
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_integrations_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("integrations", "account_id", "accounts", index=True),
         sa.Column("platform", sa.String(32), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("credentials", sa.Text, nullable=False),
@@ -78,15 +68,9 @@ def upgrade() -> None:
         sa.Column("sync_lease_expires_at", UTCDateTime()),
         sa.Column("sync_cursor", JSONDocument),
     )
-    op.create_index("ix_integrations_account_id", "integrations", ["account_id"])
     op.create_table(
         "order_states",
-        sa.Column(
-            "integration_id",
-            sa.String(26),
-            sa.ForeignKey("integrations.id", name="fk_order_states_integration_id_integrations"),
-            nullable=False,
-        ),
+        _ops.reference("order_states", "integration_id", "integrations"),
         sa.Column("platform_order_id", sa.String(64), nullable=False),
         sa.Column("account_id", sa.String(26), nullable=False),
         sa.Column("raw_status", sa.String(64), nullable=False),
@@ -143,19 +127,10 @@ def upgrade() -> None:
     op.create_table(
         "metrics",
         _id(),
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_metrics_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("metrics", "account_id", "accounts"),
         sa.Column("name", sa.String(128), nullable=False),
         sa.Column("source", sa.String(26), nullable=False),
-        sa.Column(
-            "integration_id",
-            sa.String(26),
-            sa.ForeignKey("integrations.id", name="fk_metrics_integration_id_integrations"),
-        ),
+        _ops.reference("metrics", "integration_id", "integrations", nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint(
@@ -165,12 +140,7 @@ def upgrade() -> None:
     op.create_table(
         "profiles",
         _id(),
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_profiles_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("profiles", "account_id", "accounts"),
         sa.Column("email", sa.String(320)),
         sa.Column("phone_number", sa.String(20)),
         sa.Column("external_id", sa.String(200)),
@@ -224,12 +194,4 @@ def upgrade() -> None:
         sa.Column("time", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "metric_id", "unique_id", name="pk_event_keys"),
     )
-    op.create_table(
-        "metric_rollups",
-        sa.Column("account_id", sa.String(26), nullable=False),
-        sa.Column("metric_id", sa.String(26), nullable=False),
-        sa.Column("hour", UTCDateTime(), nullable=False),
-        sa.Column("count", sa.Integer, nullable=False),
-        sa.Column("value_sum", Money(), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", "metric_id", "hour", name="pk_metric_rollups"),
-    )
+    _ops.create_metric_rollups()

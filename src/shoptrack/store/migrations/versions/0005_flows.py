@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shoptrack.store.migrations import _ops
 from shoptrack.store.types import JSONDocument, RowId, UTCDateTime
 
 revision = "0005"
@@ -27,22 +28,12 @@ def upgrade() -> None:
     op.create_table(
         "flows",
         sa.Column("id", sa.String(26), primary_key=True),
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_flows_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("flows", "account_id", "accounts"),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("template", sa.String(64)),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("archived", sa.Boolean, nullable=False, server_default=false),
-        sa.Column(
-            "trigger_metric_id",
-            sa.String(26),
-            sa.ForeignKey("metrics.id", name="fk_flows_trigger_metric_id_metrics"),
-            nullable=False,
-        ),
+        _ops.reference("flows", "trigger_metric_id", "metrics"),
         sa.Column("definition", JSONDocument, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -54,12 +45,7 @@ def upgrade() -> None:
         "flow_runs",
         sa.Column("id", sa.String(26), primary_key=True),
         sa.Column("account_id", sa.String(26), nullable=False),
-        sa.Column(
-            "flow_id",
-            sa.String(26),
-            sa.ForeignKey("flows.id", name="fk_flow_runs_flow_id_flows"),
-            nullable=False,
-        ),
+        _ops.reference("flow_runs", "flow_id", "flows"),
         sa.Column("profile_id", sa.String(26), nullable=False),
         sa.Column("trigger_event_id", sa.String(26), nullable=False),
         sa.Column("trigger_time", UTCDateTime(), nullable=False),
@@ -84,23 +70,15 @@ def upgrade() -> None:
         postgresql_where=sa.text("state = 'active'"),
         sqlite_where=sa.text("state = 'active'"),
     )
-    op.create_index(
-        "ix_flow_runs_flow_id_profile_id_entered_at",
-        "flow_runs",
-        ["flow_id", "profile_id", "entered_at"],
+    _ops.create_indexes(
+        "flow_runs", ["flow_id", "profile_id", "entered_at"], ["account_id", "profile_id"]
     )
-    op.create_index("ix_flow_runs_account_id_profile_id", "flow_runs", ["account_id", "profile_id"])
     op.create_table(
         "flow_deliveries",
         sa.Column("id", sa.String(26), primary_key=True),
         sa.Column("account_id", sa.String(26), nullable=False),
         sa.Column("flow_id", sa.String(26), nullable=False),
-        sa.Column(
-            "flow_run_id",
-            sa.String(26),
-            sa.ForeignKey("flow_runs.id", name="fk_flow_deliveries_flow_run_id_flow_runs"),
-            nullable=False,
-        ),
+        _ops.reference("flow_deliveries", "flow_run_id", "flow_runs"),
         sa.Column("step_id", sa.String(64), nullable=False),
         sa.Column("profile_id", sa.String(26), nullable=False),
         sa.Column("channel", sa.String(16), nullable=False),
@@ -134,20 +112,10 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text),
         sa.Column("at", UTCDateTime(), nullable=False),
     )
-    op.create_index("ix_flow_activity_flow_id_kind", "flow_activity", ["flow_id", "kind"])
-    op.create_index(
-        "ix_flow_activity_account_id_profile_id_at",
-        "flow_activity",
-        ["account_id", "profile_id", "at"],
-    )
+    _ops.create_indexes("flow_activity", ["flow_id", "kind"], ["account_id", "profile_id", "at"])
     op.create_table(
         "email_suppressions",
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_email_suppressions_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("email_suppressions", "account_id", "accounts"),
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("reason", sa.String(32), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shoptrack.store.migrations import _ops
 from shoptrack.store.types import UTCDateTime
 
 revision = "0006"
@@ -22,33 +23,21 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.String(26), primary_key=True),
-        sa.Column(
-            "account_id",
-            sa.String(26),
-            sa.ForeignKey("accounts.id", name="fk_users_account_id_accounts"),
-            nullable=False,
-        ),
+        _ops.reference("users", "account_id", "accounts", index=True),
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("password_hash", sa.String(255), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_sign_in_at", UTCDateTime()),
         sa.UniqueConstraint("email", name="uq_users_email"),
     )
-    op.create_index("ix_users_account_id", "users", ["account_id"])
     op.create_table(
         "web_sessions",
         sa.Column("token_hash", sa.String(64), primary_key=True),
-        sa.Column(
-            "user_id",
-            sa.String(26),
-            sa.ForeignKey("users.id", name="fk_web_sessions_user_id_users"),
-            nullable=False,
-        ),
+        _ops.reference("web_sessions", "user_id", "users", index=True),
         sa.Column("account_id", sa.String(26), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
     )
-    op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
 
 
 def downgrade() -> None:

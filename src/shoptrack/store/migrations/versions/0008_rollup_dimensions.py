@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shoptrack.store.migrations import _ops
 from shoptrack.store.types import Money, UTCDateTime
 
 revision = "0008"
@@ -40,18 +41,9 @@ def upgrade() -> None:
     )
 
     op.drop_table("metric_rollups")
-    op.create_table(
-        "metric_rollups",
-        sa.Column("account_id", sa.String(26), nullable=False),
-        sa.Column("metric_id", sa.String(26), nullable=False),
-        sa.Column("hour", UTCDateTime(), nullable=False),
+    _ops.create_metric_rollups(
         sa.Column("currency", sa.String(3), nullable=False, server_default=""),
         sa.Column("test", sa.Boolean, nullable=False, server_default=sa.text("false")),
-        sa.Column("count", sa.Integer, nullable=False),
-        sa.Column("value_sum", Money(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "account_id", "metric_id", "hour", "currency", "test", name="pk_metric_rollups"
-        ),
     )
     hour = _hour(postgresql)
     op.execute(
@@ -103,15 +95,7 @@ def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     op.drop_table("profile_orders")
     op.drop_table("metric_rollups")
-    op.create_table(
-        "metric_rollups",
-        sa.Column("account_id", sa.String(26), nullable=False),
-        sa.Column("metric_id", sa.String(26), nullable=False),
-        sa.Column("hour", UTCDateTime(), nullable=False),
-        sa.Column("count", sa.Integer, nullable=False),
-        sa.Column("value_sum", Money(), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", "metric_id", "hour", name="pk_metric_rollups"),
-    )
+    _ops.create_metric_rollups()  # as 0001 made it
     hour = _hour(postgresql)
     op.execute(
         "INSERT INTO metric_rollups (account_id, metric_id, hour, count, value_sum) "  # noqa: S608  # this module's constants

@@ -21,12 +21,12 @@ depends_on = None
 
 def upgrade() -> None:
     # Nullable or defaulted columns only: adding them rewrites no row on PostgreSQL.
-    op.add_column("inbox", sa.Column("body_size", sa.Integer))
-    op.add_column("inbox", sa.Column("body_sha256", sa.String(64)))
-    op.add_column(
-        "inbox",
+    for column in (
+        sa.Column("body_size", sa.Integer),
+        sa.Column("body_sha256", sa.String(64)),
         sa.Column("body_truncated", sa.Boolean, nullable=False, server_default=sa.text("false")),
-    )
+    ):
+        op.add_column("inbox", column)
     op.create_table(
         "unstored_rejections",
         sa.Column("integration_id", sa.String(26), nullable=False),
@@ -39,6 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("unstored_rejections")
-    op.drop_column("inbox", "body_truncated")
-    op.drop_column("inbox", "body_sha256")
-    op.drop_column("inbox", "body_size")
+    for column in ("body_truncated", "body_sha256", "body_size"):
+        op.drop_column("inbox", column)

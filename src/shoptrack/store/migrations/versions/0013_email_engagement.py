@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shoptrack.store.migrations import _ops
 from shoptrack.store.types import Money, RowId, UTCDateTime
 
 revision = "0013"
@@ -66,17 +67,12 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(26), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_email_engagements"),
     )
-    op.create_index(
-        "ix_email_engagements_account_id_profile_id_at",
+    _ops.create_indexes(
         "email_engagements",
         ["account_id", "profile_id", "at"],
-    )
-    op.create_index(
-        "ix_email_engagements_account_id_flow_id_at",
-        "email_engagements",
         ["account_id", "flow_id", "at"],
+        ["delivery_id"],
     )
-    op.create_index("ix_email_engagements_delivery_id", "email_engagements", ["delivery_id"])
     op.create_table(
         "flow_attributions",
         sa.Column("event_id", sa.String(26), nullable=False),
@@ -92,17 +88,10 @@ def upgrade() -> None:
         sa.Column("touch", sa.String(16), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name="pk_flow_attributions"),
     )
-    op.create_index(
-        "ix_flow_attributions_account_id_flow_id_time",
+    _ops.create_indexes(
         "flow_attributions",
         ["account_id", "flow_id", "time"],
-    )
-    op.create_index(
-        "ix_flow_attributions_account_id_time", "flow_attributions", ["account_id", "time"]
-    )
-    op.create_index(
-        "ix_flow_attributions_account_id_profile_id",
-        "flow_attributions",
+        ["account_id", "time"],
         ["account_id", "profile_id"],
     )
 
