@@ -12,7 +12,6 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -224,10 +223,6 @@ def _invalid_input(error: RequestValidationError) -> InputError:
 def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Awaitable[Response]]:
     """``GET /health``."""
 
-    def read_database() -> None:
-        with services.database.read() as connection:
-            connection.execute(text("SELECT 1"))
-
     async def health() -> Response:
         """Whether this process takes deliveries into its database now: 503 ``degraded``, with
         the reason, while the database takes no writes or spooled deliveries wait for it.
@@ -239,7 +234,7 @@ def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Await
         reason = state.degraded
         if reason is None:
             try:
-                await run_in_threadpool(read_database)
+                await run_in_threadpool(services.database.ping)
             except Exception as error:
                 if not database_unavailable(error):
                     raise

@@ -17,6 +17,7 @@ __all__ = [
     "Account",
     "CreatedKey",
     "account_by_public_key",
+    "account_exists",
     "account_settings",
     "accounts_sending_tests",
     "authenticate",
@@ -103,6 +104,11 @@ def get_account(connection: Connection, account_id: str) -> Account:
     if row is None:
         raise NotFoundError(f"no account {account_id}", parameter="account")
     return _account(row)
+
+
+def account_exists(connection: Connection, account_id: str) -> bool:
+    query = select(accounts.c.id).where(accounts.c.id == account_id)
+    return connection.execute(query).first() is not None
 
 
 def list_accounts(connection: Connection) -> list[Account]:

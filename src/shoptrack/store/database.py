@@ -193,6 +193,11 @@ class Database:
         with self._reader.begin() as connection:
             yield connection
 
+    def ping(self) -> None:
+        """Reads from the database once; raises what it says when it cannot answer."""
+        with self.read() as connection:
+            connection.execute(text("SELECT 1"))
+
     def check_writable(self, connection: Connection) -> None:
         """Raises ``DatabaseReadOnlyError`` when the write transaction of ``connection`` could
         write nothing: PostgreSQL says so up front, where SQLite refuses already at ``BEGIN

@@ -9,15 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from shoptrack.api.deps import ServicesDep
 from shoptrack.api.schemas import error_responses
 from shoptrack.flows.engagement import record_unsubscribe
 from shoptrack.flows.unsubscribe import UnsubscribeLinkError, UnsubscribeToken, verify_token
 from shoptrack.services import Services
+from shoptrack.store.accounts import account_exists
 from shoptrack.store.flows import suppress
-from shoptrack.store.schema import accounts
 
 __all__ = ["router"]
 
@@ -64,7 +63,7 @@ def unsubscribe(token: str, services: ServicesDep) -> Response:
     account_id, address = found.account_id, found.email
     now: datetime = services.clock.now()
     with services.database.write() as connection:
-        if connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first():
+        if account_exists(connection, account_id):
             suppress(connection, account_id, address, "unsubscribed", now)
             record_unsubscribe(connection, account_id, found.delivery_id, now)
     return _page("Unsubscribed", f"<p>{html.escape(address)} will get no more emails.</p>")
