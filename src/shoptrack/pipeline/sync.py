@@ -18,11 +18,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import select, update
 
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
@@ -33,17 +32,20 @@ from shoptrack.errors import ConflictError
 from shoptrack.ids import lease_owner
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entries
-from shoptrack.store.integrations import Integration, get_integration
+from shoptrack.store.integrations import (
+    Integration,
+    get_integration,
+    integration_row,
+    set_health,
+)
 from shoptrack.store.issued_tokens import StoredTokens
-from shoptrack.store.schema import integrations
-from shoptrack.store.sql import for_update
 from shoptrack.store.sync_runs import (
-    QUEUED_BACKFILL,
     SyncRunRecord,
     claim_lease,
     count_page,
     finish_run,
     release_lease,
+    save_cursor,
     start_run,
     take_queued_backfill,
 )
@@ -152,9 +154,7 @@ class Syncer(StoreRunner):
             integration = get_integration(connection, account_id, integration_id)
             if not claim_lease(connection, integration.id, self.owner, start, LEASE):
                 raise SyncBusyError(f"integration {integration.id} is being synced right now")
-            row = connection.execute(
-                integrations.select().where(integrations.c.id == integration.id)
-            ).one()
+            row = integration_row(connection, integration.id)
             # A backfill queued from the web UI is run by whichever sync comes next.
             queued = take_queued_backfill(connection, integration.id, row.sync_cursor)
             backfill_days = queued if backfill_days is None else backfill_days
@@ -277,20 +277,7 @@ class Syncer(StoreRunner):
 
     def _save_cursor(self, integration_id: str, cursor: datetime) -> None:
         with self._services.database.write() as connection:
-            current = connection.execute(
-                for_update(
-                    connection,
-                    select(integrations.c.sync_cursor).where(integrations.c.id == integration_id),
-                )
-            ).scalar()
-            document = {"updated_at": cursor.astimezone(UTC).isoformat()}
-            if current and QUEUED_BACKFILL in current:  # queued during this run: kept for the next
-                document[QUEUED_BACKFILL] = current[QUEUED_BACKFILL]
-            connection.execute(
-                update(integrations)
-                .where(integrations.c.id == integration_id)
-                .values(sync_cursor=document)
-            )
+            save_cursor(connection, integration_id, cursor)
 
 
 def _window(
@@ -346,8 +333,4 @@ def _set_health(
             "store_answer": error.store_answer,
             "at": now.isoformat(),
         }
-    connection.execute(
-        update(integrations)
-        .where(integrations.c.id == integration_id)
-        .values(health=health, health_detail=detail)
-    )
+    set_health(connection, integration_id, health, detail)
