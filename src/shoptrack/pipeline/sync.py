@@ -26,7 +26,7 @@ import orjson
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.connectors.base import Connector, Window
-from shoptrack.connectors.errors import StoreConfigError, StoreError
+from shoptrack.connectors.errors import StoreConfigError, StoreError, store_failure
 from shoptrack.connectors.http import StoreClient
 from shoptrack.errors import ConflictError
 from shoptrack.ids import lease_owner
@@ -325,12 +325,5 @@ def _set_health(
         health, detail = "ok", None
     else:
         health = "error" if isinstance(error, StoreConfigError) else "degraded"
-        detail = {
-            "code": error.code,
-            "kind": error.kind,
-            "detail": error.detail,
-            "store_status": error.store_status,
-            "store_answer": error.store_answer,
-            "at": now.isoformat(),
-        }
+        detail = {**store_failure(error), "at": now.isoformat()}
     set_health(connection, integration_id, health, detail)

@@ -412,18 +412,10 @@ def deliveries_after(
     connection: Connection, integration_id: str, after_id: int, received_since: datetime
 ) -> list[Row[Any]]:
     """The integration's deliveries after the row ``after_id`` received since a time, oldest
-    first: what each carries (source, topic, dedupe key, body) and what became of it."""
+    first, whole: what each carries and what became of it."""
     return list(
         connection.execute(
-            select(
-                inbox.c.id,
-                inbox.c.source,
-                inbox.c.topic,
-                inbox.c.dedupe_key,
-                inbox.c.body,
-                inbox.c.state,
-                inbox.c.reason,
-            )
+            select(inbox)
             .where(
                 inbox.c.integration_id == integration_id,
                 inbox.c.id > after_id,
