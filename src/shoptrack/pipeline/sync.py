@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from shoptrack.connectors.errors import StoreConfigError, StoreError, store_fail
 from shoptrack.connectors.http import StoreClient
 from shoptrack.errors import ConflictError
 from shoptrack.ids import lease_owner
+from shoptrack.leases import when_free
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entries
 from shoptrack.store.integrations import (
@@ -68,7 +68,6 @@ logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=1)
 LEASE = timedelta(minutes=10)
 MAX_PASSES = 3
-BUSY_POLL_SECONDS = 0.5  # how often a waiting sync looks at the lease again
 DEFAULT_BACKFILL_DAYS = 90
 
 
@@ -196,15 +195,13 @@ class Syncer(StoreRunner):
     ) -> str:
         """``run``, after waiting out a sync another process holds (``serve``'s scheduler takes
         a newly connected store at once); ``waiting`` is told each time the lease is busy."""
-        while True:
-            try:
-                return self.run(
-                    account_id, integration_id, backfill_days=backfill_days, progress=progress
-                )
-            except SyncBusyError:
-                if waiting is not None:
-                    waiting()
-                time.sleep(BUSY_POLL_SECONDS)
+        return when_free(
+            lambda: self.run(
+                account_id, integration_id, backfill_days=backfill_days, progress=progress
+            ),
+            SyncBusyError,
+            waiting,
+        )
 
     def _fetch(
         self,
