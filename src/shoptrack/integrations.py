@@ -25,7 +25,12 @@ from shoptrack.connectors.base import (
     clean_credentials,
     store_clients,
 )
-from shoptrack.connectors.errors import StoreAnswerNotJSONError, StoreConfigError, StoreError
+from shoptrack.connectors.errors import (
+    StoreAnswerNotJSONError,
+    StoreConfigError,
+    StoreError,
+    store_failure,
+)
 from shoptrack.connectors.tokens import MemoryTokens
 from shoptrack.domain.status import StatusRuleError
 from shoptrack.errors import InputError
@@ -243,13 +248,7 @@ def _keep_token(
 def _health(error: StoreError | None) -> tuple[str, dict[str, Any] | None]:
     if error is None:
         return "ok", None
-    return "error", {
-        "code": error.code,
-        "kind": error.kind,
-        "detail": error.detail,
-        "store_status": error.store_status,
-        "store_answer": error.store_answer,
-    }
+    return "error", store_failure(error)
 
 
 def connect(

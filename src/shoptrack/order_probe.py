@@ -32,22 +32,25 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
 from shoptrack.connectors import Connector, connector_for
 from shoptrack.connectors.base import ProbeOrder, store_clients
 from shoptrack.connectors.errors import StoreError
 from shoptrack.connectors.http import StoreClient
 from shoptrack.doctor import ClientFactory, Finding, Severity, diagnose_integration
-from shoptrack.domain.events import TEST_ORDER_DOMAIN, Metric
+from shoptrack.domain.events import TEST_ORDER_DOMAIN
 from shoptrack.domain.lifecycle import stages_of
 from shoptrack.pipeline.fetch import OrderFetcher
 from shoptrack.pipeline.runtime import build_processor
 from shoptrack.pipeline.sync import SyncBusyError, Syncer, stored_tokens
 from shoptrack.services import Services
+from shoptrack.store.diagnostics import order_state_row
+from shoptrack.store.events import placed_order_event
+from shoptrack.store.inbox import deliveries_after, has_pending
 from shoptrack.store.integrations import Integration, get_integration, integration_row
 from shoptrack.store.order_states import order_from_snapshot
-from shoptrack.store.schema import events, inbox, metrics, order_states, profiles
+from shoptrack.store.profiles import get_profile
 from shoptrack.store.sync_runs import get_run
 
 __all__ = [
@@ -389,12 +392,7 @@ class _Follower:
         order_id = self.state.order_id
         if order_id is None or self.state.step("delivery_received").state is not StepState.DONE:
             return
-        state = connection.execute(
-            select(order_states).where(
-                order_states.c.integration_id == self.integration.id,
-                order_states.c.platform_order_id == order_id,
-            )
-        ).first()
+        state = order_state_row(connection, self.integration.id, order_id)
         if state is None:
             return
         if self.state.step("order_state").state is StepState.WAITING:
@@ -408,18 +406,7 @@ class _Follower:
         if state.placed_recorded_at is None:
             self._judge_unplaced(connection, state)
             return
-        event = connection.execute(
-            select(
-                events.c.id, events.c.profile_id, events.c.backfill, events.c.test, events.c.time
-            )
-            .join(metrics, metrics.c.id == events.c.metric_id)
-            .where(
-                events.c.account_id == self.account_id,
-                metrics.c.source == self.integration.id,
-                metrics.c.name == Metric.PLACED_ORDER.value,
-                events.c.unique_id == order_id,
-            )
-        ).first()
+        event = placed_order_event(connection, self.account_id, self.integration.id, order_id)
         if event is None:
             return
         if self.state.step("placed_order").state is StepState.WAITING:
@@ -437,9 +424,7 @@ class _Follower:
                 test=bool(event.test),
                 time=event.time.isoformat(),
             )
-        profile = connection.execute(
-            select(profiles.c.id, profiles.c.email).where(profiles.c.id == event.profile_id)
-        ).first()
+        profile = get_profile(connection, self.account_id, event.profile_id)
         if profile is not None:
             self._set(
                 "profile",
@@ -452,25 +437,9 @@ class _Follower:
     def _look_for_delivery(self, connection: Connection) -> None:
         """The first inbox row (webhook, poll or fetch) since the run started that carries
         the order; in manual mode without an order id, the first new order."""
-        rows = connection.execute(
-            select(
-                inbox.c.id,
-                inbox.c.source,
-                inbox.c.topic,
-                inbox.c.dedupe_key,
-                inbox.c.body,
-                inbox.c.state,
-                inbox.c.reason,
-            )
-            .where(
-                and_(
-                    inbox.c.integration_id == self.integration.id,
-                    inbox.c.id > self.seen_inbox_id,
-                    inbox.c.received_at >= self.started - _MANUAL_SLACK,
-                )
-            )
-            .order_by(inbox.c.id)
-        ).all()
+        rows = deliveries_after(
+            connection, self.integration.id, self.seen_inbox_id, self.started - _MANUAL_SLACK
+        )
         for row in rows:
             self.seen_inbox_id = max(self.seen_inbox_id, row.id)
             orders = self._orders_in(row)
@@ -529,12 +498,7 @@ class _Follower:
         the API (paid already), nothing will change by itself, so the run stops."""
         if self.state.manual:
             return
-        pending = connection.execute(
-            select(inbox.c.id)
-            .where(inbox.c.integration_id == self.integration.id, inbox.c.state == "pending")
-            .limit(1)
-        ).first()
-        if pending is not None:
+        if has_pending(connection, self.integration.id):
             return
         order = order_from_snapshot(state.snapshot)
         if stages_of(order, self.integration.rules):

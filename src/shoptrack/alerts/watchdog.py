@@ -25,7 +25,6 @@ between). The workers of ``serve`` and ``worker`` start a run every
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from shoptrack.doctor import (
 )
 from shoptrack.errors import ConflictError
 from shoptrack.ids import lease_owner
+from shoptrack.leases import when_free
 from shoptrack.services import Services
 from shoptrack.store.accounts import Account, list_accounts
 from shoptrack.store.alerts import (
@@ -80,7 +80,6 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 # Runs in a row an alert's check must pass before the alert resolves.
 RESOLVING_RUNS = 2
-BUSY_POLL_SECONDS = 0.5  # how often ``run_when_free`` looks at the lease again
 
 
 class WatchBusyError(ConflictError):
@@ -216,11 +215,7 @@ class Watchdog:
 
     def run_when_free(self) -> WatchReport:
         """:meth:`run`, after waiting out a run another process holds (``watch --once``)."""
-        while True:
-            try:
-                return self.run()
-            except WatchBusyError:
-                time.sleep(BUSY_POLL_SECONDS)
+        return when_free(self.run, WatchBusyError)
 
     def run(self) -> WatchReport:
         """One run over every account now; ``WatchBusyError`` while another process runs."""

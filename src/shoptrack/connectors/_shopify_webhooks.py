@@ -29,7 +29,7 @@ from shoptrack.connectors.base import (
 )
 from shoptrack.connectors.errors import StoreError
 from shoptrack.connectors.http import StoreClient
-from shoptrack.domain.events import EventDraft, Metric, Person
+from shoptrack.domain.events import EventDraft, Metric, Person, item_properties
 from shoptrack.domain.identity import InvalidIdentifierError, normalize_email, normalize_phone
 from shoptrack.domain.order import LineItem
 
@@ -165,7 +165,8 @@ def started_checkout(raw: Mapping[str, Any]) -> EventDraft | None:
             "Brands": list(dict.fromkeys(line.brand for line in lines if line.brand)),
             "DiscountCode": ", ".join(discount_codes(raw)) or None,
             "DiscountValue": float(fields.money(raw, "total_discounts", default=Decimal(0))),
-            "Items": [_checkout_item(line) for line in lines],
+            # Spelt as Placed Order's; checkout lines carry no product URL, image or category.
+            "Items": [item_properties(line) for line in lines],
         },
         value=fields.money(raw, "total_price"),
         value_currency=fields.optional_text(raw, "currency"),
@@ -190,23 +191,6 @@ def _checkout_line(item: Mapping[str, Any], path: str) -> LineItem:
         sku=fields.optional_text(item, "sku"),
         brand=fields.optional_text(item, "vendor"),
     )
-
-
-def _checkout_item(line: LineItem) -> dict[str, Any]:
-    # Klaviyo's Started Checkout item, spelt as Placed Order's `Items` (money as JSON numbers).
-    return {
-        "ProductID": line.product_id,
-        "SKU": line.sku,
-        "ProductName": line.name,
-        "Quantity": line.quantity,
-        "ItemPrice": float(line.item_price),
-        "RowTotal": float(line.row_total),
-        # Checkout lines carry no product handle or image.
-        "ProductURL": None,
-        "ImageURL": None,
-        "Categories": [],
-        "Brand": line.brand,
-    }
 
 
 def _cart_digest(items: Sequence[Mapping[str, Any]]) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "StoreDataError",
     "StoreError",
     "StoreTransientError",
+    "store_failure",
 ]
 
 ANSWER_EXCERPT = 500
@@ -86,3 +87,15 @@ class StoreDataError(StoreError):
 class StoreAnswerNotJSONError(StoreDataError):
     """The store answered, but not with JSON: a web page (a maintenance page, a site's theme, a
     parked domain) stands where its API should be. On connecting, the address is wrong."""
+
+
+def store_failure(error: StoreError) -> dict[str, Any]:
+    """A store's failure as data, for an integration's health and the doctor's evidence: its
+    code and kind, the detail, and the store's own status and answer."""
+    return {
+        "code": error.code,
+        "kind": error.kind,
+        "detail": error.detail,
+        "store_status": error.store_status,
+        "store_answer": error.store_answer,
+    }

@@ -7,7 +7,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from shoptrack.connectors.errors import StoreAnswerNotJSONError, StoreError, StoreTransientError
+from shoptrack.connectors.errors import (
+    StoreAnswerNotJSONError,
+    StoreError,
+    StoreTransientError,
+    store_failure,
+)
 from shoptrack.connectors.http import USER_AGENT
 from shoptrack.doctor._examination import Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
@@ -48,14 +53,9 @@ def fix_command(exam: Examination, code: str) -> str:
 
 
 def error_evidence(error: StoreError) -> dict[str, Any]:
-    """A store's failure as evidence: its class, and the store's own status and answer."""
-    return {
-        "code": error.code,
-        "kind": error.kind,
-        "detail": error.detail,
-        "store_status": error.store_status,
-        "store_answer": error.store_answer or None,
-    }
+    """A store's failure as evidence: its class, and the store's own status and answer (None
+    rather than empty)."""
+    return {**store_failure(error), "store_answer": error.store_answer or None}
 
 
 def _credentials_command(exam: Examination) -> str:

@@ -7,12 +7,10 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from shoptrack.doctor._checks_access import iso
 from shoptrack.doctor._examination import Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
-from shoptrack.store.schema import order_states
+from shoptrack.store.diagnostics import recent_order_emails
 from shoptrack.store.shopify_apps import data_requests
 
 __all__ = [
@@ -55,16 +53,8 @@ def _shopify_only(
 @_shopify_only("customer_data_redacted", "nothing is redacted")
 def check_customer_data_redacted(exam: Examination, code: str) -> Finding:
     with exam.read() as connection:
-        emails = list(
-            connection.execute(
-                select(order_states.c.email)
-                .where(
-                    order_states.c.integration_id == exam.integration.id,
-                    order_states.c.order_created_at >= exam.now - _RECENT,
-                )
-                .order_by(order_states.c.order_created_at.desc())
-                .limit(REDACTED_SAMPLE)
-            ).scalars()
+        emails = recent_order_emails(
+            connection, exam.integration.id, exam.now - _RECENT, REDACTED_SAMPLE
         )
     with_email = sum(1 for email in emails if email)
     evidence = {"recent_orders": len(emails), "with_email": with_email}

@@ -20,6 +20,7 @@ __all__ = [
     "Person",
     "is_test_address",
     "is_test_order",
+    "item_properties",
     "order_events",
     "order_person",
     "order_properties",
@@ -191,7 +192,7 @@ def order_properties(order: Order) -> dict[str, Any]:
         "Brands": _unique(line.brand for line in lines if line.brand),
         "DiscountCode": ", ".join(order.discount_codes) or None,
         "DiscountValue": _money(order.discount_total),
-        "Items": [_item(line) for line in lines],
+        "Items": [item_properties(line) for line in lines],
         "BillingAddress": _address(order.billing_address),
         "ShippingAddress": _address(order.shipping_address),
     }
@@ -201,7 +202,7 @@ def order_properties(order: Order) -> dict[str, Any]:
 
 
 def _ordered_product_properties(order: Order, line: LineItem) -> dict[str, Any]:
-    item = _item(line)
+    item = item_properties(line)
     item["ProductBrand"] = item.pop("Brand")  # Klaviyo's Ordered Product spells it so
     properties: dict[str, Any] = {
         "OrderId": order.platform_order_id,
@@ -213,7 +214,9 @@ def _ordered_product_properties(order: Order, line: LineItem) -> dict[str, Any]:
     return properties
 
 
-def _item(line: LineItem) -> dict[str, Any]:
+def item_properties(line: LineItem) -> dict[str, Any]:
+    """One line as Klaviyo's event properties spell an item (Placed Order's and Started
+    Checkout's ``Items``; Ordered Product renames ``Brand``)."""
     return {
         "ProductID": line.product_id,
         "SKU": line.sku,

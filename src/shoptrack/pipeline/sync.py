@@ -15,35 +15,37 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import select, update
 
 from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.connectors.base import Connector, Window
-from shoptrack.connectors.errors import StoreConfigError, StoreError
+from shoptrack.connectors.errors import StoreConfigError, StoreError, store_failure
 from shoptrack.connectors.http import StoreClient
 from shoptrack.errors import ConflictError
 from shoptrack.ids import lease_owner
+from shoptrack.leases import when_free
 from shoptrack.services import Services
 from shoptrack.store.inbox import InboxEntry, write_entries
-from shoptrack.store.integrations import Integration, get_integration
+from shoptrack.store.integrations import (
+    Integration,
+    get_integration,
+    integration_row,
+    set_health,
+)
 from shoptrack.store.issued_tokens import StoredTokens
-from shoptrack.store.schema import integrations
-from shoptrack.store.sql import for_update
 from shoptrack.store.sync_runs import (
-    QUEUED_BACKFILL,
     SyncRunRecord,
     claim_lease,
     count_page,
     finish_run,
     release_lease,
+    save_cursor,
     start_run,
     take_queued_backfill,
 )
@@ -66,7 +68,6 @@ logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=1)
 LEASE = timedelta(minutes=10)
 MAX_PASSES = 3
-BUSY_POLL_SECONDS = 0.5  # how often a waiting sync looks at the lease again
 DEFAULT_BACKFILL_DAYS = 90
 
 
@@ -152,9 +153,7 @@ class Syncer(StoreRunner):
             integration = get_integration(connection, account_id, integration_id)
             if not claim_lease(connection, integration.id, self.owner, start, LEASE):
                 raise SyncBusyError(f"integration {integration.id} is being synced right now")
-            row = connection.execute(
-                integrations.select().where(integrations.c.id == integration.id)
-            ).one()
+            row = integration_row(connection, integration.id)
             # A backfill queued from the web UI is run by whichever sync comes next.
             queued = take_queued_backfill(connection, integration.id, row.sync_cursor)
             backfill_days = queued if backfill_days is None else backfill_days
@@ -196,15 +195,13 @@ class Syncer(StoreRunner):
     ) -> str:
         """``run``, after waiting out a sync another process holds (``serve``'s scheduler takes
         a newly connected store at once); ``waiting`` is told each time the lease is busy."""
-        while True:
-            try:
-                return self.run(
-                    account_id, integration_id, backfill_days=backfill_days, progress=progress
-                )
-            except SyncBusyError:
-                if waiting is not None:
-                    waiting()
-                time.sleep(BUSY_POLL_SECONDS)
+        return when_free(
+            lambda: self.run(
+                account_id, integration_id, backfill_days=backfill_days, progress=progress
+            ),
+            SyncBusyError,
+            waiting,
+        )
 
     def _fetch(
         self,
@@ -277,20 +274,7 @@ class Syncer(StoreRunner):
 
     def _save_cursor(self, integration_id: str, cursor: datetime) -> None:
         with self._services.database.write() as connection:
-            current = connection.execute(
-                for_update(
-                    connection,
-                    select(integrations.c.sync_cursor).where(integrations.c.id == integration_id),
-                )
-            ).scalar()
-            document = {"updated_at": cursor.astimezone(UTC).isoformat()}
-            if current and QUEUED_BACKFILL in current:  # queued during this run: kept for the next
-                document[QUEUED_BACKFILL] = current[QUEUED_BACKFILL]
-            connection.execute(
-                update(integrations)
-                .where(integrations.c.id == integration_id)
-                .values(sync_cursor=document)
-            )
+            save_cursor(connection, integration_id, cursor)
 
 
 def _window(
@@ -338,16 +322,5 @@ def _set_health(
         health, detail = "ok", None
     else:
         health = "error" if isinstance(error, StoreConfigError) else "degraded"
-        detail = {
-            "code": error.code,
-            "kind": error.kind,
-            "detail": error.detail,
-            "store_status": error.store_status,
-            "store_answer": error.store_answer,
-            "at": now.isoformat(),
-        }
-    connection.execute(
-        update(integrations)
-        .where(integrations.c.id == integration_id)
-        .values(health=health, health_detail=detail)
-    )
+        detail = {**store_failure(error), "at": now.isoformat()}
+    set_health(connection, integration_id, health, detail)

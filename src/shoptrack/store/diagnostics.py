@@ -1,6 +1,6 @@
-"""Read-only queries the doctor's checks ask of the stored data: deliveries by state, order
-states by raw status, event counts by metric, sync runs. Each answers one question with numbers,
-times and ids, scoped to one account or integration."""
+"""Read-only queries the doctor's checks and the order probe ask of the stored data: deliveries
+by state, order states by raw status, event counts by metric, sync runs. Each answers one question
+with numbers, times and ids, scoped to one account or integration."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Row, case, func, select
 
 from shoptrack.store.metrics import API_SOURCE
 from shoptrack.store.schema import (
@@ -35,7 +35,9 @@ __all__ = [
     "known_order_updates",
     "newest_order",
     "order_state",
+    "order_state_row",
     "orders_created_since",
+    "recent_order_emails",
     "rejected_deliveries",
     "skipped_orders",
     "status_groups",
@@ -374,10 +376,35 @@ def order_state(
     connection: Connection, integration_id: str, platform_order_id: str
 ) -> dict[str, Any] | None:
     """Everything stored about one kept order: status, times, what it recorded and when."""
-    row = connection.execute(
+    row = order_state_row(connection, integration_id, platform_order_id)
+    return None if row is None else dict(row._mapping)
+
+
+def order_state_row(
+    connection: Connection, integration_id: str, platform_order_id: str
+) -> Row[Any] | None:
+    """The stored state of one kept order, None before its first sighting."""
+    return connection.execute(
         select(order_states).where(
             order_states.c.integration_id == integration_id,
             order_states.c.platform_order_id == platform_order_id,
         )
     ).first()
-    return None if row is None else dict(row._mapping)
+
+
+def recent_order_emails(
+    connection: Connection, integration_id: str, since: datetime, limit: int
+) -> list[str | None]:
+    """The customer emails of the integration's newest orders created since ``since``, newest
+    first, at most ``limit`` (None where an order came without one)."""
+    return list(
+        connection.execute(
+            select(order_states.c.email)
+            .where(
+                order_states.c.integration_id == integration_id,
+                order_states.c.order_created_at >= since,
+            )
+            .order_by(order_states.c.order_created_at.desc())
+            .limit(limit)
+        ).scalars()
+    )

@@ -25,6 +25,7 @@ __all__ = [
     "list_events",
     "metrics_by_id",
     "metrics_named",
+    "placed_order_event",
     "profiles_by_id",
     "searched_metrics",
 ]
@@ -282,3 +283,20 @@ def imported_placed_orders(
             .order_by(events.c.time, events.c.id)
         )
     )
+
+
+def placed_order_event(
+    connection: Connection, account_id: str, integration_id: str, platform_order_id: str
+) -> Row[Any, Any, Any, Any, Any] | None:
+    """The Placed Order event the integration recorded for one of its store's orders (id,
+    profile, time, and whether it is backfill or a test order), None until it is recorded."""
+    return connection.execute(
+        select(events.c.id, events.c.profile_id, events.c.backfill, events.c.test, events.c.time)
+        .join(metrics, metrics.c.id == events.c.metric_id)
+        .where(
+            events.c.account_id == account_id,
+            metrics.c.source == integration_id,
+            metrics.c.name == Metric.PLACED_ORDER.value,
+            events.c.unique_id == platform_order_id,
+        )
+    ).first()

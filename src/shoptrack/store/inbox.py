@@ -38,7 +38,9 @@ __all__ = [
     "as_rejected",
     "claim_pending",
     "claimable",
+    "deliveries_after",
     "delivery_counts",
+    "has_pending",
     "list_deliveries",
     "mark_failed",
     "mark_nul_characters_removed",
@@ -445,3 +447,31 @@ def delivery_counts(connection: Connection, integration_id: str, since: datetime
         .group_by(inbox.c.state)
     )
     return {str(state): int(count) for state, count in rows}
+
+
+def deliveries_after(
+    connection: Connection, integration_id: str, after_id: int, received_since: datetime
+) -> list[Row[Any]]:
+    """The integration's deliveries after the row ``after_id`` received since a time, oldest
+    first, whole: what each carries and what became of it."""
+    return list(
+        connection.execute(
+            select(inbox)
+            .where(
+                inbox.c.integration_id == integration_id,
+                inbox.c.id > after_id,
+                inbox.c.received_at >= received_since,
+            )
+            .order_by(inbox.c.id)
+        )
+    )
+
+
+def has_pending(connection: Connection, integration_id: str) -> bool:
+    """Whether any of the integration's deliveries still waits to be processed."""
+    pending = connection.execute(
+        select(inbox.c.id)
+        .where(inbox.c.integration_id == integration_id, inbox.c.state == "pending")
+        .limit(1)
+    ).first()
+    return pending is not None

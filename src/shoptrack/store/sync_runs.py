@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, or_, select, update
@@ -28,6 +28,7 @@ __all__ = [
     "queue_sync",
     "queued_backfill",
     "release_lease",
+    "save_cursor",
     "start_run",
     "take_queued_backfill",
 ]
@@ -261,3 +262,20 @@ def latest_run(connection: Connection, integration_id: str) -> Row[Any] | None:
         .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
         .limit(1)
     ).first()
+
+
+def save_cursor(connection: Connection, integration_id: str, updated_at: datetime) -> None:
+    """Moves the integration's sync cursor to the newest updated time a sync has stored (a
+    backfill queued while it ran is kept for the next sync)."""
+    current = connection.execute(
+        for_update(
+            connection,
+            select(integrations.c.sync_cursor).where(integrations.c.id == integration_id),
+        )
+    ).scalar()
+    document = {"updated_at": updated_at.astimezone(UTC).isoformat()}
+    if current and QUEUED_BACKFILL in current:
+        document[QUEUED_BACKFILL] = current[QUEUED_BACKFILL]
+    connection.execute(
+        update(integrations).where(integrations.c.id == integration_id).values(sync_cursor=document)
+    )
