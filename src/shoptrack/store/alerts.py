@@ -35,6 +35,7 @@ __all__ = [
     "renew_watch",
     "retry_notifications",
     "schedule_watch",
+    "set_message_id",
     "update_alert",
     "watch_due",
     "watch_state",
@@ -384,6 +385,15 @@ def claim_notifications(
             )
         )
     return claimed
+
+
+def set_message_id(connection: Connection, ids: Iterable[str], message_id: str) -> None:
+    """Gives the notices ``ids`` the Message-ID of the one email that carries them."""
+    connection.execute(
+        update(alert_notifications)
+        .where(alert_notifications.c.id.in_(list(ids)))
+        .values(message_id=message_id)
+    )
 
 
 def mark_notifications(
