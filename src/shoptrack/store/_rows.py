@@ -1,4 +1,4 @@
-"""Rows read into shoptrack's record dataclasses."""
+"""Rows read into shoptrack's record dataclasses, and single text values read."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Row
+from sqlalchemy import ColumnElement, Connection, Row, select
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["from_row"]
+__all__ = ["from_row", "text_value"]
 
 RecordT = TypeVar("RecordT", bound="DataclassInstance")
 
@@ -28,3 +28,12 @@ def from_row(record: type[RecordT], row: Row[Any], **values: Any) -> RecordT:
     return record(
         **{name: columns[name] for name in _field_names(record) if name not in values}, **values
     )
+
+
+def text_value(
+    connection: Connection, column: ColumnElement[Any], *where: ColumnElement[bool]
+) -> str | None:
+    """The text in ``column`` of the row ``where``; None when there is no such row or the
+    column is NULL there."""
+    value = connection.execute(select(column).where(*where)).scalar()
+    return None if value is None else str(value)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from shoptrack.flows.tracking import TrackingKey
-from shoptrack.store._rows import from_row
+from shoptrack.store._rows import from_row, text_value
 from shoptrack.store.recording import RecordedEvent
 from shoptrack.store.schema import (
     email_engagements,
@@ -77,12 +77,12 @@ def save_links(connection: Connection, delivery_id: str, links: Sequence[str]) -
 
 def link_address(connection: Connection, delivery_id: str, position: int) -> str | None:
     """Where link ``position`` of a delivery leads, None when it has no such link."""
-    value = connection.execute(
-        select(email_links.c.url).where(
-            email_links.c.delivery_id == delivery_id, email_links.c.position == position
-        )
-    ).scalar()
-    return None if value is None else str(value)
+    return text_value(
+        connection,
+        email_links.c.url,
+        email_links.c.delivery_id == delivery_id,
+        email_links.c.position == position,
+    )
 
 
 @dataclass(frozen=True, slots=True)
