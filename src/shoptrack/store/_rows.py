@@ -1,4 +1,5 @@
-"""Rows read into shoptrack's record dataclasses, and single text values read."""
+"""Rows read into shoptrack's record dataclasses and written from them, and single text values
+read."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import ColumnElement, Connection, Row, select
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["from_row", "text_value"]
+__all__ = ["from_row", "row_values", "text_value"]
 
 RecordT = TypeVar("RecordT", bound="DataclassInstance")
 
@@ -28,6 +29,12 @@ def from_row(record: type[RecordT], row: Row[Any], **values: Any) -> RecordT:
     return record(
         **{name: columns[name] for name in _field_names(record) if name not in values}, **values
     )
+
+
+def row_values(record: DataclassInstance) -> dict[str, Any]:
+    """The column values of the row that ``record`` is read from (``from_row``'s inverse), for
+    a record whose fields are all columns named alike."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 def text_value(
