@@ -1,5 +1,5 @@
-"""Rows read into shoptrack's record dataclasses and written from them, and single text values
-read."""
+"""Rows read into shoptrack's record dataclasses and written from them, rows inserted under a
+new id, and single text values read."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Row, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, select
+
+from shoptrack.ids import new_id
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["from_row", "row_values", "text_value"]
+__all__ = ["from_row", "insert_new", "row_values", "text_value"]
 
 RecordT = TypeVar("RecordT", bound="DataclassInstance")
 
@@ -35,6 +37,13 @@ def row_values(record: DataclassInstance) -> dict[str, Any]:
     """The column values of the row that ``record`` is read from (``from_row``'s inverse), for
     a record whose fields are all columns named alike."""
     return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+def insert_new(connection: Connection, table: Table, **values: Any) -> str:
+    """Inserts a row of ``values`` into ``table`` under a new id; that id."""
+    row_id = new_id()
+    connection.execute(table.insert().values(id=row_id, **values))
+    return row_id
 
 
 def text_value(
