@@ -1,5 +1,5 @@
-"""Rows read into shoptrack's record dataclasses and written from them, rows inserted under a
-new id, and single text values read."""
+"""Small row helpers the store modules share: rows read into shoptrack's record dataclasses and
+written from them, a row inserted under a new id, and one text value read."""
 
 from __future__ import annotations
 
