@@ -25,7 +25,6 @@ import httpx
 from sqlalchemy import Connection, Row
 
 from shoptrack.domain.events import Metric
-from shoptrack.flows.attribution import credit
 from shoptrack.flows.email import message_id_for
 from shoptrack.flows.engagement import EmailMetric, record_engagement
 from shoptrack.flows.model import FlowStatus
@@ -33,7 +32,7 @@ from shoptrack.flows.service import FlowRequest, Safeguards, create_flow
 from shoptrack.ids import new_id
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings
-from shoptrack.store.engagement import Touch, delivery_facts
+from shoptrack.store.engagement import Touch, credit_order, delivery_facts
 from shoptrack.store.events import imported_placed_orders, profiles_by_id
 from shoptrack.store.flows import (
     FlowRecord,
@@ -188,22 +187,16 @@ def replay_flow_history(
         made = 0
         seen: set[str] = set()
         for order in orders:
+            recorded = _recorded(order)
             touch = clicks.get(order.profile_id)
             if touch is not None and touch.at < order.time <= touch.at + window:
-                credit(connection, _recorded(order), touch)
+                credit_order(connection, recorded, touch)
             step = "thank-you-returning" if order.profile_id in seen else "thank-you-first"
             seen.add(order.profile_id)
             recipient = emails.get(order.profile_id)
             if recipient is None:
                 continue
-            run_id = start_run(
-                connection,
-                flow=flow,
-                profile_id=order.profile_id,
-                trigger_event_id=order.id,
-                trigger_time=order.time,
-                now=order.time,
-            )
+            run_id = start_run(connection, flow=flow, trigger=recorded, now=order.time)
             if run_id is None:
                 continue
             made += 1

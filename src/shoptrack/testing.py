@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import update
-
 from shoptrack.outbound import OutboundGuard, host_networks
 from shoptrack.services import Services
 from shoptrack.simulators.woocommerce import WC_VERSION, WP_VERSION, SimulatedOrder, build_order
 from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import Integration, create_integration
-from shoptrack.store.schema import integrations
+from shoptrack.store.sync_runs import unschedule_syncs
 
 __all__ = [
     "SIMULATOR_GUARD",
@@ -96,11 +94,7 @@ def make_shop(services: Services, *, settings: dict[str, Any] | None = None) -> 
         )
         # The test shop's orders arrive as the test's deliveries: its store is never polled
         # (and if something tried, the address is a closed local port, never the internet).
-        connection.execute(
-            update(integrations)
-            .where(integrations.c.id == integration.id)
-            .values(next_sync_at=None)
-        )
+        unschedule_syncs(connection, integration.id)
     return Shop(account.id, key.key, account.public_key, integration)
 
 

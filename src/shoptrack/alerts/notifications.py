@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from shoptrack.flows.delivery import DeliveryError, Mailer, WebhookSender, mailer_from_settings
 from shoptrack.flows.email import message_id_for
@@ -35,12 +35,12 @@ from shoptrack.store.alerts import (
     list_subscriptions,
     mark_notifications,
     retry_notifications,
+    set_message_id,
     webhook_subscription,
 )
 from shoptrack.store.database import Database
 from shoptrack.store.flows import account_email_from
 from shoptrack.store.integrations import find_integration
-from shoptrack.store.schema import alert_notifications
 from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["MAX_ATTEMPTS", "STALE_CLAIM", "AlertNotifier", "NoticeOutcome", "alert_document"]
@@ -165,11 +165,7 @@ class AlertNotifier:
             else:
                 digest = hashlib.sha256(" ".join(sorted(n.id for n in emails)).encode())
                 message_id = message_id_for(f"alerts-{digest.hexdigest()[:26]}", sender)
-            connection.execute(
-                update(alert_notifications)
-                .where(alert_notifications.c.id.in_([n.id for n in emails]))
-                .values(message_id=message_id)
-            )
+            set_message_id(connection, [n.id for n in emails], message_id)
             claimed = [
                 replace(n, message_id=message_id) if n.channel == "email" else n for n in claimed
             ]

@@ -16,15 +16,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from shoptrack.domain.events import Metric
 from shoptrack.store.accounts import account_settings
-from shoptrack.store.engagement import Touch, add_attribution, touches
+from shoptrack.store.engagement import Touch, credit_order, touches
 from shoptrack.store.recording import RecordedEvent
-from shoptrack.store.schema import events
 
-__all__ = ["CONVERSION_METRIC", "attribute_orders", "credit"]
+__all__ = ["CONVERSION_METRIC", "attribute_orders"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def attribute_orders(connection: Connection, recorded: Sequence[RecordedEvent]) 
                 continue
             try:
                 with connection.begin_nested():
-                    credited += credit(connection, order, touch)
+                    credited += credit_order(connection, order, touch)
             except Exception:  # logged; the order stays recorded, uncredited
                 logger.exception("crediting order event %s to a flow failed", order.id)
     return credited
@@ -67,32 +66,3 @@ def _last_touch(touched: Sequence[Touch], since: datetime, until: datetime) -> T
     """The last of ``touched`` (oldest first) in ``[since, until]``."""
     within = [touch for touch in touched if since <= touch.at <= until]
     return within[-1] if within else None
-
-
-def credit(connection: Connection, order: RecordedEvent, touch: Touch) -> bool:
-    """Credits the order event ``order`` to the email of ``touch``: the event's
-    ``$attributed_flow`` and ``$attributed_message``, and its row in ``flow_attributions``;
-    False when it was credited already."""
-    key = (events.c.id == order.id, events.c.time == order.time)
-    row = connection.execute(
-        select(events.c.value, events.c.value_currency, events.c.properties).where(*key)
-    ).one()
-    if not add_attribution(
-        connection,
-        event_id=order.id,
-        account_id=order.account_id,
-        metric_id=order.metric_id,
-        profile_id=order.profile_id,
-        time=order.time,
-        value=row.value,
-        currency=row.value_currency,
-        touch=touch,
-    ):
-        return False
-    properties = {
-        **(row.properties or {}),
-        "$attributed_flow": touch.flow_id,
-        "$attributed_message": touch.step_id,
-    }
-    connection.execute(update(events).where(*key).values(properties=properties))
-    return True

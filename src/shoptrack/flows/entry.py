@@ -127,14 +127,7 @@ class FlowEntry:
         if failing is not None:
             refuse("profile_filter", f"does not match the profile filter: {describe(failing)}")
             return
-        run_id = start_run(
-            connection,
-            flow=flow,
-            profile_id=event.profile_id,
-            trigger_event_id=event.id,
-            trigger_time=event.time,
-            now=now,
-        )
+        run_id = start_run(connection, flow=flow, trigger=event, now=now)
         if run_id is None:
             return
         record_activity(

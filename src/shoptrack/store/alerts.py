@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, updat
 from shoptrack.errors import ConflictError
 from shoptrack.ids import new_id
 from shoptrack.store._leases import Lease
-from shoptrack.store._rows import from_row
+from shoptrack.store._rows import from_row, row_values
 from shoptrack.store.schema import alert_notifications, alert_subscriptions, alerts, watchdog
 from shoptrack.store.sql import for_update, insert_ignore
 
@@ -35,6 +35,7 @@ __all__ = [
     "renew_watch",
     "retry_notifications",
     "schedule_watch",
+    "set_message_id",
     "update_alert",
     "watch_due",
     "watch_state",
@@ -164,20 +165,7 @@ def insert_alert(
         resolved_at=None,
         passing_runs=0,
     )
-    connection.execute(
-        insert(alerts).values(
-            id=record.id,
-            account_id=account_id,
-            integration_id=record.integration_id,
-            code=record.code,
-            severity=record.severity,
-            summary=record.summary,
-            finding=record.finding,
-            opened_at=now,
-            last_seen_at=now,
-            passing_runs=0,
-        )
-    )
+    connection.execute(insert(alerts).values(row_values(record)))
     return record
 
 
@@ -224,14 +212,7 @@ def add_subscription(
     added = insert_ignore(
         connection,
         alert_subscriptions,
-        {
-            "id": record.id,
-            "account_id": account_id,
-            "channel": channel,
-            "target": target,
-            "secret_encrypted": secret_encrypted,
-            "created_at": now,
-        },
+        {**row_values(record), "secret_encrypted": secret_encrypted},
         conflict=("account_id", "channel", "target"),
     )
     if not added:
@@ -384,6 +365,15 @@ def claim_notifications(
             )
         )
     return claimed
+
+
+def set_message_id(connection: Connection, ids: Iterable[str], message_id: str) -> None:
+    """Gives the notices ``ids`` the Message-ID of the one email that carries them."""
+    connection.execute(
+        update(alert_notifications)
+        .where(alert_notifications.c.id.in_(list(ids)))
+        .values(message_id=message_id)
+    )
 
 
 def mark_notifications(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, case, func, select
+from sqlalchemy import ColumnElement, Connection, Row, case, func, select
 
 from shoptrack.store.metrics import API_SOURCE
 from shoptrack.store.schema import (
@@ -45,6 +45,22 @@ __all__ = [
 ]
 
 
+def _newest_deliveries(
+    connection: Connection,
+    columns: Sequence[ColumnElement[Any]],
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """``columns`` of the stored deliveries that meet ``conditions``, newest first (by arrival,
+    then id), at most ``limit`` of them."""
+    return connection.execute(
+        select(*columns)
+        .where(*conditions)
+        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
+        .limit(limit)
+    ).all()
+
+
 @dataclass(frozen=True, slots=True)
 class DeliverySummary:
     """How many stored deliveries of an integration are in one state, and when they came."""
@@ -77,12 +93,7 @@ def delivery_summary(
             *conditions
         )
     ).one()
-    rows = connection.execute(
-        select(inbox.c.id, inbox.c.last_error)
-        .where(*conditions)
-        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
-        .limit(sample)
-    ).all()
+    rows = _newest_deliveries(connection, (inbox.c.id, inbox.c.last_error), conditions, sample)
     return DeliverySummary(
         count=int(count),
         oldest=oldest,
@@ -104,26 +115,30 @@ class StoredDelivery:
     body_truncated: bool = False  # only the first bytes were kept: it verifies with nothing
 
 
+# What a signature check reads of a stored delivery (the fields of ``StoredDelivery``).
+_STORED_DELIVERY_COLUMNS = (
+    inbox.c.id,
+    inbox.c.received_at,
+    inbox.c.reason,
+    inbox.c.headers,
+    inbox.c.body,
+    inbox.c.body_truncated,
+)
+
+
 def rejected_deliveries(
     connection: Connection, integration_id: str, since: datetime, limit: int = 500
 ) -> list[StoredDelivery]:
     """Webhook deliveries of ``integration_id`` refused at intake since ``since``, newest first."""
-    rows = connection.execute(
-        select(
-            inbox.c.id,
-            inbox.c.received_at,
-            inbox.c.reason,
-            inbox.c.headers,
-            inbox.c.body,
-            inbox.c.body_truncated,
-        )
-        .where(
+    rows = _newest_deliveries(
+        connection,
+        _STORED_DELIVERY_COLUMNS,
+        (
             inbox.c.integration_id == integration_id,
             inbox.c.state == "rejected",
             inbox.c.received_at >= since,
-        )
-        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
-        .limit(limit)
+        ),
+        limit,
     )
     return [
         StoredDelivery(
@@ -316,15 +331,15 @@ def client_event_bodies(
     connection: Connection, account_id: str, since: datetime, limit: int = 1000
 ) -> list[tuple[datetime, bytes]]:
     """The raw bodies of events sent to ``/client/events`` since ``since``, newest first."""
-    rows = connection.execute(
-        select(inbox.c.received_at, inbox.c.body)
-        .where(
+    rows = _newest_deliveries(
+        connection,
+        (inbox.c.received_at, inbox.c.body),
+        (
             inbox.c.account_id == account_id,
             inbox.c.source == "client",
             inbox.c.received_at >= since,
-        )
-        .order_by(inbox.c.received_at.desc(), inbox.c.id.desc())
-        .limit(limit)
+        ),
+        limit,
     )
     return [(row.received_at, bytes(row.body)) for row in rows]
 

@@ -8,16 +8,17 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from shoptrack.flows.tracking import TrackingKey
-from shoptrack.store._rows import from_row
+from shoptrack.store._rows import from_row, text_value
+from shoptrack.store.recording import RecordedEvent
 from shoptrack.store.schema import (
     email_engagements,
     email_links,
+    events,
     flow_attributions,
     flow_deliveries,
     flows,
@@ -28,8 +29,8 @@ from shoptrack.store.sql import insert_ignore
 __all__ = [
     "DeliveryFacts",
     "Touch",
-    "add_attribution",
     "add_engagement",
+    "credit_order",
     "delivery_facts",
     "erase_profile_engagement",
     "link_address",
@@ -76,12 +77,12 @@ def save_links(connection: Connection, delivery_id: str, links: Sequence[str]) -
 
 def link_address(connection: Connection, delivery_id: str, position: int) -> str | None:
     """Where link ``position`` of a delivery leads, None when it has no such link."""
-    value = connection.execute(
-        select(email_links.c.url).where(
-            email_links.c.delivery_id == delivery_id, email_links.c.position == position
-        )
-    ).scalar()
-    return None if value is None else str(value)
+    return text_value(
+        connection,
+        email_links.c.url,
+        email_links.c.delivery_id == delivery_id,
+        email_links.c.position == position,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,31 +208,25 @@ def touches(
     return found
 
 
-def add_attribution(
-    connection: Connection,
-    *,
-    event_id: str,
-    account_id: str,
-    metric_id: str,
-    profile_id: str,
-    time: datetime,
-    value: Decimal | None,
-    currency: str | None,
-    touch: Touch,
-) -> bool:
-    """Credits the conversion ``event_id`` to the email of ``touch``; False when it was
-    credited already (an event is credited once)."""
-    return insert_ignore(
+def credit_order(connection: Connection, order: RecordedEvent, touch: Touch) -> bool:
+    """Credits the order event ``order`` to the email of ``touch``: the event's
+    ``$attributed_flow`` and ``$attributed_message``, and its row in ``flow_attributions``;
+    False when it was credited already (an event is credited once)."""
+    key = (events.c.id == order.id, events.c.time == order.time)
+    row = connection.execute(
+        select(events.c.value, events.c.value_currency, events.c.properties).where(*key)
+    ).one()
+    credited = insert_ignore(
         connection,
         flow_attributions,
         {
-            "event_id": event_id,
-            "account_id": account_id,
-            "metric_id": metric_id,
-            "profile_id": profile_id,
-            "time": time,
-            "value": value,
-            "currency": currency,
+            "event_id": order.id,
+            "account_id": order.account_id,
+            "metric_id": order.metric_id,
+            "profile_id": order.profile_id,
+            "time": order.time,
+            "value": row.value,
+            "currency": row.value_currency,
             "flow_id": touch.flow_id,
             "step_id": touch.step_id,
             "delivery_id": touch.delivery_id,
@@ -239,6 +234,15 @@ def add_attribution(
         },
         conflict=("event_id",),
     )
+    if not credited:
+        return False
+    properties = {
+        **(row.properties or {}),
+        "$attributed_flow": touch.flow_id,
+        "$attributed_message": touch.step_id,
+    }
+    connection.execute(update(events).where(*key).values(properties=properties))
+    return True
 
 
 def erase_profile_engagement(connection: Connection, account_id: str, profile_id: str) -> None:

@@ -13,8 +13,7 @@ from shoptrack.connectors import connector_for, known_platforms
 from shoptrack.domain.events import Metric
 from shoptrack.domain.status import StatusRuleError, StatusRules
 from shoptrack.errors import InputError, NotFoundError
-from shoptrack.ids import new_id
-from shoptrack.store._rows import from_row
+from shoptrack.store._rows import from_row, insert_new
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.schema import integrations
 from shoptrack.store.secrets import CredentialCipher
@@ -95,20 +94,18 @@ def create_integration(
         connector_for(platform).default_rules.with_settings(settings)
     except StatusRuleError as error:
         raise InputError(str(error), pointer="/data/attributes/settings") from error
-    integration_id = new_id()
-    connection.execute(
-        integrations.insert().values(
-            id=integration_id,
-            account_id=account_id,
-            platform=platform,
-            name=name.strip(),
-            credentials=cipher.encrypt(credentials),
-            settings=dict(settings),
-            enabled=bool(settings.get("enabled", True)),
-            created_at=now,
-            updated_at=now,
-            next_sync_at=now,
-        )
+    integration_id = insert_new(
+        connection,
+        integrations,
+        account_id=account_id,
+        platform=platform,
+        name=name.strip(),
+        credentials=cipher.encrypt(credentials),
+        settings=dict(settings),
+        enabled=bool(settings.get("enabled", True)),
+        created_at=now,
+        updated_at=now,
+        next_sync_at=now,
     )
     for metric in INTEGRATION_METRICS:
         ensure_metric(connection, account_id, metric, now, integration_id=integration_id)

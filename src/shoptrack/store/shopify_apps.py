@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from shoptrack.ids import new_id
-from shoptrack.store._rows import from_row
+from shoptrack.store._rows import from_row, insert_new
 from shoptrack.store.schema import shopify_apps, shopify_data_requests, shopify_installs
 from shoptrack.store.secrets import CredentialCipher
 
@@ -155,21 +154,18 @@ def record_data_request(
     data_request_id: str | None,
     now: datetime,
 ) -> str:
-    request_id = new_id()
-    connection.execute(
-        shopify_data_requests.insert().values(
-            id=request_id,
-            account_id=account_id,
-            integration_id=integration_id,
-            shop_domain=shop_domain,
-            customer_email=customer_email,
-            customer_id=customer_id,
-            orders_requested=list(orders_requested),
-            data_request_id=data_request_id,
-            received_at=now,
-        )
+    return insert_new(
+        connection,
+        shopify_data_requests,
+        account_id=account_id,
+        integration_id=integration_id,
+        shop_domain=shop_domain,
+        customer_email=customer_email,
+        customer_id=customer_id,
+        orders_requested=list(orders_requested),
+        data_request_id=data_request_id,
+        received_at=now,
     )
-    return request_id
 
 
 def data_requests(

@@ -31,6 +31,7 @@ __all__ = [
     "save_cursor",
     "start_run",
     "take_queued_backfill",
+    "unschedule_syncs",
 ]
 
 # The key of the sync cursor (a work column) that holds a queued backfill's number of days
@@ -93,6 +94,14 @@ def queue_sync(
         update(integrations).where(integrations.c.id == integration_id).values(**values)
     )
     return True
+
+
+def unschedule_syncs(connection: Connection, integration_id: str) -> None:
+    """Leaves the integration out of the workers' rounds: no sync is due until one is queued
+    (orders then arrive only by its webhook deliveries)."""
+    connection.execute(
+        update(integrations).where(integrations.c.id == integration_id).values(next_sync_at=None)
+    )
 
 
 def take_queued_backfill(connection: Connection, integration_id: str, cursor: Any) -> int | None:

@@ -12,8 +12,7 @@ from sqlalchemy import Connection, select, update
 
 from shoptrack.errors import NotFoundError
 from shoptrack.flows.model import FlowDefinition, FlowStatus
-from shoptrack.ids import new_id
-from shoptrack.store._rows import from_row
+from shoptrack.store._rows import from_row, insert_new
 from shoptrack.store.schema import flows
 
 __all__ = [
@@ -64,19 +63,17 @@ def insert_flow(
     now: datetime,
 ) -> FlowRecord:
     """Stores a new flow; its definition is written as JSON."""
-    flow_id = new_id()
-    connection.execute(
-        flows.insert().values(
-            id=flow_id,
-            account_id=account_id,
-            name=name,
-            template=template,
-            status=status.value,
-            trigger_metric_id=trigger_metric_id,
-            definition=definition.model_dump(mode="json"),
-            created_at=now,
-            updated_at=now,
-        )
+    flow_id = insert_new(
+        connection,
+        flows,
+        account_id=account_id,
+        name=name,
+        template=template,
+        status=status.value,
+        trigger_metric_id=trigger_metric_id,
+        definition=definition.model_dump(mode="json"),
+        created_at=now,
+        updated_at=now,
     )
     return get_flow(connection, account_id, flow_id)
 

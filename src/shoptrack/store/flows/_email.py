@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select, update
 
 from shoptrack.errors import NotFoundError
+from shoptrack.store._rows import text_value
 from shoptrack.store.schema import accounts, email_suppressions
 from shoptrack.store.sql import insert_ignore
 
@@ -46,12 +47,12 @@ def unsuppress(connection: Connection, account_id: str, email: str) -> bool:
 
 def suppression_of(connection: Connection, account_id: str, email: str) -> str | None:
     """Why the address is suppressed (``unsubscribed``, ``manual``…), or None."""
-    value = connection.execute(
-        select(email_suppressions.c.reason).where(
-            email_suppressions.c.account_id == account_id, email_suppressions.c.email == email
-        )
-    ).scalar()
-    return None if value is None else str(value)
+    return text_value(
+        connection,
+        email_suppressions.c.reason,
+        email_suppressions.c.account_id == account_id,
+        email_suppressions.c.email == email,
+    )
 
 
 def list_suppressions(connection: Connection, account_id: str) -> list[Row[Any]]:
@@ -67,10 +68,7 @@ def list_suppressions(connection: Connection, account_id: str) -> list[Row[Any]]
 
 def account_email_from(connection: Connection, account_id: str) -> str | None:
     """The account's own From for flow emails, or None to use ``SHOPTRACK_EMAIL_FROM``."""
-    value = connection.execute(
-        select(accounts.c.email_from).where(accounts.c.id == account_id)
-    ).scalar()
-    return None if value is None else str(value)
+    return text_value(connection, accounts.c.email_from, accounts.c.id == account_id)
 
 
 def set_account_email_from(connection: Connection, account_id: str, email_from: str | None) -> None:

@@ -15,6 +15,7 @@ from shoptrack.store._leases import Lease
 from shoptrack.store._rows import from_row
 from shoptrack.store.engagement import erase_profile_engagement
 from shoptrack.store.flows._definitions import FlowRecord
+from shoptrack.store.recording import RecordedEvent
 from shoptrack.store.schema import flow_activity, flow_deliveries, flow_runs
 from shoptrack.store.sql import for_update, insert_ignore
 
@@ -95,13 +96,11 @@ def start_run(
     connection: Connection,
     *,
     flow: FlowRecord,
-    profile_id: str,
-    trigger_event_id: str,
-    trigger_time: datetime,
+    trigger: RecordedEvent,
     now: datetime,
 ) -> str | None:
-    """A new run at the flow's first step, due now; None when this event started one already
-    (a retried batch never starts a flow twice)."""
+    """A new run of ``trigger``'s profile at the flow's first step, due now; None when this
+    event started one already (a retried batch never starts a flow twice)."""
     run_id = new_id()
     entry = flow.definition.entry
     inserted = insert_ignore(
@@ -111,9 +110,9 @@ def start_run(
             "id": run_id,
             "account_id": flow.account_id,
             "flow_id": flow.id,
-            "profile_id": profile_id,
-            "trigger_event_id": trigger_event_id,
-            "trigger_time": trigger_time,
+            "profile_id": trigger.profile_id,
+            "trigger_event_id": trigger.id,
+            "trigger_time": trigger.time,
             "state": RunState.ACTIVE if entry else RunState.COMPLETED,
             "step_id": entry,
             "due_at": now if entry else None,
