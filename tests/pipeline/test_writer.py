@@ -196,3 +196,28 @@ def test_a_batch_after_the_server_closed_the_writers_connection_is_written_direc
     finally:
         writer.stop()
     assert inbox_states(services) == {"pending": 2}
+
+
+@pytest.mark.postgres
+def test_the_connection_a_writer_keeps_is_closed_with_the_database(services: Services) -> None:
+    """Disposing of the database closes the writer's kept connection too: left checked out, it
+    would outlive its pool, open until collected."""
+    import psycopg
+
+    if services.database.is_sqlite:
+        pytest.skip("the writer keeps a connection on PostgreSQL only")
+    shop = make_shop(services)
+    writer = GroupCommitWriter(services.database, services.clock)
+    writer.start()
+    try:
+        assert writer.submit(_entry(shop.account_id, 1)).result(timeout=30) is True
+        services.database.dispose()
+        url = services.database.url.set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
+            others = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert others == (0,)
+    finally:
+        writer.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -94,6 +95,8 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = make_url(url)
+        # Connections kept by their users across writes, closed by ``dispose`` with the rest.
+        self._kept: weakref.WeakSet[KeptConnection] = weakref.WeakSet()
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
@@ -212,7 +215,17 @@ class Database:
         if self.dialect == "postgresql":
             connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
+    def kept_connection(self) -> KeptConnection:
+        """A connection for one thread's writes of one statement each (``KeptConnection``),
+        closed by ``dispose`` if its user has not closed it by then."""
+        kept = KeptConnection(self)
+        self._kept.add(kept)
+        return kept
+
     def dispose(self) -> None:
+        # A connection still kept would outlive its pool, left open until collected.
+        for kept in list(self._kept):
+            kept.close()
         self._writer.dispose()
         self._reader.dispose()
 

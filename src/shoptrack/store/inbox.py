@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, delete, func, literal_column, select, update
 
 from shoptrack.store._rows import from_row
-from shoptrack.store.database import Database, KeptConnection
+from shoptrack.store.database import Database
 from shoptrack.store.schema import inbox
 from shoptrack.store.sql import for_update, insert_ignore_returning
 
@@ -220,7 +220,7 @@ class InboxAppender:
     def __init__(self, database: Database, notify: str) -> None:
         self._database = database
         self._notify = notify
-        self._kept = None if database.is_sqlite else KeptConnection(database)
+        self._kept = None if database.is_sqlite else database.kept_connection()
 
     def append(self, entries: Sequence[InboxEntry], now: datetime) -> list[bool]:
         """Stores ``entries``; for each, whether it was new (``write_entries``)."""
