@@ -6,10 +6,13 @@ processes run them too, on any number of machines. Workers sleep until woken: by
 writer of their ``serve`` at each commit, across machines by PostgreSQL ``LISTEN/NOTIFY``, and
 otherwise after ``idle_wait`` seconds — a notification only hurries them, the rows are the record.
 
-On SQLite the intake writer and the processor share the one write lock. While intake commits,
-processing takes bounded turns (``IntakeTurns``): a small batch, then a pause twice as long, so
-that a delivery waits for at most one small batch and acknowledging keeps its pace during a
-burst; the backlog is processed at full speed once intake is quiet.
+While intake commits, processing takes bounded turns (``IntakeTurns``): a small batch, then a
+pause twice as long, so that acknowledging keeps its pace during a burst; the backlog is
+processed at full speed once intake is quiet. On SQLite the intake writer and the processor
+share the one write lock, and a delivery waits for at most one small batch. On PostgreSQL
+workers learn of intake's commits by their notifications; the turns leave the database server
+(and the cores of a machine shared with ``serve``) to acknowledging first — measured with
+``bench/intake.py``, a worker processing flat out halved what ``serve`` acknowledged.
 """
 
 from __future__ import annotations
@@ -43,9 +46,9 @@ MAINTENANCE_EVERY = timedelta(hours=6)
 
 
 class IntakeTurns:
-    """How processing shares SQLite's write lock with intake: while intake is committing, in
-    turns of at most ``rows`` rows, each followed by a pause of ``pause_factor`` times the
-    turn's length; otherwise in full batches without pause.
+    """How processing shares the database (SQLite's write lock, PostgreSQL's server) with
+    intake: while intake is committing, in turns of at most ``rows`` rows, each followed by a
+    pause of ``pause_factor`` times the turn's length; otherwise in full batches without pause.
 
     Measured with ``bench/intake.py`` on 2 cores: with full batches (200 rows) the processor
     held the lock for up to 500 ms at a time and the intake writer waited for it most of a burst,
@@ -118,12 +121,11 @@ class Workers:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_maintenance: datetime | None = None
-        self._turns = IntakeTurns() if database.is_sqlite else None
+        self._turns = IntakeTurns()
 
     def wake(self) -> None:
-        """Intake committed rows: process them (on SQLite, in turns while intake goes on)."""
-        if self._turns is not None:
-            self._turns.intake_committed()
+        """Intake committed rows: process them, in turns while intake goes on."""
+        self._turns.intake_committed()
         self._wake.set()
 
     def start(self) -> None:
@@ -160,12 +162,11 @@ class Workers:
         failures = 0
         while not self._stop.is_set():
             try:
-                turns = self._turns
-                turn = turns.turn() if turns is not None else None
+                turn = self._turns.turn()
                 began = time.monotonic()
                 batch = self._processor.run_once(limit=turn)
-                if turns is not None and turn is not None and batch.claimed:
-                    self._stop.wait(turns.pause(time.monotonic() - began))
+                if turn is not None and batch.claimed:
+                    self._stop.wait(self._turns.pause(time.monotonic() - began))
                 claimed = batch.claimed
                 failures = 0
                 if batch.recorded:
@@ -281,7 +282,7 @@ class Workers:
                     connection.execute(f"LISTEN {INBOX_CHANNEL}")
                     while not self._stop.is_set():
                         for _ in connection.notifies(timeout=1.0, stop_after=1):
-                            self._wake.set()
+                            self.wake()
             except psycopg.Error:
                 logger.warning("LISTEN connection lost; workers fall back on polling for now")
                 self._stop.wait(5)
