@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import DateTime, select
+from sqlalchemy import DateTime, bindparam, select, update
 from sqlalchemy.dialects import sqlite
 
 from shoptrack.services import Services
-from shoptrack.store.schema import event_keys, flow_attributions, order_states
-from shoptrack.store.sql import insert_ignore_returning
+from shoptrack.store.schema import event_keys, flow_attributions, metric_rollups, order_states
+from shoptrack.store.sql import execute_many, insert_ignore_returning, upsert_add_many
 from shoptrack.store.types import UTCDateTime
 from shoptrack.testing import make_shop
 
@@ -135,3 +135,105 @@ def test_sqlite_stores_times_as_sqlalchemy_writes_them_and_compares_them_in_orde
     assert ours(None) is None
     with pytest.raises(ValueError, match="timezone-aware"):
         ours(datetime(2026, 3, 1, 12))  # noqa: DTZ001  # the point
+
+
+def _state(integration_id: str, account_id: str, n: int, seen: datetime) -> dict[str, object]:
+    return {
+        "integration_id": integration_id,
+        "platform_order_id": f"{n}",
+        "account_id": account_id,
+        "raw_status": "processing" if n % 2 else "pending",
+        "platform_updated_at": seen + timedelta(microseconds=n),
+        "order_created_at": seen - timedelta(days=n),
+        "email": None if n % 3 else f"c{n}@example.com",
+        "skipped": n % 5 == 0,
+        "snapshot": {"n": n, "note": "ünïcödé ✓", "lines": [{"price": "1.10"}], "empty": {}},
+        "first_seen_at": seen,
+        "last_seen_at": seen,
+    }
+
+
+def test_statements_run_for_many_rows_store_what_sqlalchemy_stores(services: Services) -> None:
+    """Many rows at once (more than one multi-row insert's worth on SQLite), inserted, updated
+    and added to through ``store/sql.py``, are stored as SQLAlchemy's own statements store
+    them, value for value."""
+    ours, theirs = make_shop(services), make_shop(services)
+    seen = datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-7)))
+    rows = {
+        shop.integration.id: [
+            _state(shop.integration.id, shop.account_id, n, seen) for n in range(1, 1_201)
+        ]
+        for shop in (ours, theirs)
+    }
+    changes = {
+        integration_id: [
+            {
+                "k_integration": integration_id,
+                "k_order": f"{n}",
+                "raw_status": "completed",
+                "last_seen_at": seen + timedelta(hours=n),
+                "snapshot": {"n": -n},
+            }
+            for n in range(1, 1_201, 7)
+        ]
+        for integration_id in rows
+    }
+    change = (
+        update(order_states)
+        .where(
+            order_states.c.integration_id == bindparam("k_integration"),
+            order_states.c.platform_order_id == bindparam("k_order"),
+        )
+        .values({name: bindparam(name) for name in ("raw_status", "last_seen_at", "snapshot")})
+    )
+    keys = ("integration_id", "platform_order_id")
+    with services.database.write() as connection:
+        # A repeated row in the second chunk is inserted once; the rows stored are returned.
+        returned = insert_ignore_returning(
+            connection,
+            order_states,
+            [*rows[ours.integration.id], rows[ours.integration.id][0]],
+            keys,
+        )
+        connection.execute(order_states.insert(), rows[theirs.integration.id])
+        execute_many(connection, change, changes[ours.integration.id])
+        connection.execute(change, changes[theirs.integration.id])
+        stored = {
+            integration_id: [
+                {**row._mapping, "integration_id": None, "account_id": None}
+                for row in connection.execute(
+                    select(order_states)
+                    .where(order_states.c.integration_id == integration_id)
+                    .order_by(order_states.c.platform_order_id)
+                )
+            ]
+            for integration_id in rows
+        }
+    assert sorted(int(row.platform_order_id) for row in returned) == list(range(1, 1_201))
+    assert stored[ours.integration.id] == stored[theirs.integration.id]
+    assert len(stored[ours.integration.id]) == 1_200
+    assert stored[ours.integration.id][0]["last_seen_at"] == seen + timedelta(hours=1)
+
+
+def test_sums_added_for_many_rows_stay_exact(services: Services) -> None:
+    hour = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    rows = [
+        {
+            "account_id": "A" * 26,
+            "metric_id": "M" * 26,
+            "hour": hour + timedelta(hours=n),
+            "currency": "EUR",
+            "test": False,
+            "count": 1,
+            "value_sum": Decimal("123456789012.0001"),
+        }
+        for n in range(600)
+    ]
+    conflict = ("account_id", "metric_id", "hour", "currency", "test")
+    with services.database.write() as connection:
+        for _ in range(2):
+            upsert_add_many(connection, metric_rollups, rows, conflict, ("count", "value_sum"))
+        stored = connection.execute(
+            select(metric_rollups.c.count, metric_rollups.c.value_sum).distinct()
+        ).all()
+    assert [tuple(row) for row in stored] == [(2, Decimal("246913578024.0002"))]

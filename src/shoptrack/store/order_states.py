@@ -14,7 +14,7 @@ from shoptrack.domain.lifecycle import OrderState, Transition, transition
 from shoptrack.domain.order import Order
 from shoptrack.domain.status import Lifecycle, StatusRules
 from shoptrack.store.schema import order_states
-from shoptrack.store.sql import for_update, insert_ignore_returning
+from shoptrack.store.sql import execute_many, for_update, insert_ignore_returning
 
 __all__ = [
     "Sighting",
@@ -197,8 +197,7 @@ def apply_sightings(
             for key in keys
             if folds[key].stored is not None
         ]
-        if updates:
-            connection.execute(_UPDATE, updates)
+        execute_many(connection, _UPDATE, updates)
         # Orders another worker inserted meanwhile: their sightings apply again on its row.
         lost = set(new) - inserted
         pending = [index for index in pending if sightings[index].key in lost]

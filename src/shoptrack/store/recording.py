@@ -19,7 +19,7 @@ from shoptrack.ids import new_id
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.profiles import PersonKey, person_key, resolve_profiles
 from shoptrack.store.schema import event_keys, events, metric_rollups, profile_orders, profiles
-from shoptrack.store.sql import insert_ignore_returning, upsert_add_many
+from shoptrack.store.sql import execute_many, insert_ignore_returning, upsert_add_many
 from shoptrack.store.types import UTCDateTime
 
 __all__ = ["RecordedEvent", "Recording", "record_events"]
@@ -124,7 +124,8 @@ def record_events(
         _recorded(candidate, profiles_of.ids[key])
         for candidate, key in zip(fresh, keys, strict=True)
     ]
-    connection.execute(
+    execute_many(
+        connection,
         _INSERT_EVENT,
         [_event_row(c, event, now) for c, event in zip(fresh, recorded, strict=True)],
     )
@@ -206,7 +207,8 @@ def _touch_profiles(connection: Connection, recorded: Sequence[RecordedEvent]) -
         newest[event.profile_id] = max(event.time, newest.get(event.profile_id, event.time))
     if not newest:
         return
-    connection.execute(
+    execute_many(
+        connection,
         _TOUCH_PROFILE,
         [{"p_id": profile_id, "p_time": newest[profile_id]} for profile_id in sorted(newest)],
     )
@@ -288,7 +290,7 @@ def _add_to_profile_orders(
         row["last_order_at"] = draft.time if last is None else max(last, draft.time)
     if totals:
         statement = _profile_orders_upsert(connection.dialect.name)
-        connection.execute(statement, [totals[key] for key in sorted(totals)])
+        execute_many(connection, statement, [totals[key] for key in sorted(totals)])
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -41,18 +42,25 @@ class UTCDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        # SQLite's text form in one C call rather than through the DATETIME type's formatting:
-        # every processed row binds a dozen times. The same text as SQLAlchemy writes
-        # (``YYYY-MM-DD HH:MM:SS.ffffff``), so stored rows and comparisons are unchanged.
+        return _sqlite_text
 
-        def to_text(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("shoptrack stores timezone-aware times only")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
-        return to_text
+def _sqlite_text(value: datetime | None) -> str | None:
+    """A time as SQLite keeps it: the same text as SQLAlchemy writes (``YYYY-MM-DD
+    HH:MM:SS.ffffff``, UTC), so stored rows and comparisons are unchanged, made in one C call
+    rather than by the DATETIME type's formatting."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("shoptrack stores timezone-aware times only")
+    return _utc_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
+    # Every processed row binds a dozen times, most of them the batch's ``now`` or its order's
+    # times again: each is formatted once.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _SCALE = Decimal("0.0001")
