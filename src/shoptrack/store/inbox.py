@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Row, Select, delete, func, literal_column, se
 from shoptrack.store._rows import from_row
 from shoptrack.store.database import Database
 from shoptrack.store.schema import inbox
-from shoptrack.store.sql import for_update, insert_ignore_returning
+from shoptrack.store.sql import for_update, in_values, insert_ignore_returning
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -269,7 +269,7 @@ def claimable(connection: Connection, ids: Sequence[int], now: datetime) -> set[
     if not ids:
         return set()
     query = select(inbox.c.id).where(
-        inbox.c.id.in_(ids),
+        in_values(connection, (inbox.c.id,), ids),
         inbox.c.state == InboxState.PENDING.value,
         inbox.c.available_at <= now,
     )
@@ -297,7 +297,7 @@ def mark_processed(
     if ids:
         connection.execute(
             update(inbox)
-            .where(inbox.c.id.in_(ids))
+            .where(in_values(connection, (inbox.c.id,), ids))
             .values(
                 state=InboxState.PROCESSED.value,
                 processed_at=now,

@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Row, bindparam, select, tuple_, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from shoptrack.domain.lifecycle import OrderState, Transition, transition
 from shoptrack.domain.order import Order
 from shoptrack.domain.status import Lifecycle, StatusRules
 from shoptrack.store.schema import order_states
-from shoptrack.store.sql import execute_many, for_update, insert_ignore_returning
+from shoptrack.store.sql import execute_many, for_update, in_values, insert_ignore_returning
 
 __all__ = [
     "Sighting",
@@ -101,7 +101,7 @@ class Sighting:
         return self.integration_id, self.order.platform_order_id
 
 
-_KEY = tuple_(order_states.c.integration_id, order_states.c.platform_order_id)
+_KEY_COLUMNS = (order_states.c.integration_id, order_states.c.platform_order_id)
 _UPDATE = (
     update(order_states)
     .where(
@@ -118,7 +118,11 @@ def _locked_rows(
     """The stored rows of ``keys``, locked in key order (one order for every worker)."""
     found: dict[tuple[str, str], Row[Any]] = {}
     for chunk in _chunks(sorted(keys)):
-        query = select(order_states).where(_KEY.in_(chunk)).order_by(*_KEY.clauses)
+        query = (
+            select(order_states)
+            .where(in_values(connection, _KEY_COLUMNS, chunk))
+            .order_by(*_KEY_COLUMNS)
+        )
         for row in connection.execute(for_update(connection, query)):
             found[(row.integration_id, row.platform_order_id)] = row
     return found

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shoptrack.domain.events import Person
 from shoptrack.errors import ConflictError, InputError, NotFoundError
 from shoptrack.ids import new_id
 from shoptrack.store.schema import profiles
-from shoptrack.store.sql import for_update, insert_ignore, insert_ignore_returning
+from shoptrack.store.sql import for_update, in_values, insert_ignore, insert_ignore_returning
 
 __all__ = [
     "PROFILE_ATTRIBUTES",
@@ -194,7 +194,7 @@ def _existing_ids(connection: Connection, keys: Sequence[PersonKey]) -> dict[Per
         for start in range(0, len(pairs), 500):
             chunk = pairs[start : start + 500]
             query = select(profiles.c.id, profiles.c.account_id, column).where(
-                tuple_(profiles.c.account_id, column).in_(chunk)
+                in_values(connection, (profiles.c.account_id, column), chunk)
             )
             for row in connection.execute(query):
                 found[(row.account_id, identifier, row[2])] = str(row.id)
@@ -214,7 +214,11 @@ def _update_found(
     people_of: dict[str, list[Person]] = {}
     for key, profile_id in resolved.items():
         people_of.setdefault(profile_id, []).extend(wanted[key])
-    query = select(profiles).where(profiles.c.id.in_(sorted(people_of))).order_by(profiles.c.id)
+    query = (
+        select(profiles)
+        .where(in_values(connection, (profiles.c.id,), sorted(people_of)))
+        .order_by(profiles.c.id)
+    )
     rows = connection.execute(for_update(connection, query)).all()
     if len(rows) != len(people_of):
         raise LookupError("a profile was erased while its events were being recorded")

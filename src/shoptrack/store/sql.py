@@ -20,12 +20,14 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    any_,
     bindparam,
     cast,
     column,
     func,
     literal_column,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -37,6 +39,7 @@ __all__ = [
     "escape_like",
     "execute_many",
     "for_update",
+    "in_values",
     "insert_ignore",
     "insert_ignore_returning",
     "upsert_add",
@@ -343,6 +346,32 @@ def upsert_add(
 def escape_like(text: str) -> str:
     """``text`` matched literally by LIKE (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def in_values(
+    connection: Connection, columns: Sequence[ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """The condition that ``columns`` (one, or several compared as a row) equal one of
+    ``values`` (values, or tuples of them).
+
+    On PostgreSQL the values are bound as one array per column, whatever their number: an IN
+    list of a batch's keys was a statement of several kilobytes, never the same twice, that
+    psycopg parsed anew (too long for its cache) and the server planned anew for every batch.
+    """
+    if connection.dialect.name != "postgresql":
+        return (columns[0] if len(columns) == 1 else tuple_(*columns)).in_(values)
+    if len(columns) == 1:
+        return columns[0] == any_(_array(columns[0], list(values)))
+    arrays = [
+        _array(column, [value[index] for value in values]) for index, column in enumerate(columns)
+    ]
+    names = (f"c{index}" for index in range(len(columns)))
+    given = func.unnest(*arrays).table_valued(*names).render_derived()
+    return tuple_(*columns).in_(select(*given.c))
+
+
+def _array(column: ColumnElement[Any], values: list[Any]) -> Any:
+    return bindparam(None, values, type_=postgresql.ARRAY(column.type))
 
 
 def for_update(
