@@ -155,7 +155,7 @@ def retired_secrets(
 
 
 def webhook_url(services: Services, integration: Integration) -> str:
-    base = services.settings.public_url.rstrip("/")
+    base = services.settings.public_base
     return f"{base}/webhooks/{integration.platform}/{integration.id}"
 
 

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def public_base(self) -> str:
+        """``public_url`` without a trailing slash: what absolute links are joined to."""
+        return self.public_url.rstrip("/")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url().startswith("sqlite")
 

@@ -217,7 +217,7 @@ def app_secrets_of(services: Services) -> list[str]:
 
 
 def callback_url(services: Services) -> str:
-    return services.settings.public_url.rstrip("/") + CALLBACK_PATH
+    return services.settings.public_base + CALLBACK_PATH
 
 
 def begin_install(

@@ -1,6 +1,6 @@
 """What the command groups share: the console, the ``--account`` and ``--json`` options, the
-services a command builds (the schema brought up to date first), the account it acts in, the
-public base URL of the documents it prints, and the JSON it prints them as."""
+services a command builds (the schema brought up to date first), the account it acts in, and
+the JSON it prints documents as."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ __all__ = [
     "in_account",
     "integration_names",
     "print_json",
-    "public_base",
     "resolve_account",
 ]
 
@@ -40,11 +39,6 @@ def build_services() -> Services:
     services = Services.build(Settings())
     services.upgrade()
     return services
-
-
-def public_base(services: Services) -> str:
-    """The base of the links in the documents printed: the public URL, as the API's are."""
-    return services.settings.public_url.rstrip("/")
 
 
 def print_json(document: Any) -> None:

@@ -17,7 +17,6 @@ from shoptrack.cli._common import (
     in_account,
     integration_names,
     print_json,
-    public_base,
 )
 
 if TYPE_CHECKING:
@@ -130,7 +129,7 @@ def alerts_list(
             connection, account_id, status=None if show_all else "open", limit=10_000
         )
     if as_json:
-        base = public_base(services)
+        base = services.settings.public_base
         print_json({"data": [alert_resource(alert, base) for alert in found]})
         return
     if not found:
@@ -161,7 +160,7 @@ def alerts_subscribe(
     made = subscribe(services, account_id, email=email, url=webhook)
     if as_json:
         resource = subscription_resource(
-            made.subscription, public_base(services), secret=made.secret
+            made.subscription, services.settings.public_base, secret=made.secret
         )
         print_json({"data": resource})
         return
@@ -204,7 +203,7 @@ def alerts_subscriptions(account: AccountOption = None, as_json: JsonOption = Fa
     services, account_id = in_account(account)
     found = subscriptions(services, account_id)
     if as_json:
-        base = public_base(services)
+        base = services.settings.public_base
         print_json({"data": [subscription_resource(s, base) for s in found]})
         return
     for item in found:

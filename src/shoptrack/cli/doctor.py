@@ -20,7 +20,6 @@ from shoptrack.cli._common import (
     in_account,
     integration_names,
     print_json,
-    public_base,
 )
 from shoptrack.cli._output import local_time
 
@@ -156,7 +155,7 @@ def doctor(
     from shoptrack.doctor import apply_fix, diagnose_account, diagnose_integration
 
     services, account_id = in_account(account, integration)
-    base = public_base(services)
+    base = services.settings.public_base
     if fix is not None:
         if integration is None:
             raise typer.BadParameter("name the integration to fix", param_hint="INTEGRATION")

@@ -15,7 +15,6 @@ from shoptrack.cli._common import (
     console,
     in_account,
     print_json,
-    public_base,
 )
 
 __all__ = ["flows_app"]
@@ -46,7 +45,7 @@ def flows_list(account: AccountOption = None, as_json: JsonOption = False) -> No
         found = list_flows(connection, account_id, limit=10_000)
         metrics = metrics_by_id(connection, account_id, [f.trigger_metric_id for f in found])
     if as_json:
-        print_json({"data": [flow_resource(flow, public_base(services)) for flow in found]})
+        print_json({"data": [flow_resource(flow, services.settings.public_base) for flow in found]})
         return
     now = services.clock.now()
     rows = []
@@ -115,7 +114,7 @@ def flows_create(
         status=status,
         name=name,
     )
-    base = public_base(services)
+    base = services.settings.public_base
     with options_named({"trigger_metric_id": "--metric", "status": "--status"}):
         created = create_flow_now(services, request, diagnostics_url=diagnostics_url(base))
     document = created_flow_document(created, base)
@@ -137,7 +136,7 @@ def flows_show(flow: str, account: AccountOption = None, as_json: JsonOption = F
     with services.database.read() as connection:
         found = get_flow(connection, account_id, flow)
         statistics = flow_statistics(connection, found, services.clock.now())
-    base = public_base(services)
+    base = services.settings.public_base
     document = {
         "data": flow_resource(found, base, definition=True),
         "included": [statistics_resource(found, statistics, base)],
@@ -169,7 +168,7 @@ def flows_set_status(
             safeguards=Safeguards.of(services),
             status=status,
         )
-    document = flow_resource(changed, public_base(services))
+    document = flow_resource(changed, services.settings.public_base)
     if as_json:
         print_json({"data": document})
         return

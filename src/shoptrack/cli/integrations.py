@@ -10,14 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from shoptrack.cli._common import (
-    AccountOption,
-    JsonOption,
-    console,
-    in_account,
-    print_json,
-    public_base,
-)
+from shoptrack.cli._common import AccountOption, JsonOption, console, in_account, print_json
 from shoptrack.clock import relative
 
 if TYPE_CHECKING:
@@ -61,7 +54,9 @@ def _integration_document(services: Services, integration_id: str) -> dict[str, 
     from shoptrack.api.resources import integration_resource
     from shoptrack.integrations import integration_view
 
-    return integration_resource(integration_view(services, integration_id), public_base(services))
+    return integration_resource(
+        integration_view(services, integration_id), services.settings.public_base
+    )
 
 
 def _print_connected(services: Services, result: ConnectResult, as_json: bool) -> None:
@@ -69,7 +64,7 @@ def _print_connected(services: Services, result: ConnectResult, as_json: bool) -
     from shoptrack.integrations import integration_view
 
     view = integration_view(services, result.integration.id)
-    document = connected_document(view, result, public_base(services))
+    document = connected_document(view, result, services.settings.public_base)
     if as_json:
         print_json(document)
         return

@@ -12,14 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shoptrack.cli._common import (
-    AccountOption,
-    JsonOption,
-    console,
-    in_account,
-    print_json,
-    public_base,
-)
+from shoptrack.cli._common import AccountOption, JsonOption, console, in_account, print_json
 
 __all__ = ["replay", "sync"]
 
@@ -141,7 +134,7 @@ def sync(
     with services.database.read() as connection:
         row = get_run(connection, account_id, run_id)
     assert row is not None
-    document = sync_run_resource(row, public_base(services))
+    document = sync_run_resource(row, services.settings.public_base)
     attributes = document["attributes"]
     if as_json:
         print_json({"data": document})
