@@ -199,6 +199,21 @@ def test_a_quiet_trigger_metric_warns_and_the_flow_is_created(
         assert get_flow(connection, shop.account_id, flow_id).status.value == "draft"
 
 
+def test_old_days_links_move_to_the_period_picker(
+    browser: Browser, services: Services, shop: Shop
+) -> None:
+    flow_id = _create(browser, services, shop, "post-purchase", "Placed Order")
+    for path in ("/flows", f"/flows/{flow_id}"):
+        old = browser.get(f"{path}?days=7&compare=none")
+        assert old.status_code == 301
+        assert old.headers["location"] == f"{path}?range=7d&compare=none"
+        assert browser.get(f"{path}?days=9").headers["location"] == path
+        assert browser.get(old.headers["location"]).status_code == 200
+    # Signed out, the sign-in comes first.
+    browser.post("/sign-out", {"csrf_token": csrf_of(browser.get("/flows").text)})
+    assert browser.get("/flows?days=7").headers["location"].startswith("/sign-in")
+
+
 def test_a_metric_that_does_not_fit_is_named(
     browser: Browser, services: Services, shop: Shop
 ) -> None:

@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.errors import ConfigurationError
 from shoptrack.flows.conditions import ConditionContext, describe, failing_condition, holds
@@ -52,10 +51,8 @@ from shoptrack.flows.sending import (
 )
 from shoptrack.flows.unsubscribe import UnsubscribeToken, sign_token
 from shoptrack.ids import lease_owner, new_id
-from shoptrack.outbound import OutboundGuard
 from shoptrack.services import Services
 from shoptrack.store.accounts import account_settings, get_account
-from shoptrack.store.database import Database
 from shoptrack.store.engagement import signing_key
 from shoptrack.store.events import event_integration
 from shoptrack.store.flows import (
@@ -79,7 +76,6 @@ from shoptrack.store.flows import (
     suppression_of,
 )
 from shoptrack.store.integrations import list_integrations
-from shoptrack.store.secrets import CredentialCipher
 
 __all__ = ["EngineReport", "FlowEngine"]
 
@@ -158,34 +154,18 @@ class FlowEngine:
 
     def __init__(
         self,
-        database: Database,
-        clock: Clock,
+        services: Services,
         sender: SenderSettings,
-        mailer: Mailer,
+        sending: MessageSender,
         *,
-        cipher: CredentialCipher,
-        webhooks: WebhookSender | None = None,
-        renderer: TemplateRenderer | None = None,
         batch_size: int = 50,
     ) -> None:
-        self._database = database
-        self._clock = clock
+        self._database = services.database
+        self._clock = services.clock
+        self._cipher = services.cipher  # decrypts store credentials, for the store's address
         self._sender = sender
-        self._cipher = cipher  # decrypts store credentials, for the store's address
+        self._sending = sending  # sends what a round prepared, under the engine's leases
         self._batch_size = batch_size
-        # Unique per engine, so two engines of one process never share a lease.
-        self.owner = lease_owner(per_instance=True)
-        self._sending = MessageSender(
-            database,
-            clock,
-            sender,
-            mailer,
-            cipher=cipher,
-            # Without a sender given, webhooks reach public addresses only.
-            webhooks=webhooks or WebhookSender(OutboundGuard()),
-            renderer=renderer or TemplateRenderer(),
-            owner=self.owner,
-        )
 
     @classmethod
     def from_services(
@@ -204,16 +184,18 @@ class FlowEngine:
             email_from=settings.email_from,
             secret_keys=tuple(settings.secret_keys()),
         )
-        return cls(
+        sending = MessageSender(
             services.database,
             services.clock,
             sender,
             mailer or mailer_from_settings(settings.smtp_url, settings.data_dir),
             cipher=services.cipher,
             webhooks=webhooks or WebhookSender(services.outbound),
-            renderer=renderer,
-            batch_size=batch_size,
+            renderer=renderer or TemplateRenderer(),
+            # Unique per engine, so two engines of one process never share a lease.
+            owner=lease_owner(per_instance=True),
         )
+        return cls(services, sender, sending, batch_size=batch_size)
 
     def close(self) -> None:
         self._sending.close()
@@ -352,7 +334,9 @@ class FlowEngine:
             send = self._build(walk, step, existing)
             send.resumed = existing.state == "sending"
             send.delivery = restart_delivery(connection, existing)
-        hold_for_send(connection, run.id, step.id, owner=self.owner, now=now, duration=LEASE)
+        hold_for_send(
+            connection, run.id, step.id, owner=self._sending.owner, now=now, duration=LEASE
+        )
         return send
 
     def _first_attempt(self, walk: _Walk, step: SendEmail | SendWebhook) -> PendingSend:

@@ -144,7 +144,7 @@ class MessageSender:
         self._cipher = cipher  # decrypts webhook secrets, just before they sign
         self._webhooks = webhooks
         self._renderer = renderer
-        self._owner = owner
+        self.owner = owner  # the engine whose leases this sender works under
 
     def close(self) -> None:
         self._webhooks.close()
@@ -222,14 +222,14 @@ class MessageSender:
             if error is not None and not error.permanent and delivery.attempts < MAX_ATTEMPTS:
                 due = now + retry_delay(delivery.attempts)
                 if not retry_run(
-                    connection, run.id, run.attempts, str(error), due, owner=self._owner
+                    connection, run.id, run.attempts, str(error), due, owner=self.owner
                 ):
                     logger.warning("flow run %s was taken over while sending", run.id)
                     return None
                 mark_delivery(connection, delivery.id, "retry", now, str(error), subject=subject)
                 return "retry"
             if not finish_send(
-                connection, run.id, owner=self._owner, step_id=step.id, next_step=step.next, now=now
+                connection, run.id, owner=self.owner, step_id=step.id, next_step=step.next, now=now
             ):
                 logger.warning("flow run %s was taken over while sending", run.id)
                 return None
@@ -272,7 +272,7 @@ class MessageSender:
                 connection,
                 send.run.id,
                 send.step.id,
-                owner=self._owner,
+                owner=self.owner,
                 now=self._clock.now(),
                 duration=LEASE,
             )

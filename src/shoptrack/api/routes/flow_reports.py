@@ -6,7 +6,7 @@ the attribute."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request, Response
@@ -71,9 +71,16 @@ def _report(account_id: str, services: ServicesDep, attributes: ReportAttributes
         )
 
 
-def _document(
-    request: Request, report_type: str, report: FlowReport, attributes: dict[str, Any]
-) -> Response:
+def _document(request: Request, report: FlowReport, statistics: Sequence[str]) -> Response:
+    """The report in Klaviyo's shape: a values report, or (with intervals) a series report."""
+    attributes: dict[str, Any] = {"results": report.results(statistics)}
+    if report.date_times is None:
+        report_type = "flow-values-report"
+    else:
+        report_type = "flow-series-report"
+        attributes["date_times"] = [
+            moment.astimezone(report.zone).isoformat() for moment in report.date_times
+        ]
     flows = sorted({row.flow.id for row in report.rows})
     messages = sorted({row.step_id for row in report.rows})
     return jsonapi_response(
@@ -93,6 +100,14 @@ def _document(
     )
 
 
+def _answer(
+    request: Request, account_id: str, services: ServicesDep, attributes: ReportAttributes
+) -> Response:
+    """Answers a report request: a values report, or (with an interval) a series report."""
+    report = _report(account_id, services, attributes)
+    return _document(request, report, attributes.statistics)
+
+
 @router.operation("POST /api/flow-values-reports", "query_flow_values", FlowValuesReportResponse)
 def query_flow_values(
     request: Request,
@@ -101,10 +116,7 @@ def query_flow_values(
     body: JSONAPIBody[FlowValuesRequest],
 ) -> Response:
     """Each flow message's statistics over the timeframe."""
-    attributes = body.data.attributes
-    report = _report(account.id, services, attributes)
-    results = report.results(attributes.statistics)
-    return _document(request, "flow-values-report", report, {"results": results})
+    return _answer(request, account.id, services, body.data.attributes)
 
 
 @router.operation("POST /api/flow-series-reports", "query_flow_series", FlowSeriesReportResponse)
@@ -115,12 +127,4 @@ def query_flow_series(
     body: JSONAPIBody[FlowSeriesRequest],
 ) -> Response:
     """Each flow message's statistics per interval of the timeframe."""
-    attributes = body.data.attributes
-    report = _report(account.id, services, attributes)
-    document = {
-        "results": report.results(attributes.statistics),
-        "date_times": [
-            moment.astimezone(report.zone).isoformat() for moment in report.date_times or []
-        ],
-    }
-    return _document(request, "flow-series-report", report, document)
+    return _answer(request, account.id, services, body.data.attributes)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, cast
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -12,7 +14,7 @@ from shoptrack.errors import ShoptrackError
 from shoptrack.web.rendering import Pages, humanize
 from shoptrack.web.security import Visitor, add_flash
 
-__all__ = ["FieldErrors", "field_errors", "moved", "pages", "redirect"]
+__all__ = ["FieldErrors", "field_errors", "moved", "moving_old_links", "pages", "redirect"]
 
 
 def pages(request: Request) -> Pages:
@@ -37,6 +39,26 @@ def moved(request: Request, dropped: str, added: list[tuple[str, str]]) -> Respo
     kept = added + [(name, value) for name, value in params if name != dropped]
     query = urlencode(kept)
     return RedirectResponse(f"{request.url.path}{'?' if query else ''}{query}", status_code=301)
+
+
+P = ParamSpec("P")
+
+
+def moving_old_links(
+    old_link: Callable[[Request], Response | None],
+) -> Callable[[Callable[P, Response]], Callable[P, Response]]:
+    """Keeps a page's old links working: a request ``old_link`` answers (with ``moved``) gets
+    that redirect, once the page's dependencies (sign-in) have passed; others get the page."""
+
+    def decorate(page: Callable[P, Response]) -> Callable[P, Response]:
+        @functools.wraps(page)  # FastAPI reads the page's parameters through the wrapper
+        def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+            request = cast("Request", kwargs["request"])  # FastAPI passes parameters by name
+            return old_link(request) or page(*args, **kwargs)
+
+        return answer
+
+    return decorate
 
 
 FieldErrors = dict[str, str]

@@ -44,7 +44,14 @@ from shoptrack.store.flows import (
 )
 from shoptrack.web.flow_figures import flow_figures, revenue_totals
 from shoptrack.web.periods import RANGES, read_period
-from shoptrack.web.routes._common import FieldErrors, field_errors, moved, pages, redirect
+from shoptrack.web.routes._common import (
+    FieldErrors,
+    field_errors,
+    moved,
+    moving_old_links,
+    pages,
+    redirect,
+)
 from shoptrack.web.security import Form, FormDep, Visitor, VisitorDep, services_of
 
 __all__ = ["router"]
@@ -101,12 +108,10 @@ def _without_days(request: Request) -> Response | None:
 
 
 @router.get("/flows")
+@moving_old_links(_without_days)
 def flow_list(request: Request, visitor: VisitorDep) -> Response:
     """Every flow with its status and statistics, and the revenue credited to it over the
     period chosen beside the period before."""
-    moved = _without_days(request)
-    if moved is not None:
-        return moved
     services = services_of(request)
     now = services.clock.now()
     with services.database.read() as connection:
@@ -273,12 +278,10 @@ def _own_flow(request: Request, visitor: Visitor, flow_id: str) -> FlowRecord:
 
 
 @router.get("/flows/{flow_id}")
+@moving_old_links(_without_days)
 def flow_page(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
     """The flow: what it earned over the period chosen (see ``periods.py``) beside the period
     before, its status and its steps, each with what happened there."""
-    moved = _without_days(request)
-    if moved is not None:
-        return moved
     services = services_of(request)
     now = services.clock.now()
     with services.database.read() as connection:

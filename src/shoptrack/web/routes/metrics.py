@@ -29,7 +29,7 @@ from shoptrack.web.period_figures import (
 )
 from shoptrack.web.periods import read_period
 from shoptrack.web.queries import feed_events
-from shoptrack.web.routes._common import moved, pages
+from shoptrack.web.routes._common import moved, moving_old_links, pages
 from shoptrack.web.security import VisitorDep, services_of
 
 __all__ = ["router"]
@@ -105,13 +105,11 @@ def _without_old_compare(request: Request) -> Response | None:
 
 
 @router.get("/metrics/{metric_id}")
+@moving_old_links(_without_old_compare)
 def metric_page(request: Request, metric_id: str, visitor: VisitorDep) -> Response:
     """A metric over the period chosen, beside the period before: its totals (values per
     currency), its chart of events, values (one chart per currency) or profiles by day, week
     or month — of this source or of every source with its name — and its latest events."""
-    moved = _without_old_compare(request)
-    if moved is not None:
-        return moved
     params = request.query_params
     measure = _choice(params, "measure", MEASURES, "count")
     every = _choice(params, "integrations", _SOURCES, "one") == "all"
