@@ -70,6 +70,7 @@ from shoptrack.simulators._kit import (
     Ids,
     NewOrder,
     WebhookDelivery,
+    WebhookSettings,
     WebhookSimulator,
     listed,
 )
@@ -181,10 +182,7 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery, Webhoo
         webhook_timeout: float = 10.0,
     ) -> None:
         super().__init__(
-            clock,
-            webhook_delivery=webhook_delivery,
-            webhook_transport=webhook_transport,
-            webhook_timeout=webhook_timeout,
+            clock, WebhookSettings(webhook_delivery, webhook_transport, webhook_timeout)
         )
         self.consumer_key = consumer_key or "ck_" + secrets.token_hex(20)
         self.consumer_secret = consumer_secret or "cs_" + secrets.token_hex(20)
