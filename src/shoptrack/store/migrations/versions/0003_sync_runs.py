@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shoptrack.store.migrations import _ops
 from shoptrack.store.types import UTCDateTime
 
 revision = "0003"
@@ -24,7 +23,12 @@ def upgrade() -> None:
         "sync_runs",
         sa.Column("id", sa.String(26), primary_key=True),
         sa.Column("account_id", sa.String(26), nullable=False),
-        _ops.reference("sync_runs", "integration_id", "integrations"),
+        sa.Column(
+            "integration_id",
+            sa.String(26),
+            sa.ForeignKey("integrations.id", name="fk_sync_runs_integration_id_integrations"),
+            nullable=False,
+        ),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("backfill", sa.Boolean, nullable=False),
         sa.Column("window_since", UTCDateTime(), nullable=False),

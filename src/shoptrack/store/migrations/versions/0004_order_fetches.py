@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shoptrack.store.migrations import _ops
 from shoptrack.store.types import UTCDateTime
 
 revision = "0004"
@@ -22,7 +21,12 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "order_fetches",
-        _ops.reference("order_fetches", "integration_id", "integrations"),
+        sa.Column(
+            "integration_id",
+            sa.String(26),
+            sa.ForeignKey("integrations.id", name="fk_order_fetches_integration_id_integrations"),
+            nullable=False,
+        ),
         sa.Column("platform_order_id", sa.String(64), nullable=False),
         sa.Column("account_id", sa.String(26), nullable=False),
         sa.Column("requested_at", UTCDateTime(), nullable=False),
