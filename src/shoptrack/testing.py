@@ -22,7 +22,7 @@ from typing import Any
 
 from shoptrack.outbound import OutboundGuard, host_networks
 from shoptrack.services import Services
-from shoptrack.simulators.woocommerce import WC_VERSION, WP_VERSION, SimulatedOrder, build_order
+from shoptrack.simulators.woocommerce import WC_VERSION, WP_VERSION, build_order, placed_order
 from shoptrack.store.accounts import create_account
 from shoptrack.store.integrations import Integration, create_integration
 from shoptrack.store.sync_runs import unschedule_syncs
@@ -52,8 +52,6 @@ WOO_SITE_URL = "https://shop.example.com/"
 WOO_SITE_TIMEZONE = timezone(timedelta(hours=-3))
 WOO_WEBHOOK_ID = 12
 _USER_AGENT = f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"
-# Orders in these statuses were paid when created (a refunded order was paid first).
-_PAID_STATUSES = ("processing", "completed", "refunded")
 
 
 @dataclass(frozen=True)
@@ -115,17 +113,8 @@ def woo_order(
     the others are simple products bought once. ``overrides`` replace top-level fields. The
     order is written by the WooCommerce simulator's builder, so tests and simulator agree.
     """
-    created = created or modified
-    stored = SimulatedOrder(
-        id=order_id,
-        status=status,
-        created=created,
-        modified=modified,
-        email=email,
-        lines=lines,
-        total=total,
-        paid=created if status in _PAID_STATUSES else None,
-        completed=modified if status == "completed" else None,
+    stored = placed_order(
+        order_id, status, created or modified, modified, email=email, lines=lines, total=total
     )
     order = build_order(stored, site_url=WOO_SITE_URL, site_timezone=WOO_SITE_TIMEZONE)
     order.update(overrides)

@@ -565,4 +565,5 @@ def test_public_surface() -> None:
         "Webhook",
         "WooCommerceSimulator",
         "build_order",
+        "placed_order",
     ]

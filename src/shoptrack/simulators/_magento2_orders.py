@@ -192,19 +192,22 @@ class _Product:
     parts: tuple[_Part, ...] = ()
 
 
+def _configurable(
+    sku: str, name: str, product_id: int, price: Decimal, *variants: tuple[str, int]
+) -> _Product:
+    """A configurable product and its variants, each given as its options and product id:
+    Magento names a variant after its parent and options (``MH01-M-Gray``, ``Chaz Kangeroo
+    Hoodie-M-Gray``), and charges the parent's price for it."""
+    parts = tuple(
+        _Part(f"{sku}-{options}", f"{name}-{options}", part_id, Decimal(0))
+        for options, part_id in variants
+    )
+    return _Product("configurable", sku, name, product_id, price, parts)
+
+
 _CATALOGUE = (
     _Product("simple", "24-MB01", "Joust Duffle Bag", 1, Decimal(34)),
-    _Product(
-        "configurable",
-        "MH01",
-        "Chaz Kangeroo Hoodie",
-        67,
-        Decimal(52),
-        (
-            _Part("MH01-M-Gray", "Chaz Kangeroo Hoodie-M-Gray", 56, Decimal(0)),
-            _Part("MH01-L-Black", "Chaz Kangeroo Hoodie-L-Black", 60, Decimal(0)),
-        ),
-    ),
+    _configurable("MH01", "Chaz Kangeroo Hoodie", 67, Decimal(52), ("M-Gray", 56), ("L-Black", 60)),
     _Product("simple", "24-UG06", "Affirm Water Bottle", 19, Decimal(7)),
     _Product(
         "bundle",
@@ -217,17 +220,7 @@ _CATALOGUE = (
             _Part("24-WG086", "Sprite Yoga Strap 8 foot", 34, Decimal(17)),
         ),
     ),
-    _Product(
-        "configurable",
-        "WS12",
-        "Radiant Tee",
-        1562,
-        Decimal(22),
-        (
-            _Part("WS12-M-Orange", "Radiant Tee-M-Orange", 1553, Decimal(0)),
-            _Part("WS12-S-Blue", "Radiant Tee-S-Blue", 1548, Decimal(0)),
-        ),
-    ),
+    _configurable("WS12", "Radiant Tee", 1562, Decimal(22), ("M-Orange", 1553), ("S-Blue", 1548)),
     _Product("simple", "24-MB02", "Fusion Backpack", 6, Decimal(59)),
 )
 _FLAT_RATE = Decimal(5)  # Magento's default flat rate: $5.00 per item

@@ -17,15 +17,13 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, Unpack
 from urllib.parse import urlsplit
 
-import httpx
-
 from shoptrack.simulators._kit import (
     Clock,
     EdgeFaults,
     Ids,
     NewOrder,
     OrderArguments,
-    WebhookDelivery,
+    WebhookSettings,
     WebhookSimulator,
 )
 from shoptrack.simulators._kit.values import second, zone
@@ -86,9 +84,7 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery, Subscription]):
         shop_timezone: The shop's IANA time zone.
         client_secret: The app's client secret, which signs every delivery.
         clock: Returns the current time (aware); defaults to the machine's clock.
-        webhook_delivery: ``immediate`` or ``manual`` (see ``shopify``'s docstring).
-        webhook_transport: How deliveries reach their URLs (e.g. ``httpx.ASGITransport``).
-        webhook_timeout: Seconds to wait for an answer.
+        webhooks: How its webhooks are sent (``shopify``'s docstring tells the delivery modes).
         edge: The edge in front of the shop's APIs.
     """
 
@@ -103,18 +99,10 @@ class ShopifyShop(WebhookSimulator[_Pending, Outgoing, Delivery, Subscription]):
         shop_timezone: str,
         client_secret: str,
         clock: Clock | None,
-        webhook_delivery: WebhookDelivery,
-        webhook_transport: httpx.AsyncBaseTransport | None,
-        webhook_timeout: float,
+        webhooks: WebhookSettings,
         edge: EdgeFaults,
     ) -> None:
-        super().__init__(
-            clock,
-            webhook_delivery=webhook_delivery,
-            webhook_transport=webhook_transport,
-            webhook_timeout=webhook_timeout,
-            edge=edge,
-        )
+        super().__init__(clock, webhooks, edge=edge)
         zone(shop_timezone)  # fail early on a name nobody knows
         self.shop_domain = shop_domain
         self.shop_name = shop_name

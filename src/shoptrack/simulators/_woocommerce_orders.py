@@ -22,6 +22,7 @@ __all__ = [
     "Refund",
     "SimulatedOrder",
     "build_order",
+    "placed_order",
 ]
 
 WC_VERSION = "9.8.5"
@@ -39,6 +40,8 @@ CORE_STATUSES = (
 )
 # wc_get_is_paid_statuses(): these get a date_paid when an order enters them.
 PAID_STATUSES = ("processing", "completed")
+# An order placed in one of these was paid at checkout (a refunded order was paid first).
+_PAID_AT_CHECKOUT = (*PAID_STATUSES, "refunded")
 _BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
@@ -75,6 +78,26 @@ class SimulatedOrder:
     def refunded(self) -> Decimal:
         """The amount refunded so far."""
         return sum((refund.amount for refund in self.refunds), Decimal(0))
+
+
+def placed_order(
+    order_id: int,
+    status: str,
+    created: datetime,
+    modified: datetime,
+    *,
+    email: str,
+    lines: int,
+    total: str,
+) -> SimulatedOrder:
+    """An order placed at ``created`` and in ``status`` since ``modified``, with the dates that
+    status implies: paid at checkout, completed when it last changed."""
+    order = SimulatedOrder(order_id, status, created, modified, email, lines, total)
+    if status in _PAID_AT_CHECKOUT:
+        order.paid = created
+    if status == "completed":
+        order.completed = modified
+    return order
 
 
 def build_order(

@@ -86,6 +86,7 @@ from shoptrack.simulators._kit import (
     Ids,
     NewOrder,
     WebhookDelivery,
+    WebhookSettings,
     WebhookSimulator,
     timezone_fault,
 )
@@ -184,10 +185,7 @@ class BigCommerceSimulator(WebhookSimulator[_Attempt, Outgoing, Delivery, Hook])
         store_timezone: str = "America/Chicago",
     ) -> None:
         super().__init__(
-            clock,
-            webhook_delivery=webhook_delivery,
-            webhook_transport=webhook_transport,
-            webhook_timeout=webhook_timeout,
+            clock, WebhookSettings(webhook_delivery, webhook_transport, webhook_timeout)
         )
         self.store_hash = store_hash or _token(10)
         self.access_token = access_token or _token(31)

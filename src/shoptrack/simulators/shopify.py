@@ -76,6 +76,7 @@ from shoptrack.simulators._kit import (
     EdgeFaults,
     Fault,
     WebhookDelivery,
+    WebhookSettings,
     listed,
     timezone_fault,
 )
@@ -187,9 +188,7 @@ class ShopifySimulator(ShopifyShop):
             shop_timezone=shop_timezone,
             client_secret=client_secret or "shpss_" + secrets.token_hex(16),
             clock=clock,
-            webhook_delivery=webhook_delivery,
-            webhook_transport=webhook_transport,
-            webhook_timeout=webhook_timeout,
+            webhooks=WebhookSettings(webhook_delivery, webhook_transport, webhook_timeout),
             # The API answers the rate-limit burst, as REST and GraphQL each do (2 seconds).
             edge=EdgeFaults(retry_after_seconds=2, platform_rate_limit=True),
         )

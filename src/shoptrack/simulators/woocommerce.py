@@ -70,6 +70,7 @@ from shoptrack.simulators._kit import (
     Ids,
     NewOrder,
     WebhookDelivery,
+    WebhookSettings,
     WebhookSimulator,
     listed,
 )
@@ -84,6 +85,7 @@ from shoptrack.simulators._woocommerce_orders import (
     Refund,
     SimulatedOrder,
     build_order,
+    placed_order,
 )
 from shoptrack.simulators._woocommerce_rest import RestApi
 from shoptrack.simulators._woocommerce_webhooks import STATUSES as WEBHOOK_STATUSES
@@ -106,6 +108,7 @@ __all__ = [
     "Webhook",
     "WooCommerceSimulator",
     "build_order",
+    "placed_order",
 ]
 
 # Gateways that can refund through their API (`supports('refunds')`); bank transfer cannot.
@@ -179,10 +182,7 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery, Webhoo
         webhook_timeout: float = 10.0,
     ) -> None:
         super().__init__(
-            clock,
-            webhook_delivery=webhook_delivery,
-            webhook_transport=webhook_transport,
-            webhook_timeout=webhook_timeout,
+            clock, WebhookSettings(webhook_delivery, webhook_transport, webhook_timeout)
         )
         self.consumer_key = consumer_key or "ck_" + secrets.token_hex(20)
         self.consumer_secret = consumer_secret or "cs_" + secrets.token_hex(20)
@@ -297,16 +297,14 @@ class WooCommerceSimulator(WebhookSimulator[_Pending, Outgoing, Delivery, Webhoo
         order_id, status = self._ids.next(), new.status
         size = new.lines or 1 + order_id % 3
         priced = Decimal("24.95") * size + order_id % 7  # the catalogue's price of its lines
-        order = SimulatedOrder(
-            id=order_id,
-            status=status,
-            created=new.placed,
-            modified=new.changed,
+        order = placed_order(
+            order_id,
+            status,
+            new.placed,
+            new.changed,
             email=new.email or f"customer{order_id}@example.com",
             lines=size,
             total=str(new.total) if new.total is not None else f"{priced:.2f}",
-            paid=new.placed if status in (*PAID_STATUSES, "refunded") else None,
-            completed=new.changed if status == "completed" else None,
         )
         if status == "refunded":
             order.refunds.append(Refund(self._ids.next(), Decimal(order.total), "", new.changed))

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from shoptrack.store._rows import from_row, insert_new
+from shoptrack.store._rows import from_row, insert_new, row_values
 from shoptrack.store.schema import shopify_apps, shopify_data_requests, shopify_installs
 from shoptrack.store.secrets import CredentialCipher
 
@@ -115,14 +115,10 @@ def save_app(
 def start_install(
     connection: Connection, state_hash: str, install: PendingInstall, now: datetime
 ) -> None:
+    """Keeps an install started until Shopify's redirect back brings its state."""
     connection.execute(
         shopify_installs.insert().values(
-            state_hash=state_hash,
-            account_id=install.account_id,
-            session_hash=install.session_hash,
-            shop_domain=install.shop_domain,
-            created_at=now,
-            expires_at=install.expires_at,
+            state_hash=state_hash, created_at=now, **row_values(install)
         )
     )
 
@@ -135,7 +131,7 @@ def take_install(connection: Connection, state_hash: str) -> PendingInstall | No
     if row is None:
         return None
     connection.execute(delete(shopify_installs).where(shopify_installs.c.state_hash == state_hash))
-    return PendingInstall(row.account_id, row.session_hash, row.shop_domain, row.expires_at)
+    return from_row(PendingInstall, row)
 
 
 def forget_expired_installs(connection: Connection, now: datetime) -> None:

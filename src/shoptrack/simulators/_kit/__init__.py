@@ -17,6 +17,7 @@ from shoptrack.simulators._kit.edge import EDGE_FAULTS, EdgeFaults, at_edge, beh
 from shoptrack.simulators._kit.outbox import (
     Delivery,
     WebhookDelivery,
+    WebhookSettings,
     WebhookSimulator,
     hmac_signature,
     post,
@@ -49,6 +50,7 @@ __all__ = [
     "SimulatedShop",
     "Simulator",
     "WebhookDelivery",
+    "WebhookSettings",
     "WebhookSimulator",
     "at_edge",
     "behind_edge",

@@ -24,9 +24,33 @@ import httpx
 from shoptrack.simulators._kit.edge import EdgeFaults
 from shoptrack.simulators._kit.store import Clock, Simulator
 
-__all__ = ["Delivery", "Sendable", "WebhookDelivery", "WebhookSimulator", "hmac_signature", "post"]
+__all__ = [
+    "Delivery",
+    "Sendable",
+    "WebhookDelivery",
+    "WebhookSettings",
+    "WebhookSimulator",
+    "hmac_signature",
+    "post",
+]
 
 WebhookDelivery = Literal["immediate", "manual"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """How a simulated store sends its webhooks (its constructor's ``webhook_*`` arguments).
+
+    Args:
+        delivery: ``immediate``: what an HTTP route causes is delivered before it answers;
+            ``manual``: everything waits for ``deliver_pending``.
+        transport: How deliveries reach their URLs (e.g. ``httpx.MockTransport``).
+        timeout: Seconds to wait for a receiver's answer.
+    """
+
+    delivery: WebhookDelivery
+    transport: httpx.AsyncBaseTransport | None
+    timeout: float
 
 
 def hmac_signature(secret: str, message: bytes) -> str:
@@ -100,26 +124,17 @@ class WebhookSimulator(Simulator, Generic[WaitingT, SentT, DeliveryT, Subscripti
 
     Args:
         clock: Returns the current time (aware); defaults to the machine's clock.
-        webhook_delivery: ``immediate``: what an HTTP route causes is delivered before it
-            answers; ``manual``: everything waits for ``deliver_pending``.
-        webhook_transport: How deliveries reach their URLs (e.g. ``httpx.MockTransport``).
-        webhook_timeout: Seconds to wait for a receiver's answer.
+        webhooks: How its webhooks are sent.
         edge: The edge in front of the store's API, as built.
     """
 
     def __init__(
-        self,
-        clock: Clock | None,
-        *,
-        webhook_delivery: WebhookDelivery,
-        webhook_transport: httpx.AsyncBaseTransport | None,
-        webhook_timeout: float,
-        edge: EdgeFaults | None = None,
+        self, clock: Clock | None, webhooks: WebhookSettings, *, edge: EdgeFaults | None = None
     ) -> None:
         super().__init__(clock, edge=edge)
-        self.webhook_delivery = webhook_delivery
-        self._transport = webhook_transport
-        self._timeout = webhook_timeout
+        self.webhook_delivery = webhooks.delivery
+        self._transport = webhooks.transport
+        self._timeout = webhooks.timeout
         self._subscriptions: dict[int, SubscriptionT] = {}  # by id
         self._waiting: list[WaitingT] = []
         self._log: deque[DeliveryT] = deque(maxlen=10_000)
