@@ -25,6 +25,7 @@ from shoptrack.domain.api_events import event_draft, parse_event
 from shoptrack.domain.events import EventDraft, order_events
 from shoptrack.domain.order import Order
 from shoptrack.domain.segment import segment_drafts
+from shoptrack.domain.status import StatusRules
 from shoptrack.ids import lease_owner
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
@@ -341,14 +342,17 @@ def _apply(connection: Connection, work: Sequence[_Work], now: datetime) -> list
     """The rows' fetch requests, order states and events, in a few statements."""
     fetches: dict[tuple[str, str], list[str]] = {}
     sightings: list[Sighting] = []
+    rules: dict[str, StatusRules] = {}  # each integration's, worked out once per batch
     for item in work:
         integration = item.integration
         if integration is None:
             continue
         if item.fetch_ids:
             fetches.setdefault((integration.account_id, integration.id), []).extend(item.fetch_ids)
+        if integration.id not in rules:
+            rules[integration.id] = integration.rules
         sightings.extend(
-            Sighting(integration.account_id, integration.id, integration.rules, order)
+            Sighting(integration.account_id, integration.id, rules[integration.id], order)
             for order in item.orders
         )
     for (account_id, integration_id), order_ids in sorted(fetches.items()):

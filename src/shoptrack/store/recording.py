@@ -19,13 +19,17 @@ from shoptrack.ids import new_id
 from shoptrack.store.metrics import ensure_metric
 from shoptrack.store.profiles import PersonKey, person_key, resolve_profiles
 from shoptrack.store.schema import event_keys, events, metric_rollups, profile_orders, profiles
-from shoptrack.store.sql import execute_many, insert_ignore_returning, upsert_add_many
+from shoptrack.store.sql import (
+    execute_many,
+    insert_ignore_returning,
+    insert_many,
+    upsert_add_many,
+)
 from shoptrack.store.types import UTCDateTime
 
 __all__ = ["RecordedEvent", "Recording", "record_events"]
 
 # Built once: constructing a statement per batch costs more than it should.
-_INSERT_EVENT = events.insert()
 _LAST_EVENT = profiles.c.last_event_at
 _NEWEST = bindparam("p_time", type_=UTCDateTime())
 _TOUCH_PROFILE = (
@@ -124,9 +128,9 @@ def record_events(
         _recorded(candidate, profiles_of.ids[key])
         for candidate, key in zip(fresh, keys, strict=True)
     ]
-    execute_many(
+    insert_many(
         connection,
-        _INSERT_EVENT,
+        events,
         [_event_row(c, event, now) for c, event in zip(fresh, recorded, strict=True)],
     )
     _touch_profiles(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "in_values",
     "insert_ignore",
     "insert_ignore_returning",
+    "insert_many",
     "upsert_add",
     "upsert_add_many",
 ]
@@ -62,16 +64,18 @@ class _SQLitePlan:
     conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
     width: int
 
-    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        picked = self.pick(row)
+    def values(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """The driver's values of each row: picked, then converted a column at a time."""
         if self.width == 1:
-            picked = (picked,)
+            picked = [(value,) for value in map(self.pick, rows)]
+        else:
+            picked = list(map(self.pick, rows))
         if not self.conversions:
-            return tuple(picked)
-        converted = list(picked)
+            return picked
+        columns: list[Any] = list(zip(*picked, strict=True))
         for index, convert in self.conversions:
-            converted[index] = convert(converted[index])
-        return tuple(converted)
+            columns[index] = map(convert, columns[index])
+        return list(zip(*columns, strict=True))
 
 
 _SQLITE_PLANS: weakref.WeakKeyDictionary[Dialect, dict[Any, _SQLitePlan | None]] = (
@@ -121,7 +125,7 @@ def execute_many(
     if connection.dialect.name == "sqlite":
         plan = _sqlite_plan(connection.dialect, statement, tuple(rows[0]))
         if plan is not None:
-            connection.exec_driver_sql(plan.text, [plan.values(row) for row in rows])
+            connection.exec_driver_sql(plan.text, plan.values(rows))
             return
     connection.execute(statement, [dict(row) for row in rows])
 
@@ -146,8 +150,8 @@ def _sqlite_insert_returning(
     for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
         chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
         text = f"{head}VALUES {', '.join([group] * len(chunk))}{tail}"
-        values = [value for row in chunk for value in plan.values(row)]
-        returned.extend(connection.exec_driver_sql(text, tuple(values)).all())
+        values = tuple(itertools.chain.from_iterable(plan.values(chunk)))
+        returned.extend(connection.exec_driver_sql(text, values).all())
     return returned
 
 
@@ -177,6 +181,26 @@ def insert_ignore(
 
 
 @functools.cache
+def _rows_insert(dialect_name: str, table: Table, columns: tuple[str, ...]) -> Any:
+    """An INSERT of many rows with ``columns``: on SQLite one to run with a list of rows; on
+    PostgreSQL one that takes them all as one JSON document (``_json_rows``)."""
+    if dialect_name != "postgresql":
+        return sqlite.insert(table)
+    # The rows as one JSON document, made into rows by PostgreSQL: a statement whose text does
+    # not grow with its rows, so that psycopg parses it and PostgreSQL plans it once (a
+    # multi-row VALUES of 200 rows took psycopg ~30 ms to parse, every time; arrays per column
+    # as long to escape), one parameter serialized by orjson, and one statement for the server
+    # to run where an executemany ran one per row.
+    document = cast(bindparam("rows", type_=Text), postgresql.JSONB)
+    rows = (
+        func.jsonb_to_recordset(document)
+        .table_valued(*(column(name, _postgresql_type(table, name)) for name in columns))
+        .render_derived("rows", with_types=True)
+    )
+    return postgresql.insert(table).from_select(list(columns), select(*rows.c))
+
+
+@functools.cache
 def _insert_ignore_returning_statement(
     dialect_name: str,
     table: Table,
@@ -186,22 +210,7 @@ def _insert_ignore_returning_statement(
     *,
     notify: str | None,
 ) -> Any:
-    statement: Any
-    if dialect_name != "postgresql":
-        # Executed with a list of rows: SQLAlchemy's multi-row statements ("insertmanyvalues").
-        statement = sqlite.insert(table)
-    else:
-        # The rows as one JSON document, made into rows by PostgreSQL: a statement whose text
-        # does not grow with its rows, so that psycopg parses it and PostgreSQL plans it once
-        # (a multi-row VALUES of 200 rows took psycopg ~30 ms to parse, every time; arrays per
-        # column as long to escape), and one parameter serialized by orjson.
-        document = cast(bindparam("rows", type_=Text), postgresql.JSONB)
-        rows = (
-            func.jsonb_to_recordset(document)
-            .table_valued(*(column(name, _postgresql_type(table, name)) for name in columns))
-            .render_derived("rows", with_types=True)
-        )
-        statement = postgresql.insert(table).from_select(list(columns), select(*rows.c))
+    statement = _rows_insert(dialect_name, table, columns)
     statement = statement.on_conflict_do_nothing(index_elements=list(conflict) or None).returning(
         *(table.c[name] for name in returning)
     )
@@ -284,18 +293,39 @@ def insert_ignore_returning(
         if returned is None:
             returned = list(connection.execute(statement, [dict(row) for row in rows]))
         return returned
-    # The columns' own conversions first (times to UTC, amounts to their scale), as SQLAlchemy
-    # would apply them to each parameter.
+    return list(connection.execute(statement, _json_rows(connection, table, columns, rows)))
+
+
+def _json_rows(
+    connection: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[Mapping[str, Any]],
+) -> dict[str, str]:
+    """The parameters of a PostgreSQL ``_rows_insert``: the rows as one JSON document, each
+    value converted first by its column's own conversion (times to UTC, amounts to their
+    scale), as SQLAlchemy would convert each parameter."""
     convert = _conversions(table, columns)
     converted = [
         {name: convert[name](value, connection.dialect) if name in convert else value
          for name, value in row.items()}
         for row in rows
     ]  # fmt: skip
-    document = orjson.dumps(
-        converted, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME
-    ).decode()
-    return list(connection.execute(statement, {"rows": document}))
+    document = orjson.dumps(converted, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return {"rows": document.decode()}
+
+
+def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts ``rows`` (all with the same columns) in one statement on PostgreSQL, one
+    ``executemany`` on SQLite."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    statement = _rows_insert(connection.dialect.name, table, columns)
+    if connection.dialect.name == "postgresql":
+        connection.execute(statement, _json_rows(connection, table, columns, rows))
+    else:
+        execute_many(connection, statement, rows)
 
 
 @functools.cache
