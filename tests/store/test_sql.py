@@ -7,12 +7,17 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import DateTime, bindparam, select, update
+from sqlalchemy import ColumnElement, DateTime, bindparam, select, update
 from sqlalchemy.dialects import sqlite
 
 from shoptrack.services import Services
 from shoptrack.store.schema import event_keys, flow_attributions, metric_rollups, order_states
-from shoptrack.store.sql import execute_many, insert_ignore_returning, upsert_add_many
+from shoptrack.store.sql import (
+    execute_many,
+    in_values,
+    insert_ignore_returning,
+    upsert_add_many,
+)
 from shoptrack.store.types import UTCDateTime
 from shoptrack.testing import make_shop
 
@@ -237,3 +242,24 @@ def test_sums_added_for_many_rows_stay_exact(services: Services) -> None:
             select(metric_rollups.c.count, metric_rollups.c.value_sum).distinct()
         ).all()
     assert [tuple(row) for row in stored] == [(2, Decimal("246913578024.0002"))]
+
+
+def test_rows_are_found_by_one_column_or_by_pairs_whatever_their_number(
+    services: Services,
+) -> None:
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [_key(n, t0) | {"metric_id": f"{n % 3:026d}"} for n in range(1_000)]
+    ids = event_keys.c.unique_id
+    pair = (event_keys.c.metric_id, event_keys.c.unique_id)
+
+    def found(condition: ColumnElement[bool]) -> list[str]:
+        query = select(ids).where(condition).order_by(ids)
+        return list(connection.execute(query).scalars())
+
+    with services.database.write() as connection:
+        insert_ignore_returning(connection, event_keys, rows, KEY, KEY)
+        wanted = [f"order-{n}" for n in range(0, 1_000, 7)]
+        assert found(in_values(connection, (ids,), wanted)) == sorted(wanted)
+        assert found(in_values(connection, (ids,), [])) == []
+        pairs = [(f"{n % 3:026d}", f"order-{n}") for n in (1, 2, 3)] + [(f"{0:026d}", "order-1")]
+        assert found(in_values(connection, pair, pairs)) == ["order-1", "order-2", "order-3"]

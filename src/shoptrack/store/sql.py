@@ -78,6 +78,8 @@ class _SQLitePlan:
         return list(zip(*columns, strict=True))
 
 
+# Plans are kept per dialect (an engine's), for statements built once and run many times.
+_SQLITE_PLANS_KEPT = 256
 _SQLITE_PLANS: weakref.WeakKeyDictionary[Dialect, dict[Any, _SQLitePlan | None]] = (
     weakref.WeakKeyDictionary()
 )
@@ -92,6 +94,8 @@ def _sqlite_plan(
     cache_key = (statement, keys)
     if cache_key in plans:
         return plans[cache_key]
+    if len(plans) >= _SQLITE_PLANS_KEPT:  # statements built per call would each add one
+        plans.clear()
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
     names = compiled.positiontup
     plan = None
