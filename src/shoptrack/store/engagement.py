@@ -24,7 +24,7 @@ from shoptrack.store.schema import (
     flows,
     tracking_keys,
 )
-from shoptrack.store.sql import insert_ignore
+from shoptrack.store.sql import in_values, insert_ignore
 
 __all__ = [
     "DeliveryFacts",
@@ -191,8 +191,10 @@ def touches(
             select(email_engagements)
             .where(
                 email_engagements.c.account_id == account_id,
-                email_engagements.c.profile_id.in_(
-                    ordered[start : start + _PROFILES_PER_STATEMENT]
+                in_values(
+                    connection,
+                    (email_engagements.c.profile_id,),
+                    ordered[start : start + _PROFILES_PER_STATEMENT],
                 ),
                 email_engagements.c.at >= since,
                 email_engagements.c.at <= until,

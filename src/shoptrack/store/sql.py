@@ -260,12 +260,15 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not stored as JSON")
 
 
+_SQLITE = sqlite.pysqlite.dialect()
+
+
 @functools.cache
-def _returned_as_stored(dialect: Dialect, table: Table, returning: tuple[str, ...]) -> bool:
-    """Whether the columns read back need no conversion (text, numbers), as the driver's own
-    rows give them."""
+def _returned_as_stored(table: Table, returning: tuple[str, ...]) -> bool:
+    """Whether the columns read back need no conversion on SQLite (text, numbers), as the
+    driver's own rows give them."""
     return all(
-        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) is None
+        table.c[name].type.dialect_impl(_SQLITE).result_processor(_SQLITE, None) is None
         for name in returning
     )
 
@@ -292,7 +295,7 @@ def insert_ignore_returning(
     )
     if connection.dialect.name != "postgresql":
         returned = None
-        if _returned_as_stored(connection.dialect, table, tuple(returning)):
+        if _returned_as_stored(table, tuple(returning)):
             returned = _sqlite_insert_returning(connection, statement, rows)
         if returned is None:
             returned = list(connection.execute(statement, [dict(row) for row in rows]))
