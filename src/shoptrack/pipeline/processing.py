@@ -9,6 +9,7 @@ events and rollups commit together with their ``processed`` marks.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class BatchResult:
     dead: int = 0
     events_recorded: int = 0
     recorded: list[RecordedEvent] = field(default_factory=list)
+    # How long the batch's write transaction held the write lock (seconds).
+    writing: float = 0.0
 
     def add(self, other: BatchResult) -> None:
         self.claimed += other.claimed
@@ -80,6 +83,7 @@ class BatchResult:
         self.retried += other.retried
         self.dead += other.dead
         self.events_recorded += other.events_recorded
+        self.writing += other.writing
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +238,7 @@ class Processor:
                 return BatchResult()
         # Derived from the durable inbox rows: a commit lost to a power cut is processed again.
         with self._database.write(derived=True) as connection:
+            began = time.perf_counter()
             if self._database.is_sqlite:
                 # Anything that changed a row since it was read (a replay) wins: skip it.
                 claimed = claimable(connection, [item.row.id for item in parsed], now)
@@ -241,7 +246,9 @@ class Processor:
             else:
                 rows = claim_pending(connection, now, size)
                 work = [self._parse(connection, row, integrations) for row in rows]
-            return self._process(connection, work, now)
+            result = self._process(connection, work, now)
+        result.writing = time.perf_counter() - began
+        return result
 
     def _process(self, connection: Connection, work: list[_Work], now: datetime) -> BatchResult:
         result = BatchResult(claimed=len(work))

@@ -7,9 +7,10 @@ writer of their ``serve`` at each commit, across machines by PostgreSQL ``LISTEN
 otherwise after ``idle_wait`` seconds — a notification only hurries them, the rows are the record.
 
 While intake commits, processing takes bounded turns (``IntakeTurns``): a small batch, then a
-pause twice as long, so that acknowledging keeps its pace during a burst; the backlog is
-processed at full speed once intake is quiet. On SQLite the intake writer and the processor
-share the one write lock, and a delivery waits for at most one small batch. On PostgreSQL
+pause twice as long as its write transaction held the database, so that acknowledging keeps its
+pace during a burst; the backlog is processed at full speed once intake is quiet. On SQLite the
+intake writer and the processor share the one write lock, handed over in turn (the write queue
+of ``store/database.py``), and a delivery waits for at most one small batch. On PostgreSQL
 workers learn of intake's commits by their notifications; the turns leave the database server
 (and the cores of a machine shared with ``serve``) to acknowledging first — measured with
 ``bench/intake.py``, a worker processing flat out halved what ``serve`` acknowledged.
@@ -48,7 +49,8 @@ MAINTENANCE_EVERY = timedelta(hours=6)
 class IntakeTurns:
     """How processing shares the database (SQLite's write lock, PostgreSQL's server) with
     intake: while intake is committing, in turns of at most ``rows`` rows, each followed by a
-    pause of ``pause_factor`` times the turn's length; otherwise in full batches without pause.
+    pause of ``pause_factor`` times as long as the turn's write transaction took (on SQLite a
+    turn parses its rows before that, holding nothing); otherwise in full batches, no pause.
 
     Measured with ``bench/intake.py`` on 2 cores: with full batches (200 rows) the processor
     held the lock for up to 500 ms at a time and the intake writer waited for it most of a burst,
@@ -74,9 +76,10 @@ class IntakeTurns:
             return None
         return self.rows if self._monotonic() - self._committed_at < self.active_for else None
 
-    def pause(self, turn_seconds: float) -> float:
-        """How long to leave the lock to intake after a turn that took ``turn_seconds``."""
-        return self.pause_factor * turn_seconds
+    def pause(self, writing_seconds: float) -> float:
+        """How long to leave the lock to intake after a turn whose write transaction took
+        ``writing_seconds``."""
+        return self.pause_factor * writing_seconds
 
 
 class ScheduledRun(Protocol):
@@ -163,10 +166,9 @@ class Workers:
         while not self._stop.is_set():
             try:
                 turn = self._turns.turn()
-                began = time.monotonic()
                 batch = self._processor.run_once(limit=turn)
                 if turn is not None and batch.claimed:
-                    self._stop.wait(self._turns.pause(time.monotonic() - began))
+                    self._stop.wait(self._turns.pause(batch.writing))
                 claimed = batch.claimed
                 failures = 0
                 if batch.recorded:
