@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -53,6 +53,7 @@ __all__ = [
     "hmac_sha256_base64",
     "replace_origin",
     "signature_matches",
+    "store_address",
     "store_clients",
 ]
 
@@ -127,6 +128,15 @@ class Credentials(BaseModel):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+
+def store_address(value: str, store: str = "store") -> SplitResult:
+    """The parts of a store's address as a merchant entered it, for a credentials validator;
+    ``ValueError`` unless it is an http:// or https:// URL with a host."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be the {store}'s address, e.g. https://shop.example.com")
+    return parts
 
 
 # A connector's credentials type; a connector of any platform (the registry's) is ``Connector``

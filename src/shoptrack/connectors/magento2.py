@@ -30,6 +30,7 @@ from shoptrack.connectors.base import (
     Window,
     created_id,
     replace_origin,
+    store_address,
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
 from shoptrack.connectors.http import StoreClient, read_json
@@ -84,9 +85,7 @@ class Magento2Credentials(Credentials):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be the store's address, e.g. https://shop.example.com")
+        parts = store_address(value)
         return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
     @field_validator("access_token_secret")

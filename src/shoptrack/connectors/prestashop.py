@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -54,6 +53,7 @@ from shoptrack.connectors.base import (
     RestConnector,
     Window,
     replace_origin,
+    store_address,
 )
 from shoptrack.connectors.errors import StoreConfigError, StoreDataError, StoreError
 from shoptrack.connectors.http import StoreClient, read_json
@@ -111,9 +111,7 @@ class PrestaShopCredentials(Credentials):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be the shop's address, e.g. https://shop.example.com")
+        store_address(value, "shop")
         base = value.split("?", 1)[0].split("#", 1)[0].rstrip("/")
         return base.removesuffix("/api").rstrip("/")
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import field_validator
@@ -32,6 +31,7 @@ from shoptrack.connectors.base import (
     created_id,
     hmac_refusal,
     replace_origin,
+    store_address,
 )
 from shoptrack.connectors.errors import StoreDataError
 from shoptrack.connectors.http import StoreClient, read_json
@@ -59,8 +59,7 @@ class WooCommerceCredentials(Credentials):
     @field_validator("store_url")
     @classmethod
     def _store_url(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
-            raise ValueError("must be the store's address, e.g. https://shop.example.com")
+        store_address(value)
         return value.rstrip("/")
 
 

@@ -34,9 +34,9 @@ from shoptrack.simulators._magento2_web import (
     MagentoError,
     internal_error,
     magento_response,
-    php_query,
     required,
 )
+from shoptrack.simulators._php import parse_str
 
 if TYPE_CHECKING:
     from shoptrack.simulators.magento2 import Magento2Simulator
@@ -135,7 +135,7 @@ class RestApi:
 
     async def _list(self, request: Request, match: re.Match[str]) -> Response:
         """``salesOrderRepositoryV1GetListGet``: a ``sales-data-order-search-result-interface``."""
-        criteria = parse_criteria(php_query(request.url.query))
+        criteria = parse_criteria(parse_str(request.url.query))
         with self.sim._lock:
             limits = self.sim.input_limits
             past_end = self.sim.past_end

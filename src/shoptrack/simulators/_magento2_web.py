@@ -6,17 +6,14 @@
   exception: ``{"message": ..., "errors": [...], "parameters": ...}``, the message *raw*, its
   ``%1`` / ``%name`` placeholders filled by the client from ``parameters`` (production mode: no
   ``trace``).
-- Query strings read the way PHP fills ``$_GET``: ``a[b][c]=1`` builds nested arrays.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.responses import Response
 
@@ -25,12 +22,9 @@ __all__ = [
     "internal_error",
     "magento_json",
     "magento_response",
-    "php_query",
     "required",
 ]
 
-_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
-_NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
 _REQUIRED = '"%fieldName" is required. Enter and try again.'
 # InputException's message once it holds more than one error.
 _SEVERAL = "One or more input exceptions have occurred."
@@ -101,24 +95,3 @@ def internal_error() -> Response:
     report = f"webapi-{secrets.token_hex(6)[:13]}"
     message = f"Internal Error. Details are available in Magento log file. Report ID: {report}"
     return magento_response({"message": message}, 500)
-
-
-def php_query(query: str) -> dict[str, Any]:
-    """A query string as PHP's ``parse_str()`` reads it into ``$_GET``: ``+`` and ``%20`` are
-    spaces, ``a[b][]=1`` nests arrays (kept as dicts keyed by index), a repeated key keeps its
-    last value."""
-    params: dict[str, Any] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        match = _NAME.match(key)
-        path = [match[1], *_BRACKETS.findall(match[2])] if match else [key]
-        node = params
-        for depth, part in enumerate(path):
-            name = part or str(sum(1 for existing in node if existing.isdigit()))
-            if depth == len(path) - 1:
-                node[name] = value
-            else:
-                child = node.get(name)
-                if not isinstance(child, dict):
-                    child = node[name] = {}
-                node = child
-    return params

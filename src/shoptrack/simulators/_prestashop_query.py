@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import parse_qsl
 
+from shoptrack.simulators._php import parse_str
 from shoptrack.simulators._prestashop_resources import Field, Resource, as_text
 
 __all__ = [
@@ -54,25 +54,8 @@ class Query:
 
     @classmethod
     def parse(cls, query: str, *, drop: Sequence[str] = ()) -> Query:
-        values: dict[str, Any] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            name, _, rest = key.partition("[")
-            if name in drop:
-                continue
-            if not rest:
-                values[name] = value
-                continue
-            keys = [part.rstrip("]") for part in ("[" + rest).split("[")[1:]]
-            target = values.setdefault(name, {})
-            if not isinstance(target, dict):
-                target = values[name] = {}
-            for part in keys[:-1]:
-                target = target.setdefault(part, {})
-                if not isinstance(target, dict):
-                    break
-            else:
-                target[keys[-1]] = value
-        return cls(values)
+        """The query string's ``$_GET``, without the arguments named in ``drop``."""
+        return cls({name: value for name, value in parse_str(query).items() if name not in drop})
 
     def text(self, name: str) -> str | None:
         value = self.values.get(name)

@@ -27,7 +27,8 @@ from urllib.parse import unquote
 from oauthlib import oauth1
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
-from shoptrack.simulators._wordpress import PhpParams, WPError, flatten
+from shoptrack.simulators._php import PhpArray, flatten
+from shoptrack.simulators._wordpress import WPError
 
 __all__ = ["ApiKey", "Authenticator", "Permission"]
 
@@ -72,8 +73,8 @@ class Authenticator:
         *,
         method: str,
         url: str,
-        query: PhpParams,
-        form: PhpParams,
+        query: PhpArray,
+        form: PhpArray,
         authorization: str,
         now: datetime,
     ) -> ApiKey | None:
@@ -108,7 +109,7 @@ class Authenticator:
         wanted = consumer_key.strip()
         return next((k for k in self.keys if k.consumer_key == wanted), None)
 
-    def _basic(self, query: PhpParams, authorization: str) -> tuple[ApiKey | None, WPError | None]:
+    def _basic(self, query: PhpArray, authorization: str) -> tuple[ApiKey | None, WPError | None]:
         consumer_key, consumer_secret = query.get("consumer_key"), query.get("consumer_secret")
         if not (isinstance(consumer_key, str) and isinstance(consumer_secret, str)):
             consumer_key = consumer_secret = ""
@@ -133,10 +134,8 @@ class Authenticator:
             return None, error
         return key, None
 
-    def _oauth_params(
-        self, query: PhpParams, form: PhpParams, authorization: str
-    ) -> PhpParams | None:
-        params: PhpParams = {**query, **form}
+    def _oauth_params(self, query: PhpArray, form: PhpArray, authorization: str) -> PhpArray | None:
+        params: PhpArray = {**query, **form}
         header = authorization.strip()
         if header.startswith("OAuth "):
             for name, quoted, bare in _HEADER_PARAM.findall(header):
@@ -153,7 +152,7 @@ class Authenticator:
             )
         return params
 
-    def _oauth(self, method: str, url: str, params: PhpParams, now: datetime) -> ApiKey:
+    def _oauth(self, method: str, url: str, params: PhpArray, now: datetime) -> ApiKey:
         key = self._key(str(params["oauth_consumer_key"]))
         if key is None:
             raise WPError(_AUTH_ERROR, "Consumer key is invalid.", 401)
@@ -182,7 +181,7 @@ class Authenticator:
         self._check_timestamp_and_nonce(key, params, now)
         return key
 
-    def _check_timestamp_and_nonce(self, key: ApiKey, params: PhpParams, now: datetime) -> None:
+    def _check_timestamp_and_nonce(self, key: ApiKey, params: PhpArray, now: datetime) -> None:
         raw_timestamp = str(params["oauth_timestamp"])
         timestamp = int(raw_timestamp) if raw_timestamp.isdigit() else 0
         if abs(now.timestamp() - timestamp) > _WINDOW.total_seconds():

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shoptrack.simulators._kit import behind_edge
+from shoptrack.simulators._php import PhpArray, flatten, parse_str
 from shoptrack.simulators._woocommerce_auth import ApiKey
 from shoptrack.simulators._woocommerce_orders import (
     PAID_STATUSES,
@@ -35,14 +36,7 @@ from shoptrack.simulators._woocommerce_orders import (
 )
 from shoptrack.simulators._woocommerce_webhooks import STATUSES as WEBHOOK_STATUSES
 from shoptrack.simulators._woocommerce_webhooks import is_valid_topic, ping_request
-from shoptrack.simulators._wordpress import (
-    PhpParams,
-    QueryArgs,
-    WPError,
-    flatten,
-    php_params,
-    wp_response,
-)
+from shoptrack.simulators._wordpress import QueryArgs, WPError, wp_response
 
 if TYPE_CHECKING:
     from shoptrack.simulators.woocommerce import WooCommerceSimulator
@@ -132,9 +126,9 @@ class RestApi:
         return Route(path, behind_edge(self.sim, endpoint, _critical_error), methods=methods)
 
     async def _authenticate(self, request: Request) -> ApiKey | None:
-        form: PhpParams = {}
+        form: PhpArray = {}
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            form = php_params((await request.body()).decode("latin-1"))
+            form = parse_str((await request.body()).decode("latin-1"))
         # WooCommerce signs its home URL's host, with the scheme is_ssl() says, and the path.
         netloc = urlsplit(self.sim.site_url).netloc if self.sim.site_url else request.url.netloc
         scheme = "https" if self.sim.https_mode else "http"
@@ -142,7 +136,7 @@ class RestApi:
             key = self.sim._auth.authenticate(
                 method=request.method,
                 url=f"{scheme}://{netloc}{request.url.path}",
-                query=php_params(request.url.query),
+                query=parse_str(request.url.query),
                 form=form,
                 authorization=request.headers.get("authorization", ""),
                 now=self.sim._now(),
@@ -208,7 +202,7 @@ class RestApi:
         )
 
     async def _list_orders(self, request: Request, key: ApiKey | None) -> Response:
-        query = php_params(request.url.query)
+        query = parse_str(request.url.query)
         args = QueryArgs(query)
         page = args.integer("page", 1, minimum=1) or 1
         per_page = args.integer("per_page", 10, minimum=1, maximum=100) or 10
@@ -375,7 +369,7 @@ class RestApi:
         )
 
     async def _list_webhooks(self, request: Request, key: ApiKey | None) -> Response:
-        args = QueryArgs(php_params(request.url.query))
+        args = QueryArgs(parse_str(request.url.query))
         status = args.choice("status", "all", ("all", *WEBHOOK_STATUSES))
         page = args.integer("page", 1, minimum=1) or 1
         per_page = args.integer("per_page", 10, minimum=1, maximum=100) or 10
@@ -432,7 +426,7 @@ class RestApi:
     async def _webhook(self, request: Request, key: ApiKey | None) -> Response:
         body = await _body(request) if request.method != "GET" else {}
         if request.method == "DELETE":
-            force = QueryArgs(php_params(request.url.query)).boolean("force", False)
+            force = QueryArgs(parse_str(request.url.query)).boolean("force", False)
             _permit(key, _CANNOT_DELETE)
             if not force:
                 raise WPError(
@@ -487,7 +481,7 @@ def _within(
     return True
 
 
-def _with_page(base: str, query: PhpParams, page: int) -> str:
+def _with_page(base: str, query: PhpArray, page: int) -> str:
     # add_query_arg( 'page', N, $base ): the request's own arguments, oauth_* included.
     params = dict(query)
     params["page"] = str(page)
@@ -497,7 +491,7 @@ def _with_page(base: str, query: PhpParams, page: int) -> str:
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return dict(php_params(raw.decode("latin-1")))
+        return dict(parse_str(raw.decode("latin-1")))
     if not raw.strip():
         return {}
     try:

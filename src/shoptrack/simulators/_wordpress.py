@@ -3,8 +3,7 @@
 - JSON as ``wp_json_encode()`` writes it: no spaces, ``\\uXXXX`` for non-ASCII, ``/`` escaped.
 - Errors as ``WP_Error`` envelopes: ``{"code", "message", "data": {"status"}}``; invalid query
   arguments as one ``rest_invalid_param`` 400 naming every bad argument, with WordPress' wording.
-- Query strings read the way PHP fills ``$_GET``: a repeated key keeps its last value, ``key[]``
-  and ``key[n]`` build arrays.
+- Arguments read from ``$_GET`` and ``$_POST`` as PHP fills them (``shoptrack.simulators._php``).
 """
 
 from __future__ import annotations
@@ -14,16 +13,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.responses import Response
 
-__all__ = ["PhpParams", "QueryArgs", "WPError", "flatten", "php_params", "wp_json", "wp_response"]
+from shoptrack.simulators._php import PhpArray, PhpValue
 
-# A $_GET / $_POST value: a string, or an array (`key[]=a&key[]=b`) kept as index -> value.
-PhpParams = dict[str, str | dict[str, str]]
+__all__ = ["QueryArgs", "WPError", "wp_json", "wp_response"]
 
-_ARRAY_KEY = re.compile(r"^([^\[\]]+)\[([^\[\]]*)\]$")
 # rest_parse_date(): RFC 3339, the offset optional (then the site's own time is meant).
 _REST_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}(:\d{2})?)?$"
@@ -76,33 +72,6 @@ def wp_response(
     return response
 
 
-def php_params(query: str) -> PhpParams:
-    """A query string (or form body) as PHP's ``parse_str()`` reads it."""
-    params: PhpParams = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        array = _ARRAY_KEY.match(key)
-        if array is None:
-            params[key] = value
-            continue
-        name, index = array.groups()
-        existing = params.get(name)
-        items = existing if isinstance(existing, dict) else {}
-        items[index or str(sum(1 for k in items if k.isdigit()))] = value
-        params[name] = items
-    return params
-
-
-def flatten(params: PhpParams) -> list[tuple[str, str]]:
-    """Pairs as ``http_build_query()`` writes them back: arrays as ``key[index]``."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        if isinstance(value, dict):
-            pairs.extend((f"{key}[{index}]", item) for index, item in value.items())
-        else:
-            pairs.append((key, value))
-    return pairs
-
-
 def _listing(values: Sequence[str]) -> str:
     # wp_sprintf_l(): "a and b", "a, b, and c".
     if len(values) <= 2:
@@ -110,15 +79,23 @@ def _listing(values: Sequence[str]) -> str:
     return ", ".join(values[:-1]) + ", and " + values[-1]
 
 
+def _parse_list(raw: PhpValue) -> list[str]:
+    """``wp_parse_list()``: an array's values, or a string split at commas and spaces."""
+    if isinstance(raw, str):
+        return re.split(r"[\s,]+", raw)
+    # No argument read here takes arrays of arrays: an item that is one is left out.
+    return [item for item in raw.values() if isinstance(item, str)]
+
+
 class QueryArgs:
     """Reads a route's declared arguments, collecting every invalid one as WordPress does
     (``rest_validate_request_arg``) before ``check()`` answers 400 for all of them."""
 
-    def __init__(self, params: PhpParams) -> None:
+    def __init__(self, params: PhpArray) -> None:
         self._params = params
         self._invalid: dict[str, tuple[str, str]] = {}
 
-    def _raw(self, name: str) -> str | dict[str, str] | None:
+    def _raw(self, name: str) -> PhpValue | None:
         return self._params.get(name)
 
     def _fail(self, name: str, code: str, message: str) -> None:
@@ -172,7 +149,7 @@ class QueryArgs:
         raw = self._raw(name)
         if raw is None:
             return [default]
-        items = list(raw.values()) if isinstance(raw, dict) else re.split(r"[\s,]+", raw)
+        items = _parse_list(raw)
         values = [item for item in items if item]
         for index, value in enumerate(values):
             if value not in choices:
@@ -188,7 +165,7 @@ class QueryArgs:
         raw = self._raw(name)
         if raw is None:
             return []
-        items = list(raw.values()) if isinstance(raw, dict) else re.split(r"[\s,]+", raw)
+        items = _parse_list(raw)
         ids = [abs(int(item)) if re.fullmatch(r"-?\d+", item) else 0 for item in items if item]
         return list(dict.fromkeys(ids))
 
