@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from shoptrack.pipeline.processing import Processor
-from shoptrack.pipeline.writer import GroupCommitWriter, WriterStoppedError
+from shoptrack.pipeline.writer import INBOX_CHANNEL, GroupCommitWriter, WriterStoppedError
 from shoptrack.services import Services
-from shoptrack.store.inbox import InboxEntry
+from shoptrack.store.inbox import InboxAppender, InboxEntry
 from shoptrack.testing import make_shop
 from tests.helpers import inbox_states
 
@@ -61,6 +61,34 @@ def test_a_bad_row_fails_alone_and_duplicates_are_reported(services: Services) -
     finally:
         writer.stop()
     assert inbox_states(services) == {"pending": 2}
+
+
+def test_a_batch_says_which_of_its_deliveries_are_new_beside_ones_stored_before(
+    services: Services,
+) -> None:
+    """Keys stored by an earlier commit, and keys repeated within the batch, are not new; the
+    rest are, those without a key included."""
+    shop = make_shop(services)
+    appender = InboxAppender(services.database, INBOX_CHANNEL)
+    now = services.clock.now()
+    try:
+        assert appender.append([_entry(shop.account_id, 1), _entry(shop.account_id, 2)], now) == [
+            True,
+            True,
+        ]
+        batch = [
+            _entry(shop.account_id, 3),
+            _entry(shop.account_id, 1),
+            _entry(shop.account_id, 4),
+            _entry(shop.account_id, 3),
+            _entry(shop.account_id, 2),
+            _entry(shop.account_id, 5, dedupe_key=None),
+        ]
+        assert appender.append(batch, now) == [True, False, True, False, False, True]
+        assert appender.append([_entry(shop.account_id, 1)], now) == [False]
+    finally:
+        appender.close()
+    assert inbox_states(services) == {"pending": 5}
 
 
 def test_a_stopped_writer_refuses_with_503(services: Services) -> None:
