@@ -15,9 +15,9 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 import psycopg
@@ -238,8 +238,7 @@ class Database:
         written and flushed in order.
         """
         if self.is_sqlite:
-            queue = self._queue.turn() if self._queue else contextlib.nullcontext()
-            with queue, self._sqlite_write(derived=derived) as connection:
+            with self.write_turn(), self._sqlite_write(derived=derived) as connection:
                 yield connection
         elif not derived:
             with self._writer.begin() as connection:
@@ -248,6 +247,11 @@ class Database:
             with self._writer.begin() as connection:
                 connection.execute(text("SET LOCAL synchronous_commit = off"))
                 yield connection
+
+    def write_turn(self) -> contextlib.AbstractContextManager[None]:
+        """This thread's turn for SQLite's write lock (``_WriteQueue``), which ``write()``
+        takes itself; nothing to wait for on PostgreSQL."""
+        return self._queue.turn() if self._queue else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def _sqlite_write(self, *, derived: bool) -> Iterator[Connection]:
@@ -331,6 +335,21 @@ class KeptConnection:
         connection = self._connection or self._open()
         try:
             return statement(connection)
+        except BaseException:
+            self.close()
+            raise
+
+    def run_on_driver(self, text: str, values: Sequence[Any]) -> list[Any]:
+        """SQLite: the rows of one statement run on the kept connection's driver, committed as
+        it ends, in this thread's turn for the write lock (``Database.write_turn``), which it
+        holds for that statement alone: no ``BEGIN`` or ``COMMIT`` around it (the driver's
+        connections are in autocommit: ``Database`` begins its transactions itself)."""
+        if self._connection is None:
+            self._connection = self._database.engine.connect()
+        driver = cast("sqlite3.Connection", self._connection.connection.dbapi_connection)
+        try:
+            with self._database.write_turn():
+                return driver.execute(text, values).fetchall()
         except BaseException:
             self.close()
             raise

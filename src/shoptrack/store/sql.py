@@ -44,6 +44,7 @@ __all__ = [
     "insert_ignore",
     "insert_ignore_returning",
     "insert_many",
+    "sqlite_insert_ignore_returning",
     "upsert_add",
     "upsert_add_many",
 ]
@@ -146,17 +147,27 @@ def _sqlite_insert_returning(
     plan = _sqlite_plan(connection.dialect, statement, tuple(rows[0]))
     if plan is None:
         return None
+    returned: list[Row[Any]] = []
+    for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+        prepared = _multi_row(plan, rows[start : start + _SQLITE_ROWS_PER_INSERT])
+        if prepared is None:  # then already for the first chunk: its text is every chunk's
+            return None
+        returned.extend(connection.exec_driver_sql(*prepared).all())
+    return returned
+
+
+def _multi_row(
+    plan: _SQLitePlan, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The plan's one-row ``INSERT … VALUES (?, …)`` as one statement for ``rows``, its
+    ``VALUES`` group repeated, and the rows' driver values; None if its text has not exactly
+    one such group."""
     group = "(" + ", ".join("?" * plan.width) + ")"
     head, found, tail = plan.text.partition(f"VALUES {group}")
     if not found or group in tail:
         return None
-    returned: list[Row[Any]] = []
-    for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-        chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
-        text = f"{head}VALUES {', '.join([group] * len(chunk))}{tail}"
-        values = tuple(itertools.chain.from_iterable(plan.values(chunk)))
-        returned.extend(connection.exec_driver_sql(text, values).all())
-    return returned
+    text = f"{head}VALUES {', '.join([group] * len(rows))}{tail}"
+    return text, tuple(itertools.chain.from_iterable(plan.values(rows)))
 
 
 @functools.cache
@@ -301,6 +312,31 @@ def insert_ignore_returning(
             returned = list(connection.execute(statement, [dict(row) for row in rows]))
         return returned
     return list(connection.execute(statement, _json_rows(connection, table, columns, rows)))
+
+
+def sqlite_insert_ignore_returning(
+    dialect: Dialect,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+    conflict: Sequence[str] = (),
+) -> tuple[str, tuple[Any, ...]] | None:
+    """``insert_ignore_returning`` on SQLite as the driver's statement and values, made before
+    the write that runs them: one statement (at most ``_SQLITE_ROWS_PER_INSERT`` rows), whose
+    ``returning`` columns come back as the driver gives them. None where that cannot be (too
+    many rows, columns that need a conversion, or SQLAlchemy has to run it).
+
+    For the intake writer, whose write lock is held for that one statement: in ``serve`` every
+    call into the driver while it is held also waits for the event loop to hand back the GIL."""
+    if not rows or len(rows) > _SQLITE_ROWS_PER_INSERT:
+        return None
+    if not _returned_as_stored(table, tuple(returning)):
+        return None
+    statement = _insert_ignore_returning_statement(
+        "sqlite", table, tuple(rows[0]), tuple(returning), tuple(conflict), notify=None
+    )
+    plan = _sqlite_plan(dialect, statement, tuple(rows[0]))
+    return None if plan is None else _multi_row(plan, rows)
 
 
 def _json_rows(
