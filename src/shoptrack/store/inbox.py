@@ -229,8 +229,9 @@ class InboxAppender:
     statement's text and values are made before the write lock is taken, which is then held
     for that one statement: no ``BEGIN``, no ``COMMIT``, no conversions — in ``serve`` each
     call into the driver while the lock is held also waits for the event loop to hand back the
-    GIL (measured with ``bench/intake.py``: ~25 % more acknowledged by ``serve
-    --no-workers``). A batch too large for one statement is a write transaction as any other.
+    GIL (``serve --no-workers`` acknowledged 1.05 to 1.45 times as much in alternating runs of
+    ``bench/intake.py``'s burst). A batch too large for one statement is a write transaction
+    as any other.
     """
 
     def __init__(self, database: Database, notify: str) -> None:
