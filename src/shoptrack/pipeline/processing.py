@@ -31,6 +31,7 @@ from shoptrack.ids import lease_owner
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
     InboxRow,
+    InboxShare,
     InboxState,
     claim_pending,
     claimable,
@@ -207,6 +208,9 @@ class Processor:
     together: order states read and written per batch, events, keys, profiles and rollups with
     multi-row statements. If that fails, the batch is split in halves, each tried in its own
     savepoint, down to the one row that fails — which alone is retried, then dead-lettered.
+
+    With ``share``, it takes only that share of the inbox's rows (``InboxShare``): processors
+    in several processes on SQLite, each parsing its rows while another holds the write lock.
     """
 
     def __init__(
@@ -216,12 +220,14 @@ class Processor:
         *,
         batch_size: int = 200,
         on_recorded: RecordedHook | None = None,
+        share: InboxShare | None = None,
     ) -> None:
         self.worker_id = lease_owner()
         self._database = database
         self._clock = clock
         self._batch_size = batch_size
         self._on_recorded = on_recorded
+        self._share = share
 
     def run_once(self, limit: int | None = None) -> BatchResult:
         """Processes one batch of due rows (at most ``limit`` when given, a shorter hold of the
@@ -232,7 +238,7 @@ class Processor:
         parsed: list[_Work] = []
         if self._database.is_sqlite:
             with self._database.read() as connection:
-                rows = peek_pending(connection, now, size)
+                rows = peek_pending(connection, now, size, self._share)
                 parsed = [self._parse(connection, row, integrations) for row in rows]
             if not parsed:
                 return BatchResult()
@@ -244,7 +250,7 @@ class Processor:
                 claimed = claimable(connection, [item.row.id for item in parsed], now)
                 work = [item for item in parsed if item.row.id in claimed]
             else:
-                rows = claim_pending(connection, now, size)
+                rows = claim_pending(connection, now, size, self._share)
                 work = [self._parse(connection, row, integrations) for row in rows]
             result = self._process(connection, work, now)
         result.writing = time.perf_counter() - began
