@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, Table, text
 
-from shoptrack.store.schema._columns import flag_column, id_column, ulid_column
+from shoptrack.store.schema._columns import (
+    account_row_columns,
+    flag_column,
+    id_column,
+    ulid_column,
+)
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import UTCDateTime
 
@@ -32,8 +37,7 @@ accounts = Table(
 api_keys = Table(
     "api_keys",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id", index=True),
+    *account_row_columns(foreign_key=True, index=True),
     Column("key_hash", String(64), nullable=False, unique=True),
     # The first and last characters, so a merchant can tell keys apart without seeing them.
     Column("hint", String(16), nullable=False),
@@ -46,8 +50,7 @@ api_keys = Table(
 users = Table(
     "users",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id", index=True),
+    *account_row_columns(foreign_key=True, index=True),
     Column("email", String(320), nullable=False, unique=True),  # trimmed, lower-cased
     Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
     Column("created_at", UTCDateTime(), nullable=False),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint
 
 from shoptrack.store.schema._columns import (
+    account_row_columns,
     attempt_columns,
     counter_column,
-    id_column,
     lease_columns,
     ulid_column,
 )
@@ -21,8 +21,7 @@ __all__ = ["alert_notifications", "alert_subscriptions", "alerts", "watchdog"]
 alerts = Table(
     "alerts",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id"),
+    *account_row_columns(foreign_key=True),
     ulid_column("integration_id", nullable=True),  # NULL: about the whole account
     Column("code", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
@@ -42,8 +41,7 @@ alerts = Table(
 alert_subscriptions = Table(
     "alert_subscriptions",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id"),
+    *account_row_columns(foreign_key=True),
     Column("channel", String(16), nullable=False),  # email, webhook
     Column("target", String(2000), nullable=False),  # the address (lower-cased) or the URL
     Column("secret_encrypted", Text),  # a webhook's ``whsec_`` secret, encrypted
@@ -57,8 +55,7 @@ alert_subscriptions = Table(
 alert_notifications = Table(
     "alert_notifications",
     metadata,
-    id_column(),
-    ulid_column("account_id"),
+    *account_row_columns(foreign_key=False),
     ulid_column("alert_id", "alerts.id"),
     Column("event", String(16), nullable=False),  # opened, resolved
     Column("channel", String(16), nullable=False),  # email, webhook

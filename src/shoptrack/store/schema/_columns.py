@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, text
 
-from shoptrack.store.types import UTCDateTime
+from shoptrack.store.types import RowId, UTCDateTime
 
 __all__ = [
+    "account_row_columns",
     "attempt_columns",
     "counter_column",
     "created_and_updated_columns",
@@ -16,6 +17,7 @@ __all__ = [
     "id_column",
     "lease_columns",
     "partial_index",
+    "serial_id_column",
     "ulid_column",
 ]
 
@@ -28,6 +30,12 @@ def id_column() -> Column[Any]:
     return Column("id", String(_ULID), primary_key=True)
 
 
+def serial_id_column() -> Column[Any]:
+    """A row's own id, numbered by the database as rows are added: for the rows read in the
+    order they came (the inbox, flow activity, email engagements)."""
+    return Column("id", RowId, primary_key=True, autoincrement=True)
+
+
 def ulid_column(
     name: str, references: str | None = None, *, nullable: bool = False, **options: Any
 ) -> Column[Any]:
@@ -35,6 +43,17 @@ def ulid_column(
     ("table.column") when given; required unless ``nullable``."""
     foreign_keys = [ForeignKey(references)] if references else []
     return Column(name, String(_ULID), *foreign_keys, nullable=nullable, **options)
+
+
+def account_row_columns(
+    *, foreign_key: bool, index: bool | None = None
+) -> tuple[Column[Any], Column[Any]]:
+    """The first columns of a row an account owns: its own id, then the account's. A table that
+    hangs straight off the account makes ``account_id`` a ``foreign_key`` to it (a row under
+    another row reaches the account through its parent); ``index`` indexes it."""
+    return id_column(), ulid_column(
+        "account_id", "accounts.id" if foreign_key else None, index=index
+    )
 
 
 def flag_column(name: str, *, default: bool) -> Column[bool]:

@@ -17,9 +17,9 @@ from sqlalchemy import (
 )
 
 from shoptrack.store.schema._columns import (
+    account_row_columns,
     created_and_updated_columns,
     flag_column,
-    id_column,
     ulid_column,
 )
 from shoptrack.store.schema._metadata import metadata
@@ -30,8 +30,7 @@ __all__ = ["event_keys", "events", "metric_rollups", "metrics", "profile_orders"
 metrics = Table(
     "metrics",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id"),
+    *account_row_columns(foreign_key=True),
     Column("name", String(128), nullable=False),
     # "api" for events sent by custom shops, else the integration's id.
     ulid_column("source"),
@@ -43,8 +42,7 @@ metrics = Table(
 profiles = Table(
     "profiles",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id"),
+    *account_row_columns(foreign_key=True),
     Column("email", String(320)),
     Column("phone_number", String(20)),
     Column("external_id", String(200)),

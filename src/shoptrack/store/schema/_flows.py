@@ -16,16 +16,17 @@ from sqlalchemy import (
 )
 
 from shoptrack.store.schema._columns import (
+    account_row_columns,
     attempt_columns,
     created_and_updated_columns,
     flag_column,
-    id_column,
     lease_columns,
     partial_index,
+    serial_id_column,
     ulid_column,
 )
 from shoptrack.store.schema._metadata import metadata
-from shoptrack.store.types import JSONDocument, Money, RowId, UTCDateTime
+from shoptrack.store.types import JSONDocument, Money, UTCDateTime
 
 __all__ = [
     "email_engagements",
@@ -44,8 +45,7 @@ __all__ = [
 flows = Table(
     "flows",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id"),
+    *account_row_columns(foreign_key=True),
     Column("name", String(200), nullable=False),
     Column("template", String(64)),  # the library template it was made from, if any
     Column("status", String(16), nullable=False),  # draft, manual, live
@@ -61,8 +61,7 @@ flows = Table(
 flow_runs = Table(
     "flow_runs",
     metadata,
-    id_column(),
-    ulid_column("account_id"),
+    *account_row_columns(foreign_key=False),
     ulid_column("flow_id", "flows.id"),
     ulid_column("profile_id"),
     ulid_column("trigger_event_id"),
@@ -86,8 +85,7 @@ flow_runs = Table(
 flow_deliveries = Table(
     "flow_deliveries",
     metadata,
-    id_column(),
-    ulid_column("account_id"),
+    *account_row_columns(foreign_key=False),
     ulid_column("flow_id"),
     ulid_column("flow_run_id", "flow_runs.id"),
     Column("step_id", String(64), nullable=False),
@@ -109,7 +107,7 @@ flow_deliveries = Table(
 flow_activity = Table(
     "flow_activity",
     metadata,
-    Column("id", RowId, primary_key=True, autoincrement=True),
+    serial_id_column(),
     ulid_column("account_id"),
     ulid_column("flow_id"),
     ulid_column("flow_run_id", nullable=True),
@@ -162,7 +160,7 @@ email_links = Table(
 email_engagements = Table(
     "email_engagements",
     metadata,
-    Column("id", RowId, primary_key=True, autoincrement=True),
+    serial_id_column(),
     ulid_column("account_id"),
     ulid_column("delivery_id"),
     ulid_column("flow_id"),

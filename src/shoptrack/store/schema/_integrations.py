@@ -21,17 +21,18 @@ from sqlalchemy import (
 )
 
 from shoptrack.store.schema._columns import (
+    account_row_columns,
     attempt_columns,
     counter_column,
     created_and_updated_columns,
     flag_column,
-    id_column,
     lease_columns,
     partial_index,
+    serial_id_column,
     ulid_column,
 )
 from shoptrack.store.schema._metadata import metadata
-from shoptrack.store.types import JSONDocument, RowId, UTCDateTime
+from shoptrack.store.types import JSONDocument, UTCDateTime
 
 __all__ = [
     "inbox",
@@ -45,8 +46,7 @@ __all__ = [
 integrations = Table(
     "integrations",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id", index=True),
+    *account_row_columns(foreign_key=True, index=True),
     Column("platform", String(32), nullable=False),
     Column("name", String(200), nullable=False),
     Column("credentials", Text, nullable=False),  # encrypted JSON (shoptrack.store.secrets)
@@ -114,7 +114,7 @@ order_states = Table(
 inbox = Table(
     "inbox",
     metadata,
-    Column("id", RowId, primary_key=True, autoincrement=True),
+    serial_id_column(),
     ulid_column("account_id"),
     ulid_column("integration_id", nullable=True),
     Column("source", String(16), nullable=False),  # webhook, api, poll, backfill
@@ -166,8 +166,7 @@ unstored_rejections = Table(
 sync_runs = Table(
     "sync_runs",
     metadata,
-    id_column(),
-    ulid_column("account_id"),
+    *account_row_columns(foreign_key=False),
     ulid_column("integration_id", "integrations.id"),
     Column("state", String(16), nullable=False),  # running, succeeded, failed
     Column("backfill", Boolean, nullable=False),

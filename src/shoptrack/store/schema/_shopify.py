@@ -10,7 +10,11 @@ from sqlalchemy import (
     Text,
 )
 
-from shoptrack.store.schema._columns import created_and_updated_columns, id_column, ulid_column
+from shoptrack.store.schema._columns import (
+    account_row_columns,
+    created_and_updated_columns,
+    ulid_column,
+)
 from shoptrack.store.schema._metadata import metadata
 from shoptrack.store.types import JSONDocument, UTCDateTime
 
@@ -46,8 +50,7 @@ shopify_installs = Table(
 shopify_data_requests = Table(
     "shopify_data_requests",
     metadata,
-    id_column(),
-    ulid_column("account_id", "accounts.id"),
+    *account_row_columns(foreign_key=True),
     ulid_column("integration_id", "integrations.id"),
     Column("shop_domain", String(255), nullable=False),
     Column("customer_email", String(320)),
