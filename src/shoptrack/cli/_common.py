@@ -16,7 +16,9 @@ from shoptrack.settings import Settings
 
 __all__ = [
     "AccountOption",
+    "HostOption",
     "JsonOption",
+    "PortOption",
     "build_services",
     "console",
     "in_account",
@@ -32,6 +34,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON documen
 AccountOption = Annotated[
     str | None, typer.Option("--account", help="Account id; optional when there is exactly one.")
 ]
+# What a command that serves HTTP listens on; each command gives its own default.
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")]
 
 
 def build_services() -> Services:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import shoptrack
-from shoptrack.cli._common import build_services, console
+from shoptrack.cli._common import HostOption, PortOption, build_services, console
 from shoptrack.errors import ShoptrackError
 from shoptrack.services import Services
 from shoptrack.settings import Settings
@@ -24,8 +24,8 @@ def version() -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     workers: Annotated[
         bool, typer.Option("--workers/--no-workers", help="Run the background workers here.")
     ] = True,

@@ -10,14 +10,14 @@ from typing import Annotated
 import orjson
 import typer
 
-from shoptrack.cli._common import JsonOption, console, print_json
+from shoptrack.cli._common import HostOption, JsonOption, PortOption, console, print_json
 from shoptrack.settings import Settings
 
 __all__ = ["demo", "simulate"]
 
 
 def demo(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: HostOption = "127.0.0.1",
     port: Annotated[
         int, typer.Option(help="Port to listen on (8000 unless given); 0 picks a free one.")
     ] = 8000,
@@ -37,8 +37,8 @@ def simulate(
             "prestashop or shift4shop."
         ),
     ],
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 0,
     orders: Annotated[int, typer.Option(min=0, help="Orders the store starts with.")] = 25,
     as_json: JsonOption = False,
 ) -> None:

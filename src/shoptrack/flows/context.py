@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from shoptrack.flows.conditions import ConditionContext, MetricCounter
+from shoptrack.store._rows import from_row
 from shoptrack.store.events import events_by_id, profiles_by_id
 from shoptrack.store.flows import count_profile_events
 from shoptrack.store.profiles import PROFILE_DETAILS
@@ -73,12 +74,10 @@ def load_triggers(
     connection: Connection, account_id: str, ids: Sequence[str]
 ) -> dict[str, TriggerEvent]:
     return {
-        row.id: TriggerEvent(
-            id=row.id,
+        row.id: from_row(
+            TriggerEvent,
+            row,
             metric=row.metric_name,
-            metric_id=row.metric_id,
-            time=row.time,
-            value=row.value,
             currency=row.value_currency,
             properties=row.properties or {},
         )

@@ -54,16 +54,7 @@ class IntegrationSummary:
 def integration_summaries(connection: Connection, account_id: str) -> list[IntegrationSummary]:
     """The account's integrations (removed ones left out), each with its latest sync run."""
     return [
-        IntegrationSummary(
-            id=row.id,
-            name=row.name,
-            platform=row.platform,
-            enabled=row.enabled,
-            health=row.health,
-            health_detail=row.health_detail,
-            next_sync_at=row.next_sync_at,
-            last_run=latest_run(connection, row.id),
-        )
+        from_row(IntegrationSummary, row, last_run=latest_run(connection, row.id))
         for row in integration_rows(connection, account_id)
     ]
 
