@@ -28,8 +28,8 @@ def test_processing_takes_small_turns_only_while_intake_commits() -> None:
     turns.intake_committed()
     monotonic.now += turns.active_for / 2
     assert turns.turn() == turns.rows
-    # Each turn leaves the lock to intake for six times as long as it held it.
-    assert turns.pause(0.02) == pytest.approx(0.12)
+    # Each turn leaves the lock to intake for ten times as long as it held it.
+    assert turns.pause(0.02) == pytest.approx(0.2)
 
     monotonic.now += turns.active_for
     assert turns.turn() is None  # intake went quiet: the backlog at full speed

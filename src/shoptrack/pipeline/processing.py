@@ -24,6 +24,7 @@ from shoptrack.clock import Clock
 from shoptrack.connectors import connector_for
 from shoptrack.domain.api_events import event_draft, parse_event
 from shoptrack.domain.events import EventDraft, order_events
+from shoptrack.domain.lifecycle import Transition
 from shoptrack.domain.order import Order
 from shoptrack.domain.segment import segment_drafts
 from shoptrack.domain.status import StatusRules
@@ -42,7 +43,13 @@ from shoptrack.store.inbox import (
 )
 from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.order_fetches import request_fetches
-from shoptrack.store.order_states import Sighting, apply_sightings, kept_orders
+from shoptrack.store.order_states import (
+    Sighting,
+    SightingsPlan,
+    apply_sightings,
+    kept_orders,
+    plan_sightings,
+)
 from shoptrack.store.recording import RecordedEvent, Recording, record_events
 from shoptrack.store.sync_runs import add_events_recorded
 
@@ -202,12 +209,15 @@ class _Outcome:
 class Processor:
     """Processes the inbox in bounded batches, each in a handful of statements.
 
-    A batch is parsed before its write transaction on SQLite (whose one writer would otherwise
-    wait for the parsing) and inside it on PostgreSQL (where the rows are claimed first, with
-    ``SKIP LOCKED``, so that concurrent workers parse disjoint rows). Its rows are then applied
-    together: order states read and written per batch, events, keys, profiles and rollups with
-    multi-row statements. If that fails, the batch is split in halves, each tried in its own
-    savepoint, down to the one row that fails — which alone is retried, then dead-lettered.
+    On PostgreSQL a batch's rows are claimed first, with ``SKIP LOCKED``, so that concurrent
+    workers parse disjoint rows, and parsed inside the write transaction. On SQLite, whose one
+    writer would otherwise wait for the work, they are read and parsed before it — and their
+    order states and events worked out too, from the states stored at that moment, and written
+    as worked out if the transaction finds those states unchanged (``plan_sightings``): the
+    write lock is held about a quarter less. The rows are then applied together: order states
+    read and written per batch, events, keys, profiles and rollups with multi-row statements.
+    If that fails, the batch is split in halves, each tried in its own savepoint, down to the
+    one row that fails — which alone is retried, then dead-lettered.
 
     With ``share``, it takes only that share of the inbox's rows (``InboxShare``): processors
     in several processes on SQLite, each parsing its rows while another holds the write lock.
@@ -236,10 +246,14 @@ class Processor:
         now = self._clock.now()
         integrations: dict[str, Integration | None] = {}
         parsed: list[_Work] = []
+        prepared: _Prepared | None = None
         if self._database.is_sqlite:
+            # Read, parsed and worked out before the write lock is taken, which then is held
+            # for writing what the rows come to.
             with self._database.read() as connection:
                 rows = peek_pending(connection, now, size, self._share)
                 parsed = [self._parse(connection, row, integrations) for row in rows]
+                prepared = _prepare(connection, _valid(parsed), now)
             if not parsed:
                 return BatchResult()
         # Derived from the durable inbox rows: a commit lost to a power cut is processed again.
@@ -252,11 +266,17 @@ class Processor:
             else:
                 rows = claim_pending(connection, now, size, self._share)
                 work = [self._parse(connection, row, integrations) for row in rows]
-            result = self._process(connection, work, now)
+            result = self._process(connection, work, now, prepared)
         result.writing = time.perf_counter() - began
         return result
 
-    def _process(self, connection: Connection, work: list[_Work], now: datetime) -> BatchResult:
+    def _process(
+        self,
+        connection: Connection,
+        work: list[_Work],
+        now: datetime,
+        prepared: _Prepared | None = None,
+    ) -> BatchResult:
         result = BatchResult(claimed=len(work))
         if not work:
             return result
@@ -264,7 +284,10 @@ class Processor:
         for item in work:
             if item.error is not None:
                 outcome.failed.append((item, ValueError(item.error)))
-        _apply_halving(connection, [item for item in work if item.error is None], now, outcome)
+        valid = _valid(work)
+        if prepared is not None and prepared.rows != tuple(item.row.id for item in valid):
+            prepared = None  # a row was replayed meanwhile: worked out again as it is now
+        _apply_halving(connection, valid, now, outcome, prepared)
         for item, error in sorted(outcome.failed, key=lambda failure: failure[0].row.id):
             state = mark_failed(
                 connection, item.row, _error_text(error), now, transient=_is_conflict(error)
@@ -328,8 +351,42 @@ class Processor:
             return _Work(row, integration, error=_error_text(error))
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A batch's rows worked out before its write transaction, from the states stored then
+    (SQLite): what ``_apply`` writes if the transaction finds those states unchanged."""
+
+    rows: tuple[int, ...]  # the inbox rows, by id
+    fetches: dict[tuple[str, str], list[str]]
+    sightings: list[Sighting]
+    plan: SightingsPlan
+    recordings: list[Recording]
+
+
+def _valid(work: Sequence[_Work]) -> list[_Work]:
+    """The rows that parsed."""
+    return [item for item in work if item.error is None]
+
+
+def _prepare(connection: Connection, work: Sequence[_Work], now: datetime) -> _Prepared | None:
+    """The batch worked out from the states stored now (read, not locked); None if that fails,
+    which the write transaction then finds row by row."""
+    fetches, sightings = _sightings(work)
+    try:
+        plan = plan_sightings(connection, sightings, now)
+        recordings = _recordings(work, plan.transitions, now)
+    except Exception:  # noqa: BLE001  # some row's failure: halving in the transaction finds it
+        return None
+    rows = tuple(item.row.id for item in work)
+    return _Prepared(rows, fetches, sightings, plan, recordings)
+
+
 def _apply_halving(
-    connection: Connection, work: Sequence[_Work], now: datetime, outcome: _Outcome
+    connection: Connection,
+    work: Sequence[_Work],
+    now: datetime,
+    outcome: _Outcome,
+    prepared: _Prepared | None = None,
 ) -> None:
     """Applies ``work`` in one savepoint; if that fails, each half in its own, down to the row
     that fails. A conflict with another worker fails every row of the set, as a transient
@@ -338,7 +395,7 @@ def _apply_halving(
         return
     try:
         with connection.begin_nested():
-            recorded = _apply(connection, work, now)
+            recorded = _apply(connection, work, now, prepared)
     except Exception as error:  # noqa: BLE001  # any failure is some row's: halving finds whose
         if len(work) == 1 or _is_conflict(error):
             outcome.failed.extend((item, error) for item in work)
@@ -351,8 +408,11 @@ def _apply_halving(
     outcome.recorded.extend(recorded)
 
 
-def _apply(connection: Connection, work: Sequence[_Work], now: datetime) -> list[RecordedEvent]:
-    """The rows' fetch requests, order states and events, in a few statements."""
+def _sightings(
+    work: Sequence[_Work],
+) -> tuple[dict[tuple[str, str], list[str]], list[Sighting]]:
+    """The orders the rows name for fetching (by account and integration), and their
+    sightings."""
     fetches: dict[tuple[str, str], list[str]] = {}
     sightings: list[Sighting] = []
     rules: dict[str, StatusRules] = {}  # each integration's, worked out once per batch
@@ -368,15 +428,14 @@ def _apply(connection: Connection, work: Sequence[_Work], now: datetime) -> list
             Sighting(integration.account_id, integration.id, rules[integration.id], order)
             for order in item.orders
         )
-    for (account_id, integration_id), order_ids in sorted(fetches.items()):
-        request_fetches(
-            connection,
-            account_id=account_id,
-            integration_id=integration_id,
-            order_ids=order_ids,
-            now=now,
-        )
-    changes = iter(apply_sightings(connection, sightings, now))
+    return fetches, sightings
+
+
+def _recordings(
+    work: Sequence[_Work], transitions: Sequence[Transition], now: datetime
+) -> list[Recording]:
+    """The events of the rows: their own, and those their orders' transitions record."""
+    changes = iter(transitions)
     recordings: list[Recording] = []
     for item in work:
         integration = item.integration
@@ -398,6 +457,33 @@ def _apply(connection: Connection, work: Sequence[_Work], now: datetime) -> list
                 for draft in order_events(order, change.record, backfill=backfill)
                 if draft.person.identified
             )
+    return recordings
+
+
+def _apply(
+    connection: Connection, work: Sequence[_Work], now: datetime, prepared: _Prepared | None
+) -> list[RecordedEvent]:
+    """The rows' fetch requests, order states and events, in a few statements; what
+    ``prepared`` worked out for these rows is used where the stored states still agree."""
+    if prepared is None:
+        fetches, sightings = _sightings(work)
+    else:
+        fetches, sightings = prepared.fetches, prepared.sightings
+    for (account_id, integration_id), order_ids in sorted(fetches.items()):
+        request_fetches(
+            connection,
+            account_id=account_id,
+            integration_id=integration_id,
+            order_ids=order_ids,
+            now=now,
+        )
+    changes = apply_sightings(
+        connection, sightings, now, prepared.plan if prepared is not None else None
+    )
+    if prepared is not None and changes == prepared.plan.transitions:
+        recordings = prepared.recordings
+    else:
+        recordings = _recordings(work, changes, now)
     return record_events(connection, recordings, now)
 
 

@@ -8,8 +8,8 @@ commit, across machines by PostgreSQL ``LISTEN/NOTIFY``, and otherwise after ``i
 seconds — a notification only hurries them, the rows are the record.
 
 While intake commits, processing takes bounded turns (``IntakeTurns``): a small batch, then a
-pause six times as long as its write transaction held the database (twelve times for each of two
-processes sharing the inbox), so that acknowledging keeps its pace during a burst; the backlog
+pause ten times as long as its write transaction held the database (twenty times for each of
+two processes sharing the inbox), so that acknowledging keeps its pace during a burst; the backlog
 is processed at full speed once intake is quiet. On SQLite the intake writer and the processor
 share the one write lock, handed over in turn (the write queue of ``store/database.py``), and a
 delivery waits for at most one small batch. On PostgreSQL workers learn of intake's commits by
@@ -65,9 +65,13 @@ class IntakeTurns:
     rows = 50
     # During a burst on SQLite the intake writer alone holds the lock about three quarters of
     # the time (2 cores, bench/intake.py): with turns handed over in order, a pause twice the
-    # turn gave processing a third of the lock and cost acknowledging a third; six times leaves
-    # it about a seventh. Workers on PostgreSQL take the same turns.
-    pause_factor = 6.0
+    # turn gave processing a third of the lock and cost acknowledging a third; six times left
+    # it about a seventh. Since SQLite's processor works a batch out before it takes the lock,
+    # a turn holds it a quarter less for the same rows, and with six times processing took more
+    # of the cores: `serve` acknowledged 0.73-0.76 of what `--no-workers` did; with ten times,
+    # 0.8 or more, at the same sustained rate (alternating runs of 6, 8 and 12). Workers on
+    # PostgreSQL take the same turns.
+    pause_factor = 10.0
 
     def __init__(
         self, monotonic: Callable[[], float] = time.monotonic, *, processes: int = 1

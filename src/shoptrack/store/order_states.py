@@ -18,11 +18,13 @@ from shoptrack.store.sql import execute_many, for_update, in_values, insert_igno
 
 __all__ = [
     "Sighting",
+    "SightingsPlan",
     "apply_sightings",
     "kept_orders",
     "load_state",
     "order_from_snapshot",
     "order_snapshot",
+    "plan_sightings",
     "seen_statuses",
 ]
 
@@ -112,10 +114,11 @@ _UPDATE = (
 )
 
 
-def _locked_rows(
-    connection: Connection, keys: Sequence[tuple[str, str]]
+def _stored_rows(
+    connection: Connection, keys: Sequence[tuple[str, str]], *, lock: bool
 ) -> dict[tuple[str, str], Row[Any]]:
-    """The stored rows of ``keys``, locked in key order (one order for every worker)."""
+    """The stored rows of ``keys``; with ``lock``, locked in key order (one order for every
+    worker)."""
     found: dict[tuple[str, str], Row[Any]] = {}
     for chunk in _chunks(sorted(keys)):
         query = (
@@ -123,7 +126,7 @@ def _locked_rows(
             .where(in_values(connection, _KEY_COLUMNS, chunk))
             .order_by(*_KEY_COLUMNS)
         )
-        for row in connection.execute(for_update(connection, query)):
+        for row in connection.execute(for_update(connection, query) if lock else query):
             found[(row.integration_id, row.platform_order_id)] = row
     return found
 
@@ -172,8 +175,34 @@ def _sighting_values(order: Order) -> dict[str, Any]:
     }
 
 
-def apply_sightings(
+@dataclass(frozen=True, slots=True)
+class SightingsPlan:
+    """Sightings applied to their orders' states as read before the write transaction (SQLite's
+    processor reads and works them out before it takes the write lock): ``apply_sightings``
+    writes what it worked out if the stored states are still those, else works them out again.
+    """
+
+    stored: dict[tuple[str, str], Row[Any]]
+    folds: dict[tuple[str, str], _Fold]
+    transitions: list[Transition]
+
+
+def plan_sightings(
     connection: Connection, sightings: Sequence[Sighting], now: datetime
+) -> SightingsPlan:
+    """What ``apply_sightings`` would do with the states stored now, read without locks."""
+    keys = sorted({sighting.key for sighting in sightings})
+    stored = _stored_rows(connection, keys, lock=False)
+    folds = {key: _Fold.start(stored.get(key)) for key in keys}
+    transitions = [folds[sighting.key].apply(sighting, now) for sighting in sightings]
+    return SightingsPlan(stored, folds, transitions)
+
+
+def apply_sightings(
+    connection: Connection,
+    sightings: Sequence[Sighting],
+    now: datetime,
+    plan: SightingsPlan | None = None,
 ) -> list[Transition]:
     """Applies sightings under their orders' row locks, in a few statements whatever their
     number; the caller records each transition's ``record`` in the same transaction, which is
@@ -181,17 +210,23 @@ def apply_sightings(
 
     Stored rows are locked in key order; orders seen for the first time are inserted in key
     order, and when another worker inserted one first, its row is locked and the sightings of
-    that order are applied on top of it.
+    that order are applied on top of it. ``plan`` (of these sightings, at ``now``) is what they
+    come to if the locked rows are the ones it was made from — the same rows, folded alike.
     """
     pending = list(range(len(sightings)))
     results: list[Transition | None] = [None] * len(sightings)
     while pending:
         keys = sorted({sightings[index].key for index in pending})
-        stored = _locked_rows(connection, keys)
-        folds = {key: _Fold.start(stored.get(key)) for key in keys}
-        for index in pending:
-            sighting = sightings[index]
-            results[index] = folds[sighting.key].apply(sighting, now)
+        stored = _stored_rows(connection, keys, lock=True)
+        if plan is not None and stored == plan.stored:
+            folds = plan.folds
+            results[:] = plan.transitions
+        else:
+            folds = {key: _Fold.start(stored.get(key)) for key in keys}
+            for index in pending:
+                sighting = sightings[index]
+                results[index] = folds[sighting.key].apply(sighting, now)
+        plan = None  # made for the first round only
         new = [key for key in keys if folds[key].stored is None]
         inserted = _insert_new(
             connection, sightings=sightings, pending=pending, folds=folds, new=new, now=now
