@@ -17,7 +17,6 @@ INSTANCE_CODES = {
     "webhook_signature_rejected",
     "webhook_clock_skew",
     "worker_needs_postgresql",
-    "invalid_inbox_share",
     "port_in_use",
     "scope_missing",
     "firewall_blocked",

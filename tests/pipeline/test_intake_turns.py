@@ -35,11 +35,6 @@ def test_processing_takes_small_turns_only_while_intake_commits() -> None:
     assert turns.turn() is None  # intake went quiet: the backlog at full speed
 
 
-def test_processes_that_share_the_inbox_pause_as_long_together_as_one() -> None:
-    one, each_of_two = IntakeTurns(), IntakeTurns(processes=2)
-    assert each_of_two.pause(0.02) == pytest.approx(2 * one.pause(0.02))
-
-
 def test_a_turn_takes_no_more_rows_than_its_limit(services: Services) -> None:
     shop = make_shop(services)
     for n in range(5):

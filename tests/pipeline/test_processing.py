@@ -20,7 +20,6 @@ from shoptrack.services import Services
 from shoptrack.store.inbox import (
     MAX_ATTEMPTS,
     InboxEntry,
-    InboxShare,
     InboxState,
     ReplaySelection,
     replay,
@@ -381,67 +380,6 @@ def test_concurrent_workers_on_postgresql_share_orders_and_people_exactly_once(
         "Fulfilled Order": 120,
     }
     assert profile_count(services, shop.account_id) == 17
-
-
-def test_a_processor_with_a_share_of_the_inbox_takes_only_its_rows(services: Services) -> None:
-    shop = make_shop(services)
-    for n in range(6):
-        deliver(services, shop, woo_order(n, "processing", START, email=f"s{n}@x.com"), f"{n}")
-    odd = Processor(services.database, services.clock, share=InboxShare(1, 2))
-    assert odd.run_until_idle().processed == 3
-    with services.database.read() as connection:
-        states = {
-            row.id: row.state for row in connection.execute(select(inbox.c.id, inbox.c.state))
-        }
-    assert {row_id % 2 for row_id, state in states.items() if state == "processed"} == {1}
-    assert {row_id % 2 for row_id, state in states.items() if state == "pending"} == {0}
-    even = Processor(services.database, services.clock, share=InboxShare(0, 2))
-    assert even.run_until_idle().processed == 3
-    assert inbox_states(services) == {"processed": 6}
-
-
-def test_processors_sharing_the_inbox_record_each_event_once(services: Services) -> None:
-    """Two processors at once, each with its share of the rows (as ``serve``'s two worker
-    processes on SQLite), over orders whose sightings and customers fall in both shares: each
-    event once, one profile per person, every row processed once."""
-    shop = make_shop(services)
-    base = START - timedelta(hours=1)
-    for step, status in enumerate(("pending", "processing", "completed")):
-        for order_id in range(1, 61):
-            order = woo_order(
-                order_id,
-                status,
-                base + timedelta(minutes=step),
-                created=base,
-                email=f"shared{order_id % 7}@x.com",
-            )
-            deliver(services, shop, order, f"{order_id}-{status}")
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-    results: list[BatchResult] = []
-
-    def work(share: InboxShare) -> None:
-        processor = Processor(services.database, services.clock, batch_size=20, share=share)
-        start.wait()
-        try:
-            results.append(processor.run_until_idle())
-        except BaseException as error:  # noqa: BLE001  # reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=work, args=(InboxShare(n, 2),)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sorted(result.processed for result in results) == [90, 90]
-    assert inbox_states(services) == {"processed": 180}
-    assert event_counts(services, shop.account_id) == {
-        "Placed Order": 60,
-        "Ordered Product": 120,
-        "Fulfilled Order": 60,
-    }
-    assert profile_count(services, shop.account_id) == 7
 
 
 def test_rollups_keep_currencies_and_test_orders_apart_and_profiles_total_their_orders(

@@ -32,7 +32,6 @@ from shoptrack.ids import lease_owner
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
     InboxRow,
-    InboxShare,
     InboxState,
     claim_pending,
     claimable,
@@ -218,9 +217,6 @@ class Processor:
     read and written per batch, events, keys, profiles and rollups with multi-row statements.
     If that fails, the batch is split in halves, each tried in its own savepoint, down to the
     one row that fails — which alone is retried, then dead-lettered.
-
-    With ``share``, it takes only that share of the inbox's rows (``InboxShare``): processors
-    in several processes on SQLite, each parsing its rows while another holds the write lock.
     """
 
     def __init__(
@@ -230,14 +226,12 @@ class Processor:
         *,
         batch_size: int = 200,
         on_recorded: RecordedHook | None = None,
-        share: InboxShare | None = None,
     ) -> None:
         self.worker_id = lease_owner()
         self._database = database
         self._clock = clock
         self._batch_size = batch_size
         self._on_recorded = on_recorded
-        self._share = share
 
     def run_once(self, limit: int | None = None) -> BatchResult:
         """Processes one batch of due rows (at most ``limit`` when given, a shorter hold of the
@@ -251,7 +245,7 @@ class Processor:
             # Read, parsed and worked out before the write lock is taken, which then is held
             # for writing what the rows come to.
             with self._database.read() as connection:
-                rows = peek_pending(connection, now, size, self._share)
+                rows = peek_pending(connection, now, size)
                 parsed = [self._parse(connection, row, integrations) for row in rows]
                 prepared = _prepare(connection, _valid(parsed), now)
             if not parsed:
@@ -264,7 +258,7 @@ class Processor:
                 claimed = claimable(connection, [item.row.id for item in parsed], now)
                 work = [item for item in parsed if item.row.id in claimed]
             else:
-                rows = claim_pending(connection, now, size, self._share)
+                rows = claim_pending(connection, now, size)
                 work = [self._parse(connection, row, integrations) for row in rows]
             result = self._process(connection, work, now, prepared)
         result.writing = time.perf_counter() - began
@@ -286,7 +280,7 @@ class Processor:
                 outcome.failed.append((item, ValueError(item.error)))
         valid = _valid(work)
         if prepared is not None and prepared.rows != tuple(item.row.id for item in valid):
-            prepared = None  # a row was replayed meanwhile: worked out again as it is now
+            prepared = None  # a row was taken by another processor meanwhile: worked out anew
         _apply_halving(connection, valid, now, outcome, prepared)
         for item, error in sorted(outcome.failed, key=lambda failure: failure[0].row.id):
             state = mark_failed(
@@ -371,8 +365,8 @@ def _valid(work: Sequence[_Work]) -> list[_Work]:
 def _prepare(connection: Connection, work: Sequence[_Work], now: datetime) -> _Prepared | None:
     """The batch worked out from the states stored now (read, not locked); None if that fails,
     which the write transaction then finds row by row."""
-    fetches, sightings = _sightings(work)
     try:
+        fetches, sightings = _sightings(work)
         plan = plan_sightings(connection, sightings, now)
         recordings = _recordings(work, plan.transitions, now)
     except Exception:  # noqa: BLE001  # some row's failure: halving in the transaction finds it

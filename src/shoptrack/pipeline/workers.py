@@ -1,21 +1,20 @@
-"""The background loops of a process: processing the inbox, running due syncs and order fetches,
-and keeping the schema maintained.
+"""The background loops of a process: processing the inbox, running due syncs and order
+fetches, and keeping the schema maintained.
 
-``serve`` runs them in processes of their own beside the HTTP server (two on SQLite, each
-processing its share of the inbox); on PostgreSQL ``worker`` processes run them too, on any
-number of machines. Workers sleep until woken: by the intake writer of their ``serve`` at each
-commit, across machines by PostgreSQL ``LISTEN/NOTIFY``, and otherwise after ``idle_wait``
-seconds — a notification only hurries them, the rows are the record.
+``serve`` runs them in a process of its own beside the HTTP server; on PostgreSQL ``worker``
+processes run them too, on any number of machines. Workers sleep until woken: by the intake
+writer of their ``serve`` at each commit, across machines by PostgreSQL ``LISTEN/NOTIFY``, and
+otherwise after ``idle_wait`` seconds — a notification only hurries them, the rows are the record.
 
 While intake commits, processing takes bounded turns (``IntakeTurns``): a small batch, then a
-pause ten times as long as its write transaction held the database (twenty times for each of
-two processes sharing the inbox), so that acknowledging keeps its pace during a burst; the backlog
-is processed at full speed once intake is quiet. On SQLite the intake writer and the processor
-share the one write lock, handed over in turn (the write queue of ``store/database.py``), and a
-delivery waits for at most one small batch. On PostgreSQL workers learn of intake's commits by
-their notifications; the turns leave the database server (and the cores of a machine shared with
-``serve``) to acknowledging first — measured with ``bench/intake.py``, a worker processing flat
-out halved what ``serve`` acknowledged.
+pause ten times as long as its write transaction held the database, so that acknowledging
+keeps its pace during a burst; the backlog is processed at full speed once intake is quiet. On
+SQLite the intake writer and the processor share the one write lock, handed over in turn (the
+write queue of ``store/database.py``), and a delivery waits for at most one small batch. On
+PostgreSQL workers learn of intake's commits by their notifications; the turns leave the
+database server (and the cores of a machine shared with ``serve``) to acknowledging first —
+measured with ``bench/intake.py``, a worker processing flat out halved what ``serve``
+acknowledged.
 """
 
 from __future__ import annotations
@@ -68,18 +67,12 @@ class IntakeTurns:
     # turn gave processing a third of the lock and cost acknowledging a third; six times left
     # it about a seventh. Since SQLite's processor works a batch out before it takes the lock,
     # a turn holds it a quarter less for the same rows, and with six times processing took more
-    # of the cores: `serve` acknowledged 0.73-0.76 of what `--no-workers` did; with ten times,
-    # 0.8 or more, at the same sustained rate (alternating runs of 6, 8 and 12). Workers on
-    # PostgreSQL take the same turns.
+    # of the cores during a burst: ten times acknowledged 1.1 times as much at the same
+    # sustained rate (3 alternating runs of each). Workers on PostgreSQL take the same turns.
     pause_factor = 10.0
 
-    def __init__(
-        self, monotonic: Callable[[], float] = time.monotonic, *, processes: int = 1
-    ) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
-        # Processes taking turns (each with its share of the inbox): each pauses that many
-        # times longer, so that together they leave intake as much as one would.
-        self._processes = processes
         self._committed_at: float | None = None
 
     def intake_committed(self) -> None:
@@ -94,7 +87,7 @@ class IntakeTurns:
     def pause(self, writing_seconds: float) -> float:
         """How long to leave the lock to intake after a turn whose write transaction took
         ``writing_seconds``."""
-        return self.pause_factor * self._processes * writing_seconds
+        return self.pause_factor * writing_seconds
 
 
 class ScheduledRun(Protocol):
@@ -117,7 +110,6 @@ class Workers:
         flows: FlowEngine | None = None,
         watchdog: ScheduledRun | None = None,
         processing_threads: int | None = None,
-        turns: IntakeTurns | None = None,
         idle_wait: float = 1.0,
         sync_check_every: float = 5.0,
         watch_check_every: float = 30.0,
@@ -140,7 +132,7 @@ class Workers:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_maintenance: datetime | None = None
-        self._turns = turns or IntakeTurns()
+        self._turns = IntakeTurns()
 
     def wake(self) -> None:
         """Intake committed rows: process them, in turns while intake goes on."""

@@ -38,7 +38,6 @@ __all__ = [
     "InboxAppender",
     "InboxEntry",
     "InboxRow",
-    "InboxShare",
     "InboxState",
     "ReplaySelection",
     "as_rejected",
@@ -260,37 +259,8 @@ class InboxAppender:
         self._kept.close()
 
 
-@dataclass(frozen=True, slots=True)
-class InboxShare:
-    """The rows one of ``count`` processing processes takes: those whose id leaves ``index``
-    when divided by ``count``. On SQLite a processor reads its rows before it takes the write
-    lock, so two processors would read the same ones; with shares, each parses its own while the
-    other holds the lock."""
-
-    index: int
-    count: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.index < self.count:
-            raise ValueError(f"share {self.index} of {self.count} does not exist")
-
-    @classmethod
-    def parse(cls, text: str) -> InboxShare:
-        """``"K/N"``: share K (from 0) of N."""
-        index, slash, count = text.partition("/")
-        if not slash or not index.isdigit() or not count.isdigit():
-            raise ValueError(f"{text!r} is not a share: write K/N, such as 0/2")
-        return cls(int(index), int(count))
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-
-def _due(
-    connection: Connection, now: datetime, limit: int, share: InboxShare | None
-) -> Select[Any]:
-    """The oldest due pending rows (of ``share``, when given), read through the partial index
-    ``ix_inbox_pending``.
+def _due(connection: Connection, now: datetime, limit: int) -> Select[Any]:
+    """The oldest due pending rows, read through the partial index ``ix_inbox_pending``.
 
     A planner may use a partial index only for a query whose condition is the index's own,
     literally: ``state = 'pending'``, not a bound parameter. SQLite, without statistics, also
@@ -302,19 +272,18 @@ def _due(
     """
     pending = inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'")
     condition = func.likely(pending) if connection.dialect.name == "sqlite" else pending
-    query = select(inbox).where(condition, inbox.c.available_at <= now)
-    if share is not None and share.count > 1:
-        query = query.where(inbox.c.id % share.count == share.index)
-    return query.order_by(inbox.c.available_at, inbox.c.id).limit(limit)
+    return (
+        select(inbox)
+        .where(condition, inbox.c.available_at <= now)
+        .order_by(inbox.c.available_at, inbox.c.id)
+        .limit(limit)
+    )
 
 
-def peek_pending(
-    connection: Connection, now: datetime, limit: int, share: InboxShare | None = None
-) -> list[InboxRow]:
-    """Pending rows that are due (of ``share``, when given), oldest first, unlocked: read
-    before a write transaction by a single writer (SQLite), which then keeps those still
-    ``claimable``."""
-    return [_inbox_row(row) for row in connection.execute(_due(connection, now, limit, share))]
+def peek_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
+    """Pending rows that are due, oldest first, unlocked: read before a write transaction by a
+    single writer (SQLite), which then keeps those still ``claimable``."""
+    return [_inbox_row(row) for row in connection.execute(_due(connection, now, limit))]
 
 
 def claimable(connection: Connection, ids: Sequence[int], now: datetime) -> set[int]:
@@ -329,16 +298,13 @@ def claimable(connection: Connection, ids: Sequence[int], now: datetime) -> set[
     return {int(row.id) for row in connection.execute(query)}
 
 
-def claim_pending(
-    connection: Connection, now: datetime, limit: int, share: InboxShare | None = None
-) -> list[InboxRow]:
-    """Pending rows that are due (of ``share``, when given), oldest first, locked for this
-    transaction.
+def claim_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
+    """Pending rows that are due, oldest first, locked for this transaction.
 
     On PostgreSQL ``SKIP LOCKED`` lets concurrent workers take disjoint rows; the locks end with
     the transaction, so a worker that dies releases its rows at once.
     """
-    query = for_update(connection, _due(connection, now, limit, share), skip_locked=True)
+    query = for_update(connection, _due(connection, now, limit), skip_locked=True)
     rows = connection.execute(query)
     return [_inbox_row(row) for row in rows]
 

@@ -182,6 +182,8 @@ class SightingsPlan:
     writes what it worked out if the stored states are still those, else works them out again.
     """
 
+    sightings: Sequence[Sighting]
+    now: datetime
     stored: dict[tuple[str, str], Row[Any]]
     folds: dict[tuple[str, str], _Fold]
     transitions: list[Transition]
@@ -195,7 +197,7 @@ def plan_sightings(
     stored = _stored_rows(connection, keys, lock=False)
     folds = {key: _Fold.start(stored.get(key)) for key in keys}
     transitions = [folds[sighting.key].apply(sighting, now) for sighting in sightings]
-    return SightingsPlan(stored, folds, transitions)
+    return SightingsPlan(sightings, now, stored, folds, transitions)
 
 
 def apply_sightings(
@@ -213,6 +215,8 @@ def apply_sightings(
     that order are applied on top of it. ``plan`` (of these sightings, at ``now``) is what they
     come to if the locked rows are the ones it was made from — the same rows, folded alike.
     """
+    if plan is not None and (plan.sightings is not sightings or plan.now != now):
+        raise ValueError("the plan was made for other sightings or another time")
     pending = list(range(len(sightings)))
     results: list[Transition | None] = [None] * len(sightings)
     while pending:
