@@ -17,6 +17,7 @@ INSTANCE_CODES = {
     "webhook_signature_rejected",
     "webhook_clock_skew",
     "worker_needs_postgresql",
+    "invalid_inbox_share",
     "port_in_use",
     "scope_missing",
     "firewall_blocked",

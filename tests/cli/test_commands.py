@@ -99,6 +99,16 @@ def test_worker_refuses_sqlite_and_says_why(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_worker_refuses_a_share_of_the_inbox_that_does_not_exist(tmp_path: Path) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "data")
+    for share, problem in (("2/2", "share 2 of 2 does not exist"), ("half", "write K/N")):
+        result = run_cli(env, "worker", "--inbox-share", share)
+        assert result.returncode == 1
+        assert "--inbox-share" in result.stderr
+        assert problem in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_postgres_without_secret_key_is_a_clear_error(tmp_path: Path) -> None:
     env = environment("postgresql://postgres@127.0.0.1:1/none", tmp_path / "data")
     del env["SHOPTRACK_SECRET_KEY"]

@@ -20,8 +20,10 @@ from shoptrack.services import Services
 from shoptrack.store.inbox import (
     MAX_ATTEMPTS,
     InboxEntry,
+    InboxShare,
     InboxState,
     ReplaySelection,
+    pending_before,
     replay,
     write_entries,
     write_entry,
@@ -380,6 +382,116 @@ def test_concurrent_workers_on_postgresql_share_orders_and_people_exactly_once(
         "Fulfilled Order": 120,
     }
     assert profile_count(services, shop.account_id) == 17
+
+
+# Shares of the inbox are SQLite's (``serve``'s two worker processes).
+_SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _states_by_id(services: Services) -> dict[int, str]:
+    with services.database.read() as connection:
+        return {row.id: row.state for row in connection.execute(select(inbox.c.id, inbox.c.state))}
+
+
+@_SQLITE_ONLY
+def test_a_processor_with_a_share_of_the_inbox_takes_its_blocks_in_turn(
+    services: Services,
+) -> None:
+    shop = make_shop(services)
+    for n in range(1, 10):  # ids 1-9: blocks of three, the shares taking every other block
+        deliver(services, shop, woo_order(n, "processing", START, email=f"s{n}@x.com"), f"{n}")
+    first, second = (
+        Processor(services.database, services.clock, share=InboxShare(n, 2, block=3))
+        for n in range(2)
+    )
+    assert first.run_once().processed == 2  # ids 1 and 2; 3 begins the other share's block
+    assert second.run_once().processed == 3  # ids 3-5: no row before them waits any more
+    assert first.run_once().processed == 3  # ids 6-8
+    assert {row_id for row_id, state in _states_by_id(services).items() if state == "pending"} == {
+        9
+    }
+    assert second.run_once().processed == 1
+    assert inbox_states(services) == {"processed": 9}
+
+
+@_SQLITE_ONLY
+def test_rows_of_another_share_that_wait_too_long_are_taken_over(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A share's rows whose process died are processed by the other share's process after
+    ``_TAKE_OVER_AFTER``, in order: the rows before its own first."""
+    monkeypatch.setattr("shoptrack.pipeline.processing._TAKE_OVER_AFTER", 0.0)
+    shop = make_shop(services)
+    for n in range(1, 6):
+        deliver(services, shop, woo_order(n, "processing", START, email=f"t{n}@x.com"), f"{n}")
+    second = Processor(services.database, services.clock, share=InboxShare(1, 2, block=3))
+    assert second.run_once().processed == 5  # ids 1 and 2 of share 0 before its own 3-5
+    assert event_counts(services, shop.account_id)["Placed Order"] == 5
+
+
+@_SQLITE_ONLY
+def test_processors_sharing_the_inbox_write_each_order_in_order(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processors at once, each with its share of the rows (as ``serve``'s two worker
+    processes), over orders each seen placed in one block and cancelled or completed in the
+    next — the other share's: the events one processor records, each once, one profile per
+    person, every row processed once. Written out of order, an order seen cancelled before its
+    placed sighting would record neither Placed nor Cancelled Order."""
+    shop = make_shop(services)
+    block = 10
+    placed_at = START - timedelta(hours=1)
+    for first in range(0, 60, block):
+        orders = range(first + 1, first + block + 1)
+        for order_id in orders:  # one block's worth placed, then the same orders' next sighting
+            order = woo_order(order_id, "processing", placed_at, email=f"p{order_id % 7}@x.com")
+            deliver(services, shop, order, f"{order_id}-placed")
+        for order_id in orders:
+            status = "cancelled" if order_id % 2 else "completed"
+            later = placed_at + timedelta(minutes=5)
+            order = woo_order(
+                order_id, status, later, created=placed_at, email=f"p{order_id % 7}@x.com"
+            )
+            deliver(services, shop, order, f"{order_id}-{status}")
+    # The second share starts first; the first once the second waits for it (or, were it not
+    # to wait, has written all it could): the placed sightings come after the others' unless
+    # the second share waits for them.
+    second_waits = threading.Event()
+
+    def waiting(*key: Any) -> bool:
+        second_waits.set()
+        return bool(pending_before(*key))
+
+    monkeypatch.setattr("shoptrack.pipeline.processing.pending_before", waiting)
+    errors: list[BaseException] = []
+    results: dict[int, BatchResult] = {}
+
+    def work(share: InboxShare) -> None:
+        processor = Processor(services.database, services.clock, batch_size=block, share=share)
+        if share.index == 0:
+            second_waits.wait()
+        try:
+            results[share.index] = processor.run_until_idle()
+        except BaseException as error:  # noqa: BLE001  # reported by the assertion below
+            errors.append(error)
+        finally:
+            second_waits.set()
+
+    threads = [threading.Thread(target=work, args=(InboxShare(n, 2, block=block),)) for n in (1, 0)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert event_counts(services, shop.account_id) == {
+        "Placed Order": 60,
+        "Ordered Product": 120,
+        "Cancelled Order": 30,
+        "Fulfilled Order": 30,
+    }
+    assert results[0].processed + results[1].processed == 120
+    assert inbox_states(services) == {"processed": 120}
+    assert profile_count(services, shop.account_id) == 7
 
 
 def test_rollups_keep_currencies_and_test_orders_apart_and_profiles_total_their_orders(

@@ -42,7 +42,7 @@ from shoptrack.api.routes import (
 from shoptrack.api.schemas import Health
 from shoptrack.api.segment_intake import SegmentIntake
 from shoptrack.errors import InputError, NotFoundError, ShoptrackError, UnavailableError
-from shoptrack.pipeline.runtime import WorkerProcess, build_workers
+from shoptrack.pipeline.runtime import WorkerProcesses, build_workers
 from shoptrack.pipeline.spool import Spool, spool_directory
 from shoptrack.pipeline.writer import RETRY_AFTER_SECONDS, GroupCommitWriter
 from shoptrack.services import Services
@@ -266,11 +266,11 @@ def create_app(
     """Builds the ASGI app; its lifespan starts the intake writer and, unless told not to, the
     workers (an API-only process leaves processing to ``shoptrack worker`` processes).
 
-    ``worker_process`` runs the workers in a child process, as ``serve`` does; otherwise they
+    ``worker_process`` runs the workers in child processes, as ``serve`` does; otherwise they
     are threads of this process, sharing its services (and its clock: what tests use)."""
     workers: BackgroundWork | None = None
     if run_workers:
-        workers = WorkerProcess(services.settings) if worker_process else build_workers(services)
+        workers = WorkerProcesses(services.settings) if worker_process else build_workers(services)
     settings = services.settings
     writer = GroupCommitWriter(
         services.database,

@@ -70,6 +70,12 @@ def worker(
         int | None,
         typer.Option(hidden=True, help="The pipe `serve` wakes its own worker process through."),
     ] = None,
+    inbox_share: Annotated[
+        str | None,
+        typer.Option(
+            hidden=True, help="Process only this share of the inbox, K/N (serve's on SQLite)."
+        ),
+    ] = None,
 ) -> None:
     """Process the inbox and run scheduled work (PostgreSQL; `serve` does this on SQLite)."""
     import signal
@@ -82,7 +88,12 @@ def worker(
         upgrade_when_reachable,
         wake_reader,
     )
+    from shoptrack.store.inbox import InboxShare
 
+    try:
+        share = InboxShare.parse(inbox_share) if inbox_share is not None else None
+    except ValueError as error:
+        raise ShoptrackError(f"--inbox-share: {error}", code="invalid_inbox_share") from error
     # Not build_services(): the schema is upgraded once the database is reachable.
     services = Services.build(Settings())
     if services.database.is_sqlite and wake_fd is None:
@@ -100,7 +111,7 @@ def worker(
     else:
         # `serve`'s own worker ends when serve closes the pipe (Ctrl-C reaches serve too).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pool = build_workers(services)
+    pool = build_workers(services, share)
     if wake_fd is not None:
         wake_reader(wake_fd, pool.wake, stop)
     # Started during an outage (or before its database), a worker waits for the database.

@@ -32,6 +32,7 @@ from shoptrack.ids import lease_owner
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
     InboxRow,
+    InboxShare,
     InboxState,
     claim_pending,
     claimable,
@@ -39,6 +40,8 @@ from shoptrack.store.inbox import (
     mark_nul_characters_removed,
     mark_processed,
     peek_pending,
+    peek_share,
+    pending_before,
 )
 from shoptrack.store.integrations import Integration, find_integration
 from shoptrack.store.order_fetches import request_fetches
@@ -62,6 +65,13 @@ LIVE_WINDOW = timedelta(hours=24)
 LIVE_SOURCES = frozenset({"webhook", "fetch"})
 # Kept orders re-evaluated per set when a rule changes.
 _REEVALUATION_CHUNK = 500
+# A processor with a share of the inbox waits for the rows of other shares before its own: it
+# asks this often whether anything was committed (seconds; a batch takes a tenth of a second
+# or more to write), looks at the inbox again when so, and if the rows before its own still
+# wait after ``_TAKE_OVER_AFTER`` (their process died or hangs), writes them itself — SQLite's
+# one writer keeps that safe: rows are claimed under its lock.
+_WAIT_POLL = 0.001
+_TAKE_OVER_AFTER = 5.0
 
 RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
 
@@ -217,6 +227,10 @@ class Processor:
     read and written per batch, events, keys, profiles and rollups with multi-row statements.
     If that fails, the batch is split in halves, each tried in its own savepoint, down to the
     one row that fails — which alone is retried, then dead-lettered.
+
+    With ``share`` (SQLite), it takes only that share of the inbox's rows (``InboxShare``):
+    processors in several processes, one working its next rows out while another writes, each
+    writing its rows only once every row before them is written.
     """
 
     def __init__(
@@ -226,16 +240,27 @@ class Processor:
         *,
         batch_size: int = 200,
         on_recorded: RecordedHook | None = None,
+        share: InboxShare | None = None,
     ) -> None:
         self.worker_id = lease_owner()
         self._database = database
         self._clock = clock
         self._batch_size = batch_size
         self._on_recorded = on_recorded
+        # PostgreSQL's workers claim disjoint rows with SKIP LOCKED: shares are SQLite's.
+        sharing = database.is_sqlite and share is not None and share.count > 1
+        self._share = share if sharing else None
 
-    def run_once(self, limit: int | None = None) -> BatchResult:
+    @property
+    def takes_turns(self) -> bool:
+        """Whether this processor takes the turns while intake commits (``IntakeTurns``): the
+        only one, or the first share's — the others leave the cores to acknowledging then."""
+        return self._share is None or self._share.index == 0
+
+    def run_once(self, limit: int | None = None, *, shared: bool = True) -> BatchResult:
         """Processes one batch of due rows (at most ``limit`` when given, a shorter hold of the
-        write lock); ``claimed == 0`` means there was nothing to do."""
+        write lock; with ``shared`` False the next rows whatever their share); ``claimed == 0``
+        means there was nothing to do."""
         size = min(limit, self._batch_size) if limit else self._batch_size
         now = self._clock.now()
         integrations: dict[str, Integration | None] = {}
@@ -244,10 +269,19 @@ class Processor:
         if self._database.is_sqlite:
             # Read, parsed and worked out before the write lock is taken, which then is held
             # for writing what the rows come to.
-            with self._database.read() as connection:
-                rows = peek_pending(connection, now, size)
-                parsed = [self._parse(connection, row, integrations) for row in rows]
-                prepared = _prepare(connection, _valid(parsed), now)
+            share = self._share if shared else None
+            while True:
+                with self._database.read() as connection:
+                    rows, after = self._peek(connection, now, size, share)
+                    parsed = [self._parse(connection, row, integrations) for row in rows]
+                    prepared = _prepare(connection, _valid(parsed), now)
+                if after is None:
+                    break
+                if not self._written_before(after):
+                    share = None  # the rows before waited too long: taken over
+                elif parsed:
+                    break
+                now = self._clock.now()  # the rows before were written: another look
             if not parsed:
                 return BatchResult()
         # Derived from the durable inbox rows: a commit lost to a power cut is processed again.
@@ -312,6 +346,37 @@ class Processor:
         result.events_recorded = len(outcome.recorded)
         result.recorded = outcome.recorded
         return result
+
+    @staticmethod
+    def _peek(
+        connection: Connection, now: datetime, size: int, share: InboxShare | None
+    ) -> tuple[list[InboxRow], tuple[datetime, int] | None]:
+        """The next rows to process, and what must be written before them (``ShareRun``)."""
+        if share is None:
+            return peek_pending(connection, now, size), None
+        run = peek_share(connection, now, size, share)
+        return run.rows, run.after
+
+    def _written_before(self, key: tuple[datetime, int]) -> bool:
+        """Waits until no pending row comes before ``key`` (another share's process writes
+        them), looking again whenever a write is committed; False when they still wait after
+        ``_TAKE_OVER_AFTER``."""
+        deadline = time.monotonic() + _TAKE_OVER_AFTER
+        with self._database.commit_watch() as committed:
+            look = True
+            while True:
+                if look:
+                    with self._database.read() as connection:
+                        if not pending_before(connection, *key):
+                            return True
+                if time.monotonic() >= deadline:
+                    logger.warning(
+                        "inbox rows of another share still wait after %.0f s: processing them here",
+                        _TAKE_OVER_AFTER,
+                    )
+                    return False
+                time.sleep(_WAIT_POLL)
+                look = committed()
 
     def run_until_idle(self, max_batches: int = 1_000_000) -> BatchResult:
         """Processes batches until none is due (for commands and tests)."""

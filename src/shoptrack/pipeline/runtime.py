@@ -1,20 +1,20 @@
 """How a process runs shoptrack's work, built in one place: the processor with its flow hook,
-the workers, and the worker process that ``serve`` starts beside its HTTP server.
+the workers, and the worker processes that ``serve`` starts beside its HTTP server.
 
 Every caller that processes the inbox — ``serve``, ``worker``, ``replay``, ``sync``, the API's
 replay, the doctor's fixes, test orders — gets its processor here, so none can forget the hook
 that starts flows.
 
-``serve`` runs its workers in a child process (``shoptrack worker --wake-fd``): processing is
+``serve`` runs its workers in child processes (``shoptrack worker --wake-fd``): processing is
 Python work, and sharing one interpreter with the HTTP server would take its turns away from
-acknowledging deliveries. The server wakes the child through a pipe whenever the intake writer
-commits; the child ends when the pipe closes, so a server killed outright leaves no orphan
+acknowledging deliveries. The server wakes the children through pipes whenever the intake writer
+commits; a child ends when its pipe closes, so a server killed outright leaves no orphan
 processing behind it; a child that ends while the server runs (killed, out of memory) is started
-again. Worker processes — this child and ``shoptrack worker`` — run at a lower scheduling
+again. Worker processes — these children and ``shoptrack worker`` — run at a lower scheduling
 priority than the server: when both are busy on one machine, a store's delivery is
-acknowledged first and processing takes the cores' rest. On SQLite the two
-processes share the single writer lock: the group-commit writer and the processor take turns,
-each holding it for one transaction at a time.
+acknowledged first and processing takes the cores' rest. On SQLite there are two children, each
+processing its share of the inbox (``WorkerProcesses``), and they share the single writer lock
+with the group-commit writer, each holding it for one transaction at a time.
 
 A worker that starts while the database is away waits for it rather than ending: the server
 acknowledges into its spool meanwhile, and the backlog is processed once the database is back.
@@ -41,9 +41,11 @@ from shoptrack.pipeline.workers import Workers
 from shoptrack.services import Services
 from shoptrack.settings import Settings
 from shoptrack.store.database import database_unavailable
+from shoptrack.store.inbox import InboxShare
 
 __all__ = [
     "WorkerProcess",
+    "WorkerProcesses",
     "build_processor",
     "build_workers",
     "freeze_start_up_objects",
@@ -67,6 +69,8 @@ _RAN_WELL = 60.0
 # acknowledging deliveries first — a store waits for that answer — and processing takes the
 # rest; on an idle machine, or one of its own, it changes nothing.
 _WORKER_NICENESS = 5
+# serve's worker processes on SQLite, each with its share of the inbox (``WorkerProcesses``).
+_SQLITE_WORKER_PROCESSES = 2
 
 
 def lower_priority() -> None:
@@ -76,9 +80,12 @@ def lower_priority() -> None:
         os.nice(_WORKER_NICENESS)
 
 
-def build_processor(services: Services) -> Processor:
-    """The inbox processor, with the hook that starts the flows its events trigger."""
-    return Processor(services.database, services.clock, on_recorded=FlowEntry(services.clock))
+def build_processor(services: Services, share: InboxShare | None = None) -> Processor:
+    """The inbox processor (of ``share`` of the rows, when given), with the hook that starts
+    the flows its events trigger."""
+    return Processor(
+        services.database, services.clock, on_recorded=FlowEntry(services.clock), share=share
+    )
 
 
 def freeze_start_up_objects() -> None:
@@ -100,16 +107,16 @@ def process_inbox(services: Services) -> BatchResult:
     return build_processor(services).run_until_idle()
 
 
-def build_workers(services: Services) -> Workers:
-    """Every background loop of a process: processing, syncs, order fetches, flows, the
-    watchdog and maintenance."""
+def build_workers(services: Services, share: InboxShare | None = None) -> Workers:
+    """Every background loop of a process: processing (of ``share`` of the inbox, when given),
+    syncs, order fetches, flows, the watchdog and maintenance."""
     # The watchdog runs the doctor, whose fixes use this module: imported here, not at the top.
     from shoptrack.alerts import Watchdog  # noqa: PLC0415  # see above
 
     return Workers(
         services.database,
         services.clock,
-        build_processor(services),
+        build_processor(services, share),
         syncer=Syncer(services),
         fetcher=OrderFetcher(services),
         flows=FlowEngine.from_services(services),
@@ -138,11 +145,18 @@ def upgrade_when_reachable(services: Services, stop: threading.Event) -> bool:
 
 
 class WorkerProcess:
-    """``serve``'s workers, in a child process woken through a pipe, and started again if it
-    ends while the server runs."""
+    """One of ``serve``'s worker processes (processing ``share`` of the inbox, when given),
+    woken through a pipe, and started again if it ends while the server runs."""
 
-    def __init__(self, settings: Settings, *, retry_first: float = _RETRY_FIRST) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        share: InboxShare | None = None,
+        retry_first: float = _RETRY_FIRST,
+    ) -> None:
         self._settings = settings
+        self._share = share
         self._retry_first = retry_first
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -163,9 +177,12 @@ class WorkerProcess:
     def _spawn(self) -> None:
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
+        command = [sys.executable, "-m", "shoptrack", "worker", "--wake-fd", str(read_end)]
+        if self._share is not None:
+            command += ["--inbox-share", str(self._share)]
         try:
             process = subprocess.Popen(  # noqa: S603  # this interpreter, shoptrack's own command
-                [sys.executable, "-m", "shoptrack", "worker", "--wake-fd", str(read_end)],
+                command,
                 env=_child_environment(self._settings),
                 pass_fds=(read_end,),
             )
@@ -222,10 +239,14 @@ class WorkerProcess:
                 os.close(self._wake_fd)
                 self._wake_fd = None
 
-    def stop(self) -> None:
-        """Closes the pipe — the child finishes its transaction and ends — and waits for it."""
+    def end(self) -> None:
+        """Closes the pipe: the child finishes its transaction and ends."""
         self._stopping.set()
         self._close_pipe()
+
+    def stop(self) -> None:
+        """Closes the pipe (``end``) and waits for the child."""
+        self.end()
         with self._lock:
             process, self._process = self._process, None
         if process is not None:
@@ -238,6 +259,48 @@ class WorkerProcess:
         if self._supervisor is not None:
             self._supervisor.join(timeout=_STOP_SECONDS)
             self._supervisor = None
+
+
+class WorkerProcesses:
+    """``serve``'s worker processes: on SQLite one for each of two shares of the inbox (on a
+    machine with a core for each), elsewhere one.
+
+    SQLite's processing holds the write lock about two thirds of its time and spends the rest
+    reading its next rows and working them out: with two processes, one works its block out
+    while the other writes, in the order one process would write them (``InboxShare``), and
+    the backlog a burst leaves is processed faster; a third would only wait for the lock. On
+    PostgreSQL, more processing is more ``shoptrack worker`` processes, on any machine.
+    """
+
+    def __init__(self, settings: Settings, *, retry_first: float = _RETRY_FIRST) -> None:
+        count = min(_SQLITE_WORKER_PROCESSES, _cores()) if settings.is_sqlite else 1
+        shares = [InboxShare(index, count) for index in range(count)] if count > 1 else [None]
+        self._processes = [
+            WorkerProcess(settings, share=share, retry_first=retry_first) for share in shares
+        ]
+
+    def start(self) -> None:
+        for process in self._processes:
+            process.start()
+
+    def wake(self) -> None:
+        """Tells every worker process that rows were committed."""
+        for process in self._processes:
+            process.wake()
+
+    def stop(self) -> None:
+        """Tells every worker process to end, then waits for each."""
+        for process in self._processes:
+            process.end()
+        for process in self._processes:
+            process.stop()
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _child_environment(settings: Settings) -> dict[str, str]:

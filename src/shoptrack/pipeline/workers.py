@@ -1,8 +1,9 @@
 """The background loops of a process: processing the inbox, running due syncs and order
 fetches, and keeping the schema maintained.
 
-``serve`` runs them in a process of its own beside the HTTP server; on PostgreSQL ``worker``
-processes run them too, on any number of machines. Workers sleep until woken: by the intake
+``serve`` runs them in processes of their own beside the HTTP server (two on SQLite, each
+processing its share of the inbox); on PostgreSQL ``worker`` processes run them too, on any
+number of machines. Workers sleep until woken: by the intake
 writer of their ``serve`` at each commit, across machines by PostgreSQL ``LISTEN/NOTIFY``, and
 otherwise after ``idle_wait`` seconds — a notification only hurries them, the rows are the record.
 
@@ -174,7 +175,12 @@ class Workers:
         while not self._stop.is_set():
             try:
                 turn = self._turns.turn()
-                batch = self._processor.run_once(limit=turn)
+                if turn is not None and not self._processor.takes_turns:
+                    # One process takes the turns, whatever the rows' shares: two would give
+                    # processing twice the lock during a burst (one writing as the other pauses).
+                    self._stop.wait(self._turns.active_for)
+                    continue
+                batch = self._processor.run_once(limit=turn, shared=turn is None)
                 if turn is not None and batch.claimed:
                     self._stop.wait(self._turns.pause(batch.writing))
                 claimed = batch.claimed

@@ -268,6 +268,26 @@ class Database:
                 _sqlite_synchronous(connection, "FULL")
 
     @contextlib.contextmanager
+    def commit_watch(self) -> Iterator[Callable[[], bool]]:
+        """SQLite: a function that tells whether another connection committed since it was
+        last called (``PRAGMA data_version``, on a connection kept for it) — a few microseconds
+        a call, for a process waiting on another's writes to look again only when there are
+        any."""
+        with self._reader.connect() as connection:
+            driver = cast("sqlite3.Connection", connection.connection.dbapi_connection)
+            seen: Any = None
+
+            def committed() -> bool:
+                nonlocal seen
+                version = driver.execute("PRAGMA data_version").fetchone()
+                changed: bool = version != seen
+                seen = version
+                return changed
+
+            committed()
+            yield committed
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction (a consistent snapshot on both databases)."""
         with self._reader.begin() as connection:

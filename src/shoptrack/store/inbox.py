@@ -38,8 +38,10 @@ __all__ = [
     "InboxAppender",
     "InboxEntry",
     "InboxRow",
+    "InboxShare",
     "InboxState",
     "ReplaySelection",
+    "ShareRun",
     "as_rejected",
     "claim_pending",
     "claimable",
@@ -51,6 +53,8 @@ __all__ = [
     "mark_nul_characters_removed",
     "mark_processed",
     "peek_pending",
+    "peek_share",
+    "pending_before",
     "prune_rejected",
     "recent_deliveries",
     "replay",
@@ -259,8 +263,56 @@ class InboxAppender:
         self._kept.close()
 
 
-def _due(connection: Connection, now: datetime, limit: int) -> Select[Any]:
-    """The oldest due pending rows, read through the partial index ``ix_inbox_pending``.
+@dataclass(frozen=True, slots=True)
+class InboxShare:
+    """The rows one of ``count`` processing processes takes on SQLite: blocks of ``block``
+    consecutive ids, dealt in turn — share ``index`` takes the blocks whose number leaves
+    ``index`` when divided by ``count``.
+
+    A processor reads and works out its rows before it takes SQLite's one write lock, so two
+    would read the same ones; with shares, one works out its next block while another writes.
+    Blocks are written in the order the inbox is processed (``peek_share``, ``pending_before``):
+    a processor writes its block once no row before it waits, so that two sightings of one order
+    in neighbouring blocks are applied in the order they arrived — as one processor would.
+    """
+
+    index: int
+    count: int
+    block: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"share {self.index} of {self.count} does not exist")
+
+    @classmethod
+    def parse(cls, text: str) -> InboxShare:
+        """``"K/N"``: share K (from 0) of N."""
+        index, slash, count = text.partition("/")
+        if not slash or not index.isdigit() or not count.isdigit():
+            raise ValueError(f"{text!r} is not a share: write K/N, such as 0/2")
+        return cls(int(index), int(count))
+
+    def owns(self, row_id: int) -> bool:
+        return (row_id // self.block) % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRun:
+    """What ``peek_share`` found: the rows of the share's next run, and ``after``: when rows of
+    other shares come first, an ``(available_at, id)`` before which none may still be pending
+    when the run is written (its first row's), or, with no run, before the next look (just
+    past the first pending row)."""
+
+    rows: list[InboxRow]
+    after: tuple[datetime, int] | None
+
+
+def _due(connection: Connection, now: datetime, *columns: Any) -> Select[Any]:
+    """The due pending rows (``columns`` of them, or whole), oldest first, read through the
+    partial index ``ix_inbox_pending``.
 
     A planner may use a partial index only for a query whose condition is the index's own,
     literally: ``state = 'pending'``, not a bound parameter. SQLite, without statistics, also
@@ -268,22 +320,65 @@ def _due(connection: Connection, now: datetime, limit: int) -> Select[Any]:
     received_at)``, then sorts every pending row, bodies and all, for each batch — the more
     rows a backfill leaves pending, the slower each batch (a 200,000-order backfill ran at less
     than half its rate). ``likely()`` tells it the condition selects most rows, so it reads the
-    partial index in order and stops at ``limit``.
+    partial index in order and stops at the limit.
     """
-    pending = inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'")
-    condition = func.likely(pending) if connection.dialect.name == "sqlite" else pending
     return (
-        select(inbox)
-        .where(condition, inbox.c.available_at <= now)
+        select(*columns or (inbox,))
+        .where(_pending(connection), inbox.c.available_at <= now)
         .order_by(inbox.c.available_at, inbox.c.id)
-        .limit(limit)
     )
+
+
+def _pending(connection: Connection) -> Any:
+    pending = inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'")
+    return func.likely(pending) if connection.dialect.name == "sqlite" else pending
 
 
 def peek_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
     """Pending rows that are due, oldest first, unlocked: read before a write transaction by a
     single writer (SQLite), which then keeps those still ``claimable``."""
-    return [_inbox_row(row) for row in connection.execute(_due(connection, now, limit))]
+    query = _due(connection, now).limit(limit)
+    return [_inbox_row(row) for row in connection.execute(query)]
+
+
+def peek_share(connection: Connection, now: datetime, limit: int, share: InboxShare) -> ShareRun:
+    """The share's next run, unlocked: its first due pending rows (at most ``limit``) in the
+    order the inbox is processed, up to the first row of another share, looked for among the
+    next ``count`` blocks' worth of pending rows; no rows when none of those is the share's.
+    """
+    window = _due(connection, now, inbox.c.available_at, inbox.c.id).limit(
+        share.block * share.count
+    )
+    keys = [(row.available_at, int(row.id)) for row in connection.execute(window)]
+    start = next((n for n, key in enumerate(keys) if share.owns(key[1])), len(keys))
+    run: list[int] = []
+    for _, row_id in keys[start : start + limit]:
+        if not share.owns(row_id):
+            break
+        run.append(row_id)
+    if not run:
+        first = keys[0] if keys else None
+        return ShareRun([], (first[0], first[1] + 1) if first else None)
+    query = (
+        select(inbox)
+        .where(in_values(connection, (inbox.c.id,), run))
+        .order_by(inbox.c.available_at, inbox.c.id)
+    )
+    rows = [_inbox_row(row) for row in connection.execute(query)]
+    return ShareRun(rows, keys[start] if start > 0 else None)
+
+
+def pending_before(connection: Connection, available_at: datetime, row_id: int) -> bool:
+    """Whether a pending row comes before ``(available_at, row_id)`` in the order the inbox is
+    processed: the first pending row, read from ``ix_inbox_pending``, does."""
+    query = (
+        select(inbox.c.available_at, inbox.c.id)
+        .where(_pending(connection))
+        .order_by(inbox.c.available_at, inbox.c.id)
+        .limit(1)
+    )
+    first = connection.execute(query).first()
+    return first is not None and (first.available_at, first.id) < (available_at, row_id)
 
 
 def claimable(connection: Connection, ids: Sequence[int], now: datetime) -> set[int]:
@@ -304,7 +399,7 @@ def claim_pending(connection: Connection, now: datetime, limit: int) -> list[Inb
     On PostgreSQL ``SKIP LOCKED`` lets concurrent workers take disjoint rows; the locks end with
     the transaction, so a worker that dies releases its rows at once.
     """
-    query = for_update(connection, _due(connection, now, limit), skip_locked=True)
+    query = for_update(connection, _due(connection, now).limit(limit), skip_locked=True)
     rows = connection.execute(query)
     return [_inbox_row(row) for row in rows]
 
