@@ -90,9 +90,11 @@ def test_a_process_that_does_not_take_the_turns_processes_once_intake_is_quiet(
     batches: list[tuple[int | None, bool]] = []
     run_once = Processor.run_once
 
-    def recording(processor: Processor, limit: int | None = None, *, shared: bool = True) -> Any:
+    def recording(
+        processor: Processor, limit: int | None = None, *, shared: bool = True, **given: Any
+    ) -> Any:
         batches.append((limit, shared))
-        return run_once(processor, limit, shared=shared)
+        return run_once(processor, limit, shared=shared, **given)
 
     monkeypatch.setattr(Processor, "run_once", recording)
     second = Processor(services.database, services.clock, share=InboxShare(1, 2, block=3))

@@ -415,18 +415,34 @@ def test_a_processor_with_a_share_of_the_inbox_takes_its_blocks_in_turn(
 
 
 @_SQLITE_ONLY
-def test_rows_of_another_share_that_wait_too_long_are_taken_over(
+def test_rows_of_another_share_that_wait_too_long_are_taken_over_for_a_while(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A share's rows whose process died are processed by the other share's process after
-    ``_TAKE_OVER_AFTER``, in order: the rows before its own first."""
+    ``_TAKE_OVER_AFTER`` — the rows before its own first — and every share's rows after them
+    for ``_TAKEN_OVER_FOR``, without waiting again."""
     monkeypatch.setattr("shoptrack.pipeline.processing._TAKE_OVER_AFTER", 0.0)
+    monkeypatch.setattr("shoptrack.pipeline.processing._TAKEN_OVER_FOR", 3600.0)
     shop = make_shop(services)
-    for n in range(1, 6):
+    for n in range(1, 9):  # ids 1 and 2 of the first share, 3-5 the second's, 6-8 the first's
         deliver(services, shop, woo_order(n, "processing", START, email=f"t{n}@x.com"), f"{n}")
     second = Processor(services.database, services.clock, share=InboxShare(1, 2, block=3))
-    assert second.run_once().processed == 5  # ids 1 and 2 of share 0 before its own 3-5
-    assert event_counts(services, shop.account_id)["Placed Order"] == 5
+    assert second.run_once(limit=1).processed == 1  # id 1: taken over
+    # Taken over for a while: the rows of either share, in order, none waited for.
+    never = second.run_once(interrupted=lambda: True)
+    assert never.processed == 7
+    assert event_counts(services, shop.account_id)["Placed Order"] == 8
+
+
+@_SQLITE_ONLY
+def test_a_processor_waiting_for_another_share_stops_when_told(services: Services) -> None:
+    shop = make_shop(services)
+    for n in range(1, 6):
+        deliver(services, shop, woo_order(n, "processing", START, email=f"w{n}@x.com"), f"{n}")
+    second = Processor(services.database, services.clock, share=InboxShare(1, 2, block=3))
+    # Its rows 3-5 come after the first share's 1 and 2: it waits, and stops when told.
+    assert second.run_once(interrupted=lambda: True).claimed == 0
+    assert inbox_states(services) == {"pending": 5}
 
 
 @_SQLITE_ONLY
@@ -438,6 +454,8 @@ def test_processors_sharing_the_inbox_write_each_order_in_order(
     next — the other share's: the events one processor records, each once, one profile per
     person, every row processed once. Written out of order, an order seen cancelled before its
     placed sighting would record neither Placed nor Cancelled Order."""
+    # Each share's process writes its own rows: none waits long enough to take any over.
+    monkeypatch.setattr("shoptrack.pipeline.processing._TAKE_OVER_AFTER", 60.0)
     shop = make_shop(services)
     block = 10
     placed_at = START - timedelta(hours=1)
@@ -489,7 +507,7 @@ def test_processors_sharing_the_inbox_write_each_order_in_order(
         "Cancelled Order": 30,
         "Fulfilled Order": 30,
     }
-    assert results[0].processed + results[1].processed == 120
+    assert [results[0].processed, results[1].processed] == [60, 60]
     assert inbox_states(services) == {"processed": 120}
     assert profile_count(services, shop.account_id) == 7
 

@@ -114,3 +114,15 @@ def test_a_second_write_of_one_thread_is_refused_by_sqlite_not_left_waiting(
         for nesting in (database, same_file):
             with pytest.raises(OperationalError, match="locked"), nesting.write() as nested:
                 nested.execute(text("INSERT INTO t VALUES (1)"))
+
+
+def test_a_commit_watch_sees_the_commits_of_other_connections(database: Database) -> None:
+    with database.commit_watch() as committed:
+        assert not committed()  # nothing since the watch began
+        with database.write() as connection:
+            connection.execute(text("INSERT INTO turns VALUES ('one')"))
+        assert committed()
+        assert not committed()  # seen once
+        with database.read() as connection:  # reading commits nothing
+            connection.execute(text("SELECT count(*) FROM turns")).scalar_one()
+        assert not committed()

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -68,10 +69,12 @@ _REEVALUATION_CHUNK = 500
 # A processor with a share of the inbox waits for the rows of other shares before its own: it
 # asks this often whether anything was committed (seconds; a batch takes a tenth of a second
 # or more to write), looks at the inbox again when so, and if the rows before its own still
-# wait after ``_TAKE_OVER_AFTER`` (their process died or hangs), writes them itself — SQLite's
-# one writer keeps that safe: rows are claimed under its lock.
+# wait after ``_TAKE_OVER_AFTER`` (their process died, stops or starts again, or hangs), writes
+# them itself, and every share's rows for ``_TAKEN_OVER_FOR`` — SQLite's one writer keeps that
+# safe: rows are claimed under its lock, and taken in order.
 _WAIT_POLL = 0.001
 _TAKE_OVER_AFTER = 5.0
+_TAKEN_OVER_FOR = 5.0
 
 RecordedHook = Callable[[Connection, Sequence[RecordedEvent]], None]
 
@@ -215,6 +218,21 @@ class _Outcome:
     failed: list[tuple[_Work, BaseException]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """SQLite: the rows a batch found, parsed and worked out at ``now``, before the lock."""
+
+    parsed: list[_Work]
+    prepared: _Prepared | None
+    now: datetime
+
+
+class _Waited(Enum):
+    WRITTEN = "the rows before were written"
+    INTERRUPTED = "told to stop waiting"
+    TOO_LONG = "the rows before still wait"
+
+
 class Processor:
     """Processes the inbox in bounded batches, each in a handful of statements.
 
@@ -250,6 +268,7 @@ class Processor:
         # PostgreSQL's workers claim disjoint rows with SKIP LOCKED: shares are SQLite's.
         sharing = database.is_sqlite and share is not None and share.count > 1
         self._share = share if sharing else None
+        self._taken_over_until = 0.0  # time.monotonic(): until then it takes every share's rows
 
     @property
     def takes_turns(self) -> bool:
@@ -257,40 +276,71 @@ class Processor:
         only one, or the first share's — the others leave the cores to acknowledging then."""
         return self._share is None or self._share.index == 0
 
-    def run_once(self, limit: int | None = None, *, shared: bool = True) -> BatchResult:
+    def run_once(
+        self,
+        limit: int | None = None,
+        *,
+        shared: bool = True,
+        interrupted: Callable[[], bool] | None = None,
+    ) -> BatchResult:
         """Processes one batch of due rows (at most ``limit`` when given, a shorter hold of the
         write lock; with ``shared`` False the next rows whatever their share); ``claimed == 0``
-        means there was nothing to do."""
+        means there was nothing to do — or, while it waited for another share's rows, that
+        ``interrupted`` said to stop waiting (its worker stops, or intake began to commit)."""
         size = min(limit, self._batch_size) if limit else self._batch_size
-        now = self._clock.now()
-        integrations: dict[str, Integration | None] = {}
-        parsed: list[_Work] = []
-        prepared: _Prepared | None = None
-        if self._database.is_sqlite:
-            # Read, parsed and worked out before the write lock is taken, which then is held
-            # for writing what the rows come to.
-            share = self._share if shared else None
-            while True:
-                with self._database.read() as connection:
-                    rows, after = self._peek(connection, now, size, share)
-                    parsed = [self._parse(connection, row, integrations) for row in rows]
-                    prepared = _prepare(connection, _valid(parsed), now)
-                if after is None:
-                    break
-                if not self._written_before(after):
-                    share = None  # the rows before waited too long: taken over
-                elif parsed:
-                    break
-                now = self._clock.now()  # the rows before were written: another look
-            if not parsed:
+        if not self._database.is_sqlite:
+            return self._write(size, self._clock.now(), None)
+        while True:
+            found = self._work_out(size, shared=shared, interrupted=interrupted)
+            if found is None:
                 return BatchResult()
+            result = self._write(size, found.now, found)
+            if result.claimed:
+                return result
+            # Every row was taken by another processor meanwhile: the next ones.
+
+    def _work_out(
+        self, size: int, *, shared: bool, interrupted: Callable[[], bool] | None
+    ) -> _Found | None:
+        """SQLite: the next rows, read, parsed and worked out before the write lock is taken
+        (which then is held for writing what they come to) — with a share, once every row
+        before them is written; None when there are none, or the wait was ``interrupted``."""
+        taking_over = time.monotonic() < self._taken_over_until
+        share = self._share if shared and not taking_over else None
+        integrations: dict[str, Integration | None] = {}
+        while True:
+            now = self._clock.now()
+            with self._database.read() as connection:
+                rows, after = self._peek(connection, now, size, share)
+                parsed = [self._parse(connection, row, integrations) for row in rows]
+                prepared = _prepare(connection, _valid(parsed), now)
+            if after is None:
+                return _Found(parsed, prepared, now) if parsed else None
+            waited = self._wait_until_written_before(after, interrupted)
+            if waited is _Waited.INTERRUPTED:
+                return None
+            if waited is _Waited.TOO_LONG:
+                # Their process died, stops or starts again: its rows are this one's for a while.
+                share = None
+                self._taken_over_until = time.monotonic() + _TAKEN_OVER_FOR
+            elif parsed:
+                return _Found(parsed, prepared, now)
+            # The rows before were written, and none of this share's were among the next: or
+            # they are taken over. Another look.
+
+    def _write(self, size: int, now: datetime, found: _Found | None) -> BatchResult:
+        """Claims the rows ``found`` (SQLite), or the next ``size`` rows (PostgreSQL), and
+        applies them in one write transaction."""
+        integrations: dict[str, Integration | None] = {}
+        prepared: _Prepared | None = None
         # Derived from the durable inbox rows: a commit lost to a power cut is processed again.
         with self._database.write(derived=True) as connection:
             began = time.perf_counter()
-            if self._database.is_sqlite:
+            if found is not None:
                 # Anything that changed a row since it was read (a replay) wins: skip it.
-                claimed = claimable(connection, [item.row.id for item in parsed], now)
-                work = [item for item in parsed if item.row.id in claimed]
+                claimed = claimable(connection, [item.row.id for item in found.parsed], now)
+                work = [item for item in found.parsed if item.row.id in claimed]
+                prepared = found.prepared
             else:
                 rows = claim_pending(connection, now, size)
                 work = [self._parse(connection, row, integrations) for row in rows]
@@ -357,10 +407,11 @@ class Processor:
         run = peek_share(connection, now, size, share)
         return run.rows, run.after
 
-    def _written_before(self, key: tuple[datetime, int]) -> bool:
+    def _wait_until_written_before(
+        self, key: tuple[datetime, int], interrupted: Callable[[], bool] | None
+    ) -> _Waited:
         """Waits until no pending row comes before ``key`` (another share's process writes
-        them), looking again whenever a write is committed; False when they still wait after
-        ``_TAKE_OVER_AFTER``."""
+        them), looking again whenever a write is committed."""
         deadline = time.monotonic() + _TAKE_OVER_AFTER
         with self._database.commit_watch() as committed:
             look = True
@@ -368,13 +419,15 @@ class Processor:
                 if look:
                     with self._database.read() as connection:
                         if not pending_before(connection, *key):
-                            return True
+                            return _Waited.WRITTEN
+                if interrupted is not None and interrupted():
+                    return _Waited.INTERRUPTED
                 if time.monotonic() >= deadline:
                     logger.warning(
                         "inbox rows of another share still wait after %.0f s: processing them here",
                         _TAKE_OVER_AFTER,
                     )
-                    return False
+                    return _Waited.TOO_LONG
                 time.sleep(_WAIT_POLL)
                 look = committed()
 

@@ -180,7 +180,9 @@ class Workers:
                     # processing twice the lock during a burst (one writing as the other pauses).
                     self._stop.wait(self._turns.active_for)
                     continue
-                batch = self._processor.run_once(limit=turn, shared=turn is None)
+                batch = self._processor.run_once(
+                    limit=turn, shared=turn is None, interrupted=self._stop_waiting
+                )
                 if turn is not None and batch.claimed:
                     self._stop.wait(self._turns.pause(batch.writing))
                 claimed = batch.claimed
@@ -195,6 +197,11 @@ class Workers:
             if claimed == 0:
                 self._wake.wait(self._idle_wait)
                 self._wake.clear()
+
+    def _stop_waiting(self) -> bool:
+        """Whether a processor waiting for another share's rows stops waiting: this worker
+        stops, or intake commits (its turns are taken whatever the rows' shares)."""
+        return self._stop.is_set() or self._turns.turn() is not None
 
     def _flows_loop(self) -> None:
         """Takes due flow steps; sleeps until processing records events or ``idle_wait`` passes
