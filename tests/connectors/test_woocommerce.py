@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shoptrack.connectors.base import WebhookVerdict
+from shoptrack.connectors.base import WebhookVerdict, Window
 from shoptrack.connectors.woocommerce import WooCommerce
 from shoptrack.domain.order import Address, LineItem
 from shoptrack.domain.status import Lifecycle
@@ -44,6 +44,20 @@ def test_declares_platform_and_default_rules() -> None:
     assert connector.platform == "woocommerce"
     assert connector.default_rules.stages("processing") == {Lifecycle.PLACED}
     assert Lifecycle.FULFILLED in connector.default_rules.stages("completed")
+
+
+def test_a_sync_window_ends_after_its_last_second_which_the_api_bounds_exclusively() -> None:
+    """WooCommerce keeps whole seconds and ``modified_before`` is exclusive: an order modified
+    at 12:00:00 is read by a window ending at 12:00:00.9 (rounded down, that order was missed
+    by a sync started right after it), and a whole-second end is kept as it is."""
+    since = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
+    _, params = WooCommerce().orders_request(
+        Window(since, datetime(2026, 3, 1, 12, 0, 0, 900_000, tzinfo=UTC)), 1
+    )
+    assert params["modified_after"] == "2026-03-01T11:00:00"
+    assert params["modified_before"] == "2026-03-01T12:00:01"
+    _, params = WooCommerce().orders_request(Window(since, datetime(2026, 3, 1, 12, tzinfo=UTC)), 1)
+    assert params["modified_before"] == "2026-03-01T12:00:00"
 
 
 def test_maps_a_full_order_field_by_field() -> None:
