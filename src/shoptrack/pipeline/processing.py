@@ -15,21 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
 
-import orjson
 import psycopg
 from sqlalchemy import Connection
 
 from shoptrack.clock import Clock
-from shoptrack.connectors import connector_for
-from shoptrack.domain.api_events import event_draft, parse_event
-from shoptrack.domain.events import EventDraft, order_events
+from shoptrack.domain.events import order_events
 from shoptrack.domain.lifecycle import Transition
-from shoptrack.domain.order import Order
-from shoptrack.domain.segment import segment_drafts
 from shoptrack.domain.status import StatusRules
 from shoptrack.ids import lease_owner
+from shoptrack.pipeline.rows import Work, error_text, parse_row
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
     InboxRow,
@@ -44,7 +39,7 @@ from shoptrack.store.inbox import (
     peek_share,
     pending_before,
 )
-from shoptrack.store.integrations import Integration, find_integration
+from shoptrack.store.integrations import Integration
 from shoptrack.store.order_fetches import request_fetches
 from shoptrack.store.order_states import (
     Sighting,
@@ -56,7 +51,7 @@ from shoptrack.store.order_states import (
 from shoptrack.store.recording import RecordedEvent, Recording, record_events
 from shoptrack.store.sync_runs import add_events_recorded
 
-__all__ = ["EVENT_SOURCES", "BatchResult", "Processor", "RecordedHook", "reevaluate"]
+__all__ = ["BatchResult", "Processor", "RecordedHook", "reevaluate"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,97 +101,6 @@ class BatchResult:
         self.writing += other.writing
 
 
-@dataclass(frozen=True, slots=True)
-class _Work:
-    """One inbox row, parsed: the orders it carries, the orders it names for fetching, its
-    events (API rows, checkouts), or its error."""
-
-    row: InboxRow
-    integration: Integration | None
-    orders: tuple[Order, ...] = ()
-    drafts: tuple[EventDraft, ...] = ()
-    fetch_ids: tuple[str, ...] = ()
-    error: str | None = None
-    nul_characters_removed: int = 0
-
-
-def _api_event(row: InboxRow) -> list[EventDraft]:
-    """A Klaviyo-form event (checked at intake, so this fails only on a changed rule)."""
-    event = parse_event(orjson.loads(row.body), now=row.received_at)
-    return [event_draft(event, received_at=row.received_at)]
-
-
-# Rows that carry events rather than orders, by inbox source.
-EVENT_SOURCES: dict[str, Callable[[InboxRow], list[EventDraft]]] = {
-    "api": _api_event,
-    "client": _api_event,
-    "segment": lambda row: segment_drafts(row.body, row.received_at),
-}
-
-
-def _without_nul(document: Any) -> tuple[Any, int]:
-    """``document`` with the NUL characters of its strings and keys removed, and how many.
-
-    A store's delivery cannot be refused (it was acknowledged, or fetched), yet PostgreSQL
-    stores no NUL in text or JSON: removing them, and saying so, records it on both databases
-    alike. Walked with a stack, as orjson reads documents deeper than Python's recursion.
-    """
-    if isinstance(document, str):
-        return document.replace("\x00", ""), document.count("\x00")
-    removed = 0
-    containers: list[Any] = [document]
-    while containers:
-        container = containers.pop()
-        if isinstance(container, list):
-            for index, item in enumerate(container):
-                if isinstance(item, str) and "\x00" in item:
-                    removed += item.count("\x00")
-                    container[index] = item.replace("\x00", "")
-                elif isinstance(item, list | dict):
-                    containers.append(item)
-        elif isinstance(container, dict):
-            cleaned: dict[str, Any] = {}
-            for key, item in container.items():
-                removed += key.count("\x00")
-                if isinstance(item, str) and "\x00" in item:
-                    removed += item.count("\x00")
-                    item = item.replace("\x00", "")  # noqa: PLW2901  # the cleaned value
-                elif isinstance(item, list | dict):
-                    containers.append(item)
-                cleaned[key.replace("\x00", "")] = item
-            container.clear()
-            container.update(cleaned)
-    return document, removed
-
-
-def _store_document(body: bytes) -> tuple[Any, int]:
-    """A store's JSON body, without NUL characters, and how many were removed. JSON carries a
-    NUL only escaped, so a body without that escape is read as it is."""
-    document = orjson.loads(body)
-    if b"\\u0000" not in body:
-        return document, 0
-    return _without_nul(document)
-
-
-def _store_work(row: InboxRow, integration: Integration) -> _Work:
-    """What a row a store sent carries: a polled or fetched order, or a webhook's orders, the
-    ids of orders it names, and its other events."""
-    connector = connector_for(integration.platform)
-    payload, removed = _store_document(row.body)
-    if row.source != "webhook":
-        return _Work(
-            row, integration, (connector.to_order(payload),), nul_characters_removed=removed
-        )
-    return _Work(
-        row,
-        integration,
-        tuple(connector.orders_from_webhook(row.topic, payload)),
-        drafts=tuple(connector.drafts_from_webhook(row.topic, payload)),
-        fetch_ids=tuple(connector.order_ids_from_webhook(row.topic, payload)),
-        nul_characters_removed=removed,
-    )
-
-
 def _is_conflict(error: BaseException) -> bool:
     """A deadlock or serialization failure between concurrent workers: not the row's fault."""
     original = getattr(error, "orig", None)
@@ -205,24 +109,20 @@ def _is_conflict(error: BaseException) -> bool:
     )
 
 
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
 @dataclass(slots=True)
 class _Outcome:
     """What applying a batch's rows came to: the rows done, their events, and the failures."""
 
     done: list[int] = field(default_factory=list)
     recorded: list[RecordedEvent] = field(default_factory=list)
-    failed: list[tuple[_Work, BaseException]] = field(default_factory=list)
+    failed: list[tuple[Work, BaseException]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class _Found:
     """SQLite: the rows a batch found, parsed and worked out at ``now``, before the lock."""
 
-    parsed: list[_Work]
+    parsed: list[Work]
     prepared: _Prepared | None
     now: datetime
 
@@ -312,7 +212,7 @@ class Processor:
             now = self._clock.now()
             with self._database.read() as connection:
                 rows, after = self._peek(connection, now, size, share)
-                parsed = [self._parse(connection, row, integrations) for row in rows]
+                parsed = [parse_row(connection, row, integrations) for row in rows]
                 prepared = _prepare(connection, _valid(parsed), now)
             if after is None:
                 return _Found(parsed, prepared, now) if parsed else None
@@ -343,7 +243,7 @@ class Processor:
                 prepared = found.prepared
             else:
                 rows = claim_pending(connection, now, size)
-                work = [self._parse(connection, row, integrations) for row in rows]
+                work = [parse_row(connection, row, integrations) for row in rows]
             result = self._process(connection, work, now, prepared)
         result.writing = time.perf_counter() - began
         return result
@@ -351,7 +251,7 @@ class Processor:
     def _process(
         self,
         connection: Connection,
-        work: list[_Work],
+        work: list[Work],
         now: datetime,
         prepared: _Prepared | None = None,
     ) -> BatchResult:
@@ -368,9 +268,9 @@ class Processor:
         _apply_halving(connection, valid, now, outcome, prepared)
         for item, error in sorted(outcome.failed, key=lambda failure: failure[0].row.id):
             state = mark_failed(
-                connection, item.row, _error_text(error), now, transient=_is_conflict(error)
+                connection, item.row, error_text(error), now, transient=_is_conflict(error)
             )
-            logger.warning("inbox row %s failed (%s): %s", item.row.id, state, _error_text(error))
+            logger.warning("inbox row %s failed (%s): %s", item.row.id, state, error_text(error))
             if state is InboxState.DEAD:
                 result.dead += 1
             else:
@@ -441,27 +341,6 @@ class Processor:
                 break
         return total
 
-    def _parse(
-        self, connection: Connection, row: InboxRow, integrations: dict[str, Integration | None]
-    ) -> _Work:
-        if row.integration_id is not None and row.integration_id not in integrations:
-            integrations[row.integration_id] = find_integration(connection, row.integration_id)
-        integration = integrations[row.integration_id] if row.integration_id is not None else None
-        if row.source in EVENT_SOURCES:
-            # Events sent for an integration (the onsite tracker's) go on its metrics.
-            try:
-                return _Work(row, integration, drafts=tuple(EVENT_SOURCES[row.source](row)))
-            except (ValueError, KeyError, TypeError) as error:
-                return _Work(row, integration, error=_error_text(error))
-        if row.integration_id is None:
-            return _Work(row, None, error=f"no handler for {row.source} rows without integration")
-        if integration is None:
-            return _Work(row, None, error=f"integration {row.integration_id} does not exist")
-        try:
-            return _store_work(row, integration)
-        except (ValueError, KeyError, TypeError) as error:
-            return _Work(row, integration, error=_error_text(error))
-
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
@@ -475,12 +354,12 @@ class _Prepared:
     recordings: list[Recording]
 
 
-def _valid(work: Sequence[_Work]) -> list[_Work]:
+def _valid(work: Sequence[Work]) -> list[Work]:
     """The rows that parsed."""
     return [item for item in work if item.error is None]
 
 
-def _prepare(connection: Connection, work: Sequence[_Work], now: datetime) -> _Prepared | None:
+def _prepare(connection: Connection, work: Sequence[Work], now: datetime) -> _Prepared | None:
     """The batch worked out from the states stored now (read, not locked); None if that fails,
     which the write transaction then finds row by row."""
     try:
@@ -495,7 +374,7 @@ def _prepare(connection: Connection, work: Sequence[_Work], now: datetime) -> _P
 
 def _apply_halving(
     connection: Connection,
-    work: Sequence[_Work],
+    work: Sequence[Work],
     now: datetime,
     outcome: _Outcome,
     prepared: _Prepared | None = None,
@@ -521,7 +400,7 @@ def _apply_halving(
 
 
 def _sightings(
-    work: Sequence[_Work],
+    work: Sequence[Work],
 ) -> tuple[dict[tuple[str, str], list[str]], list[Sighting]]:
     """The orders the rows name for fetching (by account and integration), and their
     sightings."""
@@ -544,7 +423,7 @@ def _sightings(
 
 
 def _recordings(
-    work: Sequence[_Work], transitions: Sequence[Transition], now: datetime
+    work: Sequence[Work], transitions: Sequence[Transition], now: datetime
 ) -> list[Recording]:
     """The events of the rows: their own, and those their orders' transitions record."""
     changes = iter(transitions)
@@ -573,7 +452,7 @@ def _recordings(
 
 
 def _apply(
-    connection: Connection, work: Sequence[_Work], now: datetime, prepared: _Prepared | None
+    connection: Connection, work: Sequence[Work], now: datetime, prepared: _Prepared | None
 ) -> list[RecordedEvent]:
     """The rows' fetch requests, order states and events, in a few statements; what
     ``prepared`` worked out for these rows is used where the stored states still agree."""
