@@ -134,6 +134,17 @@ def test_orders_request_asks_for_modified_orders_oldest_first() -> None:
     }
 
 
+def test_a_sync_window_ends_after_its_last_second() -> None:
+    """The API keeps whole seconds and does not say whether ``max_date_modified`` is
+    inclusive: a window ending at 12:00:00.9 asks up to 12:00:01, so an order modified at
+    12:00:00 is read by a sync started right after it either way."""
+    since = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
+    _, params = connector.orders_request(
+        Window(since, datetime(2026, 3, 1, 12, 0, 0, 900_000, tzinfo=UTC)), 1
+    )
+    assert params["max_date_modified"] == "Sun, 01 Mar 2026 12:00:01 +0000"
+
+
 def _pages(handler: Any) -> tuple[list[list[dict[str, Any]]], list[httpx.Request]]:
     requests: list[httpx.Request] = []
 

@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -205,6 +205,14 @@ class Window:
     since: datetime
     until: datetime
     backfill: bool = False
+
+    @property
+    def until_whole_second(self) -> datetime:
+        """``until`` rounded up to a whole second, for a store that compares whole seconds: an
+        order modified in the window's last second is then inside it, whether the store's
+        bound is exclusive or inclusive (one sighting twice is harmless: the inbox dedupes)."""
+        end = self.until.replace(microsecond=0)
+        return end + timedelta(seconds=1) if end != self.until else end
 
 
 @dataclass(frozen=True, slots=True)

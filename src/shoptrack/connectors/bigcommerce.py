@@ -167,7 +167,9 @@ class BigCommerce(RestConnector[BigCommerceCredentials]):
     def orders_request(self, window: Window, token: Any) -> tuple[str, dict[str, Any]]:
         return _ORDERS_PATH, {
             "min_date_modified": _rfc2822(window.since),
-            "max_date_modified": _rfc2822(window.until),
+            # Whole seconds, and whether the API's bound is inclusive is not documented: rounded
+            # up, an order modified in the window's last second is inside it either way.
+            "max_date_modified": _rfc2822(window.until_whole_second),
             "sort": "date_modified:asc",
             "page": token,
             "limit": self.page_size,

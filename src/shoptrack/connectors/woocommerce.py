@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -76,13 +76,9 @@ def _webhooks(response: httpx.Response) -> list[Any]:
     return listed
 
 
-def _gmt(moment: datetime, *, up: bool = False) -> str:
-    # With dates_are_gmt=true the API compares GMT times written without an offset, in whole
-    # seconds; ``up`` rounds a fraction up to the next second rather than dropping it.
-    moment = moment.astimezone(UTC)
-    if up and moment.microsecond:
-        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+def _gmt(moment: datetime) -> str:
+    # With dates_are_gmt=true the API compares GMT times written without an offset.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class WooCommerce(RestConnector[WooCommerceCredentials]):
@@ -133,7 +129,7 @@ class WooCommerce(RestConnector[WooCommerceCredentials]):
             "modified_after": _gmt(window.since),
             # Exclusive, against whole seconds: rounded down, the end would leave out an order
             # modified in the window's last second — one a sync started right after missed.
-            "modified_before": _gmt(window.until, up=True),
+            "modified_before": _gmt(window.until_whole_second),
             "dates_are_gmt": "true",
             "orderby": "modified",
             "order": "asc",
