@@ -42,7 +42,8 @@ The load generator is a bounded asyncio HTTP/1.1 keep-alive client on raw stream
 process (the servers are subprocesses): each connection sends pre-built requests one after the
 other until the time is up. Every answer must be ``200 {"status":"accepted"}``; anything else
 counts as failed. The CPU notes (percent of one core during the burst) say which process was
-saturated. ``--quick`` is one short run for development.
+saturated; on PostgreSQL they include the server's processes, when it runs on this machine.
+``--quick`` is one short run for development.
 
 PostgreSQL is ``SHOPTRACK_BENCH_POSTGRES_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``), where a throwaway database is created per target
@@ -247,24 +248,44 @@ async def _load(
     return result
 
 
+# The CPU group of the local PostgreSQL server's processes (found by name, as they come and go).
+POSTGRES_GROUP = "postgres"
+
+
 def load(
     port: int, requests: Iterator[bytes], options: Options, processes: dict[str, list[int]]
 ) -> LoadResult:
     """One burst of ``options.seconds`` from ``requests``, with the CPU each group of
     ``processes`` (and this client) spent meanwhile."""
-    before = {name: _cpu_seconds(pids) for name, pids in processes.items()}
+    before = {name: _group_cpu_seconds(name, pids) for name, pids in processes.items()}
     client = time.process_time()
     result = uvloop.run(_load(port, requests, options.connections, options.seconds))
     for name, pids in processes.items():
-        result.cpu[name] = (_cpu_seconds(pids) - before[name]) / result.seconds
+        result.cpu[name] = (_group_cpu_seconds(name, pids) - before[name]) / result.seconds
     result.cpu["client"] = (time.process_time() - client) / result.seconds
     return result
 
 
-def _cpu_seconds(pids: Sequence[int]) -> float:
+def _group_cpu_seconds(name: str, pids: Sequence[int]) -> float:
+    if name == POSTGRES_GROUP:
+        return _cpu_seconds(_pids_of(POSTGRES_GROUP), children=False)  # all are listed
+    return _cpu_seconds(pids)
+
+
+def _pids_of(command: str) -> list[int]:
+    """The processes running ``command`` (the local PostgreSQL server's, by its name)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if stat.read_text().split(" (", 1)[1].startswith(f"{command})"):
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def _cpu_seconds(pids: Sequence[int], *, children: bool = True) -> float:
     """The CPU time of ``pids`` and their children (``serve``'s worker process) so far."""
     total = 0.0
-    for pid in [*pids, *_children(pids)]:
+    for pid in [*pids, *(_children(pids) if children else [])]:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
@@ -567,6 +588,7 @@ class Options:
     seconds: float
     orders: int
     postgres: bool
+    sqlite: bool = True
 
 
 @dataclass(slots=True)
@@ -593,6 +615,8 @@ def _burst(
     """Warm-up requests, then the burst; both from ``deliveries``, each order sent once.
     ``after_warmup`` is given the warm-up's acknowledged count before the burst starts."""
     requests = requests_for(f"/webhooks/woocommerce/{target.integration_id}", deliveries)
+    if not target.services.database.is_sqlite and _pids_of(POSTGRES_GROUP):
+        processes = {**processes, POSTGRES_GROUP: []}  # a server on this machine: its CPU too
     warmup = uvloop.run(
         _load(port, itertools.islice(requests, WARMUP_REQUESTS), options.connections, 60)
     )
@@ -702,18 +726,20 @@ def run_once(number: int, deliveries: Sequence[bytes], options: Options, workdir
     """Every target once, each right after a bare ASGI burst: its ceiling. The machine is
     shared, so its load drifts; a ceiling measured seconds before keeps the ratio honest."""
     run = Run()
-    plan: list[tuple[str, str, Callable[[Store], Figures]]] = [
-        (
-            SQLITE_DEFAULT,
-            "sqlite",
-            lambda t: measure_processing_target(t, deliveries, options, workers=None),
-        ),
-        (
-            SQLITE_NO_WORKERS,
-            "sqlite",
-            lambda t: measure_acknowledging_target(t, deliveries, options),
-        ),
-    ]
+    plan: list[tuple[str, str, Callable[[Store], Figures]]] = []
+    if options.sqlite:
+        plan += [
+            (
+                SQLITE_DEFAULT,
+                "sqlite",
+                lambda t: measure_processing_target(t, deliveries, options, workers=None),
+            ),
+            (
+                SQLITE_NO_WORKERS,
+                "sqlite",
+                lambda t: measure_acknowledging_target(t, deliveries, options),
+            ),
+        ]
     if options.postgres:
         plan += [
             (
@@ -902,9 +928,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="burst length")
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
     parser.add_argument(
-        "--orders", type=int, default=30_000, help="orders prepared for a burst (its upper bound)"
+        "--orders", type=int, default=40_000, help="orders prepared for a burst (its upper bound)"
     )
-    parser.add_argument("--sqlite-only", action="store_true", help="leave PostgreSQL out")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--sqlite-only", action="store_true", help="leave PostgreSQL out")
+    only.add_argument("--postgres-only", action="store_true", help="leave SQLite out")
     parser.add_argument(
         "--quick", action="store_true", help="one run of 2 s bursts, for development"
     )
@@ -917,7 +945,9 @@ def main() -> None:
         args.runs, args.seconds, args.orders = 1, 2.0, min(args.orders, 8_000)
     postgres = "not measured" if args.sqlite_only else postgres_version(POSTGRES_URL)
     measured = postgres is not None and not args.sqlite_only
-    options = Options(args.runs, args.connections, args.seconds, args.orders, measured)
+    options = Options(
+        args.runs, args.connections, args.seconds, args.orders, measured, not args.postgres_only
+    )
     print(machine_line(postgres))
     print(
         f"server: uvicorn {uvicorn.__version__} (httptools, uvloop), loopback; client: "
