@@ -120,6 +120,26 @@ def test_events_are_partitioned_by_month_on_postgresql(
         database.dispose()
 
 
+def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(postgres_url: str) -> None:
+    """Where the server offers LZ4, as this one (Debian's build) does."""
+    database = Database(postgres_url)
+    try:
+        with database.read() as connection:
+            offered = connection.execute(
+                text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+            ).scalar_one()
+            compression = connection.execute(
+                text(
+                    "SELECT attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'inbox'::regclass AND attname = 'body'"
+                )
+            ).scalar_one()
+        assert "lz4" in offered
+        assert compression == "l"
+    finally:
+        database.dispose()
+
+
 def test_processes_starting_together_upgrade_once(postgres_url: str) -> None:
     """Several ``serve`` processes may start on an empty database at once."""
     import threading

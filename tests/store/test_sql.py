@@ -11,7 +11,14 @@ from sqlalchemy import ColumnElement, DateTime, bindparam, select, update
 from sqlalchemy.dialects import sqlite
 
 from shoptrack.services import Services
-from shoptrack.store.schema import event_keys, flow_attributions, metric_rollups, order_states
+from shoptrack.store.inbox import InboxEntry, write_entries
+from shoptrack.store.schema import (
+    event_keys,
+    flow_attributions,
+    inbox,
+    metric_rollups,
+    order_states,
+)
 from shoptrack.store.sql import (
     execute_many,
     in_values,
@@ -86,6 +93,29 @@ def test_values_of_every_kind_are_stored_exactly(services: Services) -> None:
     assert stored.platform_updated_at.tzinfo is not None
     assert stored.order_created_at == seen - timedelta(days=400)
     assert (stored.email, stored.skipped) == (None, True)
+
+
+def test_bodies_are_stored_byte_for_byte(services: Services) -> None:
+    """Large ones (compressed by PostgreSQL), and any bytes, NUL included."""
+    shop = make_shop(services)
+    bodies = [bytes(range(256)) * 40, b"\x00", b"{}"]
+    entries = [
+        InboxEntry(account_id=shop.account_id, source="api", topic="t", body=body, dedupe_key=key)
+        for key, body in zip("abc", bodies, strict=True)
+    ]
+    with services.database.write() as connection:
+        assert write_entries(connection, entries, datetime.now(UTC)) == [True, True, True]
+        stored = connection.execute(select(inbox.c.body).order_by(inbox.c.id)).scalars().all()
+    assert stored == bodies
+
+
+def test_a_value_longer_than_its_column_is_refused_not_cut_short(services: Services) -> None:
+    if services.database.is_sqlite:
+        pytest.skip("SQLite keeps text of any length whatever the column says")
+    with services.database.write() as connection, pytest.raises(Exception, match="too long"):
+        insert_ignore_returning(
+            connection, event_keys, [{**_key(1, datetime.now(UTC)), "account_id": "A" * 27}], KEY
+        )
 
 
 def test_a_time_without_its_zone_is_refused(services: Services) -> None:
