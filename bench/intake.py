@@ -841,7 +841,7 @@ def report(runs: Sequence[Run]) -> None:
         f"medians of {len(runs)} run(s); each ratio is to the bare ASGI burst measured just "
         "before its target\n"
     )
-    row = "{:<33}{:<42}{:<42}{:<36}{}"
+    row = "{:<33}{:<42}{:<42}{:<40}{}"
     print(
         row.format(
             "target", "acknowledged", "sustained to Placed Order", "processing alone", "checked"
