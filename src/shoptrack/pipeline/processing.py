@@ -27,9 +27,9 @@ from shoptrack.ids import lease_owner
 from shoptrack.pipeline.rows import Work, error_text, parse_row
 from shoptrack.store.database import Database
 from shoptrack.store.inbox import (
-    InboxRow,
     InboxShare,
     InboxState,
+    ShareRun,
     claim_pending,
     claimable,
     mark_failed,
@@ -211,12 +211,12 @@ class Processor:
         while True:
             now = self._clock.now()
             with self._database.read() as connection:
-                rows, after = self._peek(connection, now, size, share)
-                parsed = [parse_row(connection, row, integrations) for row in rows]
+                run = self._peek(connection, now, size, share)
+                parsed = [parse_row(connection, row, integrations) for row in run.rows]
                 prepared = _prepare(connection, _valid(parsed), now)
-            if after is None:
+            if run.after is None:
                 return _Found(parsed, prepared, now) if parsed else None
-            waited = self._wait_until_written_before(after, interrupted)
+            waited = self._wait_until_written_before(run.after, interrupted)
             if waited is _Waited.INTERRUPTED:
                 return None
             if waited is _Waited.TOO_LONG:
@@ -300,12 +300,11 @@ class Processor:
     @staticmethod
     def _peek(
         connection: Connection, now: datetime, size: int, share: InboxShare | None
-    ) -> tuple[list[InboxRow], tuple[datetime, int] | None]:
-        """The next rows to process, and what must be written before them (``ShareRun``)."""
+    ) -> ShareRun:
+        """The next rows to process, and what must be written before them."""
         if share is None:
-            return peek_pending(connection, now, size), None
-        run = peek_share(connection, now, size, share)
-        return run.rows, run.after
+            return ShareRun(peek_pending(connection, now, size), None)
+        return peek_share(connection, now, size, share)
 
     def _wait_until_written_before(
         self, key: tuple[datetime, int], interrupted: Callable[[], bool] | None
