@@ -12,10 +12,13 @@ For each size (``--orders``, 50,000 and 200,000 by default) of a ``--platform``'
 2. shoptrack: an empty SQLite data dir (the default database), an account, and the shop
    connected with ``shoptrack integrations add woocommerce`` — all as a user would run them.
 3. **backfill**: ``shoptrack sync INTEGRATION --backfill DAYS`` (a window holding every order),
-   which stores each page of orders in the inbox as it reads it and then processes them to
-   order states, Placed Order, Ordered Product, Fulfilled and Refunded Order, profiles and
-   rollups. Timed from the command's start to its exit (its start-up included), in orders/s;
-   its peak resident memory is the kernel's ``ru_maxrss`` of that process (``os.wait4``).
+   which stores each page of orders in the inbox as it reads it, processes them to order
+   states, Placed Order, Ordered Product, Fulfilled and Refunded Order, profiles and rollups —
+   beside its reading, in worker processes of its own (two on SQLite), once a thousand orders
+   are stored — and waits until every row is processed. Timed from the command's start to its
+   exit (its start-up included), in orders/s; its peak resident memory is the kernel's
+   ``ru_maxrss`` of that process (``os.wait4``), which is the largest of it and its worker
+   processes.
 4. **plain extractor**: a process that reads the same store through the same connector and
    client, page after page (Shopify: the same bulk operation), and writes each order as a JSON
    line to ``/dev/null`` — what reading the store costs by itself, and so the most any
@@ -351,7 +354,8 @@ def report(sizes: Sequence[Size]) -> None:
     growth = largest / smallest - 1
     flat = growth <= 0.10 and largest < 300 * KILOBYTE * KILOBYTE
     print(
-        f"peak RSS of the sync process: {megabytes(smallest)} at {sizes[0].orders:,} orders, "
+        "peak RSS of the sync process (the largest of it and its worker processes): "
+        f"{megabytes(smallest)} at {sizes[0].orders:,} orders, "
         f"{megabytes(largest)} at {sizes[-1].orders:,} ({growth:+.0%}; "
         f"{'flat' if flat else 'NOT flat'}: within 10 % and under 300 MB)"
     )
@@ -373,7 +377,7 @@ def main() -> None:
     print(intake.machine_line("not used"))
     print(
         f"store: `shoptrack simulate {args.platform}` in its own process; shoptrack: SQLite, "
-        "`shoptrack sync --backfill` in its own process"
+        "`shoptrack sync --backfill` in its own process, with its worker processes"
     )
     with tempfile.TemporaryDirectory(prefix="shoptrack-backfill-") as tmp:
         workdir = Path(tmp)

@@ -124,6 +124,32 @@ def test_sync_progress_in_a_log_is_lines_with_counts() -> None:
     assert not any("?" in line for line in lines)
 
 
+def test_processing_a_long_sync_waits_for_shows_its_progress() -> None:
+    console, out = _console(terminal=False, width=80)
+    with SyncReport(console, "sync") as report:
+        report.start("Woo store")
+        report.update("Woo store", SyncProgress("run", 10, 1_000, 1_000))
+        report.done("Woo store")
+        for done in (0, 40, 150, 160, 990, 1_000):
+            report.processed("Woo store", done, 1_000)
+    assert [line for line in out.getvalue().splitlines() if "processing" in line] == [
+        "sync: Woo store: processing, 0/1000 rows processed",
+        "sync: Woo store: processing, 150/1000 rows processed",
+        "sync: Woo store: processing, 990/1000 rows processed",
+        "sync: Woo store: processing, 1000/1000 rows processed",
+    ]
+
+    console, out = _console(terminal=True, width=80)
+    with SyncReport(console, "sync") as report:
+        report.start("Woo store")
+        report.done("Woo store")
+        report.processed("Woo store", 250, 1_000)
+        console.file.flush()
+        shown = _plain(out.getvalue())
+    assert "sync: Woo store processing" in shown
+    assert "250/1000 rows" in shown
+
+
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     env = environment(database_url, tmp_path / "data")

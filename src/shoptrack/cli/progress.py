@@ -2,7 +2,8 @@
 total when it reports one (and the orders and pages read so far when it does not, never
 ``0/?``); in a log (output piped or sent to a file), plain lines with counts — one when the
 sync starts reading, one at each further tenth of the total (every tenth page when there is
-none), and one when it ends."""
+none), and one when it ends. A long sync's processing, which the command waits for once reading
+is done, is shown the same way (``processed``)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class SyncReport:
         self._tasks: dict[str, TaskID] = {}
         self._logged: dict[str, tuple[int, int]] = {}  # label → (tenths, pages) last logged
         self._last: dict[str, SyncProgress] = {}
+        self._processed_tenths: dict[str, int] = {}  # label → tenths last logged
 
     def __enter__(self) -> SyncReport:
         if self._bar is not None:
@@ -104,6 +106,27 @@ class SyncReport:
         if due:
             self._logged[label] = (now, progress.pages)
             self._log(f"{label}: {counts(progress)}")
+
+    def processed(self, label: str, done: int, total: int) -> None:
+        """How many of the ``total`` rows the sync of ``label`` stored are processed, while
+        the command waits for them (after ``done``): a bar of its own, or a line at each
+        further tenth."""
+        if self._bar is not None:
+            key = f"{label} processed"
+            if key not in self._tasks:
+                self._tasks[key] = self._bar.add_task(f"{label} processing", counts="")
+            self._bar.update(
+                self._tasks[key],
+                completed=done,
+                total=total,
+                counts=f"{done}/{total} rows",
+                refresh=True,  # told twice a second: shown as told
+            )
+            return
+        tenths = min(done * _TENTHS // total, _TENTHS) if total else _TENTHS
+        if tenths > self._processed_tenths.get(label, -1):
+            self._processed_tenths[label] = tenths
+            self._log(f"{label}: processing, {done}/{total} rows processed")
 
     def done(self, label: str) -> None:
         """The sync of ``label`` has read everything: its bar goes, a log says what it read."""

@@ -76,6 +76,13 @@ def worker(
             hidden=True, help="Process only this share of the inbox, K/N (serve's on SQLite)."
         ),
     ] = None,
+    drain: Annotated[
+        bool,
+        typer.Option(
+            hidden=True,
+            help="Only process, whenever woken; when the pipe closes, every due row (sync's).",
+        ),
+    ] = False,
 ) -> None:
     """Process the inbox and run scheduled work (PostgreSQL; `serve` does this on SQLite)."""
     import signal
@@ -83,6 +90,7 @@ def worker(
 
     from shoptrack.pipeline.runtime import (
         build_workers,
+        drain_inbox,
         freeze_start_up_objects,
         lower_priority,
         upgrade_when_reachable,
@@ -94,6 +102,11 @@ def worker(
         share = InboxShare.parse(inbox_share) if inbox_share is not None else None
     except ValueError as error:
         raise ShoptrackError(f"--inbox-share: {error}", code="invalid_inbox_share") from error
+    if drain and wake_fd is None:
+        raise ShoptrackError(
+            "--drain needs --wake-fd: `shoptrack sync` starts such workers itself",
+            code="drain_needs_wake_fd",
+        )
     # Not build_services(): the schema is upgraded once the database is reachable.
     services = Services.build(Settings())
     if services.database.is_sqlite and wake_fd is None:
@@ -104,6 +117,14 @@ def worker(
             code="worker_needs_postgresql",
         )
     lower_priority()
+    if drain and wake_fd is not None:
+        # `sync`'s worker: its schema is up to date; Ctrl-C reaches sync, which ends it
+        # (SIGTERM, left at its default: the transaction is rolled back).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        freeze_start_up_objects()
+        drain_inbox(services, share, wake_fd)
+        services.close()
+        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if wake_fd is None:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from shoptrack.cli._common import AccountOption, JsonOption, console, in_account, print_json
+from shoptrack.services import Services
 
 __all__ = ["replay", "sync"]
 
@@ -94,6 +95,16 @@ def replay(
     )
 
 
+def _processed(services: Services, account_id: str, run_id: str) -> tuple[int, int]:
+    """How many of the rows a sync run stored are processed, and how many it stored."""
+    from shoptrack.store.sync_runs import get_run
+
+    with services.database.read() as connection:
+        row = get_run(connection, account_id, run_id)
+    assert row is not None
+    return row.rows_written - row.pending_rows, row.rows_written
+
+
 def sync(
     integration: str,
     backfill: Annotated[
@@ -106,8 +117,8 @@ def sync(
     it fetched."""
     from shoptrack.api.resources import sync_run_resource
     from shoptrack.cli.progress import SyncReport
-    from shoptrack.pipeline.runtime import freeze_start_up_objects, process_inbox
-    from shoptrack.pipeline.sync import Syncer
+    from shoptrack.pipeline.runtime import SyncProcessing, freeze_start_up_objects, process_inbox
+    from shoptrack.pipeline.sync import Syncer, SyncProgress
     from shoptrack.store.integrations import get_integration
     from shoptrack.store.sync_runs import get_run
 
@@ -121,14 +132,24 @@ def sync(
     label = f"{named.name} ({named.platform})"
     with SyncReport(Console(stderr=True), "sync", quiet=as_json) as report:
         report.start(label)
-        run_id = syncer.run_when_free(
-            account_id,
-            integration,
-            backfill_days=backfill,
-            progress=functools.partial(report.update, label),
-            waiting=functools.partial(report.waiting, label),
-        )
-        report.done(label)
+        # A long sync is processed beside its reading, by worker processes of its own.
+        with SyncProcessing(services.settings) as processing:
+
+            def progress(read: SyncProgress) -> None:
+                report.update(label, read)
+                processing.stored(read.orders)
+
+            run_id = syncer.run_when_free(
+                account_id,
+                integration,
+                backfill_days=backfill,
+                progress=progress,
+                waiting=functools.partial(report.waiting, label),
+            )
+            report.done(label)
+            processing.finish(
+                waiting=lambda: report.processed(label, *_processed(services, account_id, run_id))
+            )
         # Recent polled orders are live: they start flows (their steps run in serve/worker).
         process_inbox(services)
     with services.database.read() as connection:

@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
 
 from shoptrack.flows.engine import FlowEngine
 from shoptrack.flows.entry import FlowEntry
@@ -44,10 +45,12 @@ from shoptrack.store.database import database_unavailable
 from shoptrack.store.inbox import InboxShare
 
 __all__ = [
+    "SyncProcessing",
     "WorkerProcess",
     "WorkerProcesses",
     "build_processor",
     "build_workers",
+    "drain_inbox",
     "freeze_start_up_objects",
     "process_inbox",
     "upgrade_when_reachable",
@@ -58,6 +61,8 @@ logger = logging.getLogger(__name__)
 
 # How long a stopping server waits for its worker process to finish its transaction.
 _STOP_SECONDS = 30.0
+# How often a command waiting for draining worker processes tells how far they are (seconds).
+_WAITING_EVERY = 0.5
 # Waits before a worker process that ended is started again, and before a starting worker asks
 # an unreachable database again: doubling from the first to the last (seconds).
 _RETRY_FIRST = 1.0
@@ -71,6 +76,9 @@ _RAN_WELL = 60.0
 _WORKER_NICENESS = 5
 # serve's worker processes on SQLite, each with its share of the inbox (``WorkerProcesses``).
 _SQLITE_WORKER_PROCESSES = 2
+# The orders a sync stores before it starts worker processes beside it (``SyncProcessing``):
+# starting one costs about as much as processing a thousand rows.
+_SYNC_PROCESSES_AFTER = 1_000
 
 
 def lower_priority() -> None:
@@ -146,17 +154,23 @@ def upgrade_when_reachable(services: Services, stop: threading.Event) -> bool:
 
 class WorkerProcess:
     """One of ``serve``'s worker processes (processing ``share`` of the inbox, when given),
-    woken through a pipe, and started again if it ends while the server runs."""
+    woken through a pipe, and started again if it ends while the server runs.
+
+    With ``drains``, one of ``sync``'s instead: it only processes, at full speed whenever woken,
+    and once the pipe closes it processes every due row before it ends (``drain_inbox``).
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
         share: InboxShare | None = None,
+        drains: bool = False,
         retry_first: float = _RETRY_FIRST,
     ) -> None:
         self._settings = settings
         self._share = share
+        self._drains = drains
         self._retry_first = retry_first
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -180,6 +194,8 @@ class WorkerProcess:
         command = [sys.executable, "-m", "shoptrack", "worker", "--wake-fd", str(read_end)]
         if self._share is not None:
             command += ["--inbox-share", str(self._share)]
+        if self._drains:
+            command.append("--drain")
         try:
             process = subprocess.Popen(  # noqa: S603  # this interpreter, shoptrack's own command
                 command,
@@ -244,21 +260,43 @@ class WorkerProcess:
         self._stopping.set()
         self._close_pipe()
 
-    def stop(self) -> None:
-        """Closes the pipe (``end``) and waits for the child."""
+    def stop(self, *, at_once: bool = False, waiting: Callable[[], None] | None = None) -> None:
+        """Closes the pipe (``end``) and waits for the child: at most ``_STOP_SECONDS``, or a
+        draining one until it has processed every due row, calling ``waiting`` every
+        ``_WAITING_EVERY`` seconds meanwhile. ``at_once`` ends the child first (SIGTERM: a
+        draining child's transaction is rolled back and its rows wait for the next processor).
+        The child is forgotten only once it has ended: after an exception while waiting
+        (Ctrl-C), ``stop(at_once=True)`` still ends it."""
         self.end()
         with self._lock:
-            process, self._process = self._process, None
+            process = self._process
         if process is not None:
+            if at_once:
+                process.terminate()
             try:
-                process.wait(timeout=_STOP_SECONDS)
+                self._wait(process, waiting)
             except subprocess.TimeoutExpired:
                 logger.warning("the worker process did not stop in time; killing it")
                 process.kill()
                 process.wait()
+            with self._lock:
+                self._process = None
         if self._supervisor is not None:
             self._supervisor.join(timeout=_STOP_SECONDS)
             self._supervisor = None
+
+    def _wait(self, process: subprocess.Popen[bytes], waiting: Callable[[], None] | None) -> None:
+        if not self._drains:
+            process.wait(timeout=_STOP_SECONDS)
+            return
+        while True:
+            try:
+                process.wait(timeout=_WAITING_EVERY)
+            except subprocess.TimeoutExpired:
+                if waiting is not None:
+                    waiting()
+            else:
+                return
 
 
 class WorkerProcesses:
@@ -272,11 +310,14 @@ class WorkerProcesses:
     PostgreSQL, more processing is more ``shoptrack worker`` processes, on any machine.
     """
 
-    def __init__(self, settings: Settings, *, retry_first: float = _RETRY_FIRST) -> None:
+    def __init__(
+        self, settings: Settings, *, drains: bool = False, retry_first: float = _RETRY_FIRST
+    ) -> None:
         count = min(_SQLITE_WORKER_PROCESSES, _cores()) if settings.is_sqlite else 1
         shares = [InboxShare(index, count) for index in range(count)] if count > 1 else [None]
         self._processes = [
-            WorkerProcess(settings, share=share, retry_first=retry_first) for share in shares
+            WorkerProcess(settings, share=share, drains=drains, retry_first=retry_first)
+            for share in shares
         ]
 
     def start(self) -> None:
@@ -288,12 +329,82 @@ class WorkerProcesses:
         for process in self._processes:
             process.wake()
 
-    def stop(self) -> None:
-        """Tells every worker process to end, then waits for each."""
+    def stop(self, *, at_once: bool = False, waiting: Callable[[], None] | None = None) -> None:
+        """Tells every worker process to end, then waits for each (``WorkerProcess.stop``)."""
         for process in self._processes:
             process.end()
         for process in self._processes:
-            process.stop()
+            process.stop(at_once=at_once, waiting=waiting)
+
+
+class SyncProcessing:
+    """``sync``'s processing beside its reading: worker processes that drain (``drains``; two
+    shares of the inbox on SQLite), started once the sync has stored ``start_after`` orders — a
+    small sync is processed in its own process sooner than processes start — woken at each
+    stored page, and waited for at the end until they have processed every due row.
+
+    A backfill of 200,000 orders stores its pages for minutes: processing beside it, on the
+    other core, and in two processes once reading is done, brings it to its last Placed Order
+    sooner than reading everything first (``bench/backfill.py``). A context manager: leaving it
+    by an exception (Ctrl-C) ends the processes at once, otherwise it waits for them (``finish``).
+    """
+
+    def __init__(self, settings: Settings, *, start_after: int = _SYNC_PROCESSES_AFTER) -> None:
+        self._settings = settings
+        self._start_after = start_after
+        self._processes: WorkerProcesses | None = None
+
+    def stored(self, orders: int) -> None:
+        """The sync has stored ``orders`` in all so far (its page is committed)."""
+        if self._processes is None:
+            if orders < self._start_after:
+                return
+            self._processes = WorkerProcesses(self._settings, drains=True)
+            self._processes.start()  # a started child is woken for what is already there
+            logger.info("%d orders stored: processing them beside the sync", orders)
+            return
+        self._processes.wake()
+
+    def finish(self, waiting: Callable[[], None] | None = None) -> None:
+        """Waits until the worker processes have processed every due row (``waiting`` is
+        called every ``_WAITING_EVERY`` seconds meanwhile: progress) and have ended."""
+        if self._processes is not None:
+            self._processes.stop(waiting=waiting)
+            self._processes = None
+
+    def __enter__(self) -> SyncProcessing:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._processes is not None:
+            self._processes.stop(at_once=error is not None)
+            self._processes = None
+
+
+def drain_inbox(services: Services, share: InboxShare | None, wake_fd: int) -> None:
+    """The loop of one of ``sync``'s worker processes: processes every due row (of ``share``,
+    when given) in full batches each time it is woken through ``wake_fd`` — a page was stored —
+    and, once the pipe closes, every due row still there.
+
+    Unlike ``serve``'s workers it takes no turns and runs no other work: nothing acknowledges
+    beside it, and flows, syncs and the watchdog are ``serve``'s and ``worker``'s.
+    """
+    processor = build_processor(services, share)
+    woken = threading.Event()
+    closed = threading.Event()
+    wake_reader(wake_fd, woken.set, closed)
+    while True:
+        woken.wait()
+        woken.clear()
+        finished = closed.is_set()
+        processor.run_until_idle()
+        if finished:
+            return
 
 
 def _cores() -> int:
@@ -312,7 +423,8 @@ def _child_environment(settings: Settings) -> dict[str, str]:
 
 def wake_reader(fd: int, wake: Callable[[], None], stop: threading.Event) -> threading.Thread:
     """A thread that calls ``wake`` for each read from ``fd`` and sets ``stop`` when the
-    writing end is closed (the server stopped, or died)."""
+    writing end is closed (the server stopped, or died) — then calls ``wake`` once more, for a
+    loop that sleeps until woken to see it."""
 
     def read() -> None:
         try:
@@ -321,6 +433,7 @@ def wake_reader(fd: int, wake: Callable[[], None], stop: threading.Event) -> thr
         except OSError:
             logger.warning("the wake-up pipe from the server broke")
         stop.set()
+        wake()
 
     thread = threading.Thread(target=read, name="shoptrack-wake", daemon=True)
     thread.start()

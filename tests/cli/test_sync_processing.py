@@ -1,0 +1,165 @@
+"""``shoptrack sync``'s processing: a small sync is processed in the command's own process; a
+long one beside its reading by worker processes of its own (two shares of the inbox on
+SQLite), which it waits for — exactly once, every row, and no process left behind, even when
+the command is interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from shoptrack.simulators import WooCommerceSimulator
+from shoptrack.simulators.serving import serving
+from shoptrack.store.database import Database
+from shoptrack.store.schema import events, inbox, metrics
+from tests.processes import Process, environment, run_cli, wait_until
+
+pytestmark = pytest.mark.slow
+
+# More than the orders a sync stores before it starts worker processes (1,000).
+LONG = 2_500
+STATUSES = ("processing", "completed", "pending")  # pending places nothing
+
+
+def _shop(orders: int) -> Iterator[tuple[WooCommerceSimulator, str]]:
+    simulator = WooCommerceSimulator()
+    simulator.add_orders(orders, statuses=STATUSES, interval=timedelta(minutes=3))
+    with serving(simulator.app) as base_url:
+        yield simulator, base_url
+
+
+@pytest.fixture
+def small_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
+    yield from _shop(30)
+
+
+@pytest.fixture
+def long_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
+    yield from _shop(LONG)
+
+
+def _connect(env: dict[str, str], shop: tuple[WooCommerceSimulator, str]) -> str:
+    simulator, base_url = shop
+    assert run_cli(env, "accounts", "create", "Acme").returncode == 0
+    options = [f"--credential={k}={v}" for k, v in simulator.credentials(base_url).items()]
+    added = run_cli(env, "integrations", "add", "woocommerce", "--name", "Woo", *options, "--json")
+    assert added.returncode == 0, added.stderr
+    return str(orjson.loads(added.stdout)["data"]["id"])
+
+
+def _processors(database_url: str) -> dict[str | None, int]:
+    """The inbox's rows by the process that processed them (``host:pid``; None: not yet)."""
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            rows = connection.execute(
+                select(inbox.c.processed_by, func.count()).group_by(inbox.c.processed_by)
+            ).all()
+    finally:
+        database.dispose()
+    return {processed_by: int(count) for processed_by, count in rows}
+
+
+def _placed_orders(database_url: str) -> tuple[int, int]:
+    """Placed Order events, and the distinct orders they are of."""
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            placed = (
+                select(events.c.unique_id)
+                .join(metrics, metrics.c.id == events.c.metric_id)
+                .where(metrics.c.name == "Placed Order")
+                .subquery()
+            )
+            total, distinct = connection.execute(
+                select(func.count(), func.count(placed.c.unique_id.distinct()))
+            ).one()
+    finally:
+        database.dispose()
+    return int(total), int(distinct)
+
+
+def _alive(processed_by: str) -> bool:
+    pid = int(processed_by.rsplit(":", 1)[1])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_small_sync_is_processed_by_the_command_itself(
+    database_url: str, tmp_path: Path, small_shop: tuple[WooCommerceSimulator, str]
+) -> None:
+    env = environment(database_url, tmp_path / "data")
+    integration_id = _connect(env, small_shop)
+    command = Process(env, "sync", integration_id, "--backfill", "30")
+    assert command.process.wait(timeout=120) == 0, command.stop()
+    assert "all processed" in command.stop()
+    assert _processors(database_url) == {f"{socket.gethostname()}:{command.process.pid}": 30}
+
+
+def test_a_long_sync_is_processed_by_worker_processes_it_waits_for(
+    database_url: str, tmp_path: Path, long_shop: tuple[WooCommerceSimulator, str]
+) -> None:
+    env = environment(database_url, tmp_path / "data")
+    integration_id = _connect(env, long_shop)
+    command = Process(env, "sync", integration_id, "--backfill", "30")
+    assert command.process.wait(timeout=300) == 0, command.stop()
+    output = command.stop()
+    assert f"{LONG} orders seen, {LONG} new" in output
+    assert "all processed" in output
+
+    processors = _processors(database_url)
+    assert None not in processors  # every row processed before the command answered
+    assert sum(processors.values()) == LONG
+    # By processes of the command's own, which have ended with it.
+    assert f"{socket.gethostname()}:{command.process.pid}" not in processors
+    assert not any(_alive(processor) for processor in processors if processor is not None)
+    placing = sum(1 for n in range(LONG) if STATUSES[n % len(STATUSES)] != "pending")
+    assert _placed_orders(database_url) == (placing, placing)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_interrupted_long_sync_leaves_no_worker_process_behind(
+    database_url: str, tmp_path: Path, long_shop: tuple[WooCommerceSimulator, str]
+) -> None:
+    env = environment(database_url, tmp_path / "data")
+    integration_id = _connect(env, long_shop)
+    command = Process(env, "sync", integration_id, "--backfill", "30")
+
+    def processing_beside() -> bool:
+        assert command.process.poll() is None, command.stop()  # still reading or waiting
+        return any(processor is not None for processor in _processors(database_url))
+
+    wait_until(processing_beside, timeout=120)
+    command.process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert command.process.wait(timeout=60) != 0
+    command.stop()
+    processors = [p for p in _processors(database_url) if p is not None]
+    assert processors
+    assert not any(_alive(processor) for processor in processors)
+
+    # What the ended processes left is processed by the next sync, once.
+    again = run_cli(env, "sync", integration_id, "--backfill", "30", timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert None not in _processors(database_url)
+    placing = sum(1 for n in range(LONG) if STATUSES[n % len(STATUSES)] != "pending")
+    assert _placed_orders(database_url) == (placing, placing)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_draining_worker_needs_the_pipe_sync_gives_it(database_url: str, tmp_path: Path) -> None:
+    done = run_cli(environment(database_url, tmp_path / "data"), "worker", "--drain")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: --drain needs --wake-fd: `shoptrack sync` starts such workers itself"
+    ]
