@@ -400,8 +400,17 @@ def claim_pending(connection: Connection, now: datetime, limit: int) -> list[Inb
     the transaction, so a worker that dies releases its rows at once.
     """
     query = for_update(connection, _due(connection, now).limit(limit), skip_locked=True)
-    rows = connection.execute(query)
-    return [_inbox_row(row) for row in rows]
+    if connection.dialect.name != "postgresql":
+        return [_inbox_row(row) for row in connection.execute(query)]
+    # PostgreSQL's planner, with statistics from before a burst or a backfill filled the inbox
+    # (autovacuum analyzes a minute later at the soonest), expects a handful of pending rows,
+    # and so reads every one through a bitmap scan and sorts them, bodies and all, for each
+    # batch: with 20,000 pending, 47 ms and a sort spilled to disk, against 0.2 ms for reading
+    # the partial index in order up to the limit. Without sorts to choose, it reads the index.
+    connection.exec_driver_sql("SET LOCAL enable_sort = off")
+    rows = [_inbox_row(row) for row in connection.execute(query)]
+    connection.exec_driver_sql("SET LOCAL enable_sort = DEFAULT")
+    return rows
 
 
 def _inbox_row(row: Row[Any]) -> InboxRow:
