@@ -897,7 +897,7 @@ def _report_comparisons(runs: Sequence[Run]) -> None:
         verdict = "met" if intake >= 0.8 else "NOT met"
         print(
             "SQLite acknowledged, default serve / serve --no-workers: "
-            f"{intake:.2f} ({verdict} >= 0.8)"
+            f"{intake:.3f} ({verdict} >= 0.8)"
         )
     scaling = ratio_of(PG_TWO, PG_ONE, lambda figures: figures.sustained)
     if scaling is not None:

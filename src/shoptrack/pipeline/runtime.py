@@ -18,6 +18,9 @@ with the group-commit writer, each holding it for one transaction at a time.
 
 A worker that starts while the database is away waits for it rather than ending: the server
 acknowledges into its spool meanwhile, and the backlog is processed once the database is back.
+
+``sync`` processes a long sync beside its reading, in worker processes of its own that only
+process, and that process every due row before they end (``SyncProcessing``).
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ _RAN_WELL = 60.0
 _WORKER_NICENESS = 5
 # serve's worker processes on SQLite, each with its share of the inbox (``WorkerProcesses``).
 _SQLITE_WORKER_PROCESSES = 2
-# The orders a sync stores before it starts worker processes beside it (``SyncProcessing``):
-# starting one costs about as much as processing a thousand rows.
+# The orders a sync reads before it starts worker processes beside it (``SyncProcessing``):
+# starting one takes about as much CPU as processing a thousand rows.
 _SYNC_PROCESSES_AFTER = 1_000
 
 
@@ -339,7 +342,7 @@ class WorkerProcesses:
 
 class SyncProcessing:
     """``sync``'s processing beside its reading: worker processes that drain (``drains``; two
-    shares of the inbox on SQLite), started once the sync has stored ``start_after`` orders — a
+    shares of the inbox on SQLite), started once the sync has read ``start_after`` orders — a
     small sync is processed in its own process sooner than processes start — woken at each
     stored page, and waited for at the end until they have processed every due row.
 
@@ -355,7 +358,8 @@ class SyncProcessing:
         self._processes: WorkerProcesses | None = None
 
     def stored(self, orders: int) -> None:
-        """The sync has stored ``orders`` in all so far (its page is committed)."""
+        """The sync has read ``orders`` in all so far, each page committed to the inbox as read
+        (what was there already is not stored twice)."""
         if self._processes is None:
             if orders < self._start_after:
                 return
