@@ -25,7 +25,7 @@ from tests.processes import Process, environment, run_cli, wait_until
 pytestmark = pytest.mark.slow
 
 # More than the orders a sync stores before it starts worker processes (1,000).
-LONG = 2_500
+LONG = 1_500
 STATUSES = ("processing", "completed", "pending")  # pending places nothing
 
 
