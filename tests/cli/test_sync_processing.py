@@ -1,10 +1,12 @@
 """``shoptrack sync``'s processing: a small sync is processed in the command's own process; a
 long one beside its reading by worker processes of its own (two shares of the inbox on
 SQLite), which it waits for — exactly once, every row, and no process left behind, even when
-the command is interrupted."""
+the command is interrupted (``tests/pipeline/test_sync_processing.py`` shows pages processed
+while the next are read)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -24,8 +26,9 @@ from tests.processes import Process, environment, run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
-# More than the orders a sync stores before it starts worker processes (1,000).
+# More than the orders a sync reads before it starts worker processes (1,000).
 LONG = 1_500
+LONGER = 5_000
 STATUSES = ("processing", "completed", "pending")  # pending places nothing
 
 
@@ -44,6 +47,13 @@ def small_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
 @pytest.fixture
 def long_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
     yield from _shop(LONG)
+
+
+@pytest.fixture
+def longer_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
+    """Long enough that the sync still runs a while after its processes wrote their first rows:
+    time to interrupt it."""
+    yield from _shop(LONGER)
 
 
 def _connect(env: dict[str, str], shop: tuple[WooCommerceSimulator, str]) -> str:
@@ -87,13 +97,26 @@ def _placed_orders(database_url: str) -> tuple[int, int]:
     return int(total), int(distinct)
 
 
-def _alive(processed_by: str) -> bool:
-    pid = int(processed_by.rsplit(":", 1)[1])
+def _pid(processed_by: str) -> int:
+    return int(processed_by.rsplit(":", 1)[1])
+
+
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     return True
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started that are running now."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
 
 
 def test_a_small_sync_is_processed_by_the_command_itself(
@@ -123,43 +146,55 @@ def test_a_long_sync_is_processed_by_worker_processes_it_waits_for(
     assert sum(processors.values()) == LONG
     # By processes of the command's own, which have ended with it.
     assert f"{socket.gethostname()}:{command.process.pid}" not in processors
-    assert not any(_alive(processor) for processor in processors if processor is not None)
+    assert not any(_alive(_pid(processor)) for processor in processors if processor is not None)
     placing = sum(1 for n in range(LONG) if STATUSES[n % len(STATUSES)] != "pending")
     assert _placed_orders(database_url) == (placing, placing)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "ending", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed outright"]
+)
 def test_an_interrupted_long_sync_leaves_no_worker_process_behind(
-    database_url: str, tmp_path: Path, long_shop: tuple[WooCommerceSimulator, str]
+    database_url: str,
+    tmp_path: Path,
+    longer_shop: tuple[WooCommerceSimulator, str],
+    ending: signal.Signals,
 ) -> None:
     env = environment(database_url, tmp_path / "data")
-    integration_id = _connect(env, long_shop)
+    integration_id = _connect(env, longer_shop)
     command = Process(env, "sync", integration_id, "--backfill", "30")
+    started: set[int] = set()
 
     def processing_beside() -> bool:
         assert command.process.poll() is None, command.stop()  # still reading or waiting
+        started.update(_children(command.process.pid))
         return any(processor is not None for processor in _processors(database_url))
 
     wait_until(processing_beside, timeout=120)
-    command.process.send_signal(signal.SIGINT)  # Ctrl-C
+    command.process.send_signal(ending)
     assert command.process.wait(timeout=60) != 0
     command.stop()
-    processors = [p for p in _processors(database_url) if p is not None]
-    assert processors
-    assert not any(_alive(processor) for processor in processors)
+    processors = {_pid(p) for p in _processors(database_url) if p is not None}
+    assert processors <= started  # the processes it started processed what was processed
+    # Ended with it (Ctrl-C), or after the batch each was writing (its pipe closed).
+    wait_until(lambda: not any(_alive(pid) for pid in started), timeout=60)
 
-    # What the ended processes left is processed by the next sync, once.
-    again = run_cli(env, "sync", integration_id, "--backfill", "30", timeout=300)
+    # What the ended processes left is processed next, once. (Not by another sync: one killed
+    # outright while reading holds the integration's sync lease until it expires.)
+    again = run_cli(env, "replay", timeout=300)
     assert again.returncode == 0, again.stderr
     assert None not in _processors(database_url)
-    placing = sum(1 for n in range(LONG) if STATUSES[n % len(STATUSES)] != "pending")
-    assert _placed_orders(database_url) == (placing, placing)
+    placed, orders = _placed_orders(database_url)
+    assert 0 < placed == orders
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_draining_worker_needs_the_pipe_sync_gives_it(database_url: str, tmp_path: Path) -> None:
-    done = run_cli(environment(database_url, tmp_path / "data"), "worker", "--drain")
+def test_a_processing_only_worker_needs_the_pipe_sync_gives_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    done = run_cli(environment(database_url, tmp_path / "data"), "worker", "--only-processing")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "error: --drain needs --wake-fd: `shoptrack sync` starts such workers itself"
+        "error: --only-processing needs --wake-fd: `shoptrack sync` starts such workers itself"
     ]

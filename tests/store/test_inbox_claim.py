@@ -49,6 +49,8 @@ def test_a_claim_reads_the_pending_index_in_order_whatever_the_estimates(
         event.listen(connection, "before_cursor_execute", explain)
         claimed = claim_pending(connection, START + timedelta(seconds=1), 200)
         event.remove(connection, "before_cursor_execute", explain)
+        # The rest of the transaction plans as before.
+        assert connection.exec_driver_sql("SHOW enable_sort").scalar() == "on"
 
     assert [row.id for row in claimed] == [row.id for row in first_ids]
     assert len(plans) == 1

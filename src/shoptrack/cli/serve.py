@@ -76,12 +76,9 @@ def worker(
             hidden=True, help="Process only this share of the inbox, K/N (serve's on SQLite)."
         ),
     ] = None,
-    drain: Annotated[
+    only_processing: Annotated[
         bool,
-        typer.Option(
-            hidden=True,
-            help="Only process, whenever woken; when the pipe closes, every due row (sync's).",
-        ),
+        typer.Option(hidden=True, help="Only process, whenever woken (sync's worker processes)."),
     ] = False,
 ) -> None:
     """Process the inbox and run scheduled work (PostgreSQL; `serve` does this on SQLite)."""
@@ -90,9 +87,9 @@ def worker(
 
     from shoptrack.pipeline.runtime import (
         build_workers,
-        drain_inbox,
         freeze_start_up_objects,
         lower_priority,
+        process_when_woken,
         upgrade_when_reachable,
         wake_reader,
     )
@@ -102,10 +99,10 @@ def worker(
         share = InboxShare.parse(inbox_share) if inbox_share is not None else None
     except ValueError as error:
         raise ShoptrackError(f"--inbox-share: {error}", code="invalid_inbox_share") from error
-    if drain and wake_fd is None:
+    if only_processing and wake_fd is None:
         raise ShoptrackError(
-            "--drain needs --wake-fd: `shoptrack sync` starts such workers itself",
-            code="drain_needs_wake_fd",
+            "--only-processing needs --wake-fd: `shoptrack sync` starts such workers itself",
+            code="only_processing_needs_wake_fd",
         )
     # Not build_services(): the schema is upgraded once the database is reachable.
     services = Services.build(Settings())
@@ -117,12 +114,11 @@ def worker(
             code="worker_needs_postgresql",
         )
     lower_priority()
-    if drain and wake_fd is not None:
-        # `sync`'s worker: its schema is up to date; Ctrl-C reaches sync, which ends it
-        # (SIGTERM, left at its default: the transaction is rolled back).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if only_processing and wake_fd is not None:
+        # `sync`'s worker, whose schema is up to date; sync ends it (SIGTERM, left at its
+        # default: the transaction is rolled back) or closes its pipe.
         freeze_start_up_objects()
-        drain_inbox(services, share, wake_fd)
+        process_when_woken(services, share, wake_fd)
         services.close()
         return
     stop = threading.Event()

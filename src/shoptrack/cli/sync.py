@@ -105,6 +105,14 @@ def _processed(services: Services, account_id: str, run_id: str) -> tuple[int, i
     return row.rows_written - row.pending_rows, row.rows_written
 
 
+def _all_due_processed(services: Services, run_id: str) -> bool:
+    """Whether every row a sync run stored is processed, but for those waiting for a retry."""
+    from shoptrack.store.sync_runs import due_rows
+
+    with services.database.read() as connection:
+        return due_rows(connection, run_id, services.clock.now()) == 0
+
+
 def sync(
     integration: str,
     backfill: Annotated[
@@ -147,9 +155,14 @@ def sync(
                 waiting=functools.partial(report.waiting, label),
             )
             report.done(label)
-            processing.finish(
-                waiting=lambda: report.processed(label, *_processed(services, account_id, run_id))
-            )
+            if processing.started:
+                processing.finish(
+                    done=lambda: _all_due_processed(services, run_id),
+                    waiting=lambda: report.processed(
+                        label, *_processed(services, account_id, run_id)
+                    ),
+                )
+                report.processed(label, *_processed(services, account_id, run_id))
         # Recent polled orders are live: they start flows (their steps run in serve/worker).
         process_inbox(services)
     with services.database.read() as connection:

@@ -20,7 +20,7 @@ A worker that starts while the database is away waits for it rather than ending:
 acknowledges into its spool meanwhile, and the backlog is processed once the database is back.
 
 ``sync`` processes a long sync beside its reading, in worker processes of its own that only
-process, and that process every due row before they end (``SyncProcessing``).
+process (``SyncProcessing``); they too end when their pipe closes, with ``sync`` or without it.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ __all__ = [
     "WorkerProcesses",
     "build_processor",
     "build_workers",
-    "drain_inbox",
     "freeze_start_up_objects",
     "process_inbox",
+    "process_when_woken",
     "upgrade_when_reachable",
     "wake_reader",
 ]
@@ -64,7 +64,8 @@ logger = logging.getLogger(__name__)
 
 # How long a stopping server waits for its worker process to finish its transaction.
 _STOP_SECONDS = 30.0
-# How often a command waiting for draining worker processes tells how far they are (seconds).
+# How often ``sync`` asks whether its worker processes have processed its rows, and says how far
+# they are (seconds).
 _WAITING_EVERY = 0.5
 # Waits before a worker process that ended is started again, and before a starting worker asks
 # an unreachable database again: doubling from the first to the last (seconds).
@@ -159,8 +160,9 @@ class WorkerProcess:
     """One of ``serve``'s worker processes (processing ``share`` of the inbox, when given),
     woken through a pipe, and started again if it ends while the server runs.
 
-    With ``drains``, one of ``sync``'s instead: it only processes, at full speed whenever woken,
-    and once the pipe closes it processes every due row before it ends (``drain_inbox``).
+    With ``processing_only``, one of ``sync``'s instead (``process_when_woken``): it only
+    processes, at full speed whenever woken, in a process group of its own — Ctrl-C at the
+    terminal reaches ``sync``, which ends it.
     """
 
     def __init__(
@@ -168,12 +170,12 @@ class WorkerProcess:
         settings: Settings,
         *,
         share: InboxShare | None = None,
-        drains: bool = False,
+        processing_only: bool = False,
         retry_first: float = _RETRY_FIRST,
     ) -> None:
         self._settings = settings
         self._share = share
-        self._drains = drains
+        self._processing_only = processing_only
         self._retry_first = retry_first
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -197,13 +199,14 @@ class WorkerProcess:
         command = [sys.executable, "-m", "shoptrack", "worker", "--wake-fd", str(read_end)]
         if self._share is not None:
             command += ["--inbox-share", str(self._share)]
-        if self._drains:
-            command.append("--drain")
+        if self._processing_only:
+            command.append("--only-processing")
         try:
             process = subprocess.Popen(  # noqa: S603  # this interpreter, shoptrack's own command
                 command,
                 env=_child_environment(self._settings),
                 pass_fds=(read_end,),
+                process_group=0 if self._processing_only else None,
             )
         except BaseException:
             os.close(write_end)
@@ -263,21 +266,26 @@ class WorkerProcess:
         self._stopping.set()
         self._close_pipe()
 
-    def stop(self, *, at_once: bool = False, waiting: Callable[[], None] | None = None) -> None:
-        """Closes the pipe (``end``) and waits for the child: at most ``_STOP_SECONDS``, or a
-        draining one until it has processed every due row, calling ``waiting`` every
-        ``_WAITING_EVERY`` seconds meanwhile. ``at_once`` ends the child first (SIGTERM: a
-        draining child's transaction is rolled back and its rows wait for the next processor).
-        The child is forgotten only once it has ended: after an exception while waiting
-        (Ctrl-C), ``stop(at_once=True)`` still ends it."""
-        self.end()
+    def terminate(self) -> None:
+        """Ends the child now (SIGTERM): its transaction is rolled back, and its rows wait for
+        the next processor."""
         with self._lock:
             process = self._process
         if process is not None:
-            if at_once:
-                process.terminate()
+            process.terminate()
+
+    def stop(self, *, at_once: bool = False) -> None:
+        """Closes the pipe (``end``) and waits for the child — ``at_once``, ends it first. The
+        child is forgotten only once it has ended: after an exception while waiting (Ctrl-C),
+        ``stop(at_once=True)`` still ends it."""
+        self.end()
+        if at_once:
+            self.terminate()
+        with self._lock:
+            process = self._process
+        if process is not None:
             try:
-                self._wait(process, waiting)
+                process.wait(timeout=_STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 logger.warning("the worker process did not stop in time; killing it")
                 process.kill()
@@ -287,19 +295,6 @@ class WorkerProcess:
         if self._supervisor is not None:
             self._supervisor.join(timeout=_STOP_SECONDS)
             self._supervisor = None
-
-    def _wait(self, process: subprocess.Popen[bytes], waiting: Callable[[], None] | None) -> None:
-        if not self._drains:
-            process.wait(timeout=_STOP_SECONDS)
-            return
-        while True:
-            try:
-                process.wait(timeout=_WAITING_EVERY)
-            except subprocess.TimeoutExpired:
-                if waiting is not None:
-                    waiting()
-            else:
-                return
 
 
 class WorkerProcesses:
@@ -314,12 +309,18 @@ class WorkerProcesses:
     """
 
     def __init__(
-        self, settings: Settings, *, drains: bool = False, retry_first: float = _RETRY_FIRST
+        self,
+        settings: Settings,
+        *,
+        processing_only: bool = False,
+        retry_first: float = _RETRY_FIRST,
     ) -> None:
         count = min(_SQLITE_WORKER_PROCESSES, _cores()) if settings.is_sqlite else 1
         shares = [InboxShare(index, count) for index in range(count)] if count > 1 else [None]
         self._processes = [
-            WorkerProcess(settings, share=share, drains=drains, retry_first=retry_first)
+            WorkerProcess(
+                settings, share=share, processing_only=processing_only, retry_first=retry_first
+            )
             for share in shares
         ]
 
@@ -332,24 +333,29 @@ class WorkerProcesses:
         for process in self._processes:
             process.wake()
 
-    def stop(self, *, at_once: bool = False, waiting: Callable[[], None] | None = None) -> None:
-        """Tells every worker process to end, then waits for each (``WorkerProcess.stop``)."""
+    def stop(self, *, at_once: bool = False) -> None:
+        """Tells every worker process to end (``at_once``: ends them all now), then waits for
+        each."""
         for process in self._processes:
             process.end()
+            if at_once:
+                process.terminate()
         for process in self._processes:
-            process.stop(at_once=at_once, waiting=waiting)
+            process.stop(at_once=at_once)
 
 
 class SyncProcessing:
-    """``sync``'s processing beside its reading: worker processes that drain (``drains``; two
-    shares of the inbox on SQLite), started once the sync has read ``start_after`` orders — a
-    small sync is processed in its own process sooner than processes start — woken at each
-    stored page, and waited for at the end until they have processed every due row.
+    """``sync``'s processing beside its reading: worker processes that only process
+    (``processing_only``; on SQLite one for each of two shares of the inbox, as ``serve``'s),
+    started once the sync has read ``start_after`` orders — a small sync is processed in its own
+    process sooner than processes start — and woken at each stored page. ``finish`` waits until
+    the sync's rows are processed, then ends them.
 
     A backfill of 200,000 orders stores its pages for minutes: processing beside it, on the
-    other core, and in two processes once reading is done, brings it to its last Placed Order
-    sooner than reading everything first (``bench/backfill.py``). A context manager: leaving it
-    by an exception (Ctrl-C) ends the processes at once, otherwise it waits for them (``finish``).
+    other core, brings it to its last Placed Order sooner than reading everything first
+    (``bench/backfill.py``). A context manager: leaving it by an exception (Ctrl-C) ends the
+    processes at once. A ``sync`` that dies outright closes their pipes, and they end after the
+    batch they are writing.
     """
 
     def __init__(self, settings: Settings, *, start_after: int = _SYNC_PROCESSES_AFTER) -> None:
@@ -357,24 +363,36 @@ class SyncProcessing:
         self._start_after = start_after
         self._processes: WorkerProcesses | None = None
 
+    @property
+    def started(self) -> bool:
+        """Whether worker processes were started (the sync read enough orders)."""
+        return self._processes is not None
+
     def stored(self, orders: int) -> None:
         """The sync has read ``orders`` in all so far, each page committed to the inbox as read
         (what was there already is not stored twice)."""
         if self._processes is None:
             if orders < self._start_after:
                 return
-            self._processes = WorkerProcesses(self._settings, drains=True)
+            self._processes = WorkerProcesses(self._settings, processing_only=True)
             self._processes.start()  # a started child is woken for what is already there
-            logger.info("%d orders stored: processing them beside the sync", orders)
+            logger.info("%d orders read: processing them beside the sync", orders)
             return
         self._processes.wake()
 
-    def finish(self, waiting: Callable[[], None] | None = None) -> None:
-        """Waits until the worker processes have processed every due row (``waiting`` is
-        called every ``_WAITING_EVERY`` seconds meanwhile: progress) and have ended."""
-        if self._processes is not None:
-            self._processes.stop(waiting=waiting)
-            self._processes = None
+    def finish(self, done: Callable[[], bool], waiting: Callable[[], None] | None = None) -> None:
+        """Once the sync has read everything: asks ``done`` every ``_WAITING_EVERY`` seconds
+        (are the sync's rows processed, but for those waiting to be retried?), telling
+        ``waiting`` meanwhile (progress), then ends the worker processes. Rows the processes
+        left are the caller's to process."""
+        if self._processes is None:
+            return
+        while not done():
+            if waiting is not None:
+                waiting()
+            time.sleep(_WAITING_EVERY)
+        self._processes.stop()
+        self._processes = None
 
     def __enter__(self) -> SyncProcessing:
         return self
@@ -390,25 +408,24 @@ class SyncProcessing:
             self._processes = None
 
 
-def drain_inbox(services: Services, share: InboxShare | None, wake_fd: int) -> None:
-    """The loop of one of ``sync``'s worker processes: processes every due row (of ``share``,
-    when given) in full batches each time it is woken through ``wake_fd`` — a page was stored —
-    and, once the pipe closes, every due row still there.
+def process_when_woken(services: Services, share: InboxShare | None, wake_fd: int) -> None:
+    """The loop of one of ``sync``'s worker processes: processes due rows in full batches each
+    time it is woken through ``wake_fd`` (a page was stored) until none is due — with
+    ``share``, its share's first, as ``serve``'s workers do — and ends after the batch it is
+    writing once the pipe closes (``sync`` ended, or died).
 
-    Unlike ``serve``'s workers it takes no turns and runs no other work: nothing acknowledges
-    beside it, and flows, syncs and the watchdog are ``serve``'s and ``worker``'s.
+    Unlike ``serve``'s workers it takes no turns and runs no other work: flows, syncs and the
+    watchdog are ``serve``'s and ``worker``'s.
     """
     processor = build_processor(services, share)
     woken = threading.Event()
     closed = threading.Event()
     wake_reader(wake_fd, woken.set, closed)
-    while True:
+    while not closed.is_set():
         woken.wait()
         woken.clear()
-        finished = closed.is_set()
-        processor.run_until_idle()
-        if finished:
-            return
+        while not closed.is_set() and processor.run_once(interrupted=closed.is_set).claimed:
+            pass
 
 
 def _cores() -> int:

@@ -20,6 +20,7 @@ __all__ = [
     "add_events_recorded",
     "claim_lease",
     "due_integrations",
+    "due_rows",
     "finish_run",
     "get_run",
     "latest_run",
@@ -233,6 +234,22 @@ def list_runs(
             .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
             .limit(limit)
         )
+    )
+
+
+def due_rows(connection: Connection, run_id: str, now: datetime) -> int:
+    """The rows a run fetched that wait to be processed now (not those a failure left waiting
+    for their retry)."""
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(inbox)
+            .where(
+                inbox.c.sync_run_id == run_id,
+                inbox.c.state == "pending",
+                inbox.c.available_at <= now,
+            )
+        ).scalar_one()
     )
 
 
