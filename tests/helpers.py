@@ -3,17 +3,18 @@ processing recorded, and a client of the ASGI app with its runtime started."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from anyio.from_thread import start_blocking_portal
 from sqlalchemy import func, select
 
 from shoptrack.api.app import ShoptrackApp
 from shoptrack.services import Services
-from shoptrack.store.inbox import InboxEntry, write_entry
+from shoptrack.store.inbox import InboxEntry, write_entries, write_entry
 from shoptrack.store.schema import events, inbox, metrics, profiles
 from shoptrack.testing import WEBHOOK_SECRET, Shop, woo_webhook
 
@@ -45,6 +46,24 @@ def deliver(services: Services, shop: Shop, order: dict[str, Any], delivery_id: 
             ),
             services.clock.now(),
         )
+
+
+def store_backfill(services: Services, shop: Shop, orders: Iterable[dict[str, Any]]) -> None:
+    """Stores ``orders`` (WooCommerce REST bodies) as a backfill's page: what a sync commits."""
+    entries = [
+        InboxEntry(
+            account_id=shop.account_id,
+            integration_id=shop.integration.id,
+            source="backfill",
+            topic="order",
+            body=orjson.dumps(order),
+            dedupe_key=f"backfill:{order['id']}",
+            backfill=True,
+        )
+        for order in orders
+    ]
+    with services.database.write() as connection:
+        write_entries(connection, entries, services.clock.now())
 
 
 def event_counts(services: Services, account_id: str) -> dict[str, int]:

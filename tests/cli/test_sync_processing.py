@@ -10,13 +10,17 @@ import contextlib
 import os
 import signal
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import anyio.to_thread
 import orjson
 import pytest
 from sqlalchemy import func, select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shoptrack.simulators import WooCommerceSimulator
 from shoptrack.simulators.serving import serving
@@ -26,15 +30,40 @@ from tests.processes import Process, environment, run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
-# More than the orders a sync reads before it starts worker processes (1,000).
+# More than the new orders a sync stores before it starts worker processes (1,000).
 LONG = 1_500
-LONGER = 5_000
+# The pages of 100 orders a gated store serves before it holds the next (``_Gate``).
+OPEN_PAGES = 12
 STATUSES = ("processing", "completed", "pending")  # pending places nothing
 
 
-def _shop(orders: int) -> Iterator[tuple[WooCommerceSimulator, str]]:
+class _Gate:
+    """The store's order pages after the first ``OPEN_PAGES`` held until ``opened``: a sync
+    that has gone past its worker processes' threshold is still reading for as long as a test
+    needs (``holding`` says that a page is held)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+        self.holding = threading.Event()
+        self.opened = threading.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/orders"):
+            page = parse_qs(scope["query_string"].decode()).get("page", ["1"])[0]
+            if int(page) > OPEN_PAGES and not self.opened.is_set():
+                self.holding.set()
+                await anyio.to_thread.run_sync(self.opened.wait)
+        await self._app(scope, receive, send)
+
+
+def _simulator(orders: int) -> WooCommerceSimulator:
     simulator = WooCommerceSimulator()
     simulator.add_orders(orders, statuses=STATUSES, interval=timedelta(minutes=3))
+    return simulator
+
+
+def _shop(orders: int) -> Iterator[tuple[WooCommerceSimulator, str]]:
+    simulator = _simulator(orders)
     with serving(simulator.app) as base_url:
         yield simulator, base_url
 
@@ -50,10 +79,15 @@ def long_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
 
 
 @pytest.fixture
-def longer_shop() -> Iterator[tuple[WooCommerceSimulator, str]]:
-    """Long enough that the sync still runs a while after its processes wrote their first rows:
-    time to interrupt it."""
-    yield from _shop(LONGER)
+def gated_shop() -> Iterator[tuple[WooCommerceSimulator, str, _Gate]]:
+    """A long shop that holds the sync's pages past the threshold (``_Gate``)."""
+    simulator = _simulator(LONG)
+    gate = _Gate(simulator.app)
+    with serving(gate) as base_url:
+        try:
+            yield simulator, base_url, gate
+        finally:
+            gate.opened.set()  # the server ends once its held request is answered
 
 
 def _connect(env: dict[str, str], shop: tuple[WooCommerceSimulator, str]) -> str:
@@ -158,23 +192,28 @@ def test_a_long_sync_is_processed_by_worker_processes_it_waits_for(
 def test_an_interrupted_long_sync_leaves_no_worker_process_behind(
     database_url: str,
     tmp_path: Path,
-    longer_shop: tuple[WooCommerceSimulator, str],
+    gated_shop: tuple[WooCommerceSimulator, str, _Gate],
     ending: signal.Signals,
 ) -> None:
+    simulator, base_url, gate = gated_shop
     env = environment(database_url, tmp_path / "data")
-    integration_id = _connect(env, longer_shop)
+    integration_id = _connect(env, (simulator, base_url))
     command = Process(env, "sync", integration_id, "--backfill", "30")
     started: set[int] = set()
 
     def processing_beside() -> bool:
-        assert command.process.poll() is None, command.stop()  # still reading or waiting
+        assert command.process.poll() is None, command.stop()  # still reading
         started.update(_children(command.process.pid))
-        return any(processor is not None for processor in _processors(database_url))
+        return gate.holding.is_set() and any(
+            processor is not None for processor in _processors(database_url)
+        )
 
+    # Interrupted while it reads a page the store holds, its processes at work beside it.
     wait_until(processing_beside, timeout=120)
     command.process.send_signal(ending)
-    assert command.process.wait(timeout=60) != 0
+    assert command.process.wait(timeout=60) != 0, command.stop()
     command.stop()
+    gate.opened.set()
     processors = {_pid(p) for p in _processors(database_url) if p is not None}
     assert processors <= started  # the processes it started processed what was processed
     # Ended with it (Ctrl-C), or after the batch each was writing (its pipe closed).

@@ -8,16 +8,16 @@ import gc
 from datetime import timedelta
 from typing import Any
 
-import orjson
 import pytest
 import sqlalchemy
 
 from shoptrack.pipeline.runtime import process_inbox
 from shoptrack.services import Services
-from shoptrack.store.inbox import InboxEntry, peek_pending, write_entries
+from shoptrack.store.inbox import peek_pending
 from shoptrack.store.recording import RecordedEvent
 from shoptrack.testing import make_shop, woo_order
 from tests.conftest import START
+from tests.helpers import store_backfill
 
 ORDERS = 1_000  # five batches of 200
 
@@ -27,20 +27,14 @@ def test_processing_a_backfill_to_its_end_keeps_no_events_of_the_batches_it_fini
 ) -> None:
     shop = make_shop(services)
     placed = START - timedelta(days=30)
-    entries = [
-        InboxEntry(
-            account_id=shop.account_id,
-            integration_id=shop.integration.id,
-            source="backfill",
-            topic="order",
-            body=orjson.dumps(woo_order(n, "processing", placed, email=f"b{n}@example.com")),
-            dedupe_key=f"backfill:{n}",
-            backfill=True,
-        )
-        for n in range(1, ORDERS + 1)
-    ]
-    with services.database.write() as connection:
-        write_entries(connection, entries, services.clock.now())
+    store_backfill(
+        services,
+        shop,
+        (
+            woo_order(n, "processing", placed, email=f"b{n}@example.com")
+            for n in range(1, ORDERS + 1)
+        ),
+    )
 
     result = process_inbox(services)
 

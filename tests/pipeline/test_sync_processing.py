@@ -1,17 +1,24 @@
 """``SyncProcessing``: a sync's worker processes process each page while the sync reads the
-next, start only once it has read enough orders, and end when it finishes."""
+next, start only once it has stored enough new rows, and end when it finishes — or when they
+cannot start."""
 
 from __future__ import annotations
 
-import orjson
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
 
-from shoptrack.pipeline.runtime import SyncProcessing
+from shoptrack.clock import FrozenClock
+from shoptrack.integrations import connect
+from shoptrack.pipeline.runtime import SyncProcessing, process_inbox
+from shoptrack.pipeline.sync import Syncer, SyncProgress
 from shoptrack.services import Services
-from shoptrack.store.inbox import InboxEntry, write_entries
+from shoptrack.simulators import WooCommerceSimulator
+from shoptrack.simulators.serving import serving
 from shoptrack.testing import Shop, make_shop, woo_order
 from tests.conftest import START
-from tests.helpers import event_counts, inbox_states
+from tests.helpers import event_counts, inbox_states, store_backfill
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.slow
@@ -19,22 +26,15 @@ pytestmark = pytest.mark.slow
 PAGE = 50
 
 
+@pytest.fixture
+def clock() -> FrozenClock:
+    # Near the real time: the store checks OAuth timestamps against its own clock.
+    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
 def _store_page(services: Services, shop: Shop, first: int) -> None:
     """A page of backfilled orders, as a sync stores it."""
-    entries = [
-        InboxEntry(
-            account_id=shop.account_id,
-            integration_id=shop.integration.id,
-            source="backfill",
-            topic="order",
-            body=orjson.dumps(woo_order(first + n, "processing", START)),
-            dedupe_key=f"page-{first + n}",
-            backfill=True,
-        )
-        for n in range(PAGE)
-    ]
-    with services.database.write() as connection:
-        write_entries(connection, entries, START)
+    store_backfill(services, shop, (woo_order(first + n, "processing", START) for n in range(PAGE)))
 
 
 def _started(processing: SyncProcessing) -> bool:
@@ -66,3 +66,52 @@ def test_pages_are_processed_while_the_sync_reads_the_next(services: Services) -
         assert not _started(processing)
     assert inbox_states(services) == {"processed": 3 * PAGE}
     assert event_counts(services, shop.account_id)["Placed Order"] == 3 * PAGE
+
+
+def test_a_sync_gives_up_on_processes_that_cannot_start(
+    services: Services,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A child whose shoptrack cannot start (here: a broken package first on its path) ends at
+    # once each time it is started again: the sync stops waiting for it and processes itself.
+    broken = tmp_path / "shoptrack"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("")
+    (broken / "__main__.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    shop = make_shop(services)
+    with SyncProcessing(services.settings, start_after=PAGE, retry_first=0.01) as processing:
+        _store_page(services, shop, 0)
+        processing.stored(PAGE)
+        assert _started(processing)
+        processing.finish(done=lambda: _processed(services) == PAGE)
+        assert not _started(processing)
+    assert _processed(services) == 0  # nothing was processed by the broken children
+    assert "keep ending soon after they start" in caplog.text
+    process_inbox(services)  # what `shoptrack sync` does next
+    assert inbox_states(services) == {"processed": PAGE}
+
+
+def test_a_sync_tells_how_many_of_the_orders_it_read_were_new(
+    services: Services, clock: FrozenClock
+) -> None:
+    # What starts the processes: a repeated backfill reads every order again but stores none.
+    shop = make_shop(services)
+    store = WooCommerceSimulator(clock=clock.now)
+    store.add_orders(5, statuses=("processing",), interval=timedelta(hours=1))
+    clock.advance(timedelta(minutes=1))  # a sync reads what changed before it started
+    with serving(store.app) as base_url:
+        integration = connect(
+            services,
+            account_id=shop.account_id,
+            platform="woocommerce",
+            name="Again",
+            credentials=store.credentials(base_url),
+        ).integration
+        syncer = Syncer(services)
+        for written in (5, 0):
+            progress: list[SyncProgress] = []
+            syncer.run(shop.account_id, integration.id, backfill_days=30, progress=progress.append)
+            assert (progress[-1].orders, progress[-1].written) == (5, written)

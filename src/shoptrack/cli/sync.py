@@ -145,7 +145,7 @@ def sync(
 
             def progress(read: SyncProgress) -> None:
                 report.update(label, read)
-                processing.stored(read.orders)
+                processing.stored(read.written)
 
             run_id = syncer.run_when_free(
                 account_id,

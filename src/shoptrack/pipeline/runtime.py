@@ -73,6 +73,10 @@ _RETRY_FIRST = 1.0
 _RETRY_MOST = 30.0
 # A worker process that ran this long before it ended is started again after the first wait.
 _RAN_WELL = 60.0
+# A sync's worker processes that ended this many times in a row, each soon after it started
+# (a child that cannot start: a broken install, settings only the parent can read), are given
+# up on: ``sync`` processes the rest itself rather than wait for them.
+_SYNC_GIVES_UP_AFTER = 3
 # How much lower a worker process's scheduling priority is than that of the process that
 # started it (niceness added): with a server on the same machine busy too, the cores go to
 # acknowledging deliveries first — a store waits for that answer — and processing takes the
@@ -80,7 +84,7 @@ _RAN_WELL = 60.0
 _WORKER_NICENESS = 5
 # serve's worker processes on SQLite, each with its share of the inbox (``WorkerProcesses``).
 _SQLITE_WORKER_PROCESSES = 2
-# The orders a sync reads before it starts worker processes beside it (``SyncProcessing``):
+# The new rows a sync stores before it starts worker processes beside it (``SyncProcessing``):
 # starting one takes about as much CPU as processing a thousand rows.
 _SYNC_PROCESSES_AFTER = 1_000
 
@@ -182,6 +186,12 @@ class WorkerProcess:
         self._wake_fd: int | None = None
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._ended_soon = 0  # times in a row the child ended before it ran well
+
+    @property
+    def ended_soon(self) -> int:
+        """How many times in a row the child ended soon after it started."""
+        return self._ended_soon
 
     def start(self) -> None:
         if self._supervisor is not None:
@@ -236,6 +246,9 @@ class WorkerProcess:
                 return
             if time.monotonic() - started >= _RAN_WELL:
                 wait = self._retry_first
+                self._ended_soon = 0
+            else:
+                self._ended_soon += 1
             logger.warning(
                 "the worker process ended (exit status %s); starting it again in %.0f s", code, wait
             )
@@ -333,6 +346,10 @@ class WorkerProcesses:
         for process in self._processes:
             process.wake()
 
+    def ended_soon(self) -> int:
+        """The most times in a row one of them ended soon after it started."""
+        return max(process.ended_soon for process in self._processes)
+
     def stop(self, *, at_once: bool = False) -> None:
         """Tells every worker process to end (``at_once``: ends them all now), then waits for
         each."""
@@ -341,13 +358,13 @@ class WorkerProcesses:
             if at_once:
                 process.terminate()
         for process in self._processes:
-            process.stop(at_once=at_once)
+            process.stop()
 
 
 class SyncProcessing:
     """``sync``'s processing beside its reading: worker processes that only process
     (``processing_only``; on SQLite one for each of two shares of the inbox, as ``serve``'s),
-    started once the sync has read ``start_after`` orders — a small sync is processed in its own
+    started once the sync has stored ``start_after`` new rows — a small sync is processed in its own
     process sooner than processes start — and woken at each stored page. ``finish`` waits until
     the sync's rows are processed, then ends them.
 
@@ -358,36 +375,52 @@ class SyncProcessing:
     batch they are writing.
     """
 
-    def __init__(self, settings: Settings, *, start_after: int = _SYNC_PROCESSES_AFTER) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        start_after: int = _SYNC_PROCESSES_AFTER,
+        retry_first: float = _RETRY_FIRST,
+    ) -> None:
         self._settings = settings
         self._start_after = start_after
+        self._retry_first = retry_first
         self._processes: WorkerProcesses | None = None
 
     @property
     def started(self) -> bool:
-        """Whether worker processes were started (the sync read enough orders)."""
+        """Whether worker processes were started (the sync stored enough new rows)."""
         return self._processes is not None
 
-    def stored(self, orders: int) -> None:
-        """The sync has read ``orders`` in all so far, each page committed to the inbox as read
-        (what was there already is not stored twice)."""
+    def stored(self, rows: int) -> None:
+        """The sync has stored ``rows`` new to the inbox in all so far, each page committed as
+        read (orders stored already, as in a repeated backfill, do not count: nothing is left
+        to process of them)."""
         if self._processes is None:
-            if orders < self._start_after:
+            if rows < self._start_after:
                 return
-            self._processes = WorkerProcesses(self._settings, processing_only=True)
+            self._processes = WorkerProcesses(
+                self._settings, processing_only=True, retry_first=self._retry_first
+            )
             self._processes.start()  # a started child is woken for what is already there
-            logger.info("%d orders read: processing them beside the sync", orders)
+            logger.info("%d orders stored: processing them beside the sync", rows)
             return
         self._processes.wake()
 
     def finish(self, done: Callable[[], bool], waiting: Callable[[], None] | None = None) -> None:
         """Once the sync has read everything: asks ``done`` every ``_WAITING_EVERY`` seconds
         (are the sync's rows processed, but for those waiting to be retried?), telling
-        ``waiting`` meanwhile (progress), then ends the worker processes. Rows the processes
-        left are the caller's to process."""
+        ``waiting`` meanwhile (progress), then ends the worker processes — sooner if one keeps
+        ending soon after it starts. Rows the processes left are the caller's to process."""
         if self._processes is None:
             return
         while not done():
+            if self._processes.ended_soon() >= _SYNC_GIVES_UP_AFTER:
+                logger.warning(
+                    "the sync's worker processes keep ending soon after they start (see above):"
+                    " the sync processes the rest of its rows itself"
+                )
+                break
             if waiting is not None:
                 waiting()
             time.sleep(_WAITING_EVERY)

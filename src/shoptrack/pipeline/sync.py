@@ -87,12 +87,14 @@ class SyncBusyError(ConflictError):
 
 @dataclass(frozen=True, slots=True)
 class SyncProgress:
-    """Where a running sync is: for progress bars."""
+    """Where a running sync is: for progress bars (``orders`` read, ``written`` of them new to
+    the inbox, of the store's ``total`` when it says)."""
 
     run_id: str
     pages: int
     orders: int
     total: int | None
+    written: int = 0
 
 
 ClientFactory = Callable[[Connector, Integration, Services], StoreClient]
@@ -214,7 +216,7 @@ class Syncer(StoreRunner):
     ) -> None:
         connector = connector_for(integration.platform)
         newest: datetime | None = None
-        pages = orders = 0
+        pages = orders = written = 0
         with self._client_factory(connector, integration, self._services) as client:
             # Keys that may not read the whole window read what they may; the cut is reported
             # once the cursor is saved, so later syncs go on while the merchant fixes the keys.
@@ -226,7 +228,7 @@ class Syncer(StoreRunner):
                     if page.waiting:
                         self._store_page(integration, run, None)
                         if progress is not None:
-                            progress(SyncProgress(run.id, pages, orders, None))
+                            progress(SyncProgress(run.id, pages, orders, None, written))
                         continue
                     first_total = page.total if first_total is None else first_total
                     last_total = page.total
@@ -239,9 +241,9 @@ class Syncer(StoreRunner):
                         )
                     pages += 1
                     orders += len(entries)
-                    self._store_page(integration, run, entries)
+                    written += self._store_page(integration, run, entries)
                     if progress is not None:
-                        progress(SyncProgress(run.id, pages, orders, page.total))
+                        progress(SyncProgress(run.id, pages, orders, page.total, written))
                 if first_total == last_total:
                     break
                 logger.info("orders changed during the sync of %s; reading again", integration.id)
@@ -259,10 +261,11 @@ class Syncer(StoreRunner):
 
     def _store_page(
         self, integration: Integration, run: SyncRunRecord, entries: list[InboxEntry] | None
-    ) -> None:
+    ) -> int:
         """Stores one page and renews the lease (only renews it, for ``None``: the store is
-        still preparing the orders)."""
+        still preparing the orders); returns the rows new to the inbox."""
         now = self._clock.now()
+        written = 0
         with self._services.database.write() as connection:
             if entries is not None:
                 written = sum(write_entries(connection, entries, now)) if entries else 0
@@ -271,6 +274,7 @@ class Syncer(StoreRunner):
                 raise StoreError(
                     "the sync lease was lost to another process", code="sync_lease_lost"
                 )
+        return written
 
     def _save_cursor(self, integration_id: str, cursor: datetime) -> None:
         with self._services.database.write() as connection:
