@@ -28,6 +28,7 @@ from shoptrack.doctor import (
     diagnose_account,
     diagnose_integration,
 )
+from shoptrack.doctor._checks_deliveries import WAITING_TOO_LONG
 from shoptrack.integrations import update
 from shoptrack.pipeline.processing import Processor
 from shoptrack.pipeline.sync import Syncer
@@ -483,6 +484,39 @@ def test_dead_letters_are_replayed_once_the_cause_is_fixed(
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"]["attributes"]["severity"] == "ok"
     assert "1 events recorded" not in answer.json()["meta"]["done"]
+    assert healthy.counts()["Placed Order"] == 2
+
+
+def test_deliveries_no_process_processes_are_found_and_processed(healthy: World) -> None:
+    # Stored at intake, then no worker runs: their events stay missing, and no other check
+    # would say why (a drop is judged only up to the oldest waiting delivery).
+    now = healthy.clock.now()
+    healthy.store.add_orders(statuses=["processing"])
+    # Received 15 minutes ago: shoptrack's clock goes back for it, not the store's (which
+    # checks the keys' timestamps against its own time).
+    healthy.clock.set(now - WAITING_TOO_LONG)
+    healthy.client.call(healthy.store.deliver_pending)
+    healthy.clock.set(now)
+    assert inbox_states(healthy.services).get("pending") == 1
+    assert problems(healthy.diagnose()) == {}  # due for 15 minutes: a worker may take it now
+
+    healthy.clock.advance(timedelta(seconds=1))
+    report = healthy.diagnose()
+    assert problems(report) == {"deliveries_waiting": "error"}
+    finding = report.get("deliveries_waiting")
+    assert finding is not None
+    assert (finding.evidence["waiting"], finding.evidence["minutes"]) == (1, 15)
+    assert finding.fix is not None
+    assert "shoptrack worker" in finding.fix.text
+    assert finding.fix.applicable
+
+    answer = healthy.client.post(
+        f"/api/integrations/{healthy.integration_id}/diagnostics/deliveries_waiting/fix",
+        headers=healthy.headers(),
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["attributes"]["severity"] == "ok"
+    assert answer.json()["meta"]["done"].startswith("1 deliveries processed, 0 failed")
     assert healthy.counts()["Placed Order"] == 2
 
 

@@ -1,11 +1,12 @@
 """Checks of webhook deliveries: refused at intake (bad signature, clock skew), missing or
-disabled on the store (asked live), stored ones that keep failing (dead letters), and
-acknowledged ones still waiting in the intake spool for the database."""
+disabled on the store (asked live), stored ones that keep failing (dead letters) or that no
+process processes, and acknowledged ones still waiting in the intake spool for the database."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 from shoptrack.connectors.base import WebhookHealth, WebhookVerdict
 from shoptrack.connectors.errors import StoreError
@@ -17,13 +18,19 @@ from shoptrack.store.diagnostics import StoredDelivery, delivery_summary
 from shoptrack.store.inbox import MAX_ATTEMPTS
 
 __all__ = [
+    "WAITING_TOO_LONG",
     "check_deliveries_dead_lettered",
     "check_deliveries_spooled",
+    "check_deliveries_waiting",
     "check_webhook_clock_skew",
     "check_webhook_signature_rejected",
     "check_webhooks_disabled_on_store",
     "check_webhooks_missing",
 ]
+
+# A stored delivery due this long and still not processed: no process processes the database,
+# or its processing is far behind (a worker takes the oldest due rows first).
+WAITING_TOO_LONG = timedelta(minutes=15)
 
 
 def _refusals(
@@ -238,6 +245,49 @@ def check_deliveries_dead_lettered(exam: Examination) -> Finding:
         },
         Fix(
             "Process them again, as backfill (once the cause in last_error is fixed).",
+            fix_command(exam, code),
+            applicable=True,
+        ),
+    )
+
+
+def check_deliveries_waiting(exam: Examination) -> Finding:
+    """Stored deliveries due for processing for ``WAITING_TOO_LONG`` and still not processed:
+    no ``serve`` with its worker processes, nor ``worker``, runs against this database, or its
+    worker process keeps ending, or processing is far behind — events missing meanwhile, and
+    nothing else in the doctor says so (a drop is judged only up to the oldest waiting one)."""
+    code = "deliveries_waiting"
+    minutes = int(WAITING_TOO_LONG.total_seconds() // 60)
+    with exam.read() as connection:
+        waiting = delivery_summary(
+            connection, exam.integration.id, "pending", due_before=exam.now - WAITING_TOO_LONG
+        )
+    if not waiting.count:
+        return Finding(
+            code,
+            Severity.OK,
+            f"No stored delivery has waited over {minutes} minutes to be processed.",
+            {"waiting": 0, "minutes": minutes},
+        )
+    return Finding(
+        code,
+        Severity.ERROR,
+        f"{waiting.count} stored deliveries have waited over {minutes} minutes to be processed: "
+        "their events are missing until a worker processes them.",
+        {
+            "waiting": waiting.count,
+            "minutes": minutes,
+            "first_received": iso(waiting.oldest),
+            "last_received": iso(waiting.newest),
+            "delivery_ids": list(waiting.ids),
+            "last_error": waiting.last_error,
+        },
+        Fix(
+            "Run a process that processes this database: `shoptrack serve` with its worker "
+            "processes (not --no-workers), or `shoptrack worker`. If one runs, its log says why "
+            'its worker process ends ("the worker process ended"); a backlog of millions of '
+            "rows (a large backfill) is processed in turn, oldest first. The fix processes them "
+            "now, in its own process.",
             fix_command(exam, code),
             applicable=True,
         ),

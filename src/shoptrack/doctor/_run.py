@@ -25,6 +25,7 @@ from shoptrack.doctor._checks_account import (
 from shoptrack.doctor._checks_deliveries import (
     check_deliveries_dead_lettered,
     check_deliveries_spooled,
+    check_deliveries_waiting,
     check_webhook_clock_skew,
     check_webhook_signature_rejected,
     check_webhooks_disabled_on_store,
@@ -103,6 +104,7 @@ CHECKS: tuple[Check, ...] = (
     Check("webhooks_missing", check_webhooks_missing, live=True),
     Check("webhooks_disabled_on_store", check_webhooks_disabled_on_store, live=True),
     Check("deliveries_dead_lettered", check_deliveries_dead_lettered),
+    Check("deliveries_waiting", check_deliveries_waiting),
     Check("deliveries_spooled", check_deliveries_spooled),
     Check("sync_failing", check_sync_failing, _ORDER_METRICS),
     Check("sync_pending", check_sync_pending, _ORDER_METRICS, live=True),

@@ -79,13 +79,16 @@ def delivery_summary(
     *,
     since: datetime | None = None,
     source: str | None = None,
+    due_before: datetime | None = None,
     sample: int = 10,
 ) -> DeliverySummary:
     """The deliveries of ``integration_id`` in ``state`` (received from ``since``, of
-    ``source``)."""
+    ``source``, due for processing before ``due_before``)."""
     conditions: list[Any] = [inbox.c.integration_id == integration_id, inbox.c.state == state]
     if since is not None:
         conditions.append(inbox.c.received_at >= since)
+    if due_before is not None:
+        conditions.append(inbox.c.available_at < due_before)
     if source is not None:
         conditions.append(inbox.c.source == source)
     count, oldest, newest = connection.execute(
