@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -54,6 +55,20 @@ class _Gate:
                 self.holding.set()
                 await anyio.to_thread.run_sync(self.opened.wait)
         await self._app(scope, receive, send)
+
+
+@contextlib.contextmanager
+def _taking_ctrl_c() -> Iterator[None]:
+    """Children started in the block take SIGINT as a terminal's Ctrl-C, even where this run
+    ignores it (as a shell's background job does, and its children with it)."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:  # a handler, not SIG_IGN, is reset to the default in the started program
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _simulator(orders: int) -> WooCommerceSimulator:
@@ -198,7 +213,8 @@ def test_an_interrupted_long_sync_leaves_no_worker_process_behind(
     simulator, base_url, gate = gated_shop
     env = environment(database_url, tmp_path / "data")
     integration_id = _connect(env, (simulator, base_url))
-    command = Process(env, "sync", integration_id, "--backfill", "30")
+    with _taking_ctrl_c():
+        command = Process(env, "sync", integration_id, "--backfill", "30")
     started: set[int] = set()
 
     def processing_beside() -> bool:
@@ -211,7 +227,11 @@ def test_an_interrupted_long_sync_leaves_no_worker_process_behind(
     # Interrupted while it reads a page the store holds, its processes at work beside it.
     wait_until(processing_beside, timeout=120)
     command.process.send_signal(ending)
-    assert command.process.wait(timeout=60) != 0, command.stop()
+    try:
+        ended = command.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the sync did not end: {command.stop()}")
+    assert ended != 0, command.stop()
     command.stop()
     gate.opened.set()
     processors = {_pid(p) for p in _processors(database_url) if p is not None}

@@ -11,7 +11,7 @@ import pytest
 
 from shoptrack.clock import FrozenClock
 from shoptrack.integrations import connect
-from shoptrack.pipeline.runtime import SyncProcessing, process_inbox
+from shoptrack.pipeline.runtime import SyncProcessing, WorkerProcess, process_inbox
 from shoptrack.pipeline.sync import Syncer, SyncProgress
 from shoptrack.services import Services
 from shoptrack.simulators import WooCommerceSimulator
@@ -115,3 +115,47 @@ def test_a_sync_tells_how_many_of_the_orders_it_read_were_new(
             progress: list[SyncProgress] = []
             syncer.run(shop.account_id, integration.id, backfill_days=30, progress=progress.append)
             assert (progress[-1].orders, progress[-1].written) == (5, written)
+
+
+def test_a_worker_process_that_runs_well_is_no_longer_counted_as_ending_soon(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A child that ends at its first three starts, then runs until its pipe closes.
+    starts = tmp_path / "starts"
+    package = tmp_path / "shoptrack"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(
+        "import os, pathlib, sys\n"
+        f"starts = pathlib.Path({str(starts)!r})\n"
+        "with starts.open('a') as file:\n"
+        "    file.write('.')\n"
+        "if len(starts.read_text()) <= 3:\n"
+        "    sys.exit(3)\n"
+        "fd = int(sys.argv[sys.argv.index('--wake-fd') + 1])\n"
+        "while os.read(fd, 4096):\n"
+        "    pass\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    # "Soon" is 3 s: long enough for the first three to end within it on a loaded machine.
+    process = WorkerProcess(services.settings, processing_only=True, retry_first=0.01, ran_well=3)
+    process.start()
+    try:
+        wait_until(lambda: process.ended_soon == 3)
+        wait_until(lambda: process.ended_soon == 0)  # the fourth has run well
+        assert len(starts.read_text()) == 4
+    finally:
+        process.stop()
+
+
+def test_rows_an_interrupted_sync_left_count_towards_starting_processes(
+    services: Services,
+) -> None:
+    shop = make_shop(services)
+    _store_page(services, shop, 0)  # left by a sync that was interrupted
+    with SyncProcessing(services.settings, waiting=PAGE, start_after=2 * PAGE) as processing:
+        _store_page(services, shop, PAGE)
+        processing.stored(PAGE)
+        assert _started(processing)
+        processing.finish(done=lambda: _processed(services) == 2 * PAGE)
+    assert inbox_states(services) == {"processed": 2 * PAGE}

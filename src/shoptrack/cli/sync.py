@@ -127,6 +127,7 @@ def sync(
     from shoptrack.cli.progress import SyncReport
     from shoptrack.pipeline.runtime import SyncProcessing, freeze_start_up_objects, process_inbox
     from shoptrack.pipeline.sync import Syncer, SyncProgress
+    from shoptrack.store.inbox import pending_count
     from shoptrack.store.integrations import get_integration
     from shoptrack.store.sync_runs import get_run
 
@@ -135,13 +136,14 @@ def sync(
     services, account_id = in_account(account, integration)
     with services.database.read() as connection:
         named = get_integration(connection, account_id, integration)
+        waiting = pending_count(connection, named.id)
     syncer = Syncer(services)
     freeze_start_up_objects()  # a backfill may run for hours
     label = f"{named.name} ({named.platform})"
     with SyncReport(Console(stderr=True), "sync", quiet=as_json) as report:
         report.start(label)
         # A long sync is processed beside its reading, by worker processes of its own.
-        with SyncProcessing(services.settings) as processing:
+        with SyncProcessing(services.settings, waiting=waiting) as processing:
 
             def progress(read: SyncProgress) -> None:
                 report.update(label, read)

@@ -14,7 +14,7 @@ from shoptrack.doctor._checks_access import error_evidence, fix_command, iso
 from shoptrack.doctor._examination import REJECTED_WINDOW_DAYS, Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
 from shoptrack.pipeline.spool import inspect_spool, spool_directory
-from shoptrack.store.diagnostics import StoredDelivery, delivery_summary
+from shoptrack.store.diagnostics import StoredDelivery, delivery_summary, waiting_deliveries
 from shoptrack.store.inbox import MAX_ATTEMPTS
 
 __all__ = [
@@ -252,16 +252,15 @@ def check_deliveries_dead_lettered(exam: Examination) -> Finding:
 
 
 def check_deliveries_waiting(exam: Examination) -> Finding:
-    """Stored deliveries due for processing for ``WAITING_TOO_LONG`` and still not processed:
-    no ``serve`` with its worker processes, nor ``worker``, runs against this database, or its
+    """Stored deliveries due for processing for ``WAITING_TOO_LONG`` and still pending: no
+    ``serve`` with its worker processes, nor ``worker``, runs against this database, or its
     worker process keeps ending, or processing is far behind — events missing meanwhile, and
-    nothing else in the doctor says so (a drop is judged only up to the oldest waiting one)."""
+    nothing else in the doctor says so (a drop is judged only up to the oldest waiting one).
+    An error while live deliveries wait (they start flows); a warning for backfill alone."""
     code = "deliveries_waiting"
     minutes = int(WAITING_TOO_LONG.total_seconds() // 60)
     with exam.read() as connection:
-        waiting = delivery_summary(
-            connection, exam.integration.id, "pending", due_before=exam.now - WAITING_TOO_LONG
-        )
+        waiting = waiting_deliveries(connection, exam.integration.id, exam.now, WAITING_TOO_LONG)
     if not waiting.count:
         return Finding(
             code,
@@ -271,25 +270,24 @@ def check_deliveries_waiting(exam: Examination) -> Finding:
         )
     return Finding(
         code,
-        Severity.ERROR,
-        f"{waiting.count} stored deliveries have waited over {minutes} minutes to be processed: "
-        "their events are missing until a worker processes them.",
+        Severity.ERROR if waiting.live else Severity.WARNING,
+        f"{waiting.count} stored deliveries ({waiting.live} live, the rest backfill) have waited "
+        f"over {minutes} minutes to be processed: their events are missing until a worker "
+        "processes them.",
         {
             "waiting": waiting.count,
+            "live": waiting.live,
             "minutes": minutes,
             "first_received": iso(waiting.oldest),
             "last_received": iso(waiting.newest),
             "delivery_ids": list(waiting.ids),
-            "last_error": waiting.last_error,
         },
         Fix(
             "Run a process that processes this database: `shoptrack serve` with its worker "
             "processes (not --no-workers), or `shoptrack worker`. If one runs, its log says why "
-            'its worker process ends ("the worker process ended"); a backlog of millions of '
-            "rows (a large backfill) is processed in turn, oldest first. The fix processes them "
-            "now, in its own process.",
-            fix_command(exam, code),
-            applicable=True,
+            'it stops processing (serve: "the worker process ended"); a backlog of millions of '
+            "rows (a large backfill) is processed in turn, oldest first.",
+            "shoptrack worker",
         ),
     )
 

@@ -124,14 +124,6 @@ def _replay_dead(exam: Examination, finding: Finding) -> str:
     return _replay(exam, (InboxState.DEAD,))
 
 
-def _process_waiting(exam: Examination, finding: Finding) -> str:
-    result = _process(exam.services)
-    return (
-        f"{result.processed} deliveries processed, {result.retried + result.dead} failed, "
-        f"{result.events_recorded} events recorded"
-    )
-
-
 def _sync_now(exam: Examination, finding: Finding) -> str:
     services = exam.services
 
@@ -172,7 +164,6 @@ FIXES: Mapping[str, Fixer] = {
     "webhooks_missing": _register_webhooks,
     "webhooks_disabled_on_store": _register_webhooks,
     "deliveries_dead_lettered": _replay_dead,
-    "deliveries_waiting": _process_waiting,
     "sync_failing": _sync_now,
     "sync_pending": _sync_now,
     "custom_status_unmapped": _map_statuses,

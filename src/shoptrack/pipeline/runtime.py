@@ -176,11 +176,13 @@ class WorkerProcess:
         share: InboxShare | None = None,
         processing_only: bool = False,
         retry_first: float = _RETRY_FIRST,
+        ran_well: float = _RAN_WELL,
     ) -> None:
         self._settings = settings
         self._share = share
         self._processing_only = processing_only
         self._retry_first = retry_first
+        self._ran_well = ran_well
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._wake_fd: int | None = None
@@ -240,15 +242,17 @@ class WorkerProcess:
                 process = self._process
             if process is None:
                 return
-            started = time.monotonic()
-            code = process.wait()
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - started >= _RAN_WELL:
+            try:
+                code = process.wait(timeout=self._ran_well)
+            except subprocess.TimeoutExpired:
+                # It runs well: whatever ended before it is forgotten, now.
                 wait = self._retry_first
                 self._ended_soon = 0
+                code = process.wait()
             else:
                 self._ended_soon += 1
+            if self._stopping.is_set():
+                return
             logger.warning(
                 "the worker process ended (exit status %s); starting it again in %.0f s", code, wait
             )
@@ -364,8 +368,9 @@ class WorkerProcesses:
 class SyncProcessing:
     """``sync``'s processing beside its reading: worker processes that only process
     (``processing_only``; on SQLite one for each of two shares of the inbox, as ``serve``'s),
-    started once the sync has stored ``start_after`` new rows — a small sync is processed in its own
-    process sooner than processes start — and woken at each stored page. ``finish`` waits until
+    started once the sync has stored ``start_after`` new rows (with those ``waiting`` when it
+    started) — a small sync is processed in its own process sooner than processes start — and
+    woken at each stored page. ``finish`` waits until
     the sync's rows are processed, then ends them.
 
     A backfill of 200,000 orders stores its pages for minutes: processing beside it, on the
@@ -379,10 +384,12 @@ class SyncProcessing:
         self,
         settings: Settings,
         *,
+        waiting: int = 0,
         start_after: int = _SYNC_PROCESSES_AFTER,
         retry_first: float = _RETRY_FIRST,
     ) -> None:
         self._settings = settings
+        self._waiting = waiting
         self._start_after = start_after
         self._retry_first = retry_first
         self._processes: WorkerProcesses | None = None
@@ -394,16 +401,16 @@ class SyncProcessing:
 
     def stored(self, rows: int) -> None:
         """The sync has stored ``rows`` new to the inbox in all so far, each page committed as
-        read (orders stored already, as in a repeated backfill, do not count: nothing is left
-        to process of them)."""
+        read. Orders stored already, as in a repeated backfill, do not count — but for the
+        integration's rows that were ``waiting`` when it started (an interrupted sync's)."""
         if self._processes is None:
-            if rows < self._start_after:
+            if self._waiting + rows < self._start_after:
                 return
             self._processes = WorkerProcesses(
                 self._settings, processing_only=True, retry_first=self._retry_first
             )
             self._processes.start()  # a started child is woken for what is already there
-            logger.info("%d orders stored: processing them beside the sync", rows)
+            logger.info("%d rows to process: processing them beside the sync", self._waiting + rows)
             return
         self._processes.wake()
 

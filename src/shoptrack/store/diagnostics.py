@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, case, func, select
+from sqlalchemy import ColumnElement, Connection, Row, case, func, literal_column, or_, select
 
 from shoptrack.store.metrics import API_SOURCE
 from shoptrack.store.schema import (
@@ -20,6 +20,7 @@ from shoptrack.store.schema import (
     metric_rollups,
     metrics,
     order_states,
+    sync_runs,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "OrderExample",
     "StatusGroup",
     "StoredDelivery",
+    "WaitingDeliveries",
     "client_event_bodies",
     "delivery_summary",
     "event_counts",
@@ -42,6 +44,7 @@ __all__ = [
     "skipped_orders",
     "status_groups",
     "status_names",
+    "waiting_deliveries",
 ]
 
 
@@ -79,16 +82,13 @@ def delivery_summary(
     *,
     since: datetime | None = None,
     source: str | None = None,
-    due_before: datetime | None = None,
     sample: int = 10,
 ) -> DeliverySummary:
     """The deliveries of ``integration_id`` in ``state`` (received from ``since``, of
-    ``source``, due for processing before ``due_before``)."""
+    ``source``)."""
     conditions: list[Any] = [inbox.c.integration_id == integration_id, inbox.c.state == state]
     if since is not None:
         conditions.append(inbox.c.received_at >= since)
-    if due_before is not None:
-        conditions.append(inbox.c.available_at < due_before)
     if source is not None:
         conditions.append(inbox.c.source == source)
     count, oldest, newest = connection.execute(
@@ -103,6 +103,57 @@ def delivery_summary(
         newest=newest,
         ids=tuple(int(row.id) for row in rows),
         last_error=rows[0].last_error if rows else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingDeliveries:
+    """An integration's stored deliveries due for processing a while and still pending."""
+
+    count: int
+    live: int  # of them not backfill: what starts flows
+    oldest: datetime | None  # received
+    newest: datetime | None
+    ids: tuple[int, ...]  # the newest few
+
+
+def waiting_deliveries(
+    connection: Connection, integration_id: str, now: datetime, longer_than: timedelta
+) -> WaitingDeliveries:
+    """The integration's deliveries due for processing for ``longer_than`` and still pending —
+    but for those of a sync still running (its lease held): ``shoptrack sync`` processes a
+    small sync's rows once it has read them all."""
+    running = (
+        select(sync_runs.c.id)
+        .join(integrations, integrations.c.id == sync_runs.c.integration_id)
+        .where(
+            sync_runs.c.integration_id == integration_id,
+            sync_runs.c.state == "running",
+            integrations.c.sync_lease_expires_at > now,
+        )
+    )
+    conditions = [
+        # Literally the pending index's condition, so that its plan may use that index.
+        inbox.c.state == literal_column("'pending'"),
+        inbox.c.available_at < now - longer_than,
+        inbox.c.integration_id == integration_id,
+        or_(inbox.c.sync_run_id.is_(None), inbox.c.sync_run_id.not_in(running)),
+    ]
+    count, live, oldest, newest = connection.execute(
+        select(
+            func.count(),
+            func.count(case((inbox.c.backfill.is_(False), 1))),
+            func.min(inbox.c.received_at),
+            func.max(inbox.c.received_at),
+        ).where(*conditions)
+    ).one()
+    rows = _newest_deliveries(connection, (inbox.c.id,), conditions, 10)
+    return WaitingDeliveries(
+        count=int(count),
+        live=int(live),
+        oldest=oldest,
+        newest=newest,
+        ids=tuple(int(row.id) for row in rows),
     )
 
 

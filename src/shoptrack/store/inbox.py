@@ -55,6 +55,7 @@ __all__ = [
     "peek_pending",
     "peek_share",
     "pending_before",
+    "pending_count",
     "prune_rejected",
     "recent_deliveries",
     "replay",
@@ -590,6 +591,18 @@ def deliveries_after(
             )
             .order_by(inbox.c.id)
         )
+    )
+
+
+def pending_count(connection: Connection, integration_id: str) -> int:
+    """How many of the integration's deliveries wait to be processed (due or not)."""
+    return int(
+        connection.execute(
+            select(func.count()).where(
+                inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'"),
+                inbox.c.integration_id == integration_id,
+            )
+        ).scalar_one()
     )
 
 
