@@ -14,7 +14,12 @@ from shoptrack.doctor._checks_access import error_evidence, fix_command, iso
 from shoptrack.doctor._examination import REJECTED_WINDOW_DAYS, Examination
 from shoptrack.doctor._findings import Finding, Fix, Severity
 from shoptrack.pipeline.spool import inspect_spool, spool_directory
-from shoptrack.store.diagnostics import StoredDelivery, delivery_summary, waiting_deliveries
+from shoptrack.store.diagnostics import (
+    StoredDelivery,
+    WaitingDeliveries,
+    delivery_summary,
+    waiting_deliveries,
+)
 from shoptrack.store.inbox import MAX_ATTEMPTS
 
 __all__ = [
@@ -251,6 +256,11 @@ def check_deliveries_dead_lettered(exam: Examination) -> Finding:
     )
 
 
+def _kinds(waiting: WaitingDeliveries) -> str:
+    backfill = waiting.count - waiting.live
+    return f" ({waiting.live} live, {backfill} backfill)" if backfill else ""
+
+
 def check_deliveries_waiting(exam: Examination) -> Finding:
     """Stored deliveries due for processing for ``WAITING_TOO_LONG`` and still pending: no
     ``serve`` with its worker processes, nor ``worker``, runs against this database, or its
@@ -271,9 +281,8 @@ def check_deliveries_waiting(exam: Examination) -> Finding:
     return Finding(
         code,
         Severity.ERROR if waiting.live else Severity.WARNING,
-        f"{waiting.count} stored deliveries ({waiting.live} live, the rest backfill) have waited "
-        f"over {minutes} minutes to be processed: their events are missing until a worker "
-        "processes them.",
+        f"{waiting.count} stored deliveries{_kinds(waiting)} have waited over {minutes} minutes "
+        "to be processed: their events are missing until a worker processes them.",
         {
             "waiting": waiting.count,
             "live": waiting.live,

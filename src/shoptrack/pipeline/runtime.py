@@ -370,8 +370,8 @@ class SyncProcessing:
     (``processing_only``; on SQLite one for each of two shares of the inbox, as ``serve``'s),
     started once the sync has stored ``start_after`` new rows (with those ``waiting`` when it
     started) — a small sync is processed in its own process sooner than processes start — and
-    woken at each stored page. ``finish`` waits until
-    the sync's rows are processed, then ends them.
+    woken at each stored page. ``finish`` waits until the sync's rows are processed, then ends
+    them.
 
     A backfill of 200,000 orders stores its pages for minutes: processing beside it, on the
     other core, brings it to its last Placed Order sooner than reading everything first
