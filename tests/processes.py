@@ -133,6 +133,17 @@ class Server(Process):
             time.sleep(0.05)
 
 
+def shoptrack_for_children(directory: Path, main: str) -> str:
+    """A ``shoptrack`` package in ``directory`` whose ``python -m shoptrack`` runs ``main``:
+    put ``directory`` first on ``PYTHONPATH`` and the processes this one starts run it instead
+    of shoptrack (this process has imported the real one already)."""
+    package = directory / "shoptrack"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(main)
+    return str(directory)
+
+
 def wait_until(condition: object, *, timeout: float = 60) -> None:
     """Polls ``condition()`` (a callable) until it is true; real processes keep real time."""
     assert callable(condition)

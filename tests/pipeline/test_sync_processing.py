@@ -19,7 +19,7 @@ from shoptrack.simulators.serving import serving
 from shoptrack.testing import Shop, make_shop, woo_order
 from tests.conftest import START
 from tests.helpers import event_counts, inbox_states, store_backfill
-from tests.processes import wait_until
+from tests.processes import shoptrack_for_children, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -76,11 +76,7 @@ def test_a_sync_gives_up_on_processes_that_cannot_start(
 ) -> None:
     # A child whose shoptrack cannot start (here: a broken package first on its path) ends at
     # once each time it is started again: the sync stops waiting for it and processes itself.
-    broken = tmp_path / "shoptrack"
-    broken.mkdir()
-    (broken / "__init__.py").write_text("")
-    (broken / "__main__.py").write_text("raise SystemExit(3)\n")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", shoptrack_for_children(tmp_path, "raise SystemExit(3)\n"))
     shop = make_shop(services)
     with SyncProcessing(services.settings, start_after=PAGE, retry_first=0.01) as processing:
         _store_page(services, shop, 0)
@@ -122,10 +118,7 @@ def test_a_worker_process_that_runs_well_is_no_longer_counted_as_ending_soon(
 ) -> None:
     # A child that ends at its first three starts, then runs until its pipe closes.
     starts = tmp_path / "starts"
-    package = tmp_path / "shoptrack"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "__main__.py").write_text(
+    main = (
         "import os, pathlib, sys\n"
         f"starts = pathlib.Path({str(starts)!r})\n"
         "with starts.open('a') as file:\n"
@@ -136,7 +129,7 @@ def test_a_worker_process_that_runs_well_is_no_longer_counted_as_ending_soon(
         "while os.read(fd, 4096):\n"
         "    pass\n"
     )
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", shoptrack_for_children(tmp_path, main))
     # "Soon" is 3 s: long enough for the first three to end within it on a loaded machine.
     process = WorkerProcess(services.settings, processing_only=True, retry_first=0.01, ran_well=3)
     process.start()

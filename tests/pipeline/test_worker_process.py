@@ -13,12 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from shoptrack.api.app import create_app
 from shoptrack.pipeline.runtime import freeze_start_up_objects
 from shoptrack.services import Services
 from shoptrack.store.schema import inbox
 from shoptrack.testing import WEBHOOK_SECRET, make_shop, woo_order, woo_webhook
-from tests.helpers import event_counts
-from tests.processes import Server, environment, wait_until
+from tests.helpers import AppClient, event_counts
+from tests.processes import Server, environment, shoptrack_for_children, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -93,6 +94,8 @@ def test_serve_processes_in_worker_processes_that_end_with_it(
         server_niceness = os.getpriority(os.PRIO_PROCESS, server.process.pid)
         for worker in workers:
             assert os.getpriority(os.PRIO_PROCESS, worker) == server_niceness + 5
+        assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
+        assert "processing" not in httpx.get(f"{server.url}/health").json()  # it works
         server.kill_hard()
         for worker in workers:
             wait_until(lambda worker=worker: not _alive(worker), timeout=60)
@@ -109,3 +112,19 @@ def test_a_command_s_start_up_objects_are_left_out_of_collections() -> None:
         assert gc.get_freeze_count() > before + 1000
     finally:
         gc.unfreeze()
+
+
+def test_health_says_when_the_worker_process_cannot_start(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its shoptrack broken (a package first on its path): it ends at each start, again and
+    # again, while the server takes deliveries in. Monitoring reads it from /health.
+    monkeypatch.setenv("PYTHONPATH", shoptrack_for_children(tmp_path, "raise SystemExit(3)\n"))
+    client = AppClient(create_app(services, worker_process=True))
+    try:
+        wait_until(lambda: "processing" in client.get("/health").json())
+        answer = client.get("/health")
+        assert (answer.status_code, answer.json()["status"]) == (200, "ok")  # still taking in
+        assert answer.json()["processing"].startswith("a worker process ended 3 times in a row")
+    finally:
+        client.close()

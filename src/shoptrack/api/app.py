@@ -67,6 +67,8 @@ class BackgroundWork(Protocol):
 
     def wake(self) -> None: ...
 
+    def failing(self) -> str | None: ...
+
 
 @dataclass(slots=True)
 class Runtime:
@@ -220,12 +222,15 @@ def _invalid_input(error: RequestValidationError) -> InputError:
     return InputError(f"{pointer}: {message}", pointer=pointer)
 
 
-def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Awaitable[Response]]:
+def _health(
+    services: Services, writer: GroupCommitWriter, workers: BackgroundWork | None
+) -> Callable[[], Awaitable[Response]]:
     """``GET /health``."""
 
     async def health() -> Response:
         """Whether this process takes deliveries into its database now: 503 ``degraded``, with
-        the reason, while the database takes no writes or spooled deliveries wait for it.
+        the reason, while the database takes no writes or spooled deliveries wait for it; and,
+        as ``processing``, why its workers do not process them, while they do not.
 
         What the writer found on its last write (it is asked to try one every few seconds, and
         never waited for: a health check answers fast, whatever the database does)."""
@@ -245,6 +250,9 @@ def _health(services: Services, writer: GroupCommitWriter) -> Callable[[], Await
         }
         if reason is not None:
             document["reason"] = reason
+        failing = workers.failing() if workers is not None else None
+        if failing is not None:
+            document["processing"] = failing
         if state.spool is not None:
             document["spool"] = {
                 "deliveries": state.spool.entries,
@@ -331,7 +339,7 @@ def create_app(
     api.include_router(tracking.router)
     api.include_router(flow_reports.router)
 
-    health = _health(services, writer)
+    health = _health(services, writer, workers)
     for path in ("/health", "/health/"):
         api.add_api_route(
             path,

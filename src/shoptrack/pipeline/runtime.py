@@ -73,10 +73,10 @@ _RETRY_FIRST = 1.0
 _RETRY_MOST = 30.0
 # A worker process that ran this long before it ended is started again after the first wait.
 _RAN_WELL = 60.0
-# A sync's worker processes that ended this many times in a row, each soon after it started
-# (a child that cannot start: a broken install, settings only the parent can read), are given
-# up on: ``sync`` processes the rest itself rather than wait for them.
-_SYNC_GIVES_UP_AFTER = 3
+# Worker processes one of which ended this many times in a row, each soon after it started (a
+# child that cannot start: a broken install, settings only the parent can read), are failing:
+# serve's ``/health`` says so, and ``sync`` processes the rest itself rather than wait for them.
+_FAILING_AFTER = 3
 # How much lower a worker process's scheduling priority is than that of the process that
 # started it (niceness added): with a server on the same machine busy too, the cores go to
 # acknowledging deliveries first — a store waits for that answer — and processing takes the
@@ -350,9 +350,15 @@ class WorkerProcesses:
         for process in self._processes:
             process.wake()
 
-    def ended_soon(self) -> int:
-        """The most times in a row one of them ended soon after it started."""
-        return max(process.ended_soon for process in self._processes)
+    def failing(self) -> str | None:
+        """Why they do not process, while one keeps ending soon after it starts; else None."""
+        ended = max(process.ended_soon for process in self._processes)
+        if ended < _FAILING_AFTER:
+            return None
+        return (
+            f"a worker process ended {ended} times in a row soon after it started: deliveries "
+            "are taken in but not processed (the log says why it ends)"
+        )
 
     def stop(self, *, at_once: bool = False) -> None:
         """Tells every worker process to end (``at_once``: ends them all now), then waits for
@@ -422,7 +428,7 @@ class SyncProcessing:
         if self._processes is None:
             return
         while not done():
-            if self._processes.ended_soon() >= _SYNC_GIVES_UP_AFTER:
+            if self._processes.failing() is not None:
                 logger.warning(
                     "the sync's worker processes keep ending soon after they start (see above):"
                     " the sync processes the rest of its rows itself"

@@ -135,6 +135,10 @@ class Workers:
         self._last_maintenance: datetime | None = None
         self._turns = IntakeTurns()
 
+    def failing(self) -> None:
+        """Never: a round that fails is logged, and the next one runs (``WorkerProcesses`` may
+        fail to start)."""
+
     def wake(self) -> None:
         """Intake committed rows: process them, in turns while intake goes on."""
         self._turns.intake_committed()

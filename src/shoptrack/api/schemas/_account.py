@@ -68,3 +68,6 @@ class Health(OpenModel):
     version: str
     reason: str | None = None
     spool: SpoolState | None = None
+    # Why this process's workers do not process, while they do not: deliveries are still taken
+    # in (``status`` stays ``ok``), their events wait.
+    processing: str | None = None
