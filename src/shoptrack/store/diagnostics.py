@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, case, func, or_, select
 
+from shoptrack.store.inbox import PENDING_ROWS
 from shoptrack.store.metrics import API_SOURCE
 from shoptrack.store.schema import (
     events,
@@ -133,8 +134,7 @@ def waiting_deliveries(
         )
     )
     conditions = [
-        # Literally the pending index's condition, so that its plan may use that index.
-        inbox.c.state == literal_column("'pending'"),
+        PENDING_ROWS,
         inbox.c.available_at < now - longer_than,
         inbox.c.integration_id == integration_id,
         or_(inbox.c.sync_run_id.is_(None), inbox.c.sync_run_id.not_in(running)),

@@ -33,6 +33,7 @@ from shoptrack.store.sql import (
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "PENDING_ROWS",
     "REJECTED_BODY_BYTES",
     "REJECTED_KEPT",
     "InboxAppender",
@@ -80,6 +81,11 @@ class InboxState(StrEnum):
     DEAD = "dead"  # failed MAX_ATTEMPTS times; `shoptrack replay --dead` retries it
     REJECTED = "rejected"  # failed verification; never processed
     IGNORED = "ignored"  # its integration was disabled; replayable
+
+
+# The pending rows, written as the partial indexes' condition (``state = 'pending'``): a plan
+# may use those indexes only where it can see the literal, which a bound parameter hides.
+PENDING_ROWS = inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,8 +337,7 @@ def _due(connection: Connection, now: datetime, *columns: Any) -> Select[Any]:
 
 
 def _pending(connection: Connection) -> Any:
-    pending = inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'")
-    return func.likely(pending) if connection.dialect.name == "sqlite" else pending
+    return func.likely(PENDING_ROWS) if connection.dialect.name == "sqlite" else PENDING_ROWS
 
 
 def peek_pending(connection: Connection, now: datetime, limit: int) -> list[InboxRow]:
@@ -598,10 +603,7 @@ def pending_count(connection: Connection, integration_id: str) -> int:
     """How many of the integration's deliveries wait to be processed (due or not)."""
     return int(
         connection.execute(
-            select(func.count()).where(
-                inbox.c.state == literal_column(f"'{InboxState.PENDING.value}'"),
-                inbox.c.integration_id == integration_id,
-            )
+            select(func.count()).where(PENDING_ROWS, inbox.c.integration_id == integration_id)
         ).scalar_one()
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, Select, func, or_, select, update
 from shoptrack.connectors.errors import StoreError
 from shoptrack.ids import new_id
 from shoptrack.store._leases import Lease
+from shoptrack.store.inbox import PENDING_ROWS
 from shoptrack.store.schema import inbox, integrations, sync_runs
 from shoptrack.store.sql import for_update
 
@@ -244,11 +245,7 @@ def due_rows(connection: Connection, run_id: str, now: datetime) -> int:
         connection.execute(
             select(func.count())
             .select_from(inbox)
-            .where(
-                inbox.c.sync_run_id == run_id,
-                inbox.c.state == "pending",
-                inbox.c.available_at <= now,
-            )
+            .where(inbox.c.sync_run_id == run_id, PENDING_ROWS, inbox.c.available_at <= now)
         ).scalar_one()
     )
 
